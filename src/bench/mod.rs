@@ -1,0 +1,5 @@
+//! Benchmark helpers reachable from the CLI (`trailmap bench ...`). The
+//! figures they produce go to BENCHMARKS.md; nothing here runs in tests
+//! except its own unit tests.
+
+pub mod loadgen;

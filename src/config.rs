@@ -1,0 +1,274 @@
+//! Settings: command-line flags, `TRAILMAP_*` environment variables and an
+//! optional `trailmap.toml`, resolved in that order of precedence.
+//!
+//! clap reads flags and environment variables together (a flag wins over its
+//! variable); whatever neither gives is taken from the file, then from the
+//! defaults here. Every limit the collector enforces is a setting, so the
+//! README can document one table of them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Deserialize;
+
+/// Where the database lives unless `--db` says otherwise.
+pub const DEFAULT_DB: &str = "./data/trailmap.db";
+/// The config file read when `--config` is not given and it exists.
+pub const DEFAULT_CONFIG: &str = "./trailmap.toml";
+
+/// Flags shared by every command that touches the store.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// SQLite database file (created on first use).
+    #[arg(long, env = "TRAILMAP_DB", global = true)]
+    pub db: Option<PathBuf>,
+    /// Settings file (TOML). Defaults to ./trailmap.toml when it exists.
+    #[arg(long, env = "TRAILMAP_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Flags of `trailmap serve`. Each is optional so that the file and the
+/// defaults can fill what is not given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRAILMAP_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Bearer token for the read API. Generated and printed once when unset.
+    #[arg(long, env = "TRAILMAP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// GeoIP2/GeoLite2 City or Country database (.mmdb).
+    #[arg(long, env = "TRAILMAP_GEOIP")]
+    pub geoip: Option<PathBuf>,
+    /// Minutes of inactivity after which a session ends.
+    #[arg(long, env = "TRAILMAP_SESSION_TIMEOUT_MINUTES")]
+    pub session_timeout_minutes: Option<u64>,
+    /// Largest accepted /api/collect body, in bytes.
+    #[arg(long, env = "TRAILMAP_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Most events accepted in one batch.
+    #[arg(long, env = "TRAILMAP_MAX_EVENTS_PER_BATCH")]
+    pub max_events_per_batch: Option<usize>,
+    /// Batches that may wait for the writer before collect answers 503.
+    #[arg(long, env = "TRAILMAP_QUEUE_CAPACITY")]
+    pub queue_capacity: Option<usize>,
+    /// Take the client address from X-Forwarded-For (only behind a proxy you run).
+    #[arg(long, env = "TRAILMAP_TRUST_PROXY")]
+    pub trust_proxy: Option<bool>,
+    /// SQLite durability: "full" (fsync every commit) or "normal".
+    #[arg(long, env = "TRAILMAP_SYNCHRONOUS")]
+    pub synchronous: Option<Synchronous>,
+}
+
+/// SQLite's `synchronous` setting for the writer, as a user chooses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// fsync at every commit: a 202 survives power loss.
+    Full,
+    /// fsync at checkpoints only: a 202 survives a crash of trailmap, not of the OS.
+    Normal,
+}
+
+impl Synchronous {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// The shape of trailmap.toml. Top-level `db`, and a `[serve]` table with the
+/// same names as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub db: Option<PathBuf>,
+    #[serde(default)]
+    pub serve: FileServe,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileServe {
+    pub listen: Option<SocketAddr>,
+    pub token: Option<String>,
+    pub geoip: Option<PathBuf>,
+    pub session_timeout_minutes: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+    pub max_events_per_batch: Option<usize>,
+    pub queue_capacity: Option<usize>,
+    pub trust_proxy: Option<bool>,
+    pub synchronous: Option<Synchronous>,
+}
+
+/// The collector's resolved settings.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    pub token: Option<String>,
+    pub geoip: Option<PathBuf>,
+    pub session_timeout: Duration,
+    pub limits: Limits,
+    pub queue_capacity: usize,
+    pub trust_proxy: bool,
+    pub synchronous: Synchronous,
+}
+
+/// What the collector accepts in one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_events_per_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 64 * 1024,
+            max_events_per_batch: 200,
+        }
+    }
+}
+
+impl ServeSettings {
+    /// Settings for tests and the demo: everything default but the paths.
+    pub fn new(listen: SocketAddr, db: PathBuf) -> ServeSettings {
+        ServeSettings {
+            listen,
+            db,
+            token: None,
+            geoip: None,
+            session_timeout: Duration::from_secs(30 * 60),
+            limits: Limits::default(),
+            queue_capacity: 2048,
+            trust_proxy: false,
+            synchronous: Synchronous::Full,
+        }
+    }
+}
+
+/// Reads the config file named by `--config`, or ./trailmap.toml if present.
+pub fn load_file(store: &StoreArgs) -> Result<FileConfig> {
+    let (path, required) = match &store.config {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    if !required && !path.exists() {
+        return Ok(FileConfig::default());
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// The database path: flag or env, then file, then the default.
+pub fn db_path(store: &StoreArgs, file: &FileConfig) -> PathBuf {
+    store
+        .db
+        .clone()
+        .or_else(|| file.db.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+}
+
+/// Merges flags (and their env vars) over the file over the defaults, and
+/// checks that the result makes sense.
+pub fn resolve_serve(
+    store: &StoreArgs,
+    args: &ServeArgs,
+    file: FileConfig,
+) -> Result<ServeSettings> {
+    let db = db_path(store, &file);
+    let f = file.serve;
+    let default_listen: SocketAddr = "127.0.0.1:8080".parse().expect("valid literal");
+    let mut s = ServeSettings::new(args.listen.or(f.listen).unwrap_or(default_listen), db);
+    s.token = args.token.clone().or(f.token).filter(|t| !t.is_empty());
+    s.geoip = args.geoip.clone().or(f.geoip);
+    if let Some(m) = args.session_timeout_minutes.or(f.session_timeout_minutes) {
+        if m == 0 || m > 24 * 60 {
+            bail!("session timeout must be 1..=1440 minutes, got {m}");
+        }
+        s.session_timeout = Duration::from_secs(m * 60);
+    }
+    if let Some(b) = args.max_body_bytes.or(f.max_body_bytes) {
+        if !(1024..=16 * 1024 * 1024).contains(&b) {
+            bail!("max body bytes must be 1024..=16777216, got {b}");
+        }
+        s.limits.max_body_bytes = b;
+    }
+    if let Some(n) = args.max_events_per_batch.or(f.max_events_per_batch) {
+        if !(1..=10_000).contains(&n) {
+            bail!("max events per batch must be 1..=10000, got {n}");
+        }
+        s.limits.max_events_per_batch = n;
+    }
+    if let Some(q) = args.queue_capacity.or(f.queue_capacity) {
+        if q == 0 {
+            bail!("queue capacity must be at least 1");
+        }
+        s.queue_capacity = q;
+    }
+    s.trust_proxy = args.trust_proxy.or(f.trust_proxy).unwrap_or(false);
+    s.synchronous = args
+        .synchronous
+        .or(f.synchronous)
+        .unwrap_or(Synchronous::Full);
+    if let Some(path) = &s.token {
+        if path.len() < 16 {
+            bail!("the API token must be at least 16 characters");
+        }
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let file: FileConfig = toml::from_str(
+            "db = \"/tmp/f.db\"\n[serve]\nlisten = \"127.0.0.1:9000\"\nsession_timeout_minutes = 10\nmax_body_bytes = 2048\n",
+        )
+        .unwrap();
+        let store = StoreArgs {
+            db: None,
+            config: None,
+        };
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let s = resolve_serve(&store, &args, file).unwrap();
+        assert_eq!(s.listen.port(), 9100);
+        assert_eq!(s.db, PathBuf::from("/tmp/f.db"));
+        assert_eq!(s.session_timeout, Duration::from_secs(600));
+        assert_eq!(s.limits.max_body_bytes, 2048);
+        assert_eq!(s.limits.max_events_per_batch, 200);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<FileConfig>("[serve]\nlisen = \"x\"\n").is_err());
+        let store = StoreArgs {
+            db: None,
+            config: None,
+        };
+        let args = ServeArgs {
+            session_timeout_minutes: Some(0),
+            ..ServeArgs::default()
+        };
+        let err = resolve_serve(&store, &args, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("session timeout"));
+        let short = ServeArgs {
+            token: Some("short".into()),
+            ..ServeArgs::default()
+        };
+        assert!(resolve_serve(&store, &short, FileConfig::default()).is_err());
+    }
+}

@@ -1,0 +1,349 @@
+//! The shared vocabulary: what an event is, what a session is, and the small
+//! enumerations (channel, device class, source) that every room agrees on.
+//!
+//! Sources (the tracker's payload, access logs) produce [`Event`]s; the
+//! enrichment step adds a [`ClientInfo`] and a [`Geo`]; the sessionizer cuts
+//! events into [`Session`]s; the store keeps both; readers get them back.
+//! Keeping these types here, free of I/O and of any room's internals, is what
+//! lets `mine` and `render` be pure functions over plain data.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC. Every timestamp in trailmap is one.
+pub type Millis = i64;
+
+/// What happened. The numeric codes are stored on disk: never renumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Pageview = 1,
+    Click = 2,
+    Scroll = 3,
+    Leave = 4,
+    Custom = 5,
+}
+
+impl EventKind {
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<EventKind> {
+        Some(match code {
+            1 => EventKind::Pageview,
+            2 => EventKind::Click,
+            3 => EventKind::Scroll,
+            4 => EventKind::Leave,
+            5 => EventKind::Custom,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Pageview => "pageview",
+            EventKind::Click => "click",
+            EventKind::Scroll => "scroll",
+            EventKind::Leave => "leave",
+            EventKind::Custom => "custom",
+        }
+    }
+}
+
+/// One validated event. `path` is the page it happened on (for a page view,
+/// the page it opens); `detail` carries the kind-specific fields, already
+/// checked and truncated to their limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: EventKind,
+    /// Server-side time, after correcting the client's clock skew.
+    pub ts: Millis,
+    /// The page path (no scheme, host or query), if the event names one.
+    /// Events other than page views usually leave it to the session's
+    /// current page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(flatten)]
+    pub detail: EventDetail,
+}
+
+/// The kind-specific fields of an event, as stored and as returned for replay.
+/// Every field is optional so that the stored JSON stays small.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventDetail {
+    // Page views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// HTTP status of the page, when known (access logs; the tracker's error pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Viewport and document size in CSS pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vw: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vh: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dw: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dh: Option<u32>,
+
+    // Clicks: document coordinates, target selector and offset within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ox: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rage: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dead: bool,
+
+    // Scrolls and leaves: current position, deepest point reached (px from
+    // the document top to the viewport's bottom edge), engaged time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_depth: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engaged_ms: Option<u32>,
+
+    // Custom events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub props: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Where a session came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Tracker = 1,
+    Log = 2,
+}
+
+impl Source {
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+    pub fn from_code(code: i64) -> Source {
+        if code == 2 {
+            Source::Log
+        } else {
+            Source::Tracker
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Tracker => "tracker",
+            Source::Log => "log",
+        }
+    }
+}
+
+/// The marketing channel a session arrived through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Direct,
+    OrganicSearch,
+    Paid,
+    Social,
+    Email,
+    Referral,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 6] = [
+        Channel::Direct,
+        Channel::OrganicSearch,
+        Channel::Paid,
+        Channel::Social,
+        Channel::Email,
+        Channel::Referral,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Direct => "direct",
+            Channel::OrganicSearch => "organic_search",
+            Channel::Paid => "paid",
+            Channel::Social => "social",
+            Channel::Email => "email",
+            Channel::Referral => "referral",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Coarse device class, from the user agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceClass {
+    Desktop,
+    Mobile,
+    Tablet,
+    Bot,
+    Other,
+}
+
+impl DeviceClass {
+    pub const ALL: [DeviceClass; 5] = [
+        DeviceClass::Desktop,
+        DeviceClass::Mobile,
+        DeviceClass::Tablet,
+        DeviceClass::Bot,
+        DeviceClass::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceClass::Desktop => "desktop",
+            DeviceClass::Mobile => "mobile",
+            DeviceClass::Tablet => "tablet",
+            DeviceClass::Bot => "bot",
+            DeviceClass::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceClass> {
+        DeviceClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// What the user agent says about the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    pub browser: String,
+    pub os: String,
+    pub device: DeviceClass,
+    pub is_bot: bool,
+}
+
+/// Where the client is, as far as the GeoIP database knows. Empty when no
+/// database is configured or the address has no record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Geo {
+    /// ISO 3166-1 alpha-2, e.g. "SE".
+    pub country: Option<String>,
+    /// ISO 3166-2 subdivision code without the country, e.g. "WA".
+    pub region: Option<String>,
+    /// English city name.
+    pub city: Option<String>,
+}
+
+/// How a session was acquired: referrer, its domain, the channel and the
+/// campaign parameters of the landing URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acquisition {
+    pub referrer: Option<String>,
+    pub referrer_domain: Option<String>,
+    pub channel: Channel,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+}
+
+/// A stored session as readers see it: summary fields, with the entry and
+/// exit pages resolved to paths. `pages` holds the interned page ids of its
+/// page views in visit order (consecutive repeats kept; cleaning is the
+/// mining room's job).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub id: i64,
+    pub source: Source,
+    pub start: Millis,
+    pub end: Millis,
+    pub entry_page: Option<String>,
+    pub exit_page: Option<String>,
+    pub page_count: u32,
+    pub event_count: u32,
+    pub acquisition: Acquisition,
+    pub client: ClientInfo,
+    pub geo: Geo,
+    pub rage_clicks: u32,
+    pub dead_clicks: u32,
+    pub error_pages: u32,
+    pub pages: Vec<u32>,
+}
+
+impl Session {
+    pub fn duration_ms(&self) -> i64 {
+        self.end - self.start
+    }
+}
+
+/// The running totals of a session, which grow as its events arrive. The
+/// sessionizer keeps them for open sessions; the store writes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionTotals {
+    pub start: Millis,
+    pub end: Millis,
+    pub event_count: u32,
+    /// Interned page ids of the page views, in order.
+    pub pages: Vec<u32>,
+    pub rage_clicks: u32,
+    pub dead_clicks: u32,
+    pub error_pages: u32,
+}
+
+impl SessionTotals {
+    pub fn starting_at(ts: Millis) -> SessionTotals {
+        SessionTotals {
+            start: ts,
+            end: ts,
+            ..SessionTotals::default()
+        }
+    }
+
+    /// Counts one event that happened on `page` (already interned).
+    pub fn record(&mut self, event: &Event, page: Option<u32>) {
+        self.start = self.start.min(event.ts);
+        self.end = self.end.max(event.ts);
+        self.event_count += 1;
+        match event.kind {
+            EventKind::Pageview => {
+                if let Some(p) = page {
+                    self.pages.push(p);
+                }
+                if event.detail.status.is_some_and(|s| s >= 400) {
+                    self.error_pages += 1;
+                }
+            }
+            EventKind::Click => {
+                self.rage_clicks += u32::from(event.detail.rage);
+                self.dead_clicks += u32::from(event.detail.dead);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Packs page ids for storage: little-endian u32s, 4 bytes a page view.
+pub fn pack_pages(pages: &[u32]) -> Vec<u8> {
+    pages.iter().flat_map(|p| p.to_le_bytes()).collect()
+}
+
+/// The inverse of [`pack_pages`]; a trailing partial id is ignored.
+pub fn unpack_pages(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}

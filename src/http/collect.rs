@@ -1,0 +1,252 @@
+//! `POST /api/collect` and its CORS preflight.
+//!
+//! The order of checks is the order of cost: headers first (content type,
+//! declared length, Origin present), then the body (size while reading, UTF-8,
+//! JSON, field limits), then the site and its origins, then enrichment, and
+//! only then the queue. Every refusal is a 4xx with a one-line reason and is
+//! counted by reason in /metrics; a 202 is sent only after the commit.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, USER_AGENT, VARY};
+use hyper::{HeaderMap, Request, StatusCode};
+
+use super::reply::{self, Reply};
+use super::App;
+use crate::event::Source;
+use crate::ingest::payload::{self, PayloadError};
+use crate::pipeline::{now_ms, IngestBatch, SubmitError};
+
+pub async fn collect(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let origin = header_str(req.headers(), ORIGIN).map(str::to_string);
+    let mut reply = match accept(app, req, peer, origin.as_deref()).await {
+        Ok(()) => reply::empty(StatusCode::ACCEPTED),
+        Err(refusal) => refusal.into_reply(app),
+    };
+    // Let the tracker read the answer (and Retry-After) cross-origin. A
+    // refused origin gets no CORS headers.
+    if let Some(o) = origin.filter(|o| app.sites.origin_known(o)) {
+        allow_origin(&mut reply, &o);
+    }
+    reply
+}
+
+/// A refusal, with the metric label and the status.
+struct Refusal {
+    status: StatusCode,
+    reason: &'static str,
+    message: String,
+    events: Option<usize>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason,
+            message: message.into(),
+            events: None,
+        }
+    }
+
+    fn into_reply(self, app: &App) -> Reply {
+        app.metrics.rejected(self.reason, self.events);
+        match self.status {
+            StatusCode::SERVICE_UNAVAILABLE => reply::busy(1, &self.message),
+            status => reply::error(status, &self.message),
+        }
+    }
+}
+
+impl From<PayloadError> for Refusal {
+    fn from(e: PayloadError) -> Refusal {
+        Refusal::new(StatusCode::BAD_REQUEST, e.reason, e.message)
+    }
+}
+
+async fn accept(
+    app: &App,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    origin: Option<&str>,
+) -> Result<(), Refusal> {
+    let headers = req.headers();
+    check_content_type(headers)?;
+    let limit = app.limits.max_body_bytes;
+    let declared = header_str(headers, CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    let Some(origin) = origin else {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "missing_origin",
+            "missing Origin header: events are accepted only from a site's registered origins",
+        ));
+    };
+    let user_agent = header_str(headers, USER_AGENT).unwrap_or("").to_string();
+    let ip = client_ip(headers, peer, app.trust_proxy);
+
+    let body = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(too_large(limit))
+        }
+        Err(e) => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                format!("could not read the body: {e}"),
+            ))
+        }
+    };
+    let batch = payload::parse_batch(&body, app.limits.max_events_per_batch, now_ms())?;
+    let events = batch.events.len();
+    let with_count = |mut r: Refusal| {
+        r.events = Some(events);
+        r
+    };
+
+    let Some(site) = app.sites.site(&batch.site) else {
+        return Err(with_count(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "unknown_site",
+            format!(
+                "unknown site {:?}: register it with `trailmap site add`",
+                batch.site
+            ),
+        )));
+    };
+    if !site.origins.iter().any(|o| o == origin) {
+        return Err(with_count(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            format!(
+                "origin {origin:?} is not registered for site {:?}",
+                site.name
+            ),
+        )));
+    }
+
+    let client = app.ua.parse(&user_agent);
+    let geo = app.geo.as_ref().map(|g| g.lookup(ip)).unwrap_or_default();
+    let visitor = app.hasher.visitor_ids(site.id, ip, &user_agent);
+    let ingest = IngestBatch {
+        site_id: site.id,
+        source: Source::Tracker,
+        sid: batch.sid,
+        visitor,
+        client,
+        geo,
+        events: batch.events,
+    };
+    app.submitter.submit(ingest).await.map_err(|e| {
+        with_count(match e {
+            SubmitError::Busy => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_full",
+                "the writer queue is full; retry after the Retry-After delay",
+            ),
+            SubmitError::Closed => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is shutting down; retry shortly",
+            ),
+            SubmitError::Failed(why) => Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "commit_failed",
+                format!("the batch could not be stored: {why}"),
+            ),
+        })
+    })
+}
+
+fn too_large(limit: usize) -> Refusal {
+    Refusal::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("body larger than {limit} bytes: send fewer events per batch"),
+    )
+}
+
+/// JSON, or text/plain because navigator.sendBeacon sends strings as that.
+fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+    let ct = header_str(headers, CONTENT_TYPE).unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || mime == "text/plain" {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("content type {ct:?} not accepted: send application/json or text/plain"),
+        ))
+    }
+}
+
+/// The client's address: the peer, or behind a trusted proxy the first
+/// address of X-Forwarded-For. Used for the visitor hash and GeoIP only;
+/// never stored.
+fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool) -> IpAddr {
+    if trust_proxy {
+        let forwarded = header_str(headers, "x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .and_then(|first| first.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+/// `OPTIONS /api/collect`: allowed for any registered origin.
+pub fn preflight(app: &App, req: &Request<Incoming>) -> Reply {
+    match header_str(req.headers(), ORIGIN) {
+        Some(origin) if app.sites.origin_known(origin) => {
+            let mut r = reply::empty(StatusCode::NO_CONTENT);
+            allow_origin(&mut r, origin);
+            let h = r.headers_mut();
+            h.insert(
+                "access-control-allow-methods",
+                HeaderValue::from_static("POST"),
+            );
+            h.insert(
+                "access-control-allow-headers",
+                HeaderValue::from_static("content-type"),
+            );
+            h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+            r
+        }
+        Some(origin) => reply::error(
+            StatusCode::FORBIDDEN,
+            &format!("origin {origin:?} is not registered for any site"),
+        ),
+        None => reply::error(StatusCode::FORBIDDEN, "missing Origin header"),
+    }
+}
+
+fn allow_origin(reply: &mut Reply, origin: &str) {
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        let h = reply.headers_mut();
+        h.insert("access-control-allow-origin", v);
+        h.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static("retry-after"),
+        );
+        h.append(VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+fn header_str<K: hyper::header::AsHeaderName>(headers: &HeaderMap, key: K) -> Option<&str> {
+    headers.get(key).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,283 @@
+//! The hyper server: start-up, routing, and graceful shutdown.
+//!
+//! One tokio runtime serves HTTP/1.1 with keep-alive. Collect is public (it
+//! is what shops' pages call); the read API needs the bearer token. On
+//! SIGTERM or ctrl-c the server stops accepting, lets in-flight requests
+//! finish (their batches commit), drains the pipeline, and returns.
+
+pub mod api;
+pub mod auth;
+pub mod collect;
+pub mod registry;
+pub mod reply;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::config::{Limits, ServeSettings, Synchronous};
+use crate::ingest::enrich::{GeoIp, UaParser};
+use crate::ingest::sessionize::{day_of, Salts, VisitorHasher};
+use crate::metrics::Metrics;
+use crate::pipeline::{now_ms, Pipeline, Submitter};
+use crate::store::{secrets, Store};
+use registry::SiteRegistry;
+use reply::Reply;
+
+/// How long in-flight requests get to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the salt's day is checked.
+const SALT_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// Everything a request handler needs, shared by all connections.
+pub struct App {
+    pub store: Arc<Store>,
+    pub submitter: Submitter,
+    pub hasher: VisitorHasher,
+    pub ua: UaParser,
+    pub geo: Option<GeoIp>,
+    pub sites: SiteRegistry,
+    /// SHA-256 of the read API's token.
+    pub token_digest: String,
+    pub limits: Limits,
+    pub trust_proxy: bool,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Runs the server until `shutdown` resolves. Prints the API token (when it
+/// is generated) and the address it listens on.
+pub async fn serve(settings: ServeSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
+    // A broken GeoIP database is a start-up error, not a silent empty column.
+    let geo = settings.geoip.as_deref().map(GeoIp::open).transpose()?;
+    let store = Arc::new(Store::open(&settings.db)?);
+    let token_digest = resolve_token(&store, settings.token.as_deref())?;
+    let hasher = VisitorHasher::new(current_salts(&store)?);
+    let metrics = Arc::new(Metrics::default());
+    let pipeline = Pipeline::start(
+        &store,
+        settings.synchronous == Synchronous::Full,
+        settings.session_timeout,
+        settings.queue_capacity,
+        metrics.clone(),
+    )?;
+    let app = Arc::new(App {
+        sites: SiteRegistry::load(store.clone())?,
+        store,
+        submitter: pipeline.submitter(),
+        hasher,
+        ua: UaParser::new(),
+        geo,
+        token_digest,
+        limits: settings.limits,
+        trust_proxy: settings.trust_proxy,
+        metrics,
+    });
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    println!("trailmap listening on http://{addr}");
+    tracing::info!(db = %settings.db.display(), "serving on {addr}");
+
+    let background = tokio::spawn(maintenance(app.clone()));
+    accept_loop(listener, app.clone(), shutdown).await;
+    background.abort();
+    drop(app);
+    pipeline.shutdown().await;
+    tracing::info!("stopped; every accepted batch is committed");
+    Ok(())
+}
+
+async fn accept_loop(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let service = service_fn(move |req| {
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(route(app, req, peer).await) }
+                });
+                let conn = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service);
+                let watched = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = watched.await {
+                        tracing::debug!("connection from {peer}: {e}");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+/// Dispatches a request and counts it.
+async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let path = req.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (label, reply) = match (req.method(), segments.as_slice()) {
+        (&Method::POST, ["api", "collect"]) => ("collect", collect::collect(&app, req, peer).await),
+        (&Method::OPTIONS, ["api", "collect"]) => {
+            ("collect_preflight", collect::preflight(&app, &req))
+        }
+        (&Method::GET, ["healthz"]) => ("healthz", health(&app).await),
+        (&Method::GET, ["metrics"]) => (
+            "metrics",
+            reply::text(
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                app.metrics.render(),
+            ),
+        ),
+        (&Method::GET, ["api", "sites", ..]) => ("api", read_api(&app, &req, &segments[2..]).await),
+        (_, ["api", "collect"] | ["healthz"] | ["metrics"] | ["api", "sites", ..]) => (
+            "other",
+            reply::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        ),
+        _ => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
+    };
+    app.metrics.request(label, reply.status().as_u16());
+    reply
+}
+
+/// The authenticated read API; `rest` is the path after `/api/sites`.
+async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Reply {
+    if !auth::authorized(req.headers(), &app.token_digest) {
+        let mut r = reply::error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong token: send Authorization: Bearer <token>",
+        );
+        r.headers_mut().insert(
+            "www-authenticate",
+            hyper::header::HeaderValue::from_static("Bearer"),
+        );
+        return r;
+    }
+    match rest {
+        [] => api::list_sites(app).await,
+        [site, "sessions"] => api::list_sessions(app, site, req.uri().query()).await,
+        [site, "sessions", id] => api::session(app, site, id).await,
+        _ => reply::error(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+async fn health(app: &Arc<App>) -> Reply {
+    let store = app.store.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        store
+            .read()
+            .and_then(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false);
+    if ok {
+        reply::text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n")
+    } else {
+        reply::error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
+}
+
+/// The token's digest: from settings, or the stored one, or a new one that
+/// is printed once.
+fn resolve_token(store: &Store, configured: Option<&str>) -> Result<String> {
+    if let Some(token) = configured {
+        return Ok(secrets::token_digest(token));
+    }
+    let conn = store.admin()?;
+    if let Some(digest) = secrets::token_hash(&conn)? {
+        return Ok(digest);
+    }
+    let token = secrets::generate_token(&conn)?;
+    println!("trailmap: generated API token (shown once, keep it): {token}");
+    Ok(secrets::token_digest(&token))
+}
+
+fn current_salts(store: &Store) -> Result<Salts> {
+    let day = day_of(now_ms());
+    let (current, previous) = secrets::rotate_salts(&mut store.admin()?, day)?;
+    Ok(Salts {
+        day,
+        current,
+        previous,
+    })
+}
+
+/// Background chores: rotate the salt at UTC midnight, refresh the sites.
+async fn maintenance(app: Arc<App>) {
+    let mut salt_tick = tokio::time::interval(SALT_CHECK_EVERY);
+    let mut sites_tick = tokio::time::interval(registry::RELOAD_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = salt_tick.tick() => {
+                if day_of(now_ms()) != app.hasher.day() {
+                    let store = app.store.clone();
+                    match tokio::task::spawn_blocking(move || current_salts(&store)).await {
+                        Ok(Ok(salts)) => app.hasher.install(salts),
+                        Ok(Err(e)) => tracing::error!("salt rotation failed: {e}"),
+                        Err(e) => tracing::error!("salt rotation task failed: {e}"),
+                    }
+                }
+            }
+            _ = sites_tick.tick() => {
+                let app = app.clone();
+                let _ = tokio::task::spawn_blocking(move || app.sites.reload()).await;
+            }
+        }
+    }
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,55 @@
+//! Building responses: JSON, plain text and one-line errors, each with the
+//! headers every answer carries.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+pub type Reply = Response<Full<Bytes>>;
+
+fn base(status: StatusCode, content_type: &'static str, body: Bytes) -> Reply {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+    match serde_json::to_vec(value) {
+        Ok(body) => base(status, "application/json", body.into()),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("cannot encode reply: {e}"),
+        ),
+    }
+}
+
+pub fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    base(status, content_type, body.into())
+}
+
+pub fn empty(status: StatusCode) -> Reply {
+    base(status, "text/plain; charset=utf-8", Bytes::new())
+}
+
+/// An error with a one-line reason, as JSON: `{"error": "..."}`.
+pub fn error(status: StatusCode, reason: &str) -> Reply {
+    let one_line = reason.replace(['\n', '\r'], " ");
+    json(status, &serde_json::json!({ "error": one_line }))
+}
+
+/// 503 with Retry-After, for a full queue or a server shutting down.
+pub fn busy(retry_after_secs: u32, reason: &str) -> Reply {
+    let mut r = error(StatusCode::SERVICE_UNAVAILABLE, reason);
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r
+}

@@ -1,0 +1,10 @@
+//! Turning untrusted input into validated, enriched events.
+//!
+//! Everything a visitor or a log file sends passes through here before it
+//! reaches the pipeline: the wire format and its limits ([`payload`]), the
+//! enrichment shared by every source ([`enrich`]), and the visitor identity
+//! and session-cutting rule ([`sessionize`]).
+
+pub mod enrich;
+pub mod payload;
+pub mod sessionize;

@@ -1,0 +1,563 @@
+//! The tracker's wire format and its validation.
+//!
+//! A batch is `{"site", "sid", "now"?, "events": [...]}`. Everything in it
+//! comes from a visitor's browser, so every field has a documented limit:
+//! free text is truncated to its limit (a long title is not worth losing a
+//! batch over), while numbers out of range, unknown event types and missing
+//! required fields reject the whole batch with a reason that names the event
+//! and the field. Rejecting whole batches keeps the rule simple for the
+//! client: a 202 means every event was stored, a 400 means none was.
+//!
+//! Clock skew: `ts` is the client's clock. When the batch carries the
+//! client's `now`, each event is placed at the server's time minus its age
+//! (`now - ts`), so a visitor whose clock is hours off still gets correct
+//! times. Without `now`, `ts` is trusted within a window.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::event::{Event, EventDetail, EventKind, Millis};
+
+/// Per-field limits, in characters for strings. The README lists them.
+pub mod limits {
+    pub const SITE: usize = 64;
+    pub const SID: usize = 64;
+    pub const URL: usize = 2048;
+    pub const PATH: usize = 512;
+    pub const TITLE: usize = 200;
+    pub const SELECTOR: usize = 512;
+    pub const TEXT: usize = 100;
+    pub const EVENT_NAME: usize = 64;
+    pub const PROPS: usize = 20;
+    pub const PROP_KEY: usize = 64;
+    pub const PROP_VALUE: usize = 256;
+    /// Largest pixel size or coordinate accepted.
+    pub const PIXELS: f64 = 1_000_000.0;
+    /// Longest engaged time on one page: a day.
+    pub const ENGAGED_MS: f64 = 86_400_000.0;
+    /// Oldest event accepted, relative to the batch's send time.
+    pub const MAX_AGE_MS: i64 = 24 * 3600 * 1000;
+    /// How far in the future an event may claim to be when the batch has no `now`.
+    pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
+}
+
+/// A validated batch, ready for enrichment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub site: String,
+    pub sid: String,
+    /// Events in time order.
+    pub events: Vec<Event>,
+}
+
+/// Why a batch was rejected: a short label for metrics and a one-line message
+/// for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadError {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl PayloadError {
+    fn new(reason: &'static str, message: impl Into<String>) -> PayloadError {
+        PayloadError {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawBatch {
+    site: String,
+    sid: String,
+    #[serde(default)]
+    now: Option<f64>,
+    events: Vec<RawEvent>,
+}
+
+/// One event as sent. Unknown fields are ignored so that a newer tracker can
+/// talk to an older server.
+#[derive(Deserialize)]
+struct RawEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    ts: f64,
+    url: Option<String>,
+    referrer: Option<String>,
+    title: Option<String>,
+    status: Option<f64>,
+    vw: Option<f64>,
+    vh: Option<f64>,
+    dw: Option<f64>,
+    dh: Option<f64>,
+    x: Option<f64>,
+    y: Option<f64>,
+    sel: Option<String>,
+    ox: Option<f64>,
+    oy: Option<f64>,
+    href: Option<String>,
+    text: Option<String>,
+    #[serde(default)]
+    rage: bool,
+    #[serde(default)]
+    dead: bool,
+    depth: Option<f64>,
+    max_depth: Option<f64>,
+    engaged_ms: Option<f64>,
+    name: Option<String>,
+    props: Option<Map<String, Value>>,
+}
+
+/// Parses and validates a request body. `server_now` is the receive time.
+pub fn parse_batch(
+    body: &[u8],
+    max_events: usize,
+    server_now: Millis,
+) -> Result<Batch, PayloadError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(PayloadError::new("invalid_utf8", "body is not valid UTF-8"));
+    }
+    let raw: RawBatch = serde_json::from_slice(body)
+        .map_err(|e| PayloadError::new("malformed_json", format!("malformed batch: {e}")))?;
+    validate(raw, max_events, server_now)
+}
+
+fn validate(raw: RawBatch, max_events: usize, server_now: Millis) -> Result<Batch, PayloadError> {
+    if raw.site.is_empty() || raw.site.chars().count() > limits::SITE {
+        return Err(PayloadError::new(
+            "invalid_site",
+            format!("site: must be 1 to {} characters", limits::SITE),
+        ));
+    }
+    let sid_ok = !raw.sid.is_empty()
+        && raw.sid.len() <= limits::SID
+        && raw
+            .sid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !sid_ok {
+        return Err(PayloadError::new(
+            "invalid_sid",
+            format!(
+                "sid: must be 1 to {} characters of A-Z a-z 0-9 - _",
+                limits::SID
+            ),
+        ));
+    }
+    if raw.events.is_empty() {
+        return Err(PayloadError::new(
+            "no_events",
+            "events: the batch has no events",
+        ));
+    }
+    if raw.events.len() > max_events {
+        return Err(PayloadError::new(
+            "too_many_events",
+            format!(
+                "events: {} events in one batch, the limit is {max_events}",
+                raw.events.len()
+            ),
+        ));
+    }
+    let clock = Clock::new(raw.now, server_now)?;
+    let mut events = Vec::with_capacity(raw.events.len());
+    for (i, ev) in raw.events.into_iter().enumerate() {
+        events.push(validate_event(ev, &clock).map_err(|e| e.at(i))?);
+    }
+    // Stable: events with the same time keep the order the tracker sent.
+    events.sort_by_key(|e| e.ts);
+    Ok(Batch {
+        site: raw.site,
+        sid: raw.sid,
+        events,
+    })
+}
+
+/// Maps client timestamps to server time.
+struct Clock {
+    client_now: Option<f64>,
+    server_now: Millis,
+}
+
+impl Clock {
+    fn new(client_now: Option<f64>, server_now: Millis) -> Result<Clock, PayloadError> {
+        if let Some(n) = client_now {
+            if !n.is_finite() || n < 0.0 {
+                return Err(PayloadError::new(
+                    "invalid_number",
+                    "now: must be a finite, non-negative number of milliseconds",
+                ));
+            }
+        }
+        Ok(Clock {
+            client_now,
+            server_now,
+        })
+    }
+
+    fn place(&self, ts: f64) -> Result<Millis, FieldError> {
+        if !ts.is_finite() || ts < 0.0 {
+            return Err(FieldError::number("ts", "a finite, non-negative number"));
+        }
+        let ts = ts as i64;
+        match self.client_now {
+            Some(now) => {
+                // Events stamped slightly after `now` (clock jitter) count as age 0.
+                let age = (now as i64 - ts).max(0);
+                if age > limits::MAX_AGE_MS {
+                    return Err(FieldError::range("ts", "older than 24 hours"));
+                }
+                Ok(self.server_now - age)
+            }
+            None => {
+                if ts < self.server_now - limits::MAX_AGE_MS
+                    || ts > self.server_now + limits::MAX_FUTURE_MS
+                {
+                    return Err(FieldError::range(
+                        "ts",
+                        "more than 24 hours from the server's clock (send \"now\" to correct skew)",
+                    ));
+                }
+                Ok(ts.min(self.server_now))
+            }
+        }
+    }
+}
+
+/// A problem with one field of one event, before the event index is known.
+struct FieldError {
+    reason: &'static str,
+    field: String,
+    problem: String,
+}
+
+impl FieldError {
+    fn number(field: &str, expected: &str) -> FieldError {
+        FieldError {
+            reason: "invalid_number",
+            field: field.to_string(),
+            problem: format!("must be {expected}"),
+        }
+    }
+    fn range(field: &str, problem: &str) -> FieldError {
+        FieldError {
+            reason: "out_of_range",
+            field: field.to_string(),
+            problem: problem.to_string(),
+        }
+    }
+    fn missing(field: &str) -> FieldError {
+        FieldError {
+            reason: "missing_field",
+            field: field.to_string(),
+            problem: "is required for this event type".to_string(),
+        }
+    }
+    fn invalid(field: &str, problem: impl Into<String>) -> FieldError {
+        FieldError {
+            reason: "invalid_field",
+            field: field.to_string(),
+            problem: problem.into(),
+        }
+    }
+    fn at(self, index: usize) -> PayloadError {
+        PayloadError::new(
+            self.reason,
+            format!("events[{index}].{}: {}", self.field, self.problem),
+        )
+    }
+}
+
+fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
+    let kind = match raw.kind.as_str() {
+        "pageview" => EventKind::Pageview,
+        "click" => EventKind::Click,
+        "scroll" => EventKind::Scroll,
+        "leave" => EventKind::Leave,
+        "custom" => EventKind::Custom,
+        other => {
+            return Err(FieldError::invalid(
+                "type",
+                format!(
+                    "unknown event type \"{}\" (expected pageview, click, scroll, leave or custom)",
+                    truncate(other, 32)
+                ),
+            ))
+        }
+    };
+    let ts = clock.place(raw.ts)?;
+
+    let (url, path) = match raw.url {
+        Some(u) if !u.is_empty() => {
+            let u = truncate(&u, limits::URL);
+            let path = page_path(&u)
+                .ok_or_else(|| FieldError::invalid("url", "must be an absolute http(s) URL"))?;
+            (Some(u), Some(path))
+        }
+        _ if kind == EventKind::Pageview => return Err(FieldError::missing("url")),
+        _ => (None, None),
+    };
+
+    let name = match (kind, raw.name) {
+        (EventKind::Custom, Some(n)) if !n.trim().is_empty() => {
+            Some(truncate(n.trim(), limits::EVENT_NAME))
+        }
+        (EventKind::Custom, _) => return Err(FieldError::missing("name")),
+        _ => None,
+    };
+
+    let detail = EventDetail {
+        // Only a page view's URL is kept whole; other events keep just the path.
+        url: url.filter(|_| kind == EventKind::Pageview),
+        referrer: raw
+            .referrer
+            .filter(|r| !r.is_empty())
+            .map(|r| truncate(&r, limits::URL)),
+        title: raw.title.map(|t| truncate(&t, limits::TITLE)),
+        status: optional_int(raw.status, "status", 100.0, 599.0)?.map(|s| s as u16),
+        vw: pixels(raw.vw, "vw")?,
+        vh: pixels(raw.vh, "vh")?,
+        dw: pixels(raw.dw, "dw")?,
+        dh: pixels(raw.dh, "dh")?,
+        x: coordinate(raw.x, "x", 0.0)?,
+        y: coordinate(raw.y, "y", 0.0)?,
+        sel: raw.sel.map(|s| truncate(&s, limits::SELECTOR)),
+        ox: coordinate(raw.ox, "ox", -limits::PIXELS)?,
+        oy: coordinate(raw.oy, "oy", -limits::PIXELS)?,
+        href: raw.href.map(|h| truncate(&h, limits::URL)),
+        text: raw.text.map(|t| truncate(t.trim(), limits::TEXT)),
+        rage: raw.rage,
+        dead: raw.dead,
+        depth: pixels(raw.depth, "depth")?,
+        max_depth: pixels(raw.max_depth, "max_depth")?,
+        engaged_ms: optional_int(raw.engaged_ms, "engaged_ms", 0.0, limits::ENGAGED_MS)?
+            .map(|v| v as u32),
+        name,
+        props: raw.props.map(validate_props).transpose()?,
+    };
+    Ok(Event {
+        kind,
+        ts,
+        path,
+        detail,
+    })
+}
+
+/// The page a URL names: its path, without scheme, host, query or fragment.
+/// Returns `None` for anything that is not an absolute http(s) URL.
+pub fn page_path(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(truncate(parsed.path(), limits::PATH))
+}
+
+fn optional_int(
+    v: Option<f64>,
+    field: &str,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>, FieldError> {
+    match v {
+        None => Ok(None),
+        Some(n) if !n.is_finite() => Err(FieldError::number(field, "a finite number")),
+        Some(n) if n < min || n > max => Err(FieldError::range(
+            field,
+            &format!("must be between {min} and {max}"),
+        )),
+        Some(n) => Ok(Some(n.round())),
+    }
+}
+
+fn pixels(v: Option<f64>, field: &str) -> Result<Option<u32>, FieldError> {
+    Ok(optional_int(v, field, 0.0, limits::PIXELS)?.map(|n| n as u32))
+}
+
+fn coordinate(v: Option<f64>, field: &str, min: f64) -> Result<Option<f64>, FieldError> {
+    match v {
+        None => Ok(None),
+        Some(n) if !n.is_finite() => Err(FieldError::number(field, "a finite number")),
+        Some(n) if n < min || n > limits::PIXELS => Err(FieldError::range(
+            field,
+            &format!("must be between {min} and {}", limits::PIXELS),
+        )),
+        // Sub-pixel precision beyond a tenth is noise; rounding keeps rows small.
+        Some(n) => Ok(Some((n * 10.0).round() / 10.0)),
+    }
+}
+
+fn validate_props(props: Map<String, Value>) -> Result<Map<String, Value>, FieldError> {
+    if props.len() > limits::PROPS {
+        return Err(FieldError::invalid(
+            "props",
+            format!("{} properties, the limit is {}", props.len(), limits::PROPS),
+        ));
+    }
+    let mut out = Map::with_capacity(props.len());
+    for (key, value) in props {
+        let key = truncate(&key, limits::PROP_KEY);
+        let value = match value {
+            Value::String(s) => Value::String(truncate(&s, limits::PROP_VALUE)),
+            Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Value::Number(n),
+            v @ (Value::Bool(_) | Value::Null) => v,
+            _ => {
+                return Err(FieldError::invalid(
+                    &format!("props.{key}"),
+                    "must be a string, a finite number, a boolean or null",
+                ))
+            }
+        };
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
+/// Cuts `s` to at most `max` characters, on a character boundary.
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => s[..end].to_string(),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_800_000_000_000;
+
+    fn parse(body: &str) -> Result<Batch, PayloadError> {
+        parse_batch(body.as_bytes(), 200, NOW)
+    }
+
+    fn batch_with(event: &str) -> String {
+        format!(r#"{{"site":"shop","sid":"abc_1","events":[{event}]}}"#)
+    }
+
+    #[test]
+    fn full_batch_parses_and_sorts_by_time() {
+        let body = format!(
+            r#"{{"site":"shop","sid":"s1","now":{n},"events":[
+              {{"type":"click","ts":{t2},"url":"https://shop.example/p/1","x":10.04,"y":20,"sel":"main>a","ox":1,"oy":2,"rage":true,"href":"/cart","text":"  Buy  "}},
+              {{"type":"pageview","ts":{t1},"url":"https://shop.example/p/1?utm_source=x#top","referrer":"https://www.google.com/","title":"P1","vw":390,"vh":800,"dw":390,"dh":3000}},
+              {{"type":"custom","ts":{t2},"name":"signup","props":{{"plan":"pro","n":3}}}}
+            ]}}"#,
+            n = NOW - 3_600_000,
+            t1 = NOW - 3_600_000 - 2000,
+            t2 = NOW - 3_600_000 - 1000,
+        );
+        let b = parse(&body).unwrap();
+        assert_eq!(b.site, "shop");
+        assert_eq!(b.events.len(), 3);
+        let pv = &b.events[0];
+        assert_eq!(pv.kind, EventKind::Pageview);
+        // The client's clock is an hour behind: times are mapped by age.
+        assert_eq!(pv.ts, NOW - 2000);
+        assert_eq!(pv.path.as_deref(), Some("/p/1"));
+        assert_eq!(
+            pv.detail.url.as_deref(),
+            Some("https://shop.example/p/1?utm_source=x#top")
+        );
+        let click = &b.events[1];
+        assert_eq!(click.kind, EventKind::Click);
+        assert_eq!(click.detail.x, Some(10.0));
+        assert!(click.detail.rage);
+        assert_eq!(click.detail.text.as_deref(), Some("Buy"));
+        assert_eq!(click.detail.url, None, "only page views keep the full URL");
+        assert_eq!(b.events[2].detail.name.as_deref(), Some("signup"));
+    }
+
+    #[test]
+    fn bad_bodies_get_one_line_reasons() {
+        let e = parse_batch(b"{\"site\":\"\xff\"}", 200, NOW).unwrap_err();
+        assert_eq!(e.reason, "invalid_utf8");
+        let e = parse("{not json").unwrap_err();
+        assert_eq!(e.reason, "malformed_json");
+        assert!(!e.message.contains('\n'));
+        let e = parse(r#"{"site":"shop","sid":"has space","events":[]}"#).unwrap_err();
+        assert_eq!(e.reason, "invalid_sid");
+        let e = parse(r#"{"site":"shop","sid":"a","events":[]}"#).unwrap_err();
+        assert_eq!(e.reason, "no_events");
+    }
+
+    #[test]
+    fn too_many_events_is_rejected() {
+        let ev = format!(r#"{{"type":"scroll","ts":{NOW},"depth":5}}"#);
+        let body = format!(
+            r#"{{"site":"s","sid":"a","events":[{}]}}"#,
+            vec![ev; 3].join(",")
+        );
+        let e = parse_batch(body.as_bytes(), 2, NOW).unwrap_err();
+        assert_eq!(e.reason, "too_many_events");
+        assert!(e.message.contains("3 events"));
+    }
+
+    #[test]
+    fn field_errors_name_the_event_and_field() {
+        let e = parse(&batch_with(&format!(r#"{{"type":"hover","ts":{NOW}}}"#))).unwrap_err();
+        assert_eq!(e.message.split(':').next(), Some("events[0].type"));
+        let e = parse(&batch_with(&format!(
+            r#"{{"type":"click","ts":{NOW},"x":-5}}"#
+        )))
+        .unwrap_err();
+        assert_eq!(e.reason, "out_of_range");
+        assert!(e.message.starts_with("events[0].x"));
+        let e = parse(&batch_with(&format!(
+            r#"{{"type":"click","ts":{NOW},"y":1e300}}"#
+        )))
+        .unwrap_err();
+        assert_eq!(e.reason, "out_of_range");
+        let e = parse(&batch_with(&format!(r#"{{"type":"pageview","ts":{NOW}}}"#))).unwrap_err();
+        assert_eq!(e.reason, "missing_field");
+        let e = parse(&batch_with(&format!(
+            r#"{{"type":"pageview","ts":{NOW},"url":"javascript:alert(1)"}}"#
+        )))
+        .unwrap_err();
+        assert!(e.message.starts_with("events[0].url"));
+        let e = parse(&batch_with(&format!(r#"{{"type":"custom","ts":{NOW}}}"#))).unwrap_err();
+        assert_eq!(e.reason, "missing_field");
+        let e = parse(&batch_with(&format!(
+            r#"{{"type":"custom","ts":{NOW},"name":"x","props":{{"a":{{"b":1}}}}}}"#
+        )))
+        .unwrap_err();
+        assert!(e.message.starts_with("events[0].props.a"));
+        let e = parse(&batch_with(&format!(
+            r#"{{"type":"click","ts":{NOW},"x":"abc"}}"#
+        )))
+        .unwrap_err();
+        assert_eq!(e.reason, "malformed_json");
+    }
+
+    #[test]
+    fn timestamps_are_bounded_without_now() {
+        let old = NOW - limits::MAX_AGE_MS - 1;
+        let e = parse(&batch_with(&format!(r#"{{"type":"scroll","ts":{old}}}"#))).unwrap_err();
+        assert_eq!(e.reason, "out_of_range");
+        let soon = NOW + 1000;
+        let b = parse(&batch_with(&format!(r#"{{"type":"scroll","ts":{soon}}}"#))).unwrap();
+        assert_eq!(b.events[0].ts, NOW, "small future skew is clamped to now");
+    }
+
+    #[test]
+    fn long_strings_are_truncated_on_char_boundaries() {
+        let title = "é".repeat(500);
+        let b = parse(&batch_with(&format!(
+            r#"{{"type":"pageview","ts":{NOW},"url":"https://a.example/","title":"{title}"}}"#
+        )))
+        .unwrap();
+        assert_eq!(
+            b.events[0].detail.title.as_ref().unwrap().chars().count(),
+            limits::TITLE
+        );
+        assert_eq!(truncate("abc", 2), "ab");
+        assert_eq!(truncate("ab", 5), "ab");
+    }
+}

@@ -1,0 +1,38 @@
+//! trailmap: self-hosted journey analytics for online shops.
+//!
+//! Data flows one way, and each module is one room on that path:
+//!
+//! ```text
+//!  browser ── tracker ── POST /api/collect ─┐
+//!                                           ├─> ingest ─> pipeline ─> store (SQLite) ─> read API
+//!  access.log ── (import) ──────────────────┘   (validate,  (sessionize,
+//!                                                 enrich)     group commit)
+//! ```
+//!
+//! * [`event`] is the shared vocabulary: events, sessions, channels, devices.
+//! * [`ingest`] turns untrusted input into validated, enriched events: the
+//!   tracker's wire format ([`ingest::payload`]), user agent / bot / channel /
+//!   GeoIP enrichment ([`ingest::enrich`]), and the cookieless visitor id and
+//!   inactivity rule ([`ingest::sessionize`]).
+//! * [`pipeline`] is the single writer: one thread that owns the open sessions
+//!   and the write connection, cuts incoming batches into sessions and commits
+//!   the batches of all connections in one transaction (group commit). It
+//!   lives between `ingest` and `store` because it needs both: the session
+//!   state must change in step with what is durably committed, so the thread
+//!   that commits is the one that sessionizes.
+//! * [`store`] is the only room that speaks SQL: schema and migrations, the
+//!   write transaction API the pipeline drives, sites, and read queries.
+//! * [`http`] is the hyper server: collect, CORS, the authenticated read API,
+//!   health and Prometheus metrics, graceful shutdown.
+//! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and
+//!   `trailmap.toml`.
+//! * [`bench`] holds the load generator behind `trailmap bench collect`.
+
+pub mod bench;
+pub mod config;
+pub mod event;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod pipeline;
+pub mod store;

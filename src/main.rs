@@ -1,0 +1,207 @@
+//! The `trailmap` command line: parses flags and calls the library.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use trailmap::config::{self, ServeArgs, StoreArgs};
+use trailmap::pipeline::now_ms;
+use trailmap::store::{secrets, sites, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "trailmap",
+    version,
+    about = "Self-hosted journey analytics for online shops"
+)]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the collector and the read API.
+    Serve(ServeArgs),
+    /// Register, list and remove sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Replace the read API's token with a new one, printed once.
+    RotateToken,
+    /// Benchmark helpers; figures go to BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum SiteCommand {
+    /// Register a site (or add origins to it).
+    Add {
+        name: String,
+        /// Allowed origin, e.g. https://shop.example (repeatable).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the sites and their origins.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a site with all its sessions and events.
+    Remove { name: String },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Post batches to a running collector and report durable events/s and latency.
+    Collect {
+        /// The collector's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "bench")]
+        site: String,
+        /// The Origin header to send (registered for the site).
+        #[arg(long, default_value = "http://bench.localhost")]
+        origin: String,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Batches per second in total; omit for as fast as possible.
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, default_value_t = 25)]
+        events: usize,
+        /// Distinct tracker sessions to spread batches over.
+        #[arg(long, default_value_t = 5000)]
+        sessions: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRAILMAP_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trailmap: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let file = config::load_file(&cli.store)?;
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = config::resolve_serve(&cli.store, &args, file)?;
+            runtime()?.block_on(trailmap::http::serve(
+                settings,
+                trailmap::http::shutdown_signal(),
+            ))
+        }
+        Command::Site(cmd) => {
+            let store = Store::open(&config::db_path(&cli.store, &file))?;
+            site_command(&store, cmd)
+        }
+        Command::RotateToken => {
+            let store = Store::open(&config::db_path(&cli.store, &file))?;
+            let token = secrets::generate_token(&store.admin()?)?;
+            println!("{token}");
+            eprintln!("trailmap: the old token no longer works once the server restarts");
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Collect {
+            url,
+            site,
+            origin,
+            connections,
+            seconds,
+            rate,
+            events,
+            sessions,
+            json,
+        }) => {
+            let opts = trailmap::bench::loadgen::LoadOptions {
+                base_url: url,
+                site,
+                origin,
+                connections,
+                duration: Duration::from_secs(seconds),
+                rate,
+                events_per_batch: events,
+                sessions,
+            };
+            let report = runtime()?.block_on(trailmap::bench::loadgen::run(opts))?;
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                println!("{report}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn site_command(store: &Store, cmd: SiteCommand) -> Result<()> {
+    let mut conn = store.admin()?;
+    match cmd {
+        SiteCommand::Add {
+            name,
+            origins,
+            json,
+        } => {
+            let site = sites::add(&mut conn, &name, &origins, now_ms())?;
+            if json {
+                println!("{}", serde_json::to_string(&site)?);
+            } else {
+                println!(
+                    "site {} accepts events from {}",
+                    site.name,
+                    site.origins.join(", ")
+                );
+            }
+        }
+        SiteCommand::List { json } => {
+            let list = sites::list(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else if list.is_empty() {
+                println!("no sites yet: trailmap site add NAME --origin https://shop.example");
+            } else {
+                for s in list {
+                    println!("{}\t{}", s.name, s.origins.join(" "));
+                }
+            }
+        }
+        SiteCommand::Remove { name } => {
+            if !sites::remove(&mut conn, &name)? {
+                anyhow::bail!("no site named {name:?}");
+            }
+            println!("site {name} removed with its sessions");
+        }
+    }
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

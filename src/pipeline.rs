@@ -1,0 +1,388 @@
+//! The single writer: sessionize batches and group-commit them.
+//!
+//! Request handlers validate and enrich in parallel, then hand their batch to
+//! one OS thread through a bounded queue and wait. The thread takes every
+//! batch waiting (up to a limit), places their events into sessions, writes
+//! them in one SQLite transaction, commits, and only then answers each
+//! handler, which answers 202. Many requests share one fsync, which is where
+//! the throughput comes from; no request is answered before its events are
+//! durable, which is where the guarantee comes from.
+//!
+//! The sessionizer's state lives in memory, in step with what is committed.
+//! If a commit fails, the thread rebuilds that state from the store (the
+//! truth) and retries the group one batch at a time, so one bad batch cannot
+//! fail its neighbours.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::event::{Acquisition, ClientInfo, Event, EventKind, Geo, Millis, Source};
+use crate::ingest::enrich;
+use crate::ingest::sessionize::{OpenSession, SessionKey, Sessionizer, VisitorIds};
+use crate::metrics::Metrics;
+use crate::store::writer::{SessionOrigin, WriteTxn, Writer};
+use crate::store::{self, Store, StoreError};
+
+/// Most batches committed in one transaction.
+const MAX_GROUP: usize = 1024;
+/// How often idle sessions are dropped from memory.
+const CLOSE_IDLE_EVERY: Duration = Duration::from_secs(10);
+
+/// A validated, enriched batch of one visitor's events.
+#[derive(Debug, Clone)]
+pub struct IngestBatch {
+    pub site_id: i64,
+    pub source: Source,
+    /// The tracker's session id; empty for sources without one.
+    pub sid: String,
+    pub visitor: VisitorIds,
+    pub client: ClientInfo,
+    pub geo: Geo,
+    /// Events in time order.
+    pub events: Vec<Event>,
+}
+
+/// What is known about a session when it starts, kept until its first write.
+struct NewSession {
+    site_id: i64,
+    source: Source,
+    sid: String,
+    visitor: u64,
+    client: ClientInfo,
+    geo: Geo,
+    acquisition: Acquisition,
+}
+
+/// Places batches into sessions and writes them into a transaction. The
+/// collector's thread drives it; the log importer can drive it the same way.
+pub struct SessionWriter {
+    sessionizer: Sessionizer,
+    /// Interned page ids by site and path.
+    pages: HashMap<i64, HashMap<String, u32>>,
+    /// Sessions started but not yet inserted.
+    new_sessions: HashMap<i64, NewSession>,
+}
+
+impl SessionWriter {
+    /// Loads the interned pages and, for continuity across restarts, the
+    /// sessions still open at `now`.
+    pub fn load(writer: &Writer, timeout: Duration, now: Millis) -> store::Result<SessionWriter> {
+        let timeout_ms = timeout.as_millis() as Millis;
+        let mut sessionizer = Sessionizer::new(timeout_ms, writer.next_session_id()?);
+        for s in writer.open_sessions(now - timeout_ms)? {
+            let key = SessionKey {
+                site_id: s.site_id,
+                visitor: s.visitor,
+                sid: s.sid.into(),
+            };
+            sessionizer.restore(key, OpenSession::stored(s.id, s.totals, s.current_page));
+        }
+        let mut pages: HashMap<i64, HashMap<String, u32>> = HashMap::new();
+        for (site_id, path, id) in writer.pages()? {
+            pages.entry(site_id).or_default().insert(path, id);
+        }
+        Ok(SessionWriter {
+            sessionizer,
+            pages,
+            new_sessions: HashMap::new(),
+        })
+    }
+
+    pub fn open_sessions(&self) -> usize {
+        self.sessionizer.open_count()
+    }
+
+    fn intern(&mut self, txn: &mut WriteTxn<'_>, site_id: i64, path: &str) -> store::Result<u32> {
+        let site_pages = self.pages.entry(site_id).or_default();
+        if let Some(id) = site_pages.get(path) {
+            return Ok(*id);
+        }
+        let id = txn.insert_page(site_id, path)?;
+        site_pages.insert(path.to_string(), id);
+        Ok(id)
+    }
+
+    /// Places a batch's events into sessions and writes the events. Session
+    /// rows are written by [`SessionWriter::flush`], once per group.
+    pub fn apply(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
+        for event in &batch.events {
+            let page = match &event.path {
+                Some(path) => Some(self.intern(txn, batch.site_id, path)?),
+                None => None,
+            };
+            let session =
+                self.sessionizer
+                    .place(batch.site_id, batch.visitor, &batch.sid, event.ts);
+            if session.is_new && session.totals.event_count == 0 {
+                self.new_sessions.insert(
+                    session.id,
+                    NewSession {
+                        site_id: batch.site_id,
+                        source: batch.source,
+                        sid: batch.sid.clone(),
+                        visitor: batch.visitor.current,
+                        client: batch.client.clone(),
+                        geo: batch.geo.clone(),
+                        acquisition: acquisition_of(event),
+                    },
+                );
+            }
+            let page = page.or(session.current_page);
+            if event.kind == EventKind::Pageview {
+                session.current_page = page;
+            }
+            let seq = session.totals.event_count;
+            session.totals.record(event, page);
+            txn.insert_event(session.id, seq, event, page)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the session rows changed since the last flush.
+    pub fn flush(&mut self, txn: &mut WriteTxn<'_>) -> store::Result<()> {
+        let new_sessions = &mut self.new_sessions;
+        self.sessionizer.flush(|s| {
+            if !s.is_new {
+                return txn.update_session(s.id, &s.totals);
+            }
+            let info = new_sessions.remove(&s.id).ok_or_else(|| {
+                StoreError::Invalid(format!("session {} started without its origin", s.id))
+            })?;
+            let origin = SessionOrigin {
+                site_id: info.site_id,
+                source: info.source,
+                sid: &info.sid,
+                visitor: info.visitor,
+                acquisition: &info.acquisition,
+                client: &info.client,
+                geo: &info.geo,
+            };
+            txn.insert_session(s.id, &origin, &s.totals)
+        })
+    }
+
+    /// Drops sessions idle at `now` from memory.
+    pub fn close_idle(&mut self, now: Millis) {
+        self.sessionizer.close_idle(now);
+    }
+}
+
+/// How a session was acquired, from its first event: the landing page's URL
+/// and referrer when it starts with a page view, else unknown (direct).
+fn acquisition_of(first: &Event) -> Acquisition {
+    let url = first.detail.url.as_deref();
+    let own_host = url
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_string));
+    let own: Vec<&str> = own_host.as_deref().into_iter().collect();
+    enrich::acquisition(url, first.detail.referrer.as_deref(), &own)
+}
+
+/// Why a batch was not committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The queue is full: try again later (503).
+    Busy,
+    /// The pipeline has stopped (shutdown).
+    Closed,
+    /// The commit failed (disk full, I/O error...).
+    Failed(String),
+}
+
+enum Job {
+    Batch(Box<IngestBatch>, oneshot::Sender<Result<(), SubmitError>>),
+    Stop,
+}
+
+/// Hands batches to the writer thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Submitter {
+    tx: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
+}
+
+impl Submitter {
+    /// Queues a batch and waits until it is durably committed.
+    pub async fn submit(&self, batch: IngestBatch) -> Result<(), SubmitError> {
+        let (done, answer) = oneshot::channel();
+        self.tx
+            .try_send(Job::Batch(Box::new(batch), done))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+            })?;
+        self.metrics.queue_depth.fetch_add(1, Relaxed);
+        answer.await.unwrap_or(Err(SubmitError::Closed))
+    }
+}
+
+/// The running writer thread.
+pub struct Pipeline {
+    submitter: Submitter,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Opens the write connection, restores open sessions and starts the thread.
+    pub fn start(
+        store: &Store,
+        fsync_every_commit: bool,
+        session_timeout: Duration,
+        queue_capacity: usize,
+        metrics: Arc<Metrics>,
+    ) -> store::Result<Pipeline> {
+        let writer = store.writer(fsync_every_commit)?;
+        let sessions = SessionWriter::load(&writer, session_timeout, now_ms())?;
+        let (tx, rx) = mpsc::channel(queue_capacity);
+        let thread_metrics = metrics.clone();
+        let worker = WriterThread {
+            writer,
+            sessions,
+            session_timeout,
+            metrics: thread_metrics,
+        };
+        let thread = std::thread::Builder::new()
+            .name("trailmap-writer".into())
+            .spawn(move || worker.run(rx))
+            .map_err(StoreError::Io)?;
+        Ok(Pipeline {
+            submitter: Submitter { tx, metrics },
+            thread: Some(thread),
+        })
+    }
+
+    pub fn submitter(&self) -> Submitter {
+        self.submitter.clone()
+    }
+
+    /// Commits everything queued so far and stops the thread.
+    pub async fn shutdown(mut self) {
+        // A full queue makes this wait for room, never drop the stop.
+        let _ = self.submitter.tx.send(Job::Stop).await;
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+struct WriterThread {
+    writer: Writer,
+    sessions: SessionWriter,
+    session_timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl WriterThread {
+    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut last_close = Instant::now();
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        let mut stopping = false;
+        while !stopping {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            for job in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+                match job {
+                    Job::Batch(batch, done) => group.push((*batch, done)),
+                    Job::Stop => stopping = true,
+                }
+                if group.len() >= MAX_GROUP {
+                    break;
+                }
+            }
+            if stopping {
+                // Whatever was queued before the stop is committed too.
+                while let Ok(Job::Batch(batch, done)) = rx.try_recv() {
+                    let batch = *batch;
+                    group.push((batch, done));
+                }
+            }
+            self.metrics
+                .queue_depth
+                .fetch_sub(group.len() as i64, Relaxed);
+            self.commit_group(&mut group);
+            if last_close.elapsed() >= CLOSE_IDLE_EVERY {
+                self.sessions.close_idle(now_ms());
+                last_close = Instant::now();
+            }
+            self.metrics
+                .open_sessions
+                .store(self.sessions.open_sessions() as i64, Relaxed);
+        }
+        tracing::debug!("writer thread stopped");
+    }
+
+    /// Commits a group and answers every waiting handler.
+    fn commit_group(
+        &mut self,
+        group: &mut Vec<(IngestBatch, oneshot::Sender<Result<(), SubmitError>>)>,
+    ) {
+        if group.is_empty() {
+            return;
+        }
+        let batches: Vec<&IngestBatch> = group.iter().map(|(b, _)| b).collect();
+        let results = match self.commit(&batches) {
+            Ok(()) => vec![Ok(()); group.len()],
+            Err(e) => {
+                tracing::warn!("group commit of {} batches failed: {e}", group.len());
+                self.recover();
+                // Retry one by one so only the batches at fault fail.
+                batches
+                    .iter()
+                    .map(|b| {
+                        self.commit(std::slice::from_ref(b)).map_err(|e| {
+                            self.recover();
+                            tracing::error!("batch for site {} not committed: {e}", b.site_id);
+                            SubmitError::Failed(e.to_string())
+                        })
+                    })
+                    .collect()
+            }
+        };
+        for ((batch, done), result) in group.drain(..).zip(results) {
+            if result.is_ok() {
+                self.metrics
+                    .events_accepted
+                    .fetch_add(batch.events.len() as u64, Relaxed);
+            }
+            // The handler may have gone (client disconnected); the data is stored anyway.
+            let _ = done.send(result);
+        }
+    }
+
+    fn commit(&mut self, batches: &[&IngestBatch]) -> store::Result<()> {
+        let started = Instant::now();
+        let result = (|| {
+            let mut txn = self.writer.begin()?;
+            for batch in batches {
+                self.sessions.apply(&mut txn, batch)?;
+            }
+            self.sessions.flush(&mut txn)?;
+            txn.commit()
+        })();
+        self.metrics
+            .commit(started.elapsed(), batches.len(), result.is_ok());
+        result
+    }
+
+    /// Rebuilds the in-memory state from the store after a failed commit.
+    fn recover(&mut self) {
+        match SessionWriter::load(&self.writer, self.session_timeout, now_ms()) {
+            Ok(s) => self.sessions = s,
+            Err(e) => tracing::error!("cannot reload sessions after a failed commit: {e}"),
+        }
+    }
+}
+
+/// The wall clock in milliseconds.
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}

@@ -1,0 +1,167 @@
+//! The only room that speaks SQL.
+//!
+//! SQLite in WAL mode: one writer connection, driven by the pipeline's single
+//! thread through [`writer::WriteTxn`], and a small pool of read connections
+//! for the API, which WAL lets run beside the writer without blocking it.
+//! Administrative writes (sites, salts, the token) are rare and use short
+//! transactions on their own connection; SQLite's busy timeout serialises
+//! them with the writer.
+
+pub mod read;
+pub mod schema;
+pub mod secrets;
+pub mod sites;
+pub mod writer;
+
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// What can go wrong in the store.
+#[derive(Debug)]
+pub enum StoreError {
+    Sqlite(rusqlite::Error),
+    Io(std::io::Error),
+    /// A request the store refuses, with a message for the user.
+    Invalid(String),
+    NotFound(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Sqlite(e) => write!(f, "database error: {e}"),
+            StoreError::Io(e) => write!(f, "{e}"),
+            StoreError::Invalid(m) | StoreError::NotFound(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Connections wait this long for a lock held by another writer.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle read connections kept for reuse.
+const READ_POOL_SIZE: usize = 8;
+
+/// A trailmap database on disk.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it and its directory on first
+    /// use, and migrates it to the current schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create {}: {e}", dir.display()),
+                ))
+            })?;
+        }
+        let mut conn = open_connection(path, OpenFlags::default())?;
+        // WAL must be set once per database file; it persists.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Invalid(format!(
+                "cannot switch {} to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            readers: Mutex::new(vec![]),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A read-only connection from the pool; it returns there when dropped.
+    pub fn read(&self) -> Result<PooledReader<'_>> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = open_connection(&self.path, OpenFlags::default())?;
+                c.pragma_update(None, "query_only", true)?;
+                c
+            }
+        };
+        Ok(PooledReader {
+            store: self,
+            conn: Some(conn),
+        })
+    }
+
+    /// A connection for short administrative writes.
+    pub fn admin(&self) -> Result<Connection> {
+        open_connection(&self.path, OpenFlags::default())
+    }
+
+    /// The connection the pipeline writes through. `fsync_every_commit`
+    /// chooses SQLite's synchronous=FULL (durable across power loss) over
+    /// NORMAL (durable across a crash of the process).
+    pub fn writer(&self, fsync_every_commit: bool) -> Result<writer::Writer> {
+        let conn = open_connection(&self.path, OpenFlags::default())?;
+        let sync = if fsync_every_commit { "FULL" } else { "NORMAL" };
+        conn.pragma_update(None, "synchronous", sync)?;
+        Ok(writer::Writer::new(conn))
+    }
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        StoreError::Invalid(format!("cannot open database {}: {e}", path.display()))
+    })?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(conn)
+}
+
+/// A pooled read connection.
+pub struct PooledReader<'a> {
+    store: &'a Store,
+    conn: Option<Connection>,
+}
+
+impl Deref for PooledReader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl DerefMut for PooledReader<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for PooledReader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut pool = self.store.readers.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < READ_POOL_SIZE {
+                pool.push(conn);
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The versioned schema. Each migration runs once, in its own transaction,
+//! and `PRAGMA user_version` records how far a database has come. Append new
+//! migrations; never edit one that has shipped.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migrations in order; the schema version is the count applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: sites, salts, interned pages, sessions with their packed page
+    // sequence, and events clustered by session for replay.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE sites (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE site_origins (
+        site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        origin  TEXT NOT NULL,
+        PRIMARY KEY (site_id, origin)
+    ) WITHOUT ROWID;
+    -- Visitor-id salts by UTC day; only today's and yesterday's are kept.
+    CREATE TABLE salts (
+        day  INTEGER PRIMARY KEY,
+        salt BLOB NOT NULL
+    );
+    -- Interned page paths, so sessions can store sequences of small ids.
+    CREATE TABLE pages (
+        id      INTEGER PRIMARY KEY,
+        site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        path    TEXT NOT NULL,
+        UNIQUE (site_id, path)
+    );
+    CREATE TABLE sessions (
+        id              INTEGER PRIMARY KEY,
+        site_id         INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        source          INTEGER NOT NULL,
+        sid             TEXT NOT NULL,
+        visitor         INTEGER NOT NULL,
+        start_ms        INTEGER NOT NULL,
+        end_ms          INTEGER NOT NULL,
+        entry_page      INTEGER,
+        exit_page       INTEGER,
+        page_count      INTEGER NOT NULL,
+        event_count     INTEGER NOT NULL,
+        referrer        TEXT,
+        referrer_domain TEXT,
+        channel         TEXT NOT NULL,
+        utm_source      TEXT,
+        utm_medium      TEXT,
+        utm_campaign    TEXT,
+        country         TEXT,
+        region          TEXT,
+        city            TEXT,
+        browser         TEXT NOT NULL,
+        os              TEXT NOT NULL,
+        device          TEXT NOT NULL,
+        is_bot          INTEGER NOT NULL,
+        rage_clicks     INTEGER NOT NULL,
+        dead_clicks     INTEGER NOT NULL,
+        error_pages     INTEGER NOT NULL,
+        -- Page ids of the page views in order, packed as little-endian u32.
+        pages           BLOB NOT NULL
+    );
+    CREATE INDEX sessions_by_site_start ON sessions (site_id, start_ms DESC, id DESC);
+    CREATE INDEX sessions_by_end ON sessions (end_ms);
+    CREATE TABLE events (
+        session_id INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        ts         INTEGER NOT NULL,
+        kind       INTEGER NOT NULL,
+        page_id    INTEGER,
+        data       TEXT NOT NULL,
+        PRIMARY KEY (session_id, seq)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings a database up to [`VERSION`]. A database from a newer build is
+/// refused rather than written with an older idea of the schema.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(StoreError::Invalid(format!(
+            "the database has schema version {current}, newer than this build's {VERSION}; upgrade trailmap"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Registered sites and their allowed origins. Collect accepts events only
+//! for a registered site, from one of its origins.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+
+/// A site as listed by `trailmap site list` and `GET /api/sites`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Site {
+    #[serde(skip)]
+    pub id: i64,
+    pub name: String,
+    pub origins: Vec<String>,
+    pub created_ms: i64,
+}
+
+/// Checks a site name: 1 to 64 characters of a-z 0-9 . _ -, so it can sit in
+/// a URL path and a data attribute unescaped.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid site name {name:?}: use 1 to 64 characters of a-z 0-9 . _ -"
+        )))
+    }
+}
+
+/// Normalises an origin as browsers send it: `scheme://host[:port]`,
+/// lowercase, default ports dropped. Anything with a path, query or
+/// credentials is refused, because it could never match an Origin header.
+pub fn normalize_origin(input: &str) -> Result<String> {
+    let bad = |why: &str| StoreError::Invalid(format!("invalid origin {input:?}: {why}"));
+    let url = url::Url::parse(input.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if url.host_str().is_none() {
+        return Err(bad("it has no host"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("an origin has no path, query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("an origin has no credentials"));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Registers a site, or adds origins to an existing one. Returns the site.
+pub fn add(conn: &mut Connection, name: &str, origins: &[String], now_ms: i64) -> Result<Site> {
+    validate_name(name)?;
+    let origins = origins
+        .iter()
+        .map(|o| normalize_origin(o))
+        .collect::<Result<Vec<_>>>()?;
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT OR IGNORE INTO sites (name, created_ms) VALUES (?1, ?2)",
+        params![name, now_ms],
+    )?;
+    let id: i64 = tx.query_row("SELECT id FROM sites WHERE name = ?1", [name], |r| r.get(0))?;
+    for origin in &origins {
+        tx.execute(
+            "INSERT OR IGNORE INTO site_origins (site_id, origin) VALUES (?1, ?2)",
+            params![id, origin],
+        )?;
+    }
+    tx.commit()?;
+    get(conn, name)?.ok_or_else(|| StoreError::NotFound(format!("site {name} vanished")))
+}
+
+/// Removes a site with its sessions, events and pages. Returns whether it existed.
+pub fn remove(conn: &mut Connection, name: &str) -> Result<bool> {
+    let tx = conn.transaction()?;
+    let id: Option<i64> = tx
+        .query_row("SELECT id FROM sites WHERE name = ?1", [name], |r| r.get(0))
+        .optional()?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    tx.execute(
+        "DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE site_id = ?1)",
+        [id],
+    )?;
+    // Sessions, pages and origins go by ON DELETE CASCADE.
+    tx.execute("DELETE FROM sites WHERE id = ?1", [id])?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// One site by name.
+pub fn get(conn: &Connection, name: &str) -> Result<Option<Site>> {
+    Ok(list(conn)?.into_iter().find(|s| s.name == name))
+}
+
+/// All sites with their origins, by name.
+pub fn list(conn: &Connection) -> Result<Vec<Site>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.name, s.created_ms, o.origin
+         FROM sites s LEFT JOIN site_origins o ON o.site_id = s.id
+         ORDER BY s.name, o.origin",
+    )?;
+    let mut sites: Vec<Site> = Vec::new();
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let origin: Option<String> = row.get(3)?;
+        if sites.last().map(|s| s.id) != Some(id) {
+            sites.push(Site {
+                id,
+                name: row.get(1)?,
+                origins: vec![],
+                created_ms: row.get(2)?,
+            });
+        }
+        if let Some(o) = origin {
+            sites.last_mut().expect("pushed above").origins.push(o);
+        }
+    }
+    Ok(sites)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_or_refused() {
+        assert_eq!(
+            normalize_origin("https://Shop.Example").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            normalize_origin("https://shop.example:443/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            normalize_origin("http://127.0.0.1:8081").unwrap(),
+            "http://127.0.0.1:8081"
+        );
+        assert!(normalize_origin("shop.example").is_err());
+        assert!(normalize_origin("ftp://shop.example").is_err());
+        assert!(normalize_origin("https://shop.example/cart").is_err());
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(validate_name("shop-1.eu").is_ok());
+        for bad in ["", "Shop", "a b", "x/y", &"a".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
