@@ -62,7 +62,10 @@ impl Refusal {
 
 impl From<PayloadError> for Refusal {
     fn from(e: PayloadError) -> Refusal {
-        Refusal::new(StatusCode::BAD_REQUEST, e.reason, e.message)
+        Refusal {
+            events: e.events,
+            ..Refusal::new(StatusCode::BAD_REQUEST, e.reason, e.message)
+        }
     }
 }
 

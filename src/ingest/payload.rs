@@ -56,6 +56,8 @@ pub struct Batch {
 pub struct PayloadError {
     pub reason: &'static str,
     pub message: String,
+    /// How many events the refused batch held, when the body parsed.
+    pub events: Option<usize>,
 }
 
 impl PayloadError {
@@ -63,6 +65,7 @@ impl PayloadError {
         PayloadError {
             reason,
             message: message.into(),
+            events: None,
         }
     }
 }
@@ -126,7 +129,11 @@ pub fn parse_batch(
     }
     let raw: RawBatch = serde_json::from_slice(body)
         .map_err(|e| PayloadError::new("malformed_json", format!("malformed batch: {e}")))?;
-    validate(raw, max_events, server_now)
+    let count = raw.events.len();
+    validate(raw, max_events, server_now).map_err(|e| PayloadError {
+        events: Some(count),
+        ..e
+    })
 }
 
 fn validate(raw: RawBatch, max_events: usize, server_now: Millis) -> Result<Batch, PayloadError> {

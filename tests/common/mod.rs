@@ -1,0 +1,254 @@
+//! The integration-test harness: starts the real `trailmap` binary on a free
+//! loopback port against a real SQLite file in a temporary directory, and
+//! speaks real HTTP to it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+pub const ORIGIN: &str = "http://shop.test";
+pub const SITE: &str = "shop";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_trailmap")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Runs `trailmap ARGS --db DB` to completion; returns (success, stdout, stderr).
+pub fn run_cli(db: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env_remove("TRAILMAP_TOKEN")
+        .output()
+        .expect("run trailmap");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A running `trailmap serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub db: PathBuf,
+    /// Lines the server printed on stdout before it listened.
+    pub banner: Vec<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A fresh database with site "shop" (origin http://shop.test) and the
+    /// test token.
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("trailmap.db");
+        let (ok, _, err) = run_cli(&db, &["site", "add", SITE, "--origin", ORIGIN]);
+        assert!(ok, "site add failed: {err}");
+        let mut args = vec!["--token", TOKEN];
+        args.extend_from_slice(extra);
+        let mut s = Server::start_on(&db, &args);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Starts the server on an existing database file.
+    pub fn start_on(db: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--db")
+            .arg(db)
+            .args(extra)
+            .env_remove("TRAILMAP_TOKEN")
+            .env("TRAILMAP_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn trailmap serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = vec![];
+        loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("trailmap listening on ") {
+                        return Server {
+                            child,
+                            base: addr.trim().to_string(),
+                            db: db.to_path_buf(),
+                            banner,
+                            _dir: None,
+                        };
+                    }
+                    banner.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let mut err = String::new();
+                    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+                    panic!("server did not start: {err}");
+                }
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POST /api/collect with a body, origin and content type.
+    pub fn collect_with(&self, body: &[u8], origin: Option<&str>, content_type: &str) -> Resp {
+        let mut req = agent()
+            .post(&self.url("/api/collect"))
+            .set("Content-Type", content_type)
+            .set("User-Agent", CHROME);
+        if let Some(o) = origin {
+            req = req.set("Origin", o);
+        }
+        into_resp(req.send_bytes(body))
+    }
+
+    pub fn collect(&self, body: &str) -> Resp {
+        self.collect_with(body.as_bytes(), Some(ORIGIN), "application/json")
+    }
+
+    /// GET with the test token.
+    pub fn get(&self, path: &str) -> Resp {
+        into_resp(
+            agent()
+                .get(&self.url(path))
+                .set("Authorization", &format!("Bearer {TOKEN}"))
+                .call(),
+        )
+    }
+
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        serde_json::from_str(&r.body).unwrap()
+    }
+
+    /// Sends SIGTERM and waits; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap().code()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build()
+}
+
+/// A response, whatever its status.
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+fn into_resp(r: Result<ureq::Response, ureq::Error>) -> Resp {
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = resp.header(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect();
+    let status = resp.status();
+    let body = resp.into_string().unwrap_or_default();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A batch body for `sid` with events given as JSON object strings.
+pub fn batch(sid: &str, events: &[String]) -> String {
+    format!(
+        r#"{{"site":"{SITE}","sid":"{sid}","now":{},"events":[{}]}}"#,
+        now_ms(),
+        events.join(",")
+    )
+}
+
+pub fn pageview(ts: i64, path: &str, referrer: &str) -> String {
+    format!(
+        r#"{{"type":"pageview","ts":{ts},"url":"{ORIGIN}{path}","referrer":"{referrer}","title":"T","vw":1280,"vh":720,"dw":1280,"dh":3000}}"#
+    )
+}
+
+pub fn click(ts: i64, x: f64, y: f64, sel: &str, rage: bool) -> String {
+    format!(
+        r#"{{"type":"click","ts":{ts},"x":{x},"y":{y},"dw":1280,"sel":"{sel}","ox":3,"oy":4,"text":"Buy","rage":{rage}}}"#
+    )
+}
+
+pub fn custom(ts: i64, name: &str, n: u64) -> String {
+    format!(r#"{{"type":"custom","ts":{ts},"name":"{name}","props":{{"n":{n}}}}}"#)
+}
+
+/// Opens the server's database directly (read-only checks in tests).
+pub fn open_db(db: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(db).unwrap()
+}

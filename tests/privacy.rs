@@ -1,0 +1,214 @@
+//! Enrichment and privacy through the real server: GeoIP from the MaxMind
+//! test databases, no raw address on disk, the token printed once, and
+//! settings from trailmap.toml.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn post_from(s: &Server, ip: &str, ua: &str, sid: &str) -> u16 {
+    let body = batch(sid, &[pageview(now_ms(), "/", "https://www.google.com/")]);
+    match agent()
+        .post(&s.url("/api/collect"))
+        .set("Content-Type", "application/json")
+        .set("Origin", ORIGIN)
+        .set("User-Agent", ua)
+        .set("X-Forwarded-For", &format!("{ip}, 10.0.0.1"))
+        .send_string(&body)
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(c, _)) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+
+#[test]
+fn sessions_are_enriched_with_geoip_agent_and_channel() {
+    let geoip = fixture("mmdb/GeoIP2-City-Test.mmdb");
+    let s = Server::start(&["--geoip", geoip.to_str().unwrap(), "--trust-proxy", "true"]);
+    assert_eq!(post_from(&s, "89.160.20.112", IPHONE, "se"), 202);
+    assert_eq!(post_from(&s, "216.160.83.56", CHROME, "us"), 202);
+    assert_eq!(post_from(&s, "127.0.0.1", GOOGLEBOT, "bot"), 202);
+    let list = s.get_json("/api/sites/shop/sessions");
+    let by_sid = |entry: usize| list["sessions"][entry].clone();
+    // Newest first: bot, us, se.
+    let (bot, us, se) = (by_sid(0), by_sid(1), by_sid(2));
+    assert_eq!(
+        (
+            se["country"].as_str(),
+            se["region"].as_str(),
+            se["city"].as_str()
+        ),
+        (Some("SE"), Some("E"), Some("Linköping"))
+    );
+    assert_eq!(se["device"], "mobile");
+    assert_eq!(se["channel"], "organic_search");
+    assert_eq!(se["referrer_domain"], "google.com");
+    assert_eq!(
+        (
+            us["country"].as_str(),
+            us["region"].as_str(),
+            us["city"].as_str()
+        ),
+        (Some("US"), Some("WA"), Some("Milton"))
+    );
+    assert_eq!(us["browser"], "Chrome");
+    assert_eq!(bot["is_bot"], true);
+    assert_eq!(bot["device"], "bot");
+    assert!(bot["country"].is_null(), "loopback has no record");
+}
+
+#[test]
+fn no_raw_ip_address_reaches_the_disk() {
+    let s = Server::start(&["--trust-proxy", "true"]);
+    for (i, ip) in ["81.2.69.142", "89.160.20.112", "2001:218::1"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(post_from(&s, ip, CHROME, &format!("ip{i}")), 202);
+    }
+    let mut s = s;
+    assert_eq!(s.terminate(), Some(0));
+    let dir = s.db.parent().unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for ip in ["81.2.69.142", "89.160.20.112", "2001:218::1", "10.0.0.1"] {
+            assert!(!text.contains(ip), "{ip} found in {}", path.display());
+        }
+        // Nor the binary form of the v4 address.
+        assert!(
+            !bytes.windows(4).any(|w| w == [81, 2, 69, 142]),
+            "raw v4 bytes in {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_broken_geoip_database_stops_the_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, needle) in [
+        ("mmdb/MaxMind-DB-test-broken-pointers-24.mmdb", "is invalid"),
+        ("mmdb/does-not-exist.mmdb", "cannot open GeoIP database"),
+    ] {
+        let out = Command::new(bin())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                TOKEN,
+                "--geoip",
+            ])
+            .arg(fixture(file))
+            .arg("--db")
+            .arg(dir.path().join("t.db"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{file}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn a_token_is_generated_on_first_start_and_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    run_cli(&db, &["site", "add", "shop", "--origin", ORIGIN]);
+    let first = Server::start_on(&db, &[]);
+    let line = first
+        .banner
+        .iter()
+        .find(|l| l.contains("generated API token"))
+        .expect("token printed on first start");
+    let token = line.rsplit(' ').next().unwrap().to_string();
+    let ok = agent()
+        .get(&first.url("/api/sites"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    drop(first);
+    let second = Server::start_on(&db, &[]);
+    assert!(
+        second.banner.iter().all(|l| !l.contains("token")),
+        "printed only once"
+    );
+    let still = agent()
+        .get(&second.url("/api/sites"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(still.status(), 200);
+    // The database keeps only a digest.
+    let conn = open_db(&db);
+    let stored: String = conn
+        .query_row("SELECT value FROM meta", [], |r| r.get(0))
+        .unwrap();
+    assert_ne!(stored, token);
+}
+
+#[test]
+fn settings_come_from_trailmap_toml_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("from-file.db");
+    let config = dir.path().join("trailmap.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = {:?}\n[serve]\ntoken = \"file-token-0123456789\"\nmax_events_per_batch = 2\n",
+            db.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = Command::new(bin())
+        .args(["--config", cfg, "site", "add", "shop", "--origin", ORIGIN])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut child = Command::new(bin())
+        .args(["--config", cfg, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("trailmap listening on ")
+        .unwrap()
+        .to_string();
+    let three = batch("t", &vec![pageview(now_ms(), "/", ""); 3]);
+    let r = agent()
+        .post(&format!("{base}/api/collect"))
+        .set("Content-Type", "application/json")
+        .set("Origin", ORIGIN)
+        .send_string(&three);
+    assert!(
+        matches!(r, Err(ureq::Error::Status(400, _))),
+        "file's batch limit applies"
+    );
+    let listed = agent()
+        .get(&format!("{base}/api/sites"))
+        .set("Authorization", "Bearer file-token-0123456789")
+        .call()
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(db.exists(), "the file's db path is used");
+}
