@@ -301,6 +301,8 @@ pub struct SessionTotals {
     pub rage_clicks: u32,
     pub dead_clicks: u32,
     pub error_pages: u32,
+    /// Where the store keeps the session's events: its chunk ids, in order.
+    pub chunk_ids: Vec<i64>,
 }
 
 impl SessionTotals {
@@ -345,5 +347,18 @@ pub fn unpack_pages(bytes: &[u8]) -> Vec<u32> {
     bytes
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Packs row ids: little-endian i64s.
+pub fn pack_ids(ids: &[i64]) -> Vec<u8> {
+    ids.iter().flat_map(|p| p.to_le_bytes()).collect()
+}
+
+/// The inverse of [`pack_ids`].
+pub fn unpack_ids(bytes: &[u8]) -> Vec<i64> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
         .collect()
 }

@@ -13,23 +13,25 @@
 //! truth) and retries the group one batch at a time, so one bad batch cannot
 //! fail its neighbours.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::event::{Acquisition, ClientInfo, Event, EventKind, Geo, Millis, Source};
 use crate::ingest::enrich;
 use crate::ingest::sessionize::{OpenSession, SessionKey, Sessionizer, VisitorIds};
 use crate::metrics::Metrics;
-use crate::store::writer::{SessionOrigin, WriteTxn, Writer};
+use crate::store::writer::{encode_event, SessionOrigin, WriteTxn, Writer};
 use crate::store::{self, Store, StoreError};
 
 /// Most batches committed in one transaction.
 const MAX_GROUP: usize = 1024;
+/// How far back a restart looks for sessions to continue.
+pub const RESTORE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// How often idle sessions are dropped from memory.
 const CLOSE_IDLE_EVERY: Duration = Duration::from_secs(10);
 
@@ -45,6 +47,50 @@ pub struct IngestBatch {
     pub geo: Geo,
     /// Events in time order.
     pub events: Vec<Event>,
+    /// The events as stored ([`encode_event`]), same order; encoded by the
+    /// request handler so the writer thread only concatenates.
+    pub encoded: Vec<Box<str>>,
+}
+
+impl IngestBatch {
+    /// Encodes `events` for storage.
+    pub fn encode(events: &[Event]) -> Vec<Box<str>> {
+        events.iter().map(encode_event).collect()
+    }
+}
+
+/// A run of one session's events within a batch, written as one row.
+struct Chunk {
+    session_id: i64,
+    first_seq: u32,
+    page_ids: Vec<u32>,
+    json: String,
+}
+
+impl Chunk {
+    fn new(session_id: i64, first_seq: u32) -> Chunk {
+        Chunk {
+            session_id,
+            first_seq,
+            page_ids: Vec::new(),
+            json: String::from("["),
+        }
+    }
+
+    fn push(&mut self, page: Option<u32>, encoded: &str) {
+        if !self.page_ids.is_empty() {
+            self.json.push(',');
+        }
+        self.json.push_str(encoded);
+        self.page_ids.push(page.unwrap_or(0));
+    }
+
+    /// Writes the chunk and returns its id.
+    fn write(mut self, txn: &mut WriteTxn<'_>) -> store::Result<(i64, i64)> {
+        self.json.push(']');
+        let id = txn.insert_chunk(self.session_id, self.first_seq, &self.page_ids, &self.json)?;
+        Ok((self.session_id, id))
+    }
 }
 
 /// What is known about a session when it starts, kept until its first write.
@@ -66,15 +112,21 @@ pub struct SessionWriter {
     pages: HashMap<i64, HashMap<String, u32>>,
     /// Sessions started but not yet inserted.
     new_sessions: HashMap<i64, NewSession>,
+    /// Chunks written since the last flush, by session: the flush adds them
+    /// to the session's chunk list. (A session that an inactivity gap closed
+    /// mid-batch is no longer reachable by then, hence the side table.)
+    new_chunks: HashMap<i64, Vec<i64>>,
 }
 
 impl SessionWriter {
     /// Loads the interned pages and, for continuity across restarts, the
-    /// sessions still open at `now`.
+    /// sessions still open at `now` (those that started within the last
+    /// [`RESTORE_WINDOW`]; an older session ends at a restart).
     pub fn load(writer: &Writer, timeout: Duration, now: Millis) -> store::Result<SessionWriter> {
         let timeout_ms = timeout.as_millis() as Millis;
         let mut sessionizer = Sessionizer::new(timeout_ms, writer.next_session_id()?);
-        for s in writer.open_sessions(now - timeout_ms)? {
+        let restore_since = now - RESTORE_WINDOW.as_millis() as Millis;
+        for s in writer.open_sessions(restore_since, now - timeout_ms)? {
             let key = SessionKey {
                 site_id: s.site_id,
                 visitor: s.visitor,
@@ -82,14 +134,15 @@ impl SessionWriter {
             };
             sessionizer.restore(key, OpenSession::stored(s.id, s.totals, s.current_page));
         }
-        let mut pages: HashMap<i64, HashMap<String, u32>> = HashMap::new();
+        let mut pages: HashMap<i64, HashMap<String, u32>> = HashMap::default();
         for (site_id, path, id) in writer.pages()? {
             pages.entry(site_id).or_default().insert(path, id);
         }
         Ok(SessionWriter {
             sessionizer,
             pages,
-            new_sessions: HashMap::new(),
+            new_sessions: HashMap::default(),
+            new_chunks: HashMap::default(),
         })
     }
 
@@ -110,7 +163,8 @@ impl SessionWriter {
     /// Places a batch's events into sessions and writes the events. Session
     /// rows are written by [`SessionWriter::flush`], once per group.
     pub fn apply(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
-        for event in &batch.events {
+        let mut chunk: Option<Chunk> = None;
+        for (event, encoded) in batch.events.iter().zip(&batch.encoded) {
             let page = match &event.path {
                 Some(path) => Some(self.intern(txn, batch.site_id, path)?),
                 None => None,
@@ -138,7 +192,24 @@ impl SessionWriter {
             }
             let seq = session.totals.event_count;
             session.totals.record(event, page);
-            txn.insert_event(session.id, seq, event, page)?;
+            // An inactivity gap inside the batch starts another session's run.
+            if chunk.as_ref().is_some_and(|c| c.session_id != session.id) {
+                let (session_id, chunk_id) = chunk.take().expect("checked").write(txn)?;
+                self.new_chunks
+                    .entry(session_id)
+                    .or_default()
+                    .push(chunk_id);
+            }
+            chunk
+                .get_or_insert_with(|| Chunk::new(session.id, seq))
+                .push(page, encoded);
+        }
+        if let Some(c) = chunk {
+            let (session_id, chunk_id) = c.write(txn)?;
+            self.new_chunks
+                .entry(session_id)
+                .or_default()
+                .push(chunk_id);
         }
         Ok(())
     }
@@ -146,7 +217,11 @@ impl SessionWriter {
     /// Writes the session rows changed since the last flush.
     pub fn flush(&mut self, txn: &mut WriteTxn<'_>) -> store::Result<()> {
         let new_sessions = &mut self.new_sessions;
+        let new_chunks = &mut self.new_chunks;
         self.sessionizer.flush(|s| {
+            if let Some(ids) = new_chunks.remove(&s.id) {
+                s.totals.chunk_ids.extend(ids);
+            }
             if !s.is_new {
                 return txn.update_session(s.id, &s.totals);
             }

@@ -209,107 +209,103 @@ fn sendbeacon_text_plain_is_accepted() {
     assert_eq!(r.status, 202, "{}", r.body);
 }
 
+/// One bad request and what it must get back.
+struct BadCase {
+    name: &'static str,
+    body: Vec<u8>,
+    origin: Option<&'static str>,
+    content_type: &'static str,
+    status: u16,
+    reason_contains: &'static str,
+}
+
+fn bad(
+    name: &'static str,
+    body: impl Into<Vec<u8>>,
+    status: u16,
+    reason_contains: &'static str,
+) -> BadCase {
+    BadCase {
+        name,
+        body: body.into(),
+        origin: Some(ORIGIN),
+        content_type: "application/json",
+        status,
+        reason_contains,
+    }
+}
+
 #[test]
 fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let s = Server::start(&["--max-body-bytes", "4096", "--max-events-per-batch", "10"]);
     let ok_event = pageview(now_ms(), "/", "");
-    let cases: Vec<(&str, Vec<u8>, Option<&str>, &str, u16, &str)> = vec![
-        (
-            "malformed json",
-            b"{\"site\": ".to_vec(),
-            Some(ORIGIN),
-            "application/json",
-            400,
-            "malformed batch",
-        ),
-        (
+    let one_event = batch("t", std::slice::from_ref(&ok_event));
+    let cases = vec![
+        bad("malformed json", "{\"site\": ", 400, "malformed batch"),
+        bad(
             "invalid utf-8",
             b"{\"site\":\"\xff\xfe\"}".to_vec(),
-            Some(ORIGIN),
-            "application/json",
             400,
             "UTF-8",
         ),
-        (
+        bad(
             "too large",
-            format!("{{\"pad\":\"{}\"}}", "x".repeat(5000)).into_bytes(),
-            Some(ORIGIN),
-            "application/json",
+            format!("{{\"pad\":\"{}\"}}", "x".repeat(5000)),
             413,
             "larger than 4096",
         ),
-        (
+        bad(
             "too many events",
-            batch("t", &vec![ok_event.clone(); 11]).into_bytes(),
-            Some(ORIGIN),
-            "application/json",
+            batch("t", &vec![ok_event.clone(); 11]),
             400,
             "limit is 10",
         ),
-        (
+        bad(
             "unknown type",
-            batch("t", &[format!(r#"{{"type":"hover","ts":{}}}"#, now_ms())]).into_bytes(),
-            Some(ORIGIN),
-            "application/json",
+            batch("t", &[format!(r#"{{"type":"hover","ts":{}}}"#, now_ms())]),
             400,
             "events[0].type",
         ),
-        (
+        bad(
             "absurd number",
-            batch("t", &[click(now_ms(), 1e12, 5.0, "a", false)]).into_bytes(),
-            Some(ORIGIN),
-            "application/json",
+            batch("t", &[click(now_ms(), 1e12, 5.0, "a", false)]),
             400,
             "events[0].x",
         ),
-        (
+        bad(
             "unknown site",
-            batch("t", &[ok_event.clone()])
-                .replace("\"shop\"", "\"other\"")
-                .into_bytes(),
-            Some(ORIGIN),
-            "application/json",
+            one_event.replace("\"shop\"", "\"other\""),
             403,
             "unknown site",
         ),
-        (
-            "wrong origin",
-            batch("t", &[ok_event.clone()]).into_bytes(),
-            Some("https://evil.example"),
-            "application/json",
-            403,
-            "not registered",
-        ),
-        (
-            "no origin",
-            batch("t", &[ok_event.clone()]).into_bytes(),
-            None,
-            "application/json",
-            403,
-            "Origin",
-        ),
-        (
-            "form post",
-            batch("t", &[ok_event.clone()]).into_bytes(),
-            Some(ORIGIN),
-            "application/x-www-form-urlencoded",
-            415,
-            "content type",
-        ),
+        BadCase {
+            origin: Some("https://evil.example"),
+            ..bad("wrong origin", one_event.clone(), 403, "not registered")
+        },
+        BadCase {
+            origin: None,
+            ..bad("no origin", one_event.clone(), 403, "Origin")
+        },
+        BadCase {
+            content_type: "application/x-www-form-urlencoded",
+            ..bad("form post", one_event.clone(), 415, "content type")
+        },
     ];
-    for (name, body, origin, ct, status, needle) in cases {
-        let r = s.collect_with(&body, origin, ct);
-        assert_eq!(r.status, status, "{name}: {}", r.body);
+    for case in cases {
+        let r = s.collect_with(&case.body, case.origin, case.content_type);
+        assert_eq!(r.status, case.status, "{}: {}", case.name, r.body);
         let reason = r.json()["error"].as_str().unwrap().to_string();
         assert!(
-            reason.contains(needle),
-            "{name}: {reason:?} lacks {needle:?}"
+            reason.contains(case.reason_contains),
+            "{}: {reason:?} lacks {:?}",
+            case.name,
+            case.reason_contains
         );
-        assert!(!reason.contains('\n'), "{name}: reason is one line");
+        assert!(!reason.contains('\n'), "{}: reason is one line", case.name);
     }
     // A disallowed origin gets no CORS grant.
     let r = s.collect_with(
-        batch("t", &[ok_event.clone()]).as_bytes(),
+        one_event.as_bytes(),
         Some("https://evil.example"),
         "application/json",
     );
@@ -440,4 +436,45 @@ fn a_site_added_while_serving_is_accepted_and_listed() {
         .map(|x| x["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["late", "shop"]);
+}
+
+#[test]
+fn a_gap_inside_one_batch_splits_it_into_two_replayable_sessions() {
+    let s = Server::start(&[]);
+    let now = now_ms();
+    let min = 60_000;
+    let body = batch(
+        "offline-tab",
+        &[
+            pageview(now - 60 * min, "/first", ""),
+            click(now - 59 * min, 10.0, 10.0, "a.one", false),
+            // 40 minutes of silence, then the tab comes back.
+            pageview(now - 19 * min, "/second", ""),
+            click(now - 18 * min, 20.0, 20.0, "a.two", true),
+        ],
+    );
+    assert_eq!(s.collect(&body).status, 202);
+    let list = s.get_json("/api/sites/shop/sessions");
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    for (summary, page, sel, rage) in [
+        (&sessions[0], "/second", "a.two", 1),
+        (&sessions[1], "/first", "a.one", 0),
+    ] {
+        assert_eq!(summary["entry_page"], page);
+        assert_eq!(summary["rage_clicks"], rage);
+        let detail = s.get_json(&format!("/api/sites/shop/sessions/{}", summary["id"]));
+        let events = detail["events"].as_array().unwrap();
+        assert_eq!(events.len(), 2, "{detail}");
+        assert_eq!(events[0]["page"], page);
+        assert_eq!(events[1]["sel"], sel);
+        assert_eq!(
+            events[1]["page"], page,
+            "the click inherits its session's page"
+        );
+        assert_eq!(
+            (events[0]["seq"].as_i64(), events[1]["seq"].as_i64()),
+            (Some(0), Some(1))
+        );
+    }
 }

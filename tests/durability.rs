@@ -10,53 +10,87 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Posts batches of 25 uniquely numbered custom events from `threads`
-/// threads until `stop` is set or the server goes away; returns the numbers
-/// of every event whose batch was answered 202, and the statuses seen.
-fn load(
-    s: &Server,
-    threads: u64,
+/// A running load: threads posting batches of 25 uniquely numbered custom
+/// events until `stop` is set or the server goes away.
+struct Load {
     stop: Arc<AtomicBool>,
-) -> (
-    Vec<std::thread::JoinHandle<()>>,
-    Arc<Mutex<Vec<u64>>>,
-    Arc<Mutex<Vec<u16>>>,
-) {
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let statuses = Arc::new(Mutex::new(Vec::new()));
-    let handles = (0..threads)
-        .map(|t| {
-            let url = s.url("/api/collect");
-            let (stop, acked, statuses) = (stop.clone(), acked.clone(), statuses.clone());
-            std::thread::spawn(move || {
-                let agent = agent();
-                let mut i = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let base = t * 1_000_000_000 + i * 25;
-                    let ts = now_ms();
-                    let events: Vec<String> =
-                        (0..25).map(|j| custom(ts, "load", base + j)).collect();
-                    let body = batch(&format!("load{t}x{}", i % 7), &events);
-                    let r = agent
-                        .post(&url)
-                        .set("Content-Type", "application/json")
-                        .set("Origin", ORIGIN)
-                        .send_string(&body);
-                    let status = match r {
-                        Ok(r) => r.status(),
-                        Err(ureq::Error::Status(code, _)) => code,
-                        Err(_) => break, // the server is gone
-                    };
-                    statuses.lock().unwrap().push(status);
-                    if status == 202 {
-                        acked.lock().unwrap().extend(base..base + 25);
-                    }
-                    i += 1;
-                }
+    handles: Vec<std::thread::JoinHandle<()>>,
+    /// The numbers of every event whose batch was answered 202.
+    acked: Arc<Mutex<Vec<u64>>>,
+    /// Every status seen.
+    statuses: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Load {
+    fn start(s: &Server, threads: u64) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let statuses = Arc::new(Mutex::new(Vec::new()));
+        let handles = (0..threads)
+            .map(|t| {
+                let url = s.url("/api/collect");
+                let (stop, acked, statuses) = (stop.clone(), acked.clone(), statuses.clone());
+                std::thread::spawn(move || post_until_stopped(&url, t, &stop, &acked, &statuses))
             })
-        })
-        .collect();
-    (handles, acked, statuses)
+            .collect();
+        Load {
+            stop,
+            handles,
+            acked,
+            statuses,
+        }
+    }
+
+    fn acked_count(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    fn saw(&self, status: u16) -> bool {
+        self.statuses.lock().unwrap().contains(&status)
+    }
+
+    /// Stops the threads; returns (acknowledged numbers, statuses).
+    fn finish(self) -> (Vec<u64>, Vec<u16>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for h in self.handles {
+            h.join().unwrap();
+        }
+        let acked = self.acked.lock().unwrap().clone();
+        let statuses = self.statuses.lock().unwrap().clone();
+        (acked, statuses)
+    }
+}
+
+fn post_until_stopped(
+    url: &str,
+    thread: u64,
+    stop: &AtomicBool,
+    acked: &Mutex<Vec<u64>>,
+    statuses: &Mutex<Vec<u16>>,
+) {
+    let agent = agent();
+    let mut i = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let base = thread * 1_000_000_000 + i * 25;
+        let ts = now_ms();
+        let events: Vec<String> = (0..25).map(|j| custom(ts, "load", base + j)).collect();
+        let body = batch(&format!("load{thread}x{}", i % 7), &events);
+        let r = agent
+            .post(url)
+            .set("Content-Type", "application/json")
+            .set("Origin", ORIGIN)
+            .send_string(&body);
+        let status = match r {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(_) => break, // the server is gone
+        };
+        statuses.lock().unwrap().push(status);
+        if status == 202 {
+            acked.lock().unwrap().extend(base..base + 25);
+        }
+        i += 1;
+    }
 }
 
 fn stored_numbers(db: &std::path::Path) -> HashSet<u64> {
@@ -66,7 +100,10 @@ fn stored_numbers(db: &std::path::Path) -> HashSet<u64> {
         .unwrap();
     assert_eq!(integrity, "ok");
     let mut stmt = conn
-        .prepare("SELECT json_extract(data, '$.props.n') FROM events WHERE kind = 5")
+        .prepare(
+            "SELECT json_extract(e.value, '$.props.n') FROM event_chunks c, json_each(c.events) e
+             WHERE json_extract(e.value, '$.type') = 'custom'",
+        )
         .unwrap();
     let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
     rows.map(|n| n.unwrap() as u64).collect()
@@ -75,20 +112,15 @@ fn stored_numbers(db: &std::path::Path) -> HashSet<u64> {
 #[test]
 fn sigkill_under_load_loses_no_acknowledged_event() {
     let mut s = Server::start(&[]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (handles, acked, _) = load(&s, 8, stop.clone());
+    let load = Load::start(&s, 8);
     // Kill once a good amount is acknowledged, mid-stream.
     let started = Instant::now();
-    while acked.lock().unwrap().len() < 20_000 && started.elapsed() < Duration::from_secs(20) {
+    while load.acked_count() < 20_000 && started.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(20));
     }
     s.child.kill().unwrap(); // SIGKILL
     s.child.wait().unwrap();
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.join().unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let (acked, _) = load.finish();
     assert!(
         acked.len() >= 20_000,
         "load too small to prove anything: {}",
@@ -111,18 +143,13 @@ fn sigkill_under_load_loses_no_acknowledged_event() {
 #[test]
 fn sigterm_commits_what_was_accepted_and_exits_zero() {
     let mut s = Server::start(&[]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (handles, acked, _) = load(&s, 4, stop.clone());
-    while acked.lock().unwrap().len() < 2_000 {
+    let load = Load::start(&s, 4);
+    while load.acked_count() < 2_000 {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(s.terminate(), Some(0), "graceful shutdown exits 0");
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.join().unwrap();
-    }
+    let (acked, _) = load.finish();
     let stored = stored_numbers(&s.db);
-    let acked = acked.lock().unwrap();
     assert!(acked.iter().all(|n| stored.contains(n)));
 }
 
@@ -130,17 +157,12 @@ fn sigterm_commits_what_was_accepted_and_exits_zero() {
 fn a_full_queue_answers_503_with_retry_after_and_drops_nothing() {
     // A one-batch queue: concurrent posts must overflow it.
     let s = Server::start(&["--queue-capacity", "1"]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (handles, acked, statuses) = load(&s, 16, stop.clone());
+    let load = Load::start(&s, 16);
     let started = Instant::now();
-    while !statuses.lock().unwrap().contains(&503) && started.elapsed() < Duration::from_secs(20) {
+    while !load.saw(503) && started.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.join().unwrap();
-    }
-    let statuses = statuses.lock().unwrap().clone();
+    let (acked, statuses) = load.finish();
     assert!(
         statuses.contains(&503),
         "no 503 seen in {} requests",
@@ -157,7 +179,6 @@ fn a_full_queue_answers_503_with_retry_after_and_drops_nothing() {
         .unwrap();
     assert!(metrics.contains("trailmap_batches_rejected_total{reason=\"queue_full\"}"));
     let stored = stored_numbers(&s.db);
-    let acked = acked.lock().unwrap();
     assert_eq!(
         stored.len(),
         acked.len(),
@@ -169,8 +190,7 @@ fn a_full_queue_answers_503_with_retry_after_and_drops_nothing() {
 #[test]
 fn busy_reply_carries_retry_after() {
     let s = Server::start(&["--queue-capacity", "1"]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (handles, _, _) = load(&s, 12, stop.clone());
+    let load = Load::start(&s, 12);
     let agent = agent();
     let mut seen = None;
     for _ in 0..2000 {
@@ -190,10 +210,7 @@ fn busy_reply_carries_retry_after() {
             break;
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.join().unwrap();
-    }
+    load.finish();
     let (retry, expose, body) = seen.expect("a 503 under a one-batch queue");
     assert_eq!(retry.as_deref(), Some("1"));
     assert_eq!(expose.as_deref(), Some("retry-after"));

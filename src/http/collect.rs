@@ -146,6 +146,7 @@ async fn accept(
         visitor,
         client,
         geo,
+        encoded: IngestBatch::encode(&batch.events),
         events: batch.events,
     };
     app.submitter.submit(ingest).await.map_err(|e| {

@@ -13,11 +13,11 @@
 //! continue one or start a new one. It does no I/O; the pipeline that owns
 //! it writes what it decides.
 
-use std::collections::HashMap;
 use std::hash::Hasher;
 use std::net::IpAddr;
 use std::sync::RwLock;
 
+use rustc_hash::FxHashMap as HashMap;
 use siphasher::sip::SipHasher13;
 
 use crate::event::{Millis, SessionTotals};
@@ -157,7 +157,7 @@ impl Sessionizer {
         Sessionizer {
             timeout_ms,
             next_id,
-            open: HashMap::new(),
+            open: HashMap::default(),
             dirty: Vec::new(),
             retired: Vec::new(),
         }
@@ -232,15 +232,16 @@ impl Sessionizer {
         session
     }
 
-    /// Hands every session changed since the last flush to `write`, then
-    /// marks them clean (and no longer new). If writing fails, the caller
+    /// Hands every session changed since the last flush to `write` (which
+    /// may complete its totals before writing them), then marks them clean
+    /// (and no longer new). If writing fails, the caller
     /// must rebuild the sessionizer from the store, which is the truth.
     pub fn flush<E>(
         &mut self,
-        mut write: impl FnMut(&OpenSession) -> Result<(), E>,
+        mut write: impl FnMut(&mut OpenSession) -> Result<(), E>,
     ) -> Result<(), E> {
-        for s in self.retired.drain(..) {
-            write(&s)?;
+        for mut s in self.retired.drain(..) {
+            write(&mut s)?;
         }
         for key in self.dirty.drain(..) {
             if let Some(s) = self.open.get_mut(&key) {

@@ -123,7 +123,13 @@ impl Store {
         let conn = open_connection(&self.path, OpenFlags::default())?;
         let sync = if fsync_every_commit { "FULL" } else { "NORMAL" };
         conn.pragma_update(None, "synchronous", sync)?;
-        Ok(writer::Writer::new(conn))
+        // After a checkpoint resets the WAL, keep at most 64 MiB of it on disk.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        writer::Writer::new(
+            conn,
+            open_connection(&self.path, OpenFlags::default())?,
+            &self.path,
+        )
     }
 }
 

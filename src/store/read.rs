@@ -4,10 +4,12 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::Result;
+use std::collections::HashMap;
+
+use super::{Result, StoreError};
 use crate::event::{
-    unpack_pages, Acquisition, Channel, ClientInfo, DeviceClass, EventKind, Geo, Millis, Session,
-    Source,
+    unpack_ids, unpack_pages, Acquisition, Channel, ClientInfo, DeviceClass, EventKind, Geo,
+    Millis, Session, Source,
 };
 
 /// Which sessions to list: started in `[from, to)`, newest first, after the
@@ -124,29 +126,70 @@ pub fn session_detail(conn: &Connection, site_id: i64, id: i64) -> Result<Option
     let Some(session) = session else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.seq, e.ts, e.kind, p.path, e.data FROM events e
-         LEFT JOIN pages p ON p.id = e.page_id
-         WHERE e.session_id = ?1 ORDER BY e.seq",
-    )?;
-    let events = stmt
-        .query_map([id], |r| {
-            let data: String = r.get(4)?;
-            Ok(StoredEvent {
-                seq: r.get(0)?,
-                ts: r.get(1)?,
-                kind: EventKind::from_code(r.get(2)?).unwrap_or(EventKind::Custom),
-                page: r.get(3)?,
-                detail: serde_json::from_str(&data).unwrap_or_default(),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let events = session_events(conn, id)?;
     let page_paths = page_paths(conn, &session.pages)?;
     Ok(Some(SessionDetail {
         session,
         page_paths,
         events,
     }))
+}
+
+/// A session's events in order, expanded from its chunks, with pages resolved.
+fn session_events(conn: &Connection, session_id: i64) -> Result<Vec<StoredEvent>> {
+    let ids: Vec<u8> = conn
+        .prepare_cached("SELECT chunks FROM sessions WHERE id = ?1")?
+        .query_row([session_id], |r| r.get(0))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT first_seq, page_ids, events FROM event_chunks WHERE id = ?1")?;
+    let mut chunks = Vec::new();
+    for id in unpack_ids(&ids) {
+        chunks.push(stmt.query_row([id], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?);
+    }
+    let mut paths: HashMap<u32, Option<String>> = HashMap::new();
+    let mut page_stmt = conn.prepare_cached("SELECT path FROM pages WHERE id = ?1")?;
+    let mut events = Vec::new();
+    for (first_seq, page_ids, json) in chunks {
+        let objects: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(&json)
+            .map_err(|e| {
+                StoreError::Invalid(format!("session {session_id}: corrupt event chunk: {e}"))
+            })?;
+        for ((i, mut detail), page_id) in
+            objects.into_iter().enumerate().zip(unpack_pages(&page_ids))
+        {
+            let kind = detail
+                .remove("type")
+                .and_then(|v| serde_json::from_value::<EventKind>(v).ok())
+                .unwrap_or(EventKind::Custom);
+            let ts = detail.remove("ts").and_then(|v| v.as_i64()).unwrap_or(0);
+            let page = match page_id {
+                0 => None,
+                id => match paths.get(&id) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p: Option<String> =
+                            page_stmt.query_row([id], |r| r.get(0)).optional()?;
+                        paths.insert(id, p.clone());
+                        p
+                    }
+                },
+            };
+            events.push(StoredEvent {
+                seq: first_seq + i as u32,
+                ts,
+                kind,
+                page,
+                detail,
+            });
+        }
+    }
+    Ok(events)
 }
 
 /// Resolves page ids to paths, in order.
@@ -158,9 +201,4 @@ pub fn page_paths(conn: &Connection, ids: &[u32]) -> Result<Vec<String>> {
         out.push(path.unwrap_or_default());
     }
     Ok(out)
-}
-
-/// Row counts, for health checks and tests.
-pub fn count_events(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
 }

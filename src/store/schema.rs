@@ -9,7 +9,7 @@ use super::StoreError;
 /// Migrations in order; the schema version is the count applied.
 const MIGRATIONS: &[&str] = &[
     // 1: sites, salts, interned pages, sessions with their packed page
-    // sequence, and events clustered by session for replay.
+    // sequence, and event chunks clustered by session for replay.
     r#"
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
@@ -66,19 +66,25 @@ const MIGRATIONS: &[&str] = &[
         dead_clicks     INTEGER NOT NULL,
         error_pages     INTEGER NOT NULL,
         -- Page ids of the page views in order, packed as little-endian u32.
-        pages           BLOB NOT NULL
+        pages           BLOB NOT NULL,
+        -- Ids of the session's event chunks in order, packed as little-endian i64.
+        chunks          BLOB NOT NULL
     );
     CREATE INDEX sessions_by_site_start ON sessions (site_id, start_ms DESC, id DESC);
-    CREATE INDEX sessions_by_end ON sessions (end_ms);
-    CREATE TABLE events (
+    -- Events are stored in chunks: each batch's run of events for one
+    -- session is one row, a JSON array (one object per event, in order)
+    -- with the events' page ids packed beside it as little-endian u32
+    -- (0 = no page). One insert per batch instead of one per event, into a
+    -- rowid table that only ever appends, with no index (the session row
+    -- lists its chunk ids), keeps the writer's I/O close to the size of the
+    -- data: a batch dirties one sequential page and its session's row.
+    CREATE TABLE event_chunks (
+        id         INTEGER PRIMARY KEY,
         session_id INTEGER NOT NULL,
-        seq        INTEGER NOT NULL,
-        ts         INTEGER NOT NULL,
-        kind       INTEGER NOT NULL,
-        page_id    INTEGER,
-        data       TEXT NOT NULL,
-        PRIMARY KEY (session_id, seq)
-    ) WITHOUT ROWID;
+        first_seq  INTEGER NOT NULL,
+        page_ids   BLOB NOT NULL,
+        events     TEXT NOT NULL
+    );
     "#,
 ];
 

@@ -86,10 +86,17 @@ pub fn remove(conn: &mut Connection, name: &str) -> Result<bool> {
     let Some(id) = id else {
         return Ok(false);
     };
-    tx.execute(
-        "DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE site_id = ?1)",
-        [id],
-    )?;
+    {
+        // Chunks are found through their sessions' chunk lists (no index).
+        let mut sessions = tx.prepare("SELECT chunks FROM sessions WHERE site_id = ?1")?;
+        let mut delete = tx.prepare("DELETE FROM event_chunks WHERE id = ?1")?;
+        let lists = sessions
+            .query_map([id], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for chunk in lists.iter().flat_map(|l| crate::event::unpack_ids(l)) {
+            delete.execute([chunk])?;
+        }
+    }
     // Sessions, pages and origins go by ON DELETE CASCADE.
     tx.execute("DELETE FROM sites WHERE id = ?1", [id])?;
     tx.commit()?;

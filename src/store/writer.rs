@@ -2,15 +2,194 @@
 //! transaction per group of batches, prepared statements reused across
 //! groups. Nothing here decides anything; the pipeline says what to write.
 
+use std::sync::{Arc, Condvar, Mutex};
+
 use rusqlite::{params, Connection, Transaction};
+use serde::Serialize;
 
 use super::Result;
-use crate::event::{pack_pages, Acquisition, ClientInfo, Event, Geo, SessionTotals, Source};
+use crate::event::{
+    pack_ids, pack_pages, unpack_ids, Acquisition, ClientInfo, Event, EventDetail, EventKind, Geo,
+    SessionTotals, Source,
+};
 
 /// The pipeline's connection.
 pub struct Writer {
     conn: Connection,
+    gate: Arc<PauseGate>,
+    _checkpointer: Checkpointer,
 }
+
+/// An event as stored inside a chunk: `{"type", "ts", ...fields}`. Request
+/// handlers encode in parallel, so the single writer only concatenates.
+pub fn encode_event(event: &Event) -> Box<str> {
+    #[derive(Serialize)]
+    struct Stored<'a> {
+        #[serde(rename = "type")]
+        kind: EventKind,
+        ts: i64,
+        #[serde(flatten)]
+        detail: &'a EventDetail,
+    }
+    serde_json::to_string(&Stored {
+        kind: event.kind,
+        ts: event.ts,
+        detail: &event.detail,
+    })
+    .expect("events serialise")
+    .into_boxed_str()
+}
+
+/// Copies the WAL back into the database on its own thread and connection,
+/// so that the writer's commits do not stall on it (SQLite's automatic
+/// checkpoint runs inside a commit, on the writer thread).
+///
+/// A PASSIVE checkpoint copies without blocking anyone, but under steady
+/// writes it never quite catches up, and only a checkpoint that has copied
+/// every frame lets the next write restart the WAL from its beginning. So
+/// once the WAL is longer than [`RESTART_AT_PAGES`], the checkpointer copies
+/// the bulk, then pauses the writer between two commits (through the
+/// [`PauseGate`]) while it copies the few frames written meanwhile. It also
+/// fsyncs the database file after every round, so that the fsync inside the
+/// pause has little left to flush. The writer waits a few milliseconds now
+/// and then instead of doing the whole copy and flush inside a commit.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(
+        conn: Connection,
+        db_path: &std::path::Path,
+        gate: Arc<PauseGate>,
+    ) -> std::io::Result<Checkpointer> {
+        let db_file = std::fs::File::open(db_path)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("trailmap-checkpoint".into())
+            .spawn(move || loop {
+                let done = !matches!(
+                    stopped.recv_timeout(CHECKPOINT_EVERY),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                );
+                if let Err(e) = checkpoint(&conn, &db_file, &gate, done) {
+                    tracing::warn!("checkpoint failed: {e}");
+                }
+                if done {
+                    break;
+                }
+            })?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// One round. On the way out, TRUNCATE, which leaves an empty WAL.
+fn checkpoint(
+    conn: &Connection,
+    db_file: &std::fs::File,
+    gate: &PauseGate,
+    last: bool,
+) -> rusqlite::Result<()> {
+    // Returns (frames in the WAL, frames copied).
+    let passive = || {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+    };
+    if last {
+        return conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+    let (frames, _) = passive()?;
+    // A partial checkpoint leaves the pages it copied unsynced; the one that
+    // completes would fsync them all while the writer waits. Flushing them
+    // here, every round, keeps that final fsync small.
+    if let Err(e) = db_file.sync_data() {
+        tracing::warn!("cannot sync the database file: {e}");
+    }
+    if frames >= RESTART_AT_PAGES {
+        let _paused = gate.pause(PAUSE_WAIT);
+        passive()?;
+    }
+    Ok(())
+}
+
+/// Lets the checkpointer hold the writer between two transactions.
+#[derive(Default)]
+struct PauseGate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default, PartialEq, Eq, Clone, Copy)]
+enum GateState {
+    #[default]
+    Open,
+    /// The checkpointer wants the writer to stop at its next transaction.
+    Requested,
+    /// The writer is waiting at the gate.
+    Held,
+}
+
+impl PauseGate {
+    /// Called by the writer before each transaction: waits while paused.
+    fn pass(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if *state != GateState::Requested {
+            return;
+        }
+        *state = GateState::Held;
+        self.changed.notify_all();
+        while *state != GateState::Open {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Asks the writer to stop at its next transaction and waits up to
+    /// `wait` for it (an idle writer never comes, and need not). The writer
+    /// resumes when the returned guard drops.
+    fn pause(&self, wait: std::time::Duration) -> PauseGuard<'_> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *state = GateState::Requested;
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, wait, |s| *s == GateState::Requested)
+            .unwrap_or_else(|e| e.into_inner());
+        drop(state);
+        PauseGuard { gate: self }
+    }
+}
+
+struct PauseGuard<'a> {
+    gate: &'a PauseGate,
+}
+
+impl Drop for PauseGuard<'_> {
+    fn drop(&mut self) {
+        *self.gate.state.lock().unwrap_or_else(|e| e.into_inner()) = GateState::Open;
+        self.gate.changed.notify_all();
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// WAL length (4 KiB pages) past which the checkpointer restarts it: 32 MiB.
+const RESTART_AT_PAGES: i64 = 8192;
+/// How long the checkpointer waits for a busy writer to reach the gate.
+const PAUSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// WAL length at which the writer checkpoints by itself: 256 MiB.
+const SAFETY_CHECKPOINT_PAGES: i64 = 65536;
 
 /// Who a new session belongs to and what is known about it at its start.
 pub struct SessionOrigin<'a> {
@@ -24,13 +203,28 @@ pub struct SessionOrigin<'a> {
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Writer {
-        Writer { conn }
+    /// Takes the write connection and a second one for checkpoints.
+    pub(super) fn new(
+        conn: Connection,
+        checkpoint_conn: Connection,
+        db_path: &std::path::Path,
+    ) -> Result<Writer> {
+        // Checkpoints are the background thread's job; this is only a safety
+        // net should it fall far behind.
+        conn.pragma_update(None, "wal_autocheckpoint", SAFETY_CHECKPOINT_PAGES)?;
+        let gate = Arc::new(PauseGate::default());
+        Ok(Writer {
+            conn,
+            _checkpointer: Checkpointer::start(checkpoint_conn, db_path, gate.clone())
+                .map_err(super::StoreError::Io)?,
+            gate,
+        })
     }
 
     /// Starts a write transaction. SQLite's IMMEDIATE mode takes the write
     /// lock now, so an admin write cannot make the commit fail half-way.
     pub fn begin(&mut self) -> Result<WriteTxn<'_>> {
+        self.gate.pass();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -53,16 +247,24 @@ impl Writer {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Sessions whose last event is at or after `since`: those a restarted
-    /// pipeline may still continue.
-    pub fn open_sessions(&self, since: i64) -> Result<Vec<StoredOpenSession>> {
+    /// Sessions whose last event is at or after `active_since` and that
+    /// started at or after `started_since`: those a restarted pipeline may
+    /// still continue. The start bound lets the query use the start index
+    /// (no index on the end time, which every batch would have to update).
+    pub fn open_sessions(
+        &self,
+        started_since: i64,
+        active_since: i64,
+    ) -> Result<Vec<StoredOpenSession>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, site_id, visitor, sid, start_ms, end_ms, event_count, pages,
-                    rage_clicks, dead_clicks, error_pages, exit_page
-             FROM sessions WHERE end_ms >= ?1",
+            "SELECT s.id, s.site_id, s.visitor, s.sid, s.start_ms, s.end_ms, s.event_count,
+                    s.pages, s.rage_clicks, s.dead_clicks, s.error_pages, s.exit_page, s.chunks
+             FROM sites t JOIN sessions s ON s.site_id = t.id
+             WHERE s.start_ms >= ?1 AND s.end_ms >= ?2",
         )?;
-        let rows = stmt.query_map([since], |r| {
+        let rows = stmt.query_map([started_since, active_since], |r| {
             let pages: Vec<u8> = r.get(7)?;
+            let chunks: Vec<u8> = r.get(12)?;
             Ok(StoredOpenSession {
                 id: r.get(0)?,
                 site_id: r.get(1)?,
@@ -76,6 +278,7 @@ impl Writer {
                     rage_clicks: r.get(8)?,
                     dead_clicks: r.get(9)?,
                     error_pages: r.get(10)?,
+                    chunk_ids: unpack_ids(&chunks),
                 },
                 current_page: r.get(11)?,
             })
@@ -121,9 +324,9 @@ impl WriteTxn<'_> {
                 id, site_id, source, sid, visitor, start_ms, end_ms, entry_page, exit_page,
                 page_count, event_count, referrer, referrer_domain, channel,
                 utm_source, utm_medium, utm_campaign, country, region, city,
-                browser, os, device, is_bot, rage_clicks, dead_clicks, error_pages, pages)
+                browser, os, device, is_bot, rage_clicks, dead_clicks, error_pages, pages, chunks)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
         )?;
         let (a, c, g) = (origin.acquisition, origin.client, origin.geo);
         stmt.execute(params![
@@ -155,6 +358,7 @@ impl WriteTxn<'_> {
             totals.dead_clicks,
             totals.error_pages,
             pack_pages(&totals.pages),
+            pack_ids(&totals.chunk_ids),
         ])?;
         Ok(())
     }
@@ -164,7 +368,7 @@ impl WriteTxn<'_> {
         let mut stmt = self.tx.prepare_cached(
             "UPDATE sessions SET start_ms = ?2, end_ms = ?3, entry_page = ?4, exit_page = ?5,
                 page_count = ?6, event_count = ?7, rage_clicks = ?8, dead_clicks = ?9,
-                error_pages = ?10, pages = ?11
+                error_pages = ?10, pages = ?11, chunks = ?12
              WHERE id = ?1",
         )?;
         stmt.execute(params![
@@ -179,32 +383,27 @@ impl WriteTxn<'_> {
             totals.dead_clicks,
             totals.error_pages,
             pack_pages(&totals.pages),
+            pack_ids(&totals.chunk_ids),
         ])?;
         Ok(())
     }
 
-    /// Appends one event to a session.
-    pub fn insert_event(
+    /// Appends a run of a session's events: `events` is a JSON array of
+    /// [`encode_event`] objects, `page_ids` their pages (0 for none).
+    /// Returns the chunk's id, which the session row lists.
+    pub fn insert_chunk(
         &mut self,
         session_id: i64,
-        seq: u32,
-        event: &Event,
-        page_id: Option<u32>,
-    ) -> Result<()> {
+        first_seq: u32,
+        page_ids: &[u32],
+        events: &str,
+    ) -> Result<i64> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO events (session_id, seq, ts, kind, page_id, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO event_chunks (session_id, first_seq, page_ids, events)
+             VALUES (?1, ?2, ?3, ?4)",
         )?;
-        let data = serde_json::to_string(&event.detail).expect("event detail serialises");
-        stmt.execute(params![
-            session_id,
-            seq,
-            event.ts,
-            event.kind.code(),
-            page_id,
-            data
-        ])?;
-        Ok(())
+        stmt.execute(params![session_id, first_seq, pack_pages(page_ids), events])?;
+        Ok(self.tx.last_insert_rowid())
     }
 
     /// Makes the group durable.

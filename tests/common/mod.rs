@@ -113,6 +113,7 @@ impl Server {
                 }
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     let mut err = String::new();
                     let _ = child.stderr.take().unwrap().read_to_string(&mut err);
                     panic!("server did not start: {err}");
