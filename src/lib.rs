@@ -24,6 +24,8 @@
 //!   write transaction API the pipeline drives, sites, and read queries.
 //! * [`http`] is the hyper server: collect, CORS, the authenticated read API,
 //!   health and Prometheus metrics, graceful shutdown.
+//! * [`metrics`] holds the counters the collector and the pipeline bump,
+//!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and
 //!   `trailmap.toml`.
 //! * [`bench`] holds the load generator behind `trailmap bench collect`.

@@ -62,3 +62,53 @@ pub fn generate_token(conn: &Connection) -> Result<String> {
     )?;
     Ok(token)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, crate::store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("t.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn salts_rotate_daily_and_old_ones_are_deleted() {
+        let (_dir, store) = db();
+        let mut conn = store.admin().unwrap();
+        let (d10, prev) = rotate_salts(&mut conn, 10).unwrap();
+        assert_eq!(prev, None);
+        assert_eq!(
+            rotate_salts(&mut conn, 10).unwrap(),
+            (d10, None),
+            "stable within a day"
+        );
+        let (d11, prev) = rotate_salts(&mut conn, 11).unwrap();
+        assert_eq!(prev, Some(d10));
+        assert_ne!(d11, d10);
+        let (_, prev) = rotate_salts(&mut conn, 12).unwrap();
+        assert_eq!(prev, Some(d11));
+        let days: Vec<i64> = conn
+            .prepare("SELECT day FROM salts ORDER BY day")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(days, [11, 12], "day 10's salt is gone for good");
+    }
+
+    #[test]
+    fn only_the_token_digest_is_stored() {
+        let (_dir, store) = db();
+        let conn = store.admin().unwrap();
+        assert_eq!(token_hash(&conn).unwrap(), None);
+        let token = generate_token(&conn).unwrap();
+        assert_eq!(token.len(), 48);
+        assert_eq!(token_hash(&conn).unwrap(), Some(token_digest(&token)));
+        let again = generate_token(&conn).unwrap();
+        assert_ne!(again, token);
+        assert_eq!(token_hash(&conn).unwrap(), Some(token_digest(&again)));
+    }
+}
