@@ -267,10 +267,10 @@ fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
             "events[0].type",
         ),
         bad(
-            "absurd number",
-            batch("t", &[click(now_ms(), 1e12, 5.0, "a", false)]),
+            "unplaceable time",
+            batch("t", &[click(1_000, 1.0, 5.0, "a", false)]),
             400,
-            "events[0].x",
+            "events[0].ts",
         ),
         bad(
             "unknown site",
@@ -330,6 +330,7 @@ fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         "origin_not_allowed",
         "missing_origin",
         "unsupported_media_type",
+        "out_of_range",
     ] {
         assert!(
             metrics.contains(&format!(

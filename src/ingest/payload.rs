@@ -2,10 +2,11 @@
 //!
 //! A batch is `{"site", "sid", "now"?, "events": [...]}`. Everything in it
 //! comes from a visitor's browser, so every field has a documented limit:
-//! free text is truncated to its limit (a long title is not worth losing a
-//! batch over), while numbers out of range, unknown event types and missing
-//! required fields reject the whole batch with a reason that names the event
-//! and the field. Rejecting whole batches keeps the rule simple for the
+//! free text is truncated and pixel values are clamped to their limits (a
+//! long title or an odd coordinate is not worth losing a batch over), while
+//! wrong types, timestamps that cannot be placed, unknown event types and
+//! missing required fields reject the whole batch with a reason that names
+//! the event and the field. Rejecting whole batches keeps the rule simple for the
 //! client: a 202 means every event was stored, a 400 means none was.
 //!
 //! Clock skew: `ts` is the client's clock. When the batch carries the
@@ -344,8 +345,8 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
         dead: raw.dead,
         depth: pixels(raw.depth, "depth")?,
         max_depth: pixels(raw.max_depth, "max_depth")?,
-        engaged_ms: optional_int(raw.engaged_ms, "engaged_ms", 0.0, limits::ENGAGED_MS)?
-            .map(|v| v as u32),
+        engaged_ms: finite(raw.engaged_ms, "engaged_ms")?
+            .map(|v| v.clamp(0.0, limits::ENGAGED_MS).round() as u32),
         name,
         props: raw.props.map(validate_props).transpose()?,
     };
@@ -384,20 +385,23 @@ fn optional_int(
     }
 }
 
+/// Sizes and depths in pixels: clamped into 0..=1,000,000. Real pages can
+/// exceed the range (a document taller than a million pixels), and losing
+/// a batch over one odd number would be worse than a clamped value.
 fn pixels(v: Option<f64>, field: &str) -> Result<Option<u32>, FieldError> {
-    Ok(optional_int(v, field, 0.0, limits::PIXELS)?.map(|n| n as u32))
+    Ok(finite(v, field)?.map(|n| n.clamp(0.0, limits::PIXELS).round() as u32))
 }
 
+/// Coordinates: clamped into `min..=1,000,000` (a right-to-left page
+/// scrolled sideways reports negative pageX), to a tenth of a pixel.
 fn coordinate(v: Option<f64>, field: &str, min: f64) -> Result<Option<f64>, FieldError> {
+    Ok(finite(v, field)?.map(|n| (n.clamp(min, limits::PIXELS) * 10.0).round() / 10.0))
+}
+
+fn finite(v: Option<f64>, field: &str) -> Result<Option<f64>, FieldError> {
     match v {
-        None => Ok(None),
         Some(n) if !n.is_finite() => Err(FieldError::number(field, "a finite number")),
-        Some(n) if n < min || n > limits::PIXELS => Err(FieldError::range(
-            field,
-            &format!("must be between {min} and {}", limits::PIXELS),
-        )),
-        // Sub-pixel precision beyond a tenth is noise; rounding keeps rows small.
-        Some(n) => Ok(Some((n * 10.0).round() / 10.0)),
+        other => Ok(other),
     }
 }
 
@@ -512,16 +516,11 @@ mod tests {
         let e = parse(&batch_with(&format!(r#"{{"type":"hover","ts":{NOW}}}"#))).unwrap_err();
         assert_eq!(e.message.split(':').next(), Some("events[0].type"));
         let e = parse(&batch_with(&format!(
-            r#"{{"type":"click","ts":{NOW},"x":-5}}"#
+            r#"{{"type":"pageview","ts":{NOW},"url":"https://a.example/","status":42}}"#
         )))
         .unwrap_err();
         assert_eq!(e.reason, "out_of_range");
-        assert!(e.message.starts_with("events[0].x"));
-        let e = parse(&batch_with(&format!(
-            r#"{{"type":"click","ts":{NOW},"y":1e300}}"#
-        )))
-        .unwrap_err();
-        assert_eq!(e.reason, "out_of_range");
+        assert!(e.message.starts_with("events[0].status"));
         let e = parse(&batch_with(&format!(r#"{{"type":"pageview","ts":{NOW}}}"#))).unwrap_err();
         assert_eq!(e.reason, "missing_field");
         let e = parse(&batch_with(&format!(
@@ -541,6 +540,22 @@ mod tests {
         )))
         .unwrap_err();
         assert_eq!(e.reason, "malformed_json");
+    }
+
+    #[test]
+    fn pixel_values_out_of_range_are_clamped() {
+        let b = parse(&batch_with(&format!(
+            r#"{{"type":"click","ts":{NOW},"x":-5,"y":1e300,"dw":2e6,"ox":-3e6,"oy":-2.25}},
+               {{"type":"leave","ts":{NOW},"engaged_ms":1e12,"max_depth":-1}}"#
+        )))
+        .unwrap();
+        let (c, l) = (&b.events[0].detail, &b.events[1].detail);
+        assert_eq!(
+            (c.x, c.y, c.dw),
+            (Some(0.0), Some(limits::PIXELS), Some(1_000_000))
+        );
+        assert_eq!((c.ox, c.oy), (Some(-limits::PIXELS), Some(-2.3)));
+        assert_eq!((l.engaged_ms, l.max_depth), (Some(86_400_000), Some(0)));
     }
 
     #[test]
