@@ -28,10 +28,13 @@
 //!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and
 //!   `trailmap.toml`.
+//! * [`demo`] is `trailmap demo`: the demo shop on a second port and
+//!   realistic persona traffic through the real collector.
 //! * [`bench`] holds the load generator behind `trailmap bench collect`.
 
 pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod event;
 pub mod http;
 pub mod ingest;

@@ -27,6 +27,24 @@ struct Cli {
 enum Command {
     /// Run the collector and the read API.
     Serve(ServeArgs),
+    /// Fresh database, the demo shop on a second port, realistic traffic.
+    Demo {
+        /// Collector address; the shop gets the next port.
+        #[arg(long, env = "TRAILMAP_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Shop address (default: the collector's port plus one).
+        #[arg(long)]
+        shop_listen: Option<std::net::SocketAddr>,
+        /// Read API token (generated and printed when unset).
+        #[arg(long, env = "TRAILMAP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// GeoIP2/GeoLite2 database (.mmdb).
+        #[arg(long, env = "TRAILMAP_GEOIP")]
+        geoip: Option<std::path::PathBuf>,
+        /// Visitors to simulate (0: none).
+        #[arg(long, default_value_t = 400)]
+        visitors: usize,
+    },
     /// Register, list and remove sites.
     #[command(subcommand)]
     Site(SiteCommand),
@@ -114,6 +132,29 @@ fn run(cli: Cli) -> Result<()> {
                 settings,
                 trailmap::http::shutdown_signal(),
             ))
+        }
+        Command::Demo {
+            listen,
+            shop_listen,
+            token,
+            geoip,
+            visitors,
+        } => {
+            let db = cli
+                .store
+                .db
+                .clone()
+                .or(file.db.clone())
+                .unwrap_or_else(|| trailmap::demo::DEFAULT_DB.into());
+            let opts = trailmap::demo::DemoOptions {
+                listen,
+                shop_listen,
+                db,
+                token: token.filter(|t| !t.is_empty()),
+                geoip,
+                visitors,
+            };
+            runtime()?.block_on(trailmap::demo::run(opts, trailmap::http::shutdown_signal()))
         }
         Command::Site(cmd) => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;

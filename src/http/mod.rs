@@ -6,6 +6,7 @@
 //! finish (their batches commit), drains the pipeline, and returns.
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod collect;
 pub mod registry;
@@ -53,15 +54,46 @@ pub struct App {
     pub limits: Limits,
     pub trust_proxy: bool,
     pub metrics: Arc<Metrics>,
+    pub tracker: assets::Tracker,
 }
 
-/// Runs the server until `shutdown` resolves. Prints the API token (when it
-/// is generated) and the address it listens on.
-pub async fn serve(settings: ServeSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
+/// A server that has opened its store and bound its address, ready to run.
+pub struct Bound {
+    listener: TcpListener,
+    app: Arc<App>,
+    pipeline: Pipeline,
+    /// The token generated on this start (first start without a configured
+    /// token), to show once.
+    pub generated_token: Option<String>,
+}
+
+impl Bound {
+    pub fn addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and
+    /// commits everything accepted.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let background = tokio::spawn(maintenance(self.app.clone()));
+        accept_loop(self.listener, self.app.clone(), shutdown).await;
+        background.abort();
+        drop(self.app);
+        self.pipeline.shutdown().await;
+        tracing::info!("stopped; every accepted batch is committed");
+        Ok(())
+    }
+}
+
+/// Opens the store, checks the GeoIP database, starts the pipeline and
+/// binds the listener.
+pub async fn bind(settings: ServeSettings) -> Result<Bound> {
     // A broken GeoIP database is a start-up error, not a silent empty column.
     let geo = settings.geoip.as_deref().map(GeoIp::open).transpose()?;
     let store = Arc::new(Store::open(&settings.db)?);
-    let token_digest = resolve_token(&store, settings.token.as_deref())?;
+    let (token_digest, generated_token) = resolve_token(&store, settings.token.as_deref())?;
     let hasher = VisitorHasher::new(current_salts(&store)?);
     let metrics = Arc::new(Metrics::default());
     let pipeline = Pipeline::start(
@@ -82,22 +114,29 @@ pub async fn serve(settings: ServeSettings, shutdown: impl Future<Output = ()>) 
         limits: settings.limits,
         trust_proxy: settings.trust_proxy,
         metrics,
+        tracker: assets::Tracker::embedded(),
     });
-
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let addr = listener.local_addr()?;
-    println!("trailmap listening on http://{addr}");
-    tracing::info!(db = %settings.db.display(), "serving on {addr}");
+    tracing::info!(db = %settings.db.display(), "serving on {}", listener.local_addr()?);
+    Ok(Bound {
+        listener,
+        app,
+        pipeline,
+        generated_token,
+    })
+}
 
-    let background = tokio::spawn(maintenance(app.clone()));
-    accept_loop(listener, app.clone(), shutdown).await;
-    background.abort();
-    drop(app);
-    pipeline.shutdown().await;
-    tracing::info!("stopped; every accepted batch is committed");
-    Ok(())
+/// `trailmap serve`: binds, prints the token if it was generated and the
+/// address, and runs until `shutdown` resolves.
+pub async fn serve(settings: ServeSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let bound = bind(settings).await?;
+    if let Some(token) = &bound.generated_token {
+        println!("trailmap: generated API token (shown once, keep it): {token}");
+    }
+    println!("trailmap listening on http://{}", bound.addr());
+    bound.run(shutdown).await
 }
 
 async fn accept_loop(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
@@ -154,6 +193,10 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
             ("collect_preflight", collect::preflight(&app, &req))
         }
         (&Method::GET, ["healthz"]) => ("healthz", health(&app).await),
+        (&Method::GET | &Method::HEAD, ["t.js"]) => ("tracker", app.tracker.serve(&req, None)),
+        (&Method::GET | &Method::HEAD, ["t", versioned]) => {
+            ("tracker", app.tracker.serve(&req, Some(versioned)))
+        }
         (&Method::GET, ["metrics"]) => (
             "metrics",
             reply::text(
@@ -163,7 +206,7 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
             ),
         ),
         (&Method::GET, ["api", "sites", ..]) => ("api", read_api(&app, &req, &segments[2..]).await),
-        (_, ["api", "collect"] | ["healthz"] | ["metrics"] | ["api", "sites", ..]) => (
+        (_, ["api", "collect"] | ["healthz"] | ["metrics"] | ["api", "sites", ..] | ["t.js"]) => (
             "other",
             reply::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         ),
@@ -211,19 +254,18 @@ async fn health(app: &Arc<App>) -> Reply {
     }
 }
 
-/// The token's digest: from settings, or the stored one, or a new one that
-/// is printed once.
-fn resolve_token(store: &Store, configured: Option<&str>) -> Result<String> {
+/// The token's digest: from settings, or the stored one, or a new one,
+/// returned as well so the caller shows it once.
+fn resolve_token(store: &Store, configured: Option<&str>) -> Result<(String, Option<String>)> {
     if let Some(token) = configured {
-        return Ok(secrets::token_digest(token));
+        return Ok((secrets::token_digest(token), None));
     }
     let conn = store.admin()?;
     if let Some(digest) = secrets::token_hash(&conn)? {
-        return Ok(digest);
+        return Ok((digest, None));
     }
     let token = secrets::generate_token(&conn)?;
-    println!("trailmap: generated API token (shown once, keep it): {token}");
-    Ok(secrets::token_digest(&token))
+    Ok((secrets::token_digest(&token), Some(token)))
 }
 
 fn current_salts(store: &Store) -> Result<Salts> {

@@ -253,3 +253,80 @@ pub fn custom(ts: i64, name: &str, n: u64) -> String {
 pub fn open_db(db: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(db).unwrap()
 }
+
+/// A running `trailmap demo`, killed when dropped.
+pub struct Demo {
+    pub child: Child,
+    pub collector: String,
+    pub shop: String,
+    pub token: String,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_demo(visitors: usize) -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--visitors",
+            &visitors.to_string(),
+            "--db",
+        ])
+        .arg(dir.path().join("demo.db"))
+        .env_remove("TRAILMAP_TOKEN")
+        .env("TRAILMAP_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut collector, mut shop, mut token) = (None, None, None);
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("demo output");
+        if let Some(v) = line.strip_prefix("trailmap listening on ") {
+            collector = Some(v.to_string());
+        } else if let Some(v) = line.strip_prefix("demo shop on ") {
+            shop = Some(v.to_string());
+        } else if let Some(v) = line.strip_prefix("API token: ") {
+            token = Some(v.to_string());
+        } else if line.starts_with("ready") {
+            break;
+        } else if line.contains("failed") {
+            panic!("{line}");
+        }
+    }
+    Demo {
+        child,
+        db: dir.path().join("demo.db"),
+        collector: collector.unwrap(),
+        shop: shop.unwrap(),
+        token: token.unwrap(),
+        _dir: dir,
+    }
+}
+
+pub fn demo_get_json(demo: &Demo, path: &str) -> serde_json::Value {
+    let r = agent()
+        .get(&format!("{}{path}", demo.collector))
+        .set("Authorization", &format!("Bearer {}", demo.token))
+        .call()
+        .unwrap();
+    serde_json::from_str(&r.into_string().unwrap()).unwrap()
+}

@@ -1,0 +1,149 @@
+//! `trailmap demo`: everything on first run, with nothing to set up.
+//!
+//! It starts the collector on a fresh database, serves the demo shop on a
+//! second port (a second origin, as in real life), registers the shop as a
+//! site, sends realistic traffic through the real `/api/collect`, and prints
+//! where to look. The database is marked as a demo database, so a later
+//! `demo` may replace it, while a real one is never touched.
+
+pub mod storefront;
+pub mod traffic;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rusqlite::OptionalExtension;
+use tokio::net::TcpListener;
+
+use crate::config::ServeSettings;
+use crate::pipeline::now_ms;
+use crate::store::{sites, Store};
+
+/// The site the demo registers.
+pub const SITE: &str = "shop";
+/// Where the demo keeps its database unless `--db` says otherwise.
+pub const DEFAULT_DB: &str = "./data/demo.db";
+
+pub struct DemoOptions {
+    pub listen: SocketAddr,
+    /// The shop's address; by default the collector's port plus one.
+    pub shop_listen: Option<SocketAddr>,
+    pub db: PathBuf,
+    pub token: Option<String>,
+    pub geoip: Option<PathBuf>,
+    /// Visitors to simulate; 0 sends no traffic (for browser tests).
+    pub visitors: usize,
+}
+
+/// Runs the demo until `shutdown` resolves.
+pub async fn run(opts: DemoOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
+    fresh_database(&opts.db)?;
+    let shop_addr = opts.shop_listen.unwrap_or_else(|| {
+        let mut a = opts.listen;
+        a.set_port(if a.port() == 0 { 0 } else { a.port() + 1 });
+        a
+    });
+    let shop_listener = TcpListener::bind(shop_addr)
+        .await
+        .with_context(|| format!("cannot listen on {shop_addr} for the demo shop"))?;
+    let shop_port = shop_listener.local_addr()?.port();
+    let shop_url = format!("http://127.0.0.1:{shop_port}");
+    {
+        let store = Store::open(&opts.db)?;
+        let mut conn = store.admin()?;
+        let origins = [shop_url.clone(), format!("http://localhost:{shop_port}")];
+        sites::add(&mut conn, SITE, &origins, now_ms())?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('demo', '1')
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+    }
+
+    let mut settings = ServeSettings::new(opts.listen, opts.db.clone());
+    settings.token = opts.token.clone();
+    settings.geoip = opts.geoip.clone();
+    // The traffic generator gives each simulated visitor its own address.
+    // Safe here: the demo's collector listens where the generator is.
+    settings.trust_proxy = true;
+    let bound = crate::http::bind(settings).await?;
+    let collector_url = format!("http://{}", bound.addr());
+    let token = bound
+        .generated_token
+        .clone()
+        .or(opts.token.clone())
+        .unwrap_or_default();
+
+    println!("trailmap listening on {collector_url}");
+    println!("demo shop on {shop_url}");
+    println!("API token: {token}");
+    println!(
+        "try: curl -H 'Authorization: Bearer {token}' {collector_url}/api/sites/{SITE}/sessions"
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let shop = storefront::Storefront::new(&collector_url, SITE);
+    let shop_task = tokio::spawn(shop.run(shop_listener, stopped(stop_rx.clone())));
+    let server_task = tokio::spawn(bound.run(stopped(stop_rx.clone())));
+
+    if opts.visitors > 0 {
+        let plan = traffic::TrafficPlan {
+            collector: &collector_url,
+            site: SITE,
+            shop: &shop_url,
+            visitors: opts.visitors,
+            seed: 2026,
+            now: now_ms(),
+        };
+        match traffic::generate(&plan).await {
+            Ok(r) => println!(
+                "demo traffic sent: {} sessions, {} batches, {} events",
+                r.sessions, r.batches, r.events
+            ),
+            Err(e) => eprintln!("trailmap: demo traffic failed: {e:#}"),
+        }
+    }
+    println!("ready; press ctrl-c to stop");
+
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let _ = shop_task.await;
+    server_task.await.context("the collector task failed")?
+}
+
+/// Makes sure `db` does not exist, removing an earlier demo database but
+/// refusing to touch any other.
+fn fresh_database(db: &Path) -> Result<()> {
+    if !db.exists() {
+        return Ok(());
+    }
+    let is_demo = {
+        let conn = rusqlite::Connection::open(db)
+            .with_context(|| format!("cannot open {}", db.display()))?;
+        conn.query_row("SELECT value FROM meta WHERE key = 'demo'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()
+        .unwrap_or(None)
+        .is_some()
+    };
+    if !is_demo {
+        bail!(
+            "{} exists and is not a demo database; pass --db with a new path",
+            db.display()
+        );
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db.display()));
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}

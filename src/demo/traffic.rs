@@ -1,0 +1,664 @@
+//! Demo traffic: visitors who behave like a shop's real customers, sent
+//! through the real `/api/collect` exactly as the tracker would send them.
+//!
+//! The personas follow the usual e-commerce customer-journey maps, so that
+//! every report has something to say on first run (about 70% of carts are
+//! abandoned, as in the industry):
+//! - a social-ad visitor who compares products, abandons the cart at the
+//!   shipping step and comes back hours later from an email to buy;
+//! - an organic searcher who leaves when the shipping cost appears;
+//! - a returning buyer who searches, buys and leaves;
+//! - a help-seeker who reads the FAQ and leaves;
+//! - a browser who plays with the gift finder (the single-page app), hits a
+//!   404, rage-clicks a price and clicks a banner that does nothing;
+//! - crawlers.
+//!
+//! Sessions are spread over the past 22 hours (the collector accepts events
+//! up to a day old when the batch says when it was sent). Every visitor gets
+//! its own address through X-Forwarded-For, which the demo's collector
+//! trusts, so visitor ids differ as they would in real traffic.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::event::Millis;
+
+/// What was sent.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TrafficReport {
+    pub sessions: usize,
+    pub batches: usize,
+    pub events: usize,
+}
+
+/// Where to send, and how much.
+pub struct TrafficPlan<'a> {
+    pub collector: &'a str,
+    pub site: &'a str,
+    /// The shop's origin: page URLs and the Origin header.
+    pub shop: &'a str,
+    /// Roughly how many visitors (some come twice).
+    pub visitors: usize,
+    pub seed: u64,
+    pub now: Millis,
+}
+
+#[derive(Clone, Copy)]
+struct Device {
+    ua: &'static str,
+    vw: u32,
+    vh: u32,
+}
+
+const DEVICES: [Device; 6] = [
+    Device { ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36", vw: 1280, vh: 800 },
+    Device { ua: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15", vw: 1440, vh: 900 },
+    Device { ua: "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0", vw: 1920, vh: 1080 },
+    Device { ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", vw: 390, vh: 844 },
+    Device { ua: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36", vw: 412, vh: 915 },
+    Device { ua: "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", vw: 820, vh: 1180 },
+];
+
+const CRAWLERS: [&str; 2] = [
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+];
+
+/// Address blocks to draw visitors from: the first four are in MaxMind's
+/// test databases (GB, SE, US, JP), so `--geoip` with them shows countries.
+const NETWORKS: [&str; 6] = [
+    "81.2.69.",
+    "89.160.20.",
+    "216.160.83.",
+    "2001:218::",
+    "203.0.113.",
+    "198.51.100.",
+];
+
+/// One planned page view: where, from where, how long, what happened.
+struct Page {
+    path: String,
+    referrer: Option<String>,
+    dwell_ms: i64,
+    /// Height of the document, for scrolls.
+    height: u32,
+    actions: Vec<Action>,
+    status: Option<u16>,
+}
+
+enum Action {
+    Scroll(f64),
+    Click {
+        sel: &'static str,
+        text: &'static str,
+        href: Option<String>,
+        rage: bool,
+        dead: bool,
+    },
+    Custom(&'static str, Value),
+}
+
+/// One planned session.
+struct Visit {
+    sid: String,
+    ip: String,
+    device: Device,
+    start: Millis,
+    pages: Vec<Page>,
+}
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+/// Visits sent at the same time.
+const IN_FLIGHT: usize = 16;
+
+/// Where batches go, shared by the sending tasks.
+struct Target {
+    client: HttpClient,
+    collect_url: String,
+    site: String,
+    shop: String,
+    now: Millis,
+}
+
+/// Sends the demo traffic and returns what was accepted.
+pub async fn generate(plan: &TrafficPlan<'_>) -> Result<TrafficReport> {
+    let target = Arc::new(Target {
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        collect_url: format!("{}/api/collect", plan.collector.trim_end_matches('/')),
+        site: plan.site.to_string(),
+        shop: plan.shop.to_string(),
+        now: plan.now,
+    });
+    let mut report = TrafficReport::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    for visit in plan_visits(plan) {
+        if tasks.len() >= IN_FLIGHT {
+            add(&mut report, tasks.join_next().await)?;
+        }
+        let target = target.clone();
+        tasks.spawn(async move { send_visit(&target, &visit).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        add(&mut report, Some(done))?;
+    }
+    Ok(report)
+}
+
+fn add(
+    report: &mut TrafficReport,
+    done: Option<Result<Result<(usize, usize)>, tokio::task::JoinError>>,
+) -> Result<()> {
+    if let Some(done) = done {
+        let (batches, events) = done??;
+        report.sessions += 1;
+        report.batches += batches;
+        report.events += events;
+    }
+    Ok(())
+}
+
+async fn send_visit(target: &Target, visit: &Visit) -> Result<(usize, usize)> {
+    let mut t = visit.start;
+    let (mut batches, mut events) = (0, 0);
+    for page in &visit.pages {
+        let body = page_batch(target, visit, page, t);
+        events += body["events"].as_array().map_or(0, Vec::len);
+        post(target, visit, body).await?;
+        batches += 1;
+        t += page.dwell_ms;
+    }
+    Ok((batches, events))
+}
+
+/// The batch a tracker would send for one page view.
+fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Value {
+    let d = visit.device;
+    let url = format!("{}{}", target.shop, page.path);
+    let mut events = vec![json!({
+        "type": "pageview", "ts": start, "url": url, "referrer": page.referrer,
+        "title": title_of(&page.path), "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": page.height,
+        "status": page.status,
+    })];
+    let step = page.dwell_ms / (page.actions.len() as i64 + 2);
+    let mut t = start;
+    let mut max_depth = d.vh as f64;
+    for (i, action) in page.actions.iter().enumerate() {
+        t += step;
+        let seed = (i as u32).wrapping_mul(2_654_435_761) ^ (start as u32);
+        match action {
+            Action::Scroll(frac) => {
+                let depth = (page.height as f64 * frac)
+                    .max(d.vh as f64)
+                    .min(page.height as f64);
+                max_depth = max_depth.max(depth);
+                events.push(json!({"type": "scroll", "ts": t, "depth": depth.round(), "max_depth": max_depth.round(), "dh": page.height}));
+            }
+            Action::Click {
+                sel,
+                text,
+                href,
+                rage,
+                dead,
+            } => {
+                let (x, y) = click_spot(sel, d, page.height, seed);
+                let repeats = if *rage { 4 } else { 1 };
+                for r in 0..repeats {
+                    events.push(json!({
+                        "type": "click", "ts": t + r * 200, "x": x + r as f64, "y": y, "dw": d.vw,
+                        "sel": sel, "ox": 12 + (seed % 40), "oy": 8 + (seed % 12), "text": text,
+                        "href": href, "rage": *rage && r >= 2, "dead": *dead,
+                    }));
+                }
+            }
+            Action::Custom(name, props) => {
+                events.push(json!({"type": "custom", "ts": t, "name": name, "props": props}));
+            }
+        }
+    }
+    events.push(json!({
+        "type": "leave", "ts": start + page.dwell_ms - 50,
+        "engaged_ms": (page.dwell_ms * 8 / 10).max(0), "max_depth": max_depth.round(),
+    }));
+    json!({"site": target.site, "sid": visit.sid, "now": target.now, "events": events})
+}
+
+/// Where on the page an element sits, roughly, by device: the same
+/// selector lands in the same area, as it would on a real layout.
+fn click_spot(sel: &str, d: Device, height: u32, seed: u32) -> (f64, f64) {
+    let mobile = d.vw < 768;
+    let jitter = (seed % 23) as f64;
+    let (fx, fy) = match sel {
+        "#add-to-cart" => (
+            if mobile { 0.5 } else { 0.72 },
+            if mobile { 0.55 } else { 0.35 },
+        ),
+        "#checkout" | "#to-shipping" | "#to-payment" | "#pay" => {
+            (if mobile { 0.5 } else { 0.8 }, 0.6)
+        }
+        "#promo-banner" => (0.5, 0.18),
+        "#product-price" => (
+            if mobile { 0.3 } else { 0.68 },
+            if mobile { 0.45 } else { 0.25 },
+        ),
+        "#search-input" => (0.45, 0.05),
+        _ => (
+            0.3 + (seed % 40) as f64 / 100.0,
+            0.3 + (seed % 50) as f64 / 100.0,
+        ),
+    };
+    let x = (d.vw as f64 * fx + jitter).min(d.vw as f64 - 1.0);
+    let y = (height as f64 * fy + jitter * 2.0).min(height as f64 - 1.0);
+    ((x * 10.0).round() / 10.0, (y * 10.0).round() / 10.0)
+}
+
+fn title_of(path: &str) -> String {
+    let stem = path
+        .trim_start_matches('/')
+        .split(['?', '.'])
+        .next()
+        .unwrap_or("");
+    if stem.is_empty() {
+        "Trailhead Outfitters".into()
+    } else {
+        format!("{stem} | Trailhead Outfitters")
+    }
+}
+
+async fn post(target: &Target, visit: &Visit, body: Value) -> Result<()> {
+    let bytes = Bytes::from(serde_json::to_vec(&body)?);
+    for attempt in 0..20 {
+        let req = hyper::Request::post(&target.collect_url)
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("origin", &target.shop)
+            .header("user-agent", visit.device.ua)
+            .header("x-forwarded-for", &visit.ip)
+            .body(Full::new(bytes.clone()))?;
+        let resp = target.client.request(req).await?;
+        let status = resp.status();
+        let text = resp.into_body().collect().await?.to_bytes();
+        match status.as_u16() {
+            202 => return Ok(()),
+            503 => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
+            _ => bail!(
+                "the collector refused demo traffic ({status}): {}",
+                String::from_utf8_lossy(&text)
+            ),
+        }
+    }
+    bail!("the collector stayed busy")
+}
+
+fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let mut visits = Vec::new();
+    let window = 22 * 3600 * 1000;
+    for n in 0..plan.visitors {
+        let start = plan.now - window + rng.random_range(0..window - 3 * 3600 * 1000);
+        let net = NETWORKS[rng.random_range(0..NETWORKS.len())];
+        let ip = if net.contains(':') {
+            format!("{net}{:x}", rng.random_range(1..0xffffu32))
+        } else {
+            format!("{net}{}", rng.random_range(1..255u32))
+        };
+        let device = DEVICES[rng.random_range(0..DEVICES.len())];
+        let visit = |start: Millis, device: Device, pages: Vec<Page>| Visit {
+            sid: format!("demo{n}x{}", visits.len()),
+            ip: ip.clone(),
+            device,
+            start,
+            pages,
+        };
+        let roll = rng.random_range(0..100);
+        let new: Vec<Visit> = match roll {
+            0..=14 => {
+                // Social ad: compare, abandon at shipping; back from an email hours later.
+                let later = start + rng.random_range(2..3) * 3600 * 1000;
+                vec![
+                    visit(start, device, social_ad_first(&mut rng)),
+                    visit(later, device, email_return(&mut rng)),
+                ]
+            }
+            15..=44 => vec![visit(start, device, organic_searcher(&mut rng))],
+            45..=56 => vec![visit(start, device, returning_buyer(&mut rng))],
+            57..=69 => vec![visit(start, device, help_seeker(&mut rng))],
+            70..=89 => vec![visit(start, device, browser(&mut rng))],
+            _ => {
+                let crawler = Device {
+                    ua: CRAWLERS[rng.random_range(0..CRAWLERS.len())],
+                    vw: 1024,
+                    vh: 1024,
+                };
+                vec![visit(start, crawler, crawl(&mut rng))]
+            }
+        };
+        visits.extend(new);
+    }
+    visits.sort_by_key(|v| v.start);
+    visits
+}
+
+fn product(rng: &mut StdRng) -> u32 {
+    rng.random_range(101..=110)
+}
+
+fn page(path: impl Into<String>, rng: &mut StdRng, actions: Vec<Action>) -> Page {
+    Page {
+        path: path.into(),
+        referrer: None,
+        dwell_ms: rng.random_range(6_000..60_000),
+        height: rng.random_range(1400..4200),
+        actions,
+        status: None,
+    }
+}
+
+fn landing(mut p: Page, referrer: &str) -> Page {
+    p.referrer = Some(referrer.to_string());
+    p
+}
+
+fn click(sel: &'static str, text: &'static str, href: Option<String>) -> Action {
+    Action::Click {
+        sel,
+        text,
+        href,
+        rage: false,
+        dead: false,
+    }
+}
+
+fn add_to_cart(sku: u32) -> Vec<Action> {
+    vec![
+        Action::Scroll(0.4),
+        click("#add-to-cart", "Add to cart", None),
+        Action::Custom(
+            "add_to_cart",
+            json!({"sku": sku.to_string(), "price": 89, "qty": 1}),
+        ),
+    ]
+}
+
+fn checkout_until_shipping(rng: &mut StdRng) -> Vec<Page> {
+    vec![
+        page(
+            "/cart.html",
+            rng,
+            vec![click(
+                "#checkout",
+                "Checkout",
+                Some("/checkout/address.html".into()),
+            )],
+        ),
+        page(
+            "/checkout/address.html",
+            rng,
+            vec![click("#to-shipping", "Continue", None)],
+        ),
+    ]
+}
+
+fn social_ad_first(rng: &mut StdRng) -> Vec<Page> {
+    let (a, b) = (product(rng), product(rng));
+    let mut pages = vec![
+        landing(
+            page(format!("/product/{a}.html?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring"), rng, vec![Action::Scroll(0.6), click("#compare-link", "Compare", Some("/compare.html".into()))]),
+            "https://l.facebook.com/",
+        ),
+        page("/compare.html", rng, vec![Action::Scroll(0.9)]),
+        page(format!("/product/{b}.html"), rng, add_to_cart(b)),
+    ];
+    pages.extend(checkout_until_shipping(rng));
+    // The shipping cost appears; they leave.
+    pages.push(page(
+        "/checkout/shipping.html",
+        rng,
+        vec![Action::Scroll(0.7)],
+    ));
+    pages
+}
+
+fn email_return(rng: &mut StdRng) -> Vec<Page> {
+    let mut pages = vec![landing(
+        page(
+            "/cart.html?utm_source=newsletter&utm_medium=email&utm_campaign=cart_reminder",
+            rng,
+            vec![click("#checkout", "Checkout", None)],
+        ),
+        "android-app://com.google.android.gm",
+    )];
+    pages.push(page(
+        "/checkout/address.html",
+        rng,
+        vec![click("#to-shipping", "Continue", None)],
+    ));
+    pages.extend(pay(rng));
+    pages
+}
+
+fn pay(rng: &mut StdRng) -> Vec<Page> {
+    vec![
+        page(
+            "/checkout/shipping.html",
+            rng,
+            vec![click("#to-payment", "Continue", None)],
+        ),
+        page(
+            "/checkout/payment.html",
+            rng,
+            vec![click("#pay", "Pay", None)],
+        ),
+        page(
+            "/thank-you.html",
+            rng,
+            vec![Action::Custom(
+                "purchase",
+                json!({"total": 96.95, "items": 1, "shipping": 7.95}),
+            )],
+        ),
+    ]
+}
+
+fn organic_searcher(rng: &mut StdRng) -> Vec<Page> {
+    let p = product(rng);
+    let category = ["shoes", "bags", "hats"][rng.random_range(0..3)];
+    let mut pages = vec![
+        landing(
+            page(
+                format!("/category/{category}.html"),
+                rng,
+                vec![
+                    Action::Scroll(0.5),
+                    click("a.card-link", "View", Some(format!("/product/{p}.html"))),
+                ],
+            ),
+            "https://www.google.com/",
+        ),
+        page(format!("/product/{p}.html"), rng, add_to_cart(p)),
+    ];
+    pages.extend(checkout_until_shipping(rng));
+    pages.push(page(
+        "/checkout/shipping.html",
+        rng,
+        vec![Action::Scroll(0.5)],
+    ));
+    pages
+}
+
+fn returning_buyer(rng: &mut StdRng) -> Vec<Page> {
+    let p = product(rng);
+    let mut pages = vec![
+        page("/", rng, vec![click("#search-input", "", None)]),
+        page(
+            "/search.html?q=boots",
+            rng,
+            vec![click(
+                "a.card-link",
+                "View",
+                Some(format!("/product/{p}.html")),
+            )],
+        ),
+        page(format!("/product/{p}.html"), rng, add_to_cart(p)),
+    ];
+    pages.extend(checkout_until_shipping(rng));
+    pages.extend(pay(rng));
+    pages
+}
+
+fn help_seeker(rng: &mut StdRng) -> Vec<Page> {
+    vec![
+        landing(
+            page(
+                "/help/faq.html",
+                rng,
+                vec![
+                    Action::Scroll(0.8),
+                    click("#faq-shipping>summary", "How much is shipping?", None),
+                ],
+            ),
+            "https://www.google.com/",
+        ),
+        page("/help/contact.html", rng, vec![Action::Scroll(0.3)]),
+    ]
+}
+
+fn browser(rng: &mut StdRng) -> Vec<Page> {
+    let p = product(rng);
+    let mut pages = vec![
+        landing(
+            page(
+                "/",
+                rng,
+                vec![
+                    Action::Click {
+                        sel: "#promo-banner",
+                        text: "Summer sale",
+                        href: None,
+                        rage: false,
+                        dead: true,
+                    },
+                    click(
+                        "body>header.site-header>nav.main-nav>div.wrap>a:nth-of-type(4)",
+                        "Gift finder",
+                        Some("/gifts/".into()),
+                    ),
+                ],
+            ),
+            "https://www.pinterest.com/",
+        ),
+        page("/gifts/", rng, vec![click("#gift-start", "Start", None)]),
+        page(
+            "/gifts/who",
+            rng,
+            vec![click("#who-friend", "A friend", None)],
+        ),
+        page(
+            "/gifts/budget",
+            rng,
+            vec![click("#budget-low", "Under $50", None)],
+        ),
+        page(
+            "/gifts/results",
+            rng,
+            vec![click(
+                "a.card-link",
+                "View",
+                Some(format!("/product/{p}.html")),
+            )],
+        ),
+        page(
+            format!("/product/{p}.html"),
+            rng,
+            vec![Action::Click {
+                sel: "#product-price",
+                text: "$89.00",
+                href: None,
+                rage: true,
+                dead: false,
+            }],
+        ),
+    ];
+    if rng.random_bool(0.5) {
+        pages.push(page("/product/999.html", rng, vec![]));
+        pages.last_mut().expect("pushed").status = Some(404);
+    } else {
+        pages.push(page(format!("/product/{p}.html"), rng, add_to_cart(p)));
+        pages.push(page("/cart.html", rng, vec![Action::Scroll(0.3)]));
+    }
+    pages
+}
+
+fn crawl(rng: &mut StdRng) -> Vec<Page> {
+    let mut pages: Vec<Page> = [
+        "/",
+        "/category/shoes.html",
+        "/category/bags.html",
+        "/category/hats.html",
+        "/help/faq.html",
+    ]
+    .iter()
+    .map(|p| page(*p, rng, vec![]))
+    .collect();
+    for _ in 0..5 {
+        pages.push(page(format!("/product/{}.html", product(rng)), rng, vec![]));
+    }
+    for p in &mut pages {
+        p.dwell_ms = 800;
+    }
+    pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(visitors: usize) -> TrafficPlan<'static> {
+        TrafficPlan {
+            collector: "http://127.0.0.1:1",
+            site: "shop",
+            shop: "http://127.0.0.1:2",
+            visitors,
+            seed: 7,
+            now: 1_800_000_000_000,
+        }
+    }
+
+    #[test]
+    fn about_seventy_percent_of_carts_are_abandoned() {
+        let visits = plan_visits(&plan(2000));
+        let has = |v: &Visit, path: &str| v.pages.iter().any(|p| p.path.starts_with(path));
+        let carts = visits.iter().filter(|v| has(v, "/cart.html")).count();
+        let bought = visits.iter().filter(|v| has(v, "/thank-you.html")).count();
+        let abandoned = 1.0 - bought as f64 / carts as f64;
+        assert!((0.6..0.8).contains(&abandoned), "abandonment {abandoned}");
+    }
+
+    #[test]
+    fn batches_are_valid_collect_payloads_within_a_day() {
+        let p = plan(50);
+        let target = Target {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            collect_url: String::new(),
+            site: "shop".into(),
+            shop: "http://127.0.0.1:2".into(),
+            now: p.now,
+        };
+        for v in plan_visits(&p) {
+            assert!(v.start >= p.now - 22 * 3600 * 1000 && v.start < p.now);
+            let body = page_batch(&target, &v, &v.pages[0], v.start);
+            let bytes = serde_json::to_vec(&body).unwrap();
+            let batch = crate::ingest::payload::parse_batch(&bytes, 200, p.now).unwrap();
+            assert_eq!(batch.events[0].kind, crate::event::EventKind::Pageview);
+            assert!(batch.events.iter().all(|e| e.ts <= p.now));
+        }
+    }
+}

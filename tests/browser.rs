@@ -1,0 +1,214 @@
+//! The tracker in real headless Chromium (Debian's `chromium`, driven by
+//! playwright-core) on the demo shop, against the real collector: what the
+//! page did is what the read API returns.
+//!
+//! Needs node, /usr/bin/chromium and tracker-js/node_modules (`npm ci` in
+//! tracker-js). Without them the test is skipped, except under CI=true,
+//! where a missing browser is a failure.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+fn browser_available() -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!("{chromium} is missing (apt-get install chromium)"));
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Err("node is missing".into());
+    }
+    if !root
+        .join("tracker-js/node_modules/playwright-core")
+        .exists()
+    {
+        return Err("tracker-js/node_modules is missing (cd tracker-js && npm ci)".into());
+    }
+    Ok(())
+}
+
+/// Skips (locally) or fails (CI) when the browser stack is missing.
+fn require_browser() -> bool {
+    match browser_available() {
+        Ok(()) => true,
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("browser tests cannot run under CI: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping browser test: {why}");
+            false
+        }
+    }
+}
+
+/// Polls the API until the demo's only session has `pages` page views.
+fn session_with_pages(demo: &Demo, pages: usize) -> Value {
+    for _ in 0..100 {
+        let list = demo_get_json(demo, "/api/sites/shop/sessions");
+        if let Some(s) = list["sessions"].as_array().and_then(|a| a.first()) {
+            if s["page_count"].as_u64() == Some(pages as u64) {
+                let detail = demo_get_json(demo, &format!("/api/sites/shop/sessions/{}", s["id"]));
+                // The last batch (sent at pagehide) holds the final leave.
+                let events = detail["events"].as_array().unwrap();
+                if events.last().is_some_and(|e| e["type"] == "leave") {
+                    return detail;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the session never reached {pages} pages");
+}
+
+#[test]
+fn a_real_browser_journey_is_recorded_exactly() {
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(0);
+    let out = Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/journey.mjs"
+        ))
+        .arg(&demo.shop)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "journey failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journey: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let log = journey["log"].as_array().unwrap();
+
+    let expected_pages = [
+        "/",
+        "/category/shoes.html",
+        "/product/101.html",
+        "/cart.html",
+        "/gifts/",
+        "/gifts/who",
+        "/gifts/budget",
+        "/gifts/results",
+    ];
+    let detail = session_with_pages(&demo, expected_pages.len());
+    let list = demo_get_json(&demo, "/api/sites/shop/sessions");
+    assert_eq!(
+        list["sessions"].as_array().unwrap().len(),
+        1,
+        "one tab, one session"
+    );
+
+    // The exact page sequence, SPA steps included.
+    assert_eq!(detail["pages"], serde_json::json!(expected_pages));
+    let events = detail["events"].as_array().unwrap();
+    let pageviews: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "pageview")
+        .map(|e| e["page"].as_str().unwrap())
+        .collect();
+    assert_eq!(pageviews, expected_pages);
+
+    // Clicks: the page's own pageX/pageY and the tracker's agree, with the selector.
+    let clicks: Vec<&Value> = events.iter().filter(|e| e["type"] == "click").collect();
+    let page_click = |id: &str| {
+        log.iter()
+            .find(|c| c["kind"] == "click" && c["within"] == id)
+            .unwrap_or_else(|| panic!("the page saw no click on #{id}"))
+    };
+    for id in ["add-to-cart", "promo-banner", "gift-start"] {
+        let seen = page_click(id);
+        // The target may be a child of the element with the id.
+        let stored = clicks
+            .iter()
+            .find(|c| c["sel"].as_str().unwrap().starts_with(&format!("#{id}")))
+            .unwrap_or_else(|| panic!("no stored click with selector #{id}: {clicks:?}"));
+        for axis in ["x", "y"] {
+            let (a, b) = (seen[axis].as_f64().unwrap(), stored[axis].as_f64().unwrap());
+            assert!((a - b).abs() <= 1.0, "#{id} {axis}: page {a}, stored {b}");
+        }
+        assert_eq!(stored["page"], seen["path"]);
+        assert!(
+            stored["dw"].as_f64().unwrap() >= 1200.0,
+            "document width at click time"
+        );
+        assert!(
+            stored["ox"].as_f64().is_some() && stored["oy"].as_f64().is_some(),
+            "offset within the element"
+        );
+    }
+    let add = clicks.iter().find(|c| c["sel"] == "#add-to-cart").unwrap();
+    assert!(add["text"].as_str().unwrap().contains("Add to cart"));
+    let link = clicks.iter().find(|c| c["text"] == "Shop shoes").unwrap();
+    assert!(link["href"]
+        .as_str()
+        .unwrap()
+        .ends_with("/category/shoes.html"));
+
+    // Rage: four quick clicks on the price; dead: the banner that does nothing.
+    let price_clicks: Vec<&&Value> = clicks
+        .iter()
+        .filter(|c| {
+            c["page"] == "/product/101.html" && c["sel"].as_str().unwrap().contains("price")
+        })
+        .collect();
+    assert!(price_clicks.len() >= 4, "{price_clicks:?}");
+    assert!(
+        price_clicks.iter().any(|c| c["rage"] == true),
+        "a rage click is flagged"
+    );
+    let banner = clicks
+        .iter()
+        .find(|c| c["sel"].as_str().unwrap().starts_with("#promo-banner"))
+        .unwrap();
+    assert_eq!(banner["dead"], true, "a click that changed nothing is dead");
+    assert_eq!(add["rage"], Value::Null, "one click is not rage");
+    assert!(detail["rage_clicks"].as_i64().unwrap() >= 1);
+    assert!(detail["dead_clicks"].as_i64().unwrap() >= 1);
+
+    // Scroll depth on the product page: what the page measured.
+    let deepest = log
+        .iter()
+        .filter(|e| e["kind"] == "scroll" && e["path"] == "/product/101.html")
+        .filter_map(|e| e["depth"].as_f64())
+        .fold(0.0, f64::max);
+    assert!(deepest > 800.0, "the page scrolled: {deepest}");
+    let stored_depth = events
+        .iter()
+        .filter(|e| e["page"] == "/product/101.html")
+        .filter_map(|e| e["max_depth"].as_f64())
+        .fold(0.0, f64::max);
+    assert!(
+        (stored_depth - deepest).abs() <= 2.0,
+        "max depth: page {deepest}, stored {stored_depth}"
+    );
+
+    // Engaged time is reported when a page is left.
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "leave" && e["engaged_ms"].as_u64().is_some()));
+    // The pre-load stub's custom event reached the server.
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "custom" && e["name"] == "add_to_cart"));
+
+    // No input value reached the server, in the API or on disk.
+    let secret = journey["secret"].as_str().unwrap();
+    assert!(!detail.to_string().contains(secret));
+    assert!(!detail.to_string().contains("secret-visitor"));
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", demo.db.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("secret-visitor"),
+                "{path}"
+            );
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `trailmap demo` and the tracker asset, through the real binary.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use sha2::{Digest, Sha256};
+
+#[test]
+fn the_demo_fills_every_report_with_realistic_sessions() {
+    let demo = start_demo(120);
+    assert_eq!(demo.token.len(), 48, "a generated token is printed");
+    let mut sessions = vec![];
+    let mut path = "/api/sites/shop/sessions?limit=1000".to_string();
+    loop {
+        let page = demo_get_json(&demo, &path);
+        sessions.extend(page["sessions"].as_array().unwrap().clone());
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/sites/shop/sessions?limit=1000&cursor={c}"),
+            None => break,
+        }
+    }
+    assert!(sessions.len() >= 120, "{} sessions", sessions.len());
+    let count = |f: &dyn Fn(&serde_json::Value) -> bool| sessions.iter().filter(|s| f(s)).count();
+    for channel in ["direct", "organic_search", "paid", "email", "social"] {
+        assert!(
+            count(&|s| s["channel"] == channel) > 0,
+            "no {channel} sessions"
+        );
+    }
+    assert!(count(&|s| s["is_bot"] == true) > 0, "crawlers");
+    assert!(count(&|s| s["device"] == "mobile") > 0);
+    assert!(count(&|s| s["rage_clicks"].as_i64() > Some(0)) > 0);
+    assert!(count(&|s| s["dead_clicks"].as_i64() > Some(0)) > 0);
+    assert!(count(&|s| s["error_pages"].as_i64() > Some(0)) > 0, "404s");
+    let reached = |page: &str| count(&|s| s["exit_page"] == page);
+    assert!(
+        reached("/checkout/shipping.html") > reached("/thank-you.html"),
+        "most leave at shipping"
+    );
+    assert!(reached("/thank-you.html") > 0);
+    // A buyer's session replays with its custom events.
+    let buyer = sessions
+        .iter()
+        .find(|s| s["exit_page"] == "/thank-you.html")
+        .unwrap();
+    let detail = demo_get_json(&demo, &format!("/api/sites/shop/sessions/{}", buyer["id"]));
+    let events = detail["events"].as_array().unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "custom" && e["name"] == "purchase"));
+    assert_eq!(
+        detail["pages"].as_array().unwrap().last().unwrap(),
+        "/thank-you.html"
+    );
+}
+
+#[test]
+fn the_demo_shop_is_a_second_origin_with_the_tag() {
+    let demo = start_demo(0);
+    assert_ne!(demo.shop, demo.collector);
+    let home = agent()
+        .get(&format!("{}/", demo.shop))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        home.contains(&format!(r#"src="{}/t.js""#, demo.collector)),
+        "the tag points at the collector"
+    );
+    assert!(home.contains(r#"data-site="shop""#));
+    for page in [
+        "/category/shoes.html",
+        "/product/101.html",
+        "/cart.html",
+        "/checkout/shipping.html",
+        "/thank-you.html",
+        "/help/faq.html",
+        "/gifts/who",
+        "/search.html?q=boots",
+    ] {
+        let r = agent().get(&format!("{}{page}", demo.shop)).call().unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+    }
+    match agent().get(&format!("{}/no/such/page", demo.shop)).call() {
+        Err(ureq::Error::Status(404, r)) => {
+            assert!(r.into_string().unwrap().contains("trailmap-status"))
+        }
+        other => panic!("expected the 404 page, got {other:?}"),
+    }
+    // The shop's origin is registered: a preflight from it is allowed.
+    let pre = agent()
+        .request("OPTIONS", &format!("{}/api/collect", demo.collector))
+        .set("Origin", &demo.shop)
+        .call()
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+}
+
+#[test]
+fn the_demo_refuses_to_replace_a_database_that_is_not_a_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("real.db");
+    let (ok, _, _) = run_cli(
+        &db,
+        &["site", "add", "real", "--origin", "https://real.example"],
+    );
+    assert!(ok);
+    let out = Command::new(bin())
+        .args(["demo", "--listen", "127.0.0.1:0", "--visitors", "0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a demo database"));
+    let (_, listed, _) = run_cli(&db, &["site", "list"]);
+    assert!(listed.contains("real"), "untouched");
+}
+
+#[test]
+fn the_tracker_is_served_with_caching_headers() {
+    let s = Server::start(&[]);
+    let committed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tracker-js/dist/t.min.js"
+    ))
+    .unwrap();
+    let r = agent().get(&s.url("/t.js")).call().unwrap();
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/javascript; charset=utf-8")
+    );
+    assert_eq!(r.header("cache-control"), Some("public, max-age=3600"));
+    let etag = r.header("etag").unwrap().to_string();
+    let mut body = vec![];
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
+    assert_eq!(body, committed, "serves the committed build");
+    let again = agent()
+        .get(&s.url("/t.js"))
+        .set("If-None-Match", &etag)
+        .call()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let version: String = Sha256::digest(&committed)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(etag, format!("\"{version}\""));
+    let pinned = agent()
+        .get(&s.url(&format!("/t/{version}.js")))
+        .call()
+        .unwrap();
+    assert_eq!(
+        pinned.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let head = agent().head(&s.url("/t.js")).call().unwrap();
+    assert_eq!(head.status(), 200);
+}
