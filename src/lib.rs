@@ -28,6 +28,8 @@
 //!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and
 //!   `trailmap.toml`.
+//! * [`import`] is `trailmap import`: access logs (and sequence files)
+//!   through the same enrichment and session rule as the collector.
 //! * [`demo`] is `trailmap demo`: the demo shop on a second port and
 //!   realistic persona traffic through the real collector.
 //! * [`bench`] holds the load generator behind `trailmap bench collect`.
@@ -37,6 +39,7 @@ pub mod config;
 pub mod demo;
 pub mod event;
 pub mod http;
+pub mod import;
 pub mod ingest;
 pub mod metrics;
 pub mod pipeline;

@@ -45,6 +45,8 @@ enum Command {
         #[arg(long, default_value_t = 400)]
         visitors: usize,
     },
+    /// Import access logs (or a sequence file) as sessions.
+    Import(ImportArgs),
     /// Register, list and remove sites.
     #[command(subcommand)]
     Site(SiteCommand),
@@ -53,6 +55,47 @@ enum Command {
     /// Benchmark helpers; figures go to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The site the sessions belong to (registered with `site add`).
+    #[arg(long)]
+    site: String,
+    /// combined, common, vcombined, seq, or a format string (GoAccess
+    /// --log-format or nginx log_format style).
+    #[arg(long, default_value = "combined")]
+    format: String,
+    /// Log files (plain or gzip); `-` reads stdin.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Import bots too (skipped by default).
+    #[arg(long)]
+    enable_bots: bool,
+    /// Import only paths matching this regex (repeatable).
+    #[arg(long = "include-path")]
+    include_paths: Vec<String>,
+    /// Skip paths matching this regex (repeatable).
+    #[arg(long = "exclude-path")]
+    exclude_paths: Vec<String>,
+    /// Drop query strings from the stored URLs.
+    #[arg(long)]
+    strip_query_string: bool,
+    /// Static-asset extensions to skip, comma-separated (replaces the default list).
+    #[arg(long, value_delimiter = ',')]
+    static_ext: Option<Vec<String>>,
+    /// GeoIP2/GeoLite2 database (.mmdb).
+    #[arg(long, env = "TRAILMAP_GEOIP")]
+    geoip: Option<std::path::PathBuf>,
+    /// Minutes of inactivity that end a session.
+    #[arg(long, default_value_t = 30)]
+    session_timeout_minutes: u64,
+    /// Lines per transaction (and per resumable step).
+    #[arg(long, default_value_t = 200_000)]
+    commit_every: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -156,6 +199,17 @@ fn run(cli: Cli) -> Result<()> {
             };
             runtime()?.block_on(trailmap::demo::run(opts, trailmap::http::shutdown_signal()))
         }
+        Command::Import(args) => {
+            let store = Store::open(&config::db_path(&cli.store, &file))?;
+            let json = args.json;
+            let summary = trailmap::import::run(&store, import_options(args)?)?;
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                println!("{summary}");
+            }
+            Ok(())
+        }
         Command::Site(cmd) => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             site_command(&store, cmd)
@@ -197,6 +251,48 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn import_options(args: ImportArgs) -> Result<trailmap::import::ImportOptions> {
+    use trailmap::import::{filter::Filter, input::Source, ImportOptions, InputFormat};
+    let format = match args.format.as_str() {
+        "seq" => InputFormat::Seq,
+        spec => InputFormat::Log(
+            trailmap::ingest::accesslog::LogFormat::parse(spec)
+                .map_err(|e| anyhow::anyhow!("invalid --format: {e}"))?,
+        ),
+    };
+    let regexes = |list: &[String], flag: &str| {
+        list.iter()
+            .map(|r| regex::Regex::new(r).with_context(|| format!("invalid {flag} {r:?}")))
+            .collect::<Result<Vec<_>>>()
+    };
+    let mut filter = Filter {
+        enable_bots: args.enable_bots,
+        include: regexes(&args.include_paths, "--include-path")?,
+        exclude: regexes(&args.exclude_paths, "--exclude-path")?,
+        ..Filter::default()
+    };
+    if let Some(ext) = args.static_ext {
+        filter.static_extensions = ext
+            .into_iter()
+            .map(|e| e.trim_start_matches('.').to_string())
+            .collect();
+    }
+    if args.session_timeout_minutes == 0 || args.commit_every == 0 {
+        anyhow::bail!("--session-timeout-minutes and --commit-every must be at least 1");
+    }
+    Ok(ImportOptions {
+        site: args.site,
+        format,
+        inputs: args.inputs.iter().map(|i| Source::parse(i)).collect(),
+        filter,
+        strip_query: args.strip_query_string,
+        geoip: args.geoip,
+        session_timeout: Duration::from_secs(args.session_timeout_minutes * 60),
+        commit_every: args.commit_every,
+        progress: !args.json,
+    })
 }
 
 fn site_command(store: &Store, cmd: SiteCommand) -> Result<()> {

@@ -116,6 +116,8 @@ pub struct SessionWriter {
     /// to the session's chunk list. (A session that an inactivity gap closed
     /// mid-batch is no longer reachable by then, hence the side table.)
     new_chunks: HashMap<i64, Vec<i64>>,
+    /// Sessions started since load.
+    sessions_started: u64,
 }
 
 impl SessionWriter {
@@ -143,11 +145,17 @@ impl SessionWriter {
             pages,
             new_sessions: HashMap::default(),
             new_chunks: HashMap::default(),
+            sessions_started: 0,
         })
     }
 
     pub fn open_sessions(&self) -> usize {
         self.sessionizer.open_count()
+    }
+
+    /// Sessions started since this writer was loaded.
+    pub fn sessions_started(&self) -> u64 {
+        self.sessions_started
     }
 
     fn intern(&mut self, txn: &mut WriteTxn<'_>, site_id: i64, path: &str) -> store::Result<u32> {
@@ -173,6 +181,7 @@ impl SessionWriter {
                 self.sessionizer
                     .place(batch.site_id, batch.visitor, &batch.sid, event.ts);
             if session.is_new && session.totals.event_count == 0 {
+                self.sessions_started += 1;
                 self.new_sessions.insert(
                     session.id,
                     NewSession {

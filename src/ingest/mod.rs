@@ -2,9 +2,11 @@
 //!
 //! Everything a visitor or a log file sends passes through here before it
 //! reaches the pipeline: the wire format and its limits ([`payload`]), the
+//! access-log line formats ([`accesslog`]), the
 //! enrichment shared by every source ([`enrich`]), and the visitor identity
 //! and session-cutting rule ([`sessionize`]).
 
+pub mod accesslog;
 pub mod enrich;
 pub mod payload;
 pub mod sessionize;

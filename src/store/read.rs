@@ -202,3 +202,18 @@ pub fn page_paths(conn: &Connection, ids: &[u32]) -> Result<Vec<String>> {
     }
     Ok(out)
 }
+
+/// How far earlier imports read an input of a site: (byte offset, lines).
+pub fn import_progress(
+    conn: &Connection,
+    site_id: i64,
+    identity: &str,
+) -> Result<Option<(u64, u64)>> {
+    Ok(conn
+        .query_row(
+            "SELECT offset, lines FROM import_files WHERE site_id = ?1 AND identity = ?2",
+            params![site_id, identity],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )
+        .optional()?)
+}

@@ -86,6 +86,22 @@ const MIGRATIONS: &[&str] = &[
         events     TEXT NOT NULL
     );
     "#,
+    // 2: what `trailmap import` has read of each input, so that importing
+    // the same file twice does not double count and an interrupted import
+    // resumes. `identity` is a hash of the input's first bytes (content, not
+    // name: rotated and copied logs keep it); `offset` counts bytes of the
+    // decompressed stream committed so far.
+    r#"
+    CREATE TABLE import_files (
+        site_id    INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        identity   TEXT NOT NULL,
+        path       TEXT NOT NULL,
+        offset     INTEGER NOT NULL,
+        lines      INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (site_id, identity)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

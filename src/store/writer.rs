@@ -406,6 +406,36 @@ impl WriteTxn<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// Records how far an import has read an input, in the same
+    /// transaction as the sessions it produced: what is recorded is exactly
+    /// what is stored.
+    pub fn record_import(
+        &mut self,
+        site_id: i64,
+        identity: &str,
+        path: &str,
+        offset: u64,
+        lines: u64,
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO import_files (site_id, identity, path, offset, lines, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (site_id, identity) DO UPDATE SET
+                path = excluded.path, offset = excluded.offset,
+                lines = excluded.lines, updated_ms = excluded.updated_ms",
+        )?;
+        stmt.execute(params![
+            site_id,
+            identity,
+            path,
+            offset as i64,
+            lines as i64,
+            now_ms
+        ])?;
+        Ok(())
+    }
+
     /// Makes the group durable.
     pub fn commit(self) -> Result<()> {
         self.tx.commit()?;
