@@ -6,10 +6,10 @@ after the first xor'ed with k), so visitors and sessions stay realistic.
 
     python3 benches/make-log.py [COPIES] > /tmp/big.log
 """
-import re, sys
+import os, re, sys
 from datetime import datetime, timedelta
 
-FIXTURE = "tests/fixtures/logs/apache_combined_semicomplete_2015.log"
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "logs", "apache_combined_semicomplete_2015.log")
 copies = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 lines = open(FIXTURE, "rb").read().decode("latin-1").splitlines()
 stamp = re.compile(r"\[(\d\d/\w\w\w/\d{4}):")

@@ -91,7 +91,7 @@ struct ImportArgs {
     #[arg(long, default_value_t = 30)]
     session_timeout_minutes: u64,
     /// Lines per transaction (and per resumable step).
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 50_000)]
     commit_every: u64,
     /// Print the summary as JSON.
     #[arg(long)]
@@ -120,6 +120,15 @@ enum SiteCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Parse an access log in memory and report lines/s (parsing alone).
+    Parse {
+        #[arg(long, default_value = "combined")]
+        format: String,
+        /// Rounds; the fastest is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        file: std::path::PathBuf,
+    },
     /// Post batches to a running collector and report durable events/s and latency.
     Collect {
         /// The collector's base URL.
@@ -219,6 +228,17 @@ fn run(cli: Cli) -> Result<()> {
             let token = secrets::generate_token(&store.admin()?)?;
             println!("{token}");
             eprintln!("trailmap: the old token no longer works once the server restarts");
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Parse {
+            format,
+            rounds,
+            file,
+        }) => {
+            let format = trailmap::ingest::accesslog::LogFormat::parse(&format)
+                .map_err(|e| anyhow::anyhow!("invalid --format: {e}"))?;
+            let report = trailmap::bench::parse::run(&file, &format, rounds)?;
+            println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Collect {

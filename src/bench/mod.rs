@@ -3,3 +3,4 @@
 //! except its own unit tests.
 
 pub mod loadgen;
+pub mod parse;

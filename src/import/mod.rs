@@ -6,9 +6,10 @@
 //! keyed by the same kind of visitor hash, gathered per visitor
 //! ([`gather`]) and cut into sessions by the pipeline's [`SessionWriter`],
 //! the same 30-minute rule as the collector's. Every `commit_every` lines
-//! the sessions and the input's offset are committed in one transaction, so
-//! an interrupted import resumes exactly where its last commit stopped, and
-//! importing the same input twice adds nothing.
+//! the sessions and the input's offset are committed in one transaction (on
+//! a second thread, while the next block is parsed), so an interrupted
+//! import resumes exactly where its last commit stopped, and importing the
+//! same input twice adds nothing.
 //!
 //! The visitor hash is keyed by a random salt that lives only as long as the
 //! import: addresses are never stored, and the ids cannot be recomputed.
@@ -141,8 +142,7 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
             current: rand::random(),
             previous: None,
         }),
-        writer: store.writer(true)?,
-        sessions: None,
+        committer: Committer::start(store, opts.session_timeout)?,
         gatherer: Gatherer::new(site.id),
         summary: ImportSummary {
             site: site.name.clone(),
@@ -151,21 +151,14 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
         opts,
         watermark: Millis::MIN,
     };
-    importer.sessions = Some(SessionWriter::load(
-        &importer.writer,
-        importer.opts.session_timeout,
-        now_ms(),
-    )?);
     let inputs = importer.opts.inputs.clone();
     for source in &inputs {
         importer.import_input(&conn, source)?;
     }
     drop(conn);
+    let sessions_created = importer.committer.finish()?;
     let s = &mut importer.summary;
-    s.sessions_created = importer
-        .sessions
-        .as_ref()
-        .map_or(0, |w| w.sessions_started());
+    s.sessions_created = sessions_created;
     s.lines_skipped = s.skipped.values().sum();
     s.elapsed_s = started.elapsed().as_secs_f64();
     s.lines_per_sec = s.lines_read as f64 / s.elapsed_s.max(1e-9);
@@ -178,8 +171,7 @@ struct Importer {
     ua: UaParser,
     geo: Option<GeoIp>,
     hasher: VisitorHasher,
-    writer: crate::store::writer::Writer,
-    sessions: Option<SessionWriter>,
+    committer: Committer,
     gatherer: Gatherer,
     summary: ImportSummary,
     opts: ImportOptions,
@@ -342,29 +334,95 @@ impl Importer {
         self.summary.pageviews_created += ids.len() as u64;
     }
 
-    /// Writes what was gathered and the input's offset, in one transaction.
+    /// Hands what was gathered, with the input's offset, to the committer.
     fn commit(&mut self, input: &Input, source: &Source, lines: u64) -> Result<()> {
-        let batches = self.gatherer.drain();
-        let sessions = self.sessions.as_mut().expect("loaded in run");
-        let mut txn = self.writer.begin()?;
-        for batch in &batches {
-            sessions.apply(&mut txn, batch)?;
-        }
-        sessions.flush(&mut txn)?;
-        txn.record_import(
-            self.site_id,
-            &input.identity,
-            &source.name(),
-            input.offset,
+        self.committer.send(Block {
+            batches: self.gatherer.drain(),
+            site_id: self.site_id,
+            identity: input.identity.clone(),
+            path: source.name(),
+            offset: input.offset,
             lines,
-            now_ms(),
-        )?;
-        txn.commit().context("cannot commit the import")?;
-        // Sessions idle at the log's own clock can no longer continue.
-        if self.watermark != Millis::MIN {
-            sessions.close_idle(self.watermark);
+            watermark: self.watermark,
+        })
+    }
+}
+
+/// One block of an input: its sessions and how far it reaches.
+struct Block {
+    batches: Vec<crate::pipeline::IngestBatch>,
+    site_id: i64,
+    identity: String,
+    path: String,
+    offset: u64,
+    lines: u64,
+    /// The latest time seen so far: the import's "now".
+    watermark: Millis,
+}
+
+/// Sessionizes and commits blocks on its own thread, so that reading and
+/// parsing the next block overlaps writing this one. At most one block
+/// waits, which bounds memory.
+struct Committer {
+    blocks: Option<std::sync::mpsc::SyncSender<Block>>,
+    thread: Option<std::thread::JoinHandle<Result<u64>>>,
+}
+
+impl Committer {
+    fn start(store: &Store, session_timeout: Duration) -> Result<Committer> {
+        let mut writer = store.writer(true)?;
+        let mut sessions = SessionWriter::load(&writer, session_timeout, now_ms())?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(1);
+        let thread = std::thread::Builder::new()
+            .name("trailmap-import-writer".into())
+            .spawn(move || {
+                for block in rx {
+                    let mut txn = writer.begin()?;
+                    for batch in &block.batches {
+                        sessions.apply(&mut txn, batch)?;
+                    }
+                    sessions.flush(&mut txn)?;
+                    txn.record_import(
+                        block.site_id,
+                        &block.identity,
+                        &block.path,
+                        block.offset,
+                        block.lines,
+                        now_ms(),
+                    )?;
+                    txn.commit().context("cannot commit the import")?;
+                    // Sessions idle at the log's own clock can no longer continue.
+                    if block.watermark != Millis::MIN {
+                        sessions.close_idle(block.watermark);
+                    }
+                }
+                Ok(sessions.sessions_started())
+            })?;
+        Ok(Committer {
+            blocks: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&mut self, block: Block) -> Result<()> {
+        let sent = self.blocks.as_ref().map(|tx| tx.send(block).is_ok());
+        if sent != Some(true) {
+            // The thread stopped on an error: report it.
+            self.finish()?;
+            bail!("the import writer stopped");
         }
         Ok(())
+    }
+
+    /// Waits for every block to be committed; returns the sessions started.
+    fn finish(&mut self) -> Result<u64> {
+        drop(self.blocks.take());
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("the import writer panicked"))?,
+            None => Ok(0),
+        }
     }
 }
 

@@ -198,8 +198,8 @@ impl Sessionizer {
             };
             if let Some(s) = self.open.remove(&old) {
                 if s.dirty {
-                    // Its dirty entry names the old key; flush it from here.
-                    self.dirty.retain(|k| k != &old);
+                    // Its dirty entry names the old key, which now finds
+                    // nothing; flush it under the new one.
                     self.dirty.push(key.clone());
                 }
                 self.open.insert(key.clone(), s);
@@ -213,7 +213,6 @@ impl Sessionizer {
             self.next_id += 1;
             if let Some(old) = self.open.insert(key.clone(), OpenSession::new(id, ts)) {
                 if old.dirty {
-                    self.dirty.retain(|k| k != &key);
                     self.retired.push(old);
                 }
             }
@@ -243,8 +242,10 @@ impl Sessionizer {
         for mut s in self.retired.drain(..) {
             write(&mut s)?;
         }
+        // A key may be listed twice (its session was replaced by a new one
+        // after a gap); the first visit cleans it, the second skips it.
         for key in self.dirty.drain(..) {
-            if let Some(s) = self.open.get_mut(&key) {
+            if let Some(s) = self.open.get_mut(&key).filter(|s| s.dirty) {
                 write(s)?;
                 s.dirty = false;
                 s.is_new = false;
