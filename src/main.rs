@@ -72,6 +72,15 @@ struct ImportArgs {
     /// Import bots too (skipped by default).
     #[arg(long)]
     enable_bots: bool,
+    /// Import static assets too (skipped by default).
+    #[arg(long)]
+    enable_static: bool,
+    /// Import redirects (3xx other than 304) too (skipped by default).
+    #[arg(long)]
+    enable_redirects: bool,
+    /// Import every method, not only GET (others skipped by default).
+    #[arg(long)]
+    enable_all_methods: bool,
     /// Import only paths matching this regex (repeatable).
     #[arg(long = "include-path")]
     include_paths: Vec<String>,
@@ -90,7 +99,7 @@ struct ImportArgs {
     /// Minutes of inactivity that end a session.
     #[arg(long, default_value_t = 30)]
     session_timeout_minutes: u64,
-    /// Lines per transaction (and per resumable step).
+    /// Lines (or page views, whichever comes first) per transaction and resumable step.
     #[arg(long, default_value_t = 50_000)]
     commit_every: u64,
     /// Print the summary as JSON.
@@ -289,6 +298,9 @@ fn import_options(args: ImportArgs) -> Result<trailmap::import::ImportOptions> {
     };
     let mut filter = Filter {
         enable_bots: args.enable_bots,
+        enable_static: args.enable_static,
+        enable_redirects: args.enable_redirects,
+        enable_all_methods: args.enable_all_methods,
         include: regexes(&args.include_paths, "--include-path")?,
         exclude: regexes(&args.exclude_paths, "--exclude-path")?,
         ..Filter::default()

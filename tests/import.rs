@@ -274,6 +274,71 @@ fn switches_change_what_is_imported() {
 }
 
 #[test]
+fn every_default_skip_can_be_switched_off() {
+    let (_dir, db) = fresh_db();
+    let all = import(
+        &db,
+        &[
+            "--enable-bots",
+            "--enable-static",
+            "--enable-redirects",
+            "--enable-all-methods",
+            LOG,
+        ],
+    );
+    assert_eq!(
+        all["lines_imported"],
+        10_000 - 1,
+        "everything but the malformed line"
+    );
+}
+
+#[test]
+fn imported_sessions_get_geoip_and_channels() {
+    let (dir, db) = fresh_db();
+    let log = dir.path().join("geo.log");
+    std::fs::write(
+        &log,
+        concat!(
+            "81.2.69.142 - - [17/May/2015:10:05:03 +0000] \"GET /landing?utm_source=news&utm_medium=email HTTP/1.1\" 200 10 \"-\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/100.0\"\n",
+            "89.160.20.112 - - [17/May/2015:10:06:03 +0000] \"GET /post HTTP/1.1\" 200 10 \"https://www.google.se/\" \"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1\"\n",
+        ),
+    )
+    .unwrap();
+    let geoip = fixture("mmdb/GeoIP2-City-Test.mmdb");
+    import(
+        &db,
+        &["--geoip", geoip.to_str().unwrap(), log.to_str().unwrap()],
+    );
+    let conn = open_db(&db);
+    let mut stmt = conn
+        .prepare("SELECT country, city, channel, device FROM sessions ORDER BY start_ms")
+        .unwrap();
+    let rows: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "GB".into(),
+                "London".into(),
+                "email".into(),
+                "desktop".into()
+            ),
+            (
+                "SE".into(),
+                "Linköping".into(),
+                "organic_search".into(),
+                "mobile".into()
+            )
+        ]
+    );
+}
+
+#[test]
 fn bad_lines_are_counted_by_reason_and_never_stop_the_import() {
     let (dir, db) = fresh_db();
     let nasty = dir.path().join("nasty.log");

@@ -41,6 +41,12 @@ impl Skip {
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub enable_bots: bool,
+    /// Import static assets too.
+    pub enable_static: bool,
+    /// Import redirects (3xx other than 304) too.
+    pub enable_redirects: bool,
+    /// Import every method, not only GET.
+    pub enable_all_methods: bool,
     pub static_extensions: Vec<String>,
     pub include: Vec<Regex>,
     pub exclude: Vec<Regex>,
@@ -50,6 +56,9 @@ impl Default for Filter {
     fn default() -> Filter {
         Filter {
             enable_bots: false,
+            enable_static: false,
+            enable_redirects: false,
+            enable_all_methods: false,
             static_extensions: DEFAULT_STATIC.iter().map(|s| s.to_string()).collect(),
             include: vec![],
             exclude: vec![],
@@ -61,13 +70,13 @@ impl Filter {
     /// Checks the request itself (method, status, path); `path` is the
     /// target without its query.
     pub fn request(&self, method: &[u8], status: u16, path: &str) -> Result<(), Skip> {
-        if method != b"GET" {
+        if method != b"GET" && !self.enable_all_methods {
             return Err(Skip::NotPageView);
         }
-        if (300..400).contains(&status) && status != 304 {
+        if (300..400).contains(&status) && status != 304 && !self.enable_redirects {
             return Err(Skip::Redirect);
         }
-        if self.is_static(path) {
+        if !self.enable_static && self.is_static(path) {
             return Err(Skip::StaticAsset);
         }
         if !self.include.is_empty() && !self.include.iter().any(|r| r.is_match(path)) {
@@ -114,6 +123,17 @@ mod tests {
             Ok(()),
             "a dot in a directory"
         );
+    }
+
+    #[test]
+    fn every_default_skip_can_be_switched_off() {
+        let f = Filter {
+            enable_static: true,
+            enable_redirects: true,
+            enable_all_methods: true,
+            ..Filter::default()
+        };
+        assert_eq!(f.request(b"POST", 301, "/app.js"), Ok(()));
     }
 
     #[test]

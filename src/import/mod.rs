@@ -45,7 +45,7 @@ pub struct ImportOptions {
     pub strip_query: bool,
     pub geoip: Option<std::path::PathBuf>,
     pub session_timeout: Duration,
-    /// Lines per transaction.
+    /// Lines (or gathered page views) per transaction.
     pub commit_every: u64,
     /// Show a progress bar (when stderr is a terminal).
     pub progress: bool,
@@ -210,7 +210,11 @@ impl Importer {
             summary.lines_read += 1;
             self.summary.lines_read += 1;
             self.line(&line, lines);
-            if since_commit >= self.opts.commit_every {
+            // A block ends after so many lines, or so many page views (a
+            // sequence line holds many), which bounds memory either way.
+            if since_commit >= self.opts.commit_every
+                || self.gatherer.events() as u64 >= self.opts.commit_every
+            {
                 self.commit(&input, source, lines)?;
                 since_commit = 0;
                 if let Some(b) = &bar {
