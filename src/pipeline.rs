@@ -257,14 +257,15 @@ impl SessionWriter {
 }
 
 /// How a session was acquired, from its first event: the landing page's URL
-/// and referrer when it starts with a page view, else unknown (direct).
+/// and referrer when it starts with a page view, else unknown (direct). A
+/// referrer on the landing page's own host is internal navigation, which
+/// `acquisition` already knows from the URL.
 fn acquisition_of(first: &Event) -> Acquisition {
-    let url = first.detail.url.as_deref();
-    let own_host = url
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(str::to_string));
-    let own: Vec<&str> = own_host.as_deref().into_iter().collect();
-    enrich::acquisition(url, first.detail.referrer.as_deref(), &own)
+    enrich::acquisition(
+        first.detail.url.as_deref(),
+        first.detail.referrer.as_deref(),
+        &[],
+    )
 }
 
 /// Why a batch was not committed.

@@ -66,13 +66,7 @@ impl SiteRegistry {
                 .get(name)
                 .cloned()
         };
-        find().or_else(|| {
-            if self.reload_after_miss() {
-                find()
-            } else {
-                None
-            }
-        })
+        find().or_else(|| self.reload_after_miss().then(find).flatten())
     }
 
     /// Whether any site allows this origin (for CORS preflights, which do
