@@ -303,6 +303,19 @@ pub struct SessionTotals {
     pub error_pages: u32,
     /// Where the store keeps the session's events: its chunk ids, in order.
     pub chunk_ids: Vec<i64>,
+    /// When each page view of `pages` happened.
+    pub page_times: Vec<Millis>,
+    /// Frustration signals of each page view of `pages`: rage clicks, dead
+    /// clicks, and whether it was an error page.
+    pub page_signals: Vec<PageSignals>,
+}
+
+/// What went wrong on one page view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageSignals {
+    pub rage_clicks: u8,
+    pub dead_clicks: u8,
+    pub error: bool,
 }
 
 impl SessionTotals {
@@ -321,16 +334,31 @@ impl SessionTotals {
         self.event_count += 1;
         match event.kind {
             EventKind::Pageview => {
+                let error = event.detail.status.is_some_and(|s| s >= 400);
                 if let Some(p) = page {
                     self.pages.push(p);
+                    self.page_times.push(event.ts);
+                    self.page_signals.push(PageSignals {
+                        error,
+                        ..PageSignals::default()
+                    });
                 }
-                if event.detail.status.is_some_and(|s| s >= 400) {
-                    self.error_pages += 1;
-                }
+                self.error_pages += u32::from(error);
             }
             EventKind::Click => {
-                self.rage_clicks += u32::from(event.detail.rage);
-                self.dead_clicks += u32::from(event.detail.dead);
+                let (rage, dead) = (event.detail.rage, event.detail.dead);
+                self.rage_clicks += u32::from(rage);
+                self.dead_clicks += u32::from(dead);
+                // The click belongs to the latest view of its page (the
+                // tracker may deliver it just after the next SPA view).
+                let view = match page {
+                    Some(p) => self.pages.iter().rposition(|v| *v == p),
+                    None => self.pages.len().checked_sub(1),
+                };
+                if let Some(s) = view.and_then(|i| self.page_signals.get_mut(i)) {
+                    s.rage_clicks = s.rage_clicks.saturating_add(u8::from(rage));
+                    s.dead_clicks = s.dead_clicks.saturating_add(u8::from(dead));
+                }
             }
             _ => {}
         }
@@ -360,5 +388,41 @@ pub fn unpack_ids(bytes: &[u8]) -> Vec<i64> {
     bytes
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect()
+}
+
+/// Packs page-view times as u32 milliseconds after `start` (saturating).
+pub fn pack_times(start: Millis, times: &[Millis]) -> Vec<u8> {
+    times
+        .iter()
+        .flat_map(|t| ((t - start).clamp(0, u32::MAX as Millis) as u32).to_le_bytes())
+        .collect()
+}
+
+/// The inverse of [`pack_times`].
+pub fn unpack_times(start: Millis, bytes: &[u8]) -> Vec<Millis> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| start + u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as Millis)
+        .collect()
+}
+
+/// Packs page-view signals, 3 bytes each.
+pub fn pack_signals(signals: &[PageSignals]) -> Vec<u8> {
+    signals
+        .iter()
+        .flat_map(|s| [s.rage_clicks, s.dead_clicks, u8::from(s.error)])
+        .collect()
+}
+
+/// The inverse of [`pack_signals`].
+pub fn unpack_signals(bytes: &[u8]) -> Vec<PageSignals> {
+    bytes
+        .chunks_exact(3)
+        .map(|c| PageSignals {
+            rage_clicks: c[0],
+            dead_clicks: c[1],
+            error: c[2] & 1 == 1,
+        })
         .collect()
 }

@@ -22,6 +22,8 @@
 //!   that commits is the one that sessionizes.
 //! * [`store`] is the only room that speaks SQL: schema and migrations, the
 //!   write transaction API the pipeline drives, sites, and read queries.
+//! * [`mine`] is path mining: pure functions over journeys (cleaned page
+//!   sequences with times and frustration signals).
 //! * [`http`] is the hyper server: collect, CORS, the authenticated read API,
 //!   health and Prometheus metrics, graceful shutdown.
 //! * [`metrics`] holds the counters the collector and the pipeline bump,
@@ -42,5 +44,6 @@ pub mod http;
 pub mod import;
 pub mod ingest;
 pub mod metrics;
+pub mod mine;
 pub mod pipeline;
 pub mod store;

@@ -217,3 +217,97 @@ pub fn import_progress(
         )
         .optional()?)
 }
+
+/// Which sessions path mining looks at. Every field narrows; `None` (and
+/// `include_bots: false`) is the default.
+#[derive(Debug, Clone, Default)]
+pub struct JourneyFilter {
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    pub channel: Option<String>,
+    pub device: Option<String>,
+    pub country: Option<String>,
+    pub referrer_domain: Option<String>,
+    /// The entry page's path, as stored (before cleaning).
+    pub entry_page: Option<String>,
+    pub include_bots: bool,
+}
+
+/// A session's page views as stored: raw page ids, times and signals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredJourney {
+    pub session_id: i64,
+    pub pages: Vec<u32>,
+    pub times: Vec<Millis>,
+    pub signals: Vec<crate::event::PageSignals>,
+}
+
+/// The journeys of a site's sessions that pass `f`, oldest first.
+pub fn load_journeys(
+    conn: &Connection,
+    site_id: i64,
+    f: &JourneyFilter,
+) -> Result<Vec<StoredJourney>> {
+    let mut sql = String::from(
+        "SELECT s.id, s.start_ms, s.pages, s.page_times, s.page_signals FROM sessions s
+         LEFT JOIN pages pe ON pe.id = s.entry_page
+         WHERE s.site_id = ?",
+    );
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(site_id)];
+    let mut narrow = |clause: &str, value: Box<dyn rusqlite::ToSql>| {
+        sql.push_str(clause);
+        args.push(value);
+    };
+    if let Some(v) = f.from {
+        narrow(" AND s.start_ms >= ?", Box::new(v));
+    }
+    if let Some(v) = f.to {
+        narrow(" AND s.start_ms < ?", Box::new(v));
+    }
+    if let Some(v) = &f.channel {
+        narrow(" AND s.channel = ?", Box::new(v.clone()));
+    }
+    if let Some(v) = &f.device {
+        narrow(" AND s.device = ?", Box::new(v.clone()));
+    }
+    if let Some(v) = &f.country {
+        narrow(" AND s.country = ?", Box::new(v.to_ascii_uppercase()));
+    }
+    if let Some(v) = &f.referrer_domain {
+        narrow(
+            " AND s.referrer_domain = ?",
+            Box::new(v.to_ascii_lowercase()),
+        );
+    }
+    if let Some(v) = &f.entry_page {
+        narrow(" AND pe.path = ?", Box::new(v.clone()));
+    }
+    if !f.include_bots {
+        sql.push_str(" AND s.is_bot = 0");
+    }
+    sql.push_str(" ORDER BY s.start_ms, s.id");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        let start: Millis = r.get(1)?;
+        let pages = unpack_pages(&r.get::<_, Vec<u8>>(2)?);
+        let mut times = crate::event::unpack_times(start, &r.get::<_, Vec<u8>>(3)?);
+        let mut signals = crate::event::unpack_signals(&r.get::<_, Vec<u8>>(4)?);
+        // Sessions written before page times existed: fill in.
+        times.resize(pages.len(), times.last().copied().unwrap_or(start));
+        signals.resize(pages.len(), Default::default());
+        Ok(StoredJourney {
+            session_id: r.get(0)?,
+            pages,
+            times,
+            signals,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every page of a site: (id, path).
+pub fn site_pages(conn: &Connection, site_id: i64) -> Result<Vec<(u32, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, path FROM pages WHERE site_id = ?1")?;
+    let rows = stmt.query_map([site_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

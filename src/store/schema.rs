@@ -102,6 +102,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site_id, identity)
     ) WITHOUT ROWID;
     "#,
+    // 3: what path mining needs per page view, beside the packed page ids,
+    // so it never opens event chunks: each view's time (ms after the
+    // session's start, little-endian u32) and its frustration signals
+    // (3 bytes: rage clicks, dead clicks, flags; bit 0 = error page). Path
+    // cleaning rules, ordered per site.
+    r#"
+    ALTER TABLE sessions ADD COLUMN page_times BLOB NOT NULL DEFAULT x'';
+    ALTER TABLE sessions ADD COLUMN page_signals BLOB NOT NULL DEFAULT x'';
+    CREATE TABLE page_rules (
+        site_id     INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        pattern     TEXT NOT NULL,
+        replacement TEXT NOT NULL,
+        PRIMARY KEY (site_id, position)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

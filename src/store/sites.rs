@@ -135,6 +135,33 @@ pub fn list(conn: &Connection) -> Result<Vec<Site>> {
     Ok(sites)
 }
 
+/// A site's path cleaning rules, in order: (regex, replacement).
+pub fn page_rules(conn: &Connection, site_id: i64) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT pattern, replacement FROM page_rules WHERE site_id = ?1 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([site_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Replaces a site's path cleaning rules (the caller has checked them).
+pub fn set_page_rules(
+    conn: &mut Connection,
+    site_id: i64,
+    rules: &[(String, String)],
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM page_rules WHERE site_id = ?1", [site_id])?;
+    for (i, (pattern, replacement)) in rules.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO page_rules (site_id, position, pattern, replacement) VALUES (?1, ?2, ?3, ?4)",
+            params![site_id, i as i64, pattern, replacement],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

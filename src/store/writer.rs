@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::Result;
 use crate::event::{
-    pack_ids, pack_pages, unpack_ids, Acquisition, ClientInfo, Event, EventDetail, EventKind, Geo,
-    SessionTotals, Source,
+    pack_ids, pack_pages, pack_signals, pack_times, unpack_ids, unpack_signals, unpack_times,
+    Acquisition, ClientInfo, Event, EventDetail, EventKind, Geo, SessionTotals, Source,
 };
 
 /// The pipeline's connection.
@@ -258,13 +258,17 @@ impl Writer {
     ) -> Result<Vec<StoredOpenSession>> {
         let mut stmt = self.conn.prepare(
             "SELECT s.id, s.site_id, s.visitor, s.sid, s.start_ms, s.end_ms, s.event_count,
-                    s.pages, s.rage_clicks, s.dead_clicks, s.error_pages, s.exit_page, s.chunks
+                    s.pages, s.rage_clicks, s.dead_clicks, s.error_pages, s.exit_page, s.chunks,
+                    s.page_times, s.page_signals
              FROM sites t JOIN sessions s ON s.site_id = t.id
              WHERE s.start_ms >= ?1 AND s.end_ms >= ?2",
         )?;
         let rows = stmt.query_map([started_since, active_since], |r| {
             let pages: Vec<u8> = r.get(7)?;
             let chunks: Vec<u8> = r.get(12)?;
+            let times: Vec<u8> = r.get(13)?;
+            let signals: Vec<u8> = r.get(14)?;
+            let start: i64 = r.get(4)?;
             Ok(StoredOpenSession {
                 id: r.get(0)?,
                 site_id: r.get(1)?,
@@ -279,6 +283,8 @@ impl Writer {
                     dead_clicks: r.get(9)?,
                     error_pages: r.get(10)?,
                     chunk_ids: unpack_ids(&chunks),
+                    page_times: unpack_times(start, &times),
+                    page_signals: unpack_signals(&signals),
                 },
                 current_page: r.get(11)?,
             })
@@ -324,9 +330,10 @@ impl WriteTxn<'_> {
                 id, site_id, source, sid, visitor, start_ms, end_ms, entry_page, exit_page,
                 page_count, event_count, referrer, referrer_domain, channel,
                 utm_source, utm_medium, utm_campaign, country, region, city,
-                browser, os, device, is_bot, rage_clicks, dead_clicks, error_pages, pages, chunks)
+                browser, os, device, is_bot, rage_clicks, dead_clicks, error_pages, pages, chunks,
+                page_times, page_signals)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
         )?;
         let (a, c, g) = (origin.acquisition, origin.client, origin.geo);
         stmt.execute(params![
@@ -359,6 +366,8 @@ impl WriteTxn<'_> {
             totals.error_pages,
             pack_pages(&totals.pages),
             pack_ids(&totals.chunk_ids),
+            pack_times(totals.start, &totals.page_times),
+            pack_signals(&totals.page_signals),
         ])?;
         Ok(())
     }
@@ -368,7 +377,8 @@ impl WriteTxn<'_> {
         let mut stmt = self.tx.prepare_cached(
             "UPDATE sessions SET start_ms = ?2, end_ms = ?3, entry_page = ?4, exit_page = ?5,
                 page_count = ?6, event_count = ?7, rage_clicks = ?8, dead_clicks = ?9,
-                error_pages = ?10, pages = ?11, chunks = ?12
+                error_pages = ?10, pages = ?11, chunks = ?12, page_times = ?13,
+                page_signals = ?14
              WHERE id = ?1",
         )?;
         stmt.execute(params![
@@ -384,6 +394,8 @@ impl WriteTxn<'_> {
             totals.error_pages,
             pack_pages(&totals.pages),
             pack_ids(&totals.chunk_ids),
+            pack_times(totals.start, &totals.page_times),
+            pack_signals(&totals.page_signals),
         ])?;
         Ok(())
     }

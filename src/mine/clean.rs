@@ -1,0 +1,183 @@
+//! Path cleaning: many raw paths are one page to a product team
+//! (`/product/123` and `/product/456` are "the product page"). A site's
+//! ordered rules rewrite paths by regex; trailing slashes are merged
+//! (`/cart/` is `/cart`); consecutive repeats are collapsed later, on the
+//! journey. Queries and fragments never reach a page (pages are paths).
+//! Cleaning maps raw page ids to cleaned ones once per query, so the cost
+//! is per distinct page, not per page view.
+
+use regex::Regex;
+use rustc_hash::FxHashMap;
+
+use super::PageId;
+
+/// One rewrite: every match of `pattern` becomes `replacement` (`$1` etc.
+/// refer to groups).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub pattern: Regex,
+    pub replacement: String,
+}
+
+/// A site's rules, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Cleaner {
+    rules: Vec<Rule>,
+}
+
+impl Cleaner {
+    /// Compiles `(pattern, replacement)` pairs; a bad regex is an error
+    /// naming the rule.
+    pub fn new(rules: &[(String, String)]) -> Result<Cleaner, String> {
+        let rules = rules
+            .iter()
+            .enumerate()
+            .map(|(i, (p, r))| {
+                Regex::new(p)
+                    .map(|pattern| Rule {
+                        pattern,
+                        replacement: r.clone(),
+                    })
+                    .map_err(|e| format!("rule {i} ({p:?}) is not a valid regex: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Cleaner { rules })
+    }
+
+    /// The cleaned form of a path.
+    pub fn clean(&self, path: &str) -> String {
+        let mut out = path.to_string();
+        for rule in &self.rules {
+            if rule.pattern.is_match(&out) {
+                out = rule
+                    .pattern
+                    .replace_all(&out, rule.replacement.as_str())
+                    .into_owned();
+            }
+        }
+        while out.len() > 1 && out.ends_with('/') {
+            out.pop();
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        out
+    }
+}
+
+/// Raw page ids mapped to cleaned ones, and the cleaned pages' names.
+/// Cleaned ids are dense, from 1 (0 is reserved as "no page").
+#[derive(Debug, Clone, Default)]
+pub struct PageMap {
+    clean_of: FxHashMap<u32, PageId>,
+    names: Vec<String>,
+}
+
+impl PageMap {
+    /// Cleans every raw page `(id, path)` of a site.
+    pub fn build(pages: &[(u32, String)], cleaner: &Cleaner) -> PageMap {
+        let mut by_name: FxHashMap<String, PageId> = FxHashMap::default();
+        let mut map = PageMap {
+            clean_of: FxHashMap::default(),
+            names: vec![String::new()],
+        };
+        // Sorted so cleaned ids do not depend on the store's order.
+        let mut sorted: Vec<&(u32, String)> = pages.iter().collect();
+        sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        for (raw, path) in sorted {
+            let clean = cleaner.clean(path);
+            let id = *by_name.entry(clean.clone()).or_insert_with(|| {
+                map.names.push(clean);
+                (map.names.len() - 1) as PageId
+            });
+            map.clean_of.insert(*raw, id);
+        }
+        map
+    }
+
+    /// The cleaned id of a raw page id (0 if unknown).
+    pub fn clean(&self, raw: u32) -> PageId {
+        self.clean_of.get(&raw).copied().unwrap_or(0)
+    }
+
+    /// The cleaned page of a path, if any raw page cleans to it.
+    pub fn id_of(&self, clean_path: &str) -> Option<PageId> {
+        self.names
+            .iter()
+            .position(|n| n == clean_path)
+            .map(|i| i as PageId)
+    }
+
+    /// Cleaned pages whose name matches `pattern`.
+    pub fn matching(&self, pattern: &Regex) -> Vec<PageId> {
+        (1..self.names.len())
+            .filter(|i| pattern.is_match(&self.names[*i]))
+            .map(|i| i as PageId)
+            .collect()
+    }
+
+    pub fn name(&self, id: PageId) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+
+    /// How many cleaned pages there are, plus one (ids are below this).
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.len() <= 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(list: &[(&str, &str)]) -> Cleaner {
+        let owned: Vec<(String, String)> = list
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        Cleaner::new(&owned).unwrap()
+    }
+
+    #[test]
+    fn rules_apply_in_order_and_slashes_merge() {
+        let c = rules(&[
+            (r"^/product/\d+", "/product/:id"),
+            (r"^/product/:id/reviews$", "/product/:id"),
+        ]);
+        assert_eq!(c.clean("/product/123"), "/product/:id");
+        assert_eq!(c.clean("/product/9/reviews"), "/product/:id");
+        assert_eq!(c.clean("/cart/"), "/cart");
+        assert_eq!(c.clean("/"), "/");
+        assert_eq!(c.clean("//"), "/");
+    }
+
+    #[test]
+    fn a_bad_rule_names_itself() {
+        let err = Cleaner::new(&[("ok".into(), "x".into()), ("(".into(), "y".into())]).unwrap_err();
+        assert!(err.starts_with("rule 1"), "{err}");
+    }
+
+    #[test]
+    fn raw_pages_map_to_dense_cleaned_ids() {
+        let c = rules(&[(r"^/p/\d+$", "/p/:id")]);
+        let pages = vec![
+            (10, "/p/1".to_string()),
+            (11, "/p/2".to_string()),
+            (12, "/cart/".to_string()),
+            (13, "/cart".to_string()),
+        ];
+        let m = PageMap::build(&pages, &c);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.clean(10), m.clean(11));
+        assert_eq!(m.clean(12), m.clean(13));
+        assert_ne!(m.clean(10), m.clean(12));
+        assert_eq!(m.name(m.clean(10)), "/p/:id");
+        assert_eq!(m.id_of("/cart"), Some(m.clean(13)));
+        assert_eq!(m.matching(&Regex::new("^/p").unwrap()), vec![m.clean(10)]);
+        assert_eq!(m.clean(99), 0);
+    }
+}

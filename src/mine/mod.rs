@@ -1,0 +1,88 @@
+//! Path mining: what product teams come for. Pure functions over journeys
+//! (sessions as sequences of cleaned page ids with their times and
+//! frustration signals), whether they came from the tracker or from logs.
+//! No I/O here: the store loads journeys, the CLI and the API show results,
+//! and every function is fast to test on plain data.
+
+use serde::Serialize;
+
+pub mod clean;
+
+use crate::event::Millis;
+
+/// An interned, cleaned page.
+pub type PageId = u32;
+
+/// Frustration signals of one page view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Signals {
+    pub rage_clicks: u8,
+    pub dead_clicks: u8,
+    /// The page answered 4xx/5xx (from logs, or the tracker's error pages).
+    pub error: bool,
+}
+
+/// One session as mining sees it. `pages`, `times` and `signals` have the
+/// same length: one entry per page view, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Journey {
+    pub session_id: i64,
+    pub pages: Vec<PageId>,
+    /// When each page view happened (ms since the epoch).
+    pub times: Vec<Millis>,
+    pub signals: Vec<Signals>,
+}
+
+impl Journey {
+    /// A journey of page views a second apart with no signals (tests, and
+    /// sources without times).
+    pub fn from_pages(session_id: i64, pages: &[PageId]) -> Journey {
+        Journey {
+            session_id,
+            pages: pages.to_vec(),
+            times: (0..pages.len() as Millis).map(|i| i * 1000).collect(),
+            signals: vec![Signals::default(); pages.len()],
+        }
+    }
+
+    /// Collapses consecutive repeats of a page (A A B → A B), keeping the
+    /// first view's time and adding up the signals.
+    pub fn collapse_repeats(mut self) -> Journey {
+        let mut w = 0;
+        for r in 0..self.pages.len() {
+            if w > 0 && self.pages[w - 1] == self.pages[r] {
+                let s = self.signals[r];
+                let kept = &mut self.signals[w - 1];
+                kept.rage_clicks = kept.rage_clicks.saturating_add(s.rage_clicks);
+                kept.dead_clicks = kept.dead_clicks.saturating_add(s.dead_clicks);
+                kept.error |= s.error;
+                continue;
+            }
+            self.pages[w] = self.pages[r];
+            self.times[w] = self.times[r];
+            self.signals[w] = self.signals[r];
+            w += 1;
+        }
+        self.pages.truncate(w);
+        self.times.truncate(w);
+        self.signals.truncate(w);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_collapse_and_keep_their_signals() {
+        let mut j = Journey::from_pages(1, &[1, 1, 2, 2, 2, 1]);
+        j.signals[1].rage_clicks = 3;
+        j.signals[4].error = true;
+        let c = j.collapse_repeats();
+        assert_eq!(c.pages, [1, 2, 1]);
+        assert_eq!(c.times, [0, 2000, 5000]);
+        assert_eq!(c.signals[0].rage_clicks, 3);
+        assert!(c.signals[1].error);
+    }
+}
