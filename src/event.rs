@@ -426,3 +426,64 @@ pub fn unpack_signals(bytes: &[u8]) -> Vec<PageSignals> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: EventKind, ts: Millis, detail: EventDetail) -> Event {
+        Event {
+            kind,
+            ts,
+            path: None,
+            detail,
+        }
+    }
+
+    #[test]
+    fn page_views_keep_their_times_and_signals() {
+        let mut t = SessionTotals::starting_at(1000);
+        let view = |status| EventDetail {
+            status,
+            ..EventDetail::default()
+        };
+        let click = |rage, dead| EventDetail {
+            rage,
+            dead,
+            ..EventDetail::default()
+        };
+        t.record(&event(EventKind::Pageview, 1000, view(None)), Some(7));
+        t.record(&event(EventKind::Click, 1500, click(true, false)), Some(7));
+        t.record(&event(EventKind::Pageview, 3000, view(Some(404))), Some(8));
+        // A click held by the tracker arrives after the next view: it
+        // counts on the view of its own page.
+        t.record(&event(EventKind::Click, 3100, click(false, true)), Some(7));
+        t.record(&event(EventKind::Click, 3200, click(true, false)), None);
+        assert_eq!(t.pages, [7, 8]);
+        assert_eq!(t.page_times, [1000, 3000]);
+        assert_eq!(
+            t.page_signals,
+            [
+                PageSignals {
+                    rage_clicks: 1,
+                    dead_clicks: 1,
+                    error: false
+                },
+                PageSignals {
+                    rage_clicks: 1,
+                    dead_clicks: 0,
+                    error: true
+                },
+            ]
+        );
+        assert_eq!((t.rage_clicks, t.dead_clicks, t.error_pages), (2, 1, 1));
+        assert_eq!(
+            unpack_times(1000, &pack_times(1000, &t.page_times)),
+            t.page_times
+        );
+        assert_eq!(
+            unpack_signals(&pack_signals(&t.page_signals)),
+            t.page_signals
+        );
+    }
+}
