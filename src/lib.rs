@@ -22,6 +22,8 @@
 //!   that commits is the one that sessionizes.
 //! * [`store`] is the only room that speaks SQL: schema and migrations, the
 //!   write transaction API the pipeline drives, sites, and read queries.
+//! * [`analysis`] loads a site's journeys with filters and cleaning rules
+//!   and runs the mining functions for the CLI and the API alike.
 //! * [`mine`] is path mining: pure functions over journeys (cleaned page
 //!   sequences with times and frustration signals).
 //! * [`http`] is the hyper server: collect, CORS, the authenticated read API,
@@ -36,6 +38,7 @@
 //!   realistic persona traffic through the real collector.
 //! * [`bench`] holds the load generator behind `trailmap bench collect`.
 
+pub mod analysis;
 pub mod bench;
 pub mod config;
 pub mod demo;

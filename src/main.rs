@@ -47,6 +47,17 @@ enum Command {
     },
     /// Import access logs (or a sequence file) as sessions.
     Import(ImportArgs),
+    /// Frequent navigation patterns, with gaps (sequential pattern mining).
+    Patterns {
+        #[command(flatten)]
+        filter: MineFilter,
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        #[arg(long, default_value_t = 2)]
+        min_len: usize,
+        #[arg(long, default_value_t = 10)]
+        max_len: usize,
+    },
     /// Register, list and remove sites.
     #[command(subcommand)]
     Site(SiteCommand),
@@ -105,6 +116,60 @@ struct ImportArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The site and the filters every mining command takes.
+#[derive(clap::Args)]
+struct MineFilter {
+    #[arg(long)]
+    site: String,
+    /// Sessions started at or after (ms, YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    from: Option<String>,
+    /// Sessions started before.
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long)]
+    channel: Option<String>,
+    #[arg(long)]
+    device: Option<String>,
+    #[arg(long)]
+    country: Option<String>,
+    /// Referrer domain, e.g. google.com.
+    #[arg(long)]
+    referrer: Option<String>,
+    /// Entry page path.
+    #[arg(long)]
+    entry_page: Option<String>,
+    #[arg(long)]
+    include_bots: bool,
+    /// Keep consecutive repeats of a page instead of collapsing them.
+    #[arg(long)]
+    keep_repeats: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+impl MineFilter {
+    fn journey_filter(&self) -> Result<trailmap::store::read::JourneyFilter> {
+        let time = |v: &Option<String>, name: &str| {
+            v.as_deref()
+                .map(|t| trailmap::http::api::parse_time(t, name))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e))
+        };
+        Ok(trailmap::store::read::JourneyFilter {
+            from: time(&self.from, "--from")?,
+            to: time(&self.to, "--to")?,
+            channel: self.channel.clone(),
+            device: self.device.clone(),
+            country: self.country.clone(),
+            referrer_domain: self.referrer.clone(),
+            entry_page: self.entry_page.clone(),
+            include_bots: self.include_bots,
+            keep_repeats: self.keep_repeats,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -228,6 +293,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Patterns { .. } => {
+            let store = Store::open(&config::db_path(&cli.store, &file))?;
+            mine_command(&store, cli.command)
+        }
         Command::Site(cmd) => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             site_command(&store, cmd)
@@ -325,6 +394,35 @@ fn import_options(args: ImportArgs) -> Result<trailmap::import::ImportOptions> {
         commit_every: args.commit_every,
         progress: !args.json,
     })
+}
+
+fn mine_command(store: &Store, command: Command) -> Result<()> {
+    use trailmap::analysis::Analysis;
+    use trailmap::mine::patterns::PatternQuery;
+    let Command::Patterns { filter, .. } = &command else {
+        unreachable!("only mining commands come here")
+    };
+    let a = Analysis::load(store, &filter.site, &filter.journey_filter()?)?;
+    let result = match &command {
+        Command::Patterns {
+            top,
+            min_len,
+            max_len,
+            ..
+        } => a.patterns(&PatternQuery {
+            top_k: *top,
+            min_len: *min_len,
+            max_len: *max_len,
+            min_support: 1,
+        }),
+        _ => unreachable!("only mining commands come here"),
+    };
+    if filter.json {
+        println!("{result}");
+    } else {
+        println!("{}", trailmap::analysis::text(&result));
+    }
+    Ok(())
 }
 
 fn site_command(store: &Store, cmd: SiteCommand) -> Result<()> {

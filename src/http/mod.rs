@@ -9,6 +9,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod collect;
+pub mod mine_api;
 pub mod registry;
 pub mod reply;
 
@@ -206,6 +207,15 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
             ),
         ),
         (&Method::GET, ["api", "sites", ..]) => ("api", read_api(&app, &req, &segments[2..]).await),
+        (&Method::PUT, ["api", "sites", site, "rules"]) => {
+            let site = site.to_string();
+            let reply = if auth::authorized(req.headers(), &app.token_digest) {
+                mine_api::put_rules(&app, &site, req).await
+            } else {
+                unauthorized()
+            };
+            ("api", reply)
+        }
         (_, ["api", "collect"] | ["healthz"] | ["metrics"] | ["api", "sites", ..] | ["t.js"]) => (
             "other",
             reply::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
@@ -219,22 +229,29 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
 /// The authenticated read API; `rest` is the path after `/api/sites`.
 async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Reply {
     if !auth::authorized(req.headers(), &app.token_digest) {
-        let mut r = reply::error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong token: send Authorization: Bearer <token>",
-        );
-        r.headers_mut().insert(
-            "www-authenticate",
-            hyper::header::HeaderValue::from_static("Bearer"),
-        );
-        return r;
+        return unauthorized();
     }
     match rest {
         [] => api::list_sites(app).await,
         [site, "sessions"] => api::list_sessions(app, site, req.uri().query()).await,
         [site, "sessions", id] => api::session(app, site, id).await,
+        [site, "rules"] => mine_api::get_rules(app, site).await,
+        [site, kind @ "patterns"] => mine_api::analysis(app, site, kind, req.uri().query()).await,
         _ => reply::error(StatusCode::NOT_FOUND, "not found"),
     }
+}
+
+/// 401, with the challenge that says which scheme to use.
+fn unauthorized() -> Reply {
+    let mut r = reply::error(
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong token: send Authorization: Bearer <token>",
+    );
+    r.headers_mut().insert(
+        "www-authenticate",
+        hyper::header::HeaderValue::from_static("Bearer"),
+    );
+    r
 }
 
 async fn health(app: &Arc<App>) -> Reply {

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 pub mod clean;
+pub mod patterns;
 
 use crate::event::Millis;
 

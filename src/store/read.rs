@@ -231,6 +231,10 @@ pub struct JourneyFilter {
     /// The entry page's path, as stored (before cleaning).
     pub entry_page: Option<String>,
     pub include_bots: bool,
+    /// A cleaning choice rather than a filter: keep consecutive repeats of
+    /// a page (A A B) instead of collapsing them, for data where a repeat
+    /// is a real step (category-level logs such as the MSNBC dataset).
+    pub keep_repeats: bool,
 }
 
 /// A session's page views as stored: raw page ids, times and signals.

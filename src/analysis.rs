@@ -1,0 +1,165 @@
+//! The bridge between the store and path mining, shared by the CLI and the
+//! JSON API so that both answer the same: load a site's journeys through
+//! the filters, clean their pages with the site's rules, collapse repeats,
+//! run a mining function, and name the pages in the result.
+
+use serde_json::{json, Value};
+
+use crate::mine::clean::{Cleaner, PageMap};
+use crate::mine::{patterns, Journey, PageId, Signals};
+use crate::store::read::{self, JourneyFilter};
+use crate::store::{sites, Store, StoreError};
+
+/// Why an analysis could not run: the caller's mistake (unknown site, a
+/// page that does not exist, a bad pattern) or the store's.
+#[derive(Debug)]
+pub enum AnalysisError {
+    NotFound(String),
+    Invalid(String),
+    Store(StoreError),
+}
+
+impl std::fmt::Display for AnalysisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnalysisError::NotFound(m) | AnalysisError::Invalid(m) => f.write_str(m),
+            AnalysisError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for AnalysisError {}
+
+impl From<StoreError> for AnalysisError {
+    fn from(e: StoreError) -> Self {
+        AnalysisError::Store(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, AnalysisError>;
+
+/// A site's journeys, cleaned, ready for mining.
+pub struct Analysis {
+    pub journeys: Vec<Journey>,
+    pub pages: PageMap,
+    cleaner: Cleaner,
+}
+
+impl Analysis {
+    /// Loads the journeys of `site` that pass `filter`.
+    pub fn load(store: &Store, site: &str, filter: &JourneyFilter) -> Result<Analysis> {
+        let conn = store.read()?;
+        let Some(site) = sites::get(&conn, site)? else {
+            return Err(AnalysisError::NotFound(format!("unknown site {site:?}")));
+        };
+        let rules = sites::page_rules(&conn, site.id)?;
+        let cleaner = Cleaner::new(&rules).map_err(AnalysisError::Invalid)?;
+        let pages = PageMap::build(&read::site_pages(&conn, site.id)?, &cleaner);
+        let journeys = read::load_journeys(&conn, site.id, filter)?
+            .into_iter()
+            .map(|j| {
+                let journey = Journey {
+                    session_id: j.session_id,
+                    pages: j.pages.iter().map(|p| pages.clean(*p)).collect(),
+                    times: j.times,
+                    signals: j
+                        .signals
+                        .iter()
+                        .map(|s| Signals {
+                            rage_clicks: s.rage_clicks,
+                            dead_clicks: s.dead_clicks,
+                            error: s.error,
+                        })
+                        .collect(),
+                };
+                if filter.keep_repeats {
+                    journey
+                } else {
+                    journey.collapse_repeats()
+                }
+            })
+            .filter(|j| !j.pages.is_empty())
+            .collect();
+        Ok(Analysis {
+            journeys,
+            pages,
+            cleaner,
+        })
+    }
+
+    /// The cleaned page a path names: `/product/42/` finds `/product/:id`
+    /// when a rule says so.
+    pub fn page(&self, path: &str) -> Result<PageId> {
+        self.pages
+            .id_of(&self.cleaner.clean(path))
+            .ok_or_else(|| AnalysisError::NotFound(format!("no page {path:?} in this site")))
+    }
+
+    fn names(&self, ids: &[PageId]) -> Vec<&str> {
+        ids.iter()
+            .map(|id| {
+                if *id == 0 {
+                    "…"
+                } else {
+                    self.pages.name(*id)
+                }
+            })
+            .collect()
+    }
+
+    /// Frequent navigation patterns, with gaps.
+    pub fn patterns(&self, q: &patterns::PatternQuery) -> Value {
+        let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages.as_slice()).collect();
+        let list: Vec<Value> = patterns::top_patterns(&seqs, q)
+            .iter()
+            .map(|p| json!({"pages": self.names(&p.pages), "sessions": p.support}))
+            .collect();
+        json!({"sessions": self.journeys.len(), "patterns": list})
+    }
+}
+
+/// A result as plain text for the terminal: lists of pages with counts,
+/// one line each, and the scalar fields as `name: value`.
+pub fn text(result: &Value) -> String {
+    let mut out = String::new();
+    let Some(fields) = result.as_object() else {
+        return result.to_string();
+    };
+    for (key, value) in fields {
+        match value {
+            Value::Array(items) => {
+                out.push_str(&format!("{key}:\n"));
+                for item in items {
+                    out.push_str(&format!("  {}\n", line(item)));
+                }
+            }
+            other => out.push_str(&format!("{key}: {}\n", line(other))),
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// One item on one line: a page list as `a → b → c`, other fields as
+/// `name=value`.
+fn line(item: &Value) -> String {
+    match item {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Array(pages) if pages.iter().all(Value::is_string) => {
+                    let names: Vec<&str> = pages.iter().filter_map(Value::as_str).collect();
+                    format!("{k}: {}", names.join(" → "))
+                }
+                Value::Array(list) => format!(
+                    "{k}: [{}]",
+                    list.iter().map(line).collect::<Vec<_>>().join(", ")
+                ),
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("  "),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,213 @@
+//! Path mining over the JSON API: `/api/sites/{site}/paths`, `exits`,
+//! `transitions`, `funnel`, `patterns`, `journeys` (the graph behind the
+//! Sankey chart), and the site's path cleaning `rules`. Every result takes
+//! the same filters as the CLI (`from`, `to`, `channel`, `device`,
+//! `country`, `referrer`, `entry_page`, `include_bots`). Mining runs on the
+//! blocking pool.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::api::parse_time;
+use super::reply::{self, Reply};
+use super::App;
+use crate::analysis::{Analysis, AnalysisError};
+use crate::mine::clean::Cleaner;
+use crate::mine::patterns::PatternQuery;
+use crate::store::read::JourneyFilter;
+use crate::store::sites;
+
+/// Query parameters; `step` may repeat.
+struct Params {
+    single: HashMap<String, String>,
+    steps: Vec<String>,
+}
+
+impl Params {
+    fn parse(query: Option<&str>) -> Params {
+        let mut p = Params {
+            single: HashMap::new(),
+            steps: vec![],
+        };
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned() {
+            if k == "step" {
+                p.steps.push(v);
+            } else {
+                p.single.insert(k, v);
+            }
+        }
+        p
+    }
+
+    fn get(&self, k: &str) -> Option<&str> {
+        self.single.get(k).map(String::as_str)
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        k: &str,
+        default: T,
+        ok: impl Fn(&T) -> bool,
+    ) -> Result<T, String> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<T>()
+                .ok()
+                .filter(|n| ok(n))
+                .ok_or_else(|| format!("{k}: {v:?} is out of range")),
+        }
+    }
+
+    fn filter(&self) -> Result<JourneyFilter, String> {
+        let time = |k: &str| self.get(k).map(|v| parse_time(v, k)).transpose();
+        let text = |k: &str| self.get(k).map(str::to_string);
+        Ok(JourneyFilter {
+            from: time("from")?,
+            to: time("to")?,
+            channel: text("channel"),
+            device: text("device"),
+            country: text("country"),
+            referrer_domain: text("referrer"),
+            entry_page: text("entry_page"),
+            include_bots: self.get("include_bots") == Some("true"),
+            keep_repeats: self.get("keep_repeats") == Some("true"),
+        })
+    }
+}
+
+/// `GET /api/sites/{site}/{kind}`.
+pub async fn analysis(app: &Arc<App>, site: &str, kind: &str, query: Option<&str>) -> Reply {
+    let params = Params::parse(query);
+    let (site, kind) = (site.to_string(), kind.to_string());
+    let app = app.clone();
+    let result = tokio::task::spawn_blocking(move || run(&app, &site, &kind, &params)).await;
+    match result {
+        Ok(Ok(value)) => reply::json(StatusCode::OK, &value),
+        Ok(Err(Failure::BadRequest(m))) => reply::error(StatusCode::BAD_REQUEST, &m),
+        Ok(Err(Failure::Analysis(AnalysisError::NotFound(m)))) => {
+            reply::error(StatusCode::NOT_FOUND, &m)
+        }
+        Ok(Err(Failure::Analysis(AnalysisError::Invalid(m)))) => {
+            reply::error(StatusCode::BAD_REQUEST, &m)
+        }
+        Ok(Err(Failure::Analysis(AnalysisError::Store(e)))) => {
+            tracing::error!("analysis failed: {e}");
+            reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the database read failed",
+            )
+        }
+        Err(e) => {
+            tracing::error!("analysis task failed: {e}");
+            reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the analysis failed")
+        }
+    }
+}
+
+enum Failure {
+    BadRequest(String),
+    Analysis(AnalysisError),
+}
+
+impl From<String> for Failure {
+    fn from(m: String) -> Self {
+        Failure::BadRequest(m)
+    }
+}
+
+impl From<AnalysisError> for Failure {
+    fn from(e: AnalysisError) -> Self {
+        Failure::Analysis(e)
+    }
+}
+
+fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> {
+    let a = Analysis::load(&app.store, site, &p.filter()?)?;
+    Ok(match kind {
+        "patterns" => a.patterns(&PatternQuery {
+            top_k: p.number("top", 20usize, |n| (1..=1000).contains(n))?,
+            min_len: p.number("min_len", 2usize, |n| (1..=20).contains(n))?,
+            max_len: p.number("max_len", 10usize, |n| (1..=20).contains(n))?,
+            min_support: 1,
+        }),
+        _ => {
+            return Err(Failure::Analysis(AnalysisError::NotFound(format!(
+                "no analysis {kind:?}"
+            ))))
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct RuleBody {
+    pattern: String,
+    replacement: String,
+}
+
+/// `GET /api/sites/{site}/rules`.
+pub async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
+    let Some(s) = app.sites.site(site) else {
+        return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
+    };
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || sites::page_rules(&*store.read()?, s.id)).await {
+        Ok(Ok(rules)) => {
+            let list: Vec<Value> = rules
+                .iter()
+                .map(|(p, r)| json!({"pattern": p, "replacement": r}))
+                .collect();
+            reply::json(StatusCode::OK, &json!({ "rules": list }))
+        }
+        _ => reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the database read failed",
+        ),
+    }
+}
+
+/// `PUT /api/sites/{site}/rules` with `{"rules": [{"pattern", "replacement"}]}`:
+/// replaces the rules, after checking that every pattern compiles.
+pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Reply {
+    let Some(s) = app.sites.site(site) else {
+        return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
+    };
+    let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return reply::error(StatusCode::PAYLOAD_TOO_LARGE, "rules body over 64 KiB"),
+    };
+    #[derive(Deserialize)]
+    struct Body {
+        rules: Vec<RuleBody>,
+    }
+    let parsed: Body = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, &format!("malformed rules: {e}")),
+    };
+    let rules: Vec<(String, String)> = parsed
+        .rules
+        .into_iter()
+        .map(|r| (r.pattern, r.replacement))
+        .collect();
+    if let Err(e) = Cleaner::new(&rules) {
+        return reply::error(StatusCode::BAD_REQUEST, &e);
+    }
+    let store = app.store.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        sites::set_page_rules(&mut store.admin()?, s.id, &rules)
+    })
+    .await;
+    match saved {
+        Ok(Ok(())) => get_rules(app, site).await,
+        _ => reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the rules could not be saved",
+        ),
+    }
+}

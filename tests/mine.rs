@@ -1,0 +1,161 @@
+//! Path mining through the real binary: sequential patterns from the CLI
+//! on real data checked against an independent implementation, and over
+//! the JSON API on the demo's traffic, with the site's cleaning rules.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const MSNBC_50K: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/seq/msnbc-first50k.seq.gz"
+);
+
+#[test]
+fn patterns_on_real_sessions_match_prefixspan() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(
+        run_cli(
+            &db,
+            &["site", "add", "msnbc", "--origin", "https://msnbc.example"]
+        )
+        .0
+    );
+    let (ok, _, err) = run_cli(
+        &db,
+        &["import", "--site", "msnbc", "--format", "seq", MSNBC_50K],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run_cli(
+        &db,
+        &[
+            "patterns",
+            "--site",
+            "msnbc",
+            "--top",
+            "10",
+            "--min-len",
+            "2",
+            "--keep-repeats",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["sessions"], 50_000);
+    let got: Vec<(String, i64)> = r["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let pages: Vec<&str> = p["pages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            (pages.join(" "), p["sessions"].as_i64().unwrap())
+        })
+        .collect();
+    // The PyPI package prefixspan 0.5.2 on the same sessions
+    // (tests/fixtures/seq/README.md).
+    let expected = [
+        ("/1 /1", 9576),
+        ("/1 /1 /1", 5740),
+        ("/2 /2", 4376),
+        ("/1 /1 /1 /1", 3870),
+        ("/1 /2", 3680),
+        ("/14 /14", 3615),
+        ("/6 /6", 3550),
+        ("/8 /8", 3344),
+        ("/4 /4", 2952),
+        ("/7 /7", 2908),
+    ];
+    let expected: Vec<(String, i64)> = expected.iter().map(|(p, n)| (p.to_string(), *n)).collect();
+    assert_eq!(got, expected);
+    // Cleaning collapses repeats by default: then no pattern repeats a page back to back
+    // unless something came between in every supporting session.
+    let (ok, text, _) = run_cli(&db, &["patterns", "--site", "msnbc", "--top", "3"]);
+    assert!(ok && text.contains("sessions"), "{text}");
+}
+
+#[test]
+fn patterns_and_rules_over_the_api() {
+    let demo = start_demo(120);
+    let get = |path: &str| -> (u16, Value) {
+        let r = agent()
+            .get(&format!("{}{path}", demo.collector))
+            .set("Authorization", &format!("Bearer {}", demo.token))
+            .call();
+        let (status, body) = match r {
+            Ok(r) => (r.status(), r.into_string().unwrap()),
+            Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
+            Err(e) => panic!("{e}"),
+        };
+        (status, serde_json::from_str(&body).unwrap())
+    };
+    let (status, p) = get("/api/sites/shop/patterns?top=5&min_len=3");
+    assert_eq!(status, 200, "{p}");
+    let list = p["patterns"].as_array().unwrap();
+    assert!(!list.is_empty());
+    assert!(list
+        .iter()
+        .all(|x| x["pages"].as_array().unwrap().len() >= 3));
+    let counts: Vec<i64> = list
+        .iter()
+        .map(|x| x["sessions"].as_i64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]));
+    // Bots are left out unless asked for: crawlers' paths add support.
+    let (_, with_bots) = get("/api/sites/shop/patterns?top=1&min_len=2&include_bots=true");
+    let (_, without) = get("/api/sites/shop/patterns?top=1&min_len=2");
+    assert!(with_bots["sessions"].as_i64() > without["sessions"].as_i64());
+
+    // Cleaning rules: every product page becomes one.
+    let put = agent()
+        .put(&format!("{}/api/sites/shop/rules", demo.collector))
+        .set("Authorization", &format!("Bearer {}", demo.token))
+        .send_string(
+            r#"{"rules":[{"pattern":"^/product/\\d+\\.html$","replacement":"/product/:id"}]}"#,
+        )
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let (_, rules) = get("/api/sites/shop/rules");
+    assert_eq!(rules["rules"][0]["replacement"], "/product/:id");
+    let (_, cleaned) = get("/api/sites/shop/patterns?top=50&min_len=2");
+    let pages: Vec<String> = cleaned["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|x| {
+            x["pages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(pages.iter().any(|p| p == "/product/:id"), "{pages:?}");
+    assert!(
+        !pages.iter().any(|p| p.starts_with("/product/1")),
+        "{pages:?}"
+    );
+    let bad = agent()
+        .put(&format!("{}/api/sites/shop/rules", demo.collector))
+        .set("Authorization", &format!("Bearer {}", demo.token))
+        .send_string(r#"{"rules":[{"pattern":"(","replacement":"x"}]}"#);
+    match bad {
+        Err(ureq::Error::Status(400, r)) => assert!(r.into_string().unwrap().contains("rule 0")),
+        other => panic!("expected 400, got {other:?}"),
+    }
+    assert_eq!(get("/api/sites/shop/patterns?top=0").0, 400);
+    assert_eq!(get("/api/sites/shop/patterns?from=someday").0, 400);
+    assert_eq!(get("/api/sites/nope/patterns").0, 404);
+    let no_token = ureq::get(&format!("{}/api/sites/shop/patterns", demo.collector)).call();
+    assert!(matches!(no_token, Err(ureq::Error::Status(401, _))));
+    let put_no_token =
+        ureq::put(&format!("{}/api/sites/shop/rules", demo.collector)).send_string("{}");
+    assert!(matches!(put_no_token, Err(ureq::Error::Status(401, _))));
+}
