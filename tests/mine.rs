@@ -75,8 +75,7 @@ fn patterns_on_real_sessions_match_prefixspan() {
     ];
     let expected: Vec<(String, i64)> = expected.iter().map(|(p, n)| (p.to_string(), *n)).collect();
     assert_eq!(got, expected);
-    // Cleaning collapses repeats by default: then no pattern repeats a page back to back
-    // unless something came between in every supporting session.
+    // Without --json, the result is text for people.
     let (ok, text, _) = run_cli(&db, &["patterns", "--site", "msnbc", "--top", "3"]);
     assert!(ok && text.contains("sessions"), "{text}");
 }
