@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::mine::clean::{Cleaner, PageMap};
-use crate::mine::{patterns, Journey, PageId, Signals};
+use crate::mine::{flow, patterns, Journey, PageId, Signals};
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store, StoreError};
 
@@ -105,6 +105,39 @@ impl Analysis {
                 }
             })
             .collect()
+    }
+
+    fn counted(&self, list: &[(PageId, u32)]) -> Vec<Value> {
+        list.iter()
+            .map(|(p, n)| json!({"page": self.pages.name(*p), "views": n}))
+            .collect()
+    }
+
+    /// Entries, exits, exit and bounce rates per page.
+    pub fn flows(&self) -> Value {
+        let list: Vec<Value> = flow::page_flows(&self.journeys)
+            .iter()
+            .map(|f| {
+                json!({
+                    "page": self.pages.name(f.page), "views": f.views, "entries": f.entries,
+                    "exits": f.exits, "exit_rate": f.exit_rate, "bounces": f.bounces,
+                    "bounce_rate": f.bounce_rate,
+                })
+            })
+            .collect();
+        json!({"sessions": self.journeys.len(), "pages": list})
+    }
+
+    /// Where visitors of a page came from and went.
+    pub fn transitions(&self, page: PageId, top_k: usize) -> Value {
+        let t = flow::transitions(&self.journeys, &flow::TransitionQuery { page, top_k });
+        json!({
+            "page": self.pages.name(t.page), "views": t.views, "entries": t.entries, "exits": t.exits,
+            "previous": self.counted(&t.previous), "previous_other": t.previous_other,
+            "previous_more": self.counted(&t.previous_more),
+            "next": self.counted(&t.next), "next_other": t.next_other,
+            "next_more": self.counted(&t.next_more),
+        })
     }
 
     /// Frequent navigation patterns, with gaps.

@@ -47,6 +47,20 @@ enum Command {
     },
     /// Import access logs (or a sequence file) as sessions.
     Import(ImportArgs),
+    /// Entries, exits, exit rate and bounce rate per page.
+    Exits {
+        #[command(flatten)]
+        filter: MineFilter,
+    },
+    /// Where visitors of one page came from and went next.
+    Transitions {
+        #[command(flatten)]
+        filter: MineFilter,
+        #[arg(long)]
+        page: String,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
     /// Frequent navigation patterns, with gaps (sequential pattern mining).
     Patterns {
         #[command(flatten)]
@@ -293,7 +307,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Patterns { .. } => {
+        Command::Exits { .. } | Command::Transitions { .. } | Command::Patterns { .. } => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             mine_command(&store, cli.command)
         }
@@ -399,11 +413,16 @@ fn import_options(args: ImportArgs) -> Result<trailmap::import::ImportOptions> {
 fn mine_command(store: &Store, command: Command) -> Result<()> {
     use trailmap::analysis::Analysis;
     use trailmap::mine::patterns::PatternQuery;
-    let Command::Patterns { filter, .. } = &command else {
-        unreachable!("only mining commands come here")
+    let filter = match &command {
+        Command::Exits { filter }
+        | Command::Transitions { filter, .. }
+        | Command::Patterns { filter, .. } => filter,
+        _ => unreachable!("only mining commands come here"),
     };
     let a = Analysis::load(store, &filter.site, &filter.journey_filter()?)?;
     let result = match &command {
+        Command::Exits { .. } => a.flows(),
+        Command::Transitions { page, top, .. } => a.transitions(a.page(page)?, *top),
         Command::Patterns {
             top,
             min_len,

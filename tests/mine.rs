@@ -4,9 +4,124 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::*;
 use serde_json::Value;
 
+fn imported_log() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(
+        run_cli(
+            &db,
+            &[
+                "site",
+                "add",
+                "blog",
+                "--origin",
+                "https://semicomplete.com"
+            ]
+        )
+        .0
+    );
+    let (ok, _, err) = run_cli(&db, &["import", "--site", "blog", "--json", LOG]);
+    assert!(ok, "{err}");
+    (dir, db)
+}
+
+fn blog_json(db: &Path, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--site", "blog", "--json"]);
+    let (ok, out, err) = run_cli(db, &all);
+    assert!(ok, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn sum(list: &Value, field: &str) -> i64 {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[field].as_i64().unwrap())
+        .sum()
+}
+
+#[test]
+fn exits_and_entries_add_up_to_the_sessions() {
+    let (_dir, db) = imported_log();
+    let r = blog_json(&db, &["exits"]);
+    assert_eq!(r["sessions"], 1_132);
+    let pages = &r["pages"];
+    assert_eq!(sum(pages, "entries"), 1_132, "one entry per session");
+    assert_eq!(sum(pages, "exits"), 1_132, "one exit per session");
+    // Bounces, straight from the stored sequences: with repeats kept, the
+    // sessions of one page view; cleaning (a reload, A A, is one page)
+    // can only add to them.
+    let conn = open_db(&db);
+    let single: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sessions WHERE page_count = 1 AND is_bot = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let kept = blog_json(&db, &["exits", "--keep-repeats"]);
+    assert_eq!(sum(&kept["pages"], "bounces"), single);
+    assert_eq!(sum(&kept["pages"], "views"), 1_704, "every page view");
+    assert!(sum(pages, "bounces") >= single);
+    let first = &pages[0];
+    let rate = first["exits"].as_f64().unwrap() / first["views"].as_f64().unwrap();
+    assert!((first["exit_rate"].as_f64().unwrap() - rate).abs() < 1e-9);
+    // Filters narrow: organic search sessions only.
+    let organic = blog_json(&db, &["exits", "--channel", "organic_search"]);
+    let n = organic["sessions"].as_i64().unwrap();
+    assert!(n > 0 && n < 1_132, "{n}");
+    let expected: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sessions WHERE channel = 'organic_search' AND is_bot = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, expected);
+}
+
+#[test]
+fn transitions_account_for_every_view() {
+    let (_dir, db) = imported_log();
+    let top_page = blog_json(&db, &["exits"])["pages"][0]["page"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = blog_json(&db, &["transitions", "--page", &top_page, "--top", "3"]);
+    assert_eq!(t["page"], top_page.as_str());
+    let views = t["views"].as_i64().unwrap();
+    let came = t["entries"].as_i64().unwrap()
+        + sum(&t["previous"], "views")
+        + t["previous_other"].as_i64().unwrap();
+    let went =
+        t["exits"].as_i64().unwrap() + sum(&t["next"], "views") + t["next_other"].as_i64().unwrap();
+    assert_eq!(came, views, "every view came from somewhere");
+    assert_eq!(went, views, "and went somewhere");
+    assert!(t["previous"].as_array().unwrap().len() <= 3);
+    assert_eq!(
+        sum(&t["previous_more"], "views"),
+        t["previous_other"].as_i64().unwrap(),
+        "the remainder, in full"
+    );
+    let (ok, text, _) = run_cli(&db, &["exits", "--site", "blog"]);
+    assert!(ok && text.contains("exit_rate"), "{text}");
+    let (ok, _, err) = run_cli(
+        &db,
+        &["transitions", "--site", "blog", "--page", "/no/such/page"],
+    );
+    assert!(!ok && err.contains("no page"), "{err}");
+}
+
+const LOG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/logs/apache_combined_semicomplete_2015.log"
+);
 const MSNBC_50K: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/seq/msnbc-first50k.seq.gz"
@@ -149,6 +264,30 @@ fn patterns_and_rules_over_the_api() {
         Err(ureq::Error::Status(400, r)) => assert!(r.into_string().unwrap().contains("rule 0")),
         other => panic!("expected 400, got {other:?}"),
     }
+    // Exits and transitions over the API, with the cleaned product page.
+    let (status, exits) = get("/api/sites/shop/exits");
+    assert_eq!(status, 200);
+    let names: Vec<&str> = exits["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["page"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"/product/:id") && names.contains(&"/checkout/shipping.html"),
+        "{names:?}"
+    );
+    let (status, t) = get("/api/sites/shop/transitions?page=/product/101.html");
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["page"], "/product/:id", "the page given is cleaned too");
+    let (status, t) = get("/api/sites/shop/transitions?page=/checkout/shipping.html");
+    assert_eq!(status, 200);
+    assert!(
+        t["exits"].as_i64().unwrap() > 0,
+        "people leave at the shipping cost"
+    );
+    assert_eq!(get("/api/sites/shop/transitions").0, 400);
+    assert_eq!(get("/api/sites/shop/transitions?page=/nope").0, 404);
     assert_eq!(get("/api/sites/shop/patterns?top=0").0, 400);
     assert_eq!(get("/api/sites/shop/patterns?from=someday").0, 400);
     assert_eq!(get("/api/sites/nope/patterns").0, 404);

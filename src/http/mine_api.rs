@@ -1,6 +1,5 @@
-//! Path mining over the JSON API: `/api/sites/{site}/paths`, `exits`,
-//! `transitions`, `funnel`, `patterns`, `journeys` (the graph behind the
-//! Sankey chart), and the site's path cleaning `rules`. Every result takes
+//! Path mining over the JSON API: `/api/sites/{site}/exits`,
+//! `transitions` and `patterns`, and the site's path cleaning `rules`. Every result takes
 //! the same filters as the CLI (`from`, `to`, `channel`, `device`,
 //! `country`, `referrer`, `entry_page`, `include_bots`). Mining runs on the
 //! blocking pool.
@@ -131,6 +130,16 @@ impl From<AnalysisError> for Failure {
 fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> {
     let a = Analysis::load(&app.store, site, &p.filter()?)?;
     Ok(match kind {
+        "exits" => a.flows(),
+        "transitions" => {
+            let Some(path) = p.get("page") else {
+                return Err(Failure::BadRequest("page: required".into()));
+            };
+            a.transitions(
+                a.page(path)?,
+                p.number("top", 10usize, |n| (1..=1000).contains(n))?,
+            )
+        }
         "patterns" => a.patterns(&PatternQuery {
             top_k: p.number("top", 20usize, |n| (1..=1000).contains(n))?,
             min_len: p.number("min_len", 2usize, |n| (1..=20).contains(n))?,

@@ -236,7 +236,9 @@ async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Rep
         [site, "sessions"] => api::list_sessions(app, site, req.uri().query()).await,
         [site, "sessions", id] => api::session(app, site, id).await,
         [site, "rules"] => mine_api::get_rules(app, site).await,
-        [site, kind @ "patterns"] => mine_api::analysis(app, site, kind, req.uri().query()).await,
+        [site, kind @ ("exits" | "transitions" | "patterns")] => {
+            mine_api::analysis(app, site, kind, req.uri().query()).await
+        }
         _ => reply::error(StatusCode::NOT_FOUND, "not found"),
     }
 }

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 pub mod clean;
+pub mod flow;
 pub mod patterns;
 
 use crate::event::Millis;
