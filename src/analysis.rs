@@ -6,7 +6,9 @@
 use serde_json::{json, Value};
 
 use crate::mine::clean::{Cleaner, PageMap};
-use crate::mine::{flow, patterns, Journey, PageId, Signals};
+use regex::Regex;
+
+use crate::mine::{flow, funnel, graph, paths, patterns, Journey, PageId, Signals};
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store, StoreError};
 
@@ -107,10 +109,87 @@ impl Analysis {
             .collect()
     }
 
-    fn counted(&self, list: &[(PageId, u32)]) -> Vec<Value> {
+    /// Pages with counts, as `{"page", unit: n}`.
+    fn counted(&self, list: &[(PageId, u32)], unit: &str) -> Vec<Value> {
         list.iter()
-            .map(|(p, n)| json!({"page": self.pages.name(*p), "views": n}))
+            .map(|(p, n)| json!({"page": self.pages.name(*p), unit: n}))
             .collect()
+    }
+
+    /// The most common paths.
+    pub fn paths(&self, q: &paths::PathQuery) -> Value {
+        let list: Vec<Value> = paths::top_paths(&self.journeys, q)
+            .iter()
+            .map(|p| json!({"pages": self.names(&p.pages), "sessions": p.sessions, "collapsed_middle": p.collapsed_middle}))
+            .collect();
+        json!({"sessions": self.journeys.len(), "paths": list})
+    }
+
+    /// A funnel whose steps are regexes over cleaned page paths.
+    pub fn funnel(&self, steps: &[String], window_ms: i64, strict: bool) -> Result<Value> {
+        if steps.len() < 2 {
+            return Err(AnalysisError::Invalid(
+                "a funnel needs at least two steps".into(),
+            ));
+        }
+        let mut matches = Vec::with_capacity(steps.len());
+        for s in steps {
+            let re = Regex::new(s).map_err(|e| {
+                AnalysisError::Invalid(format!("step {s:?} is not a valid regex: {e}"))
+            })?;
+            matches.push(funnel::StepMatch::AnyOf(self.pages.matching(&re)));
+        }
+        let f = funnel::funnel(
+            &self.journeys,
+            &funnel::FunnelQuery {
+                steps: matches,
+                window_ms,
+                strict,
+            },
+        );
+        let list: Vec<Value> = f
+            .steps
+            .iter()
+            .zip(steps)
+            .map(|(s, pattern)| {
+                json!({
+                    "step": pattern, "sessions": s.sessions,
+                    "conversion_from_previous": s.conversion_from_previous,
+                    "conversion_from_start": s.conversion_from_start,
+                    "dropped": s.dropped, "dropped_exited": s.dropped_exited,
+                    "dropped_to": self.counted(&s.dropped_to, "sessions"),
+                })
+            })
+            .collect();
+        Ok(
+            json!({"steps": list, "overall_conversion": f.overall_conversion, "strict": strict, "window_ms": window_ms}),
+        )
+    }
+
+    /// The journey graph behind the Sankey chart.
+    pub fn graph(&self, q: &graph::GraphQuery) -> Value {
+        let g = graph::journey_graph(&self.journeys, q);
+        let nodes: Vec<Value> = g
+            .nodes
+            .iter()
+            .map(|n| {
+                json!({
+                    "step": n.step, "page": n.page.map(|p| self.pages.name(p)),
+                    "other": n.page.is_none(), "sessions": n.sessions, "drop_off": n.drop_off,
+                })
+            })
+            .collect();
+        let links: Vec<Value> = g
+            .links
+            .iter()
+            .map(|l| json!({"from": l.from, "to": l.to, "sessions": l.sessions}))
+            .collect();
+        let other: Vec<Vec<Value>> = g
+            .other_pages
+            .iter()
+            .map(|o| self.counted(o, "sessions"))
+            .collect();
+        json!({"nodes": nodes, "links": links, "other_pages": other})
     }
 
     /// Entries, exits, exit and bounce rates per page.
@@ -133,10 +212,10 @@ impl Analysis {
         let t = flow::transitions(&self.journeys, &flow::TransitionQuery { page, top_k });
         json!({
             "page": self.pages.name(t.page), "views": t.views, "entries": t.entries, "exits": t.exits,
-            "previous": self.counted(&t.previous), "previous_other": t.previous_other,
-            "previous_more": self.counted(&t.previous_more),
-            "next": self.counted(&t.next), "next_other": t.next_other,
-            "next_more": self.counted(&t.next_more),
+            "previous": self.counted(&t.previous, "views"), "previous_other": t.previous_other,
+            "previous_more": self.counted(&t.previous_more, "views"),
+            "next": self.counted(&t.next, "views"), "next_other": t.next_other,
+            "next_more": self.counted(&t.next_more, "views"),
         })
     }
 

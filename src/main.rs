@@ -47,6 +47,35 @@ enum Command {
     },
     /// Import access logs (or a sequence file) as sessions.
     Import(ImportArgs),
+    /// The most common paths (of up to --steps pages), optionally anchored.
+    Paths {
+        #[command(flatten)]
+        filter: MineFilter,
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=20))]
+        steps: u16,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Start every path at this page.
+        #[arg(long)]
+        start: Option<String>,
+        /// End every path at this page.
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// Conversion through ordered steps (each a regex over cleaned paths).
+    Funnel {
+        #[command(flatten)]
+        filter: MineFilter,
+        /// A step, as a regex over page paths (repeat, in order; at least two).
+        #[arg(long = "step", required = true)]
+        steps: Vec<String>,
+        /// The whole funnel must complete within this many minutes.
+        #[arg(long, default_value_t = 60)]
+        window_minutes: i64,
+        /// Each step must be the very next page.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Entries, exits, exit rate and bounce rate per page.
     Exits {
         #[command(flatten)]
@@ -307,7 +336,11 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Exits { .. } | Command::Transitions { .. } | Command::Patterns { .. } => {
+        Command::Paths { .. }
+        | Command::Funnel { .. }
+        | Command::Exits { .. }
+        | Command::Transitions { .. }
+        | Command::Patterns { .. } => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             mine_command(&store, cli.command)
         }
@@ -414,13 +447,33 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
     use trailmap::analysis::Analysis;
     use trailmap::mine::patterns::PatternQuery;
     let filter = match &command {
-        Command::Exits { filter }
+        Command::Paths { filter, .. }
+        | Command::Funnel { filter, .. }
+        | Command::Exits { filter }
         | Command::Transitions { filter, .. }
         | Command::Patterns { filter, .. } => filter,
         _ => unreachable!("only mining commands come here"),
     };
     let a = Analysis::load(store, &filter.site, &filter.journey_filter()?)?;
     let result = match &command {
+        Command::Paths {
+            steps,
+            top,
+            start,
+            end,
+            ..
+        } => a.paths(&trailmap::mine::paths::PathQuery {
+            steps: *steps as usize,
+            top_k: *top,
+            start: start.as_deref().map(|p| a.page(p)).transpose()?,
+            end: end.as_deref().map(|p| a.page(p)).transpose()?,
+        }),
+        Command::Funnel {
+            steps,
+            window_minutes,
+            strict,
+            ..
+        } => a.funnel(steps, window_minutes.saturating_mul(60_000), *strict)?,
         Command::Exits { .. } => a.flows(),
         Command::Transitions { page, top, .. } => a.transitions(a.page(page)?, *top),
         Command::Patterns {

@@ -297,3 +297,123 @@ fn patterns_and_rules_over_the_api() {
         ureq::put(&format!("{}/api/sites/shop/rules", demo.collector)).send_string("{}");
     assert!(matches!(put_no_token, Err(ureq::Error::Status(401, _))));
 }
+
+#[test]
+fn paths_and_funnels_from_the_cli() {
+    let (_dir, db) = imported_log();
+    let paths = blog_json(&db, &["paths", "--steps", "3", "--top", "5"]);
+    let list = paths["paths"].as_array().unwrap();
+    assert!(!list.is_empty() && list.len() <= 5);
+    let counts: Vec<i64> = list
+        .iter()
+        .map(|p| p["sessions"].as_i64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most common first");
+    // Every session has exactly one prefix: all paths' counts add up.
+    let all = blog_json(&db, &["paths", "--steps", "3", "--top", "100000"]);
+    assert_eq!(sum(&all["paths"], "sessions"), 1_132);
+    let top = list[0]["pages"][0].as_str().unwrap().to_string();
+    let anchored = blog_json(&db, &["paths", "--start", &top, "--steps", "2"]);
+    for p in anchored["paths"].as_array().unwrap() {
+        assert_eq!(p["pages"][0], top.as_str());
+    }
+    let f = blog_json(
+        &db,
+        &[
+            "funnel",
+            "--step",
+            "^/$",
+            "--step",
+            "^/blog/",
+            "--window-minutes",
+            "30",
+        ],
+    );
+    let steps = f["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    assert!(steps[0]["sessions"].as_i64() >= steps[1]["sessions"].as_i64());
+    let (ok, _, err) = run_cli(
+        &db,
+        &["funnel", "--site", "blog", "--step", "(", "--step", "x"],
+    );
+    assert!(!ok && err.contains("not a valid regex"), "{err}");
+}
+
+#[test]
+fn funnel_paths_and_graph_over_the_api() {
+    let demo = start_demo(150);
+    let get = |path: &str| -> (u16, Value) {
+        let r = agent()
+            .get(&format!("{}{path}", demo.collector))
+            .set("Authorization", &format!("Bearer {}", demo.token))
+            .call();
+        let (status, body) = match r {
+            Ok(r) => (r.status(), r.into_string().unwrap()),
+            Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
+            Err(e) => panic!("{e}"),
+        };
+        (status, serde_json::from_str(&body).unwrap())
+    };
+    let (status, f) = get("/api/sites/shop/funnel?step=^/cart&step=^/checkout/shipping&step=^/checkout/payment&step=^/thank-you&window_minutes=180");
+    assert_eq!(status, 200, "{f}");
+    let steps = f["steps"].as_array().unwrap();
+    let reached: Vec<i64> = steps
+        .iter()
+        .map(|s| s["sessions"].as_i64().unwrap())
+        .collect();
+    assert!(reached.windows(2).all(|w| w[0] >= w[1]), "{reached:?}");
+    let overall = f["overall_conversion"].as_f64().unwrap();
+    assert!(
+        (0.15..0.6).contains(&overall),
+        "most carts are abandoned: {overall}"
+    );
+    assert!(
+        steps[1]["dropped"].as_i64().unwrap() > 0,
+        "people leave at the shipping cost"
+    );
+    assert!(steps[1]["dropped_exited"].as_i64().unwrap() > 0);
+
+    let (status, g) = get("/api/sites/shop/journeys?steps=4&nodes=3");
+    assert_eq!(status, 200, "{g}");
+    let nodes = g["nodes"].as_array().unwrap();
+    assert!(
+        nodes.iter().any(|n| n["other"] == true),
+        "the rest is grouped"
+    );
+    let step0: i64 = nodes
+        .iter()
+        .filter(|n| n["step"] == 0)
+        .map(|n| n["sessions"].as_i64().unwrap())
+        .sum();
+    let (_, exits) = get("/api/sites/shop/exits");
+    assert_eq!(
+        step0,
+        exits["sessions"].as_i64().unwrap(),
+        "every session starts in column 0"
+    );
+    let (status, rooted) = get("/api/sites/shop/journeys?steps=3&root=/cart.html");
+    assert_eq!(status, 200);
+    assert!(rooted["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["step"] == 0)
+        .all(|n| n["page"] == "/cart.html"));
+
+    let (status, paths) = get("/api/sites/shop/paths?start=/cart.html&end=/thank-you.html&steps=6");
+    assert_eq!(status, 200, "{paths}");
+    let list = paths["paths"].as_array().unwrap();
+    assert!(!list.is_empty());
+    for x in list {
+        let pages = x["pages"].as_array().unwrap();
+        assert_eq!(pages.first().unwrap(), "/cart.html");
+        assert_eq!(pages.last().unwrap(), "/thank-you.html");
+    }
+    assert_eq!(get("/api/sites/shop/paths?steps=99").0, 400);
+    assert_eq!(
+        get("/api/sites/shop/funnel?step=^/cart").0,
+        400,
+        "one step is not a funnel"
+    );
+    assert_eq!(get("/api/sites/shop/journeys?expand=x").0, 400);
+}

@@ -1,5 +1,6 @@
-//! Path mining over the JSON API: `/api/sites/{site}/exits`,
-//! `transitions` and `patterns`, and the site's path cleaning `rules`. Every result takes
+//! Path mining over the JSON API: `/api/sites/{site}/paths`, `exits`,
+//! `transitions`, `funnel`, `patterns`, `journeys` (the graph behind the
+//! Sankey chart), and the site's path cleaning `rules`. Every result takes
 //! the same filters as the CLI (`from`, `to`, `channel`, `device`,
 //! `country`, `referrer`, `entry_page`, `include_bots`). Mining runs on the
 //! blocking pool.
@@ -18,7 +19,7 @@ use super::reply::{self, Reply};
 use super::App;
 use crate::analysis::{Analysis, AnalysisError};
 use crate::mine::clean::Cleaner;
-use crate::mine::patterns::PatternQuery;
+use crate::mine::{graph::GraphQuery, paths::PathQuery, patterns::PatternQuery};
 use crate::store::read::JourneyFilter;
 use crate::store::sites;
 
@@ -129,7 +130,26 @@ impl From<AnalysisError> for Failure {
 
 fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> {
     let a = Analysis::load(&app.store, site, &p.filter()?)?;
+    let page = |k: &str| p.get(k).map(|v| a.page(v)).transpose();
     Ok(match kind {
+        "paths" => a.paths(&PathQuery {
+            steps: p.number("steps", 5usize, |n| (1..=20).contains(n))?,
+            top_k: p.number("top", 10usize, |n| (1..=1000).contains(n))?,
+            start: page("start")?,
+            end: page("end")?,
+        }),
+        "funnel" => a.funnel(
+            &p.steps,
+            p.number("window_minutes", 60i64, |n| (1..=60 * 24 * 31).contains(n))? * 60_000,
+            p.get("strict") == Some("true"),
+        )?,
+        "journeys" => a.graph(&GraphQuery {
+            steps: p.number("steps", 5usize, |n| (1..=20).contains(n))?,
+            nodes_per_step: p.number("nodes", 8usize, |n| (1..=100).contains(n))?,
+            min_link: p.number("min_link", 1u32, |_| true)?,
+            root: page("root")?,
+            expand: expand(&a, p.get("expand"))?,
+        }),
         "exits" => a.flows(),
         "transitions" => {
             let Some(path) = p.get("page") else {
@@ -152,6 +172,25 @@ fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> 
             ))))
         }
     })
+}
+
+/// `expand=STEP:PATH,STEP:PATH` (steps from 0): pages to show even where
+/// they would be grouped as "other".
+fn expand(a: &Analysis, spec: Option<&str>) -> Result<Vec<(usize, u32)>, Failure> {
+    let Some(spec) = spec.filter(|s| !s.is_empty()) else {
+        return Ok(vec![]);
+    };
+    spec.split(',')
+        .map(|item| {
+            let (step, path) = item
+                .split_once(':')
+                .ok_or_else(|| Failure::BadRequest(format!("expand: {item:?} is not STEP:PATH")))?;
+            let step = step
+                .parse()
+                .map_err(|_| Failure::BadRequest(format!("expand: {step:?} is not a step")))?;
+            Ok((step, a.page(path)?))
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

@@ -236,7 +236,7 @@ async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Rep
         [site, "sessions"] => api::list_sessions(app, site, req.uri().query()).await,
         [site, "sessions", id] => api::session(app, site, id).await,
         [site, "rules"] => mine_api::get_rules(app, site).await,
-        [site, kind @ ("exits" | "transitions" | "patterns")] => {
+        [site, kind @ ("paths" | "exits" | "transitions" | "funnel" | "patterns" | "journeys")] => {
             mine_api::analysis(app, site, kind, req.uri().query()).await
         }
         _ => reply::error(StatusCode::NOT_FOUND, "not found"),

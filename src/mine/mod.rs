@@ -8,6 +8,9 @@ use serde::Serialize;
 
 pub mod clean;
 pub mod flow;
+pub mod funnel;
+pub mod graph;
+pub mod paths;
 pub mod patterns;
 
 use crate::event::Millis;
