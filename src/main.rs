@@ -100,6 +100,12 @@ enum Command {
         min_len: usize,
         #[arg(long, default_value_t = 10)]
         max_len: usize,
+        /// Only patterns in at least this many sessions.
+        #[arg(long, default_value_t = 1)]
+        min_support: u32,
+        /// Every pattern at or above --min-support (at least 2), not only the top.
+        #[arg(long)]
+        all: bool,
     },
     /// Register, list and remove sites.
     #[command(subcommand)]
@@ -480,13 +486,20 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
             top,
             min_len,
             max_len,
+            min_support,
+            all,
             ..
-        } => a.patterns(&PatternQuery {
-            top_k: *top,
-            min_len: *min_len,
-            max_len: *max_len,
-            min_support: 1,
-        }),
+        } => {
+            if *all && *min_support < 2 {
+                anyhow::bail!("--all needs --min-support of at least 2");
+            }
+            a.patterns(&PatternQuery {
+                top_k: if *all { usize::MAX } else { *top },
+                min_len: *min_len,
+                max_len: *max_len,
+                min_support: *min_support,
+            })
+        }
         _ => unreachable!("only mining commands come here"),
     };
     if filter.json {

@@ -190,6 +190,32 @@ fn patterns_on_real_sessions_match_prefixspan() {
     ];
     let expected: Vec<(String, i64)> = expected.iter().map(|(p, n)| (p.to_string(), *n)).collect();
     assert_eq!(got, expected);
+    // Every pattern in at least 3,000 sessions: the reference's top 10
+    // ends at 2,908, so exactly its first eight.
+    let (ok, out, err) = run_cli(
+        &db,
+        &[
+            "patterns",
+            "--site",
+            "msnbc",
+            "--all",
+            "--min-support",
+            "3000",
+            "--keep-repeats",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let all: Value = serde_json::from_str(&out).unwrap();
+    let supports: Vec<i64> = all["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sessions"].as_i64().unwrap())
+        .collect();
+    assert_eq!(supports, [9576, 5740, 4376, 3870, 3680, 3615, 3550, 3344]);
+    let (ok, _, err) = run_cli(&db, &["patterns", "--site", "msnbc", "--all"]);
+    assert!(!ok && err.contains("--min-support"), "{err}");
     // Without --json, the result is text for people.
     let (ok, text, _) = run_cli(&db, &["patterns", "--site", "msnbc", "--top", "3"]);
     assert!(ok && text.contains("sessions"), "{text}");

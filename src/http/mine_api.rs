@@ -160,12 +160,25 @@ fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> 
                 p.number("top", 10usize, |n| (1..=1000).contains(n))?,
             )
         }
-        "patterns" => a.patterns(&PatternQuery {
-            top_k: p.number("top", 20usize, |n| (1..=1000).contains(n))?,
-            min_len: p.number("min_len", 2usize, |n| (1..=20).contains(n))?,
-            max_len: p.number("max_len", 10usize, |n| (1..=20).contains(n))?,
-            min_support: 1,
-        }),
+        "patterns" => {
+            let min_support = p.number("min_support", 1u32, |n| *n >= 1)?;
+            let all = p.get("all") == Some("true");
+            if all && min_support < 2 {
+                return Err(Failure::BadRequest(
+                    "all=true needs min_support of at least 2".into(),
+                ));
+            }
+            a.patterns(&PatternQuery {
+                top_k: if all {
+                    usize::MAX
+                } else {
+                    p.number("top", 20usize, |n| (1..=1000).contains(n))?
+                },
+                min_len: p.number("min_len", 2usize, |n| (1..=20).contains(n))?,
+                max_len: p.number("max_len", 10usize, |n| (1..=20).contains(n))?,
+                min_support,
+            })
+        }
         _ => {
             return Err(Failure::Analysis(AnalysisError::NotFound(format!(
                 "no analysis {kind:?}"
