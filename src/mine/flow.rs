@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::{Journey, PageId};
+use super::{ratio, Journey, PageId};
 
 /// Traffic through one page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,14 +27,6 @@ pub struct PageFlow {
     pub bounces: u32,
     /// bounces / entries.
     pub bounce_rate: f64,
-}
-
-fn ratio(a: u32, b: u32) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
 }
 
 /// Every page's flow, most viewed first (then by page id).
@@ -157,13 +149,7 @@ fn split_top(counts: FxHashMap<PageId, u32>, k: usize) -> (Neighbours, Neighbour
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn journeys(list: &[&[PageId]]) -> Vec<Journey> {
-        list.iter()
-            .enumerate()
-            .map(|(i, p)| Journey::from_pages(i as i64, p))
-            .collect()
-    }
+    use crate::mine::testing::journeys;
 
     #[test]
     fn entries_exits_and_bounces_by_hand() {
@@ -213,13 +199,9 @@ mod tests {
 
     #[test]
     fn a_brute_force_agrees_on_random_journeys() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::mine::testing::Rng(seed);
+        let mut next = move |n: u64| rng.below(n);
         let js: Vec<Journey> = (0..300)
             .map(|i| {
                 let len = 1 + next(6) as usize;

@@ -13,7 +13,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::{Journey, PageId};
+use super::{ratio, Journey, PageId};
 
 /// How many destinations `FunnelStep::dropped_to` lists.
 pub const DROPPED_TO_TOP: usize = 10;
@@ -66,14 +66,6 @@ pub struct Funnel {
     pub steps: Vec<FunnelStep>,
     /// Last step's sessions / first step's sessions (0.0 without steps).
     pub overall_conversion: f64,
-}
-
-fn ratio(a: u32, b: u32) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
 }
 
 /// Step membership per page: a dense table of bit masks (bit i = matches
@@ -206,13 +198,7 @@ pub fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn journeys(list: &[&[PageId]]) -> Vec<Journey> {
-        list.iter()
-            .enumerate()
-            .map(|(i, p)| Journey::from_pages(i as i64, p))
-            .collect()
-    }
+    use crate::mine::testing::journeys;
 
     fn pages(ps: &[PageId]) -> Vec<StepMatch> {
         ps.iter().map(|p| StepMatch::Page(*p)).collect()

@@ -260,14 +260,8 @@ pub fn journey_graph(journeys: &[Journey], q: &GraphQuery) -> Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mine::testing::journeys;
     use std::collections::BTreeMap;
-
-    fn journeys(list: &[&[PageId]]) -> Vec<Journey> {
-        list.iter()
-            .enumerate()
-            .map(|(i, p)| Journey::from_pages(i as i64, p))
-            .collect()
-    }
 
     /// (step, page, sessions, drop_off) per node.
     fn nodes(g: &Graph) -> Vec<(usize, Option<PageId>, u32, u32)> {
@@ -555,13 +549,9 @@ mod tests {
         assert_eq!(journey_graph(&mapped, &mq), want, "{q:?}");
     }
 
-    fn random_journeys(n: usize, pages: u64, max_len: u64, mut seed: u64) -> Vec<Journey> {
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+    fn random_journeys(n: usize, pages: u64, max_len: u64, seed: u64) -> Vec<Journey> {
+        let mut rng = crate::mine::testing::Rng(seed);
+        let mut next = move |n: u64| rng.below(n);
         (0..n)
             .map(|i| {
                 let len = 1 + next(max_len) as usize;

@@ -75,6 +75,43 @@ impl Journey {
     }
 }
 
+/// a / b, and 0 when there is nothing to divide by (an empty page or step).
+pub(crate) fn ratio(a: u32, b: u32) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// What the mining modules' tests share: journeys from page lists, and a
+/// small deterministic generator (xorshift) for brute-force checks, so they
+/// need no dependency and failures reproduce.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Journey, PageId};
+
+    /// One journey per list, session ids 0, 1, 2...
+    pub fn journeys(list: &[&[PageId]]) -> Vec<Journey> {
+        list.iter()
+            .enumerate()
+            .map(|(i, p)| Journey::from_pages(i as i64, p))
+            .collect()
+    }
+
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        /// The next number below `n`.
+        pub fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

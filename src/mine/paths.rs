@@ -232,14 +232,8 @@ fn cut(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mine::testing::journeys;
     use std::collections::BTreeMap;
-
-    fn journeys(list: &[&[PageId]]) -> Vec<Journey> {
-        list.iter()
-            .enumerate()
-            .map(|(i, p)| Journey::from_pages(i as i64, p))
-            .collect()
-    }
 
     fn query(steps: usize, start: Option<PageId>, end: Option<PageId>) -> PathQuery {
         PathQuery {
@@ -447,13 +441,9 @@ mod tests {
 
     #[test]
     fn a_brute_force_agrees_on_random_journeys() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::mine::testing::Rng(seed);
+        let mut next = move |n: u64| rng.below(n);
         let js: Vec<Journey> = (0..2000)
             .map(|i| {
                 let len = next(10) as usize;

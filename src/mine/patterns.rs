@@ -524,6 +524,7 @@ impl Miner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mine::testing::Rng;
     use std::collections::{HashMap, HashSet};
 
     fn q(top_k: usize, min_len: usize, max_len: usize) -> PatternQuery {
@@ -663,18 +664,6 @@ mod tests {
         ];
         let got = top_journey_patterns(&journeys, &q(1, 2, 10));
         assert_eq!(got, [pat(&[5, 7], 2)]);
-    }
-
-    /// A small deterministic generator (xorshift), so the checks need no
-    /// dependency and failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
     }
 
     fn is_subsequence(pattern: &[PageId], seq: &[PageId]) -> bool {
