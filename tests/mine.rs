@@ -224,18 +224,7 @@ fn patterns_on_real_sessions_match_prefixspan() {
 #[test]
 fn patterns_and_rules_over_the_api() {
     let demo = start_demo(120);
-    let get = |path: &str| -> (u16, Value) {
-        let r = agent()
-            .get(&format!("{}{path}", demo.collector))
-            .set("Authorization", &format!("Bearer {}", demo.token))
-            .call();
-        let (status, body) = match r {
-            Ok(r) => (r.status(), r.into_string().unwrap()),
-            Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
-            Err(e) => panic!("{e}"),
-        };
-        (status, serde_json::from_str(&body).unwrap())
-    };
+    let get = |path: &str| demo_get(&demo, path);
     let (status, p) = get("/api/sites/shop/patterns?top=5&min_len=3");
     assert_eq!(status, 200, "{p}");
     let list = p["patterns"].as_array().unwrap();
@@ -368,18 +357,7 @@ fn paths_and_funnels_from_the_cli() {
 #[test]
 fn funnel_paths_and_graph_over_the_api() {
     let demo = start_demo(150);
-    let get = |path: &str| -> (u16, Value) {
-        let r = agent()
-            .get(&format!("{}{path}", demo.collector))
-            .set("Authorization", &format!("Bearer {}", demo.token))
-            .call();
-        let (status, body) = match r {
-            Ok(r) => (r.status(), r.into_string().unwrap()),
-            Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
-            Err(e) => panic!("{e}"),
-        };
-        (status, serde_json::from_str(&body).unwrap())
-    };
+    let get = |path: &str| demo_get(&demo, path);
     let (status, f) = get("/api/sites/shop/funnel?step=^/cart&step=^/checkout/shipping&step=^/checkout/payment&step=^/thank-you&window_minutes=180");
     assert_eq!(status, 200, "{f}");
     let steps = f["steps"].as_array().unwrap();

@@ -330,3 +330,17 @@ pub fn demo_get_json(demo: &Demo, path: &str) -> serde_json::Value {
         .unwrap();
     serde_json::from_str(&r.into_string().unwrap()).unwrap()
 }
+
+/// GET with the demo's token, whatever the status: (status, JSON body).
+pub fn demo_get(demo: &Demo, path: &str) -> (u16, serde_json::Value) {
+    let r = agent()
+        .get(&format!("{}{path}", demo.collector))
+        .set("Authorization", &format!("Bearer {}", demo.token))
+        .call();
+    let (status, body) = match r {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
+        Err(e) => panic!("{e}"),
+    };
+    (status, serde_json::from_str(&body).unwrap())
+}
