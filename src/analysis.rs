@@ -8,8 +8,12 @@ use serde_json::{json, Value};
 use crate::mine::clean::{Cleaner, PageMap};
 use regex::Regex;
 
-use crate::mine::{flow, funnel, graph, paths, patterns, Journey, PageId, Signals};
+use crate::mine::stages::{StageMap, MAX_STAGES};
+use crate::mine::{
+    flow, frustration, funnel, graph, paths, patterns, stages, Journey, PageId, Signals,
+};
 use crate::store::read::{self, JourneyFilter};
+use crate::store::sites::JourneySettings;
 use crate::store::{sites, Store, StoreError};
 
 /// Why an analysis could not run: the caller's mistake (unknown site, a
@@ -45,6 +49,8 @@ pub struct Analysis {
     pub journeys: Vec<Journey>,
     pub pages: PageMap,
     cleaner: Cleaner,
+    /// The site's journey stages and goal pages.
+    pub settings: JourneySettings,
 }
 
 impl Analysis {
@@ -55,6 +61,7 @@ impl Analysis {
             return Err(AnalysisError::NotFound(format!("unknown site {site:?}")));
         };
         let rules = sites::page_rules(&conn, site.id)?;
+        let settings = sites::journey_settings(&conn, site.id)?;
         let cleaner = Cleaner::new(&rules).map_err(AnalysisError::Invalid)?;
         let pages = PageMap::build(&read::site_pages(&conn, site.id)?, &cleaner);
         let journeys = read::load_journeys(&conn, site.id, filter)?
@@ -86,6 +93,7 @@ impl Analysis {
             journeys,
             pages,
             cleaner,
+            settings,
         })
     }
 
@@ -219,6 +227,114 @@ impl Analysis {
         })
     }
 
+    /// Which stage each cleaned page belongs to: the first stage, in
+    /// journey order, with a pattern that matches it.
+    pub fn stage_map(&self) -> Result<StageMap> {
+        check_settings(&self.settings)?;
+        let mut of = vec![None; self.pages.len()];
+        for (i, stage) in self.settings.stages.iter().enumerate() {
+            for pattern in &stage.pages {
+                let re = Regex::new(pattern).map_err(|e| AnalysisError::Invalid(e.to_string()))?;
+                for page in self.pages.matching(&re) {
+                    of[page as usize].get_or_insert(i as u8);
+                }
+            }
+        }
+        Ok(StageMap {
+            of,
+            count: self.settings.stages.len(),
+        })
+    }
+
+    /// Whether each cleaned page is a goal (indexed by page id).
+    pub fn goal_pages(&self) -> Result<Vec<bool>> {
+        let mut goal = vec![false; self.pages.len()];
+        for pattern in &self.settings.goals {
+            let re = Regex::new(pattern).map_err(|e| AnalysisError::Invalid(e.to_string()))?;
+            for page in self.pages.matching(&re) {
+                goal[page as usize] = true;
+            }
+        }
+        Ok(goal)
+    }
+
+    /// Journey stages: reach, drop-off and skips, and the orders in which
+    /// sessions entered them.
+    pub fn stages(&self) -> Result<Value> {
+        let map = self.stage_map()?;
+        let r = stages::stage_report(&self.journeys, &map, 10);
+        let name = |i: usize| self.settings.stages[i].name.as_str();
+        let list: Vec<Value> = r
+            .stages
+            .iter()
+            .map(|s| {
+                json!({
+                    "stage": name(s.stage), "visited": s.visited, "reached": s.reached,
+                    "deepest": s.deepest, "conversion_from_previous": s.conversion_from_previous,
+                    "conversion_from_start": s.conversion_from_start,
+                    "drop_off_rate": s.drop_off_rate, "skipped": s.skipped,
+                })
+            })
+            .collect();
+        let sequences: Vec<Value> = r
+            .sequences
+            .iter()
+            .map(|s| {
+                let names: Vec<&str> = s.stages.iter().map(|i| name(*i)).collect();
+                json!({"stages": names, "sessions": s.sessions})
+            })
+            .collect();
+        Ok(json!({
+            "sessions": r.sessions, "unstaged": r.unstaged, "stages": list,
+            "sequences": sequences,
+        }))
+    }
+
+    /// Frustration per page, and the most frustrated sessions.
+    pub fn frustration(&self, worst: usize) -> Value {
+        let r = frustration::frustration(&self.journeys, worst);
+        let pages: Vec<Value> = r
+            .pages
+            .iter()
+            .map(|p| {
+                json!({
+                    "page": self.pages.name(p.page), "views": p.views,
+                    "frustrated_views": p.frustrated_views, "frustration_rate": p.frustration_rate,
+                    "rage_clicks": p.rage_clicks, "dead_clicks": p.dead_clicks, "errors": p.errors,
+                    "quick_backs": p.quick_backs, "loops": p.loops,
+                })
+            })
+            .collect();
+        json!({
+            "sessions": r.sessions, "frustrated_sessions": r.frustrated_sessions,
+            "pages": pages, "worst_sessions": r.worst_sessions,
+        })
+    }
+
+    /// The moments that matter: pages ranked by excess exits, by
+    /// frustration, and by both.
+    pub fn moments(&self, top: usize) -> Result<Value> {
+        let goal = self.goal_pages()?;
+        let m = frustration::moments(&self.journeys, |p| goal[p as usize], top);
+        let list = |l: &[frustration::Moment]| -> Vec<Value> {
+            l.iter()
+                .map(|m| {
+                    json!({
+                        "page": self.pages.name(m.page), "views": m.views, "exits": m.exits,
+                        "exit_rate": m.exit_rate, "excess_exits": m.excess_exits,
+                        "frustrated_views": m.frustrated_views,
+                        "frustration_rate": m.frustration_rate, "impact": m.impact,
+                    })
+                })
+                .collect()
+        };
+        Ok(json!({
+            "sessions": self.journeys.len(), "exit_rate": m.exit_rate,
+            "overall": list(&m.overall), "by_exits": list(&m.by_exits),
+            "by_frustration": list(&m.by_frustration),
+        }))
+    }
+
     /// Frequent navigation patterns, with gaps.
     pub fn patterns(&self, q: &patterns::PatternQuery) -> Value {
         let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages.as_slice()).collect();
@@ -228,6 +344,38 @@ impl Analysis {
             .collect();
         json!({"sessions": self.journeys.len(), "patterns": list})
     }
+}
+
+/// Checks journey settings before they are saved or used: 1 to 16 named
+/// stages with distinct names, and patterns that compile.
+pub fn check_settings(s: &JourneySettings) -> Result<()> {
+    let invalid = |m: String| Err(AnalysisError::Invalid(m));
+    if s.stages.is_empty() || s.stages.len() > MAX_STAGES {
+        return invalid(format!(
+            "stages: 1 to {MAX_STAGES} stages, not {}",
+            s.stages.len()
+        ));
+    }
+    for (i, stage) in s.stages.iter().enumerate() {
+        let name = stage.name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return invalid(format!("stage {i}: a name of 1 to 64 characters"));
+        }
+        if s.stages[..i].iter().any(|o| o.name.trim() == name) {
+            return invalid(format!("stage {i}: the name {name:?} is used twice"));
+        }
+        for p in &stage.pages {
+            if let Err(e) = Regex::new(p) {
+                return invalid(format!("stage {name:?}: {p:?} is not a valid regex: {e}"));
+            }
+        }
+    }
+    for p in &s.goals {
+        if let Err(e) = Regex::new(p) {
+            return invalid(format!("goal {p:?} is not a valid regex: {e}"));
+        }
+    }
+    Ok(())
 }
 
 /// A result as plain text for the terminal: lists of pages with counts,

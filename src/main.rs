@@ -107,6 +107,31 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Journey stages: how far sessions got, drop-off and skipped stages.
+    Stages {
+        #[command(flatten)]
+        filter: MineFilter,
+        /// First save the site's stages and goals from this JSON file
+        /// (`{"stages": [{"name", "pages": [REGEX]}], "goals": [REGEX]}`).
+        #[arg(long)]
+        set: Option<std::path::PathBuf>,
+    },
+    /// Frustration per page (rage and dead clicks, errors, quick backs,
+    /// loops) and the most frustrated sessions.
+    Frustration {
+        #[command(flatten)]
+        filter: MineFilter,
+        /// How many of the most frustrated sessions to list.
+        #[arg(long, default_value_t = 20)]
+        worst: usize,
+    },
+    /// The moments that matter: pages ranked by excess exits and frustration.
+    Moments {
+        #[command(flatten)]
+        filter: MineFilter,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
     /// Register, list and remove sites.
     #[command(subcommand)]
     Site(SiteCommand),
@@ -229,6 +254,10 @@ enum SiteCommand {
         /// Allowed origin, e.g. https://shop.example (repeatable).
         #[arg(long = "origin", required = true)]
         origins: Vec<String>,
+        /// A query parameter to keep in page paths (repeatable; every other
+        /// parameter is dropped at ingest). Replaces the site's list.
+        #[arg(long = "keep-query")]
+        keep_query: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -346,7 +375,10 @@ fn run(cli: Cli) -> Result<()> {
         | Command::Funnel { .. }
         | Command::Exits { .. }
         | Command::Transitions { .. }
-        | Command::Patterns { .. } => {
+        | Command::Patterns { .. }
+        | Command::Stages { .. }
+        | Command::Frustration { .. }
+        | Command::Moments { .. } => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             mine_command(&store, cli.command)
         }
@@ -457,9 +489,18 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
         | Command::Funnel { filter, .. }
         | Command::Exits { filter }
         | Command::Transitions { filter, .. }
-        | Command::Patterns { filter, .. } => filter,
+        | Command::Patterns { filter, .. }
+        | Command::Stages { filter, .. }
+        | Command::Frustration { filter, .. }
+        | Command::Moments { filter, .. } => filter,
         _ => unreachable!("only mining commands come here"),
     };
+    if let Command::Stages {
+        set: Some(file), ..
+    } = &command
+    {
+        save_journey_settings(store, &filter.site, file)?;
+    }
     let a = Analysis::load(store, &filter.site, &filter.journey_filter()?)?;
     let result = match &command {
         Command::Paths {
@@ -500,6 +541,9 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
                 min_support: *min_support,
             })
         }
+        Command::Stages { .. } => a.stages()?,
+        Command::Frustration { worst, .. } => a.frustration(*worst),
+        Command::Moments { top, .. } => a.moments(*top)?,
         _ => unreachable!("only mining commands come here"),
     };
     if filter.json {
@@ -510,15 +554,35 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
     Ok(())
 }
 
+/// `trailmap stages --set FILE`: checks and saves a site's stages and goals.
+fn save_journey_settings(store: &Store, site: &str, file: &std::path::Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let settings: sites::JourneySettings = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not journey settings JSON", file.display()))?;
+    trailmap::analysis::check_settings(&settings)?;
+    let conn = store.admin()?;
+    let Some(s) = sites::get(&conn, site)? else {
+        anyhow::bail!("unknown site {site:?}");
+    };
+    sites::set_journey_settings(&conn, s.id, &settings)?;
+    Ok(())
+}
+
 fn site_command(store: &Store, cmd: SiteCommand) -> Result<()> {
     let mut conn = store.admin()?;
     match cmd {
         SiteCommand::Add {
             name,
             origins,
+            keep_query,
             json,
         } => {
-            let site = sites::add(&mut conn, &name, &origins, now_ms())?;
+            let mut site = sites::add(&mut conn, &name, &origins, now_ms())?;
+            if !keep_query.is_empty() {
+                sites::set_keep_query(&conn, site.id, &keep_query)?;
+                site.keep_query = keep_query;
+            }
             if json {
                 println!("{}", serde_json::to_string(&site)?);
             } else {

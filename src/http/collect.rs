@@ -136,6 +136,19 @@ async fn accept(
         )));
     }
 
+    let mut events = batch.events;
+    for e in &mut events {
+        let Some(url) = e.detail.url.as_deref() else {
+            continue;
+        };
+        if !site.keep_query.is_empty() {
+            if let Some(path) = payload::page_path_keeping(url, &site.keep_query) {
+                e.path = Some(path);
+            }
+        }
+        e.detail.url = Some(payload::stored_url(url, &site.keep_query));
+    }
+
     let client = app.ua.parse(&user_agent);
     let geo = app.geo.as_ref().map(|g| g.lookup(ip)).unwrap_or_default();
     let visitor = app.hasher.visitor_ids(site.id, ip, &user_agent);
@@ -146,8 +159,8 @@ async fn accept(
         visitor,
         client,
         geo,
-        encoded: IngestBatch::encode(&batch.events),
-        events: batch.events,
+        encoded: IngestBatch::encode(&events),
+        events,
     };
     app.submitter.submit(ingest).await.map_err(|e| {
         with_count(match e {

@@ -151,6 +151,9 @@ fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> 
             expand: expand(&a, p.get("expand"))?,
         }),
         "exits" => a.flows(),
+        "stages" => a.stages()?,
+        "frustration" => a.frustration(p.number("worst", 20usize, |n| (0..=1000).contains(n))?),
+        "moments" => a.moments(p.number("top", 10usize, |n| (1..=1000).contains(n))?)?,
         "transitions" => {
             let Some(path) = p.get("page") else {
                 return Err(Failure::BadRequest("page: required".into()));
@@ -206,6 +209,59 @@ fn expand(a: &Analysis, spec: Option<&str>) -> Result<Vec<(usize, u32)>, Failure
         .collect()
 }
 
+/// `GET /api/sites/{site}/stages/settings`: the site's stages and goals.
+pub async fn get_journey_settings(app: &Arc<App>, site: &str) -> Reply {
+    let Some(s) = app.sites.site(site) else {
+        return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
+    };
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || sites::journey_settings(&*store.read()?, s.id)).await
+    {
+        Ok(Ok(settings)) => reply::json(StatusCode::OK, &settings),
+        _ => reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the database read failed",
+        ),
+    }
+}
+
+/// `PUT /api/sites/{site}/stages/settings` with `{"stages": [{"name",
+/// "pages": [REGEX]}], "goals": [REGEX]}`: renames, reorders or redefines
+/// the stages and goal pages.
+pub async fn put_journey_settings(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Reply {
+    let Some(s) = app.sites.site(site) else {
+        return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
+    };
+    let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return reply::error(StatusCode::PAYLOAD_TOO_LARGE, "settings body over 64 KiB"),
+    };
+    let settings: sites::JourneySettings = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return reply::error(
+                StatusCode::BAD_REQUEST,
+                &format!("malformed stage settings: {e}"),
+            )
+        }
+    };
+    if let Err(e) = crate::analysis::check_settings(&settings) {
+        return reply::error(StatusCode::BAD_REQUEST, &e.to_string());
+    }
+    let store = app.store.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        sites::set_journey_settings(&store.admin()?, s.id, &settings)
+    })
+    .await;
+    match saved {
+        Ok(Ok(())) => get_journey_settings(app, site).await,
+        _ => reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the settings could not be saved",
+        ),
+    }
+}
+
 #[derive(Deserialize)]
 struct RuleBody {
     pattern: String,
@@ -217,14 +273,17 @@ pub async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };
-    let store = app.store.clone();
-    match tokio::task::spawn_blocking(move || sites::page_rules(&*store.read()?, s.id)).await {
+    let (store, site_id) = (app.store.clone(), s.id);
+    match tokio::task::spawn_blocking(move || sites::page_rules(&*store.read()?, site_id)).await {
         Ok(Ok(rules)) => {
             let list: Vec<Value> = rules
                 .iter()
                 .map(|(p, r)| json!({"pattern": p, "replacement": r}))
                 .collect();
-            reply::json(StatusCode::OK, &json!({ "rules": list }))
+            reply::json(
+                StatusCode::OK,
+                &json!({ "rules": list, "keep_query": s.keep_query }),
+            )
         }
         _ => reply::error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -233,8 +292,10 @@ pub async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
     }
 }
 
-/// `PUT /api/sites/{site}/rules` with `{"rules": [{"pattern", "replacement"}]}`:
-/// replaces the rules, after checking that every pattern compiles.
+/// `PUT /api/sites/{site}/rules` with `{"rules": [{"pattern", "replacement"}],
+/// "keep_query": ["q"]}`: replaces the rules, after checking that every
+/// pattern compiles, and, when given, the query parameters kept in page
+/// paths (from then on: paths already stored keep their form).
 pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Reply {
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
@@ -246,6 +307,7 @@ pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Re
     #[derive(Deserialize)]
     struct Body {
         rules: Vec<RuleBody>,
+        keep_query: Option<Vec<String>>,
     }
     let parsed: Body = match serde_json::from_slice(&body) {
         Ok(b) => b,
@@ -259,11 +321,28 @@ pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Re
     if let Err(e) = Cleaner::new(&rules) {
         return reply::error(StatusCode::BAD_REQUEST, &e);
     }
+    let keep_query = parsed.keep_query;
+    if let Some(bad) = keep_query
+        .iter()
+        .flatten()
+        .find(|n| n.is_empty() || n.len() > 64)
+    {
+        return reply::error(
+            StatusCode::BAD_REQUEST,
+            &format!("keep_query: {bad:?} is not a parameter name of 1 to 64 bytes"),
+        );
+    }
     let store = app.store.clone();
     let saved = tokio::task::spawn_blocking(move || {
-        sites::set_page_rules(&mut store.admin()?, s.id, &rules)
+        let mut conn = store.admin()?;
+        sites::set_page_rules(&mut conn, s.id, &rules)?;
+        if let Some(names) = keep_query {
+            sites::set_keep_query(&conn, s.id, &names)?;
+        }
+        Ok::<_, crate::store::StoreError>(())
     })
     .await;
+    app.sites.reload();
     match saved {
         Ok(Ok(())) => get_rules(app, site).await,
         _ => reply::error(

@@ -207,12 +207,16 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
             ),
         ),
         (&Method::GET, ["api", "sites", ..]) => ("api", read_api(&app, &req, &segments[2..]).await),
-        (&Method::PUT, ["api", "sites", site, "rules"]) => {
-            let site = site.to_string();
-            let reply = if auth::authorized(req.headers(), &app.token_digest) {
+        (&Method::PUT, ["api", "sites", site, rest @ ..])
+            if matches!(rest, ["rules"] | ["stages", "settings"]) =>
+        {
+            let (site, rules) = (site.to_string(), rest == ["rules"]);
+            let reply = if !auth::authorized(req.headers(), &app.token_digest) {
+                unauthorized()
+            } else if rules {
                 mine_api::put_rules(&app, &site, req).await
             } else {
-                unauthorized()
+                mine_api::put_journey_settings(&app, &site, req).await
             };
             ("api", reply)
         }
@@ -236,7 +240,9 @@ async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Rep
         [site, "sessions"] => api::list_sessions(app, site, req.uri().query()).await,
         [site, "sessions", id] => api::session(app, site, id).await,
         [site, "rules"] => mine_api::get_rules(app, site).await,
-        [site, kind @ ("paths" | "exits" | "transitions" | "funnel" | "patterns" | "journeys")] => {
+        [site, "stages", "settings"] => mine_api::get_journey_settings(app, site).await,
+        [site, kind @ ("paths" | "exits" | "transitions" | "funnel" | "patterns" | "journeys"
+        | "stages" | "frustration" | "moments")] => {
             mine_api::analysis(app, site, kind, req.uri().query()).await
         }
         _ => reply::error(StatusCode::NOT_FOUND, "not found"),

@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::event::{Event, EventDetail, EventKind, Millis};
 use crate::ingest::accesslog::{parse_seq_line, LogFormat};
 use crate::ingest::enrich::{GeoIp, UaParser};
-use crate::ingest::payload::{limits, truncate};
+use crate::ingest::payload::{limits, path_keeping_query, stored_url, truncate};
 use crate::ingest::sessionize::{Salts, VisitorHasher};
 use crate::pipeline::{now_ms, SessionWriter};
 use crate::store::{read, sites, Store};
@@ -135,6 +135,7 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
     let mut importer = Importer {
         site_id: site.id,
         origin,
+        keep_query: site.keep_query.clone(),
         ua: UaParser::new(),
         geo,
         hasher: VisitorHasher::new(Salts {
@@ -168,6 +169,8 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
 struct Importer {
     site_id: i64,
     origin: String,
+    /// The query parameters the site keeps in page paths.
+    keep_query: Vec<String>,
     ua: UaParser,
     geo: Option<GeoIp>,
     hasher: VisitorHasher,
@@ -283,14 +286,25 @@ impl Importer {
             .visitor_ids(self.site_id, l.ip, &user_agent)
             .current;
         let shown = if self.opts.strip_query {
-            &path
+            path.clone()
         } else {
-            &*target
+            // Targets are paths: a stand-in origin makes them parseable.
+            const BASE: &str = "http://target.invalid";
+            stored_url(&format!("{BASE}{target}"), &self.keep_query)
+                .strip_prefix(BASE)
+                .map(str::to_string)
+                .unwrap_or_else(|| path.clone())
         };
         let event = Event {
             kind: EventKind::Pageview,
             ts: l.ts,
-            path: Some(path.clone()),
+            path: Some(path_keeping_query(
+                &path,
+                target[path_end..]
+                    .strip_prefix('?')
+                    .and_then(|q| q.split('#').next()),
+                &self.keep_query,
+            )),
             detail: EventDetail {
                 url: Some(truncate(&format!("{}{shown}", self.origin), limits::URL)),
                 referrer: l

@@ -236,7 +236,7 @@ const MAX_TAG_CHARS: usize = 100;
 /// Ad platforms' auto-tagging ids: their presence alone means a paid click.
 /// fbclid is deliberately absent: Facebook adds it to organic clicks too, so
 /// it only counts when the medium also says paid.
-const PAID_CLICK_IDS: &[&str] = &["gclid", "gbraid", "wbraid", "dclid", "msclkid"];
+pub const PAID_CLICK_IDS: &[&str] = &["gclid", "gbraid", "wbraid", "dclid", "msclkid"];
 
 /// utm_medium values (compared case-insensitively) and the channel each means.
 const MEDIUM_RULES: &[(Channel, &[&str])] = &[

@@ -368,6 +368,71 @@ pub fn page_path(url: &str) -> Option<String> {
     Some(truncate(parsed.path(), limits::PATH))
 }
 
+/// `path` with the parameters of `query` that a site keeps (`keep`, by
+/// name), in the order the query has them: `/search` + `q=shoes&utm=x`
+/// keeping `q` gives `/search?q=shoes`. Without a kept parameter, the bare
+/// path. Keeping nothing else is the privacy default: query strings carry
+/// emails, tokens and click ids that analytics has no business storing.
+pub fn path_keeping_query(path: &str, query: Option<&str>, keep: &[String]) -> String {
+    let kept: Vec<(std::borrow::Cow<str>, std::borrow::Cow<str>)> = match query {
+        Some(q) if !keep.is_empty() => url::form_urlencoded::parse(q.as_bytes())
+            .filter(|(k, _)| keep.iter().any(|n| n == k))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if kept.is_empty() {
+        return path.to_string();
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    truncate(&format!("{path}?{query}"), limits::PATH)
+}
+
+/// A page URL as stored: only the query parameters the site keeps, the
+/// utm_* tags and paid click ids (their values redacted: only their
+/// presence matters, to tell paid traffic), and no fragment (OAuth and
+/// magic links put tokens there). Visitors' emails, search terms and
+/// session tokens in URLs never reach the disk unless a site keeps them.
+pub fn stored_url(url: &str, keep: &[String]) -> String {
+    if !url.contains(['?', '#']) {
+        return url.to_string();
+    }
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        let end = url.find(['?', '#']).unwrap_or(url.len());
+        return url[..end].to_string();
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter_map(|(k, v)| {
+            let click_id = crate::ingest::enrich::PAID_CLICK_IDS
+                .iter()
+                .any(|id| k.eq_ignore_ascii_case(id));
+            if click_id {
+                Some((k.into_owned(), "redacted".to_string()))
+            } else if keep.iter().any(|n| *n == k) || k.to_ascii_lowercase().starts_with("utm_") {
+                Some((k.into_owned(), v.into_owned()))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    parsed.set_fragment(None);
+    parsed.into()
+}
+
+/// The page an absolute URL names, keeping the query parameters `keep`.
+pub fn page_path_keeping(url: &str, keep: &[String]) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let path = page_path(url)?;
+    Some(path_keeping_query(&path, parsed.query(), keep))
+}
+
 fn optional_int(
     v: Option<f64>,
     field: &str,
@@ -581,5 +646,37 @@ mod tests {
         );
         assert_eq!(truncate("abc", 2), "ab");
         assert_eq!(truncate("ab", 5), "ab");
+    }
+
+    #[test]
+    fn stored_urls_keep_only_what_analytics_needs() {
+        let keep = vec!["q".to_string()];
+        assert_eq!(
+            stored_url(
+                "https://s.test/search?q=red+shoes&email=a%40b.c&utm_source=news&gclid=abc#token=x",
+                &keep
+            ),
+            "https://s.test/search?q=red+shoes&utm_source=news&gclid=redacted"
+        );
+        assert_eq!(
+            stored_url("https://s.test/a?sid=1", &[]),
+            "https://s.test/a"
+        );
+        assert_eq!(stored_url("https://s.test/a", &[]), "https://s.test/a");
+        assert_eq!(stored_url("not a url?x=1", &[]), "not a url");
+    }
+
+    #[test]
+    fn paths_keep_the_kept_parameters_in_order() {
+        let keep = vec!["q".to_string(), "page".to_string()];
+        assert_eq!(
+            page_path_keeping("https://s.test/search?page=2&x=1&q=a%20b", &keep).unwrap(),
+            "/search?page=2&q=a+b"
+        );
+        assert_eq!(
+            page_path_keeping("https://s.test/search?x=1", &keep).unwrap(),
+            "/search"
+        );
+        assert_eq!(path_keeping_query("/s", Some("q=1"), &[]), "/s");
     }
 }

@@ -2,7 +2,9 @@
 //! (`/product/123` and `/product/456` are "the product page"). A site's
 //! ordered rules rewrite paths by regex; trailing slashes are merged
 //! (`/cart/` is `/cart`); consecutive repeats are collapsed later, on the
-//! journey. Queries and fragments never reach a page (pages are paths).
+//! journey. Query strings are dropped at ingest, but for the parameters a
+//! site keeps (`/search?q=shoes`): those are part of the page, and rules
+//! may rewrite them like the path (`\?q=.*` → `?q=:term`).
 //! Cleaning maps raw page ids to cleaned ones once per query, so the cost
 //! is per distinct page, not per page view.
 
@@ -55,13 +57,14 @@ impl Cleaner {
                     .into_owned();
             }
         }
-        while out.len() > 1 && out.ends_with('/') {
-            out.pop();
-        }
-        if out.is_empty() {
-            out.push('/');
-        }
-        out
+        // Slashes merge on the path, before any kept query.
+        let (path, query) = match out.find('?') {
+            Some(q) => out.split_at(q),
+            None => (out.as_str(), ""),
+        };
+        let path = path.trim_end_matches('/');
+        let path = if path.is_empty() { "/" } else { path };
+        format!("{path}{query}")
     }
 }
 
@@ -153,6 +156,8 @@ mod tests {
         assert_eq!(c.clean("/cart/"), "/cart");
         assert_eq!(c.clean("/"), "/");
         assert_eq!(c.clean("//"), "/");
+        assert_eq!(c.clean("/search/?q=a/"), "/search?q=a/");
+        assert_eq!(c.clean("/?q=a"), "/?q=a");
     }
 
     #[test]

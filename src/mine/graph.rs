@@ -647,4 +647,40 @@ mod tests {
         assert!(!anchored.is_empty() && !g.nodes.is_empty() && flows.len() == 50);
         assert!(f.steps[0].sessions > 0);
     }
+
+    /// Issue 5's figure: the journey graph, the top paths and the exits
+    /// together over all 989,818 MSNBC sessions, as the dashboard's
+    /// journeys view asks for them (repeats collapsed, the default), median
+    /// of 7 rounds.
+    /// `cargo test --release --lib -- --ignored --nocapture msnbc_graph_paths_exits`
+    #[test]
+    #[ignore]
+    fn msnbc_graph_paths_exits_speed() {
+        use super::super::testing::msnbc_sessions;
+        use super::super::{flow, paths};
+        use std::time::Instant;
+        let journeys: Vec<Journey> = msnbc_sessions()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Journey::from_pages(i as i64, p).collapse_repeats())
+            .collect();
+        assert_eq!(journeys.len(), 989_818);
+        let mut rounds = Vec::new();
+        for _ in 0..7 {
+            let t = Instant::now();
+            let g = journey_graph(&journeys, &GraphQuery::default());
+            let top = paths::top_paths(&journeys, &paths::PathQuery::default());
+            let flows = flow::page_flows(&journeys);
+            rounds.push(t.elapsed());
+            assert!(!g.nodes.is_empty() && top.len() == 10 && flows.len() == 17);
+        }
+        rounds.sort();
+        println!(
+            "graph + paths + exits over {} MSNBC sessions: median {:?} (min {:?}, max {:?})",
+            journeys.len(),
+            rounds[3],
+            rounds[0],
+            rounds[6]
+        );
+    }
 }

@@ -8,10 +8,12 @@ use serde::Serialize;
 
 pub mod clean;
 pub mod flow;
+pub mod frustration;
 pub mod funnel;
 pub mod graph;
 pub mod paths;
 pub mod patterns;
+pub mod stages;
 
 use crate::event::Millis;
 
@@ -96,6 +98,37 @@ pub(crate) mod testing {
         list.iter()
             .enumerate()
             .map(|(i, p)| Journey::from_pages(i as i64, p))
+            .collect()
+    }
+
+    /// The sessions of the UCI MSNBC data set (989,818 sessions over 17
+    /// page categories), read from the zip fixture with flate2: the only
+    /// entry we need is the first, and its deflate stream ends by itself,
+    /// so the local header is all there is to parse.
+    pub fn msnbc_sessions() -> Vec<Vec<PageId>> {
+        use std::io::Read;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/seq/msnbc990928.zip"
+        );
+        let zip = std::fs::read(path).expect("MSNBC fixture");
+        let u16_at = |o: usize| u16::from_le_bytes([zip[o], zip[o + 1]]) as usize;
+        assert_eq!(zip[..4], *b"PK\x03\x04", "a zip local file header");
+        assert_eq!(u16_at(8), 8, "deflate");
+        let data = 30 + u16_at(26) + u16_at(28);
+        let mut text = String::new();
+        flate2::read::DeflateDecoder::new(&zip[data..])
+            .read_to_string(&mut text)
+            .expect("inflate");
+        // 7 header lines (category names), then one session per line:
+        // space-separated category ids 1..=17, CRLF ended.
+        text.lines()
+            .skip(7)
+            .map(|line| {
+                line.split_whitespace()
+                    .map(|id| id.parse().expect("page id"))
+                    .collect()
+            })
             .collect()
     }
 

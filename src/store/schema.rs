@@ -118,6 +118,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site_id, position)
     ) WITHOUT ROWID;
     "#,
+    // 4: per-site journey settings, as JSON: the query parameters kept in
+    // page paths (a list of names; the rest of a query string is dropped
+    // at ingest), and the journey stages and goal pages (NULL: the
+    // defaults).
+    r#"
+    ALTER TABLE sites ADD COLUMN keep_query TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE sites ADD COLUMN journey TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

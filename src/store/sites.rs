@@ -2,7 +2,7 @@
 //! for a registered site, from one of its origins.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError};
 
@@ -14,6 +14,9 @@ pub struct Site {
     pub name: String,
     pub origins: Vec<String>,
     pub created_ms: i64,
+    /// Query parameters kept in page paths (`/search?q=shoes`); every
+    /// other parameter is dropped at ingest.
+    pub keep_query: Vec<String>,
 }
 
 /// Checks a site name: 1 to 64 characters of a-z 0-9 . _ -, so it can sit in
@@ -111,7 +114,7 @@ pub fn get(conn: &Connection, name: &str) -> Result<Option<Site>> {
 /// All sites with their origins, by name.
 pub fn list(conn: &Connection) -> Result<Vec<Site>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.name, s.created_ms, o.origin
+        "SELECT s.id, s.name, s.created_ms, o.origin, s.keep_query
          FROM sites s LEFT JOIN site_origins o ON o.site_id = s.id
          ORDER BY s.name, o.origin",
     )?;
@@ -126,6 +129,8 @@ pub fn list(conn: &Connection) -> Result<Vec<Site>> {
                 name: row.get(1)?,
                 origins: vec![],
                 created_ms: row.get(2)?,
+                // Written only by `set_keep_query`, from a checked list.
+                keep_query: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
             });
         }
         if let Some(o) = origin {
@@ -159,6 +164,105 @@ pub fn set_page_rules(
         )?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Replaces the query parameters a site keeps in its page paths.
+pub fn set_keep_query(conn: &Connection, site_id: i64, names: &[String]) -> Result<()> {
+    let json = serde_json::to_string(names).expect("a list of strings serialises");
+    conn.execute(
+        "UPDATE sites SET keep_query = ?1 WHERE id = ?2",
+        params![json, site_id],
+    )?;
+    Ok(())
+}
+
+/// A stage of the customer journey and the pages (regexes over cleaned
+/// paths) that belong to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    pub name: String,
+    pub pages: Vec<String>,
+}
+
+/// How a site's pages map to journey stages, and which pages are goals
+/// (reaching one means the session converted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneySettings {
+    /// In journey order: a later stage is deeper.
+    pub stages: Vec<Stage>,
+    pub goals: Vec<String>,
+}
+
+impl Default for JourneySettings {
+    /// Stages and goals that fit common shop URL layouts (Shopify,
+    /// WooCommerce, Magento and the demo storefront): a site changes them
+    /// to fit its own.
+    fn default() -> Self {
+        let stage = |name: &str, pages: &[&str]| Stage {
+            name: name.to_string(),
+            pages: pages.iter().map(|p| p.to_string()).collect(),
+        };
+        JourneySettings {
+            stages: vec![
+                stage(
+                    "awareness",
+                    &[
+                        r"^/(index\.html?)?([?]|$)",
+                        r"^/(blog|news|about|landing|lp)([/.?]|$)",
+                    ],
+                ),
+                stage(
+                    "consideration",
+                    &[
+                        r"^/(products?|p|category|categories|collections?|c|shop|search|compare|gifts)([/.?]|$)",
+                    ],
+                ),
+                stage(
+                    "decision",
+                    &[r"^/(cart|basket|bag|checkout|thank-?you|order-confirmation)([/.?]|$)"],
+                ),
+                stage(
+                    "retention",
+                    &[r"^/(account|my-account|orders?|help|support|faq|contact|returns)([/.?]|$)"],
+                ),
+                stage(
+                    "advocacy",
+                    &[r"^/(reviews?|refer|referral|invite|share|write-a-review)([/.?]|$)"],
+                ),
+            ],
+            goals: vec![
+                r"^/(thank-?you|order-confirmation|checkout/(success|thank-?you))([/.?]|$)"
+                    .to_string(),
+            ],
+        }
+    }
+}
+
+/// A site's journey settings (the defaults until it sets its own).
+pub fn journey_settings(conn: &Connection, site_id: i64) -> Result<JourneySettings> {
+    let stored: Option<String> = conn
+        .query_row("SELECT journey FROM sites WHERE id = ?1", [site_id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    Ok(stored
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// Replaces a site's journey settings (the caller has checked them).
+pub fn set_journey_settings(
+    conn: &Connection,
+    site_id: i64,
+    settings: &JourneySettings,
+) -> Result<()> {
+    let json = serde_json::to_string(settings).expect("settings serialise");
+    conn.execute(
+        "UPDATE sites SET journey = ?1 WHERE id = ?2",
+        params![json, site_id],
+    )?;
     Ok(())
 }
 

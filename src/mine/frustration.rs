@@ -1,0 +1,356 @@
+//! Frustration signals and the "moments that matter".
+//!
+//! Three signals are recorded as they happen (the tracker flags rage and
+//! dead clicks, logs and the tracker's error pages flag errors); two only
+//! show in the order and timing of page views, and are found here:
+//! - a *quick back*: a visitor opens a page and within 10 seconds goes
+//!   back to the page before it (A → B → A): B was not what they wanted;
+//! - a *loop*: A → B → A → B, going round in circles between two pages.
+//!
+//! A page view with any of the five is a *frustrated view*. Pages are
+//! ranked by frustrated views, and, for the "moments that matter", by
+//! excess exits: exits beyond what the site's overall exit rate predicts
+//! for the page's traffic, which weighs an unusually high exit rate by how
+//! many visitors it touches. Goal pages (a thank-you page) are expected
+//! exits and are left out of that ranking.
+
+use serde::Serialize;
+
+use super::{ratio, Journey, PageId};
+use crate::event::Millis;
+
+/// A return to the previous page within this long counts as a quick back.
+pub const QUICK_BACK_MS: Millis = 10_000;
+
+/// What went wrong on one page, over all its views.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PageFrustration {
+    pub page: PageId,
+    pub views: u32,
+    pub rage_clicks: u32,
+    pub dead_clicks: u32,
+    /// Views answered with an error (4xx/5xx, or the tracker's 404 page).
+    pub errors: u32,
+    /// Views left within 10 s for the page before.
+    pub quick_backs: u32,
+    /// Views that were part of an A → B → A → B loop.
+    pub loops: u32,
+    /// Views with at least one of the signals above.
+    pub frustrated_views: u32,
+    /// frustrated_views / views.
+    pub frustration_rate: f64,
+}
+
+/// What went wrong in one session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SessionFrustration {
+    pub session_id: i64,
+    pub rage_clicks: u32,
+    pub dead_clicks: u32,
+    pub errors: u32,
+    pub quick_backs: u32,
+    pub loops: u32,
+    /// The sum of the counts above: how many frustrating moments.
+    pub score: u32,
+}
+
+/// Frustration over a set of journeys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrustrationReport {
+    pub sessions: u32,
+    /// Sessions with at least one signal.
+    pub frustrated_sessions: u32,
+    /// Pages with at least one frustrated view, most frustrated views
+    /// first.
+    pub pages: Vec<PageFrustration>,
+    /// The most frustrated sessions, highest score first.
+    pub worst_sessions: Vec<SessionFrustration>,
+}
+
+/// The signals of one journey: per view, and for the session.
+struct JourneySignals {
+    quick_back: Vec<bool>,
+    in_loop: Vec<bool>,
+    session: SessionFrustration,
+}
+
+fn journey_signals(j: &Journey) -> JourneySignals {
+    let n = j.pages.len();
+    let mut quick_back = vec![false; n];
+    let mut in_loop = vec![false; n];
+    let mut session = SessionFrustration {
+        session_id: j.session_id,
+        ..Default::default()
+    };
+    let p = &j.pages;
+    for i in 1..n.saturating_sub(1) {
+        if p[i + 1] == p[i - 1] && p[i] != p[i - 1] && j.times[i + 1] - j.times[i] <= QUICK_BACK_MS
+        {
+            quick_back[i] = true;
+            session.quick_backs += 1;
+        }
+    }
+    // A B A B: a loop; A B A B A B is two (each further round trip counts).
+    let mut i = 0;
+    while i + 3 < n {
+        if p[i] == p[i + 2] && p[i + 1] == p[i + 3] && p[i] != p[i + 1] {
+            in_loop[i..i + 4].fill(true);
+            session.loops += 1;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    for s in &j.signals {
+        session.rage_clicks += u32::from(s.rage_clicks);
+        session.dead_clicks += u32::from(s.dead_clicks);
+        session.errors += u32::from(s.error);
+    }
+    session.score = session.rage_clicks
+        + session.dead_clicks
+        + session.errors
+        + session.quick_backs
+        + session.loops;
+    JourneySignals {
+        quick_back,
+        in_loop,
+        session,
+    }
+}
+
+/// Per page and per session frustration; `worst` bounds the session list.
+pub fn frustration(journeys: &[Journey], worst: usize) -> FrustrationReport {
+    let size = journeys
+        .iter()
+        .flat_map(|j| j.pages.iter())
+        .max()
+        .map_or(0, |m| *m as usize + 1);
+    let mut pages = vec![PageFrustration::default(); size];
+    let mut sessions = Vec::new();
+    let mut frustrated_sessions = 0;
+    for j in journeys {
+        let js = journey_signals(j);
+        for (i, &page) in j.pages.iter().enumerate() {
+            let pf = &mut pages[page as usize];
+            let s = j.signals[i];
+            pf.views += 1;
+            pf.rage_clicks += u32::from(s.rage_clicks);
+            pf.dead_clicks += u32::from(s.dead_clicks);
+            pf.errors += u32::from(s.error);
+            pf.quick_backs += u32::from(js.quick_back[i]);
+            pf.loops += u32::from(js.in_loop[i]);
+            let frustrated = s.rage_clicks > 0
+                || s.dead_clicks > 0
+                || s.error
+                || js.quick_back[i]
+                || js.in_loop[i];
+            pf.frustrated_views += u32::from(frustrated);
+        }
+        if js.session.score > 0 {
+            frustrated_sessions += 1;
+            sessions.push(js.session);
+        }
+    }
+    let mut pages: Vec<PageFrustration> = pages
+        .into_iter()
+        .enumerate()
+        .filter(|(_, p)| p.frustrated_views > 0)
+        .map(|(id, mut p)| {
+            p.page = id as PageId;
+            p.frustration_rate = ratio(p.frustrated_views, p.views);
+            p
+        })
+        .collect();
+    pages.sort_by(|a, b| {
+        b.frustrated_views
+            .cmp(&a.frustrated_views)
+            .then(a.page.cmp(&b.page))
+    });
+    sessions.sort_by(|a, b| b.score.cmp(&a.score).then(b.session_id.cmp(&a.session_id)));
+    sessions.truncate(worst);
+    FrustrationReport {
+        sessions: journeys.len() as u32,
+        frustrated_sessions,
+        pages,
+        worst_sessions: sessions,
+    }
+}
+
+/// One page among the moments that matter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Moment {
+    pub page: PageId,
+    pub views: u32,
+    pub exits: u32,
+    pub exit_rate: f64,
+    /// exits − views × the site's exit rate: exits beyond the norm.
+    pub excess_exits: f64,
+    pub frustrated_views: u32,
+    pub frustration_rate: f64,
+    /// excess exits (when positive) + frustrated views: the views that went
+    /// wrong here, by either measure.
+    pub impact: f64,
+}
+
+/// Pages ranked three ways.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Moments {
+    /// The site's overall exit rate (exits / views), the baseline.
+    pub exit_rate: f64,
+    /// By excess exits, goal pages left out; only pages above the norm.
+    pub by_exits: Vec<Moment>,
+    /// By frustrated views.
+    pub by_frustration: Vec<Moment>,
+    /// By impact, both together.
+    pub overall: Vec<Moment>,
+}
+
+/// The moments that matter; `is_goal(page)` marks pages where leaving is
+/// success; `top` bounds each list.
+pub fn moments(journeys: &[Journey], is_goal: impl Fn(PageId) -> bool, top: usize) -> Moments {
+    let flows = super::flow::page_flows(journeys);
+    let report = frustration(journeys, 0);
+    let size = flows.iter().map(|f| f.page as usize + 1).max().unwrap_or(0);
+    let mut frustrated = vec![0u32; size];
+    for p in &report.pages {
+        frustrated[p.page as usize] = p.frustrated_views;
+    }
+    let (views, exits) = flows
+        .iter()
+        .fold((0u32, 0u32), |(v, e), f| (v + f.views, e + f.exits));
+    let baseline = ratio(exits, views);
+    let all: Vec<Moment> = flows
+        .iter()
+        .map(|f| {
+            let goal = is_goal(f.page);
+            let excess = if goal {
+                0.0
+            } else {
+                f.exits as f64 - f.views as f64 * baseline
+            };
+            let fv = frustrated[f.page as usize];
+            Moment {
+                page: f.page,
+                views: f.views,
+                exits: f.exits,
+                exit_rate: f.exit_rate,
+                excess_exits: excess,
+                frustrated_views: fv,
+                frustration_rate: ratio(fv, f.views),
+                impact: excess.max(0.0) + fv as f64,
+            }
+        })
+        .collect();
+    let ranked = |keep: &dyn Fn(&Moment) -> bool, key: &dyn Fn(&Moment) -> f64| {
+        let mut list: Vec<Moment> = all.iter().filter(|m| keep(m)).cloned().collect();
+        list.sort_by(|a, b| key(b).total_cmp(&key(a)).then(a.page.cmp(&b.page)));
+        list.truncate(top);
+        list
+    };
+    Moments {
+        exit_rate: baseline,
+        by_exits: ranked(&|m| m.excess_exits > 0.0, &|m| m.excess_exits),
+        by_frustration: ranked(&|m| m.frustrated_views > 0, &|m| m.frustrated_views as f64),
+        overall: ranked(&|m| m.impact > 0.0, &|m| m.impact),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mine::testing::journeys;
+    use crate::mine::Signals;
+
+    fn timed(pages: &[PageId], times_s: &[i64]) -> Journey {
+        Journey {
+            session_id: 7,
+            pages: pages.to_vec(),
+            times: times_s.iter().map(|t| t * 1000).collect(),
+            signals: vec![Signals::default(); pages.len()],
+        }
+    }
+
+    #[test]
+    fn a_quick_back_is_a_return_within_ten_seconds() {
+        // 1 → 2 (left after 5 s) → 1: quick back on 2.
+        // 1 → 3 (left after 30 s) → 1: a slow return, not frustration.
+        let j = timed(&[1, 2, 1, 3, 1], &[0, 10, 15, 20, 50]);
+        let js = journey_signals(&j);
+        assert_eq!(js.quick_back, [false, true, false, false, false]);
+        assert_eq!(js.session.quick_backs, 1);
+        // Exactly 10 s still counts.
+        let js = journey_signals(&timed(&[1, 2, 1], &[0, 10, 20]));
+        assert_eq!(js.session.quick_backs, 1);
+        let js = journey_signals(&timed(&[1, 2, 1], &[0, 10, 21]));
+        assert_eq!(js.session.quick_backs, 0);
+    }
+
+    #[test]
+    fn loops_go_round_between_two_pages() {
+        let js = journey_signals(&timed(&[5, 1, 2, 1, 2, 6], &[0, 100, 200, 300, 400, 500]));
+        assert_eq!(js.session.loops, 1);
+        assert_eq!(js.in_loop, [false, true, true, true, true, false]);
+        let two = journey_signals(&timed(&[1, 2, 1, 2, 1, 2], &[0, 100, 200, 300, 400, 500]));
+        assert_eq!(two.session.loops, 2);
+        // A B A C is a back, not a loop; so is a repeat A A A A.
+        let none = journey_signals(&timed(&[1, 2, 1, 3], &[0, 100, 200, 300]));
+        assert_eq!(none.session.loops, 0);
+        let none = journey_signals(&timed(&[1, 1, 1, 1], &[0, 100, 200, 300]));
+        assert_eq!(none.session.loops, 0);
+    }
+
+    #[test]
+    fn pages_and_sessions_add_up() {
+        let mut a = timed(&[1, 2, 1], &[0, 3, 6]); // quick back on 2
+        a.signals[0].rage_clicks = 2;
+        let mut b = timed(&[3, 2], &[0, 5]);
+        b.session_id = 8;
+        b.signals[1].error = true;
+        b.signals[1].dead_clicks = 1;
+        let c = timed(&[3], &[0]);
+        let r = frustration(&[a, b, c], 10);
+        assert_eq!(r.sessions, 3);
+        assert_eq!(r.frustrated_sessions, 2);
+        let p2 = r.pages.iter().find(|p| p.page == 2).unwrap();
+        assert_eq!(
+            (
+                p2.views,
+                p2.quick_backs,
+                p2.errors,
+                p2.dead_clicks,
+                p2.frustrated_views
+            ),
+            (2, 1, 1, 1, 2)
+        );
+        assert_eq!(p2.frustration_rate, 1.0);
+        let p1 = r.pages.iter().find(|p| p.page == 1).unwrap();
+        assert_eq!((p1.views, p1.rage_clicks, p1.frustrated_views), (2, 2, 1));
+        assert!(r.pages.iter().all(|p| p.page != 3), "page 3 went fine");
+        assert_eq!(r.worst_sessions[0].session_id, 7);
+        assert_eq!(r.worst_sessions[0].score, 3);
+        assert_eq!(r.worst_sessions[1].score, 2);
+    }
+
+    #[test]
+    fn moments_rank_excess_exits_and_skip_goals() {
+        // Page 2 loses most of its visitors; page 9 is the goal where
+        // everyone who converts leaves.
+        let j = journeys(&[
+            &[1, 2],
+            &[1, 2],
+            &[1, 2],
+            &[1, 3, 9],
+            &[1, 3, 9],
+            &[1, 3, 4, 9],
+        ]);
+        let m = moments(&j, |p| p == 9, 10);
+        assert_eq!(m.exit_rate, 6.0 / 16.0);
+        let first = &m.by_exits[0];
+        assert_eq!(first.page, 2);
+        assert_eq!(first.exits, 3);
+        assert!((first.excess_exits - (3.0 - 3.0 * 6.0 / 16.0)).abs() < 1e-9);
+        assert!(m.by_exits.iter().all(|x| x.page != 9));
+        assert!(m.by_frustration.is_empty());
+        assert_eq!(m.overall[0].page, 2);
+    }
+}
