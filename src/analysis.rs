@@ -135,26 +135,7 @@ impl Analysis {
 
     /// A funnel whose steps are regexes over cleaned page paths.
     pub fn funnel(&self, steps: &[String], window_ms: i64, strict: bool) -> Result<Value> {
-        if steps.len() < 2 {
-            return Err(AnalysisError::Invalid(
-                "a funnel needs at least two steps".into(),
-            ));
-        }
-        let mut matches = Vec::with_capacity(steps.len());
-        for s in steps {
-            let re = Regex::new(s).map_err(|e| {
-                AnalysisError::Invalid(format!("step {s:?} is not a valid regex: {e}"))
-            })?;
-            matches.push(funnel::StepMatch::AnyOf(self.pages.matching(&re)));
-        }
-        let f = funnel::funnel(
-            &self.journeys,
-            &funnel::FunnelQuery {
-                steps: matches,
-                window_ms,
-                strict,
-            },
-        );
+        let f = self.funnel_result(steps, window_ms, strict)?;
         let list: Vec<Value> = f
             .steps
             .iter()
@@ -172,6 +153,35 @@ impl Analysis {
         Ok(
             json!({"steps": list, "overall_conversion": f.overall_conversion, "strict": strict, "window_ms": window_ms}),
         )
+    }
+
+    /// The funnel itself, for [`Analysis::funnel`] and the funnel chart.
+    pub fn funnel_result(
+        &self,
+        steps: &[String],
+        window_ms: i64,
+        strict: bool,
+    ) -> Result<funnel::Funnel> {
+        if steps.len() < 2 {
+            return Err(AnalysisError::Invalid(
+                "a funnel needs at least two steps".into(),
+            ));
+        }
+        let mut matches = Vec::with_capacity(steps.len());
+        for s in steps {
+            let re = Regex::new(s).map_err(|e| {
+                AnalysisError::Invalid(format!("step {s:?} is not a valid regex: {e}"))
+            })?;
+            matches.push(funnel::StepMatch::AnyOf(self.pages.matching(&re)));
+        }
+        Ok(funnel::funnel(
+            &self.journeys,
+            &funnel::FunnelQuery {
+                steps: matches,
+                window_ms,
+                strict,
+            },
+        ))
     }
 
     /// The journey graph behind the Sankey chart.
@@ -198,6 +208,54 @@ impl Analysis {
             .map(|o| self.counted(o, "sessions"))
             .collect();
         json!({"nodes": nodes, "links": links, "other_pages": other})
+    }
+
+    /// The journey graph as the Sankey chart draws it: page names, "other"
+    /// nodes named by how many pages they group, nodes coloured by stage.
+    pub fn sankey_data(&self, q: &graph::GraphQuery) -> Result<crate::render::SankeyData> {
+        use crate::render::{SankeyData, SankeyLink, SankeyNode};
+        let stages = self.stage_map()?;
+        let g = graph::journey_graph(&self.journeys, q);
+        let nodes = g
+            .nodes
+            .iter()
+            .map(|n| SankeyNode {
+                step: n.step,
+                label: match n.page {
+                    Some(p) => self.pages.name(p).to_string(),
+                    None => {
+                        let grouped = g.other_pages.get(n.step).map_or(0, Vec::len);
+                        format!("Other ({grouped} pages)")
+                    }
+                },
+                sessions: n.sessions,
+                drop_off: n.drop_off,
+                other: n.page.is_none(),
+                stage: n
+                    .page
+                    .and_then(|p| stages.of.get(p as usize).copied().flatten())
+                    .map(usize::from),
+            })
+            .collect();
+        let links = g
+            .links
+            .iter()
+            .map(|l| SankeyLink {
+                from: l.from,
+                to: l.to,
+                sessions: l.sessions,
+            })
+            .collect();
+        Ok(SankeyData {
+            nodes,
+            links,
+            stages: self
+                .settings
+                .stages
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+        })
     }
 
     /// Entries, exits, exit and bounce rates per page.

@@ -40,6 +40,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod charts;
 pub mod config;
 pub mod demo;
 pub mod event;
@@ -49,4 +50,5 @@ pub mod ingest;
 pub mod metrics;
 pub mod mine;
 pub mod pipeline;
+pub mod render;
 pub mod store;

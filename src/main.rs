@@ -132,6 +132,8 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         top: usize,
     },
+    /// Draw a chart to a file (SVG or PNG, by the file's extension).
+    Render(RenderArgs),
     /// Register, list and remove sites.
     #[command(subcommand)]
     Site(SiteCommand),
@@ -190,6 +192,56 @@ struct ImportArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// `trailmap render KIND -o FILE`.
+#[derive(clap::Args)]
+struct RenderArgs {
+    /// sankey, funnel, heatmap or scrollmap.
+    #[arg(value_parser = ["sankey", "funnel", "heatmap", "scrollmap"])]
+    kind: String,
+    #[command(flatten)]
+    filter: MineFilter,
+    /// Where to write the chart: FILE.svg or FILE.png.
+    #[arg(short, long)]
+    output: std::path::PathBuf,
+    /// Picture size (Sankey and funnel).
+    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(200..=4000))]
+    width: u32,
+    #[arg(long, default_value_t = 640, value_parser = clap::value_parser!(u32).range(150..=4000))]
+    height: u32,
+    /// Sankey: steps (columns), nodes per step, minimum link weight.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=20))]
+    steps: u16,
+    #[arg(long, default_value_t = 8)]
+    nodes: usize,
+    #[arg(long, default_value_t = 1)]
+    min_link: u32,
+    /// Sankey: start every journey at this page.
+    #[arg(long)]
+    root: Option<String>,
+    /// Funnel: a step, as a regex over page paths (repeat, in order).
+    #[arg(long = "step")]
+    funnel_steps: Vec<String>,
+    #[arg(long, default_value_t = 60)]
+    window_minutes: i64,
+    #[arg(long)]
+    strict: bool,
+    /// Heatmap and scroll map: the page.
+    #[arg(long)]
+    page: Option<String>,
+    /// mobile (< 768 px), tablet (< 1024 px) or desktop.
+    #[arg(long, default_value = "desktop", value_parser = ["mobile", "tablet", "desktop"])]
+    viewport: String,
+    /// Heatmap: weigh clicks, or unique sessions.
+    #[arg(long, default_value = "clicks", value_parser = ["clicks", "sessions"])]
+    count: String,
+    /// Heatmap: all clicks with rage/dead marks, clicks only, or rage/dead only.
+    #[arg(long, default_value = "both", value_parser = ["both", "clicks", "frustration"])]
+    layer: String,
+    /// Heatmap: a standalone picture, or a transparent overlay at page size.
+    #[arg(long)]
+    overlay: bool,
 }
 
 /// The site and the filters every mining command takes.
@@ -382,6 +434,10 @@ fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             mine_command(&store, cli.command)
         }
+        Command::Render(args) => {
+            let store = Store::open(&config::db_path(&cli.store, &file))?;
+            render_command(&store, &args)
+        }
         Command::Site(cmd) => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             site_command(&store, cmd)
@@ -551,6 +607,64 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
     } else {
         println!("{}", trailmap::analysis::text(&result));
     }
+    Ok(())
+}
+
+/// `trailmap render`: draws a chart and writes it where `-o` says.
+fn render_command(store: &Store, args: &RenderArgs) -> Result<()> {
+    use trailmap::analysis::Analysis;
+    use trailmap::charts::{self, PageChart};
+    use trailmap::render::Format;
+    let format = Format::from_path(&args.output).with_context(|| {
+        format!(
+            "{}: the file name must end in .svg or .png",
+            args.output.display()
+        )
+    })?;
+    let filter = args.filter.journey_filter()?;
+    let site = &args.filter.site;
+    let bytes = match args.kind.as_str() {
+        "sankey" => {
+            let a = Analysis::load(store, site, &filter)?;
+            let q = trailmap::mine::graph::GraphQuery {
+                steps: args.steps as usize,
+                nodes_per_step: args.nodes,
+                min_link: args.min_link,
+                root: args.root.as_deref().map(|p| a.page(p)).transpose()?,
+                expand: vec![],
+            };
+            charts::sankey(&a, &q, args.width, args.height, format)?
+        }
+        "funnel" => {
+            let a = Analysis::load(store, site, &filter)?;
+            charts::funnel(
+                &a,
+                &args.funnel_steps,
+                args.window_minutes.saturating_mul(60_000),
+                args.strict,
+                (args.width, args.height),
+                format,
+            )?
+        }
+        kind => {
+            let page = args
+                .page
+                .clone()
+                .context("heatmaps and scroll maps need --page")?;
+            let style = if args.overlay {
+                "overlay"
+            } else {
+                "standalone"
+            };
+            let names = [&*args.viewport, &*args.count, &*args.layer, style];
+            let req = PageChart::from_names(page, kind == "scrollmap", names, format)
+                .map_err(anyhow::Error::msg)?;
+            charts::page_chart(store, site, &filter, &req)?
+        }
+    };
+    std::fs::write(&args.output, &bytes)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    println!("wrote {} ({} bytes)", args.output.display(), bytes.len());
     Ok(())
 }
 

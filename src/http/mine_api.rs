@@ -24,13 +24,13 @@ use crate::store::read::JourneyFilter;
 use crate::store::sites;
 
 /// Query parameters; `step` may repeat.
-struct Params {
+pub(super) struct Params {
     single: HashMap<String, String>,
-    steps: Vec<String>,
+    pub steps: Vec<String>,
 }
 
 impl Params {
-    fn parse(query: Option<&str>) -> Params {
+    pub fn parse(query: Option<&str>) -> Params {
         let mut p = Params {
             single: HashMap::new(),
             steps: vec![],
@@ -45,11 +45,11 @@ impl Params {
         p
     }
 
-    fn get(&self, k: &str) -> Option<&str> {
+    pub fn get(&self, k: &str) -> Option<&str> {
         self.single.get(k).map(String::as_str)
     }
 
-    fn number<T: std::str::FromStr>(
+    pub fn number<T: std::str::FromStr>(
         &self,
         k: &str,
         default: T,
@@ -65,7 +65,7 @@ impl Params {
         }
     }
 
-    fn filter(&self) -> Result<JourneyFilter, String> {
+    pub fn filter(&self) -> Result<JourneyFilter, String> {
         let time = |k: &str| self.get(k).map(|v| parse_time(v, k)).transpose();
         let text = |k: &str| self.get(k).map(str::to_string);
         Ok(JourneyFilter {
@@ -88,8 +88,17 @@ pub async fn analysis(app: &Arc<App>, site: &str, kind: &str, query: Option<&str
     let (site, kind) = (site.to_string(), kind.to_string());
     let app = app.clone();
     let result = tokio::task::spawn_blocking(move || run(&app, &site, &kind, &params)).await;
+    outcome(result, |value| reply::json(StatusCode::OK, &value))
+}
+
+/// The reply for a finished analysis task: `ok` for a result, a 4xx for
+/// the caller's mistake, a logged 500 for the store's failure.
+pub(super) fn outcome<T>(
+    result: Result<Result<T, Failure>, tokio::task::JoinError>,
+    ok: impl FnOnce(T) -> Reply,
+) -> Reply {
     match result {
-        Ok(Ok(value)) => reply::json(StatusCode::OK, &value),
+        Ok(Ok(value)) => ok(value),
         Ok(Err(Failure::BadRequest(m))) => reply::error(StatusCode::BAD_REQUEST, &m),
         Ok(Err(Failure::Analysis(AnalysisError::NotFound(m)))) => {
             reply::error(StatusCode::NOT_FOUND, &m)
@@ -111,7 +120,7 @@ pub async fn analysis(app: &Arc<App>, site: &str, kind: &str, query: Option<&str
     }
 }
 
-enum Failure {
+pub(super) enum Failure {
     BadRequest(String),
     Analysis(AnalysisError),
 }
@@ -143,13 +152,7 @@ fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> 
             p.number("window_minutes", 60i64, |n| (1..=60 * 24 * 31).contains(n))? * 60_000,
             p.get("strict") == Some("true"),
         )?,
-        "journeys" => a.graph(&GraphQuery {
-            steps: p.number("steps", 5usize, |n| (1..=20).contains(n))?,
-            nodes_per_step: p.number("nodes", 8usize, |n| (1..=100).contains(n))?,
-            min_link: p.number("min_link", 1u32, |_| true)?,
-            root: page("root")?,
-            expand: expand(&a, p.get("expand"))?,
-        }),
+        "journeys" => a.graph(&graph_query(&a, p)?),
         "exits" => a.flows(),
         "stages" => a.stages()?,
         "frustration" => a.frustration(p.number("worst", 20usize, |n| (0..=1000).contains(n))?),
@@ -187,6 +190,18 @@ fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> 
                 "no analysis {kind:?}"
             ))))
         }
+    })
+}
+
+/// The journey graph's parameters: `steps`, `nodes` (per step),
+/// `min_link`, `root` and `expand`.
+pub(super) fn graph_query(a: &Analysis, p: &Params) -> Result<GraphQuery, Failure> {
+    Ok(GraphQuery {
+        steps: p.number("steps", 5usize, |n| (1..=20).contains(n))?,
+        nodes_per_step: p.number("nodes", 8usize, |n| (1..=100).contains(n))?,
+        min_link: p.number("min_link", 1u32, |_| true)?,
+        root: p.get("root").map(|v| a.page(v)).transpose()?,
+        expand: expand(a, p.get("expand"))?,
     })
 }
 

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod charts_api;
 pub mod collect;
 pub mod mine_api;
 pub mod registry;
@@ -241,6 +242,7 @@ async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Rep
         [site, "sessions", id] => api::session(app, site, id).await,
         [site, "rules"] => mine_api::get_rules(app, site).await,
         [site, "stages", "settings"] => mine_api::get_journey_settings(app, site).await,
+        [site, "charts", file] => charts_api::chart(app, site, file, req.uri().query()).await,
         [site, kind @ ("paths" | "exits" | "transitions" | "funnel" | "patterns" | "journeys"
         | "stages" | "frustration" | "moments")] => {
             mine_api::analysis(app, site, kind, req.uri().query()).await

@@ -103,6 +103,18 @@ impl PageMap {
         self.clean_of.get(&raw).copied().unwrap_or(0)
     }
 
+    /// The raw page ids that clean to `clean`.
+    pub fn raw_ids(&self, clean: PageId) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .clean_of
+            .iter()
+            .filter(|(_, c)| **c == clean)
+            .map(|(raw, _)| *raw)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The cleaned page of a path, if any raw page cleans to it.
     pub fn id_of(&self, clean_path: &str) -> Option<PageId> {
         self.names

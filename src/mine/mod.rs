@@ -11,6 +11,7 @@ pub mod flow;
 pub mod frustration;
 pub mod funnel;
 pub mod graph;
+pub mod heat;
 pub mod paths;
 pub mod patterns;
 pub mod stages;

@@ -246,16 +246,11 @@ pub struct StoredJourney {
     pub signals: Vec<crate::event::PageSignals>,
 }
 
-/// The journeys of a site's sessions that pass `f`, oldest first.
-pub fn load_journeys(
-    conn: &Connection,
-    site_id: i64,
-    f: &JourneyFilter,
-) -> Result<Vec<StoredJourney>> {
+/// `FROM … WHERE …` selecting the sessions of a site that pass `f` (as
+/// `s`), with its arguments.
+fn filtered_sessions(site_id: i64, f: &JourneyFilter) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut sql = String::from(
-        "SELECT s.id, s.start_ms, s.pages, s.page_times, s.page_signals FROM sessions s
-         LEFT JOIN pages pe ON pe.id = s.entry_page
-         WHERE s.site_id = ?",
+        "FROM sessions s LEFT JOIN pages pe ON pe.id = s.entry_page WHERE s.site_id = ?",
     );
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(site_id)];
     let mut narrow = |clause: &str, value: Box<dyn rusqlite::ToSql>| {
@@ -289,7 +284,20 @@ pub fn load_journeys(
     if !f.include_bots {
         sql.push_str(" AND s.is_bot = 0");
     }
-    sql.push_str(" ORDER BY s.start_ms, s.id");
+    (sql, args)
+}
+
+/// The journeys of a site's sessions that pass `f`, oldest first.
+pub fn load_journeys(
+    conn: &Connection,
+    site_id: i64,
+    f: &JourneyFilter,
+) -> Result<Vec<StoredJourney>> {
+    let (from, args) = filtered_sessions(site_id, f);
+    let sql = format!(
+        "SELECT s.id, s.start_ms, s.pages, s.page_times, s.page_signals {from}
+         ORDER BY s.start_ms, s.id"
+    );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
         let start: Millis = r.get(1)?;
@@ -307,6 +315,132 @@ pub fn load_journeys(
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How one view of a page looked and how far down it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ViewDepth {
+    /// Viewport width and height, document width and height (px).
+    pub vw: u32,
+    pub vh: u32,
+    pub dw: u32,
+    pub dh: u32,
+    /// The deepest point seen: px from the document top to the viewport's
+    /// bottom edge (at least the first screen).
+    pub depth: u32,
+}
+
+/// What happened on some pages: every click, and every view's depth.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageActivity {
+    pub clicks: Vec<crate::mine::heat::RecordedClick>,
+    pub views: Vec<ViewDepth>,
+}
+
+/// The fields of stored events that heatmaps and scroll maps read.
+#[derive(serde::Deserialize)]
+struct ActivityEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    vw: Option<u32>,
+    vh: Option<u32>,
+    dw: Option<u32>,
+    dh: Option<u32>,
+    x: Option<f64>,
+    y: Option<f64>,
+    sel: Option<String>,
+    ox: Option<f64>,
+    oy: Option<f64>,
+    #[serde(default)]
+    rage: bool,
+    #[serde(default)]
+    dead: bool,
+    max_depth: Option<u32>,
+}
+
+/// The clicks and view depths on `pages` (raw page ids) in the sessions of
+/// a site that pass `f`. Only the event chunks that hold one of the pages
+/// are parsed: a session's packed page list says which sessions to open,
+/// and a chunk's page ids which chunks.
+pub fn page_activity(
+    conn: &Connection,
+    site_id: i64,
+    f: &JourneyFilter,
+    pages: &std::collections::HashSet<u32>,
+) -> Result<PageActivity> {
+    let (from, args) = filtered_sessions(site_id, f);
+    let sql = format!("SELECT s.id, s.pages, s.chunks {from} ORDER BY s.start_ms, s.id");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut chunk_stmt =
+        conn.prepare_cached("SELECT page_ids, events FROM event_chunks WHERE id = ?1")?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+    let mut out = PageActivity::default();
+    while let Some(row) = rows.next()? {
+        let session_id: i64 = row.get(0)?;
+        if !unpack_pages(&row.get::<_, Vec<u8>>(1)?)
+            .iter()
+            .any(|p| pages.contains(p))
+        {
+            continue;
+        }
+        // The view in progress: clicks and scrolls belong to the latest
+        // page view of their page.
+        let mut view: Option<ViewDepth> = None;
+        for chunk in unpack_ids(&row.get::<_, Vec<u8>>(2)?) {
+            let (page_ids, json): (Vec<u8>, String) =
+                chunk_stmt.query_row([chunk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let page_ids = unpack_pages(&page_ids);
+            if !page_ids.iter().any(|p| pages.contains(p)) {
+                continue;
+            }
+            let events: Vec<ActivityEvent> = serde_json::from_str(&json).map_err(|e| {
+                StoreError::Invalid(format!("session {session_id}: corrupt event chunk: {e}"))
+            })?;
+            for (e, page) in events.into_iter().zip(page_ids) {
+                if !pages.contains(&page) {
+                    continue;
+                }
+                match e.kind.as_str() {
+                    "pageview" => {
+                        out.views.extend(view.take());
+                        let vh = e.vh.unwrap_or(0);
+                        view = Some(ViewDepth {
+                            vw: e.vw.unwrap_or(0),
+                            vh,
+                            dw: e.dw.unwrap_or(0),
+                            dh: e.dh.unwrap_or(0),
+                            depth: vh,
+                        });
+                    }
+                    "click" => {
+                        let (Some(x), Some(y)) = (e.x, e.y) else {
+                            continue;
+                        };
+                        out.clicks.push(crate::mine::heat::RecordedClick {
+                            session_id,
+                            x,
+                            y,
+                            vw: view.map_or(0, |v| v.vw),
+                            dw: e.dw.or(view.map(|v| v.dw)).unwrap_or(0),
+                            sel: e.sel,
+                            ox: e.ox.unwrap_or(0.0),
+                            oy: e.oy.unwrap_or(0.0),
+                            rage: e.rage,
+                            dead: e.dead,
+                        });
+                    }
+                    _ => {
+                        if let Some(v) = view.as_mut() {
+                            v.depth = v.depth.max(e.max_depth.unwrap_or(0));
+                            v.dh = v.dh.max(e.dh.unwrap_or(0));
+                        }
+                    }
+                }
+            }
+        }
+        out.views.extend(view);
+    }
+    Ok(out)
 }
 
 /// Every page of a site: (id, path).

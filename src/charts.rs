@@ -1,0 +1,231 @@
+//! Charts of a site's data: the bridge between mining (and the stored
+//! clicks and scrolls) and the renderer, shared by `trailmap render` and
+//! the API's `/charts/` endpoints so that both draw the same picture from
+//! the same filters.
+
+use std::collections::HashSet;
+
+use crate::analysis::{Analysis, AnalysisError, Result};
+use crate::mine::clean::{Cleaner, PageMap};
+use crate::mine::graph::GraphQuery;
+use crate::mine::heat::{self, Count, ViewportClass};
+use crate::render::{self, Format, HeatmapStyle};
+use crate::store::read::{self, JourneyFilter};
+use crate::store::{sites, Store};
+
+/// The charts there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    Sankey,
+    Funnel,
+    Heatmap,
+    Scrollmap,
+}
+
+impl ChartKind {
+    pub fn parse(name: &str) -> Option<ChartKind> {
+        Some(match name {
+            "sankey" => ChartKind::Sankey,
+            "funnel" => ChartKind::Funnel,
+            "heatmap" => ChartKind::Heatmap,
+            "scrollmap" => ChartKind::Scrollmap,
+            _ => return None,
+        })
+    }
+}
+
+/// Which clicks a heatmap shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// The heat of all clicks, with rage and dead clicks marked on top.
+    Both,
+    /// The heat of all clicks only.
+    Clicks,
+    /// Rage and dead clicks only: their heat, and their marks.
+    Frustration,
+}
+
+impl Layer {
+    pub fn parse(name: &str) -> Option<Layer> {
+        Some(match name {
+            "both" => Layer::Both,
+            "clicks" => Layer::Clicks,
+            "frustration" => Layer::Frustration,
+            _ => return None,
+        })
+    }
+}
+
+/// A heatmap or scroll map of one page.
+#[derive(Debug, Clone)]
+pub struct PageChart {
+    /// The page, cleaned like every page (`/product/42` finds
+    /// `/product/:id` when a rule says so).
+    pub page: String,
+    pub viewport: ViewportClass,
+    pub scroll: bool,
+    pub count: Count,
+    pub layer: Layer,
+    pub style: HeatmapStyle,
+    pub format: Format,
+}
+
+impl PageChart {
+    /// A page chart from option names, as the CLI and the API spell them:
+    /// `viewport` mobile|tablet|desktop, `count` clicks|sessions, `layer`
+    /// both|clicks|frustration, `style` standalone|overlay.
+    pub fn from_names(
+        page: String,
+        scroll: bool,
+        [viewport, count, layer, style]: [&str; 4],
+        format: Format,
+    ) -> std::result::Result<PageChart, String> {
+        let bad =
+            |key: &str, v: &str, allowed: &str| format!("{key}: {v:?} is not one of {allowed}");
+        Ok(PageChart {
+            page,
+            scroll,
+            viewport: ViewportClass::parse(viewport)
+                .ok_or_else(|| bad("viewport", viewport, "mobile, tablet, desktop"))?,
+            count: match count {
+                "clicks" => Count::Clicks,
+                "sessions" => Count::Sessions,
+                _ => return Err(bad("count", count, "clicks, sessions")),
+            },
+            layer: Layer::parse(layer)
+                .ok_or_else(|| bad("layer", layer, "both, clicks, frustration"))?,
+            style: match style {
+                "standalone" => HeatmapStyle::Standalone,
+                "overlay" => HeatmapStyle::Overlay,
+                _ => return Err(bad("style", style, "standalone, overlay")),
+            },
+            format,
+        })
+    }
+}
+
+fn invalid(e: render::RenderError) -> AnalysisError {
+    AnalysisError::Invalid(e.to_string())
+}
+
+/// The Sankey chart of the journey graph.
+pub fn sankey(
+    a: &Analysis,
+    q: &GraphQuery,
+    width: u32,
+    height: u32,
+    format: Format,
+) -> Result<Vec<u8>> {
+    let data = a.sankey_data(q)?;
+    render::sankey(&data, width, height, format).map_err(invalid)
+}
+
+/// The funnel chart of ordered steps (regexes over cleaned paths).
+pub fn funnel(
+    a: &Analysis,
+    steps: &[String],
+    window_ms: i64,
+    strict: bool,
+    (width, height): (u32, u32),
+    format: Format,
+) -> Result<Vec<u8>> {
+    let f = a.funnel_result(steps, window_ms, strict)?;
+    let bars: Vec<render::FunnelBar> = f
+        .steps
+        .iter()
+        .zip(steps)
+        .map(|(s, label)| render::FunnelBar {
+            label: label.clone(),
+            sessions: s.sessions,
+            conversion_from_previous: s.conversion_from_previous,
+            conversion_from_start: s.conversion_from_start,
+            dropped: s.dropped,
+        })
+        .collect();
+    render::funnel(&bars, f.overall_conversion, width, height, format).map_err(invalid)
+}
+
+/// A typical layout width per viewport class, for the "no data" picture.
+fn typical_width(class: ViewportClass) -> u32 {
+    match class {
+        ViewportClass::Mobile => 390,
+        ViewportClass::Tablet => 820,
+        ViewportClass::Desktop => 1280,
+    }
+}
+
+fn median(mut v: Vec<u32>) -> Option<u32> {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
+/// The heatmap or scroll map of one page over the sessions of `site` that
+/// pass `filter`. Only the page's event chunks are read: no journeys.
+pub fn page_chart(
+    store: &Store,
+    site: &str,
+    filter: &JourneyFilter,
+    req: &PageChart,
+) -> Result<Vec<u8>> {
+    let path = req.page.as_str();
+    let conn = store.read()?;
+    let Some(s) = sites::get(&conn, site)? else {
+        return Err(AnalysisError::NotFound(format!("unknown site {site:?}")));
+    };
+    let cleaner = Cleaner::new(&sites::page_rules(&conn, s.id)?).map_err(AnalysisError::Invalid)?;
+    let pages = PageMap::build(&read::site_pages(&conn, s.id)?, &cleaner);
+    let clean = cleaner.clean(path);
+    let id = pages
+        .id_of(&clean)
+        .ok_or_else(|| AnalysisError::NotFound(format!("no page {path:?} in this site")))?;
+    let raw: HashSet<u32> = pages.raw_ids(id).into_iter().collect();
+    let activity = read::page_activity(&conn, s.id, filter, &raw)?;
+    let class = req.viewport;
+    let views: Vec<read::ViewDepth> = activity
+        .views
+        .into_iter()
+        .filter(|v| v.vw > 0 && ViewportClass::of_width(v.vw) == class)
+        .collect();
+    let doc_height = median(views.iter().map(|v| v.dh).filter(|h| *h > 0).collect());
+    let label = format!("{clean} · {}", class.as_str());
+
+    if req.scroll {
+        let height = doc_height.unwrap_or(0);
+        let data = render::ScrollData {
+            height,
+            width: median(views.iter().map(|v| v.dw).filter(|w| *w > 0).collect())
+                .unwrap_or(typical_width(class)),
+            depths: views.iter().map(|v| v.depth.min(height)).collect(),
+            fold: median(views.iter().map(|v| v.vh).filter(|h| *h > 0).collect()),
+            title: format!("How far {label} is read · {} views", views.len()),
+        };
+        return render::scrollmap(&data, req.format).map_err(invalid);
+    }
+
+    let mapped = heat::map_clicks(&activity.clicks, class, req.count);
+    let (points, marks) = match req.layer {
+        Layer::Both => (mapped.points, mapped.marks),
+        Layer::Clicks => (mapped.points, vec![]),
+        Layer::Frustration => (mapped.marks.clone(), mapped.marks),
+    };
+    let width = if mapped.width > 0 {
+        mapped.width
+    } else {
+        typical_width(class)
+    };
+    let height = match doc_height.unwrap_or(0).max(mapped.height) {
+        0 => 800,
+        h => h,
+    };
+    let data = render::HeatmapData {
+        width,
+        height,
+        points,
+        marks,
+        title: format!(
+            "Clicks on {label} · {} clicks, {} placed by selector",
+            mapped.clicks, mapped.remapped
+        ),
+    };
+    render::heatmap(&data, req.style, req.format).map_err(invalid)
+}
