@@ -138,6 +138,18 @@ impl From<AnalysisError> for Failure {
 }
 
 fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> {
+    if kind == "overview" {
+        // Plain aggregates in SQL: no journeys to load.
+        let filter = p.filter()?;
+        let conn = app.store.read().map_err(AnalysisError::Store)?;
+        let Some(s) = sites::get(&conn, site).map_err(AnalysisError::Store)? else {
+            return Err(AnalysisError::NotFound(format!("unknown site {site:?}")).into());
+        };
+        let top = p.number("top", 10usize, |n| (1..=1000).contains(n))?;
+        let o = crate::store::read::overview(&conn, s.id, &filter, top)
+            .map_err(AnalysisError::Store)?;
+        return Ok(serde_json::to_value(o).expect("an overview serialises"));
+    }
     let a = Analysis::load(&app.store, site, &p.filter()?)?;
     let page = |k: &str| p.get(k).map(|v| a.page(v)).transpose();
     Ok(match kind {

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod auth;
 pub mod charts_api;
 pub mod collect;
+pub mod dashboards;
 pub mod mine_api;
 pub mod registry;
 pub mod reply;
@@ -57,6 +58,7 @@ pub struct App {
     pub trust_proxy: bool,
     pub metrics: Arc<Metrics>,
     pub tracker: assets::Tracker,
+    pub dashboards: dashboards::Dashboards,
 }
 
 /// A server that has opened its store and bound its address, ready to run.
@@ -117,6 +119,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         trust_proxy: settings.trust_proxy,
         metrics,
         tracker: assets::Tracker::embedded(),
+        dashboards: dashboards::Dashboards::new(),
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -194,6 +197,8 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
         (&Method::OPTIONS, ["api", "collect"]) => {
             ("collect_preflight", collect::preflight(&app, &req))
         }
+        (&Method::GET, [""]) => ("dashboard", dashboards::redirect()),
+        (&Method::GET, ["dashboard", rest @ ..]) => ("dashboard", app.dashboards.serve(rest)),
         (&Method::GET, ["healthz"]) => ("healthz", health(&app).await),
         (&Method::GET | &Method::HEAD, ["t.js"]) => ("tracker", app.tracker.serve(&req, None)),
         (&Method::GET | &Method::HEAD, ["t", versioned]) => {
@@ -244,7 +249,7 @@ async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Rep
         [site, "stages", "settings"] => mine_api::get_journey_settings(app, site).await,
         [site, "charts", file] => charts_api::chart(app, site, file, req.uri().query()).await,
         [site, kind @ ("paths" | "exits" | "transitions" | "funnel" | "patterns" | "journeys"
-        | "stages" | "frustration" | "moments")] => {
+        | "stages" | "frustration" | "moments" | "overview")] => {
             mine_api::analysis(app, site, kind, req.uri().query()).await
         }
         _ => reply::error(StatusCode::NOT_FOUND, "not found"),

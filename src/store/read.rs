@@ -317,6 +317,131 @@ pub fn load_journeys(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A name with a count (a page, a channel, a country).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Counted {
+    pub name: String,
+    pub sessions: u64,
+}
+
+/// Sessions started in one time bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// The bucket's start (ms since the epoch).
+    pub start: Millis,
+    pub sessions: u64,
+    pub page_views: u64,
+}
+
+/// The headline figures of a site over a selection of sessions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overview {
+    pub sessions: u64,
+    /// Distinct visitor hashes. The hash's salt rotates daily, so a person
+    /// who comes back on another day counts again (as in Plausible).
+    pub visitors: u64,
+    pub page_views: u64,
+    /// Sessions of one page view / sessions.
+    pub bounce_rate: f64,
+    /// Mean session duration (s).
+    pub mean_duration_s: f64,
+    pub entry_pages: Vec<Counted>,
+    pub exit_pages: Vec<Counted>,
+    pub channels: Vec<Counted>,
+    pub countries: Vec<Counted>,
+    pub devices: Vec<Counted>,
+    /// The bucket size of `series` (ms): an hour for ranges up to two
+    /// days, a day otherwise.
+    pub bucket_ms: Millis,
+    pub series: Vec<Bucket>,
+}
+
+/// The overview of the sessions of a site that pass `f`; `top` bounds the
+/// lists.
+pub fn overview(conn: &Connection, site_id: i64, f: &JourneyFilter, top: usize) -> Result<Overview> {
+    let (from, args) = filtered_sessions(site_id, f);
+    let args = || rusqlite::params_from_iter(args.iter());
+    let (sessions, visitors, page_views, bounces, duration, first, last): (
+        i64,
+        i64,
+        i64,
+        i64,
+        f64,
+        Option<i64>,
+        Option<i64>,
+    ) = conn.query_row(
+        &format!(
+            "SELECT COUNT(*), COUNT(DISTINCT s.visitor), COALESCE(SUM(s.page_count), 0),
+                    COALESCE(SUM(s.page_count = 1), 0),
+                    COALESCE(AVG(s.end_ms - s.start_ms), 0) / 1000.0,
+                    MIN(s.start_ms), MAX(s.start_ms) {from}"
+        ),
+        args(),
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        },
+    )?;
+    let counted = |expr: &str| -> Result<Vec<Counted>> {
+        let sql = format!(
+            "SELECT {expr} AS name, COUNT(*) AS n {from} GROUP BY name
+             HAVING name IS NOT NULL ORDER BY n DESC, name LIMIT {top}"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(args(), |r| {
+            Ok(Counted {
+                name: r.get(0)?,
+                sessions: r.get::<_, i64>(1)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    let span = f.to.or(last).unwrap_or(0) - f.from.or(first).unwrap_or(0);
+    let bucket_ms: Millis = if span <= 2 * 86_400_000 {
+        3_600_000
+    } else {
+        86_400_000
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT s.start_ms / {bucket_ms} * {bucket_ms} AS b, COUNT(*), SUM(s.page_count)
+         {from} GROUP BY b ORDER BY b"
+    ))?;
+    let series = stmt
+        .query_map(args(), |r| {
+            Ok(Bucket {
+                start: r.get(0)?,
+                sessions: r.get::<_, i64>(1)? as u64,
+                page_views: r.get::<_, i64>(2)? as u64,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Overview {
+        sessions: sessions as u64,
+        visitors: visitors as u64,
+        page_views: page_views as u64,
+        bounce_rate: if sessions > 0 {
+            bounces as f64 / sessions as f64
+        } else {
+            0.0
+        },
+        mean_duration_s: duration,
+        entry_pages: counted("(SELECT path FROM pages WHERE id = s.entry_page)")?,
+        exit_pages: counted("(SELECT path FROM pages WHERE id = s.exit_page)")?,
+        channels: counted("s.channel")?,
+        countries: counted("s.country")?,
+        devices: counted("s.device")?,
+        bucket_ms,
+        series,
+    })
+}
+
 /// How one view of a page looked and how far down it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ViewDepth {

@@ -1,0 +1,97 @@
+//! The dashboards: static pages from dashboards/ (HTML, CSS, JS, no build
+//! step), embedded in the binary and served under `/dashboard/`. The pages
+//! hold no data: they sign in with the read API's token and fetch
+//! everything from the API, so they need no session state here.
+//!
+//! Every reply carries a strict Content-Security-Policy: scripts and
+//! styles only from this origin (no inline script, no eval), images from
+//! here or blob: (charts are fetched with the token and shown as blobs),
+//! no framing by other sites. Visitor-controlled strings are escaped by the
+//! pages themselves; the policy is the second wall.
+//!
+//! `TRAILMAP_DASHBOARDS_DIR` serves the pages from a folder instead, so
+//! editing them needs no rebuild.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use hyper::header::{HeaderValue, CACHE_CONTROL, LOCATION};
+use hyper::StatusCode;
+use include_dir::{include_dir, Dir};
+
+use super::reply::{self, Reply};
+
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/dashboards");
+
+/// The policy of every dashboard reply.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' blob: data:; connect-src 'self'; font-src 'self'; \
+    frame-src 'self' blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub struct Dashboards {
+    dir: Option<PathBuf>,
+}
+
+impl Dashboards {
+    /// The embedded pages, or the folder `TRAILMAP_DASHBOARDS_DIR` names.
+    pub fn new() -> Dashboards {
+        Dashboards {
+            dir: std::env::var_os("TRAILMAP_DASHBOARDS_DIR").map(PathBuf::from),
+        }
+    }
+
+    /// `GET /dashboard/{rest}`; an empty rest is the index page.
+    pub fn serve(&self, rest: &[&str]) -> Reply {
+        let path = if rest.is_empty() || rest == [""] {
+            "index.html".to_string()
+        } else {
+            rest.join("/")
+        };
+        if path.split('/').any(|s| s.is_empty() || s.starts_with('.')) {
+            return reply::error(StatusCode::NOT_FOUND, "not found");
+        }
+        let body: Option<Bytes> = match &self.dir {
+            Some(dir) => std::fs::read(dir.join(&path)).ok().map(Bytes::from),
+            None => EMBEDDED
+                .get_file(&path)
+                .map(|f| Bytes::from_static(f.contents())),
+        };
+        let Some(body) = body else {
+            return reply::error(StatusCode::NOT_FOUND, "not found");
+        };
+        let mut r = reply::text(StatusCode::OK, content_type(&path), body);
+        let h = r.headers_mut();
+        h.insert("content-security-policy", HeaderValue::from_static(CSP));
+        h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        r
+    }
+}
+
+impl Default for Dashboards {
+    fn default() -> Self {
+        Dashboards::new()
+    }
+}
+
+/// `GET /`: to the dashboards.
+pub fn redirect() -> Reply {
+    let mut r = reply::empty(StatusCode::FOUND);
+    r.headers_mut()
+        .insert(LOCATION, HeaderValue::from_static("/dashboard/"));
+    r
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, e)| e) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
