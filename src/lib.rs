@@ -51,4 +51,5 @@ pub mod metrics;
 pub mod mine;
 pub mod pipeline;
 pub mod render;
+pub mod search;
 pub mod store;

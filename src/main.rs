@@ -132,6 +132,24 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         top: usize,
     },
+    /// Find sessions by what happened in them (see README: Search).
+    Search {
+        #[arg(long)]
+        site: String,
+        /// e.g. 'page:/checkout AND referrer:google.com AND -page:/thank-you'
+        query: String,
+        /// newest or longest.
+        #[arg(long, default_value = "newest", value_parser = ["newest", "longest"])]
+        sort: String,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the session search index from the database.
+    Reindex,
     /// Draw a chart to a file (SVG or PNG, by the file's extension).
     Render(RenderArgs),
     /// Register, list and remove sites.
@@ -434,6 +452,40 @@ fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             mine_command(&store, cli.command)
         }
+        Command::Search {
+            site,
+            query,
+            sort,
+            limit,
+            offset,
+            json,
+        } => {
+            let db = config::db_path(&cli.store, &file);
+            let store = Store::open(&db)?;
+            search_command(
+                &store,
+                &db,
+                &site,
+                &query,
+                &sort,
+                (offset, limit as usize),
+                json,
+            )
+        }
+        Command::Reindex => {
+            let db = config::db_path(&cli.store, &file);
+            let store = Store::open(&db)?;
+            let dir = trailmap::search::indexer::index_dir(&db);
+            let index = trailmap::search::SearchIndex::open(&dir)?;
+            let started = std::time::Instant::now();
+            let n = trailmap::search::indexer::rebuild(&store, &index)?;
+            println!(
+                "indexed {n} sessions in {:.1} s into {}",
+                started.elapsed().as_secs_f64(),
+                dir.display()
+            );
+            Ok(())
+        }
         Command::Render(args) => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             render_command(&store, &args)
@@ -606,6 +658,71 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
         println!("{result}");
     } else {
         println!("{}", trailmap::analysis::text(&result));
+    }
+    Ok(())
+}
+
+/// `trailmap search`: with no server holding the index, brings it up to
+/// date first; beside a running server (which keeps it current), reads it.
+fn search_command(
+    store: &Store,
+    db: &std::path::Path,
+    site: &str,
+    query: &str,
+    sort: &str,
+    (offset, limit): (usize, usize),
+    json: bool,
+) -> Result<()> {
+    use trailmap::search::{indexer, SearchError, SearchIndex, Sort};
+    let dir = indexer::index_dir(db);
+    let index = match SearchIndex::open(&dir) {
+        Ok(index) => {
+            indexer::catch_up(store, &index)?;
+            index
+        }
+        Err(SearchError::Index(m)) if m.contains("in use") => SearchIndex::open_read_only(&dir)?,
+        Err(e) => return Err(e.into()),
+    };
+    let conn = store.read()?;
+    let Some(s) = sites::get(&conn, site)? else {
+        anyhow::bail!("unknown site {site:?}");
+    };
+    let sort = if sort == "longest" {
+        Sort::Longest
+    } else {
+        Sort::Newest
+    };
+    let found = match index.search(s.id, query, sort, offset, limit) {
+        Ok(found) => found,
+        Err(SearchError::Query(m)) => anyhow::bail!("{m}"),
+        Err(e) => return Err(e.into()),
+    };
+    let sessions = trailmap::store::read::sessions_by_ids(&conn, s.id, &found.session_ids)?;
+    if json {
+        let list: Vec<serde_json::Value> = sessions
+            .iter()
+            .map(trailmap::http::api::session_json)
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"total": found.total, "offset": offset, "limit": limit, "sessions": list})
+        );
+        return Ok(());
+    }
+    println!("{} sessions match", found.total);
+    for x in &sessions {
+        println!(
+            "{}\t{}\t{:>5} s\t{} pages\t{} → {}\t{}\t{}\t{}",
+            x.id,
+            trailmap::http::api::iso(x.start),
+            x.duration_ms() / 1000,
+            x.page_count,
+            x.entry_page.as_deref().unwrap_or("-"),
+            x.exit_page.as_deref().unwrap_or("-"),
+            x.acquisition.channel.as_str(),
+            x.geo.country.as_deref().unwrap_or("-"),
+            x.client.device.as_str(),
+        );
     }
     Ok(())
 }

@@ -13,11 +13,6 @@ use std::process::{Command, Stdio};
 use common::*;
 use serde_json::Value;
 
-const LOG: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/logs/apache_combined_semicomplete_2015.log"
-);
-
 fn fresh_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");

@@ -118,10 +118,6 @@ fn transitions_account_for_every_view() {
     assert!(!ok && err.contains("no page"), "{err}");
 }
 
-const LOG: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/logs/apache_combined_semicomplete_2015.log"
-);
 const MSNBC_50K: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/seq/msnbc-first50k.seq.gz"

@@ -74,9 +74,23 @@ fn no_raw_ip_address_reaches_the_disk() {
     }
     let mut s = s;
     assert_eq!(s.terminate(), Some(0));
-    let dir = s.db.parent().unwrap();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    // The database, its WAL, and the search index's files.
+    let mut files = vec![];
+    let mut dirs = vec![s.db.parent().unwrap().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files
+        .iter()
+        .any(|f| f.to_string_lossy().contains(".search")));
+    for path in files {
         let bytes = std::fs::read(&path).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for ip in ["81.2.69.142", "89.160.20.112", "2001:218::1", "10.0.0.1"] {

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::reply::{self, Reply};
 use super::App;
 use crate::event::{Millis, Session};
+use crate::search::{SearchError, Sort};
 use crate::store::read::{self, SessionQuery};
 use crate::store::{sites, StoreError};
 
@@ -41,6 +42,9 @@ pub async fn list_sessions(app: &Arc<App>, site: &str, query: Option<&str>) -> R
         url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
             .into_owned()
             .collect();
+    if params.contains_key("q") {
+        return search_sessions(app, site.id, &params).await;
+    }
     let q = match session_query(&params) {
         Ok(q) => q,
         Err(msg) => return reply::error(StatusCode::BAD_REQUEST, &msg),
@@ -65,6 +69,87 @@ pub async fn list_sessions(app: &Arc<App>, site: &str, query: Option<&str>) -> R
         }
         Err(r) => r,
     }
+}
+
+/// `GET /api/sites/{site}/sessions?q=QUERY&sort=newest|longest&limit=&offset=`
+/// (and `from`, `to`): the sessions the search index finds, with the
+/// number of all hits.
+async fn search_sessions(app: &Arc<App>, site_id: i64, params: &HashMap<String, String>) -> Reply {
+    let Some(index) = app.search.clone() else {
+        return reply::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "session search is off on this server (see its log); listing without q= works",
+        );
+    };
+    let parsed = (|| -> Result<_, String> {
+        let limit = match params.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| format!("limit must be an integer from 1 to {MAX_LIMIT}"))?,
+        };
+        let offset = match params.get("offset") {
+            None => 0,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 100_000)
+                .ok_or("offset must be an integer from 0 to 100000")?,
+        };
+        let sort = match params.get("sort").map(String::as_str) {
+            None | Some("newest") => Sort::Newest,
+            Some("longest") => Sort::Longest,
+            Some(other) => return Err(format!("sort: {other:?} is not newest or longest")),
+        };
+        // The date range joins the query as a range on the start.
+        let mut query = params.get("q").cloned().unwrap_or_default();
+        for (key, op) in [("from", ">="), ("to", "<")] {
+            if let Some(v) = params.get(key) {
+                let ms = parse_time(v, key)?;
+                query = if query.trim().is_empty() {
+                    format!("start:{op}{ms}")
+                } else {
+                    format!("({query}) AND start:{op}{ms}")
+                };
+            }
+        }
+        Ok((query, sort, offset, limit))
+    })();
+    let (query, sort, offset, limit) = match parsed {
+        Ok(p) => p,
+        Err(msg) => return reply::error(StatusCode::BAD_REQUEST, &msg),
+    };
+    let found =
+        tokio::task::spawn_blocking(move || index.search(site_id, &query, sort, offset, limit))
+            .await;
+    let results = match found {
+        Ok(Ok(r)) => r,
+        Ok(Err(SearchError::Query(msg))) => return reply::error(StatusCode::BAD_REQUEST, &msg),
+        Ok(Err(e)) => {
+            tracing::error!("search failed: {e}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the search failed");
+        }
+        Err(e) => {
+            tracing::error!("search task failed: {e}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the search failed");
+        }
+    };
+    let ids = results.session_ids.clone();
+    let sessions = match blocking(app, move |app| {
+        read::sessions_by_ids(&*app.store.read()?, site_id, &ids)
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let list: Vec<Value> = sessions.iter().map(session_json).collect();
+    reply::json(
+        StatusCode::OK,
+        &json!({ "total": results.total, "offset": offset, "limit": limit, "sessions": list }),
+    )
 }
 
 /// `GET /api/sites/{site}/sessions/{id}`: the session with its events in order.

@@ -62,7 +62,10 @@ impl Dashboards {
         let mut r = reply::text(StatusCode::OK, content_type(&path), body);
         let h = r.headers_mut();
         h.insert("content-security-policy", HeaderValue::from_static(CSP));
-        h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        h.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
         h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

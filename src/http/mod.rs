@@ -35,6 +35,8 @@ use crate::ingest::enrich::{GeoIp, UaParser};
 use crate::ingest::sessionize::{day_of, Salts, VisitorHasher};
 use crate::metrics::Metrics;
 use crate::pipeline::{now_ms, Pipeline, Submitter};
+use crate::search::indexer::{index_dir, Indexer};
+use crate::search::SearchIndex;
 use crate::store::{secrets, Store};
 use registry::SiteRegistry;
 use reply::Reply;
@@ -59,6 +61,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub tracker: assets::Tracker,
     pub dashboards: dashboards::Dashboards,
+    /// The session search index; `None` when it could not be opened (the
+    /// server still collects and answers everything else).
+    pub search: Option<Arc<SearchIndex>>,
 }
 
 /// A server that has opened its store and bound its address, ready to run.
@@ -66,6 +71,7 @@ pub struct Bound {
     listener: TcpListener,
     app: Arc<App>,
     pipeline: Pipeline,
+    indexer: Option<Indexer>,
     /// The token generated on this start (first start without a configured
     /// token), to show once.
     pub generated_token: Option<String>,
@@ -86,6 +92,12 @@ impl Bound {
         background.abort();
         drop(self.app);
         self.pipeline.shutdown().await;
+        if let Some(indexer) = self.indexer {
+            // Index what the pipeline committed last (or catch up next start).
+            tokio::task::spawn_blocking(move || indexer.stop())
+                .await
+                .ok();
+        }
         tracing::info!("stopped; every accepted batch is committed");
         Ok(())
     }
@@ -107,6 +119,16 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         settings.queue_capacity,
         metrics.clone(),
     )?;
+    let search = match SearchIndex::open(&index_dir(&settings.db)) {
+        Ok(index) => Some(Arc::new(index)),
+        Err(e) => {
+            tracing::error!("session search is off: {e}");
+            None
+        }
+    };
+    let indexer = search
+        .clone()
+        .map(|index| Indexer::start(store.clone(), index));
     let app = Arc::new(App {
         sites: SiteRegistry::load(store.clone())?,
         store,
@@ -120,6 +142,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         metrics,
         tracker: assets::Tracker::embedded(),
         dashboards: dashboards::Dashboards::new(),
+        search,
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -129,6 +152,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         listener,
         app,
         pipeline,
+        indexer,
         generated_token,
     })
 }

@@ -95,6 +95,74 @@ pub fn list_sessions(conn: &Connection, site_id: i64, q: &SessionQuery) -> Resul
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Sessions of a site by id, in the order of `ids` (ids of other sites
+/// or gone are left out).
+pub fn sessions_by_ids(conn: &Connection, site_id: i64, ids: &[i64]) -> Result<Vec<Session>> {
+    let sql =
+        format!("SELECT {SESSION_COLUMNS} {SESSION_JOINS} WHERE s.site_id = ?1 AND s.id = ?2");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = stmt
+            .query_row(params![site_id, id], session_from_row)
+            .optional()?
+        {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// A session written by one commit of the change sequence.
+pub struct ChangedSession {
+    pub change: i64,
+    pub site_id: i64,
+    pub session: Session,
+}
+
+/// Up to about `limit` sessions changed after change `after`, in change
+/// order, and always whole commits: the last commit of a batch is either
+/// complete or left for the next call, so a reader that remembers the
+/// last change it saw never misses a session.
+pub fn changed_sessions(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<ChangedSession>> {
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS}, s.changed, s.site_id {SESSION_JOINS}
+         WHERE s.changed > ?1 ORDER BY s.changed, s.id LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let row = |r: &Row<'_>| {
+        Ok(ChangedSession {
+            session: session_from_row(r)?,
+            change: r.get(25)?,
+            site_id: r.get(26)?,
+        })
+    };
+    let mut batch: Vec<ChangedSession> = stmt
+        .query_map(params![after, limit as i64], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    if batch.len() < limit {
+        return Ok(batch);
+    }
+    let last = batch.last().map_or(after, |c| c.change);
+    if batch.first().is_some_and(|c| c.change == last) {
+        // One commit larger than the limit: take all of it.
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS}, s.changed, s.site_id {SESSION_JOINS}
+             WHERE s.changed = ?1 ORDER BY s.id"
+        );
+        let mut whole = conn.prepare_cached(&sql)?;
+        return Ok(whole
+            .query_map(params![last], row)?
+            .collect::<rusqlite::Result<_>>()?);
+    }
+    batch.retain(|c| c.change < last);
+    Ok(batch)
+}
+
 /// One event of a session, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredEvent {
@@ -358,7 +426,12 @@ pub struct Overview {
 
 /// The overview of the sessions of a site that pass `f`; `top` bounds the
 /// lists.
-pub fn overview(conn: &Connection, site_id: i64, f: &JourneyFilter, top: usize) -> Result<Overview> {
+pub fn overview(
+    conn: &Connection,
+    site_id: i64,
+    f: &JourneyFilter,
+    top: usize,
+) -> Result<Overview> {
     let (from, args) = filtered_sessions(site_id, f);
     let args = || rusqlite::params_from_iter(args.iter());
     let (sessions, visitors, page_views, bounces, duration, first, last): (

@@ -126,6 +126,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sites ADD COLUMN keep_query TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE sites ADD COLUMN journey TEXT;
     "#,
+    // 5: the change sequence of sessions (see WriteTxn), which the search
+    // index follows.
+    r#"
+    ALTER TABLE sessions ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX sessions_by_change ON sessions (changed);
+    "#,
 ];
 
 /// The schema version this build writes.

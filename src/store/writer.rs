@@ -228,7 +228,12 @@ impl Writer {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(WriteTxn { tx })
+        // Under the write lock, so every writer (a server and an import on
+        // one file) draws from one sequence, in commit order.
+        let change: i64 = tx
+            .prepare_cached("SELECT IFNULL(MAX(changed), 0) + 1 FROM sessions")?
+            .query_row([], |r| r.get(0))?;
+        Ok(WriteTxn { tx, change })
     }
 
     /// One past the largest session id stored.
@@ -306,6 +311,10 @@ pub struct StoredOpenSession {
 /// One group commit.
 pub struct WriteTxn<'c> {
     tx: Transaction<'c>,
+    /// This commit's number in the sessions' change sequence: every session
+    /// it writes is marked with it, so the search index can catch up on
+    /// what changed after the last commit it indexed.
+    change: i64,
 }
 
 impl WriteTxn<'_> {
@@ -331,9 +340,10 @@ impl WriteTxn<'_> {
                 page_count, event_count, referrer, referrer_domain, channel,
                 utm_source, utm_medium, utm_campaign, country, region, city,
                 browser, os, device, is_bot, rage_clicks, dead_clicks, error_pages, pages, chunks,
-                page_times, page_signals)
+                page_times, page_signals, changed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
+                     ?32)",
         )?;
         let (a, c, g) = (origin.acquisition, origin.client, origin.geo);
         stmt.execute(params![
@@ -368,6 +378,7 @@ impl WriteTxn<'_> {
             pack_ids(&totals.chunk_ids),
             pack_times(totals.start, &totals.page_times),
             pack_signals(&totals.page_signals),
+            self.change,
         ])?;
         Ok(())
     }
@@ -378,7 +389,7 @@ impl WriteTxn<'_> {
             "UPDATE sessions SET start_ms = ?2, end_ms = ?3, entry_page = ?4, exit_page = ?5,
                 page_count = ?6, event_count = ?7, rage_clicks = ?8, dead_clicks = ?9,
                 error_pages = ?10, pages = ?11, chunks = ?12, page_times = ?13,
-                page_signals = ?14
+                page_signals = ?14, changed = ?15
              WHERE id = ?1",
         )?;
         stmt.execute(params![
@@ -396,6 +407,7 @@ impl WriteTxn<'_> {
             pack_ids(&totals.chunk_ids),
             pack_times(totals.start, &totals.page_times),
             pack_signals(&totals.page_signals),
+            self.change,
         ])?;
         Ok(())
     }

@@ -13,6 +13,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 pub const ORIGIN: &str = "http://shop.test";
 pub const SITE: &str = "shop";
+/// A real Apache combined log (see tests/fixtures/logs).
+pub const LOG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/logs/apache_combined_semicomplete_2015.log"
+);
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_trailmap")

@@ -1,0 +1,268 @@
+// trailmap dashboards: shell (sign-in, site picker, range, filters, nav)
+// and a hash router that renders one view module at a time.
+import {
+  h, clear, auth, api, signInCheck, readHash, hashFor, link, setParams, RANGES, DEFAULT_RANGE,
+  revokeImages, closeMenu, hideTip, errorBox, loading, fmt, siteBase, rangeBounds,
+} from './js/core.js';
+import * as overview from './js/overview.js';
+import * as journeys from './js/journeys.js';
+import * as transitions from './js/transitions.js';
+import * as funnels from './js/funnels.js';
+import * as stages from './js/stages.js';
+import * as friction from './js/friction.js';
+import * as heatmaps from './js/heatmaps.js';
+import * as sessions from './js/sessions.js';
+
+const VIEWS = [
+  { group: 'Traffic' },
+  { id: 'overview', label: 'Overview', mod: overview, icon: 'M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z' },
+  { group: 'Behaviour' },
+  { id: 'journeys', label: 'Journeys', mod: journeys, icon: 'M3 6c8 0 8 12 18 12M3 18c8 0 8-12 18-12' },
+  { id: 'transitions', label: 'Transitions', mod: transitions, icon: 'M4 12h16M14 6l6 6-6 6M4 6v12' },
+  { id: 'heatmaps', label: 'Heatmaps', mod: heatmaps, icon: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zm0 5a4 4 0 1 0 0 8 4 4 0 0 0 0-8z' },
+  { id: 'sessions', label: 'Sessions', mod: sessions, icon: 'M4 5h16M4 12h16M4 19h10', aliases: ['session'] },
+  { group: 'Conversion' },
+  { id: 'funnels', label: 'Funnels', mod: funnels, icon: 'M3 4h18l-7 8v7l-4 2v-9z' },
+  { id: 'stages', label: 'Stages', mod: stages, icon: 'M3 20h4v-6H3zM10 20h4V9h-4zM17 20h4V4h-4z' },
+  { id: 'friction', label: 'Friction', mod: friction, icon: 'M12 3l10 18H2zM12 10v5M12 18v.5', aliases: ['frustration', 'moments'] },
+];
+const byId = new Map();
+for (const v of VIEWS) if (v.id) { byId.set(v.id, v); for (const a of v.aliases || []) byId.set(a, v); }
+
+const $ = (id) => document.getElementById(id);
+let sites = null;
+let renderSeq = 0;
+let currentAbort = null;
+let filterOptions = { key: '', channels: [], devices: [], countries: [], referrers: [] };
+
+// ---------- sign-in ----------
+function showSignIn(message) {
+  $('app').hidden = true;
+  $('signin').hidden = false;
+  const err = $('signin-error');
+  err.hidden = !message;
+  err.textContent = message || '';
+  $('signin-token').focus();
+}
+
+auth.onExpired = (msg) => { sites = null; showSignIn(msg || ''); };
+
+$('signin-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const token = $('signin-token').value.trim();
+  const btn = $('signin-submit');
+  const err = $('signin-error');
+  if (!token) return;
+  btn.disabled = true;
+  btn.textContent = 'Signing in…';
+  try {
+    const data = await signInCheck(token);
+    auth.set(token);
+    sites = data.sites || [];
+    $('signin-token').value = '';
+    err.hidden = true;
+    start();
+  } catch (ex) {
+    err.hidden = false;
+    err.textContent = ex.status === 401 ? 'That token was not accepted. Check it and try again.' : ex.message;
+  } finally {
+    btn.disabled = false;
+    btn.textContent = 'Sign in';
+  }
+});
+
+$('signout-btn').addEventListener('click', () => {
+  auth.clear();
+  sites = null;
+  showSignIn('You are signed out.');
+});
+
+$('share-btn').addEventListener('click', async () => {
+  const btn = $('share-btn');
+  try { await navigator.clipboard.writeText(location.href); btn.textContent = 'Link copied'; } catch {
+    window.prompt('Copy this link', location.href);
+  }
+  setTimeout(() => { btn.textContent = 'Copy link'; }, 1600);
+});
+
+// ---------- boot ----------
+async function start() {
+  if (!auth.token) { showSignIn(''); return; }
+  if (!sites) {
+    try { sites = (await api('/api/sites')).sites || []; } catch (e) {
+      if (e.status === 401) return;
+      $('signin').hidden = true; $('app').hidden = false;
+      clear($('view')).appendChild(errorBox(e, start));
+      return;
+    }
+  }
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  route();
+}
+
+window.addEventListener('hashchange', () => { if (auth.token && sites) route(); });
+
+function route() {
+  closeMenu();
+  hideTip();
+  const { route: r, params } = readHash();
+  const view = byId.get(r);
+  if (!view) { location.replace(hashFor('overview', params)); return; }
+  // Default site and range go into the URL so it is always shareable.
+  const names = sites.map((x) => x.name);
+  let fix = false;
+  if (names.length && !names.includes(params.get('site'))) { params.set('site', names[0]); fix = true; }
+  if (!params.get('range')) { params.set('range', DEFAULT_RANGE); fix = true; }
+  if (fix) { history.replaceState(null, '', hashFor(r, params)); }
+
+  renderNav(view.id);
+  renderSitePicker(params.get('site'));
+  renderToolbar(params, view);
+  const el = $('view');
+  if (!names.length) {
+    clear(el).appendChild(h('div.empty.big', h('h2', 'No sites yet'),
+      h('p', 'Add a site with the trailmap CLI, install the tracker on it, and its visits appear here.')));
+    return;
+  }
+  if (currentAbort) currentAbort.abort();
+  currentAbort = new AbortController();
+  revokeImages();
+  const seq = ++renderSeq;
+  clear(el);
+  el.dataset.view = view.id;
+  document.title = view.label + ' · ' + params.get('site') + ' · trailmap';
+  const ctx = {
+    route: r, params, site: params.get('site'), base: siteBase(params),
+    signal: currentAbort.signal, isCurrent: () => seq === renderSeq,
+    siteInfo: sites.find((x) => x.name === params.get('site')),
+  };
+  Promise.resolve(view.mod.render(el, ctx)).catch((e) => {
+    if (e && (e.name === 'AbortError' || e.status === 401)) return;
+    if (seq !== renderSeq) return;
+    console.warn(e);
+    clear(el).appendChild(errorBox(e, route));
+  });
+}
+
+function renderNav(active) {
+  const nav = clear($('sidenav'));
+  for (const v of VIEWS) {
+    if (v.group) { nav.appendChild(h('div.nav-group', v.group)); continue; }
+    const icon = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    icon.setAttribute('viewBox', '0 0 24 24');
+    icon.setAttribute('aria-hidden', 'true');
+    const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    p.setAttribute('d', v.icon);
+    icon.appendChild(p);
+    nav.appendChild(h('a.nav-item', {
+      href: link(v.id), class: v.id === active ? 'active' : '', 'aria-current': v.id === active ? 'page' : null,
+      dataset: { nav: v.id },
+    }, icon, h('span', v.label)));
+  }
+}
+
+function renderSitePicker(current) {
+  const sel = $('site-select');
+  clear(sel);
+  for (const x of sites) sel.appendChild(h('option', { value: x.name, selected: x.name === current }, x.name));
+  sel.onchange = () => {
+    const { route: r, params } = readHash();
+    const keep = new URLSearchParams();
+    keep.set('site', sel.value);
+    for (const k of ['range', 'from', 'to']) if (params.get(k)) keep.set(k, params.get(k));
+    location.hash = hashFor(r === 'session' ? 'sessions' : r, keep);
+  };
+}
+
+// ---------- toolbar: range + filters ----------
+function renderToolbar(params, view) {
+  const bar = clear($('toolbar'));
+  const range = params.get('range') || DEFAULT_RANGE;
+  const rangeSel = h('select#range-select', { 'aria-label': 'Date range' },
+    RANGES.map(([v, l]) => h('option', { value: v, selected: v === range }, l)));
+  rangeSel.addEventListener('change', () => {
+    if (rangeSel.value === 'custom') {
+      const today = new Date();
+      const iso = (d) => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+      const weekAgo = new Date(Date.now() - 6 * 86400000);
+      setParams({ range: 'custom', from: params.get('from') || iso(weekAgo), to: params.get('to') || iso(today), offset: null, cursor: null });
+    } else setParams({ range: rangeSel.value, from: null, to: null, offset: null, cursor: null });
+  });
+  const rangeBox = h('div.tb-range', rangeSel);
+  if (range === 'custom') {
+    const f = h('input#range-from', { type: 'date', value: params.get('from') || '', 'aria-label': 'From date' });
+    const t = h('input#range-to', { type: 'date', value: params.get('to') || '', 'aria-label': 'To date (inclusive)' });
+    const apply = () => setParams({ from: f.value, to: t.value, offset: null, cursor: null });
+    f.addEventListener('change', apply);
+    t.addEventListener('change', apply);
+    rangeBox.append(f, h('span.muted', '–'), t);
+  }
+  bar.appendChild(rangeBox);
+
+  const fbox = h('div.tb-filters');
+  const active = ['channel', 'device', 'country', 'referrer'].filter((k) => params.get(k));
+  const mkSelect = (key, label, opts) => {
+    const cur = params.get(key) || '';
+    const values = opts.slice();
+    if (cur && !values.includes(cur)) values.unshift(cur);
+    const sel = h('select.filter', { 'aria-label': label, class: cur ? 'set' : '', dataset: { filter: key } },
+      h('option', { value: '' }, 'Any ' + label.toLowerCase()),
+      values.map((v) => h('option', { value: v, selected: v === cur }, key === 'channel' ? fmt.label(v) : v)));
+    sel.addEventListener('change', () => setParams({ [key]: sel.value, offset: null, cursor: null }));
+    return sel;
+  };
+  fbox.appendChild(mkSelect('channel', 'Channel', filterOptions.channels));
+  fbox.appendChild(mkSelect('device', 'Device', filterOptions.devices.length ? filterOptions.devices : ['desktop', 'mobile', 'tablet']));
+  fbox.appendChild(mkSelect('country', 'Country', filterOptions.countries));
+  const ref = h('input.filter#filter-referrer', {
+    type: 'search', placeholder: 'Referrer domain', value: params.get('referrer') || '', list: 'referrer-options',
+    'aria-label': 'Referrer domain', class: params.get('referrer') ? 'set' : '', dataset: { filter: 'referrer' },
+  });
+  const dl = h('datalist#referrer-options', filterOptions.referrers.map((r) => h('option', { value: r })));
+  ref.addEventListener('change', () => setParams({ referrer: ref.value.trim(), offset: null, cursor: null }));
+  fbox.append(ref, dl);
+  if (active.length || params.get('bots') === '1') {
+    fbox.appendChild(h('button.btn.btn-ghost.btn-sm#clear-filters', {
+      type: 'button', on: { click: () => setParams({ channel: null, device: null, country: null, referrer: null, bots: null, offset: null, cursor: null }) },
+    }, 'Clear filters'));
+  }
+  const bots = h('label.tb-check', h('input', {
+    type: 'checkbox', checked: params.get('bots') === '1',
+    on: { change: (e) => setParams({ bots: e.target.checked ? '1' : null }) },
+  }), 'Include bots');
+  fbox.appendChild(bots);
+  bar.appendChild(fbox);
+  loadFilterOptions(params);
+}
+
+// Options for the filter selects come from the unfiltered overview for
+// the selected site and range (and referrers from recent sessions).
+async function loadFilterOptions(params) {
+  const key = params.get('site') + '|' + (params.get('range') || '') + '|' + (params.get('from') || '') + '|' + (params.get('to') || '');
+  if (filterOptions.key === key) return;
+  filterOptions.key = key;
+  try {
+    const base = siteBase(params);
+    const range = rangeBounds(params);
+    const [ov, ss] = await Promise.all([
+      api(base + '/overview', { top: 50, ...range }),
+      api(base + '/sessions', { limit: 200, ...range }).catch(() => ({ sessions: [] })),
+    ]);
+    if (filterOptions.key !== key) return;
+    const refs = new Map();
+    for (const x of ss.sessions || []) if (x.referrer_domain) refs.set(x.referrer_domain, (refs.get(x.referrer_domain) || 0) + 1);
+    filterOptions = {
+      key,
+      channels: (ov.channels || []).map((c) => c.name).filter(Boolean),
+      devices: (ov.devices || []).map((c) => c.name).filter(Boolean),
+      countries: (ov.countries || []).map((c) => c.name).filter(Boolean),
+      referrers: [...refs.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]),
+    };
+    const { route: r, params: p } = readHash();
+    const view = byId.get(r);
+    if (view && auth.token) renderToolbar(p, view);
+  } catch { /* options are a nicety */ filterOptions.key = ''; }
+}
+
+start();

@@ -1,0 +1,354 @@
+// Core helpers shared by every view: DOM building (text only, never HTML),
+// the authenticated API client, URL state and formatting.
+
+const TOKEN_KEY = 'trailmap_token';
+
+// ---------- DOM ----------
+// h('div.card#id', {attrs}, ...children). Strings become text nodes, so
+// visitor data can never turn into markup. Attributes named on* and
+// style are refused (CSP forbids them anyway); use el.style from JS.
+export function h(spec, attrs, ...children) {
+  const m = /^([a-z0-9]+)?((?:[.#][\w-]+)*)$/i.exec(spec);
+  const el = document.createElement((m && m[1]) || 'div');
+  if (m && m[2]) {
+    for (const part of m[2].match(/[.#][\w-]+/g)) {
+      if (part[0] === '.') el.classList.add(part.slice(1)); else el.id = part.slice(1);
+    }
+  }
+  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+    children.unshift(attrs);
+    attrs = null;
+  }
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'on') { for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn); continue; }
+      if (k === 'class') { for (const c of String(v).split(/\s+/)) if (c) el.classList.add(c); continue; }
+      if (k === 'dataset') { Object.assign(el.dataset, v); continue; }
+      if (k === 'style' || /^on/i.test(k)) throw new Error('refused attribute ' + k);
+      if (k === 'value') { el.value = v; continue; }
+      if (k === 'checked' || k === 'disabled' || k === 'selected') { el[k] = !!v; continue; }
+      el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else if (c instanceof Node) el.appendChild(c);
+    else el.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+const SVGNS = 'http://www.w3.org/2000/svg';
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null) continue;
+    if (k === 'on') { for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn); continue; }
+    if (k === 'style' || /^on/i.test(k)) throw new Error('refused attribute ' + k);
+    el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+// ---------- auth ----------
+export const auth = {
+  get token() { return sessionStorage.getItem(TOKEN_KEY) || ''; },
+  set(t) { sessionStorage.setItem(TOKEN_KEY, t); },
+  clear() { sessionStorage.removeItem(TOKEN_KEY); },
+  onExpired: () => {},
+};
+
+export class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+// Every request carries the bearer token; a 401 drops the token and
+// sends the user back to sign-in (the hash is kept, so the view returns).
+async function request(path, opts = {}) {
+  const token = opts.token ?? auth.token;
+  if (!token) { auth.onExpired(); throw new ApiError(401, 'Not signed in'); }
+  const headers = { Authorization: 'Bearer ' + token };
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, {
+      method: opts.method || 'GET', headers, signal: opts.signal,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      cache: 'no-store',
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'Cannot reach the trailmap server');
+  }
+  if (res.status === 401 && opts.token === undefined) {
+    auth.clear();
+    auth.onExpired('Your session ended. Sign in again.');
+    throw new ApiError(401, 'Signed out');
+  }
+  if (!res.ok) {
+    let msg = res.status + ' ' + res.statusText;
+    try { const j = await res.json(); if (j && j.error) msg = j.error; } catch { /* not JSON */ }
+    throw new ApiError(res.status, msg);
+  }
+  return res;
+}
+
+export async function api(path, params, opts) {
+  const res = await request(withQuery(path, params), opts);
+  return res.json();
+}
+
+export async function apiSend(method, path, body) {
+  const res = await request(path, { method, body });
+  const text = await res.text();
+  return text ? JSON.parse(text) : {};
+}
+
+// Fetch an image with the token header and return an object URL.
+// The caller (view) registers URLs so they are revoked on the next render.
+const objectUrls = new Set();
+export async function apiImage(path, params, opts) {
+  const res = await request(withQuery(path, params), opts);
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  objectUrls.add(url);
+  return url;
+}
+export function revokeImages() {
+  for (const u of objectUrls) URL.revokeObjectURL(u);
+  objectUrls.clear();
+}
+
+export function signInCheck(token) { return request('/api/sites', { token }).then((r) => r.json()); }
+
+export function withQuery(path, params) {
+  if (!params) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) { for (const x of v) if (x !== '' && x != null) q.append(k, x); } else q.append(k, String(v));
+  }
+  const qs = q.toString();
+  return qs ? path + (path.includes('?') ? '&' : '?') + qs : path;
+}
+
+// ---------- URL state ----------
+// #/route?site=shop&range=7d&channel=email&root=/cart.html
+export const GLOBAL_KEYS = ['site', 'range', 'from', 'to', 'channel', 'device', 'country', 'referrer', 'bots'];
+
+export function readHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const i = raw.indexOf('?');
+  const route = (i < 0 ? raw : raw.slice(0, i)) || 'overview';
+  const params = new URLSearchParams(i < 0 ? '' : raw.slice(i + 1));
+  return { route, params };
+}
+
+export function hashFor(route, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of params instanceof URLSearchParams ? params.entries() : Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) v.forEach((x) => q.append(k, x)); else q.append(k, v);
+  }
+  const qs = q.toString().replace(/%2F/g, '/').replace(/%3A/g, ':');
+  return '#/' + route + (qs ? '?' + qs : '');
+}
+
+// Build a link to another view keeping the global keys (site, range, filters).
+export function link(route, extra = {}) {
+  const { params } = readHash();
+  const out = {};
+  for (const k of GLOBAL_KEYS) if (params.get(k)) out[k] = params.get(k);
+  return hashFor(route, Object.assign(out, extra));
+}
+
+// Update the current view's own state in the URL.
+export function setParams(changes, { replace = false } = {}) {
+  const { route, params } = readHash();
+  for (const [k, v] of Object.entries(changes)) {
+    params.delete(k);
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) v.forEach((x) => params.append(k, x)); else params.set(k, v);
+  }
+  const next = hashFor(route, params);
+  if (replace) history.replaceState(null, '', next); else location.hash = next;
+  if (replace) window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+// ---------- range + filters → API params ----------
+export const RANGES = [
+  ['today', 'Today'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['90d', 'Last 90 days'], ['all', 'All time'], ['custom', 'Custom…'],
+];
+export const DEFAULT_RANGE = '7d';
+
+function localMidnight(d) { const x = new Date(d); x.setHours(0, 0, 0, 0); return x; }
+function parseDay(str) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(str || '');
+  return m ? new Date(+m[1], +m[2] - 1, +m[3]) : null;
+}
+
+export function rangeBounds(params) {
+  const r = params.get('range') || DEFAULT_RANGE;
+  const now = Date.now();
+  const day = 86400000;
+  switch (r) {
+    case 'today': return { from: localMidnight(now).getTime() };
+    case '24h': return { from: now - day };
+    case '30d': return { from: localMidnight(now - 29 * day).getTime() };
+    case '90d': return { from: localMidnight(now - 89 * day).getTime() };
+    case 'all': return {};
+    case 'custom': {
+      const f = parseDay(params.get('from'));
+      const t = parseDay(params.get('to'));
+      const out = {};
+      if (f) out.from = f.getTime();
+      if (t) { t.setDate(t.getDate() + 1); out.to = t.getTime(); }
+      return out;
+    }
+    default: return { from: localMidnight(now - 6 * day).getTime() };
+  }
+}
+
+export function filterParams(params = readHash().params) {
+  const out = rangeBounds(params);
+  for (const k of ['channel', 'device', 'country', 'referrer']) if (params.get(k)) out[k] = params.get(k);
+  if (params.get('bots') === '1') out.include_bots = 'true';
+  return out;
+}
+
+export function siteBase(params = readHash().params) {
+  return '/api/sites/' + encodeURIComponent(params.get('site') || '');
+}
+
+// ---------- formatting ----------
+const nf = new Intl.NumberFormat();
+export const fmt = {
+  n: (x) => (x === null || x === undefined || Number.isNaN(x) ? '–' : nf.format(Math.round(x))),
+  compact: (x) => (x >= 10000 ? new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 }).format(x) : nf.format(Math.round(x))),
+  pct: (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : (x * 100).toFixed(x === 0 || x === 1 ? 0 : digits) + '%'),
+  dur: (secs) => {
+    if (secs === null || secs === undefined || Number.isNaN(secs)) return '–';
+    secs = Math.round(secs);
+    if (secs < 60) return secs + 's';
+    const m = Math.floor(secs / 60), s2 = secs % 60;
+    if (m < 60) return m + 'm ' + String(s2).padStart(2, '0') + 's';
+    return Math.floor(m / 60) + 'h ' + String(m % 60).padStart(2, '0') + 'm';
+  },
+  time: (ms) => new Date(ms).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }),
+  clock: (ms) => new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }),
+  label: (name) => (name ? String(name).replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : '(none)'),
+};
+
+// Escape a literal path for use in a regex (funnel steps, stage pages).
+export function reEscape(str) { return String(str).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
+
+// Quote a value for the session search syntax if it needs it.
+export function qv(v) { return /^[^\s"()]+$/.test(v) ? v : '"' + String(v).replace(/["\\]/g, '\\$&') + '"'; }
+
+// ---------- small UI pieces ----------
+export function loading(label = 'Loading…') { return h('div.loading', h('span.spinner'), label); }
+export function errorBox(err, retry) {
+  return h('div.error-box', { role: 'alert' },
+    h('strong', 'Something went wrong'), h('pre.err-msg', err && err.message ? err.message : String(err)),
+    retry ? h('button.btn', { type: 'button', on: { click: retry } }, 'Try again') : null);
+}
+export function empty(text, hint) { return h('div.empty', h('p', text), hint ? h('p.muted', hint) : null); }
+
+export function card(title, body, opts = {}) {
+  return h('section.card' + (opts.cls ? '.' + opts.cls : ''),
+    title ? h('header.card-head', h('h2', title), opts.actions || null, opts.sub ? h('span.card-sub', opts.sub) : null) : null,
+    body);
+}
+
+// A bar-list row table: [{label, value, href?, sub?}] with proportional bars.
+export function barList(rows, { valueLabel = 'Sessions', labelHead = 'Page', fmtValue = fmt.n, max, onPick, actions } = {}) {
+  if (!rows.length) return empty('No data for this range.');
+  const top = max ?? Math.max(...rows.map((r) => r.value), 1);
+  return h('div.barlist', { role: 'table' },
+    h('div.barlist-head', { role: 'row' }, h('span', { role: 'columnheader' }, labelHead), h('span', { role: 'columnheader' }, valueLabel)),
+    rows.map((r) => {
+      const bar = h('span.bar');
+      bar.style.width = Math.max(0.5, (r.value / top) * 100) + '%';
+      const labelEl = r.href ? h('a.bl-label', { href: r.href, title: r.title || r.label }, r.label)
+        : onPick ? h('button.bl-label.linklike', { type: 'button', title: 'Filter by ' + r.label, on: { click: () => onPick(r) } }, r.label)
+          : h('span.bl-label', { title: r.label }, r.label);
+      return h('div.barlist-row', { role: 'row' }, bar,
+        h('span.bl-cell', { role: 'cell' }, labelEl, actions ? actions(r) : null),
+        h('span.bl-value', { role: 'cell' }, fmtValue(r.value), r.sub ? h('small', r.sub) : null));
+    }));
+}
+
+export function table(columns, rows, { empty: emptyText = 'No data for this range.', cls } = {}) {
+  if (!rows.length) return empty(emptyText);
+  return h('div.table-wrap', h('table.data' + (cls ? '.' + cls : ''),
+    h('thead', h('tr', columns.map((c) => h('th', { class: c.num ? 'num' : '', title: c.title }, c.label)))),
+    h('tbody', rows.map((r) => h('tr', columns.map((c) => {
+      const v = c.render ? c.render(r) : r[c.key];
+      return h('td', { class: c.num ? 'num' : c.cls || '' }, v);
+    }))))));
+}
+
+export function meter(frac, cls = '') {
+  const m = h('span.meter' + (cls ? '.' + cls : ''), h('span.meter-fill'));
+  m.firstChild.style.width = Math.max(0, Math.min(1, frac || 0)) * 100 + '%';
+  return m;
+}
+
+export function segmented(options, current, onChange, label) {
+  return h('div.segmented', { role: 'group', 'aria-label': label },
+    options.map(([val, text]) => h('button', {
+      type: 'button', class: val === current ? 'on' : '', 'aria-pressed': String(val === current),
+      dataset: { value: val }, on: { click: () => onChange(val) },
+    }, text)));
+}
+
+// Menu anchored at a point (used for Sankey node clicks).
+let openMenu = null;
+export function popMenu(x, y, title, items) {
+  closeMenu();
+  const menu = h('div.popmenu', { role: 'menu' }, title ? h('div.popmenu-title', title) : null,
+    items.map((it) => it.href
+      ? h('a.popmenu-item', { role: 'menuitem', href: it.href, on: { click: closeMenu } }, it.label)
+      : it.content ? it.content
+        : h('button.popmenu-item', { role: 'menuitem', type: 'button', on: { click: () => { closeMenu(); it.action(); } } }, it.label)));
+  document.body.appendChild(menu);
+  const r = menu.getBoundingClientRect();
+  menu.style.left = Math.min(x, innerWidth - r.width - 8) + 'px';
+  menu.style.top = Math.min(y, innerHeight - r.height - 8) + 'px';
+  openMenu = menu;
+  setTimeout(() => document.addEventListener('pointerdown', outside, true), 0);
+  const first = menu.querySelector('.popmenu-item');
+  if (first) first.focus();
+  return menu;
+}
+function outside(e) { if (openMenu && !openMenu.contains(e.target)) closeMenu(); }
+export function closeMenu() {
+  if (openMenu) { openMenu.remove(); openMenu = null; }
+  document.removeEventListener('pointerdown', outside, true);
+}
+document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeMenu(); });
+
+// Tooltip following the pointer.
+let tip = null;
+export function showTip(x, y, ...content) {
+  if (!tip) { tip = h('div.tooltip', { role: 'tooltip' }); document.body.appendChild(tip); }
+  clear(tip);
+  append(tip, content);
+  tip.hidden = false;
+  const r = tip.getBoundingClientRect();
+  tip.style.left = Math.max(8, Math.min(x + 14, innerWidth - r.width - 8)) + 'px';
+  tip.style.top = Math.max(8, Math.min(y + 14, innerHeight - r.height - 8)) + 'px';
+}
+export function hideTip() { if (tip) tip.hidden = true; }

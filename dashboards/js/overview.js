@@ -1,0 +1,110 @@
+// Overview: KPIs, sessions over time, top pages, channels, countries, devices.
+import { h, s, api, clear, fmt, card, barList, link, setParams, filterParams, showTip, hideTip, empty, loading } from './core.js';
+
+export async function render(el, ctx) {
+  el.appendChild(h('div.view-head', h('h1', 'Overview'), h('p.muted', 'How many people came, where from, and where they landed and left.')));
+  const body = h('div', loading());
+  el.appendChild(body);
+  const data = await api(ctx.base + '/overview', { top: 10, ...filterParams(ctx.params) }, { signal: ctx.signal });
+  if (!ctx.isCurrent()) return;
+  clear(body);
+
+  const kpis = [
+    ['sessions', 'Sessions', fmt.n(data.sessions)],
+    ['visitors', 'Visitors', fmt.n(data.visitors)],
+    ['page_views', 'Page views', fmt.n(data.page_views)],
+    ['bounce_rate', 'Bounce rate', fmt.pct(data.bounce_rate)],
+    ['mean_duration', 'Visit duration', fmt.dur(data.mean_duration_s)],
+    ['views_per', 'Views / session', data.sessions ? (data.page_views / data.sessions).toFixed(1) : '–'],
+  ];
+  body.appendChild(h('div.kpis', kpis.map(([k, label, v]) => h('div.kpi', { dataset: { kpi: k } }, h('div.kpi-label', label), h('div.kpi-value', v)))));
+
+  const metric = ctx.params.get('metric') === 'page_views' ? 'page_views' : 'sessions';
+  const toggle = h('div.segmented', { role: 'group', 'aria-label': 'Chart metric' },
+    [['sessions', 'Sessions'], ['page_views', 'Page views']].map(([v, l]) => h('button', {
+      type: 'button', class: v === metric ? 'on' : '', 'aria-pressed': String(v === metric),
+      on: { click: () => setParams({ metric: v === 'sessions' ? null : v }, { replace: true }) },
+    }, l)));
+  const chartBox = h('div.chart#sessions-chart');
+  body.appendChild(card(metric === 'sessions' ? 'Sessions over time' : 'Page views over time', chartBox, { actions: toggle, cls: 'chart-card' }));
+  const draw = () => drawSeries(chartBox, data.series || [], data.bucket_ms, metric);
+  requestAnimationFrame(draw);
+  const ro = new ResizeObserver(() => draw());
+  ro.observe(chartBox);
+  ctx.signal.addEventListener('abort', () => ro.disconnect());
+
+  const pick = (key) => (r) => setParams({ [key]: r.key });
+  const rows = (list, mapHref) => (list || []).map((x) => ({ label: x.name ?? '(unknown)', key: x.name, value: x.sessions, href: mapHref ? mapHref(x.name) : null }));
+  body.appendChild(h('div.grid2',
+    card('Top entry pages', barList(rows(data.entry_pages, (p) => link('journeys', { root: p })), { labelHead: 'Page' }), { sub: 'click: journeys from here' }),
+    card('Top exit pages', barList(rows(data.exit_pages, (p) => link('transitions', { page: p })), { labelHead: 'Page' }), { sub: 'click: transitions' }),
+    card('Channels', barList(rows(data.channels).map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Channel', onPick: pick('channel') }), { sub: 'click to filter' }),
+    card('Countries', data.countries && data.countries.length
+      ? barList(rows(data.countries), { labelHead: 'Country', onPick: pick('country') })
+      : empty('No country data.', 'Countries appear when the server has a GeoIP database configured.'), { sub: 'click to filter' }),
+    card('Devices', barList(rows(data.devices).map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Device', onPick: pick('device') }), { sub: 'click to filter' }),
+  ));
+}
+
+function bucketLabel(ms, bucket) {
+  const d = new Date(ms);
+  if (bucket >= 86400000) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+function niceMax(v) {
+  if (v <= 5) return 5;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+function drawSeries(box, series, bucket, metric) {
+  clear(box);
+  if (!series.length) { box.appendChild(empty('No sessions in this range.')); return; }
+  const W = Math.max(320, box.clientWidth || 800), H = 240;
+  const m = { l: 44, r: 12, t: 12, b: 28 };
+  const iw = W - m.l - m.r, ih = H - m.t - m.b;
+  const vals = series.map((p) => p[metric] || 0);
+  const ymax = niceMax(Math.max(...vals, 1));
+  const n = series.length;
+  const x = (i) => m.l + (n === 1 ? iw / 2 : (i / (n - 1)) * iw);
+  const y = (v) => m.t + ih - (v / ymax) * ih;
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': `${metric} over time`, class: 'series' });
+  const grid = s('g', { class: 'grid' });
+  for (let i = 0; i <= 4; i++) {
+    const v = (ymax / 4) * i;
+    grid.appendChild(s('line', { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v) }));
+    grid.appendChild(s('text', { x: m.l - 8, y: y(v), dy: '0.32em', 'text-anchor': 'end', class: 'axis' }, fmt.compact(v)));
+  }
+  svg.appendChild(grid);
+  const ticks = Math.min(n, Math.max(2, Math.floor(iw / 110)));
+  for (let k = 0; k < ticks; k++) {
+    const i = ticks === 1 ? 0 : Math.round((k / (ticks - 1)) * (n - 1));
+    svg.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': k === 0 ? 'start' : k === ticks - 1 ? 'end' : 'middle', class: 'axis' }, bucketLabel(series[i].start, bucket)));
+  }
+  const pts = vals.map((v, i) => [x(i), y(v)]);
+  const line = pts.map((p, i) => (i ? 'L' : 'M') + p[0].toFixed(1) + ',' + p[1].toFixed(1)).join('');
+  const area = line + `L${x(n - 1).toFixed(1)},${y(0)}L${x(0).toFixed(1)},${y(0)}Z`;
+  const defs = s('defs', {}, s('linearGradient', { id: 'area-grad', x1: 0, x2: 0, y1: 0, y2: 1 },
+    s('stop', { offset: '0%', class: 'grad-top' }), s('stop', { offset: '100%', class: 'grad-bottom' })));
+  svg.append(defs, s('path', { d: area, class: 'area', fill: 'url(#area-grad)' }), s('path', { d: line, class: 'line' }));
+  if (n <= 60) for (const p of pts) svg.appendChild(s('circle', { cx: p[0], cy: p[1], r: 2.5, class: 'dot' }));
+  const cross = s('line', { class: 'cross', y1: m.t, y2: m.t + ih, x1: -10, x2: -10 });
+  const hot = s('circle', { class: 'hot', r: 5, cx: -10, cy: -10 });
+  svg.append(cross, hot);
+  const hit = s('rect', { x: m.l, y: m.t, width: iw, height: ih, class: 'hit' });
+  hit.addEventListener('pointermove', (e) => {
+    const r = svg.getBoundingClientRect();
+    const px = ((e.clientX - r.left) / r.width) * W;
+    const i = Math.max(0, Math.min(n - 1, Math.round(((px - m.l) / iw) * (n - 1))));
+    cross.setAttribute('x1', x(i)); cross.setAttribute('x2', x(i));
+    hot.setAttribute('cx', x(i)); hot.setAttribute('cy', y(vals[i]));
+    const p = series[i];
+    showTip(e.clientX, e.clientY, h('strong', bucketLabel(p.start, bucket)),
+      h('div', fmt.n(p.sessions) + ' sessions'), h('div', fmt.n(p.page_views) + ' page views'));
+  });
+  hit.addEventListener('pointerleave', () => { hideTip(); cross.setAttribute('x1', -10); cross.setAttribute('x2', -10); hot.setAttribute('cx', -10); });
+  svg.appendChild(hit);
+  box.appendChild(svg);
+}

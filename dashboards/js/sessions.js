@@ -1,0 +1,1 @@
+import { h } from './core.js'; export function render(el) { el.appendChild(h('h1', 'sessions')); }

@@ -1,0 +1,234 @@
+//! Keeps the search index following the store.
+//!
+//! Every write transaction stamps the sessions it writes with the next
+//! number of one change sequence (`sessions.changed`). The indexer reads
+//! sessions changed after the last number it committed, turns them into
+//! documents and commits them with that number as the index's watermark.
+//! So it never touches the ingest path (it reads through its own read
+//! connection, on its own thread, in batches), a crash loses nothing (on
+//! start it catches up from the watermark the index holds), and
+//! `trailmap reindex` is the same loop from the beginning.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use regex::RegexSet;
+use rusqlite::Connection;
+
+use super::{SearchError, SearchIndex, SessionDoc};
+use crate::event::Session;
+use crate::store::read::{self, ChangedSession};
+use crate::store::{sites, Store, StoreError};
+
+/// Where the index of a database lives: beside it, `trailmap.db` →
+/// `trailmap.db.search/`.
+pub fn index_dir(db: &std::path::Path) -> std::path::PathBuf {
+    let mut dir = db.as_os_str().to_owned();
+    dir.push(".search");
+    dir.into()
+}
+
+/// Sessions read and indexed per batch.
+const BATCH: usize = 5_000;
+
+/// How often the background indexer looks for changes: the index lags
+/// ingest by about this much.
+pub const INTERVAL: Duration = Duration::from_millis(500);
+
+/// Why indexing stopped.
+#[derive(Debug)]
+pub enum IndexError {
+    Store(StoreError),
+    Index(SearchError),
+}
+
+impl std::fmt::Display for IndexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IndexError::Store(e) => write!(f, "reading sessions: {e}"),
+            IndexError::Index(e) => write!(f, "indexing: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for IndexError {}
+
+impl From<StoreError> for IndexError {
+    fn from(e: StoreError) -> Self {
+        IndexError::Store(e)
+    }
+}
+
+impl From<rusqlite::Error> for IndexError {
+    fn from(e: rusqlite::Error) -> Self {
+        IndexError::Store(e.into())
+    }
+}
+
+impl From<SearchError> for IndexError {
+    fn from(e: SearchError) -> Self {
+        IndexError::Index(e)
+    }
+}
+
+/// What a document needs of a site: its page paths and goal pages.
+struct SiteInfo {
+    paths: HashMap<u32, String>,
+    goals: RegexSet,
+}
+
+impl SiteInfo {
+    fn load(conn: &Connection, site_id: i64) -> Result<SiteInfo, IndexError> {
+        let paths = read::site_pages(conn, site_id)?.into_iter().collect();
+        let settings = sites::journey_settings(conn, site_id)?;
+        // Settings are checked when saved; a pattern that no longer
+        // compiles (a regex crate change) only loses the converted flag.
+        let goals = RegexSet::new(&settings.goals).unwrap_or_else(|_| RegexSet::empty());
+        Ok(SiteInfo { paths, goals })
+    }
+}
+
+/// Builds documents, caching each site's pages and goals for one pass.
+struct DocBuilder<'c> {
+    conn: &'c Connection,
+    sites: HashMap<i64, SiteInfo>,
+}
+
+impl DocBuilder<'_> {
+    fn doc(&mut self, site_id: i64, s: &Session) -> Result<SessionDoc, IndexError> {
+        if !self.sites.contains_key(&site_id) {
+            self.sites
+                .insert(site_id, SiteInfo::load(self.conn, site_id)?);
+        }
+        let site = &self.sites[&site_id];
+        let mut pages: Vec<String> = Vec::with_capacity(s.pages.len());
+        for id in &s.pages {
+            match site.paths.get(id) {
+                Some(p) => pages.push(p.clone()),
+                // A page interned after this pass loaded the site's pages.
+                None => {
+                    let p =
+                        self.conn
+                            .query_row("SELECT path FROM pages WHERE id = ?1", [id], |r| {
+                                r.get::<_, String>(0)
+                            })?;
+                    pages.push(p);
+                }
+            }
+        }
+        let converted = pages.iter().any(|p| site.goals.is_match(p));
+        Ok(SessionDoc {
+            session_id: s.id,
+            site_id,
+            start_ms: s.start,
+            duration_s: (s.duration_ms().max(0) / 1000) as u64,
+            page_count: s.page_count,
+            pages,
+            entry_page: s.entry_page.clone(),
+            exit_page: s.exit_page.clone(),
+            referrer: s.acquisition.referrer.clone(),
+            referrer_domain: s.acquisition.referrer_domain.clone(),
+            channel: s.acquisition.channel.as_str().to_string(),
+            utm_source: s.acquisition.utm_source.clone(),
+            utm_medium: s.acquisition.utm_medium.clone(),
+            utm_campaign: s.acquisition.utm_campaign.clone(),
+            country: s.geo.country.clone(),
+            city: s.geo.city.clone(),
+            browser: s.client.browser.clone(),
+            os: s.client.os.clone(),
+            device: s.client.device.as_str().to_string(),
+            rage: s.rage_clicks > 0,
+            dead: s.dead_clicks > 0,
+            error: s.error_pages > 0,
+            converted,
+            source: s.source.as_str().to_string(),
+        })
+    }
+}
+
+/// Indexes every session changed after the index's watermark, batch by
+/// batch, committing each. Returns how many sessions it indexed.
+pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
+    let conn = store.read()?;
+    let mut builder = DocBuilder {
+        conn: &conn,
+        sites: HashMap::new(),
+    };
+    let mut after = index.watermark().unwrap_or(-1);
+    let mut indexed = 0;
+    loop {
+        let batch: Vec<ChangedSession> = read::changed_sessions(&conn, after, BATCH)?;
+        let Some(last) = batch.last().map(|c| c.change) else {
+            return Ok(indexed);
+        };
+        let docs = batch
+            .iter()
+            .map(|c| builder.doc(c.site_id, &c.session))
+            .collect::<Result<Vec<_>, _>>()?;
+        index.upsert(&docs)?;
+        index.commit(last)?;
+        indexed += docs.len();
+        after = last;
+    }
+}
+
+/// `trailmap reindex`: empties the index and indexes every session.
+pub fn rebuild(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
+    index.clear()?;
+    index.commit(-1)?;
+    catch_up(store, index)
+}
+
+/// The background indexer of a running server.
+pub struct Indexer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Indexer {
+    /// Catches up, then follows the store every [`INTERVAL`] until stopped.
+    /// Failures are logged and retried: search lags, ingest never waits.
+    pub fn start(store: Arc<Store>, index: Arc<SearchIndex>) -> Indexer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("search-indexer".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    match catch_up(&store, &index) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!("indexed {n} sessions"),
+                        Err(e) => tracing::error!("search indexing failed (will retry): {e}"),
+                    }
+                    std::thread::park_timeout(INTERVAL);
+                }
+            })
+            .expect("spawn the search indexer");
+        Indexer {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops after the batch in progress.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}

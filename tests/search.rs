@@ -1,0 +1,328 @@
+//! Session search through the real binary: sessions from the collector
+//! (with GeoIP) and from the log import, found by the query language over
+//! the API and the CLI, checked hit for hit; the index catching up after
+//! an import made while no server ran, and `trailmap reindex`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+const SWEDEN: &str = "89.160.20.112";
+const USA: &str = "216.160.83.56";
+
+/// Posts one session from `ip` with `ua`: page views `secs` apart.
+fn post(
+    s: &Server,
+    sid: &str,
+    ip: &str,
+    ua: &str,
+    referrer: &str,
+    views: &[(i64, &str)],
+    extra: &[String],
+) {
+    let t = now_ms() - 3_600_000;
+    let mut events: Vec<String> = views
+        .iter()
+        .enumerate()
+        .map(|(i, (secs, path))| {
+            pageview(t + secs * 1000, path, if i == 0 { referrer } else { "" })
+        })
+        .collect();
+    events.extend_from_slice(extra);
+    let r = agent()
+        .post(&s.url("/api/collect"))
+        .set("Content-Type", "application/json")
+        .set("Origin", ORIGIN)
+        .set("User-Agent", ua)
+        .set("X-Forwarded-For", ip)
+        .send_string(&batch(sid, &events));
+    assert_eq!(r.map(|r| r.status()).unwrap_or(0), 202);
+}
+
+fn ids(result: &Value) -> BTreeSet<i64> {
+    result["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect()
+}
+
+fn search(s: &Server, q: &str) -> Value {
+    let path = format!("/api/sites/shop/sessions?q={}", url_encode(q));
+    s.get_json(&path)
+}
+
+fn url_encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Waits until the index holds `n` sessions of the site (it follows the
+/// store in the background, within a second).
+fn wait_indexed(s: &Server, n: u64) {
+    let started = Instant::now();
+    loop {
+        let all = search(s, "");
+        if all["total"].as_u64() == Some(n) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "index stuck at {}",
+            all["total"]
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The entry page of each session, by id.
+fn entries(s: &Server) -> std::collections::BTreeMap<i64, String> {
+    let list = s.get_json("/api/sites/shop/sessions?limit=100");
+    list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_i64().unwrap(),
+                x["entry_page"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn id_of(entries: &std::collections::BTreeMap<i64, String>, entry: &str) -> i64 {
+    *entries.iter().find(|(_, e)| *e == entry).unwrap().0
+}
+
+#[test]
+fn queries_find_exactly_the_sessions_they_describe() {
+    let geoip = fixture("mmdb/GeoIP2-City-Test.mmdb");
+    let s = Server::start(&["--geoip", geoip.to_str().unwrap(), "--trust-proxy", "true"]);
+    let google = "https://www.google.com/search";
+    // Entry pages tell the sessions apart.
+    post(
+        &s,
+        "a",
+        USA,
+        CHROME,
+        google,
+        &[(0, "/a"), (30, "/checkout")],
+        &[],
+    );
+    post(
+        &s,
+        "b",
+        USA,
+        CHROME,
+        google,
+        &[(0, "/b"), (30, "/checkout"), (90, "/thank-you")],
+        &[],
+    );
+    post(
+        &s,
+        "c",
+        USA,
+        CHROME,
+        "https://www.bing.com/",
+        &[(0, "/c"), (10, "/checkout")],
+        &[],
+    );
+    let rage = click(now_ms() - 3_590_000, 10.0, 10.0, "#buy", true);
+    post(
+        &s,
+        "d",
+        SWEDEN,
+        IPHONE,
+        "",
+        &[(0, "/d"), (200, "/product/1")],
+        &[rage],
+    );
+    post(&s, "e", SWEDEN, CHROME, "", &[(0, "/e")], &[]);
+    wait_indexed(&s, 5);
+    let e = entries(&s);
+    let set = |list: &[&str]| -> BTreeSet<i64> { list.iter().map(|p| id_of(&e, p)).collect() };
+
+    for (q, want) in [
+        (
+            "page:/checkout AND referrer:google.com AND -page:/thank-you",
+            set(&["/a"]),
+        ),
+        ("page:/checkout", set(&["/a", "/b", "/c"])),
+        ("rage:true AND country:SE", set(&["/d"])),
+        ("country:se", set(&["/d", "/e"])),
+        ("duration:>60", set(&["/b", "/d"])),
+        ("device:mobile OR referrer:bing.com", set(&["/c", "/d"])),
+        ("converted:true", set(&["/b"])),
+        (
+            "channel:organic_search AND NOT converted:true",
+            set(&["/a", "/c"]),
+        ),
+        ("entry:/e", set(&["/e"])),
+        ("checkout", set(&["/a", "/b", "/c"])),
+        ("source:tracker", set(&["/a", "/b", "/c", "/d", "/e"])),
+    ] {
+        let r = search(&s, q);
+        assert_eq!(ids(&r), want, "{q}: {r}");
+        assert_eq!(r["total"].as_u64(), Some(want.len() as u64), "{q}");
+    }
+
+    // Sorted by duration, paginated, with the total of all hits.
+    let longest = s.get_json("/api/sites/shop/sessions?q=source:tracker&sort=longest&limit=2");
+    let first: Vec<i64> = longest["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(first, [id_of(&e, "/d"), id_of(&e, "/b")]);
+    assert_eq!(longest["total"], 5);
+    let next =
+        s.get_json("/api/sites/shop/sessions?q=source:tracker&sort=longest&limit=2&offset=2");
+    assert_eq!(next["sessions"].as_array().unwrap().len(), 2);
+    assert!(ids(&next).is_disjoint(&ids(&longest)));
+
+    // Malformed queries: 400 with the parser's reason, never a 500.
+    for bad in ["page:(", "duration:>abc", "nosuchfield:1", "(a AND b"] {
+        let r = s.get(&format!("/api/sites/shop/sessions?q={}", url_encode(bad)));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        let msg = r.json()["error"].as_str().unwrap().to_string();
+        assert!(!msg.is_empty() && !msg.contains('\n'), "{msg}");
+    }
+    assert_eq!(
+        s.get("/api/sites/shop/sessions?q=x&sort=oldest").status,
+        400
+    );
+
+    // The CLI, beside the running server, reads the same index.
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &[
+            "search",
+            "--site",
+            "shop",
+            "rage:true AND country:SE",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(ids(&cli), set(&["/d"]));
+    let (ok, _, err) = run_cli(&s.db, &["search", "--site", "shop", "page:("]);
+    assert!(!ok && !err.is_empty());
+}
+
+/// Sessions whose entry page is `path`, straight from the database.
+fn sql_ids(db: &Path, sql: &str) -> BTreeSet<i64> {
+    let conn = open_db(db);
+    let mut stmt = conn.prepare(sql).unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn imported_logs_are_found_and_the_index_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(
+        run_cli(
+            &db,
+            &[
+                "site",
+                "add",
+                "blog",
+                "--origin",
+                "https://semicomplete.com"
+            ]
+        )
+        .0
+    );
+    let (ok, _, err) = run_cli(&db, &["import", "--site", "blog", LOG]);
+    assert!(ok, "{err}");
+    let search_cli = |q: &str| -> Value {
+        let (ok, out, err) = run_cli(
+            &db,
+            &["search", "--site", "blog", q, "--json", "--limit", "1000"],
+        );
+        assert!(ok, "{q}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    // No server ran: the CLI brings the index up to date first.
+    let all = search_cli("source:log");
+    let stored: i64 = open_db(&db)
+        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(all["total"].as_i64(), Some(stored));
+    let want = sql_ids(
+        &db,
+        "SELECT s.id FROM sessions s JOIN pages p ON p.id = s.entry_page
+         WHERE p.path = '/presentations/logstash-scale11x/'",
+    );
+    assert!(!want.is_empty());
+    assert_eq!(
+        ids(&search_cli("entry:/presentations/logstash-scale11x/")),
+        want
+    );
+    let long = sql_ids(
+        &db,
+        "SELECT id FROM sessions WHERE (end_ms - start_ms) / 1000 > 60",
+    );
+    assert_eq!(ids(&search_cli("duration:>60")).len(), long.len().min(1000));
+    assert_eq!(
+        search_cli("duration:>60")["total"].as_u64(),
+        Some(long.len() as u64)
+    );
+    let errors = sql_ids(&db, "SELECT id FROM sessions WHERE error_pages > 0");
+    assert_eq!(
+        search_cli("error:true")["total"].as_u64(),
+        Some(errors.len() as u64)
+    );
+
+    // A second import while no server runs; a server started afterwards
+    // catches up on start.
+    let more = dir.path().join("more.log");
+    std::fs::write(
+        &more,
+        "203.0.113.9 - - [20/May/2015:21:05:01 +0000] \"GET /catch-up-page HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run_cli(&db, &["import", "--site", "blog", more.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let s = Server::start_on(&db, &["--token", TOKEN]);
+    let started = Instant::now();
+    loop {
+        let r = s.get_json("/api/sites/blog/sessions?q=page:/catch-up-page");
+        if r["total"] == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no catch-up: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(s);
+
+    // reindex rebuilds the same answers.
+    let (ok, out, err) = run_cli(&db, &["reindex"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("indexed {} sessions", stored + 1)),
+        "{out}"
+    );
+    assert_eq!(
+        ids(&search_cli("entry:/presentations/logstash-scale11x/")),
+        want
+    );
+}
