@@ -212,3 +212,111 @@ fn a_real_browser_journey_is_recorded_exactly() {
         }
     }
 }
+
+/// Runs a browser script under tests/browser with arguments; returns its
+/// JSON summary, failing with the script's output if it failed.
+fn run_script(script: &str, args: &[&str]) -> Value {
+    let out = Command::new("node")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/browser")
+                .join(script),
+        )
+        .args(args)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{script}: {e}: {stdout}"))
+}
+
+/// Every dashboard page, walked in real Chromium over the demo's traffic:
+/// sign-in, each view checked against the API, a shared URL restored,
+/// screenshots saved to target/screenshots/dashboards.
+#[test]
+fn the_dashboards_show_the_demo_data() {
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(120);
+    // The search index follows the store within a second.
+    for _ in 0..100 {
+        let r = demo_get_json(&demo, "/api/sites/shop/sessions?q=");
+        if r["total"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/dashboards");
+    let summary = run_script(
+        "dashboards.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
+/// A session full of script and HTML payloads, in the real browser: shown
+/// as text on every view, never run, never turned into markup.
+#[test]
+fn visitor_strings_never_run_in_the_dashboards() {
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(0);
+    let img = r#"<img src=x onerror=window.__pwned=1>"#;
+    let script = "<script>window.__pwned=1</script>";
+    let t = now_ms() - 60_000;
+    let events = [
+        format!(
+            r#"{{"type":"pageview","ts":{t},"url":"{}/p?utm_source={}&utm_campaign={}","referrer":"https://evil.example/{}","title":{}}}"#,
+            demo.shop,
+            urlencode(img),
+            urlencode(script),
+            urlencode(img),
+            serde_json::to_string(&format!("{img}{script}")).unwrap()
+        ),
+        format!(
+            r#"{{"type":"click","ts":{},"x":5,"y":5,"sel":{},"text":{},"rage":true}}"#,
+            t + 1000,
+            serde_json::to_string(img).unwrap(),
+            serde_json::to_string(script).unwrap()
+        ),
+        format!(
+            r#"{{"type":"custom","ts":{},"name":{},"props":{{"x":{}}}}}"#,
+            t + 2000,
+            serde_json::to_string(img).unwrap(),
+            serde_json::to_string(script).unwrap()
+        ),
+    ];
+    let body = format!(
+        r#"{{"site":"shop","sid":"hostile","events":[{}]}}"#,
+        events.join(",")
+    );
+    let r = ureq::post(&format!("{}/api/collect", demo.collector))
+        .set("Origin", &demo.shop)
+        .set("Content-Type", "application/json")
+        .send_string(&body);
+    assert_eq!(r.map(|r| r.status()).unwrap_or(0), 202);
+    let list = demo_get_json(&demo, "/api/sites/shop/sessions");
+    let id = list["sessions"][0]["id"].to_string();
+    let detail = demo_get_json(&demo, &format!("/api/sites/shop/sessions/{id}"));
+    assert!(
+        detail.to_string().contains("<img src=x"),
+        "the payload is stored as sent: {detail}"
+    );
+    let summary = run_script("dashboards_xss.mjs", &[&demo.collector, &demo.token, &id]);
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

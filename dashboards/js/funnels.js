@@ -79,9 +79,9 @@ export async function render(el, ctx) {
   const rows = data.steps.map((st, i) => {
     const bar = h('span.fbar-fill');
     bar.style.width = (first ? (st.sessions / first) * 100 : 0) + '%';
-    const drop = st.dropped > 0 && i > 0;
+    const drop = st.dropped > 0 && i < data.steps.length - 1;
     const dropInfo = drop ? h('details.drop',
-      h('summary', h('span.bad', '▼ ' + fmt.n(st.dropped) + ' dropped'), ' before this step',
+      h('summary', h('span.bad', '▼ ' + fmt.n(st.dropped) + ' dropped off'), ' before step ' + (i + 2),
         st.dropped_exited ? h('span.muted', ' · ' + fmt.n(st.dropped_exited) + ' left the site') : null),
       st.dropped_to && st.dropped_to.length
         ? h('ul.drop-list', st.dropped_to.map((d) => h('li', h('a', { href: link('transitions', { page: d.page }) }, d.page),

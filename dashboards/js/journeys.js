@@ -116,7 +116,7 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
   for (const l of links) { nodes[l.from].out.push(l); nodes[l.to].in.push(l); }
   const maxPer = Math.max(...cols.map((c) => c.length));
   const H = Math.max(360, Math.min(1400, maxPer * 62 + 40));
-  const m = { t: 28, b: 12, l: 8, r: Math.round(Math.min(220, Math.max(130, W * 0.16))) };
+  const m = { t: 28, b: 12, l: 8, r: Math.round(Math.min(240, Math.max(140, W * 0.19))) };
   const nodeW = 12, gap = 14;
   const colX = (i) => m.l + (stepsN === 1 ? 0 : (i / (stepsN - 1)) * (W - m.l - m.r - nodeW));
   // One scale for every column: the busiest column fills the height.
@@ -175,7 +175,7 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
       g.appendChild(s('rect', { x: n.x, y: n.y + n.h - dh, width: nodeW, height: dh, class: 'dropoff' }));
     }
     const last = n.step === stepsN - 1;
-    const maxChars = Math.max(6, Math.floor(((last ? m.r : colGap) - nodeW - 40) / 6.8));
+    const maxChars = Math.max(6, Math.floor(((last ? m.r : colGap) - nodeW - 34) / 6.8));
     const labelY = n.y + n.h / 2;
     if (n.h >= 9 || n.sessions * scale >= 9) {
       const t = s('text', { x: n.x + nodeW + 6, y: labelY, dy: '0.32em', 'text-anchor': 'start', class: 'node-label' },

@@ -1,6 +1,8 @@
 // Transitions: for one page, where sessions came from and where they went.
 import { h, api, clear, fmt, card, link, setParams, filterParams, empty, loading, qv } from './core.js';
 
+export const TOP = 6; // rows per side before "Show all"
+
 export async function pagePicker(ctx, current, onPick, { id = 'page-picker', label = 'Page' } = {}) {
   const data = await api(ctx.base + '/exits', filterParams(ctx.params), { signal: ctx.signal });
   const pages = (data.pages || []).slice().sort((a, b) => b.views - a.views);
@@ -27,7 +29,7 @@ export async function render(el, ctx) {
     page = picker.pages[0].page;
     picker.el.querySelector('input').value = page;
   }
-  const data = await api(ctx.base + '/transitions', { page, top: 10, ...filterParams(ctx.params) }, { signal: ctx.signal });
+  const data = await api(ctx.base + '/transitions', { page, top: TOP, ...filterParams(ctx.params) }, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   clear(body);
   const views = data.views || 0;
@@ -35,9 +37,13 @@ export async function render(el, ctx) {
   const moreP = ctx.params.get('more_prev') === '1';
   const moreN = ctx.params.get('more_next') === '1';
 
+  // Bars are scaled to the largest row on either side, so they read well.
+  const all = [data.entries, data.exits, data.previous_other, data.next_other,
+    ...[...(data.previous || []), ...(data.next || []), ...(data.previous_more || []), ...(data.next_more || [])].map((x) => x.views)];
+  const maxRow = Math.max(1, ...all.filter((n) => Number.isFinite(n)));
   const row = (label, n, { href, cls, title } = {}) => {
     const bar = h('span.bar' + (cls ? '.' + cls : ''));
-    bar.style.width = Math.max(0.5, views ? (n / views) * 100 : 0) + '%';
+    bar.style.width = Math.max(0.5, (n / maxRow) * 100) + '%';
     return h('div.barlist-row.trow', bar,
       h('span.bl-cell', href ? h('a.bl-label', { href, title: title || label }, label) : h('span.bl-label.special', { title: title || label }, label)),
       h('span.bl-value', fmt.n(n), h('small', pct(n))));

@@ -1,0 +1,350 @@
+// Drives real headless Chromium through the trailmap dashboards: sign-in
+// (wrong token, then the right one), every view, a shared URL restored in
+// a fresh tab, sign-out; fails on any console error, page error or CSP
+// violation. Prints a JSON summary on stdout; exits non-zero on failure.
+//
+//   node tests/browser/dashboards.mjs BASE_URL TOKEN SCREENSHOT_DIR
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const require = createRequire(process.env.PLAYWRIGHT_FROM || new URL('../../tracker-js/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const [base0, TOKEN, SHOTS] = process.argv.slice(2);
+if (!base0 || !TOKEN || !SHOTS) {
+  console.error('usage: node tests/browser/dashboards.mjs BASE_URL TOKEN SCREENSHOT_DIR');
+  process.exit(2);
+}
+const BASE = base0.replace(/\/+$/, '');
+mkdirSync(SHOTS, { recursive: true });
+
+const checks = [];
+const problems = []; // console errors, page errors, CSP violations
+const screenshots = [];
+let expectHttpErrors = 0; // >0 while a step deliberately provokes 4xx replies
+let shotN = 0;
+
+function check(name, ok, detail) {
+  checks.push({ name, ok: !!ok, ...(detail === undefined ? {} : { detail }) });
+  return !!ok;
+}
+async function step(name, fn) {
+  try { await fn(); } catch (e) { check(name, false, String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e)); }
+}
+
+async function apiGet(path) {
+  const res = await fetch(BASE + path, { headers: { Authorization: 'Bearer ' + TOKEN } });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+// Report CSP violations through the console, where they are collected.
+await context.addInitScript(() => {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
+  });
+});
+
+function watch(page, label) {
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    if (expectHttpErrors > 0 && /Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+    problems.push({ page: label, kind: 'console', text, url: m.location() && m.location().url });
+  });
+  page.on('pageerror', (e) => problems.push({ page: label, kind: 'pageerror', text: String(e && e.message) }));
+}
+
+const page = await context.newPage();
+watch(page, 'main');
+const q = (sel) => page.locator(sel);
+const go = async (hash) => { await page.evaluate((x) => { location.hash = x; }, hash); };
+const shot = async (name) => {
+  const file = join(SHOTS, String(++shotN).padStart(2, '0') + '-' + name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  screenshots.push(file);
+};
+const imgLoaded = (sel) => page.waitForFunction((s) => {
+  const i = document.querySelector(s);
+  return i && i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:');
+}, sel, { timeout: 15000 });
+const T = { timeout: 15000 };
+
+// The API itself refuses calls without a token.
+await step('api requires token', async () => {
+  const r = await fetch(BASE + '/api/sites');
+  check('api without token is 401', r.status === 401, r.status);
+});
+
+const sites = (await apiGet('/api/sites')).body;
+const site = sites && sites.sites && sites.sites[0] ? sites.sites[0].name : 'shop';
+
+await step('sign-in', async () => {
+  await page.goto(BASE + '/');
+  check('root redirects to /dashboard/', new URL(page.url()).pathname === '/dashboard/', page.url());
+  await q('#signin-token').waitFor({ state: 'visible', ...T });
+  check('sign-in screen shown', await q('#signin').isVisible());
+  check('app hidden before sign-in', !(await q('#app').isVisible()));
+  await shot('signin');
+  expectHttpErrors++;
+  await q('#signin-token').fill('definitely-wrong-' + TOKEN);
+  await q('#signin-submit').click();
+  await q('#signin-error').waitFor({ state: 'visible', ...T });
+  expectHttpErrors--;
+  const err = await q('#signin-error').textContent();
+  check('wrong token shows an error', /not accepted|token/i.test(err), err);
+  check('still on sign-in after wrong token', !(await q('#app').isVisible()));
+  await shot('signin-error');
+  await q('#signin-token').fill(TOKEN);
+  await q('#signin-submit').click();
+  await q('#app').waitFor({ state: 'visible', ...T });
+  check('signed in', await q('#app').isVisible());
+  check('token kept in sessionStorage', (await page.evaluate(() => sessionStorage.getItem('trailmap_token'))) === TOKEN);
+});
+
+await step('overview', async () => {
+  await go(`#/overview?site=${site}&range=7d`);
+  await q('[data-kpi=sessions] .kpi-value').waitFor(T);
+  await q('#sessions-chart svg, #sessions-chart .empty').first().waitFor(T);
+  // Same query as the page (same filters and range) straight from the API.
+  const api = await page.evaluate(async (tok) => {
+    const core = await import('/dashboard/js/core.js');
+    const qs = new URLSearchParams(Object.entries({ top: 10, ...core.filterParams() }).map(([k, v]) => [k, String(v)]));
+    const r = await fetch(core.siteBase() + '/overview?' + qs, { headers: { Authorization: 'Bearer ' + tok } });
+    return r.json();
+  }, TOKEN);
+  const shown = (await q('[data-kpi=sessions] .kpi-value').textContent()).replace(/[^\d]/g, '');
+  check('overview sessions equal API', shown === String(api.sessions), { shown, api: api.sessions });
+  const pv = (await q('[data-kpi=page_views] .kpi-value').textContent()).replace(/[^\d]/g, '');
+  check('overview page views equal API', pv === String(api.page_views), { shown: pv, api: api.page_views });
+  check('overview has sessions', api.sessions > 0, api.sessions);
+  check('sessions chart drawn', (await q('#sessions-chart svg path.line').count()) === 1);
+  check('entry pages listed', (await q('.card:has(h2:text("Top entry pages")) .barlist-row').count()) === Math.min(10, api.entry_pages.length));
+  await shot('overview');
+  // Clicking a device applies the filter everywhere (and lands in the URL).
+  const dev = api.devices && api.devices[0] && api.devices[0].name;
+  if (dev) {
+    await q('.card:has(h2:text("Devices")) .barlist-row button').first().click();
+    await page.waitForFunction((d) => location.hash.includes('device=' + d), dev, T);
+    await q('[data-kpi=sessions] .kpi-value').waitFor(T);
+    await page.waitForFunction(() => document.querySelector('select[data-filter=device]').value !== '', null, T);
+    check('device filter applied from overview', (await q('select[data-filter=device]').inputValue()) === dev);
+    await q('#clear-filters').click();
+    await page.waitForFunction(() => !location.hash.includes('device='), null, T);
+  }
+});
+
+await step('journeys', async () => {
+  await go(`#/journeys?site=${site}&range=7d&steps=5&nodes=8`);
+  await q('svg.sankey .node').first().waitFor(T);
+  const nodes = await q('svg.sankey .node').count();
+  check('sankey nodes drawn', nodes > 3, nodes);
+  await shot('journeys');
+  // Expand an "other" node if there is one.
+  if (await q('svg.sankey .node.other').count()) {
+    await q('svg.sankey .node.other').first().click();
+    await q('.popmenu .popmenu-item').first().waitFor(T);
+    await q('.popmenu .popmenu-item').first().click();
+    await page.waitForFunction(() => location.hash.includes('expand='), null, T);
+    await q('svg.sankey .node').first().waitFor(T);
+    check('other node expanded', (await q('.chips .chip').count()) >= 1);
+  }
+  // Click a page node, re-root there.
+  const node = q('svg.sankey .node:not(.other)').nth(1);
+  const pagePath = await node.getAttribute('data-page');
+  await node.click();
+  await q('.popmenu').waitFor(T);
+  check('node menu offers sessions link', (await q('.popmenu a[href*="#/sessions"]').count()) === 1);
+  await q('.popmenu button:has-text("Start journeys here")').click();
+  await q('#root-chip').waitFor(T);
+  await q('svg.sankey .node, #sankey .empty').first().waitFor(T);
+  check('re-rooted on clicked node', decodeURIComponent(page.url()).includes('root=' + pagePath), pagePath);
+  await shot('journeys-rooted');
+  // The server-rendered chart.
+  await q('.segmented button:has-text("Image")').click();
+  await imgLoaded('#sankey-img');
+  check('sankey image loaded', true);
+  await shot('journeys-image');
+  // Rules: a bad regex shows the server's 400 message.
+  await q('#rules-add').click();
+  const row = q('#rules-list .rule-row').last();
+  await row.locator('input').nth(0).fill('(');
+  await row.locator('input').nth(1).fill('/x');
+  expectHttpErrors++;
+  await q('#rules-save').click();
+  await q('.form-status.err').waitFor(T);
+  expectHttpErrors--;
+  const msg = await q('.form-status.err').textContent();
+  check('bad rule regex shows 400 message', /regex|rule/i.test(msg), msg.slice(0, 120));
+  await row.locator('button[aria-label="Remove rule"]').click();
+  await shot('journeys-rules');
+});
+
+await step('transitions', async () => {
+  await go(`#/transitions?site=${site}&range=all&page=/cart.html`);
+  await q('#transitions').waitFor(T);
+  const api = (await apiGet(`/api/sites/${site}/transitions?page=/cart.html&top=6`)).body;
+  const prev = await q('#transitions .tside').first().locator('a.bl-label').count();
+  check('previous pages listed', prev === api.previous.length, { shown: prev, api: api.previous.length });
+  if (await q('[data-more=more_prev]').count()) {
+    await q('[data-more=more_prev]').click();
+    await page.waitForFunction(() => location.hash.includes('more_prev=1'), null, T);
+    await q('#transitions').waitFor(T);
+    const after = await q('#transitions .tside').first().locator('a.bl-label').count();
+    check('remainder expands', after === api.previous.length + api.previous_more.length, after);
+  }
+  await shot('transitions');
+});
+
+await step('funnels', async () => {
+  await go(`#/funnels?site=${site}&range=7d`);
+  await q('#funnel-editor .fe-row').first().waitFor(T);
+  // Define a three-step funnel on the page.
+  while ((await q('#funnel-editor .fe-row').count()) < 3) await q('#funnel-add').click();
+  while ((await q('#funnel-editor .fe-row').count()) > 3) await q('#funnel-editor .fe-row').last().locator('button[aria-label="Remove step"]').click();
+  const steps = ['^/$', '/product/', '/cart'];
+  for (let i = 0; i < 3; i++) await q('#funnel-editor .fe-row').nth(i).locator('input').fill(steps[i]);
+  await q('#funnel-run').click();
+  await q('#funnel-steps .fstep').first().waitFor(T);
+  check('funnel shows one row per step', (await q('#funnel-steps .fstep').count()) === 3);
+  await imgLoaded('#funnel-img');
+  check('funnel chart loaded', true);
+  check('funnel steps in URL', (await page.evaluate(() => new URLSearchParams(location.hash.split('?')[1]).getAll('step'))).length === 3);
+  await shot('funnels');
+});
+
+await step('stages', async () => {
+  await go(`#/stages?site=${site}&range=all`);
+  await q('#stage-flow .sf-stage').first().waitFor(T);
+  const api = (await apiGet(`/api/sites/${site}/stages`)).body;
+  check('one block per stage', (await q('#stage-flow .sf-stage').count()) === api.stages.length);
+  await q('#stage-settings .ss-row').first().waitFor(T);
+  check('stage settings editable', (await q('#stage-settings .ss-row').count()) > 0);
+  await shot('stages');
+});
+
+await step('friction', async () => {
+  await go(`#/friction?site=${site}&range=7d`);
+  await q('.moments-table tbody tr, .card .empty').first().waitFor(T);
+  check('moments listed', (await q('.moments-table tbody tr').count()) > 0);
+  check('moments link to heatmaps', (await q('.moments-table a[href*="#/heatmaps"]').count()) > 0);
+  await q('.segmented button:has-text("By frustration")').click();
+  await page.waitForFunction(() => location.hash.includes('moments=frustration'), null, T);
+  await q('.moments-table tbody tr, .card .empty').first().waitFor(T);
+  await shot('friction');
+  const worst = q('.worst-table a[href*="#/session?"]').first();
+  if (await worst.count()) {
+    await worst.click();
+    await q('#session-timeline').waitFor(T);
+    check('worst session opens session view', true);
+  }
+});
+
+await step('heatmaps', async () => {
+  const ex = (await apiGet(`/api/sites/${site}/exits`)).body;
+  const top = ex.pages.slice().sort((a, b) => b.views - a.views)[0].page;
+  await go(`#/heatmaps?site=${site}&range=7d&page=${encodeURIComponent(top)}&viewport=desktop`);
+  await imgLoaded('#heatmap-img');
+  check('heatmap overlay loaded', true);
+  await page.waitForFunction(() => document.querySelector('#hm-stage').dataset.doc, null, T);
+  await shot('heatmaps');
+  await q('.segmented button:has-text("Rage & dead")').click();
+  await page.waitForFunction(() => location.hash.includes('layer=frustration'), null, T);
+  await imgLoaded('#heatmap-img');
+  await q('.segmented button:has-text("Scroll map")').click();
+  await imgLoaded('#scrollmap-img');
+  check('scroll map loaded', true);
+  await shot('heatmaps-scroll');
+});
+
+let searchSupported = false;
+await step('sessions', async () => {
+  const probe = await apiGet(`/api/sites/${site}/sessions?q=${encodeURIComponent('page:/cart.html')}&limit=5`);
+  searchSupported = probe.status === 200 && typeof probe.body.total === 'number';
+  await go(`#/sessions?site=${site}&range=7d`);
+  await q('#session-q').waitFor(T);
+  await q('#session-q').fill('page:/cart.html');
+  await q('#session-search button[type=submit]').click();
+  await page.waitForFunction(() => location.hash.includes('q=page'), null, T);
+  await q('#sessions-table tbody tr').first().waitFor(T);
+  const rows = await q('#sessions-table tbody tr').count();
+  check('search page:/cart.html returns results', rows > 0, rows);
+  if (searchSupported) {
+    const total = await q('#session-count').getAttribute('data-total');
+    check('result count equals API total', Number(total) === probe.body.total, { shown: total, api: probe.body.total });
+  } else {
+    check('fallback listing explained', await q('#search-fallback').isVisible());
+  }
+  await shot('sessions');
+  await q('#sessions-table tbody tr a.sess-link').first().click();
+  await q('#session-timeline .tl-seg').first().waitFor(T);
+  const segs = await q('#session-timeline .tl-seg').count();
+  check('session timeline shows pages', segs > 0, segs);
+  check('session events listed', (await q('#session-pages li.pv').count()) === segs);
+  check('session source shown', (await q('#sess-source').textContent()).length > 0);
+  await shot('session');
+  if (searchSupported) {
+    await go(`#/sessions?site=${site}&range=7d&q=${encodeURIComponent('page:(')}`);
+    expectHttpErrors++;
+    await q('#search-error').waitFor(T);
+    expectHttpErrors--;
+    check('malformed query shows parser message', (await q('#search-error').textContent()).length > 0);
+  }
+});
+
+await step('shared url', async () => {
+  const hash = `#/journeys?site=${site}&range=30d&device=desktop&steps=4&nodes=5&root=/cart.html`;
+  await go(hash);
+  await q('#root-chip').waitFor(T);
+  // Reload: still signed in, same view.
+  await page.reload();
+  await q('#root-chip').waitFor(T);
+  check('reload restores view', (await q('#j-steps').inputValue()) === '4' && (await q('#range-select').inputValue()) === '30d');
+  // A fresh tab (no token there): sign in, then the shared view is shown.
+  const p2 = await context.newPage();
+  watch(p2, 'shared');
+  await p2.goto(BASE + '/dashboard/' + hash);
+  await p2.locator('#signin-token').waitFor({ state: 'visible', ...T });
+  await p2.locator('#signin-token').fill(TOKEN);
+  await p2.locator('#signin-submit').click();
+  await p2.locator('#root-chip').waitFor(T);
+  await p2.locator('svg.sankey .node, #sankey .empty').first().waitFor(T);
+  const ok = (await p2.locator('#j-steps').inputValue()) === '4'
+    && (await p2.locator('#j-nodes').inputValue()) === '5'
+    && (await p2.locator('#range-select').inputValue()) === '30d'
+    && (await p2.locator('select[data-filter=device]').inputValue()) === 'desktop'
+    && (await p2.locator('#root-chip').textContent()).includes('/cart.html');
+  check('shared URL restores view after sign-in', ok);
+  const file = join(SHOTS, String(++shotN).padStart(2, '0') + '-shared-url.png');
+  await p2.screenshot({ path: file, fullPage: true });
+  screenshots.push(file);
+  await p2.close();
+});
+
+await step('sign-out and 401', async () => {
+  await q('#signout-btn').click();
+  await q('#signin').waitFor({ state: 'visible', ...T });
+  check('sign-out returns to sign-in', !(await q('#app').isVisible()));
+  check('token cleared', (await page.evaluate(() => sessionStorage.getItem('trailmap_token'))) === null);
+  // A stale token: the first 401 sends the user back to sign-in.
+  await page.evaluate(() => sessionStorage.setItem('trailmap_token', 'stale-token'));
+  expectHttpErrors++;
+  await page.goto(BASE + `/dashboard/#/overview?site=${site}`);
+  await q('#signin').waitFor({ state: 'visible', ...T });
+  await page.waitForTimeout(300);
+  expectHttpErrors--;
+  check('401 returns to sign-in', !(await q('#app').isVisible()));
+});
+
+await browser.close();
+for (const p of problems) check('no console error / CSP violation', false, p);
+const failed = checks.filter((c) => !c.ok);
+const summary = { ok: failed.length === 0, search_supported: searchSupported, checks: checks.length, failed, problems, screenshots, passed: checks.filter((c) => c.ok).map((c) => c.name) };
+console.log(JSON.stringify(summary, null, 2));
+process.exit(summary.ok ? 0 : 1);
