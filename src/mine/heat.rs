@@ -516,4 +516,61 @@ mod tests {
         };
         assert!(heatmap(&data, HeatmapStyle::Overlay, Format::Png).is_ok());
     }
+
+    /// Issue 6's figure, end to end: 1,000,000 recorded clicks (three
+    /// layout widths of the desktop class, 40 selectors) mapped onto the
+    /// reference layout, then drawn as a PNG overlay, median of 7.
+    /// `cargo test --release --lib -- --ignored --nocapture million_clicks_mapped`
+    #[test]
+    #[ignore]
+    fn million_clicks_mapped_and_drawn() {
+        use crate::mine::testing::Rng;
+        use crate::render::{heatmap, Format, HeatmapData, HeatmapStyle};
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let widths = [1280u32, 1440, 1920];
+        let clicks: Vec<RecordedClick> = (0..1_000_000)
+            .map(|i| {
+                let dw = widths[rng.below(3) as usize];
+                let el = rng.below(40);
+                // An element centred in the layout: it moves with the width.
+                let (ex, ey) = (
+                    (dw as f64 - 1200.0) / 2.0 + (el % 8) as f64 * 150.0,
+                    el as f64 * 90.0,
+                );
+                let (ox, oy) = (rng.below(120) as f64, rng.below(40) as f64);
+                RecordedClick {
+                    session_id: i / 5,
+                    x: ex + ox,
+                    y: ey + oy,
+                    vw: dw,
+                    dw,
+                    sel: Some(format!("#e{el}")),
+                    ox,
+                    oy,
+                    rage: rng.below(50) == 0,
+                    dead: false,
+                }
+            })
+            .collect();
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let t = std::time::Instant::now();
+            let m = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+            let data = HeatmapData {
+                width: m.width,
+                height: m.height.max(4000),
+                points: m.points,
+                marks: m.marks,
+                title: String::new(),
+            };
+            let png = heatmap(&data, HeatmapStyle::Overlay, Format::Png).unwrap();
+            times.push(t.elapsed());
+            assert!(png.len() > 1000 && m.remapped > 0);
+        }
+        times.sort();
+        println!(
+            "1M clicks mapped + heatmap PNG: median {:?} (min {:?})",
+            times[3], times[0]
+        );
+    }
 }
