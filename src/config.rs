@@ -61,6 +61,12 @@ pub struct ServeArgs {
     /// SQLite durability: "full" (fsync every commit) or "normal".
     #[arg(long, env = "TRAILMAP_SYNCHRONOUS")]
     pub synchronous: Option<Synchronous>,
+    /// Most compressed replay layout bytes stored per site (MiB).
+    #[arg(long, env = "TRAILMAP_REPLAY_QUOTA_MB")]
+    pub replay_quota_mb: Option<u64>,
+    /// Replay layouts not used for this many days are deleted.
+    #[arg(long, env = "TRAILMAP_REPLAY_RETENTION_DAYS")]
+    pub replay_retention_days: Option<u64>,
 }
 
 /// SQLite's `synchronous` setting for the writer, as a user chooses it.
@@ -104,6 +110,8 @@ pub struct FileServe {
     pub queue_capacity: Option<usize>,
     pub trust_proxy: Option<bool>,
     pub synchronous: Option<Synchronous>,
+    pub replay_quota_mb: Option<u64>,
+    pub replay_retention_days: Option<u64>,
 }
 
 /// The collector's resolved settings.
@@ -118,6 +126,25 @@ pub struct ServeSettings {
     pub queue_capacity: usize,
     pub trust_proxy: bool,
     pub synchronous: Synchronous,
+    pub replay: ReplayLimits,
+}
+
+/// How much session replay may store.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayLimits {
+    /// Compressed layout bytes per site.
+    pub quota_bytes: u64,
+    /// Layouts unused for longer are deleted.
+    pub retention: Duration,
+}
+
+impl Default for ReplayLimits {
+    fn default() -> Self {
+        ReplayLimits {
+            quota_bytes: 100 * 1024 * 1024,
+            retention: Duration::from_secs(30 * 86_400),
+        }
+    }
 }
 
 /// What the collector accepts in one request.
@@ -149,6 +176,7 @@ impl ServeSettings {
             queue_capacity: 2048,
             trust_proxy: false,
             synchronous: Synchronous::Full,
+            replay: ReplayLimits::default(),
         }
     }
 }
@@ -218,6 +246,18 @@ pub fn resolve_serve(
         .synchronous
         .or(f.synchronous)
         .unwrap_or(Synchronous::Full);
+    if let Some(mb) = args.replay_quota_mb.or(f.replay_quota_mb) {
+        if mb > 1024 * 1024 {
+            bail!("replay quota must be at most 1048576 MiB, got {mb}");
+        }
+        s.replay.quota_bytes = mb * 1024 * 1024;
+    }
+    if let Some(days) = args.replay_retention_days.or(f.replay_retention_days) {
+        if !(1..=3650).contains(&days) {
+            bail!("replay retention must be 1..=3650 days, got {days}");
+        }
+        s.replay.retention = Duration::from_secs(days * 86_400);
+    }
     if let Some(path) = &s.token {
         if path.len() < 16 {
             bail!("the API token must be at least 16 characters");

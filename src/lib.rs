@@ -51,5 +51,6 @@ pub mod metrics;
 pub mod mine;
 pub mod pipeline;
 pub mod render;
+pub mod replay;
 pub mod search;
 pub mod store;

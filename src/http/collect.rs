@@ -252,7 +252,7 @@ pub fn preflight(app: &App, req: &Request<Incoming>) -> Reply {
     }
 }
 
-fn allow_origin(reply: &mut Reply, origin: &str) {
+pub(super) fn allow_origin(reply: &mut Reply, origin: &str) {
     if let Ok(v) = HeaderValue::from_str(origin) {
         let h = reply.headers_mut();
         h.insert("access-control-allow-origin", v);
@@ -264,6 +264,9 @@ fn allow_origin(reply: &mut Reply, origin: &str) {
     }
 }
 
-fn header_str<K: hyper::header::AsHeaderName>(headers: &HeaderMap, key: K) -> Option<&str> {
+pub(super) fn header_str<K: hyper::header::AsHeaderName>(
+    headers: &HeaderMap,
+    key: K,
+) -> Option<&str> {
     headers.get(key).and_then(|v| v.to_str().ok())
 }

@@ -13,6 +13,7 @@ pub mod collect;
 pub mod dashboards;
 pub mod mine_api;
 pub mod registry;
+pub mod replay_api;
 pub mod reply;
 
 use std::convert::Infallible;
@@ -64,6 +65,8 @@ pub struct App {
     /// The session search index; `None` when it could not be opened (the
     /// server still collects and answers everything else).
     pub search: Option<Arc<SearchIndex>>,
+    /// What session replay may store.
+    pub replay: crate::config::ReplayLimits,
 }
 
 /// A server that has opened its store and bound its address, ready to run.
@@ -143,6 +146,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         tracker: assets::Tracker::embedded(),
         dashboards: dashboards::Dashboards::new(),
         search,
+        replay: settings.replay,
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -221,6 +225,17 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
         (&Method::OPTIONS, ["api", "collect"]) => {
             ("collect_preflight", collect::preflight(&app, &req))
         }
+        (&Method::POST, ["api", "replay", "snapshots", hash]) => {
+            let hash = hash.to_string();
+            ("replay", replay_api::upload(&app, &hash, req).await)
+        }
+        (&Method::OPTIONS, ["api", "replay", "snapshots", _]) => {
+            ("replay", collect::preflight(&app, &req))
+        }
+        (&Method::GET, ["replay", "frame", site, hash]) => (
+            "replay",
+            replay_api::frame(&app, site, hash, req.uri().query()).await,
+        ),
         (&Method::GET, [""]) => ("dashboard", dashboards::redirect()),
         (&Method::GET, ["dashboard", rest @ ..]) => ("dashboard", app.dashboards.serve(rest)),
         (&Method::GET, ["healthz"]) => ("healthz", health(&app).await),
@@ -250,7 +265,15 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
             };
             ("api", reply)
         }
-        (_, ["api", "collect"] | ["healthz"] | ["metrics"] | ["api", "sites", ..] | ["t.js"]) => (
+        (
+            _,
+            ["api", "collect"]
+            | ["healthz"]
+            | ["metrics"]
+            | ["api", "sites", ..]
+            | ["t.js"]
+            | ["api", "replay", ..],
+        ) => (
             "other",
             reply::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
         ),
@@ -271,6 +294,8 @@ async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Rep
         [site, "sessions", id] => api::session(app, site, id).await,
         [site, "rules"] => mine_api::get_rules(app, site).await,
         [site, "stages", "settings"] => mine_api::get_journey_settings(app, site).await,
+        [site, "layouts"] => replay_api::describe(app, site, None, req.uri().query()).await,
+        [site, "layouts", hash] => replay_api::describe(app, site, Some(hash), None).await,
         [site, "charts", file] => charts_api::chart(app, site, file, req.uri().query()).await,
         [site, kind @ ("paths" | "exits" | "transitions" | "funnel" | "patterns" | "journeys"
         | "stages" | "frustration" | "moments" | "overview")] => {
@@ -338,8 +363,13 @@ fn current_salts(store: &Store) -> Result<Salts> {
 async fn maintenance(app: Arc<App>) {
     let mut salt_tick = tokio::time::interval(SALT_CHECK_EVERY);
     let mut sites_tick = tokio::time::interval(registry::RELOAD_INTERVAL);
+    let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tokio::select! {
+            _ = prune_tick.tick() => {
+                let app = app.clone();
+                let _ = tokio::task::spawn_blocking(move || replay_api::prune(&app)).await;
+            }
             _ = salt_tick.tick() => {
                 if day_of(now_ms()) != app.hasher.day() {
                     let store = app.store.clone();

@@ -7,6 +7,7 @@
 //! transactions on their own connection; SQLite's busy timeout serialises
 //! them with the writer.
 
+pub mod layouts;
 pub mod read;
 pub mod schema;
 pub mod secrets;

@@ -132,6 +132,34 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX sessions_by_change ON sessions (changed);
     "#,
+    // 6: session replay's page layouts: DOM snapshots (gzipped, masked in
+    // the browser), one per site and content hash however many sessions
+    // show it; and the latest layout seen per page and viewport class.
+    r#"
+    CREATE TABLE layouts (
+        id          INTEGER PRIMARY KEY,
+        site_id     INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        hash        TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        html_gz     BLOB NOT NULL,
+        raw_bytes   INTEGER NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        used_ms     INTEGER NOT NULL,
+        UNIQUE (site_id, hash)
+    );
+    CREATE TABLE page_layouts (
+        site_id   INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        path      TEXT NOT NULL,
+        viewport  TEXT NOT NULL,
+        hash      TEXT NOT NULL,
+        vw        INTEGER NOT NULL,
+        vh        INTEGER NOT NULL,
+        dw        INTEGER NOT NULL,
+        dh        INTEGER NOT NULL,
+        seen_ms   INTEGER NOT NULL,
+        PRIMARY KEY (site_id, path, viewport)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,335 @@
+//! Session replay over HTTP.
+//!
+//! From the recorder (a registered origin, no token, like collect):
+//! `POST /api/replay/snapshots/{hash}?site=&url=&vw=&vh=&dw=&dh=`. With an
+//! empty body it asks "do you have this layout?" (204, and the page's
+//! latest layout is noted, or 404); with a body it uploads the layout,
+//! gzipped (201 stored, 200 already there, 4xx with the reason; 413 over
+//! the size limit or the site's quota).
+//!
+//! For the dashboards (token): `GET /api/sites/{site}/layouts/{hash}` and
+//! `GET /api/sites/{site}/layouts?page=&viewport=` (the latest layout of a
+//! page) describe a layout with a signed `frame_url`; `GET
+//! /replay/frame/{site}/{hash}?expires=&sig=` shows it, sanitized, under a
+//! sandboxing Content-Security-Policy.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ORIGIN};
+use hyper::{Request, StatusCode};
+use serde_json::json;
+
+use super::collect::{allow_origin, header_str};
+use super::reply::{self, Reply};
+use super::App;
+use crate::mine::clean::Cleaner;
+use crate::mine::heat::ViewportClass;
+use crate::pipeline::now_ms;
+use crate::replay::{self, sanitize, sign};
+use crate::store::layouts::{self, Sighting};
+use crate::store::{read, sites, StoreError};
+
+fn query_map(req: &Request<Incoming>) -> HashMap<String, String> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `POST /api/replay/snapshots/{hash}`.
+pub async fn upload(app: &Arc<App>, hash: &str, req: Request<Incoming>) -> Reply {
+    let origin = header_str(req.headers(), ORIGIN).map(str::to_string);
+    let mut reply = match accept_upload(app, hash, req, origin.as_deref()).await {
+        Ok(r) => r,
+        Err((status, reason)) => reply::error(status, &reason),
+    };
+    if let Some(o) = origin.filter(|o| app.sites.origin_known(o)) {
+        allow_origin(&mut reply, &o);
+    }
+    reply
+}
+
+/// A refused upload: the status and a one-line reason.
+type Refused = (StatusCode, String);
+
+async fn accept_upload(
+    app: &Arc<App>,
+    hash: &str,
+    req: Request<Incoming>,
+    origin: Option<&str>,
+) -> Result<Reply, Refused> {
+    let bad = |m: &str| (StatusCode::BAD_REQUEST, m.to_string());
+    if !replay::valid_hash(hash) {
+        return Err(bad("the layout hash must be a SHA-256 in lowercase hex"));
+    }
+    let q = query_map(&req);
+    let site_name = q.get("site").ok_or_else(|| bad("site: required"))?;
+    let forbidden = |m: String| (StatusCode::FORBIDDEN, m);
+    let Some(site) = app.sites.site(site_name) else {
+        return Err(forbidden(format!("unknown site {site_name:?}")));
+    };
+    let Some(origin) = origin else {
+        return Err(forbidden("missing Origin header".into()));
+    };
+    if !site.origins.iter().any(|o| o == origin) {
+        return Err(forbidden(format!(
+            "origin {origin:?} is not registered for site {:?}",
+            site.name
+        )));
+    }
+    let given = q.get("url").ok_or_else(|| bad("url: required"))?;
+    // Stored like page URLs: no query parameter the site does not keep.
+    let url = crate::ingest::payload::stored_url(given, &site.keep_query);
+    let path = crate::ingest::payload::page_path_keeping(&url, &site.keep_query)
+        .ok_or_else(|| bad("url: must be an absolute http(s) URL"))?;
+    let px = |k: &str| -> Result<u32, Refused> {
+        q.get(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .map(|n| n.min(1_000_000.0) as u32)
+            .ok_or_else(|| bad(&format!("{k}: a size in pixels is required")))
+    };
+    let sighting = Sighting {
+        path,
+        viewport: ViewportClass::of_width(px("vw")?).as_str().to_string(),
+        vw: px("vw")?,
+        vh: px("vh")?,
+        dw: px("dw")?,
+        dh: px("dh")?,
+    };
+    let body = read_capped(req.into_body(), replay::MAX_UPLOAD_BYTES)
+        .await
+        .ok_or_else(|| {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the compressed layout is over 2 MiB".to_string(),
+            )
+        })?;
+    let (hash, site_id, quota) = (hash.to_string(), site.id, app.replay.quota_bytes);
+    let app2 = app.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<Reply, StoreError> {
+        let now = now_ms();
+        let conn = app2.store.admin()?;
+        if body.is_empty() {
+            if !layouts::touch(&conn, site_id, &hash, now)? {
+                return Ok(reply::error(
+                    StatusCode::NOT_FOUND,
+                    "unknown layout: upload it",
+                ));
+            }
+            layouts::record_sighting(&conn, site_id, &hash, &sighting, now)?;
+            return Ok(reply::empty(StatusCode::NO_CONTENT));
+        }
+        if layouts::touch(&conn, site_id, &hash, now)? {
+            layouts::record_sighting(&conn, site_id, &hash, &sighting, now)?;
+            return Ok(reply::empty(StatusCode::OK));
+        }
+        let raw_bytes = match replay::check_upload(&body, &hash) {
+            Ok(n) => n,
+            Err(e @ replay::UploadError::TooLarge) => {
+                return Ok(reply::error(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string()))
+            }
+            Err(e) => return Ok(reply::error(StatusCode::BAD_REQUEST, &e.to_string())),
+        };
+        if layouts::usage(&conn, site_id)? + body.len() as u64 > quota {
+            return Ok(reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the site's replay quota of {} MiB is full",
+                    quota / (1024 * 1024)
+                ),
+            ));
+        }
+        let stored = layouts::insert(&conn, site_id, &hash, &url, &body, raw_bytes, now)?;
+        layouts::record_sighting(&conn, site_id, &hash, &sighting, now)?;
+        Ok(reply::empty(if stored {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        }))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => {
+            tracing::error!("storing a layout failed: {e}");
+            Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the layout could not be stored".into(),
+            ))
+        }
+        Err(e) => {
+            tracing::error!("layout task failed: {e}");
+            Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the layout could not be stored".into(),
+            ))
+        }
+    }
+}
+
+/// The body, or `None` when it is over `limit`. An oversized body is still
+/// read (and dropped) up to four times the limit, so that the client
+/// gets the 413 rather than a connection reset halfway through sending.
+async fn read_capped(mut body: Incoming, limit: usize) -> Option<bytes::Bytes> {
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return None;
+        };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= limit {
+                kept.extend_from_slice(&data);
+            } else if seen > 4 * limit {
+                return None;
+            }
+        }
+    }
+    (seen <= limit).then(|| kept.into())
+}
+
+/// `GET /api/sites/{site}/layouts/{hash}` and
+/// `GET /api/sites/{site}/layouts?page=&viewport=`.
+pub async fn describe(
+    app: &Arc<App>,
+    site: &str,
+    hash: Option<&str>,
+    query: Option<&str>,
+) -> Reply {
+    let Some(s) = app.sites.site(site) else {
+        return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
+    };
+    let q: HashMap<String, String> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let hash = hash.map(str::to_string);
+    let app2 = app.clone();
+    let found = tokio::task::spawn_blocking(
+        move || -> Result<Result<serde_json::Value, Reply>, StoreError> {
+            let conn = app2.store.read()?;
+            let (hash, sighting) = match hash {
+                Some(h) => (h, None),
+                None => {
+                    let Some(page) = q.get("page") else {
+                        return Ok(Err(reply::error(StatusCode::BAD_REQUEST, "page: required")));
+                    };
+                    let viewport = q.get("viewport").map_or("desktop", String::as_str);
+                    let Some(class) = ViewportClass::parse(viewport) else {
+                        return Ok(Err(reply::error(
+                            StatusCode::BAD_REQUEST,
+                            "viewport: mobile, tablet or desktop",
+                        )));
+                    };
+                    // The page as the site's rules clean it: any raw path that
+                    // cleans to the same page will do.
+                    let cleaner =
+                        Cleaner::new(&sites::page_rules(&conn, s.id)?).unwrap_or_default();
+                    let target = cleaner.clean(page);
+                    let mut paths: Vec<String> = read::site_pages(&conn, s.id)?
+                        .into_iter()
+                        .map(|(_, p)| p)
+                        .filter(|p| cleaner.clean(p) == target)
+                        .collect();
+                    // A layout may arrive before its page view is stored.
+                    paths.push(page.clone());
+                    match layouts::latest_for_pages(&conn, s.id, &paths, class.as_str())? {
+                        Some((h, sighting)) => (h, Some(sighting)),
+                        None => {
+                            return Ok(Err(reply::error(
+                                StatusCode::NOT_FOUND,
+                                &format!("no layout of {page:?} at {viewport} width yet"),
+                            )))
+                        }
+                    }
+                }
+            };
+            let Some((layout, _)) = layouts::get(&conn, s.id, &hash)? else {
+                return Ok(Err(reply::error(StatusCode::NOT_FOUND, "no such layout")));
+            };
+            let frame_url = sign::frame_url(&app2.token_digest, &s.name, &hash, now_ms());
+            let mut v = serde_json::to_value(&layout).expect("a layout serialises");
+            v["frame_url"] = json!(frame_url);
+            if let Some(s) = sighting {
+                v["seen"] = serde_json::to_value(s).expect("a sighting serialises");
+            }
+            Ok(Ok(v))
+        },
+    )
+    .await;
+    match found {
+        Ok(Ok(Ok(v))) => reply::json(StatusCode::OK, &v),
+        Ok(Ok(Err(r))) => r,
+        _ => reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the database read failed",
+        ),
+    }
+}
+
+/// `GET /replay/frame/{site}/{hash}?expires=&sig=`: the layout, sanitized,
+/// under a sandboxing policy. No token: the signature is the permission.
+pub async fn frame(app: &Arc<App>, site: &str, hash: &str, query: Option<&str>) -> Reply {
+    let q: HashMap<String, String> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let expires = q.get("expires").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let sig = q.get("sig").map_or("", String::as_str);
+    if !sign::verify(&app.token_digest, site, hash, expires, sig, now_ms()) {
+        return reply::error(
+            StatusCode::FORBIDDEN,
+            "this frame link is invalid or expired: open the session again",
+        );
+    }
+    let Some(s) = app.sites.site(site) else {
+        return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
+    };
+    let hash = hash.to_string();
+    let app2 = app.clone();
+    let origins = s.origins.clone();
+    let page = tokio::task::spawn_blocking(move || -> Result<Option<String>, StoreError> {
+        let conn = app2.store.read()?;
+        Ok(layouts::get(&conn, s.id, &hash)?.and_then(|(layout, gz)| {
+            replay::inflate(&gz).map(|html| sanitize::sanitize(&html, &layout.url, &s.origins))
+        }))
+    })
+    .await;
+    match page {
+        Ok(Ok(Some(html))) => {
+            let mut r = reply::text(StatusCode::OK, "text/html; charset=utf-8", html);
+            let h = r.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&sanitize::frame_policy(&origins)) {
+                h.insert("content-security-policy", v);
+            }
+            h.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            h.insert(
+                "cache-control",
+                HeaderValue::from_static("private, max-age=3600"),
+            );
+            r
+        }
+        Ok(Ok(None)) => reply::error(StatusCode::NOT_FOUND, "no such layout"),
+        _ => reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the database read failed",
+        ),
+    }
+}
+
+/// Deletes layouts unused for the retention period (hourly, from the
+/// server's maintenance task).
+pub fn prune(app: &App) {
+    let before = now_ms() - app.replay.retention.as_millis() as i64;
+    match app.store.admin().and_then(|c| layouts::prune(&c, before)) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("deleted {n} replay layouts past their retention"),
+        Err(e) => tracing::error!("pruning replay layouts failed: {e}"),
+    }
+}

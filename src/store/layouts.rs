@@ -1,0 +1,164 @@
+//! Session replay's page layouts: DOM snapshots the recorder uploads,
+//! stored once per site and content hash (one layout serves every session
+//! that saw the same page), and the latest layout of each page per
+//! viewport class (heatmap backgrounds). Usage is bounded per site by a
+//! quota, and layouts nobody used for the retention period are deleted.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::Result;
+use crate::event::Millis;
+
+/// A stored layout's description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Layout {
+    pub hash: String,
+    /// The page it was captured on (relative URLs resolve against it).
+    pub url: String,
+    pub raw_bytes: u64,
+    pub stored_bytes: u64,
+    pub created_ms: Millis,
+    pub used_ms: Millis,
+}
+
+/// Where and how a layout was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sighting {
+    pub path: String,
+    pub viewport: String,
+    pub vw: u32,
+    pub vh: u32,
+    pub dw: u32,
+    pub dh: u32,
+}
+
+/// Whether a site has a layout; marks it used.
+pub fn touch(conn: &Connection, site_id: i64, hash: &str, now: Millis) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE layouts SET used_ms = ?3 WHERE site_id = ?1 AND hash = ?2")?
+        .execute(params![site_id, hash, now])?
+        > 0)
+}
+
+/// Records that `hash` is the latest layout of a page at a viewport class.
+pub fn record_sighting(
+    conn: &Connection,
+    site_id: i64,
+    hash: &str,
+    s: &Sighting,
+    now: Millis,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO page_layouts (site_id, path, viewport, hash, vw, vh, dw, dh, seen_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (site_id, path, viewport) DO UPDATE SET hash = ?4, vw = ?5, vh = ?6,
+             dw = ?7, dh = ?8, seen_ms = ?9",
+    )?
+    .execute(params![
+        site_id, s.path, s.viewport, hash, s.vw, s.vh, s.dw, s.dh, now
+    ])?;
+    Ok(())
+}
+
+/// Compressed bytes a site's layouts take.
+pub fn usage(conn: &Connection, site_id: i64) -> Result<u64> {
+    Ok(conn.query_row(
+        "SELECT IFNULL(SUM(length(html_gz)), 0) FROM layouts WHERE site_id = ?1",
+        [site_id],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+/// Stores a layout (the caller checked it); `false` if it was there.
+pub fn insert(
+    conn: &Connection,
+    site_id: i64,
+    hash: &str,
+    url: &str,
+    html_gz: &[u8],
+    raw_bytes: usize,
+    now: Millis,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO layouts (site_id, hash, url, html_gz, raw_bytes, created_ms, used_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        )?
+        .execute(params![site_id, hash, url, html_gz, raw_bytes as i64, now])?
+        > 0)
+}
+
+/// A layout's description and its compressed HTML.
+pub fn get(conn: &Connection, site_id: i64, hash: &str) -> Result<Option<(Layout, Vec<u8>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT hash, url, raw_bytes, length(html_gz), created_ms, used_ms, html_gz
+             FROM layouts WHERE site_id = ?1 AND hash = ?2",
+        )?
+        .query_row(params![site_id, hash], |r| {
+            Ok((
+                Layout {
+                    hash: r.get(0)?,
+                    url: r.get(1)?,
+                    raw_bytes: r.get::<_, i64>(2)? as u64,
+                    stored_bytes: r.get::<_, i64>(3)? as u64,
+                    created_ms: r.get(4)?,
+                    used_ms: r.get(5)?,
+                },
+                r.get(6)?,
+            ))
+        })
+        .optional()?)
+}
+
+/// The latest stored layout seen on any of `paths` at a viewport class.
+pub fn latest_for_pages(
+    conn: &Connection,
+    site_id: i64,
+    paths: &[String],
+    viewport: &str,
+) -> Result<Option<(String, Sighting)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.hash, p.path, p.viewport, p.vw, p.vh, p.dw, p.dh, p.seen_ms
+         FROM page_layouts p JOIN layouts l ON l.site_id = p.site_id AND l.hash = p.hash
+         WHERE p.site_id = ?1 AND p.path = ?2 AND p.viewport = ?3",
+    )?;
+    let mut best: Option<(Millis, String, Sighting)> = None;
+    for path in paths {
+        let row = stmt
+            .query_row(params![site_id, path, viewport], |r| {
+                Ok((
+                    r.get::<_, Millis>(7)?,
+                    r.get::<_, String>(0)?,
+                    Sighting {
+                        path: r.get(1)?,
+                        viewport: r.get(2)?,
+                        vw: r.get(3)?,
+                        vh: r.get(4)?,
+                        dw: r.get(5)?,
+                        dh: r.get(6)?,
+                    },
+                ))
+            })
+            .optional()?;
+        if let Some(row) = row {
+            if best.as_ref().is_none_or(|b| row.0 > b.0) {
+                best = Some(row);
+            }
+        }
+    }
+    Ok(best.map(|(_, hash, s)| (hash, s)))
+}
+
+/// Deletes layouts unused since `before`, and the sightings of them.
+/// Returns how many layouts went.
+pub fn prune(conn: &Connection, before: Millis) -> Result<usize> {
+    let n = conn.execute("DELETE FROM layouts WHERE used_ms < ?1", [before])?;
+    conn.execute(
+        "DELETE FROM page_layouts WHERE NOT EXISTS (SELECT 1 FROM layouts l
+            WHERE l.site_id = page_layouts.site_id AND l.hash = page_layouts.hash)",
+        [],
+    )?;
+    Ok(n)
+}
