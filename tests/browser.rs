@@ -320,3 +320,105 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Session replay end to end: the real recorder on the demo storefront
+/// (data-replay on its tag) uploads masked layouts to the real server; the
+/// session is then played in the dashboard: its layouts shown, the cursor
+/// on each clicked element, no typed value anywhere. A hostile layout and
+/// a session without layouts are played too.
+#[test]
+fn a_recorded_session_replays_in_the_dashboard() {
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(0);
+    let rec = run_script("replay_record.mjs", &[&demo.shop]);
+    assert_eq!(rec["ok"], true, "{rec}");
+    assert_eq!(
+        rec["tag_had_replay"], true,
+        "the storefront's tag asks for replay"
+    );
+    assert!(rec["uploads"].as_u64().unwrap() > 0, "{rec}");
+
+    // The session references its layouts, and the server has every one
+    // (the tracker's last batch may trail the uploads a little).
+    let mut detail = Value::Null;
+    let mut hashes: Vec<String> = vec![];
+    let mut all_stored = false;
+    let conn = open_db(&demo.db);
+    for _ in 0..100 {
+        let list = demo_get_json(&demo, "/api/sites/shop/sessions");
+        if let Some(s) = list["sessions"].as_array().and_then(|a| a.first()) {
+            detail = demo_get_json(&demo, &format!("/api/sites/shop/sessions/{}", s["id"]));
+            hashes = detail["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["type"] == "custom" && e["name"] == "$layout")
+                .map(|e| e["props"]["hash"].as_str().unwrap().to_string())
+                .collect();
+            all_stored = hashes.iter().all(|h| {
+                conn.query_row("SELECT COUNT(*) FROM layouts WHERE hash = ?1", [h], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .unwrap()
+                    == 1
+            });
+            if !hashes.is_empty() && all_stored {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!hashes.is_empty(), "no $layout events: {detail}");
+    assert!(all_stored, "a layout the session shows was never stored");
+    // No typed value reached the disk.
+    let mut stmt = conn.prepare("SELECT html_gz FROM layouts").unwrap();
+    let layouts: Vec<Vec<u8>> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for gz in &layouts {
+        let html = trailmap::replay::inflate(gz).unwrap().to_lowercase();
+        for secret in [
+            "zqxsecret",
+            "secret-visitor@example.com",
+            "secret-newsletter",
+        ] {
+            assert!(!html.contains(secret), "{secret} stored in a layout");
+        }
+    }
+
+    // Play it: every click with a selector is expected under the cursor.
+    let clicks: Vec<Value> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "click" && e["sel"].is_string())
+        .map(|e| serde_json::json!({"sel": e["sel"], "x": e["x"], "y": e["y"]}))
+        .collect();
+    assert!(!clicks.is_empty());
+    let expect = serde_json::json!({"clicks": clicks, "secret": "zqxsecret"}).to_string();
+    let seed = run_script(
+        "replay_play.mjs",
+        &["--seed", &demo.collector, &demo.token, "shop", &demo.shop],
+    );
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/replay");
+    let played = run_script(
+        "replay_play.mjs",
+        &[
+            &demo.collector,
+            &demo.token,
+            "shop",
+            &detail["id"].to_string(),
+            &expect,
+            shots.to_str().unwrap(),
+            "--nolayout",
+            &seed["nolayout"].to_string(),
+            "--hostile",
+            &seed["hostile"].to_string(),
+        ],
+    );
+    assert_eq!(played["ok"], true, "{played}");
+}

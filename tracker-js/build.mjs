@@ -1,6 +1,7 @@
-// Builds dist/t.min.js from src/t.js with terser. `npm run build`.
-// test/build.test.mjs imports buildCode() to check that the committed build
-// is current, so the options live here only.
+// Builds dist/t.min.js from src/t.js and dist/replay.min.js from
+// src/replay.js with terser. `npm run build`.
+// test/build.test.mjs imports buildCode() to check that the committed builds
+// are current, so the options live here only.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -23,10 +24,23 @@ export const TERSER_OPTIONS = {
   format: { comments: false },
 };
 
-/** The minified tracker, as a string (deterministic for a given source). */
-export async function buildCode() {
-  const source = await readFile(SRC, 'utf8');
-  const { code } = await minify(source, TERSER_OPTIONS);
+// Every build: the source, the output and its terser options. The replay
+// recorder needs CompressionStream (Chrome 80, Firefox 113, Safari 16.4),
+// so it may use ES2020 syntax (object spread).
+export const FILES = {
+  't.min.js': { src: SRC, dist: DIST, options: TERSER_OPTIONS },
+  'replay.min.js': {
+    src: here('./src/replay.js'),
+    dist: here('./dist/replay.min.js'),
+    options: { ...TERSER_OPTIONS, ecma: 2020 },
+  },
+};
+
+/** A minified file (default: the tracker), as a string (deterministic for a given source). */
+export async function buildCode(name = 't.min.js') {
+  const { src, options } = FILES[name];
+  const source = await readFile(src, 'utf8');
+  const { code } = await minify(source, options);
   return code + '\n';
 }
 
@@ -35,8 +49,10 @@ export function gzipSize(code) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const code = await buildCode();
   await mkdir(here('./dist'), { recursive: true });
-  await writeFile(DIST, code);
-  console.log(`dist/t.min.js: ${Buffer.byteLength(code)} bytes, ${gzipSize(code)} bytes gzipped (-9)`);
+  for (const [name, { dist }] of Object.entries(FILES)) {
+    const code = await buildCode(name);
+    await writeFile(dist, code);
+    console.log(`dist/${name}: ${Buffer.byteLength(code)} bytes, ${gzipSize(code)} bytes gzipped (-9)`);
+  }
 }

@@ -1,16 +1,44 @@
 // Heatmaps: the click heatmap of a page (overlay style, transparent PNG at
 // the page's document size) over a neutral canvas, or its scroll map.
-import { h, apiImage, clear, fmt, card, link, setParams, filterParams, empty, loading, segmented, qv } from './core.js';
+import { h, api, apiImage, clear, fmt, card, link, setParams, filterParams, empty, loading, segmented, qv } from './core.js';
 import { pagePicker } from './transitions.js';
 
-// Hook for stored page layouts. No layouts are stored yet, so this returns
-// null and the heatmap is drawn over a neutral canvas. When the server
-// stores them (e.g. a screenshot or DOM snapshot per page + viewport),
-// return an element here (an <img> from apiImage, or an <iframe> with a
-// blob: URL, which the CSP frame-src already allows); it is placed under
-// the overlay, stretched to the document size of the overlay PNG.
-export async function loadLayout(/* ctx, page, viewport */) {
-  return null;
+// The stored layout of a page at a viewport class (session replay keeps
+// them) as the background of the heatmap: the server's latest layout of
+// the page, shown only through a sandboxed, script-less iframe of the
+// trailmap server's frame route (never fetched into the dashboard). The
+// iframe is laid out at the recorded viewport width and document height
+// and scaled to the canvas; pointer events pass through to the overlay.
+// Without a stored layout (404) this returns null: the neutral canvas stays.
+const FRAME_URL = /^\/replay\/frame\/[^/?#]+\/[0-9a-f]{64}\?/;
+export async function loadLayout(ctx, page, viewport) {
+  let info;
+  try {
+    info = await api(ctx.base + '/layouts', { page, viewport }, { signal: ctx.signal });
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw e;
+    return null;
+  }
+  if (!info || typeof info.frame_url !== 'string' || !FRAME_URL.test(info.frame_url)) return null;
+  const seen = info.seen || {};
+  const px = (v) => (typeof v === 'number' && v > 0 ? Math.round(v) : 0);
+  const vw = px(seen.vw) || px(seen.dw) || (viewport === 'mobile' ? 390 : viewport === 'tablet' ? 820 : 1440);
+  const dw = Math.max(px(seen.dw), vw);
+  const dh = Math.max(px(seen.dh), px(seen.vh), 400);
+  const frame = h('iframe.hm-layout-frame', {
+    sandbox: '', src: info.frame_url, scrolling: 'no', tabindex: '-1', 'aria-hidden': 'true',
+    title: 'Stored layout of ' + page, referrerpolicy: 'no-referrer',
+  });
+  frame.style.width = vw + 'px';
+  frame.style.height = dh + 'px';
+  const box = h('div.hm-layout-box', { dataset: { hash: info.hash || '', doc: dw + 'x' + dh } }, frame);
+  const ro = new ResizeObserver(() => {
+    const w = box.clientWidth;
+    if (w) frame.style.transform = 'scale(' + (w / dw) + ')';
+  });
+  ro.observe(box);
+  if (ctx.signal) ctx.signal.addEventListener('abort', () => ro.disconnect(), { once: true });
+  return box;
 }
 
 export async function render(el, ctx) {

@@ -1,5 +1,6 @@
 // Sessions: search (query syntax), result list, and one session's view.
 import { h, s, api, clear, fmt, card, link, setParams, filterParams, empty, loading, errorBox, showTip, hideTip, readHash, hashFor, qv } from './core.js';
+import { createPlayer } from './player.js';
 
 const EXAMPLES = [
   ['page:/checkout AND -page:/thank-you', 'reached checkout but did not buy'],
@@ -70,7 +71,8 @@ async function renderList(el, ctx) {
   countEl.dataset.total = searchMode ? data.total : list.length;
   clear(results);
   if (!list.length) { results.appendChild(empty(q ? 'No session matches this query.' : 'No sessions in this range.', 'Try a longer date range or fewer filters.')); return; }
-  const back = { q: q || null, sort: sort === 'newest' ? null : sort };
+  // The session view gets the list it came from (for next / previous).
+  const back = { q: q || null, sort: sort === 'newest' ? null : sort, limit: limit === 50 ? null : limit, offset: offset || null, cursor: cursor || null, from: 'list' };
   results.appendChild(sessionTable(list, back));
 
   const pager = h('div.pager');
@@ -117,9 +119,53 @@ function sessionTable(list, back) {
 }
 
 // ---------------- one session ----------------
+// Where this session sits in the search results it was opened from: the
+// links to the previous and next session there (null at either end), or
+// null when it was opened on its own.
+const LIST_KEYS = ['q', 'sort', 'limit', 'offset', 'cursor'];
+async function neighbours(ctx, id) {
+  const p = ctx.params;
+  if (p.get('from') !== 'list') return null;
+  const q = p.get('q') || '';
+  const sort = p.get('sort') === 'longest' ? 'longest' : null;
+  const limit = [25, 50, 100].includes(+p.get('limit')) ? +p.get('limit') : 50;
+  const offset = Math.max(0, parseInt(p.get('offset'), 10) || 0);
+  const cursor = p.get('cursor') || '';
+  const f = filterParams(p);
+  const fetchPage = (o, c) => api(ctx.base + '/sessions', { q: q || null, sort, limit, offset: o || null, cursor: c || null, ...f }, { signal: ctx.signal });
+  const hrefFor = (sid, o, c) => link('session', { id: sid, q: q || null, sort, limit: limit === 50 ? null : limit, offset: o || null, cursor: c || null, from: 'list' });
+  const data = await fetchPage(offset, cursor);
+  const searchMode = typeof data.total === 'number';
+  let list = data.sessions || [];
+  if (!searchMode && sort === 'longest') list = list.slice().sort((a, b) => b.duration_ms - a.duration_ms);
+  const i = list.findIndex((x) => String(x.id) === String(id));
+  if (i < 0) return { prev: null, next: null };
+  let prev = null, next = null;
+  if (i > 0) prev = hrefFor(list[i - 1].id, offset, cursor);
+  else if (searchMode && offset > 0) {
+    const o = Math.max(0, offset - limit);
+    const d = await fetchPage(o, '');
+    const l = d.sessions || [];
+    if (l.length) prev = hrefFor(l[l.length - 1].id, o, '');
+  }
+  if (i + 1 < list.length) next = hrefFor(list[i + 1].id, offset, cursor);
+  else if (searchMode && offset + limit < data.total) {
+    const d = await fetchPage(offset + limit, '');
+    const l = d.sessions || [];
+    if (l.length) next = hrefFor(l[0].id, offset + limit, '');
+  } else if (!searchMode && data.next_cursor && sort !== 'longest') {
+    const d = await fetchPage(0, data.next_cursor);
+    const l = d.sessions || [];
+    if (l.length) next = hrefFor(l[0].id, 0, data.next_cursor);
+  }
+  return { prev, next };
+}
+
 async function renderSession(el, ctx) {
   const id = ctx.params.get('id');
-  const backHref = link('sessions', { q: ctx.params.get('q'), sort: ctx.params.get('sort') });
+  const backParams = {};
+  for (const k of LIST_KEYS) backParams[k] = ctx.params.get(k);
+  const backHref = link('sessions', backParams);
   el.appendChild(h('a.back#session-back', { href: backHref }, '← Sessions'));
   const body = h('div', loading());
   el.appendChild(body);
@@ -183,13 +229,23 @@ async function renderSession(el, ctx) {
   if (!views.length && (x.pages || []).length) {
     for (const pg of x.pages) views.push({ page: pg, start: t0, end: t0, events: [] });
   }
-  body.appendChild(card('Timeline', timeline(views, t0, t1), { sub: fmt.n(views.length) + ' page views' }));
-  body.appendChild(card('Pages and events', pageList(views, t0)));
+  // The replay player, above the facts.
+  const player = createPlayer(ctx, x, events, { nav: ctx.params.get('from') === 'list' ? neighbours(ctx, x.id).catch(() => ({ prev: null, next: null })) : undefined });
+  const replayCard = card('Replay', player.el, {
+    cls: 'replay-card',
+    sub: player.model.hasLayouts ? 'Recorded layouts · cursor, clicks and scrolling' : 'Page timeline (no layouts recorded)',
+  });
+  const facts = body.querySelector('.grid3');
+  body.insertBefore(replayCard, facts);
+  const seek = (ms) => { player.seek(ms - player.model.T0); player.el.scrollIntoView({ block: 'nearest', behavior: 'smooth' }); player.el.focus({ preventScroll: true }); };
+
+  body.appendChild(card('Timeline', timeline(views, t0, t1, seek), { sub: fmt.n(views.length) + ' page views · click to replay from there' }));
+  body.appendChild(card('Pages and events', pageList(views, t0, seek)));
 }
 
 const COLORS = ['#6366f1', '#0ea5e9', '#10b981', '#f59e0b', '#ec4899', '#8b5cf6', '#14b8a6', '#f97316'];
 
-function timeline(views, t0, t1) {
+function timeline(views, t0, t1, seek) {
   const start = views.length ? Math.min(t0, views[0].start) : t0;
   const end = Math.max(t1 || start, ...views.map((v) => v.end), start + 1000);
   const total = end - start;
@@ -208,9 +264,14 @@ function timeline(views, t0, t1) {
       h('div', '+' + fmt.dur((v.start - start) / 1000) + ' · ' + fmt.dur((v.end - v.start) / 1000) + ' on page'),
       v.pv && v.pv.title ? h('div.muted', v.pv.title) : null));
     seg.addEventListener('pointerleave', hideTip);
+    if (seek) {
+      seg.addEventListener('click', () => seek(v.start));
+      seg.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); seek(v.start); } });
+    }
     track.appendChild(seg);
     for (const e of v.events) {
       if (e.type !== 'click' && e.type !== 'custom') continue;
+      if (e.type === 'custom' && e.name === '$layout') continue; // replay bookkeeping
       const cls = e.type === 'custom' ? 'tl-custom' : e.rage ? 'tl-rage' : e.dead ? 'tl-dead' : 'tl-click';
       const m = h('span.tl-mark.' + cls);
       m.style.left = pct(e.ts) + '%';
@@ -218,6 +279,7 @@ function timeline(views, t0, t1) {
         h('strong', e.type === 'custom' ? 'Event: ' + (e.name || '') : 'Click' + (e.rage ? ' (rage)' : e.dead ? ' (dead)' : '')),
         e.sel ? h('div.mono', e.sel) : null, e.text ? h('div', '“' + e.text + '”') : null, h('div.muted', v.page + ' · +' + fmt.dur((e.ts - start) / 1000))));
       m.addEventListener('pointerleave', hideTip);
+      if (seek) m.addEventListener('click', () => seek(e.ts));
       marks.appendChild(m);
     }
   });
@@ -227,7 +289,7 @@ function timeline(views, t0, t1) {
   return h('div.timeline#session-timeline', { role: 'group', 'aria-label': 'Session timeline' }, track, marks, legend);
 }
 
-function pageList(views, t0) {
+function pageList(views, t0, seek) {
   if (!views.length) return empty('No events recorded.');
   return h('ol.pv-list#session-pages', views.map((v, i) => {
     const pv = v.pv || {};
@@ -239,7 +301,8 @@ function pageList(views, t0) {
           pv.title ? h('div.pv-title', pv.title) : null,
           pv.url ? h('div.pv-url.muted.small.mono', pv.url) : null),
         h('div.pv-meta', h('div', '+' + fmt.dur((v.start - t0) / 1000)), h('div.muted.small', fmt.dur((v.end - v.start) / 1000) + ' on page')),
-        h('span.acts', h('a', { href: link('heatmaps', { page: v.page }) }, 'heatmap'), h('a', { href: link('transitions', { page: v.page }) }, 'flow'))),
+        h('span.acts', seek ? h('button.replay-from', { type: 'button', title: 'Replay from this page view', on: { click: () => seek(v.start) } }, '▶ replay') : null,
+          h('a', { href: link('heatmaps', { page: v.page }) }, 'heatmap'), h('a', { href: link('transitions', { page: v.page }) }, 'flow'))),
       v.events.length ? h('ul.ev-list', v.events.map((e) => eventRow(e, v.start))) : null);
   }));
 }
@@ -260,6 +323,10 @@ function eventRow(e, base) {
         e.engaged_ms != null ? h('span', 'engaged ' + fmt.dur(e.engaged_ms / 1000)) : null,
         e.max_depth != null ? h('span.muted', ' · deepest scroll ' + Math.round(e.max_depth) + 'px') : null);
     case 'custom':
+      if (e.name === '$layout' && e.props) {
+        return h('li.ev.ev-layout.muted', at, h('span.ev-kind', 'Layout recorded'),
+          h('span.small', [e.props.vw && e.props.vh ? e.props.vw + ' × ' + e.props.vh : null, e.props.dh ? 'page ' + e.props.dh + 'px tall' : null].filter(Boolean).join(' · ')));
+      }
       return h('li.ev.ev-custom', at, h('span.ev-kind', 'Event'), h('code', e.name || ''),
         e.props && Object.keys(e.props).length ? h('code.ev-props', JSON.stringify(e.props)) : null);
     case 'pageview':

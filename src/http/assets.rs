@@ -1,4 +1,5 @@
-//! Assets the binary embeds and serves: the tracker script.
+//! Assets the binary embeds and serves: the tracker script and the replay
+//! recorder.
 //!
 //! The tracker is built by tracker-js (`npm run build`) into
 //! tracker-js/dist/t.min.js, which is committed, so building the server never
@@ -17,6 +18,10 @@ use super::reply::{self, Reply};
 /// The committed tracker build.
 const TRACKER_JS: &[u8] = include_bytes!("../../tracker-js/dist/t.min.js");
 
+/// The committed build of the replay recorder, which the tracker loads
+/// from `/t/replay.js` when its tag has `data-replay`.
+const REPLAY_JS: &[u8] = include_bytes!("../../tracker-js/dist/replay.min.js");
+
 pub struct Tracker {
     body: Bytes,
     /// First 16 hex digits of the build's SHA-256: the versioned file name.
@@ -27,6 +32,11 @@ pub struct Tracker {
 impl Tracker {
     pub fn embedded() -> Tracker {
         Tracker::new(TRACKER_JS)
+    }
+
+    /// The replay recorder, served the same way.
+    pub fn embedded_recorder() -> Tracker {
+        Tracker::new(REPLAY_JS)
     }
 
     pub fn new(js: &'static [u8]) -> Tracker {

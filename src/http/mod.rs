@@ -61,6 +61,8 @@ pub struct App {
     pub trust_proxy: bool,
     pub metrics: Arc<Metrics>,
     pub tracker: assets::Tracker,
+    /// `/t/replay.js`, the optional replay recorder.
+    pub recorder: assets::Tracker,
     pub dashboards: dashboards::Dashboards,
     /// The session search index; `None` when it could not be opened (the
     /// server still collects and answers everything else).
@@ -144,6 +146,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         trust_proxy: settings.trust_proxy,
         metrics,
         tracker: assets::Tracker::embedded(),
+        recorder: assets::Tracker::embedded_recorder(),
         dashboards: dashboards::Dashboards::new(),
         search,
         replay: settings.replay,
@@ -240,6 +243,9 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
         (&Method::GET, ["dashboard", rest @ ..]) => ("dashboard", app.dashboards.serve(rest)),
         (&Method::GET, ["healthz"]) => ("healthz", health(&app).await),
         (&Method::GET | &Method::HEAD, ["t.js"]) => ("tracker", app.tracker.serve(&req, None)),
+        (&Method::GET | &Method::HEAD, ["t", "replay.js"]) => {
+            ("tracker", app.recorder.serve(&req, None))
+        }
         (&Method::GET | &Method::HEAD, ["t", versioned]) => {
             ("tracker", app.tracker.serve(&req, Some(versioned)))
         }

@@ -9,7 +9,8 @@
 //!
 //! For the dashboards (token): `GET /api/sites/{site}/layouts/{hash}` and
 //! `GET /api/sites/{site}/layouts?page=&viewport=` (the latest layout of a
-//! page) describe a layout with a signed `frame_url`; `GET
+//! page; `"hash": null` when there is none yet) describe a layout with a
+//! signed `frame_url`; `GET
 //! /replay/frame/{site}/{hash}?expires=&sig=` shows it, sanitized, under a
 //! sandboxing Content-Security-Policy.
 
@@ -238,10 +239,15 @@ pub async fn describe(
                     paths.push(page.clone());
                     match layouts::latest_for_pages(&conn, s.id, &paths, class.as_str())? {
                         Some((h, sighting)) => (h, Some(sighting)),
+                        // Not an error: most pages have no layout until a
+                        // visitor with the recorder views them.
                         None => {
-                            return Ok(Err(reply::error(
-                                StatusCode::NOT_FOUND,
-                                &format!("no layout of {page:?} at {viewport} width yet"),
+                            return Ok(Err(reply::json(
+                                StatusCode::OK,
+                                &json!({
+                                    "hash": null, "frame_url": null,
+                                    "message": format!("no layout of {page:?} at {viewport} width yet"),
+                                }),
                             )))
                         }
                     }

@@ -11,12 +11,10 @@
   var script = document.currentScript;
   // The tag's data-site, data-api and data-respect-dnt.
   var data = script && script.dataset;
-  // Inside this selector nothing is recorded: clicks are dropped.
-  var IGNORE = '[data-trailmap-ignore]';
-  // Elements whose text is never read: what they hold is typed by the visitor.
-  var PRIVATE = 'input,textarea,select,[contenteditable],' + IGNORE;
-  var SID_KEY = 'trailmap_sid';
-  var UNSENT_KEY = 'trailmap_unsent';
+  // Elements whose text is never read: what they hold is typed by the
+  // visitor, or is in an ignored area ([data-trailmap-ignore], where clicks
+  // are dropped). sessionStorage keys: trailmap_sid, trailmap_unsent.
+  var PRIVATE = 'input,textarea,select,[contenteditable],[data-trailmap-ignore]';
   var now = Date.now;
   var root = document.documentElement;
   var site = data && data.site;
@@ -57,20 +55,14 @@
 
   // The tab's session id: about 20 random characters of a-z 0-9. Only
   // (sid, visitor hash) needs to be unique, so Math.random is plenty.
-  var random = function () {
-    return Math.random().toString(36).slice(2);
-  };
-  var sid = store(SID_KEY);
-  if (!sid) store(SID_KEY, (sid = random() + random()));
+  var sid = store('trailmap_sid');
+  if (!sid) store('trailmap_sid', (sid = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2)));
 
   var on = function (target, type, listener, capture) {
     target.addEventListener(type, listener, capture);
   };
 
-  var push = function (event) {
-    queue.push(event);
-    if (queue[24]) flush();
-  };
+  var push = (event) => queue.push(event) > 24 && flush();
 
   // A new event of the current page view, queued unless `hold`.
   var make = function (type, fields, hold) {
@@ -97,8 +89,7 @@
   };
 
   var pageview = function (referrer) {
-    var meta = document.querySelector('meta[name=trailmap-status]');
-    var status = meta && +meta.content;
+    var status = +(document.querySelector('meta[name=trailmap-status]') || 0).content;
     var event;
     page = location.href;
     maxDepth = 0;
@@ -145,10 +136,9 @@
   // is dead when nothing happened since: no mutation, scroll or URL change.
   var settle = function (all) {
     held = held.filter(function (click) {
-      if (all || now() - click.ts > 999) {
-        if (all || changed >= click.ts) click.dead = false;
-        push(click);
-      } else return 1;
+      if (!all && now() - click.ts < 1e3) return 1;
+      (!all && click.ts > changed) || (click.dead = false);
+      push(click);
     });
     if (!held[0]) observer.disconnect();
   };
@@ -238,7 +228,7 @@
 
   // Takes over the batches an earlier page of this tab could not send.
   var load = function () {
-    outbox = outbox.concat(store(UNSENT_KEY, []) || []);
+    outbox.push(...(store('trailmap_unsent', []) || []));
     send();
   };
 
@@ -273,14 +263,16 @@
   pageview(document.referrer);
   // Calls made before this script ran, by the stub in the page:
   // window.trailmap=window.trailmap||function(){(trailmap.q=trailmap.q||[]).push(arguments)}
-  ((stub && stub.q) || []).forEach(function (args) {
-    custom(...args);
-  });
+  ((stub && stub.q) || []).forEach((args) => custom(...args));
+  // data-replay: the optional session-replay recorder, from t.js's origin.
+  if ('replay' in data) {
+    root.appendChild(document.createElement('script')).src = new URL('/t/replay.js', script.src);
+  }
 
   ['pushState', 'replaceState'].forEach((name) => {
     var original = history[name];
-    history[name] = function () {
-      original.apply(this, arguments);
+    history[name] = function (...args) {
+      original.apply(this, args);
       route();
     };
   });
@@ -295,7 +287,7 @@
       var link;
       var box;
       var click;
-      if (!target.closest || target.closest(IGNORE)) return;
+      if (!target.closest || target.closest('[data-trailmap-ignore]')) return;
       link = target.closest('a[href]');
       box = target.getBoundingClientRect();
       click = make(
@@ -315,8 +307,8 @@
               : (target.innerText || '').trim().slice(0, 100),
           // Looks interactive; cleared by settle() when something happens.
           dead: !!(
-            target.closest('a,button,[type=submit],[type=button],[role=button],[onclick]') ||
-            getComputedStyle(target).cursor == 'pointer'
+            getComputedStyle(target).cursor == 'pointer' ||
+            target.closest('a,button,[type=submit],[type=button],[role=button],[onclick]')
           ),
         },
         1,
@@ -354,7 +346,7 @@
   on(window, 'pagehide', function () {
     hide();
     // What is still unsent now belongs to the next page of this tab.
-    store(UNSENT_KEY, outbox);
+    store('trailmap_unsent', outbox);
     outbox = [];
   });
   on(window, 'pageshow', function (e) {

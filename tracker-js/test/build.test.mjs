@@ -1,23 +1,31 @@
-// The committed build is current and within budget. `npm test`.
+// The committed builds are current and within budget. `npm test`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { buildCode, gzipSize, DIST } from '../build.mjs';
+import { buildCode, gzipSize, FILES } from '../build.mjs';
 
-const BUDGET = 2048;
+// Bytes, minified and gzipped at level 9.
+const BUDGETS = { 't.min.js': 2048, 'replay.min.js': 2560 };
 
-test('dist/t.min.js is the build of src/t.js', async () => {
-  const [built, committed] = await Promise.all([buildCode(), readFile(DIST, 'utf8')]);
-  assert.ok(built === committed, 'the committed build is stale, run npm run build');
-});
+for (const [name, budget] of Object.entries(BUDGETS)) {
+  test(`dist/${name} is the build of its source`, async () => {
+    const [built, committed] = await Promise.all([buildCode(name), readFile(FILES[name].dist, 'utf8')]);
+    assert.ok(built === committed, `the committed dist/${name} is stale, run npm run build`);
+  });
 
-test(`dist/t.min.js is at most ${BUDGET} bytes minified and gzipped (-9)`, async () => {
-  const code = await readFile(DIST);
-  const size = gzipSize(code);
-  console.log(`t.min.js: ${code.length} bytes, ${size} bytes gzipped`);
-  assert.ok(size <= BUDGET, `${size} bytes gzipped, over the ${BUDGET}-byte budget`);
-});
+  test(`dist/${name} is at most ${budget} bytes minified and gzipped (-9)`, async () => {
+    const code = await readFile(FILES[name].dist);
+    const size = gzipSize(code);
+    console.log(`${name}: ${code.length} bytes, ${size} bytes gzipped`);
+    assert.ok(size <= budget, `${size} bytes gzipped, over the ${budget}-byte budget`);
+  });
 
-test('the build is deterministic', async () => {
-  assert.equal(await buildCode(), await buildCode());
+  test(`the build of ${name} is deterministic`, async () => {
+    assert.equal(await buildCode(name), await buildCode(name));
+  });
+}
+
+test('t.js loads the recorder only with data-replay, from its own origin', async () => {
+  const code = await readFile(FILES['t.min.js'].dist, 'utf8');
+  assert.match(code, /"replay"in \w+&&\(\w+\.appendChild\(\w+\.createElement\("script"\)\)\.src=new URL\("\/t\/replay\.js",\w+\.src\)\)/);
 });
