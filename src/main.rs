@@ -351,6 +351,18 @@ enum BenchCommand {
         rounds: usize,
         file: std::path::PathBuf,
     },
+    /// Mine the top patterns of a site's sessions and report time and peak memory.
+    Patterns {
+        #[arg(long)]
+        site: String,
+        #[arg(long, default_value_t = 15)]
+        top: usize,
+        #[arg(long, default_value_t = 2)]
+        min_len: usize,
+        /// Rounds; the first and the median are reported.
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
+    },
     /// Post batches to a running collector and report durable events/s and latency.
     Collect {
         /// The collector's base URL.
@@ -509,6 +521,17 @@ fn run(cli: Cli) -> Result<()> {
             let format = trailmap::ingest::accesslog::LogFormat::parse(&format)
                 .map_err(|e| anyhow::anyhow!("invalid --format: {e}"))?;
             let report = trailmap::bench::parse::run(&file, &format, rounds)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Patterns {
+            site,
+            top,
+            min_len,
+            rounds,
+        }) => {
+            let store = Store::open(&config::db_path(&cli.store, &file))?;
+            let report = trailmap::bench::patterns::run(&store, &site, top, min_len, rounds)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
