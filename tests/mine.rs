@@ -4,31 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::Value;
-
-fn imported_log() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    assert!(
-        run_cli(
-            &db,
-            &[
-                "site",
-                "add",
-                "blog",
-                "--origin",
-                "https://semicomplete.com"
-            ]
-        )
-        .0
-    );
-    let (ok, _, err) = run_cli(&db, &["import", "--site", "blog", "--json", LOG]);
-    assert!(ok, "{err}");
-    (dir, db)
-}
 
 fn blog_json(db: &Path, args: &[&str]) -> Value {
     let mut all = args.to_vec();

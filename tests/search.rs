@@ -233,23 +233,7 @@ fn sql_ids(db: &Path, sql: &str) -> BTreeSet<i64> {
 
 #[test]
 fn imported_logs_are_found_and_the_index_catches_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    assert!(
-        run_cli(
-            &db,
-            &[
-                "site",
-                "add",
-                "blog",
-                "--origin",
-                "https://semicomplete.com"
-            ]
-        )
-        .0
-    );
-    let (ok, _, err) = run_cli(&db, &["import", "--site", "blog", LOG]);
-    assert!(ok, "{err}");
+    let (dir, db) = imported_log();
     let search_cli = |q: &str| -> Value {
         let (ok, out, err) = run_cli(
             &db,
@@ -325,4 +309,37 @@ fn imported_logs_are_found_and_the_index_catches_up() {
         ids(&search_cli("entry:/presentations/logstash-scale11x/")),
         want
     );
+}
+
+/// Killed without warning while sessions arrive, the server loses nothing
+/// of the index: on the next start it catches up from the watermark its
+/// last commit recorded, and every session is found.
+#[test]
+fn the_index_survives_a_kill_and_catches_up() {
+    let mut s = Server::start(&[]);
+    let t = now_ms() - 600_000;
+    for i in 0..40 {
+        let body = batch(&format!("k{i}"), &[pageview(t + i, &format!("/k/{i}"), "")]);
+        assert_eq!(s.collect(&body).status, 202);
+    }
+    // SIGKILL at once: some sessions are in no index commit yet.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let db = s.db.clone();
+    let s2 = Server::start_on(&db, &["--token", TOKEN]);
+    let started = Instant::now();
+    loop {
+        let r = search(&s2, "");
+        if r["total"] == 40 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "stuck at {}",
+            r["total"]
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(search(&s2, "page:/k/7")["total"], 1);
+    drop(s);
 }

@@ -82,14 +82,7 @@ async fn search_sessions(app: &Arc<App>, site_id: i64, params: &HashMap<String, 
         );
     };
     let parsed = (|| -> Result<_, String> {
-        let limit = match params.get("limit") {
-            None => DEFAULT_LIMIT,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| format!("limit must be an integer from 1 to {MAX_LIMIT}"))?,
-        };
+        let limit = page_limit(params)?;
         let offset = match params.get("offset") {
             None => 0,
             Some(v) => v
@@ -211,15 +204,20 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn session_query(params: &HashMap<String, String>) -> Result<SessionQuery, String> {
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
+/// `limit`: 1 to [`MAX_LIMIT`] sessions a page, [`DEFAULT_LIMIT`] unless given.
+fn page_limit(params: &HashMap<String, String>) -> Result<usize, String> {
+    match params.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
         Some(v) => v
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| format!("limit must be an integer from 1 to {MAX_LIMIT}"))?,
-    };
+            .ok_or_else(|| format!("limit must be an integer from 1 to {MAX_LIMIT}")),
+    }
+}
+
+fn session_query(params: &HashMap<String, String>) -> Result<SessionQuery, String> {
+    let limit = page_limit(params)?;
     let from = params
         .get("from")
         .map(|v| parse_time(v, "from"))

@@ -162,3 +162,75 @@ pub fn prune(conn: &Connection, before: Millis) -> Result<usize> {
     )?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{sites, Store};
+
+    fn sighting(path: &str) -> Sighting {
+        Sighting {
+            path: path.into(),
+            viewport: "desktop".into(),
+            vw: 1280,
+            vh: 800,
+            dw: 1280,
+            dh: 2000,
+        }
+    }
+
+    #[test]
+    fn unused_layouts_go_with_their_sightings_and_quota_counts_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mut conn = store.admin().unwrap();
+        let site = sites::add(&mut conn, "shop", &["https://shop.example".into()], 0)
+            .unwrap()
+            .id;
+        assert!(insert(
+            &conn,
+            site,
+            "old",
+            "https://shop.example/a",
+            b"12345",
+            50,
+            1_000
+        )
+        .unwrap());
+        assert!(insert(
+            &conn,
+            site,
+            "new",
+            "https://shop.example/b",
+            b"123",
+            30,
+            1_000
+        )
+        .unwrap());
+        assert!(!insert(
+            &conn,
+            site,
+            "new",
+            "https://shop.example/b",
+            b"123",
+            30,
+            1_000
+        )
+        .unwrap());
+        assert_eq!(usage(&conn, site).unwrap(), 8);
+        record_sighting(&conn, site, "old", &sighting("/a"), 1_000).unwrap();
+        record_sighting(&conn, site, "new", &sighting("/b"), 1_000).unwrap();
+        // "new" is used again later; "old" is not.
+        assert!(touch(&conn, site, "new", 9_000).unwrap());
+        assert!(!touch(&conn, site, "missing", 9_000).unwrap());
+        assert_eq!(prune(&conn, 5_000).unwrap(), 1);
+        assert!(get(&conn, site, "old").unwrap().is_none());
+        assert!(get(&conn, site, "new").unwrap().is_some());
+        let paths = ["/a".to_string(), "/b".to_string()];
+        let (hash, seen) = latest_for_pages(&conn, site, &paths, "desktop")
+            .unwrap()
+            .unwrap();
+        assert_eq!((hash.as_str(), seen.path.as_str()), ("new", "/b"));
+        assert_eq!(usage(&conn, site).unwrap(), 3);
+    }
+}

@@ -4,12 +4,10 @@
 // violation. Prints a JSON summary on stdout; exits non-zero on failure.
 //
 //   node tests/browser/dashboards.mjs BASE_URL TOKEN SCREENSHOT_DIR
-import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const require = createRequire(process.env.PLAYWRIGHT_FROM || new URL('../../tracker-js/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { chromium, LAUNCH } from './chromium.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -38,11 +36,7 @@ async function apiGet(path) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(LAUNCH);
 const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
 // Report CSP violations through the console, where they are collected.
 await context.addInitScript(() => {

@@ -5,18 +5,12 @@
 // as text, no element it describes may exist, no CSP violation may fire.
 //
 //   node tests/browser/dashboards_xss.mjs BASE_URL TOKEN SESSION_ID
-import { createRequire } from 'node:module';
 
-const require = createRequire(process.env.PLAYWRIGHT_FROM || new URL('../../tracker-js/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { chromium, LAUNCH } from './chromium.mjs';
 
 const [base0, TOKEN, SESSION] = process.argv.slice(2);
 const BASE = base0.replace(/\/+$/, '');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(LAUNCH);
 const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
 await context.addInitScript(() => {
   document.addEventListener('securitypolicyviolation', (e) => {

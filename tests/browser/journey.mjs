@@ -4,18 +4,12 @@
 // what the server stored.
 //
 //   node tests/browser/journey.mjs SHOP_URL
-import { createRequire } from 'node:module';
 
-const require = createRequire(new URL('../../tracker-js/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { chromium, LAUNCH } from './chromium.mjs';
 
 const shop = process.argv[2];
 const SECRET = 'secret-visitor@example.com';
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(LAUNCH);
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 // The page's own record of every click (document coordinates) and of the
 // deepest scroll, installed before any page script, the tracker included.

@@ -24,20 +24,13 @@
 //     uploaded like the recorder does, and three sessions through
 //     /api/collect: one with layouts, one without, one with a hostile
 //     layout. Prints {"session","nolayout","hostile","expect"} as JSON.
-import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 
-const require = createRequire(process.env.PLAYWRIGHT_FROM || new URL('../../tracker-js/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { chromium, LAUNCH } from './chromium.mjs';
 
-const LAUNCH = {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-};
 const argv = process.argv.slice(2);
 const flag = (name) => {
   const i = argv.indexOf(name);

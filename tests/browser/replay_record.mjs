@@ -9,11 +9,9 @@
 //
 // The shop's t.js tag should carry data-replay; when it does not, the page
 // gets it before t.js runs (summary: tag_had_replay false).
-import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 
-const require = createRequire(new URL('../../tracker-js/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { chromium, LAUNCH } from './chromium.mjs';
 
 const shop = process.argv[2].replace(/\/$/, '');
 // Typed into inputs only: none of these may ever reach a snapshot.
@@ -45,11 +43,7 @@ const median = (xs) => {
 };
 const round = (x, d = 2) => (x == null ? x : Math.round(x * 10 ** d) / 10 ** d);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(LAUNCH);
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 await context.addInitScript((FIXTURE) => {
   // data-replay on the tracker's tag, unless the shop already has it.

@@ -349,3 +349,25 @@ pub fn demo_get(demo: &Demo, path: &str) -> (u16, serde_json::Value) {
     };
     (status, serde_json::from_str(&body).unwrap())
 }
+
+/// A fresh database with site "blog" and the Apache log fixture imported.
+pub fn imported_log() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(
+        run_cli(
+            &db,
+            &[
+                "site",
+                "add",
+                "blog",
+                "--origin",
+                "https://semicomplete.com"
+            ]
+        )
+        .0
+    );
+    let (ok, _, err) = run_cli(&db, &["import", "--site", "blog", "--json", LOG]);
+    assert!(ok, "{err}");
+    (dir, db)
+}
