@@ -54,6 +54,36 @@ fn the_demo_fills_every_report_with_realistic_sessions() {
         detail["pages"].as_array().unwrap().last().unwrap(),
         "/thank-you.html"
     );
+    // ... on the storefront's real pages: every page view has a layout,
+    // stored and shown through a signed frame without scripts.
+    let layouts: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "custom" && e["name"] == "$layout")
+        .map(|e| e["props"]["hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(layouts.len(), detail["pages"].as_array().unwrap().len());
+    let layout = demo_get_json(&demo, &format!("/api/sites/shop/layouts/{}", layouts[0]));
+    let frame = ureq::get(&format!(
+        "{}{}",
+        demo.collector,
+        layout["frame_url"].as_str().unwrap()
+    ))
+    .call()
+    .unwrap()
+    .into_string()
+    .unwrap();
+    assert!(
+        frame.contains("Trailhead") && !frame.contains("<script"),
+        "{frame}"
+    );
+    // Heatmaps of every viewport class find a background.
+    for viewport in ["desktop", "tablet", "mobile"] {
+        let bg = demo_get_json(
+            &demo,
+            &format!("/api/sites/shop/layouts?page=/cart.html&viewport={viewport}"),
+        );
+        assert!(bg["hash"].is_string(), "{viewport}: {bg}");
+    }
 }
 
 #[test]

@@ -99,6 +99,27 @@ impl Storefront {
     }
 }
 
+/// What the replay recorder would capture of the page at `path` (a 404
+/// page for unknown paths) in a fresh browser: the HTML with its
+/// placeholders filled, its scripts removed and a `<base>` naming the page.
+/// The demo's simulated visitors show these layouts, so their sessions
+/// replay on real pages and heatmaps have a background.
+pub fn snapshot(path: &str, shop_origin: &str, collector_url: &str, site: &str) -> String {
+    // The page is the path; the query (utm tags, a search) is not.
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let file = resolve(path)
+        .or_else(|| SHOP.get_file("404.html"))
+        .expect("the storefront has a 404 page");
+    let html = String::from_utf8_lossy(file.contents())
+        .replace("{{TRAILMAP_URL}}", collector_url)
+        .replace("{{TRAILMAP_SITE}}", site);
+    crate::replay::sanitize::sanitize(
+        &html,
+        &format!("{shop_origin}{path}"),
+        &[shop_origin.to_string()],
+    )
+}
+
 /// The embedded file for a request path: `/` and directories get their
 /// `index.html`, `/x` may be `x.html`, and the SPA owns `/gifts/...`.
 fn resolve(path: &str) -> Option<&'static include_dir::File<'static>> {
@@ -182,5 +203,25 @@ mod tests {
             .unwrap()
             .to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn snapshots_are_the_pages_without_scripts() {
+        let shop = "http://127.0.0.1:9";
+        let cart = snapshot(
+            "/cart.html?utm_source=x",
+            shop,
+            "http://127.0.0.1:8",
+            "shop",
+        );
+        assert!(
+            cart.contains("Your cart") && !cart.contains("<script"),
+            "{cart}"
+        );
+        assert!(cart.contains(r#"<base href="http://127.0.0.1:9/cart.html">"#));
+        let search = snapshot("/search.html?q=boots", shop, "http://127.0.0.1:8", "shop");
+        assert!(search.contains("search-results"), "{search}");
+        let missing = snapshot("/nope", shop, "http://127.0.0.1:8", "shop");
+        assert!(missing.contains("trail doesn"), "{missing}");
     }
 }

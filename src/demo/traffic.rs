@@ -18,6 +18,7 @@
 //! its own address through X-Forwarded-For, which the demo's collector
 //! trusts, so visitor ids differ as they would in real traffic.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,20 +129,34 @@ struct Target {
     site: String,
     shop: String,
     now: Millis,
+    /// The layout hash of each page path the visits view.
+    layouts: HashMap<String, String>,
 }
 
 /// Sends the demo traffic and returns what was accepted.
 pub async fn generate(plan: &TrafficPlan<'_>) -> Result<TrafficReport> {
-    let target = Arc::new(Target {
+    let mut target = Target {
         client: Client::builder(TokioExecutor::new()).build_http(),
         collect_url: format!("{}/api/collect", plan.collector.trim_end_matches('/')),
         site: plan.site.to_string(),
         shop: plan.shop.to_string(),
         now: plan.now,
-    });
+        layouts: HashMap::new(),
+    };
+    let visits = plan_visits(plan);
+    let paths: BTreeSet<&str> = visits
+        .iter()
+        .flat_map(|v| v.pages.iter().map(|p| p.path.as_str()))
+        .collect();
+    for path in paths {
+        let html = super::storefront::snapshot(path, plan.shop, plan.collector, plan.site);
+        let hash = upload_layout(&target, plan.collector, path, &html).await?;
+        target.layouts.insert(path.to_string(), hash);
+    }
+    let target = Arc::new(target);
     let mut report = TrafficReport::default();
     let mut tasks = tokio::task::JoinSet::new();
-    for visit in plan_visits(plan) {
+    for visit in visits {
         if tasks.len() >= IN_FLIGHT {
             add(&mut report, tasks.join_next().await)?;
         }
@@ -189,6 +204,18 @@ fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Val
         "title": title_of(&page.path), "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": page.height,
         "status": page.status,
     })];
+    // What the recorder sends once the page is idle (crawlers run no script).
+    if let Some(hash) = target
+        .layouts
+        .get(&page.path)
+        .filter(|_| !CRAWLERS.contains(&d.ua))
+    {
+        events.push(json!({
+            "type": "custom", "ts": start + 300, "name": "$layout",
+            "props": {"hash": hash, "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": page.height,
+                      "at": start + 300, "path": page.path},
+        }));
+    }
     let step = page.dwell_ms / (page.actions.len() as i64 + 2);
     let mut t = start;
     let mut max_depth = d.vh as f64;
@@ -272,6 +299,49 @@ fn title_of(path: &str) -> String {
     } else {
         format!("{stem} | Trailhead Outfitters")
     }
+}
+
+/// Uploads a page's layout as the recorder would (from the shop's origin,
+/// gzipped, named by its SHA-256), with a sighting at each viewport class
+/// so heatmaps of every class find it. Returns the hash.
+async fn upload_layout(target: &Target, collector: &str, path: &str, html: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let hash: String = Sha256::digest(html.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(html.as_bytes())?;
+    let gz = Bytes::from(gz.finish()?);
+    let page_url = format!("{}{path}", target.shop);
+    for (i, d) in [DEVICES[0], DEVICES[3], DEVICES[5]].iter().enumerate() {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("site", &target.site)
+            .append_pair("url", &page_url)
+            .append_pair("vw", &d.vw.to_string())
+            .append_pair("vh", &d.vh.to_string())
+            .append_pair("dw", &d.vw.to_string())
+            .append_pair("dh", "2400")
+            .finish();
+        let req = hyper::Request::post(format!(
+            "{}/api/replay/snapshots/{hash}?{query}",
+            collector.trim_end_matches('/')
+        ))
+        .header("origin", &target.shop)
+        // The first upload carries the layout; the others only sightings.
+        .body(Full::new(if i == 0 { gz.clone() } else { Bytes::new() }))?;
+        let resp = target.client.request(req).await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let text = resp.into_body().collect().await?.to_bytes();
+            bail!(
+                "the collector refused a demo layout ({status}): {}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
+    Ok(hash)
 }
 
 async fn post(target: &Target, visit: &Visit, body: Value) -> Result<()> {
@@ -651,6 +721,11 @@ mod tests {
             site: "shop".into(),
             shop: "http://127.0.0.1:2".into(),
             now: p.now,
+            layouts: plan_visits(&p)
+                .iter()
+                .flat_map(|v| v.pages.iter())
+                .map(|page| (page.path.clone(), "ab".repeat(32)))
+                .collect(),
         };
         for v in plan_visits(&p) {
             assert!(v.start >= p.now - 22 * 3600 * 1000 && v.start < p.now);
@@ -658,6 +733,12 @@ mod tests {
             let bytes = serde_json::to_vec(&body).unwrap();
             let batch = crate::ingest::payload::parse_batch(&bytes, 200, p.now).unwrap();
             assert_eq!(batch.events[0].kind, crate::event::EventKind::Pageview);
+            // The layout reference, as the recorder sends it; none for crawlers.
+            let layout = batch
+                .events
+                .iter()
+                .find(|e| e.detail.name.as_deref() == Some("$layout"));
+            assert_eq!(layout.is_some(), !CRAWLERS.contains(&v.device.ua));
             assert!(batch.events.iter().all(|e| e.ts <= p.now));
         }
     }
