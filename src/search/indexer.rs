@@ -80,44 +80,53 @@ struct SiteInfo {
     goals: RegexSet,
 }
 
-impl SiteInfo {
-    fn load(conn: &Connection, site_id: i64) -> Result<SiteInfo, IndexError> {
-        let paths = read::site_pages(conn, site_id)?.into_iter().collect();
-        let settings = sites::journey_settings(conn, site_id)?;
-        // Settings are checked when saved; a pattern that no longer
-        // compiles (a regex crate change) only loses the converted flag.
-        let goals = RegexSet::new(&settings.goals).unwrap_or_else(|_| RegexSet::empty());
-        Ok(SiteInfo { paths, goals })
-    }
-}
-
-/// Builds documents, caching each site's pages and goals for one pass.
-struct DocBuilder<'c> {
-    conn: &'c Connection,
+/// Page paths and goals by site, kept by the background indexer from one
+/// pass to the next: page paths never change once interned, so a pass
+/// reads only the pages it has not seen; goals can change, so they are
+/// read again at every pass that has sessions to index.
+#[derive(Default)]
+struct SiteCache {
     sites: HashMap<i64, SiteInfo>,
+    /// Sites whose goals this pass has read.
+    fresh: std::collections::HashSet<i64>,
 }
 
-impl DocBuilder<'_> {
-    fn doc(&mut self, site_id: i64, s: &Session) -> Result<SessionDoc, IndexError> {
-        if !self.sites.contains_key(&site_id) {
-            self.sites
-                .insert(site_id, SiteInfo::load(self.conn, site_id)?);
-        }
-        let site = &self.sites[&site_id];
-        let mut pages: Vec<String> = Vec::with_capacity(s.pages.len());
-        for id in &s.pages {
-            match site.paths.get(id) {
-                Some(p) => pages.push(p.clone()),
-                // A page interned after this pass loaded the site's pages.
+impl SiteCache {
+    fn site(&mut self, conn: &Connection, site_id: i64) -> Result<&mut SiteInfo, IndexError> {
+        if !self.fresh.contains(&site_id) {
+            let settings = sites::journey_settings(conn, site_id)?;
+            // Settings are checked when saved; a pattern that no longer
+            // compiles (a regex crate change) only loses the converted flag.
+            let goals = RegexSet::new(&settings.goals).unwrap_or_else(|_| RegexSet::empty());
+            match self.sites.get_mut(&site_id) {
+                Some(info) => info.goals = goals,
                 None => {
-                    let p =
-                        self.conn
-                            .query_row("SELECT path FROM pages WHERE id = ?1", [id], |r| {
-                                r.get::<_, String>(0)
-                            })?;
-                    pages.push(p);
+                    let paths = read::site_pages(conn, site_id)?.into_iter().collect();
+                    self.sites.insert(site_id, SiteInfo { paths, goals });
                 }
             }
+            self.fresh.insert(site_id);
+        }
+        Ok(self.sites.get_mut(&site_id).expect("inserted above"))
+    }
+
+    fn doc(
+        &mut self,
+        conn: &Connection,
+        site_id: i64,
+        s: &Session,
+    ) -> Result<SessionDoc, IndexError> {
+        let site = self.site(conn, site_id)?;
+        let mut pages: Vec<String> = Vec::with_capacity(s.pages.len());
+        for id in &s.pages {
+            if !site.paths.contains_key(id) {
+                // A page interned since its site's pages were read.
+                let p = conn.query_row("SELECT path FROM pages WHERE id = ?1", [id], |r| {
+                    r.get::<_, String>(0)
+                })?;
+                site.paths.insert(*id, p);
+            }
+            pages.push(site.paths[id].clone());
         }
         let converted = pages.iter().any(|p| site.goals.is_match(p));
         Ok(SessionDoc {
@@ -152,11 +161,17 @@ impl DocBuilder<'_> {
 /// Indexes every session changed after the index's watermark, batch by
 /// batch, committing each. Returns how many sessions it indexed.
 pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
+    catch_up_with(store, index, &mut SiteCache::default())
+}
+
+/// [`catch_up`] with a cache that outlives the pass.
+fn catch_up_with(
+    store: &Store,
+    index: &SearchIndex,
+    cache: &mut SiteCache,
+) -> Result<usize, IndexError> {
     let conn = store.read()?;
-    let mut builder = DocBuilder {
-        conn: &conn,
-        sites: HashMap::new(),
-    };
+    cache.fresh.clear();
     let mut after = index.watermark().unwrap_or(-1);
     let mut indexed = 0;
     loop {
@@ -166,7 +181,7 @@ pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<usize, IndexError>
         };
         let docs = batch
             .iter()
-            .map(|c| builder.doc(c.site_id, &c.session))
+            .map(|c| cache.doc(&conn, c.site_id, &c.session))
             .collect::<Result<Vec<_>, _>>()?;
         index.upsert(&docs)?;
         index.commit(last)?;
@@ -197,8 +212,9 @@ impl Indexer {
         let thread = std::thread::Builder::new()
             .name("search-indexer".into())
             .spawn(move || {
+                let mut cache = SiteCache::default();
                 while !flag.load(Ordering::Relaxed) {
-                    match catch_up(&store, &index) {
+                    match catch_up_with(&store, &index, &mut cache) {
                         Ok(0) => {}
                         Ok(n) => tracing::debug!("indexed {n} sessions"),
                         Err(e) => tracing::error!("search indexing failed (will retry): {e}"),
