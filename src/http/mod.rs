@@ -69,6 +69,9 @@ pub struct App {
     pub search: Option<Arc<SearchIndex>>,
     /// What session replay may store.
     pub replay: crate::config::ReplayLimits,
+    /// The connection replay uploads write through, opened on first use
+    /// and kept: the recorder asks once per page view.
+    pub replay_db: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
 /// A server that has opened its store and bound its address, ready to run.
@@ -150,6 +153,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         dashboards: dashboards::Dashboards::new(),
         search,
         replay: settings.replay,
+        replay_db: std::sync::Mutex::new(None),
     });
     let listener = TcpListener::bind(settings.listen)
         .await

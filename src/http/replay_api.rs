@@ -112,19 +112,23 @@ async fn accept_upload(
     let app2 = app.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Reply, StoreError> {
         let now = now_ms();
-        let conn = app2.store.admin()?;
+        let mut slot = app2.replay_db.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(app2.store.admin()?);
+        }
+        let conn = slot.as_ref().expect("opened above");
         if body.is_empty() {
-            if !layouts::touch(&conn, site_id, &hash, now)? {
+            if !layouts::touch(conn, site_id, &hash, now)? {
                 return Ok(reply::error(
                     StatusCode::NOT_FOUND,
                     "unknown layout: upload it",
                 ));
             }
-            layouts::record_sighting(&conn, site_id, &hash, &sighting, now)?;
+            layouts::record_sighting(conn, site_id, &hash, &sighting, now)?;
             return Ok(reply::empty(StatusCode::NO_CONTENT));
         }
-        if layouts::touch(&conn, site_id, &hash, now)? {
-            layouts::record_sighting(&conn, site_id, &hash, &sighting, now)?;
+        if layouts::touch(conn, site_id, &hash, now)? {
+            layouts::record_sighting(conn, site_id, &hash, &sighting, now)?;
             return Ok(reply::empty(StatusCode::OK));
         }
         let raw_bytes = match replay::check_upload(&body, &hash) {
@@ -134,7 +138,7 @@ async fn accept_upload(
             }
             Err(e) => return Ok(reply::error(StatusCode::BAD_REQUEST, &e.to_string())),
         };
-        if layouts::usage(&conn, site_id)? + body.len() as u64 > quota {
+        if layouts::usage(conn, site_id)? + body.len() as u64 > quota {
             return Ok(reply::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!(
@@ -143,8 +147,8 @@ async fn accept_upload(
                 ),
             ));
         }
-        let stored = layouts::insert(&conn, site_id, &hash, &url, &body, raw_bytes, now)?;
-        layouts::record_sighting(&conn, site_id, &hash, &sighting, now)?;
+        let stored = layouts::insert(conn, site_id, &hash, &url, &body, raw_bytes, now)?;
+        layouts::record_sighting(conn, site_id, &hash, &sighting, now)?;
         Ok(reply::empty(if stored {
             StatusCode::CREATED
         } else {
