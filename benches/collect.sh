@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
 CONNECTIONS=${2:-64}
-BIN=target/release/trailmap
+BIN=${BIN:-target/release/trailmap}
 PORT=${PORT:-18080}
 DIR=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
