@@ -204,6 +204,12 @@ fn queries_find_exactly_the_sessions_they_describe() {
         s.get("/api/sites/shop/sessions?q=x&sort=oldest").status,
         400
     );
+    // The dashboards' filters narrow a search like its own terms.
+    let filtered =
+        s.get_json("/api/sites/shop/sessions?q=page:/checkout&device=desktop&referrer=google.com");
+    assert_eq!(ids(&filtered), set(&["/a", "/b"]), "{filtered}");
+    let filtered = s.get_json("/api/sites/shop/sessions?q=&country=SE&channel=direct");
+    assert_eq!(ids(&filtered), set(&["/d", "/e"]), "{filtered}");
 
     // The CLI, beside the running server, reads the same index.
     let (ok, out, err) = run_cli(

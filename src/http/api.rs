@@ -72,7 +72,7 @@ pub async fn list_sessions(app: &Arc<App>, site: &str, query: Option<&str>) -> R
 }
 
 /// `GET /api/sites/{site}/sessions?q=QUERY&sort=newest|longest&limit=&offset=`
-/// (and `from`, `to`): the sessions the search index finds, with the
+/// (and `from`, `to`, `channel`, `device`, `country`, `referrer`): the sessions the search index finds, with the
 /// number of all hits.
 async fn search_sessions(app: &Arc<App>, site_id: i64, params: &HashMap<String, String>) -> Reply {
     let Some(index) = app.search.clone() else {
@@ -96,17 +96,31 @@ async fn search_sessions(app: &Arc<App>, site_id: i64, params: &HashMap<String, 
             Some("longest") => Sort::Longest,
             Some(other) => return Err(format!("sort: {other:?} is not newest or longest")),
         };
-        // The date range joins the query as a range on the start.
-        let mut query = params.get("q").cloned().unwrap_or_default();
+        // The filters every view takes join the query: the date range as
+        // a range on the start, the others as terms of their fields.
+        let mut terms = Vec::new();
         for (key, op) in [("from", ">="), ("to", "<")] {
             if let Some(v) = params.get(key) {
-                let ms = parse_time(v, key)?;
-                query = if query.trim().is_empty() {
-                    format!("start:{op}{ms}")
-                } else {
-                    format!("({query}) AND start:{op}{ms}")
-                };
+                terms.push(format!("start:{op}{}", parse_time(v, key)?));
             }
+        }
+        for (key, field) in [
+            ("channel", "channel"),
+            ("device", "device"),
+            ("country", "country"),
+            ("referrer", "referrer"),
+        ] {
+            if let Some(v) = params.get(key).filter(|v| !v.is_empty()) {
+                terms.push(format!("{field}:\"{}\"", v.replace(['"', '\\'], "")));
+            }
+        }
+        let mut query = params.get("q").cloned().unwrap_or_default();
+        for term in terms {
+            query = if query.trim().is_empty() {
+                term
+            } else {
+                format!("({query}) AND {term}")
+            };
         }
         Ok((query, sort, offset, limit))
     })();
