@@ -13,6 +13,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use super::cancel::Cancel;
 use super::{ratio, Journey, PageId};
 
 /// How many destinations `FunnelStep::dropped_to` lists.
@@ -120,6 +121,12 @@ impl Matcher {
 
 /// Runs the funnel over the journeys.
 pub fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
+    funnel_until(journeys, q, &Cancel::never())
+}
+
+/// [`funnel`], leaving the journeys not yet counted out when `cancel`
+/// says so (the caller then discards the result).
+pub fn funnel_until(journeys: &[Journey], q: &FunnelQuery, cancel: &Cancel) -> Funnel {
     let n = q.steps.len();
     if n == 0 {
         return Funnel {
@@ -131,7 +138,11 @@ pub fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
     let mut reached = vec![0u32; n];
     let mut exited = vec![0u32; n];
     let mut went: Vec<FxHashMap<PageId, u32>> = vec![FxHashMap::default(); n];
+    let mut ticker = cancel.ticker();
     for j in journeys {
+        if ticker.stop() {
+            break;
+        }
         let Some(entry) = j.pages.iter().position(|p| matcher.matches(0, *p)) else {
             continue;
         };

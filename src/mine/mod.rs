@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+pub mod budget;
+pub mod cancel;
 pub mod clean;
 pub mod flow;
 pub mod frustration;
