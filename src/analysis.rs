@@ -480,13 +480,17 @@ impl Analysis {
     }
 
     /// Frequent navigation patterns, with gaps.
-    pub fn patterns(&self, q: &patterns::PatternQuery) -> Value {
+    pub fn patterns(&self, q: &patterns::PatternQuery) -> Result<Value> {
         let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages.as_slice()).collect();
-        let list: Vec<Value> = patterns::top_patterns_until(&seqs, q, &self.cancel)
+        let found = patterns::top_patterns_until(&seqs, q, &self.cancel);
+        // Stopped: what was found is partial, and with `all` it can be
+        // millions of patterns not worth naming.
+        self.finished()?;
+        let list: Vec<Value> = found
             .iter()
             .map(|p| json!({"pages": self.names(&p.pages), "sessions": p.support}))
             .collect();
-        json!({"sessions": self.journeys.len(), "patterns": list})
+        Ok(json!({"sessions": self.journeys.len(), "patterns": list}))
     }
 }
 

@@ -670,7 +670,7 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
                 min_len: *min_len,
                 max_len: *max_len,
                 min_support: *min_support,
-            })
+            })?
         }
         Command::Stages { .. } => a.stages()?,
         Command::Frustration { worst, .. } => a.frustration(*worst),

@@ -227,7 +227,7 @@ fn run(app: &App, site: &str, kind: &str, p: &Params, cancel: Cancel) -> Result<
                 min_len: p.number("min_len", 2usize, |n| (1..=20).contains(n))?,
                 max_len: p.number("max_len", 10usize, |n| (1..=20).contains(n))?,
                 min_support,
-            })
+            })?
         }
         _ => {
             return Err(Failure::Analysis(AnalysisError::NotFound(format!(
@@ -307,7 +307,21 @@ pub async fn put_journey_settings(app: &Arc<App>, site: &str, req: Request<Incom
             )
         }
     };
-    if let Err(e) = crate::analysis::check_settings(&settings) {
+    let (settings, checked) = match tokio::task::spawn_blocking(move || {
+        let checked = crate::analysis::check_settings(&settings);
+        (settings, checked)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(_) => {
+            return reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the settings check failed",
+            )
+        }
+    };
+    if let Err(e) = checked {
         return reply::error(StatusCode::BAD_REQUEST, &e.to_string());
     }
     let store = app.store.clone();
@@ -380,7 +394,18 @@ pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Re
         .into_iter()
         .map(|r| (r.pattern, r.replacement))
         .collect();
-    if let Err(e) = Cleaner::new(&rules) {
+    // Compiling a set within the budget still takes a while: not on the
+    // runtime's threads.
+    let (rules, checked) = match tokio::task::spawn_blocking(move || {
+        let checked = Cleaner::new(&rules).map(|_| ());
+        (rules, checked)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(_) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the rules check failed"),
+    };
+    if let Err(e) = checked {
         return reply::error(StatusCode::BAD_REQUEST, &e);
     }
     let keep_query = parsed.keep_query;

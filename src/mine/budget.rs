@@ -37,7 +37,9 @@ pub const MAX_STAGE_PATTERNS: usize = 64;
 pub const MAX_GOAL_PATTERNS: usize = 32;
 /// Longest pattern source, and longest replacement, in bytes.
 pub const MAX_PATTERN_SOURCE_BYTES: usize = 1024;
-/// Most bytes one pattern may compile to (its automaton).
+/// Most bytes one pattern may compile to: the regex crate's `size_limit`,
+/// which bounds each of its automata (the reverse one, for Unicode classes,
+/// is about twice the forward one that the set budget is charged with).
 pub const PATTERN_COMPILED_BYTES: usize = 512 * 1024;
 /// Most bytes a whole set of patterns (a site's rules, its stages and
 /// goals, one request's funnel steps) may compile to together.
