@@ -259,7 +259,7 @@ impl Analysis {
 
     /// The journey graph behind the Sankey chart.
     pub fn graph(&self, q: &graph::GraphQuery) -> Value {
-        let g = graph::journey_graph(&self.journeys, q);
+        let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
         let nodes: Vec<Value> = g
             .nodes
             .iter()
@@ -288,7 +288,7 @@ impl Analysis {
     pub fn sankey_data(&self, q: &graph::GraphQuery) -> Result<crate::render::SankeyData> {
         use crate::render::{SankeyData, SankeyLink, SankeyNode};
         let stages = self.stage_map()?;
-        let g = graph::journey_graph(&self.journeys, q);
+        let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
         let nodes = g
             .nodes
             .iter()
