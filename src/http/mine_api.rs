@@ -4,7 +4,7 @@
 //! the same filters as the CLI (`from`, `to`, `channel`, `device`,
 //! `country`, `referrer`, `entry_page`, `include_bots`). Mining runs on the
 //! blocking pool, within the analysis deadline and only while the client
-//! waits ([`run_analysis`]).
+//! waits (`run_analysis`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
