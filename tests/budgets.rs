@@ -332,6 +332,22 @@ fn a_slow_report_stops_at_the_deadline_or_when_its_client_hangs_up() {
     // cap, and tens of seconds of work on these sessions.
     let path = "/api/sites/shop/patterns?all=true&min_support=2&max_len=20&keep_repeats=true";
 
+    // At the lowest deadline, loading 10,000 sessions alone is too long:
+    // a funnel within every cap and a chart answer 503 too.
+    let s = Server::start_on(
+        &db,
+        &["--token", TOKEN, "--analysis-timeout-seconds", "0.01"],
+    );
+    for report in [
+        "funnel?step=^/1$&step=^/2$&keep_repeats=true",
+        "charts/sankey.svg",
+    ] {
+        let r = s.get(&format!("/api/sites/shop/{report}"));
+        assert_eq!(r.status, 503, "{report}: {}", r.body);
+        assert!(r.body.contains("took longer than 0.010 s"), "{}", r.body);
+    }
+    drop(s);
+
     let s = Server::start_on(
         &db,
         &["--token", TOKEN, "--analysis-timeout-seconds", "0.5"],

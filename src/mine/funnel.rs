@@ -393,6 +393,23 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_funnel_leaves_the_rest_out() {
+        let list: Vec<Vec<PageId>> = (0..3000).map(|_| vec![1, 2]).collect();
+        let refs: Vec<&[PageId]> = list.iter().map(|v| v.as_slice()).collect();
+        let q = FunnelQuery {
+            steps: pages(&[1, 2]),
+            window_ms: i64::MAX,
+            strict: false,
+        };
+        let js = journeys(&refs);
+        assert_eq!(funnel(&js, &q).steps[0].sessions, 3000);
+        let cancel = Cancel::never();
+        cancel.abandon();
+        let cut = funnel_until(&js, &q, &cancel);
+        assert!(cut.steps[0].sessions < 3000, "{}", cut.steps[0].sessions);
+    }
+
+    #[test]
     fn more_than_ten_destinations_keep_the_top_ten() {
         // 12 sessions drop after 1 to pages 10..=21, page 21 three times.
         let mut list: Vec<Vec<PageId>> = (10..22).map(|p| vec![1, p]).collect();
