@@ -2,9 +2,18 @@
 //! JSON API so that both answer the same: load a site's journeys through
 //! the filters, clean their pages with the site's rules, collapse repeats,
 //! run a mining function, and name the pages in the result.
+//!
+//! Every pattern it compiles (stored rules, stages and goals, a request's
+//! funnel steps) goes through [`crate::mine::budget`], and every analysis
+//! carries a [`Cancel`]: the API's deadline and disconnect, never for the
+//! CLI. Stored settings that break a budget (saved before it existed) are
+//! [`AnalysisError::Stored`]: the reports say what to fix instead of
+//! running them.
 
 use serde_json::{json, Value};
 
+use crate::mine::budget::{self, PatternBudget};
+use crate::mine::cancel::{Cancel, Stopped};
 use crate::mine::clean::{Cleaner, PageMap};
 use regex::Regex;
 
@@ -17,24 +26,39 @@ use crate::store::sites::JourneySettings;
 use crate::store::{sites, Store, StoreError};
 
 /// Why an analysis could not run: the caller's mistake (unknown site, a
-/// page that does not exist, a bad pattern) or the store's.
+/// page that does not exist, a bad pattern), stored settings that cannot
+/// be used until they are fixed, a stop (deadline, client gone) or the
+/// store's failure.
 #[derive(Debug)]
 pub enum AnalysisError {
     NotFound(String),
     Invalid(String),
+    /// The site's stored rules or journey settings break a budget: what is
+    /// wrong and how to fix it.
+    Stored(String),
+    Stopped(Stopped),
     Store(StoreError),
 }
 
 impl std::fmt::Display for AnalysisError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AnalysisError::NotFound(m) | AnalysisError::Invalid(m) => f.write_str(m),
+            AnalysisError::NotFound(m) | AnalysisError::Invalid(m) | AnalysisError::Stored(m) => {
+                f.write_str(m)
+            }
+            AnalysisError::Stopped(s) => write!(f, "{s}"),
             AnalysisError::Store(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for AnalysisError {}
+
+impl From<Stopped> for AnalysisError {
+    fn from(s: Stopped) -> Self {
+        AnalysisError::Stopped(s)
+    }
+}
 
 impl From<StoreError> for AnalysisError {
     fn from(e: StoreError) -> Self {
@@ -51,21 +75,52 @@ pub struct Analysis {
     cleaner: Cleaner,
     /// The site's journey stages and goal pages.
     pub settings: JourneySettings,
+    /// The site's name, for the errors that say how to fix its settings.
+    site: String,
+    /// When to stop.
+    cancel: Cancel,
+}
+
+/// The site's stored rules as a cleaner, or why they cannot be used.
+pub fn stored_cleaner(site: &str, rules: &[(String, String)]) -> Result<Cleaner> {
+    Cleaner::new(rules).map_err(|e| {
+        AnalysisError::Stored(format!(
+            "the stored path rules break a budget: {e}; fix them with PUT /api/sites/{site}/rules"
+        ))
+    })
 }
 
 impl Analysis {
     /// Loads the journeys of `site` that pass `filter`.
     pub fn load(store: &Store, site: &str, filter: &JourneyFilter) -> Result<Analysis> {
+        Analysis::load_until(store, site, filter, Cancel::never())
+    }
+
+    /// [`Analysis::load`], stopping with [`AnalysisError::Stopped`] when
+    /// `cancel` says so; the analysis keeps `cancel` for the mining asked
+    /// of it next.
+    pub fn load_until(
+        store: &Store,
+        site: &str,
+        filter: &JourneyFilter,
+        cancel: Cancel,
+    ) -> Result<Analysis> {
         let conn = store.read()?;
         let Some(site) = sites::get(&conn, site)? else {
             return Err(AnalysisError::NotFound(format!("unknown site {site:?}")));
         };
         let rules = sites::page_rules(&conn, site.id)?;
         let settings = sites::journey_settings(&conn, site.id)?;
-        let cleaner = Cleaner::new(&rules).map_err(AnalysisError::Invalid)?;
-        let pages = PageMap::build(&read::site_pages(&conn, site.id)?, &cleaner);
-        let journeys = read::load_journeys(&conn, site.id, filter)?
+        let cleaner = stored_cleaner(&site.name, &rules)?;
+        cancel.check()?;
+        let pages = PageMap::build_until(&read::site_pages(&conn, site.id)?, &cleaner, &cancel);
+        cancel.check()?;
+        let loaded = read::load_journeys(&conn, site.id, filter)?;
+        cancel.check()?;
+        let mut ticker = cancel.ticker();
+        let journeys = loaded
             .into_iter()
+            .take_while(|_| !ticker.stop())
             .map(|j| {
                 let journey = Journey {
                     session_id: j.session_id,
@@ -89,12 +144,21 @@ impl Analysis {
             })
             .filter(|j| !j.pages.is_empty())
             .collect();
+        cancel.check()?;
         Ok(Analysis {
             journeys,
             pages,
             cleaner,
             settings,
+            site: site.name,
+            cancel,
         })
+    }
+
+    /// `Err` when the analysis was stopped: whatever the mining returned
+    /// since is partial and must not be shown.
+    pub fn finished(&self) -> Result<()> {
+        Ok(self.cancel.check()?)
     }
 
     /// The cleaned page a path names: `/product/42/` finds `/product/:id`
@@ -167,26 +231,35 @@ impl Analysis {
                 "a funnel needs at least two steps".into(),
             ));
         }
+        budget::check_count("funnel steps", steps.len(), budget::MAX_FUNNEL_STEPS)
+            .map_err(AnalysisError::Invalid)?;
+        let mut patterns = PatternBudget::default();
         let mut matches = Vec::with_capacity(steps.len());
-        for s in steps {
-            let re = Regex::new(s).map_err(|e| {
-                AnalysisError::Invalid(format!("step {s:?} is not a valid regex: {e}"))
-            })?;
-            matches.push(funnel::StepMatch::AnyOf(self.pages.matching(&re)));
+        for (i, s) in steps.iter().enumerate() {
+            let re = patterns
+                .compile(s)
+                .map_err(|e| AnalysisError::Invalid(format!("step {i} ({s:?}) {e}")))?;
+            matches.push(funnel::StepMatch::AnyOf(
+                self.pages.matching_until(&re, &self.cancel),
+            ));
+            self.finished()?;
         }
-        Ok(funnel::funnel(
+        let f = funnel::funnel_until(
             &self.journeys,
             &funnel::FunnelQuery {
                 steps: matches,
                 window_ms,
                 strict,
             },
-        ))
+            &self.cancel,
+        );
+        self.finished()?;
+        Ok(f)
     }
 
     /// The journey graph behind the Sankey chart.
     pub fn graph(&self, q: &graph::GraphQuery) -> Value {
-        let g = graph::journey_graph(&self.journeys, q);
+        let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
         let nodes: Vec<Value> = g
             .nodes
             .iter()
@@ -215,7 +288,7 @@ impl Analysis {
     pub fn sankey_data(&self, q: &graph::GraphQuery) -> Result<crate::render::SankeyData> {
         use crate::render::{SankeyData, SankeyLink, SankeyNode};
         let stages = self.stage_map()?;
-        let g = graph::journey_graph(&self.journeys, q);
+        let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
         let nodes = g
             .nodes
             .iter()
@@ -288,14 +361,14 @@ impl Analysis {
     /// Which stage each cleaned page belongs to: the first stage, in
     /// journey order, with a pattern that matches it.
     pub fn stage_map(&self) -> Result<StageMap> {
-        check_settings(&self.settings)?;
+        let (stages, _) = self.stored_settings()?;
         let mut of = vec![None; self.pages.len()];
-        for (i, stage) in self.settings.stages.iter().enumerate() {
-            for pattern in &stage.pages {
-                let re = Regex::new(pattern).map_err(|e| AnalysisError::Invalid(e.to_string()))?;
-                for page in self.pages.matching(&re) {
+        for (i, patterns) in stages.iter().enumerate() {
+            for re in patterns {
+                for page in self.pages.matching_until(re, &self.cancel) {
                     of[page as usize].get_or_insert(i as u8);
                 }
+                self.finished()?;
             }
         }
         Ok(StageMap {
@@ -306,14 +379,27 @@ impl Analysis {
 
     /// Whether each cleaned page is a goal (indexed by page id).
     pub fn goal_pages(&self) -> Result<Vec<bool>> {
+        let (_, goals) = self.stored_settings()?;
         let mut goal = vec![false; self.pages.len()];
-        for pattern in &self.settings.goals {
-            let re = Regex::new(pattern).map_err(|e| AnalysisError::Invalid(e.to_string()))?;
-            for page in self.pages.matching(&re) {
+        for re in &goals {
+            for page in self.pages.matching_until(re, &self.cancel) {
                 goal[page as usize] = true;
             }
+            self.finished()?;
         }
         Ok(goal)
+    }
+
+    /// The site's stored stages and goals, compiled, or why they cannot be
+    /// used and how to fix them.
+    fn stored_settings(&self) -> Result<CompiledSettings> {
+        compile_settings(&self.settings).map_err(|e| {
+            AnalysisError::Stored(format!(
+                "the stored journey settings break a budget: {e}; fix them with \
+                 PUT /api/sites/{}/stages/settings",
+                self.site
+            ))
+        })
     }
 
     /// Journey stages: reach, drop-off and skips, and the orders in which
@@ -394,46 +480,75 @@ impl Analysis {
     }
 
     /// Frequent navigation patterns, with gaps.
-    pub fn patterns(&self, q: &patterns::PatternQuery) -> Value {
+    pub fn patterns(&self, q: &patterns::PatternQuery) -> Result<Value> {
         let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages.as_slice()).collect();
-        let list: Vec<Value> = patterns::top_patterns(&seqs, q)
+        let found = patterns::top_patterns_until(&seqs, q, &self.cancel);
+        // Stopped: what was found is partial, and with `all` it can be
+        // millions of patterns not worth naming.
+        self.finished()?;
+        let list: Vec<Value> = found
             .iter()
             .map(|p| json!({"pages": self.names(&p.pages), "sessions": p.support}))
             .collect();
-        json!({"sessions": self.journeys.len(), "patterns": list})
+        Ok(json!({"sessions": self.journeys.len(), "patterns": list}))
     }
 }
 
-/// Checks journey settings before they are saved or used: 1 to 16 named
-/// stages with distinct names, and patterns that compile.
+/// Checks journey settings before they are saved: 1 to 16 named stages
+/// with distinct names, and patterns that compile within the budgets.
 pub fn check_settings(s: &JourneySettings) -> Result<()> {
-    let invalid = |m: String| Err(AnalysisError::Invalid(m));
+    compile_settings(s)
+        .map(|_| ())
+        .map_err(AnalysisError::Invalid)
+}
+
+/// Each stage's page patterns, and the goal patterns, compiled.
+type CompiledSettings = (Vec<Vec<Regex>>, Vec<Regex>);
+
+/// Compiles journey settings: at most [`budget::MAX_STAGE_PATTERNS`] page
+/// patterns over all stages and [`budget::MAX_GOAL_PATTERNS`] goals, all
+/// within one compiled-size budget.
+fn compile_settings(s: &JourneySettings) -> std::result::Result<CompiledSettings, String> {
     if s.stages.is_empty() || s.stages.len() > MAX_STAGES {
-        return invalid(format!(
+        return Err(format!(
             "stages: 1 to {MAX_STAGES} stages, not {}",
             s.stages.len()
         ));
     }
+    let stage_patterns = s.stages.iter().map(|st| st.pages.len()).sum();
+    budget::check_count(
+        "stage page patterns",
+        stage_patterns,
+        budget::MAX_STAGE_PATTERNS,
+    )?;
+    budget::check_count("goal patterns", s.goals.len(), budget::MAX_GOAL_PATTERNS)?;
+    let mut patterns = PatternBudget::default();
+    let mut stages = Vec::with_capacity(s.stages.len());
     for (i, stage) in s.stages.iter().enumerate() {
         let name = stage.name.trim();
         if name.is_empty() || name.len() > 64 {
-            return invalid(format!("stage {i}: a name of 1 to 64 characters"));
+            return Err(format!("stage {i}: a name of 1 to 64 characters"));
         }
         if s.stages[..i].iter().any(|o| o.name.trim() == name) {
-            return invalid(format!("stage {i}: the name {name:?} is used twice"));
+            return Err(format!("stage {i}: the name {name:?} is used twice"));
         }
-        for p in &stage.pages {
-            if let Err(e) = Regex::new(p) {
-                return invalid(format!("stage {name:?}: {p:?} is not a valid regex: {e}"));
-            }
-        }
+        let compiled = stage
+            .pages
+            .iter()
+            .map(|p| {
+                patterns
+                    .compile(p)
+                    .map_err(|e| format!("stage {name:?}: {p:?} {e}"))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        stages.push(compiled);
     }
-    for p in &s.goals {
-        if let Err(e) = Regex::new(p) {
-            return invalid(format!("goal {p:?} is not a valid regex: {e}"));
-        }
-    }
-    Ok(())
+    let goals = s
+        .goals
+        .iter()
+        .map(|p| patterns.compile(p).map_err(|e| format!("goal {p:?} {e}")))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((stages, goals))
 }
 
 /// A result as plain text for the terminal: lists of pages with counts,

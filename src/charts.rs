@@ -5,8 +5,9 @@
 
 use std::collections::HashSet;
 
-use crate::analysis::{Analysis, AnalysisError, Result};
-use crate::mine::clean::{Cleaner, PageMap};
+use crate::analysis::{stored_cleaner, Analysis, AnalysisError, Result};
+use crate::mine::cancel::Cancel;
+use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
 use crate::mine::heat::{self, Count, ViewportClass};
 use crate::render::{self, Format, HeatmapStyle};
@@ -117,6 +118,7 @@ pub fn sankey(
     format: Format,
 ) -> Result<Vec<u8>> {
     let data = a.sankey_data(q)?;
+    a.finished()?;
     render::sankey(&data, width, height, format).map_err(invalid)
 }
 
@@ -161,25 +163,29 @@ fn median(mut v: Vec<u32>) -> Option<u32> {
 
 /// The heatmap or scroll map of one page over the sessions of `site` that
 /// pass `filter`. Only the page's event chunks are read: no journeys.
+/// Stops with [`AnalysisError::Stopped`] when `cancel` says so.
 pub fn page_chart(
     store: &Store,
     site: &str,
     filter: &JourneyFilter,
     req: &PageChart,
+    cancel: &Cancel,
 ) -> Result<Vec<u8>> {
     let path = req.page.as_str();
     let conn = store.read()?;
     let Some(s) = sites::get(&conn, site)? else {
         return Err(AnalysisError::NotFound(format!("unknown site {site:?}")));
     };
-    let cleaner = Cleaner::new(&sites::page_rules(&conn, s.id)?).map_err(AnalysisError::Invalid)?;
-    let pages = PageMap::build(&read::site_pages(&conn, s.id)?, &cleaner);
+    let cleaner = stored_cleaner(&s.name, &sites::page_rules(&conn, s.id)?)?;
+    let pages = PageMap::build_until(&read::site_pages(&conn, s.id)?, &cleaner, cancel);
+    cancel.check()?;
     let clean = cleaner.clean(path);
     let id = pages
         .id_of(&clean)
         .ok_or_else(|| AnalysisError::NotFound(format!("no page {path:?} in this site")))?;
     let raw: HashSet<u32> = pages.raw_ids(id).into_iter().collect();
     let activity = read::page_activity(&conn, s.id, filter, &raw)?;
+    cancel.check()?;
     let class = req.viewport;
     let views: Vec<read::ViewDepth> = activity
         .views

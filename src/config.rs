@@ -67,6 +67,9 @@ pub struct ServeArgs {
     /// Replay layouts not used for this many days are deleted.
     #[arg(long, env = "TRAILMAP_REPLAY_RETENTION_DAYS")]
     pub replay_retention_days: Option<u64>,
+    /// Longest a report or chart may compute before it answers 503 (seconds, fractions allowed).
+    #[arg(long, env = "TRAILMAP_ANALYSIS_TIMEOUT_SECONDS")]
+    pub analysis_timeout_seconds: Option<f64>,
 }
 
 /// SQLite's `synchronous` setting for the writer, as a user chooses it.
@@ -112,6 +115,7 @@ pub struct FileServe {
     pub synchronous: Option<Synchronous>,
     pub replay_quota_mb: Option<u64>,
     pub replay_retention_days: Option<u64>,
+    pub analysis_timeout_seconds: Option<f64>,
 }
 
 /// The collector's resolved settings.
@@ -152,6 +156,8 @@ impl Default for ReplayLimits {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_events_per_batch: usize,
+    /// Longest a report or chart of the read API may compute.
+    pub analysis_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -159,6 +165,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 64 * 1024,
             max_events_per_batch: 200,
+            analysis_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -258,6 +265,12 @@ pub fn resolve_serve(
         }
         s.replay.retention = Duration::from_secs(days * 86_400);
     }
+    if let Some(secs) = args.analysis_timeout_seconds.or(f.analysis_timeout_seconds) {
+        if !(0.01..=3600.0).contains(&secs) {
+            bail!("analysis timeout must be 0.01..=3600 seconds, got {secs}");
+        }
+        s.limits.analysis_timeout = Duration::from_secs_f64(secs);
+    }
     if let Some(path) = &s.token {
         if path.len() < 16 {
             bail!("the API token must be at least 16 characters");
@@ -310,5 +323,14 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(resolve_serve(&store, &short, FileConfig::default()).is_err());
+        let slow = ServeArgs {
+            analysis_timeout_seconds: Some(0.0),
+            ..ServeArgs::default()
+        };
+        let err = resolve_serve(&store, &slow, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("analysis timeout"), "{err}");
+        let file: FileConfig = toml::from_str("[serve]\nanalysis_timeout_seconds = 2.5\n").unwrap();
+        let s = resolve_serve(&store, &ServeArgs::default(), file).unwrap();
+        assert_eq!(s.limits.analysis_timeout, Duration::from_millis(2500));
     }
 }

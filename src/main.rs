@@ -670,7 +670,7 @@ fn mine_command(store: &Store, command: Command) -> Result<()> {
                 min_len: *min_len,
                 max_len: *max_len,
                 min_support: *min_support,
-            })
+            })?
         }
         Command::Stages { .. } => a.stages()?,
         Command::Frustration { worst, .. } => a.frustration(*worst),
@@ -799,7 +799,13 @@ fn render_command(store: &Store, args: &RenderArgs) -> Result<()> {
             let names = [&*args.viewport, &*args.count, &*args.layer, style];
             let req = PageChart::from_names(page, kind == "scrollmap", names, format)
                 .map_err(anyhow::Error::msg)?;
-            charts::page_chart(store, site, &filter, &req)?
+            charts::page_chart(
+                store,
+                site,
+                &filter,
+                &req,
+                &trailmap::mine::cancel::Cancel::never(),
+            )?
         }
     };
     std::fs::write(&args.output, &bytes)

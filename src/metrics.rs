@@ -18,6 +18,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     batches_rejected: Mutex<BTreeMap<&'static str, u64>>,
     events_rejected: Mutex<BTreeMap<&'static str, u64>>,
+    /// Analyses stopped before they finished, by reason.
+    analyses_stopped: Mutex<BTreeMap<&'static str, u64>>,
     pub events_accepted: AtomicU64,
     pub batches_committed: AtomicU64,
     pub commits: AtomicU64,
@@ -49,6 +51,11 @@ impl Metrics {
         if let Some(n) = events {
             bump(&self.events_rejected, reason, n as u64);
         }
+    }
+
+    /// An analysis stopped at its deadline or because its client went away.
+    pub fn analysis_stopped(&self, reason: &'static str) {
+        bump(&self.analyses_stopped, reason, 1);
     }
 
     pub fn commit(&self, took: Duration, batches: usize, ok: bool) {
@@ -130,6 +137,23 @@ impl Metrics {
             let _ = writeln!(
                 w,
                 "trailmap_events_rejected_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        header(
+            w,
+            "trailmap_analyses_stopped_total",
+            "counter",
+            "Reports stopped before they finished: deadline or client_gone.",
+        );
+        for (reason, n) in self
+            .analyses_stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                w,
+                "trailmap_analyses_stopped_total{{reason=\"{reason}\"}} {n}"
             );
         }
         header(

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use hyper::StatusCode;
 
-use super::mine_api::{graph_query, outcome, Failure, Params};
+use super::mine_api::{graph_query, outcome, run_analysis, Failure, Params};
 use super::reply::{self, Reply};
 use super::App;
 use crate::analysis::Analysis;
 use crate::charts::{self, ChartKind, PageChart};
+use crate::mine::cancel::Cancel;
 use crate::render::Format;
 
 /// `GET /api/sites/{site}/charts/{file}`.
@@ -32,9 +33,10 @@ pub async fn chart(app: &Arc<App>, site: &str, file: &str, query: Option<&str>) 
     };
     let params = Params::parse(query);
     let site = site.to_string();
-    let app = app.clone();
-    let result =
-        tokio::task::spawn_blocking(move || draw(&app, &site, kind, format, &params)).await;
+    let result = run_analysis(app, move |app, cancel| {
+        draw(app, &site, kind, format, &params, cancel)
+    })
+    .await;
     outcome(result, |bytes| {
         reply::text(StatusCode::OK, format.content_type(), bytes)
     })
@@ -46,6 +48,7 @@ fn draw(
     kind: ChartKind,
     format: Format,
     p: &Params,
+    cancel: Cancel,
 ) -> Result<Vec<u8>, Failure> {
     let filter = p.filter()?;
     let size = || -> Result<(u32, u32), Failure> {
@@ -56,12 +59,12 @@ fn draw(
     };
     Ok(match kind {
         ChartKind::Sankey => {
-            let a = Analysis::load(&app.store, site, &filter)?;
+            let a = Analysis::load_until(&app.store, site, &filter, cancel)?;
             let (w, h) = size()?;
             charts::sankey(&a, &graph_query(&a, p)?, w, h, format)?
         }
         ChartKind::Funnel => {
-            let a = Analysis::load(&app.store, site, &filter)?;
+            let a = Analysis::load_until(&app.store, site, &filter, cancel)?;
             let window = p.number("window_minutes", 60i64, |n| (1..=60 * 24 * 31).contains(n))?;
             charts::funnel(
                 &a,
@@ -74,7 +77,7 @@ fn draw(
         }
         ChartKind::Heatmap | ChartKind::Scrollmap => {
             let req = page_chart(p, kind == ChartKind::Scrollmap, format)?;
-            charts::page_chart(&app.store, site, &filter, &req)?
+            charts::page_chart(&app.store, site, &filter, &req, &cancel)?
         }
     })
 }

@@ -3,7 +3,8 @@
 //! Sankey chart), and the site's path cleaning `rules`. Every result takes
 //! the same filters as the CLI (`from`, `to`, `channel`, `device`,
 //! `country`, `referrer`, `entry_page`, `include_bots`). Mining runs on the
-//! blocking pool.
+//! blocking pool, within the analysis deadline and only while the client
+//! waits (`run_analysis`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use super::api::parse_time;
 use super::reply::{self, Reply};
 use super::App;
 use crate::analysis::{Analysis, AnalysisError};
+use crate::mine::cancel::{Cancel, Stopped};
 use crate::mine::clean::Cleaner;
 use crate::mine::{graph::GraphQuery, paths::PathQuery, patterns::PatternQuery};
 use crate::store::read::JourneyFilter;
@@ -86,13 +88,39 @@ impl Params {
 pub async fn analysis(app: &Arc<App>, site: &str, kind: &str, query: Option<&str>) -> Reply {
     let params = Params::parse(query);
     let (site, kind) = (site.to_string(), kind.to_string());
-    let app = app.clone();
-    let result = tokio::task::spawn_blocking(move || run(&app, &site, &kind, &params)).await;
+    let result = run_analysis(app, move |app, cancel| {
+        run(app, &site, &kind, &params, cancel)
+    })
+    .await;
     outcome(result, |value| reply::json(StatusCode::OK, &value))
 }
 
+/// Runs `work` on the blocking pool with a [`Cancel`] that stops it at the
+/// analysis deadline or when this future is dropped (hyper drops it when
+/// the client closes the connection), and counts such stops.
+pub(super) async fn run_analysis<T: Send + 'static>(
+    app: &Arc<App>,
+    work: impl FnOnce(&App, Cancel) -> Result<T, Failure> + Send + 'static,
+) -> Result<Result<T, Failure>, tokio::task::JoinError> {
+    let cancel = Cancel::after(app.limits.analysis_timeout);
+    let _abandon_when_dropped = cancel.on_drop();
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = work(&app, cancel);
+        if let Err(Failure::Analysis(AnalysisError::Stopped(why))) = &result {
+            app.metrics.analysis_stopped(match why {
+                Stopped::Deadline(_) => "deadline",
+                Stopped::Abandoned => "client_gone",
+            });
+        }
+        result
+    })
+    .await
+}
+
 /// The reply for a finished analysis task: `ok` for a result, a 4xx for
-/// the caller's mistake, a logged 500 for the store's failure.
+/// the caller's mistake, 409 for stored settings to fix, 503 for an
+/// analysis stopped at its deadline, a logged 500 for the store's failure.
 pub(super) fn outcome<T>(
     result: Result<Result<T, Failure>, tokio::task::JoinError>,
     ok: impl FnOnce(T) -> Reply,
@@ -106,6 +134,10 @@ pub(super) fn outcome<T>(
         Ok(Err(Failure::Analysis(AnalysisError::Invalid(m)))) => {
             reply::error(StatusCode::BAD_REQUEST, &m)
         }
+        Ok(Err(Failure::Analysis(AnalysisError::Stored(m)))) => {
+            reply::error(StatusCode::CONFLICT, &m)
+        }
+        Ok(Err(Failure::Analysis(AnalysisError::Stopped(why)))) => reply::busy(5, &why.to_string()),
         Ok(Err(Failure::Analysis(AnalysisError::Store(e)))) => {
             tracing::error!("analysis failed: {e}");
             reply::error(
@@ -137,7 +169,7 @@ impl From<AnalysisError> for Failure {
     }
 }
 
-fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> {
+fn run(app: &App, site: &str, kind: &str, p: &Params, cancel: Cancel) -> Result<Value, Failure> {
     if kind == "overview" {
         // Plain aggregates in SQL: no journeys to load.
         let filter = p.filter()?;
@@ -150,9 +182,9 @@ fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> 
             .map_err(AnalysisError::Store)?;
         return Ok(serde_json::to_value(o).expect("an overview serialises"));
     }
-    let a = Analysis::load(&app.store, site, &p.filter()?)?;
+    let a = Analysis::load_until(&app.store, site, &p.filter()?, cancel)?;
     let page = |k: &str| p.get(k).map(|v| a.page(v)).transpose();
-    Ok(match kind {
+    let result = match kind {
         "paths" => a.paths(&PathQuery {
             steps: p.number("steps", 5usize, |n| (1..=20).contains(n))?,
             top_k: p.number("top", 10usize, |n| (1..=1000).contains(n))?,
@@ -195,14 +227,17 @@ fn run(app: &App, site: &str, kind: &str, p: &Params) -> Result<Value, Failure> 
                 min_len: p.number("min_len", 2usize, |n| (1..=20).contains(n))?,
                 max_len: p.number("max_len", 10usize, |n| (1..=20).contains(n))?,
                 min_support,
-            })
+            })?
         }
         _ => {
             return Err(Failure::Analysis(AnalysisError::NotFound(format!(
                 "no analysis {kind:?}"
             ))))
         }
-    })
+    };
+    // A stopped mining function returns what it had: never show that.
+    a.finished()?;
+    Ok(result)
 }
 
 /// The journey graph's parameters: `steps`, `nodes` (per step),
@@ -272,7 +307,21 @@ pub async fn put_journey_settings(app: &Arc<App>, site: &str, req: Request<Incom
             )
         }
     };
-    if let Err(e) = crate::analysis::check_settings(&settings) {
+    let (settings, checked) = match tokio::task::spawn_blocking(move || {
+        let checked = crate::analysis::check_settings(&settings);
+        (settings, checked)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(_) => {
+            return reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the settings check failed",
+            )
+        }
+    };
+    if let Err(e) = checked {
         return reply::error(StatusCode::BAD_REQUEST, &e.to_string());
     }
     let store = app.store.clone();
@@ -345,7 +394,18 @@ pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Re
         .into_iter()
         .map(|r| (r.pattern, r.replacement))
         .collect();
-    if let Err(e) = Cleaner::new(&rules) {
+    // Compiling a set within the budget still takes a while: not on the
+    // runtime's threads.
+    let (rules, checked) = match tokio::task::spawn_blocking(move || {
+        let checked = Cleaner::new(&rules).map(|_| ());
+        (rules, checked)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(_) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the rules check failed"),
+    };
+    if let Err(e) = checked {
         return reply::error(StatusCode::BAD_REQUEST, &e);
     }
     let keep_query = parsed.keep_query;

@@ -6,11 +6,17 @@
 //! site keeps (`/search?q=shoes`): those are part of the page, and rules
 //! may rewrite them like the path (`\?q=.*` → `?q=:term`).
 //! Cleaning maps raw page ids to cleaned ones once per query, so the cost
-//! is per distinct page, not per page view.
+//! is per distinct page, not per page view. Rules are compiled within the
+//! budgets of [`super::budget`], and a cleaned path never grows past
+//! [`MAX_PATH_BYTES`]: rules that could make it are refused when they are
+//! set, and a path that reaches it anyway (rules stored before the budget)
+//! is cut there rather than grown.
 
 use regex::Regex;
 use rustc_hash::FxHashMap;
 
+use super::budget::{self, MAX_PATH_BYTES};
+use super::cancel::Cancel;
 use super::PageId;
 
 /// One rewrite: every match of `pattern` becomes `replacement` (`$1` etc.
@@ -28,33 +34,32 @@ pub struct Cleaner {
 }
 
 impl Cleaner {
-    /// Compiles `(pattern, replacement)` pairs; a bad regex is an error
-    /// naming the rule.
+    /// Compiles `(pattern, replacement)` pairs within the budgets
+    /// ([`budget::compile_rules`]); the error names the rule.
     pub fn new(rules: &[(String, String)]) -> Result<Cleaner, String> {
-        let rules = rules
-            .iter()
-            .enumerate()
-            .map(|(i, (p, r))| {
-                Regex::new(p)
-                    .map(|pattern| Rule {
-                        pattern,
-                        replacement: r.clone(),
-                    })
-                    .map_err(|e| format!("rule {i} ({p:?}) is not a valid regex: {e}"))
+        let compiled = budget::compile_rules(rules)?;
+        let rules = compiled
+            .into_iter()
+            .zip(rules)
+            .map(|(pattern, (_, r))| Rule {
+                pattern,
+                replacement: r.clone(),
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
         Ok(Cleaner { rules })
     }
 
-    /// The cleaned form of a path.
+    /// The cleaned form of a path, at most [`MAX_PATH_BYTES`] long.
     pub fn clean(&self, path: &str) -> String {
-        let mut out = path.to_string();
+        let mut out = cut(path.to_string());
         for rule in &self.rules {
             if rule.pattern.is_match(&out) {
-                out = rule
-                    .pattern
-                    .replace_all(&out, rule.replacement.as_str())
-                    .into_owned();
+                let (replaced, full) = replace_within(&rule.pattern, &out, &rule.replacement);
+                out = replaced;
+                if full {
+                    // The rules that follow would only work on a cut path.
+                    break;
+                }
             }
         }
         // Slashes merge on the path, before any kept query.
@@ -68,6 +73,38 @@ impl Cleaner {
     }
 }
 
+/// `path` cut to at most [`MAX_PATH_BYTES`], on a character boundary.
+fn cut(mut path: String) -> String {
+    if path.len() > MAX_PATH_BYTES {
+        let mut end = MAX_PATH_BYTES;
+        while !path.is_char_boundary(end) {
+            end -= 1;
+        }
+        path.truncate(end);
+    }
+    path
+}
+
+/// `Regex::replace_all`, but the output stops growing at
+/// [`MAX_PATH_BYTES`] (whatever the rule, memory stays bounded by that and
+/// one expansion); returns the output and whether it was cut.
+fn replace_within(pattern: &Regex, text: &str, replacement: &str) -> (String, bool) {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for caps in pattern.captures_iter(text) {
+        let m = caps.get(0).expect("group 0 is the match");
+        out.push_str(&text[last..m.start()]);
+        caps.expand(replacement, &mut out);
+        last = m.end();
+        if out.len() > MAX_PATH_BYTES {
+            return (cut(out), true);
+        }
+    }
+    out.push_str(&text[last..]);
+    let full = out.len() > MAX_PATH_BYTES;
+    (cut(out), full)
+}
+
 /// Raw page ids mapped to cleaned ones, and the cleaned pages' names.
 /// Cleaned ids are dense, from 1 (0 is reserved as "no page").
 #[derive(Debug, Clone, Default)]
@@ -79,6 +116,12 @@ pub struct PageMap {
 impl PageMap {
     /// Cleans every raw page `(id, path)` of a site.
     pub fn build(pages: &[(u32, String)], cleaner: &Cleaner) -> PageMap {
+        PageMap::build_until(pages, cleaner, &Cancel::never())
+    }
+
+    /// [`PageMap::build`], leaving the pages not yet cleaned out when
+    /// `cancel` says so (the caller then discards the map).
+    pub fn build_until(pages: &[(u32, String)], cleaner: &Cleaner, cancel: &Cancel) -> PageMap {
         let mut by_name: FxHashMap<String, PageId> = FxHashMap::default();
         let mut map = PageMap {
             clean_of: FxHashMap::default(),
@@ -87,7 +130,11 @@ impl PageMap {
         // Sorted so cleaned ids do not depend on the store's order.
         let mut sorted: Vec<&(u32, String)> = pages.iter().collect();
         sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        let mut ticker = cancel.ticker();
         for (raw, path) in sorted {
+            if ticker.stop() {
+                break;
+            }
             let clean = cleaner.clean(path);
             let id = *by_name.entry(clean.clone()).or_insert_with(|| {
                 map.names.push(clean);
@@ -125,7 +172,14 @@ impl PageMap {
 
     /// Cleaned pages whose name matches `pattern`.
     pub fn matching(&self, pattern: &Regex) -> Vec<PageId> {
+        self.matching_until(pattern, &Cancel::never())
+    }
+
+    /// [`PageMap::matching`], stopping early when `cancel` says so.
+    pub fn matching_until(&self, pattern: &Regex, cancel: &Cancel) -> Vec<PageId> {
+        let mut ticker = cancel.ticker();
         (1..self.names.len())
+            .take_while(|_| !ticker.stop())
             .filter(|i| pattern.is_match(&self.names[*i]))
             .map(|i| i as PageId)
             .collect()
@@ -176,6 +230,31 @@ mod tests {
     fn a_bad_rule_names_itself() {
         let err = Cleaner::new(&[("ok".into(), "x".into()), ("(".into(), "y".into())]).unwrap_err();
         assert!(err.starts_with("rule 1"), "{err}");
+    }
+
+    #[test]
+    fn a_path_stops_growing_at_the_cap() {
+        // As a rule stored before the budget would: it is not checked here.
+        let bomb = Cleaner {
+            rules: vec![
+                Rule {
+                    pattern: Regex::new("^(.*)$").unwrap(),
+                    replacement: "$1$1$1$1$1$1$1$1".into(),
+                };
+                20
+            ],
+        };
+        let out = bomb.clean("/abcdefgh");
+        assert!(out.len() <= MAX_PATH_BYTES && out.len() > MAX_PATH_BYTES - 9);
+        let wide = Cleaner {
+            rules: vec![Rule {
+                pattern: Regex::new("").unwrap(),
+                replacement: "é".repeat(500),
+            }],
+        };
+        let out = wide.clean(&"/x".repeat(1000));
+        assert!(out.len() <= MAX_PATH_BYTES, "{}", out.len());
+        assert_eq!(cut("é".repeat(MAX_PATH_BYTES)).len(), MAX_PATH_BYTES);
     }
 
     #[test]

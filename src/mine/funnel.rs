@@ -13,6 +13,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use super::cancel::Cancel;
 use super::{ratio, Journey, PageId};
 
 /// How many destinations `FunnelStep::dropped_to` lists.
@@ -120,6 +121,12 @@ impl Matcher {
 
 /// Runs the funnel over the journeys.
 pub fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
+    funnel_until(journeys, q, &Cancel::never())
+}
+
+/// [`funnel`], leaving the journeys not yet counted out when `cancel`
+/// says so (the caller then discards the result).
+pub fn funnel_until(journeys: &[Journey], q: &FunnelQuery, cancel: &Cancel) -> Funnel {
     let n = q.steps.len();
     if n == 0 {
         return Funnel {
@@ -131,7 +138,11 @@ pub fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
     let mut reached = vec![0u32; n];
     let mut exited = vec![0u32; n];
     let mut went: Vec<FxHashMap<PageId, u32>> = vec![FxHashMap::default(); n];
+    let mut ticker = cancel.ticker();
     for j in journeys {
+        if ticker.stop() {
+            break;
+        }
         let Some(entry) = j.pages.iter().position(|p| matcher.matches(0, *p)) else {
             continue;
         };
@@ -379,6 +390,23 @@ mod tests {
         };
         let f = funnel(&journeys(&[&[1, u32::MAX], &[1, 2]]), &q);
         assert_eq!(summary(&f), [(2, 1, vec![(2, 1)], 0), (1, 0, vec![], 0)]);
+    }
+
+    #[test]
+    fn a_stopped_funnel_leaves_the_rest_out() {
+        let list: Vec<Vec<PageId>> = (0..3000).map(|_| vec![1, 2]).collect();
+        let refs: Vec<&[PageId]> = list.iter().map(|v| v.as_slice()).collect();
+        let q = FunnelQuery {
+            steps: pages(&[1, 2]),
+            window_ms: i64::MAX,
+            strict: false,
+        };
+        let js = journeys(&refs);
+        assert_eq!(funnel(&js, &q).steps[0].sessions, 3000);
+        let cancel = Cancel::never();
+        cancel.abandon();
+        let cut = funnel_until(&js, &q, &cancel);
+        assert!(cut.steps[0].sessions < 3000, "{}", cut.steps[0].sessions);
     }
 
     #[test]

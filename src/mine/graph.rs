@@ -20,6 +20,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use super::cancel::Cancel;
 use super::{Journey, PageId};
 
 /// How to draw the graph.
@@ -132,6 +133,13 @@ const DENSE_CELLS: usize = 1 << 22;
 
 /// Builds the graph; see the module documentation for how it counts.
 pub fn journey_graph(journeys: &[Journey], q: &GraphQuery) -> Graph {
+    journey_graph_until(journeys, q, &Cancel::never())
+}
+
+/// [`journey_graph`], leaving the journeys not yet counted out when
+/// `cancel` says so (the caller then discards the graph).
+pub fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: &Cancel) -> Graph {
+    let mut ticker = cancel.ticker();
     let steps = q.steps;
     let max = journeys
         .iter()
@@ -158,7 +166,12 @@ pub fn journey_graph(journeys: &[Journey], q: &GraphQuery) -> Graph {
     // Pass 1: sessions and endings per (step, page).
     let mut seen = vec![0u32; steps * size];
     let mut ends = vec![0u32; steps * size];
+    // Stopped, the passes below skip the rest of the journeys; the index
+    // above has every page, so nothing they look up is missing.
     for j in journeys {
+        if ticker.stop() {
+            break;
+        }
         let Some((shown, ended)) = window(j, steps, q.root) else {
             continue;
         };
@@ -228,6 +241,11 @@ pub fn journey_graph(journeys: &[Journey], q: &GraphQuery) -> Graph {
         .map(|s| vec![0; width(s) * width(s + 1)])
         .collect();
     for j in journeys {
+        // Once stopped, stays stopped: a pass 1 cut short stops this one
+        // before it looks up a page that pass 1 never met.
+        if ticker.stop() {
+            break;
+        }
         let Some((shown, _)) = window(j, steps, q.root) else {
             continue;
         };
@@ -653,6 +671,26 @@ mod tests {
     /// journeys view asks for them (repeats collapsed, the default), median
     /// of 7 rounds.
     /// `cargo test --release --lib -- --ignored --nocapture msnbc_graph_paths_exits`
+    #[test]
+    fn a_stopped_graph_is_cut_short_without_looking_up_unseen_pages() {
+        // Compact ids, and pages that only journeys past the first check
+        // (after 1,024) have: pass 1 stops before it meets them.
+        let list: Vec<Vec<PageId>> = (0..3000u32)
+            .map(|i| vec![u32::MAX - i, u32::MAX - i - 1])
+            .collect();
+        let refs: Vec<&[PageId]> = list.iter().map(|v| v.as_slice()).collect();
+        let cancel = Cancel::never();
+        cancel.abandon();
+        let g = journey_graph_until(&journeys(&refs), &GraphQuery::default(), &cancel);
+        let counted: u32 = g
+            .nodes
+            .iter()
+            .filter(|n| n.step == 0)
+            .map(|n| n.sessions)
+            .sum();
+        assert!(counted < 3000, "{counted}");
+    }
+
     #[test]
     #[ignore]
     fn msnbc_graph_paths_exits_speed() {

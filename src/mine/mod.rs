@@ -3,9 +3,17 @@
 //! frustration signals), whether they came from the tracker or from logs.
 //! No I/O here: the store loads journeys, the CLI and the API show results,
 //! and every function is fast to test on plain data.
+//!
+//! Two modules bound what a request can make mining do: [`budget`] holds
+//! the caps and compiled-size budgets of user-written patterns (rules,
+//! funnel steps, stages, goals) for every door, and [`cancel`] lets the
+//! long loops stop at a deadline or when the client has gone (the `_until`
+//! variants of the mining functions take one).
 
 use serde::Serialize;
 
+pub mod budget;
+pub mod cancel;
 pub mod clean;
 pub mod flow;
 pub mod frustration;

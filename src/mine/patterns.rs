@@ -55,6 +55,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::hash_map::Entry;
 
+use super::cancel::Cancel;
 use super::{Journey, PageId};
 
 /// A navigation pattern and how many sessions go through it.
@@ -97,14 +98,30 @@ impl Default for PatternQuery {
 /// deterministic (and does not depend on the order of `sequences`).
 /// Best first.
 pub fn top_patterns(sequences: &[&[PageId]], q: &PatternQuery) -> Vec<Pattern> {
+    top_patterns_until(sequences, q, &Cancel::never())
+}
+
+/// [`top_patterns`], giving up (with what it found so far) when `cancel`
+/// says so: the search below the first pages is where a request with a
+/// low bar (`all` with a small `min_support`) spends its time.
+pub fn top_patterns_until(
+    sequences: &[&[PageId]],
+    q: &PatternQuery,
+    cancel: &Cancel,
+) -> Vec<Pattern> {
     // A second core, when there is one and the data is large enough.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let views = sequences.iter().map(|s| s.len()).sum::<usize>();
-    mine(sequences, q, cores >= 2 && views >= PARALLEL_MIN)
+    mine(sequences, q, cores >= 2 && views >= PARALLEL_MIN, cancel)
 }
 
 /// [`top_patterns`], on two threads if `parallel`.
-fn mine(sequences: &[&[PageId]], q: &PatternQuery, parallel: bool) -> Vec<Pattern> {
+fn mine(
+    sequences: &[&[PageId]],
+    q: &PatternQuery,
+    parallel: bool,
+    cancel: &Cancel,
+) -> Vec<Pattern> {
     let min_len = q.min_len.max(1);
     if q.top_k == 0 || min_len > q.max_len {
         return Vec::new();
@@ -114,7 +131,7 @@ fn mine(sequences: &[&[PageId]], q: &PatternQuery, parallel: bool) -> Vec<Patter
         return Vec::new();
     }
     let bar = AtomicU32::new(0);
-    let mut miner = Miner::new(&index, q, min_len, &bar);
+    let mut miner = Miner::new(&index, q, min_len, &bar, cancel);
     miner.seed_pairs();
     let root: Vec<Projected> = (0..index.weights.len()).map(|s| (s as u32, 0)).collect();
     let children = miner.expand(&root);
@@ -127,7 +144,7 @@ fn mine(sequences: &[&[PageId]], q: &PatternQuery, parallel: bool) -> Vec<Patter
         let queue = Mutex::new(children.into_iter());
         // The helper starts from a copy of the heap (the seeded pairs
         // included) so that its bar is as high as the main search's.
-        let mut helper = Miner::new(&index, q, min_len, &bar);
+        let mut helper = Miner::new(&index, q, min_len, &bar, cancel);
         helper.pairs_seeded = miner.pairs_seeded;
         helper.best = miner.best.clone();
         let found = std::thread::scope(|scope| {
@@ -533,10 +550,18 @@ struct Miner<'a> {
     slot: Vec<u32>,
     /// The highest worst support of a full heap among the searches.
     shared_bar: &'a AtomicU32,
+    /// Asked every so many search steps whether to give up.
+    cancel: &'a Cancel,
 }
 
 impl<'a> Miner<'a> {
-    fn new(index: &'a Index, q: &PatternQuery, min_len: usize, shared_bar: &'a AtomicU32) -> Self {
+    fn new(
+        index: &'a Index,
+        q: &PatternQuery,
+        min_len: usize,
+        shared_bar: &'a AtomicU32,
+        cancel: &'a Cancel,
+    ) -> Self {
         Miner {
             index,
             top_k: q.top_k,
@@ -549,6 +574,7 @@ impl<'a> Miner<'a> {
             touched: Vec::new(),
             slot: vec![NO_SLOT; index.alphabet],
             shared_bar,
+            cancel,
         }
     }
 
@@ -617,7 +643,12 @@ impl<'a> Miner<'a> {
         let mut stack = vec![Frame { children, next: 0 }];
         // The pattern of the frame at depth d is `prefix[..d]`.
         let mut prefix: Vec<u32> = Vec::new();
+        let cancel = self.cancel;
+        let mut ticker = cancel.ticker();
         while let Some(top) = stack.last_mut() {
+            if ticker.stop() {
+                return;
+            }
             let Some(child) = top.children.get_mut(top.next) else {
                 stack.pop();
                 prefix.truncate(stack.len().saturating_sub(1));
@@ -832,8 +863,12 @@ mod tests {
     /// they agree, and returns the answer.
     fn run(seqs: &[Vec<PageId>], q: &PatternQuery) -> Vec<Pattern> {
         let refs: Vec<&[PageId]> = seqs.iter().map(|s| s.as_slice()).collect();
-        let one = mine(&refs, q, false);
-        assert_eq!(mine(&refs, q, true), one, "two threads disagree, {q:?}");
+        let one = mine(&refs, q, false, &Cancel::never());
+        assert_eq!(
+            mine(&refs, q, true, &Cancel::never()),
+            one,
+            "two threads disagree, {q:?}"
+        );
         one
     }
 
