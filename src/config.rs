@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// Most sessions held in memory; past it the least recently active close.
     #[arg(long, env = "TRAILMAP_MAX_OPEN_SESSIONS")]
     pub max_open_sessions: Option<usize>,
+    /// Most memory (MiB) open sessions take; past it the least recently active close.
+    #[arg(long, env = "TRAILMAP_MAX_SESSION_MEMORY_MB")]
+    pub max_session_memory_mb: Option<usize>,
     /// Most page paths the writer keeps interned in memory (a cache of the store).
     #[arg(long, env = "TRAILMAP_MAX_CACHED_PAGES")]
     pub max_cached_pages: Option<usize>,
@@ -140,6 +143,7 @@ pub struct FileServe {
     pub replay_quota_mb: Option<u64>,
     pub replay_retention_days: Option<u64>,
     pub max_open_sessions: Option<usize>,
+    pub max_session_memory_mb: Option<usize>,
     pub max_cached_pages: Option<usize>,
     pub queue_max_bytes: Option<usize>,
     pub queue_max_wait_ms: Option<u64>,
@@ -171,8 +175,10 @@ pub struct ServeSettings {
 /// collector's memory budget (README, "Memory budget").
 #[derive(Debug, Clone, Copy)]
 pub struct PipelineLimits {
-    /// Sessions held open in memory (~1 KiB each).
+    /// Sessions held open in memory (~0.5 KiB each, more for long ones).
     pub max_open_sessions: usize,
+    /// Bytes the open sessions may take (long sessions take more).
+    pub max_session_memory: usize,
     /// Interned page paths cached in memory.
     pub max_cached_pages: usize,
     /// Encoded event bytes queued or being committed.
@@ -185,6 +191,7 @@ impl Default for PipelineLimits {
     fn default() -> Self {
         PipelineLimits {
             max_open_sessions: 100_000,
+            max_session_memory: 128 << 20,
             max_cached_pages: 100_000,
             queue_max_bytes: 32 * 1024 * 1024,
             queue_max_wait: Duration::from_secs(2),
@@ -367,6 +374,12 @@ fn resolve_load(args: &ServeArgs, f: &FileServe, s: &mut ServeSettings) -> Resul
             bail!("max open sessions must be 1..=100000000, got {n}");
         }
         p.max_open_sessions = n;
+    }
+    if let Some(mb) = args.max_session_memory_mb.or(f.max_session_memory_mb) {
+        if !(1..=1024 * 1024).contains(&mb) {
+            bail!("max session memory must be 1..=1048576 MiB, got {mb}");
+        }
+        p.max_session_memory = mb << 20;
     }
     if let Some(n) = args.max_cached_pages.or(f.max_cached_pages) {
         if !(1..=100_000_000).contains(&n) {

@@ -44,6 +44,8 @@ use crate::store::{self, Store, StoreError};
 const MAX_GROUP: usize = 1024;
 /// How far back a restart looks for sessions to continue.
 pub const RESTORE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// Longest page path kept in the page cache, which bounds it in bytes.
+const MAX_CACHED_PATH_BYTES: usize = 256;
 /// How often idle sessions are dropped from memory.
 const CLOSE_IDLE_EVERY: Duration = Duration::from_secs(10);
 
@@ -203,10 +205,11 @@ impl SessionWriter {
         limits: &PipelineLimits,
     ) -> store::Result<SessionWriter> {
         let timeout_ms = timeout.as_millis() as Millis;
-        let mut sessionizer = Sessionizer::new(
+        let mut sessionizer = Sessionizer::with_memory(
             timeout_ms,
             writer.next_session_id()?,
             limits.max_open_sessions,
+            limits.max_session_memory,
         );
         let restore_since = now - RESTORE_WINDOW.as_millis() as Millis;
         for s in writer.open_sessions(restore_since, now - timeout_ms, limits.max_open_sessions)? {
@@ -251,7 +254,11 @@ impl SessionWriter {
             Some(id) => id,
             None => txn.insert_page(site_id, path)?,
         };
-        self.pages.put(site_id, path, id);
+        // Long paths are rare in real traffic and would let invented URLs
+        // make the cache big: they are looked up in the store every time.
+        if path.len() <= MAX_CACHED_PATH_BYTES {
+            self.pages.put(site_id, path, id);
+        }
         Ok(id)
     }
 

@@ -118,6 +118,24 @@ pub struct OpenSession {
     pub is_new: bool,
     /// Changed since the last flush.
     dirty: bool,
+    /// The memory this session was counted for at its last flush.
+    counted: usize,
+}
+
+/// About what an open session takes in memory: its entry in the map and
+/// the heap behind its key and totals (they grow with its page views).
+fn memory_of(key: &SessionKey, s: &OpenSession) -> usize {
+    /// The LRU map's node and hash slot, beyond key and value.
+    const MAP_OVERHEAD: usize = 64;
+    let t = &s.totals;
+    std::mem::size_of::<SessionKey>()
+        + std::mem::size_of::<OpenSession>()
+        + MAP_OVERHEAD
+        + key.sid.len()
+        + t.pages.capacity() * std::mem::size_of::<u32>()
+        + t.page_times.capacity() * std::mem::size_of::<Millis>()
+        + t.page_signals.capacity() * std::mem::size_of::<crate::event::PageSignals>()
+        + t.chunk_ids.capacity() * std::mem::size_of::<i64>()
 }
 
 impl OpenSession {
@@ -128,6 +146,7 @@ impl OpenSession {
             current_page: None,
             is_new: true,
             dirty: false,
+            counted: 0,
         }
     }
 
@@ -139,6 +158,7 @@ impl OpenSession {
             current_page,
             is_new: false,
             dirty: false,
+            counted: 0,
         }
     }
 }
@@ -156,6 +176,10 @@ pub struct Sessionizer {
     /// when every session is written (a dirty one cannot be dropped).
     open: LruCache<SessionKey, OpenSession>,
     max_open: usize,
+    /// What the open sessions take (see [`memory_of`]), as of their last
+    /// flush, and the most they may take between groups.
+    memory: usize,
+    max_memory: usize,
     /// Sessions closed to make room, by a keyed hash of their key: enough to
     /// continue them if their visitor comes back in time.
     closed: LruCache<u64, ClosedSession>,
@@ -194,6 +218,17 @@ impl Sessionizer {
     /// `next_id` is one past the largest session id already stored;
     /// `max_open` is how many sessions stay in memory between groups.
     pub fn new(timeout_ms: Millis, next_id: i64, max_open: usize) -> Sessionizer {
+        Self::with_memory(timeout_ms, next_id, max_open, usize::MAX)
+    }
+
+    /// Like [`Sessionizer::new`], also closing sessions while they take more
+    /// than `max_memory` bytes (long sessions are larger).
+    pub fn with_memory(
+        timeout_ms: Millis,
+        next_id: i64,
+        max_open: usize,
+        max_memory: usize,
+    ) -> Sessionizer {
         let max_open = max_open.max(1);
         let closed_cap = NonZeroUsize::new(max_open.saturating_mul(CLOSED_PER_OPEN))
             .expect("max_open is at least 1");
@@ -202,6 +237,8 @@ impl Sessionizer {
             next_id,
             open: LruCache::unbounded(),
             max_open,
+            memory: 0,
+            max_memory,
             closed: LruCache::new(closed_cap),
             key_hasher: std::collections::hash_map::RandomState::new(),
             dirty: Vec::new(),
@@ -211,9 +248,13 @@ impl Sessionizer {
 
     /// Restores a session that was open when the process stopped, or one
     /// closed to make room whose visitor came back.
-    pub fn restore(&mut self, key: SessionKey, session: OpenSession) {
+    pub fn restore(&mut self, key: SessionKey, mut session: OpenSession) {
         self.next_id = self.next_id.max(session.id + 1);
-        self.open.put(key, session);
+        session.counted = memory_of(&key, &session);
+        self.memory += session.counted;
+        if let Some(old) = self.open.put(key, session) {
+            self.memory -= old.counted;
+        }
     }
 
     fn closed_key(&self, key: &SessionKey) -> u64 {
@@ -240,7 +281,7 @@ impl Sessionizer {
     /// are in the store). Returns how many were closed.
     pub fn close_over_cap(&mut self) -> usize {
         let mut n = 0;
-        while self.open.len() > self.max_open {
+        while self.open.len() > self.max_open || self.memory > self.max_memory {
             match self.open.peek_lru() {
                 Some((_, s)) if !s.dirty => {}
                 _ => break,
@@ -248,6 +289,7 @@ impl Sessionizer {
             let Some((key, s)) = self.open.pop_lru() else {
                 break;
             };
+            self.memory -= s.counted;
             let hashed = self.closed_key(&key);
             self.closed.put(
                 hashed,
@@ -305,6 +347,7 @@ impl Sessionizer {
             let id = self.next_id;
             self.next_id += 1;
             if let Some(old) = self.open.put(key.clone(), OpenSession::new(id, ts)) {
+                self.memory -= old.counted;
                 if old.dirty {
                     self.retired.push(old);
                 }
@@ -342,6 +385,9 @@ impl Sessionizer {
                 write(s)?;
                 s.dirty = false;
                 s.is_new = false;
+                let now = memory_of(&key, s);
+                self.memory = self.memory + now - s.counted;
+                s.counted = now;
             }
         }
         Ok(())
@@ -359,7 +405,9 @@ impl Sessionizer {
             .map(|(k, _)| k.clone())
             .collect();
         for key in &idle {
-            self.open.pop(key);
+            if let Some(s) = self.open.pop(key) {
+                self.memory -= s.counted;
+            }
         }
         let gone: Vec<u64> = self
             .closed
@@ -371,6 +419,11 @@ impl Sessionizer {
             self.closed.pop(&key);
         }
         idle.len()
+    }
+
+    /// What the open sessions take in memory, as of their last flush.
+    pub fn memory(&self) -> usize {
+        self.memory
     }
 
     /// Compact traces of closed sessions held (see [`Sessionizer::reopen`]).
@@ -551,5 +604,20 @@ mod tests {
         s.flush(|_| Ok::<_, ()>(())).unwrap();
         s.close_over_cap();
         assert_eq!(s.reopen(&key(5), 60 * MIN), None);
+    }
+
+    #[test]
+    fn past_the_memory_budget_sessions_close_too() {
+        let mut s = Sessionizer::with_memory(30 * MIN, 1, 1000, 4096);
+        for v in 1..=100 {
+            let open = s.place(1, ids(v, None), "t", 0);
+            open.totals.pages.extend([1; 16]);
+        }
+        s.flush(|_| Ok::<_, ()>(())).unwrap();
+        assert!(s.memory() > 4096);
+        let closed = s.close_over_cap();
+        assert!(closed > 50, "{closed}");
+        assert!(s.memory() <= 4096, "{}", s.memory());
+        assert_eq!(s.open_count() + closed, 100);
     }
 }
