@@ -140,7 +140,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
     };
     let indexer = search
         .clone()
-        .map(|index| Indexer::start(store.clone(), index));
+        .map(|index| Indexer::start(store.clone(), index, settings.pipeline.max_cached_pages));
     let app = Arc::new(App {
         sites: SiteRegistry::load(store.clone())?,
         store,
