@@ -8,6 +8,9 @@
 # synchronous=full: every 202 is fsynced), drives it over loopback with
 # `trailmap bench collect` (batches of 25 events), and prints one JSON line
 # per phase. The load generator shares the machine's cores with the server.
+# Each simulated visitor sends from its own address (X-Forwarded-For), and the
+# server trusts it (--trust-proxy true), so the per-client rate limit is on
+# the measured path and applies per visitor, as behind a real proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
@@ -19,7 +22,7 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
 
 $BIN --db "$DIR/t.db" site add bench --origin http://bench.localhost >/dev/null
 TRAILMAP_LOG=warn $BIN serve --db "$DIR/t.db" --listen 127.0.0.1:$PORT \
-  --token bench-token-0123456789 ${SERVE_FLAGS:-} >"$DIR/serve.log" 2>&1 &
+  --token bench-token-0123456789 --trust-proxy true ${SERVE_FLAGS:-} >"$DIR/serve.log" 2>&1 &
 SERVER=$!
 until grep -q listening "$DIR/serve.log" 2>/dev/null; do sleep 0.1; done
 sleep 1

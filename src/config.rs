@@ -70,6 +70,36 @@ pub struct ServeArgs {
     /// Longest a report or chart may compute before it answers 503 (seconds, fractions allowed).
     #[arg(long, env = "TRAILMAP_ANALYSIS_TIMEOUT_SECONDS")]
     pub analysis_timeout_seconds: Option<f64>,
+    /// Most sessions held in memory; past it the least recently active close.
+    #[arg(long, env = "TRAILMAP_MAX_OPEN_SESSIONS")]
+    pub max_open_sessions: Option<usize>,
+    /// Most memory (MiB) open sessions take; past it the least recently active close.
+    #[arg(long, env = "TRAILMAP_MAX_SESSION_MEMORY_MB")]
+    pub max_session_memory_mb: Option<usize>,
+    /// Most page paths the writer keeps interned in memory (a cache of the store).
+    #[arg(long, env = "TRAILMAP_MAX_CACHED_PAGES")]
+    pub max_cached_pages: Option<usize>,
+    /// Most bytes of events queued or being committed before collect answers 503.
+    #[arg(long, env = "TRAILMAP_QUEUE_MAX_BYTES")]
+    pub queue_max_bytes: Option<usize>,
+    /// Longest wait (ms) of committed batches past which collect answers 503.
+    #[arg(long, env = "TRAILMAP_QUEUE_MAX_WAIT_MS")]
+    pub queue_max_wait_ms: Option<u64>,
+    /// Collect batches per second one client address may send (0 = no limit).
+    #[arg(long, env = "TRAILMAP_RATE_PER_CLIENT")]
+    pub rate_per_client: Option<u32>,
+    /// Batches one client address may send at once above its rate.
+    #[arg(long, env = "TRAILMAP_RATE_BURST_PER_CLIENT")]
+    pub rate_burst_per_client: Option<u32>,
+    /// Client addresses the rate limiter tracks (least recently seen forgotten).
+    #[arg(long, env = "TRAILMAP_RATE_TRACKED_CLIENTS")]
+    pub rate_tracked_clients: Option<usize>,
+    /// Replay layout uploads per minute from one client address (0 = no limit).
+    #[arg(long, env = "TRAILMAP_REPLAY_UPLOADS_PER_CLIENT_MINUTE")]
+    pub replay_uploads_per_client_minute: Option<u32>,
+    /// Replay layout uploads per minute to one site (0 = no limit).
+    #[arg(long, env = "TRAILMAP_REPLAY_UPLOADS_PER_SITE_MINUTE")]
+    pub replay_uploads_per_site_minute: Option<u32>,
 }
 
 /// SQLite's `synchronous` setting for the writer, as a user chooses it.
@@ -116,6 +146,16 @@ pub struct FileServe {
     pub replay_quota_mb: Option<u64>,
     pub replay_retention_days: Option<u64>,
     pub analysis_timeout_seconds: Option<f64>,
+    pub max_open_sessions: Option<usize>,
+    pub max_session_memory_mb: Option<usize>,
+    pub max_cached_pages: Option<usize>,
+    pub queue_max_bytes: Option<usize>,
+    pub queue_max_wait_ms: Option<u64>,
+    pub rate_per_client: Option<u32>,
+    pub rate_burst_per_client: Option<u32>,
+    pub rate_tracked_clients: Option<usize>,
+    pub replay_uploads_per_client_minute: Option<u32>,
+    pub replay_uploads_per_site_minute: Option<u32>,
 }
 
 /// The collector's resolved settings.
@@ -131,6 +171,63 @@ pub struct ServeSettings {
     pub trust_proxy: bool,
     pub synchronous: Synchronous,
     pub replay: ReplayLimits,
+    pub pipeline: PipelineLimits,
+    pub rates: RateLimits,
+}
+
+/// What the writer may hold in memory and how long a batch may wait: the
+/// collector's memory budget (README, "Memory budget").
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineLimits {
+    /// Sessions held open in memory (~0.5 KiB each, more for long ones).
+    pub max_open_sessions: usize,
+    /// Bytes the open sessions may take (long sessions take more).
+    pub max_session_memory: usize,
+    /// Interned page paths cached in memory.
+    pub max_cached_pages: usize,
+    /// Encoded event bytes queued or being committed.
+    pub queue_max_bytes: usize,
+    /// Past this wait of the batches being committed, new ones are refused.
+    pub queue_max_wait: Duration,
+}
+
+impl Default for PipelineLimits {
+    fn default() -> Self {
+        PipelineLimits {
+            max_open_sessions: 100_000,
+            max_session_memory: 128 << 20,
+            max_cached_pages: 100_000,
+            queue_max_bytes: 32 * 1024 * 1024,
+            queue_max_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Per-client (hashed address) and per-site rate limits; 0 turns one off.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Collect batches per second per client address.
+    pub per_client: u32,
+    /// Batches a client may send at once above its rate.
+    pub burst_per_client: u32,
+    /// Client addresses tracked; the least recently seen are forgotten.
+    pub tracked_clients: usize,
+    /// Replay uploads per minute per client address (also their burst).
+    pub replay_per_client_minute: u32,
+    /// Replay uploads per minute per site (also their burst).
+    pub replay_per_site_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            per_client: 50,
+            burst_per_client: 500,
+            tracked_clients: 100_000,
+            replay_per_client_minute: 60,
+            replay_per_site_minute: 1200,
+        }
+    }
 }
 
 /// How much session replay may store.
@@ -184,6 +281,8 @@ impl ServeSettings {
             trust_proxy: false,
             synchronous: Synchronous::Full,
             replay: ReplayLimits::default(),
+            pipeline: PipelineLimits::default(),
+            rates: RateLimits::default(),
         }
     }
 }
@@ -222,6 +321,7 @@ pub fn resolve_serve(
     let f = file.serve;
     let default_listen: SocketAddr = "127.0.0.1:8080".parse().expect("valid literal");
     let mut s = ServeSettings::new(args.listen.or(f.listen).unwrap_or(default_listen), db);
+    resolve_load(args, &f, &mut s)?;
     s.token = args.token.clone().or(f.token).filter(|t| !t.is_empty());
     s.geoip = args.geoip.clone().or(f.geoip);
     if let Some(m) = args.session_timeout_minutes.or(f.session_timeout_minutes) {
@@ -277,6 +377,79 @@ pub fn resolve_serve(
         }
     }
     Ok(s)
+}
+
+/// The memory, queue and rate bounds (see [`PipelineLimits`], [`RateLimits`]).
+fn resolve_load(args: &ServeArgs, f: &FileServe, s: &mut ServeSettings) -> Result<()> {
+    let p = &mut s.pipeline;
+    if let Some(n) = args.max_open_sessions.or(f.max_open_sessions) {
+        if !(1..=100_000_000).contains(&n) {
+            bail!("max open sessions must be 1..=100000000, got {n}");
+        }
+        p.max_open_sessions = n;
+    }
+    if let Some(mb) = args.max_session_memory_mb.or(f.max_session_memory_mb) {
+        if !(1..=1024 * 1024).contains(&mb) {
+            bail!("max session memory must be 1..=1048576 MiB, got {mb}");
+        }
+        p.max_session_memory = mb << 20;
+    }
+    if let Some(n) = args.max_cached_pages.or(f.max_cached_pages) {
+        if !(1..=100_000_000).contains(&n) {
+            bail!("max cached pages must be 1..=100000000, got {n}");
+        }
+        p.max_cached_pages = n;
+    }
+    if let Some(b) = args.queue_max_bytes.or(f.queue_max_bytes) {
+        if !(1024..=(16usize << 30)).contains(&b) {
+            bail!("queue max bytes must be 1024..=17179869184, got {b}");
+        }
+        p.queue_max_bytes = b;
+    }
+    if let Some(ms) = args.queue_max_wait_ms.or(f.queue_max_wait_ms) {
+        if !(1..=600_000).contains(&ms) {
+            bail!("queue max wait must be 1..=600000 ms, got {ms}");
+        }
+        p.queue_max_wait = Duration::from_millis(ms);
+    }
+    let r = &mut s.rates;
+    if let Some(n) = args.rate_per_client.or(f.rate_per_client) {
+        if n > 1_000_000 {
+            bail!("rate per client must be 0 (off) ..=1000000 batches/s, got {n}");
+        }
+        r.per_client = n;
+    }
+    if let Some(n) = args.rate_burst_per_client.or(f.rate_burst_per_client) {
+        if !(1..=10_000_000).contains(&n) {
+            bail!("rate burst per client must be 1..=10000000 batches, got {n}");
+        }
+        r.burst_per_client = n;
+    }
+    if let Some(n) = args.rate_tracked_clients.or(f.rate_tracked_clients) {
+        if !(16..=100_000_000).contains(&n) {
+            bail!("rate tracked clients must be 16..=100000000, got {n}");
+        }
+        r.tracked_clients = n;
+    }
+    if let Some(n) = args
+        .replay_uploads_per_client_minute
+        .or(f.replay_uploads_per_client_minute)
+    {
+        if n > 1_000_000 {
+            bail!("replay uploads per client must be 0 (off) ..=1000000 a minute, got {n}");
+        }
+        r.replay_per_client_minute = n;
+    }
+    if let Some(n) = args
+        .replay_uploads_per_site_minute
+        .or(f.replay_uploads_per_site_minute)
+    {
+        if n > 10_000_000 {
+            bail!("replay uploads per site must be 0 (off) ..=10000000 a minute, got {n}");
+        }
+        r.replay_per_site_minute = n;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

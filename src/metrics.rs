@@ -30,6 +30,8 @@ pub struct Metrics {
     pub queue_depth: AtomicI64,
     /// Sessions the pipeline holds open.
     pub open_sessions: AtomicI64,
+    /// Sessions closed to make room under the open-session cap.
+    pub sessions_closed: AtomicU64,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
@@ -221,6 +223,17 @@ impl Metrics {
             w,
             "trailmap_open_sessions {}",
             self.open_sessions.load(Relaxed)
+        );
+        header(
+            w,
+            "trailmap_sessions_closed_to_make_room_total",
+            "counter",
+            "Sessions closed (already stored) because the open-session cap was reached.",
+        );
+        let _ = writeln!(
+            w,
+            "trailmap_sessions_closed_to_make_room_total {}",
+            self.sessions_closed.load(Relaxed)
         );
         out
     }

@@ -12,14 +12,26 @@
 //! If a commit fails, the thread rebuilds that state from the store (the
 //! truth) and retries the group one batch at a time, so one bad batch cannot
 //! fail its neighbours.
+//!
+//! Everything held is bounded ([`PipelineLimits`]): the open sessions (the
+//! least recently active close past the cap, and continue from the store if
+//! their visitor comes back), the interned pages (a cache of the store), and
+//! the queue, in batches, in bytes and in waiting time. A batch over a queue
+//! bound is refused at submission (503), never after it was queued.
 
+use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use lru::LruCache;
 use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::config::PipelineLimits;
 
 use crate::event::{Acquisition, ClientInfo, Event, EventKind, Geo, Millis, Source};
 use crate::ingest::enrich;
@@ -32,6 +44,8 @@ use crate::store::{self, Store, StoreError};
 const MAX_GROUP: usize = 1024;
 /// How far back a restart looks for sessions to continue.
 pub const RESTORE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// Longest page path kept in the page cache, which bounds it in bytes.
+const MAX_CACHED_PATH_BYTES: usize = 256;
 /// How often idle sessions are dropped from memory.
 const CLOSE_IDLE_EVERY: Duration = Duration::from_secs(10);
 
@@ -56,6 +70,12 @@ impl IngestBatch {
     /// Encodes `events` for storage.
     pub fn encode(events: &[Event]) -> Vec<Box<str>> {
         events.iter().map(encode_event).collect()
+    }
+
+    /// What the batch counts against the queue's byte bound: its encoded
+    /// events (the parsed copies take about as much again).
+    pub fn queued_bytes(&self) -> usize {
+        self.encoded.iter().map(|e| e.len()).sum::<usize>() + self.sid.len()
     }
 }
 
@@ -108,8 +128,8 @@ struct NewSession {
 /// collector's thread drives it; the log importer can drive it the same way.
 pub struct SessionWriter {
     sessionizer: Sessionizer,
-    /// Interned page ids by site and path.
-    pages: HashMap<i64, HashMap<String, u32>>,
+    /// Interned page ids: a bounded cache of the store's page table.
+    pages: PageCache,
     /// Sessions started but not yet inserted.
     new_sessions: HashMap<i64, NewSession>,
     /// Chunks written since the last flush, by session: the flush adds them
@@ -118,6 +138,54 @@ pub struct SessionWriter {
     new_chunks: HashMap<i64, Vec<i64>>,
     /// Sessions started since load.
     sessions_started: u64,
+    /// Sessions closed to make room, not yet counted in the metrics.
+    sessions_closed: u64,
+}
+
+/// The most recently used interned pages. Keyed by a hash of (site, path)
+/// so that a lookup allocates nothing; the entry keeps the path to confirm.
+struct PageCache {
+    entries: LruCache<u64, CachedPage>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+struct CachedPage {
+    site_id: i64,
+    path: Box<str>,
+    id: u32,
+}
+
+impl PageCache {
+    fn new(capacity: usize) -> PageCache {
+        PageCache {
+            entries: LruCache::new(NonZeroUsize::new(capacity.max(1)).expect("at least 1")),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    fn key(&self, site_id: i64, path: &str) -> u64 {
+        self.hasher.hash_one((site_id, path))
+    }
+
+    fn get(&mut self, site_id: i64, path: &str) -> Option<u32> {
+        let key = self.key(site_id, path);
+        self.entries
+            .get(&key)
+            .filter(|p| p.site_id == site_id && *p.path == *path)
+            .map(|p| p.id)
+    }
+
+    fn put(&mut self, site_id: i64, path: &str, id: u32) {
+        let key = self.key(site_id, path);
+        self.entries.put(
+            key,
+            CachedPage {
+                site_id,
+                path: path.into(),
+                id,
+            },
+        );
+    }
 }
 
 impl SessionWriter {
@@ -125,10 +193,26 @@ impl SessionWriter {
     /// sessions still open at `now` (those that started within the last
     /// [`RESTORE_WINDOW`]; an older session ends at a restart).
     pub fn load(writer: &Writer, timeout: Duration, now: Millis) -> store::Result<SessionWriter> {
+        Self::load_bounded(writer, timeout, now, &PipelineLimits::default())
+    }
+
+    /// [`SessionWriter::load`] within `limits`: at most
+    /// `max_open_sessions` are restored (the most recently active).
+    pub fn load_bounded(
+        writer: &Writer,
+        timeout: Duration,
+        now: Millis,
+        limits: &PipelineLimits,
+    ) -> store::Result<SessionWriter> {
         let timeout_ms = timeout.as_millis() as Millis;
-        let mut sessionizer = Sessionizer::new(timeout_ms, writer.next_session_id()?);
+        let mut sessionizer = Sessionizer::with_memory(
+            timeout_ms,
+            writer.next_session_id()?,
+            limits.max_open_sessions,
+            limits.max_session_memory,
+        );
         let restore_since = now - RESTORE_WINDOW.as_millis() as Millis;
-        for s in writer.open_sessions(restore_since, now - timeout_ms)? {
+        for s in writer.open_sessions(restore_since, now - timeout_ms, limits.max_open_sessions)? {
             let key = SessionKey {
                 site_id: s.site_id,
                 visitor: s.visitor,
@@ -136,16 +220,15 @@ impl SessionWriter {
             };
             sessionizer.restore(key, OpenSession::stored(s.id, s.totals, s.current_page));
         }
-        let mut pages: HashMap<i64, HashMap<String, u32>> = HashMap::default();
-        for (site_id, path, id) in writer.pages()? {
-            pages.entry(site_id).or_default().insert(path, id);
-        }
+        // Pages are looked up in the store on a cache miss, so none are
+        // loaded here: a site's page table can be far larger than the cache.
         Ok(SessionWriter {
             sessionizer,
-            pages,
+            pages: PageCache::new(limits.max_cached_pages),
             new_sessions: HashMap::default(),
             new_chunks: HashMap::default(),
             sessions_started: 0,
+            sessions_closed: 0,
         })
     }
 
@@ -158,21 +241,56 @@ impl SessionWriter {
         self.sessions_started
     }
 
+    /// Sessions closed to make room since the last call.
+    pub fn take_sessions_closed(&mut self) -> u64 {
+        std::mem::take(&mut self.sessions_closed)
+    }
+
     fn intern(&mut self, txn: &mut WriteTxn<'_>, site_id: i64, path: &str) -> store::Result<u32> {
-        let site_pages = self.pages.entry(site_id).or_default();
-        if let Some(id) = site_pages.get(path) {
-            return Ok(*id);
+        if let Some(id) = self.pages.get(site_id, path) {
+            return Ok(id);
         }
-        let id = txn.insert_page(site_id, path)?;
-        site_pages.insert(path.to_string(), id);
+        let id = match txn.find_page(site_id, path)? {
+            Some(id) => id,
+            None => txn.insert_page(site_id, path)?,
+        };
+        // Long paths are rare in real traffic and would let invented URLs
+        // make the cache big: they are looked up in the store every time.
+        if path.len() <= MAX_CACHED_PATH_BYTES {
+            self.pages.put(site_id, path, id);
+        }
         Ok(id)
+    }
+
+    /// Continues a session closed to make room if this batch's visitor
+    /// comes back within its window: its state is read back from the store.
+    fn reopen(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
+        let Some(first) = batch.events.first() else {
+            return Ok(());
+        };
+        let key = SessionKey {
+            site_id: batch.site_id,
+            visitor: batch.visitor.current,
+            sid: batch.sid.as_str().into(),
+        };
+        if let Some(id) = self.sessionizer.reopen(&key, first.ts) {
+            if let Some(s) = txn.stored_session(id)? {
+                self.sessionizer
+                    .restore(key, OpenSession::stored(s.id, s.totals, s.current_page));
+            }
+        }
+        Ok(())
     }
 
     /// Places a batch's events into sessions and writes the events. Session
     /// rows are written by [`SessionWriter::flush`], once per group.
     pub fn apply(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
+        self.reopen(txn, batch)?;
         let mut chunk: Option<Chunk> = None;
         for (event, encoded) in batch.events.iter().zip(&batch.encoded) {
+            if let Some(hash) = layout_reference(event) {
+                txn.reference_layout(batch.site_id, hash, event.ts)?;
+            }
             let page = match &event.path {
                 Some(path) => Some(self.intern(txn, batch.site_id, path)?),
                 None => None,
@@ -247,13 +365,27 @@ impl SessionWriter {
                 geo: &info.geo,
             };
             txn.insert_session(s.id, &origin, &s.totals)
-        })
+        })?;
+        // Everything is written now, so sessions past the cap can close.
+        self.sessions_closed += self.sessionizer.close_over_cap() as u64;
+        Ok(())
     }
 
     /// Drops sessions idle at `now` from memory.
     pub fn close_idle(&mut self, now: Millis) {
         self.sessionizer.close_idle(now);
     }
+}
+
+/// The replay layout a `$layout` custom event says the session showed.
+fn layout_reference(event: &Event) -> Option<&str> {
+    if event.kind != EventKind::Custom || event.detail.name.as_deref() != Some("$layout") {
+        return None;
+    }
+    let hash = event.detail.props.as_ref()?.get("hash")?.as_str()?;
+    let sha256_hex =
+        hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    sha256_hex.then_some(hash)
 }
 
 /// How a session was acquired, from its first event: the landing page's URL
@@ -273,34 +405,91 @@ fn acquisition_of(first: &Event) -> Acquisition {
 pub enum SubmitError {
     /// The queue is full: try again later (503).
     Busy,
+    /// The queue holds its byte bound of events: try again later (503).
+    QueueBytes,
+    /// Batches wait longer than the queue's wait bound: try again later (503).
+    QueueWait,
     /// The pipeline has stopped (shutdown).
     Closed,
     /// The commit failed (disk full, I/O error...).
     Failed(String),
 }
 
+/// A queued batch: what it counts against the byte bound, and since when
+/// it waits.
+struct Queued {
+    batch: Box<IngestBatch>,
+    done: oneshot::Sender<Result<(), SubmitError>>,
+    bytes: usize,
+    since: Instant,
+}
+
 enum Job {
-    Batch(Box<IngestBatch>, oneshot::Sender<Result<(), SubmitError>>),
+    Batch(Queued),
     Stop,
+}
+
+/// The queue's byte and wait bounds, shared by the submitters (which check
+/// them) and the writer thread (which updates them).
+struct QueueBounds {
+    max_bytes: usize,
+    max_wait: Duration,
+    /// Bytes of the batches queued or being committed.
+    bytes: AtomicUsize,
+    /// Set by the writer when the batches it committed waited longer than
+    /// `max_wait` and more are waiting; cleared once it catches up.
+    overloaded: AtomicBool,
+}
+
+impl QueueBounds {
+    /// Takes room for `bytes`, or says which bound refuses it. An empty
+    /// queue takes any batch (the body limit bounds one batch).
+    fn admit(&self, bytes: usize) -> Result<(), SubmitError> {
+        if self.overloaded.load(Relaxed) {
+            return Err(SubmitError::QueueWait);
+        }
+        let before = self.bytes.fetch_add(bytes, Relaxed);
+        if before > 0 && before + bytes > self.max_bytes {
+            self.bytes.fetch_sub(bytes, Relaxed);
+            return Err(SubmitError::QueueBytes);
+        }
+        Ok(())
+    }
+
+    fn release(&self, bytes: usize) {
+        self.bytes.fetch_sub(bytes, Relaxed);
+    }
 }
 
 /// Hands batches to the writer thread. Cheap to clone.
 #[derive(Clone)]
 pub struct Submitter {
     tx: mpsc::Sender<Job>,
+    bounds: Arc<QueueBounds>,
     metrics: Arc<Metrics>,
 }
 
 impl Submitter {
-    /// Queues a batch and waits until it is durably committed.
+    /// Queues a batch and waits until it is durably committed. A batch
+    /// refused by a queue bound is refused here, before it is queued: once
+    /// queued it is committed, whatever happens to the client.
     pub async fn submit(&self, batch: IngestBatch) -> Result<(), SubmitError> {
         let (done, answer) = oneshot::channel();
-        self.tx
-            .try_send(Job::Batch(Box::new(batch), done))
-            .map_err(|e| match e {
+        let bytes = batch.queued_bytes();
+        self.bounds.admit(bytes)?;
+        let job = Job::Batch(Queued {
+            batch: Box::new(batch),
+            done,
+            bytes,
+            since: Instant::now(),
+        });
+        if let Err(e) = self.tx.try_send(job) {
+            self.bounds.release(bytes);
+            return Err(match e {
                 mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
                 mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
-            })?;
+            });
+        }
         self.metrics.queue_depth.fetch_add(1, Relaxed);
         answer.await.unwrap_or(Err(SubmitError::Closed))
     }
@@ -319,16 +508,25 @@ impl Pipeline {
         fsync_every_commit: bool,
         session_timeout: Duration,
         queue_capacity: usize,
+        limits: PipelineLimits,
         metrics: Arc<Metrics>,
     ) -> store::Result<Pipeline> {
         let writer = store.writer(fsync_every_commit)?;
-        let sessions = SessionWriter::load(&writer, session_timeout, now_ms())?;
+        let sessions = SessionWriter::load_bounded(&writer, session_timeout, now_ms(), &limits)?;
         let (tx, rx) = mpsc::channel(queue_capacity);
+        let bounds = Arc::new(QueueBounds {
+            max_bytes: limits.queue_max_bytes,
+            max_wait: limits.queue_max_wait,
+            bytes: AtomicUsize::new(0),
+            overloaded: AtomicBool::new(false),
+        });
         let thread_metrics = metrics.clone();
         let worker = WriterThread {
             writer,
             sessions,
             session_timeout,
+            limits,
+            bounds: bounds.clone(),
             metrics: thread_metrics,
         };
         let thread = std::thread::Builder::new()
@@ -336,7 +534,11 @@ impl Pipeline {
             .spawn(move || worker.run(rx))
             .map_err(StoreError::Io)?;
         Ok(Pipeline {
-            submitter: Submitter { tx, metrics },
+            submitter: Submitter {
+                tx,
+                bounds,
+                metrics,
+            },
             thread: Some(thread),
         })
     }
@@ -359,8 +561,12 @@ struct WriterThread {
     writer: Writer,
     sessions: SessionWriter,
     session_timeout: Duration,
+    limits: PipelineLimits,
+    bounds: Arc<QueueBounds>,
     metrics: Arc<Metrics>,
 }
+
+type Group = Vec<Queued>;
 
 impl WriterThread {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -373,7 +579,7 @@ impl WriterThread {
             };
             for job in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
                 match job {
-                    Job::Batch(batch, done) => group.push((*batch, done)),
+                    Job::Batch(queued) => group.push(queued),
                     Job::Stop => stopping = true,
                 }
                 if group.len() >= MAX_GROUP {
@@ -382,15 +588,21 @@ impl WriterThread {
             }
             if stopping {
                 // Whatever was queued before the stop is committed too.
-                while let Ok(Job::Batch(batch, done)) = rx.try_recv() {
-                    let batch = *batch;
-                    group.push((batch, done));
+                while let Ok(Job::Batch(queued)) = rx.try_recv() {
+                    group.push(queued);
                 }
             }
             self.metrics
                 .queue_depth
                 .fetch_sub(group.len() as i64, Relaxed);
+            let waited = group.iter().map(|q| q.since.elapsed()).max();
+            let bytes: usize = group.iter().map(|q| q.bytes).sum();
             self.commit_group(&mut group);
+            self.bounds.release(bytes);
+            // Refuse new batches while those committed waited too long and
+            // more wait behind them; an empty queue means it caught up.
+            let behind = waited.is_some_and(|w| w > self.bounds.max_wait) && !rx.is_empty();
+            self.bounds.overloaded.store(behind, Relaxed);
             if last_close.elapsed() >= CLOSE_IDLE_EVERY {
                 self.sessions.close_idle(now_ms());
                 last_close = Instant::now();
@@ -398,19 +610,19 @@ impl WriterThread {
             self.metrics
                 .open_sessions
                 .store(self.sessions.open_sessions() as i64, Relaxed);
+            self.metrics
+                .sessions_closed
+                .fetch_add(self.sessions.take_sessions_closed(), Relaxed);
         }
         tracing::debug!("writer thread stopped");
     }
 
     /// Commits a group and answers every waiting handler.
-    fn commit_group(
-        &mut self,
-        group: &mut Vec<(IngestBatch, oneshot::Sender<Result<(), SubmitError>>)>,
-    ) {
+    fn commit_group(&mut self, group: &mut Group) {
         if group.is_empty() {
             return;
         }
-        let batches: Vec<&IngestBatch> = group.iter().map(|(b, _)| b).collect();
+        let batches: Vec<&IngestBatch> = group.iter().map(|q| &*q.batch).collect();
         let results = match self.commit(&batches) {
             Ok(()) => vec![Ok(()); group.len()],
             Err(e) => {
@@ -429,7 +641,7 @@ impl WriterThread {
                     .collect()
             }
         };
-        for ((batch, done), result) in group.drain(..).zip(results) {
+        for (Queued { batch, done, .. }, result) in group.drain(..).zip(results) {
             if result.is_ok() {
                 self.metrics
                     .events_accepted
@@ -457,7 +669,12 @@ impl WriterThread {
 
     /// Rebuilds the in-memory state from the store after a failed commit.
     fn recover(&mut self) {
-        match SessionWriter::load(&self.writer, self.session_timeout, now_ms()) {
+        match SessionWriter::load_bounded(
+            &self.writer,
+            self.session_timeout,
+            now_ms(),
+            &self.limits,
+        ) {
             Ok(s) => self.sessions = s,
             Err(e) => tracing::error!("cannot reload sessions after a failed commit: {e}"),
         }

@@ -20,6 +20,12 @@
 //!
 //! Only 202 responses count as accepted: that is the server's answer once a
 //! batch is durably committed.
+//!
+//! Each simulated visitor (session) sends from its own address, in
+//! X-Forwarded-For (10.0.0.0/8, one address per session), as real traffic
+//! comes from many addresses. Run the server with `--trust-proxy true` so it
+//! sees them: then its per-client rate limit applies per visitor, as in
+//! production, instead of to the generator's one loopback address.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -332,8 +338,16 @@ impl Plan {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ORIGIN, self.origin.clone());
         headers.insert(USER_AGENT, HeaderValue::from_static(browser.ua));
+        headers.insert("x-forwarded-for", visitor_address(session));
         req
     }
+}
+
+/// The address session number `session` sends from: one per session in
+/// 10.0.0.0/8 (wrapping after 16.7 million).
+fn visitor_address(session: u64) -> HeaderValue {
+    let [_, a, b, c] = (session as u32).to_be_bytes();
+    HeaderValue::from_str(&format!("10.{a}.{b}.{c}")).expect("an IPv4 address is a header value")
 }
 
 #[derive(Default)]
@@ -690,6 +704,7 @@ mod tests {
     struct Seen {
         errors: Vec<String>,
         ua_by_sid: HashMap<String, String>,
+        address_by_sid: HashMap<String, String>,
     }
 
     /// Answers 202 to well-formed batches and 400 (recording why) otherwise.
@@ -777,6 +792,19 @@ mod tests {
         {
             return Err(format!("sid {sid} changed user agent"));
         }
+        // ...and its address, one per visitor.
+        let ip = header(hyper::header::HeaderName::from_static("x-forwarded-for"))
+            .ok_or("no X-Forwarded-For")?;
+        ip.parse::<std::net::Ipv4Addr>()
+            .map_err(|e| e.to_string())?;
+        if seen
+            .address_by_sid
+            .entry(sid.to_string())
+            .or_insert_with(|| ip.to_string())
+            != ip
+        {
+            return Err(format!("sid {sid} changed address"));
+        }
         Ok(())
     }
 
@@ -833,6 +861,14 @@ mod tests {
         let l = r.latency_ms;
         assert!(l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max, "{l:?}");
         assert!(seen.ua_by_sid.len() > 1, "sessions should rotate");
+        let mut addresses: Vec<&String> = seen.address_by_sid.values().collect();
+        addresses.sort();
+        addresses.dedup();
+        assert_eq!(
+            addresses.len(),
+            seen.address_by_sid.len(),
+            "one address per visitor"
+        );
         assert_eq!(r.to_json()["status_counts"]["202"], r.batches_accepted);
     }
 

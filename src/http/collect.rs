@@ -14,7 +14,7 @@ use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, USER_AGEN
 use hyper::{HeaderMap, Request, StatusCode};
 
 use super::reply::{self, Reply};
-use super::App;
+use super::{ratelimit, App};
 use crate::event::Source;
 use crate::ingest::payload::{self, PayloadError};
 use crate::pipeline::{now_ms, IngestBatch, SubmitError};
@@ -39,6 +39,8 @@ struct Refusal {
     reason: &'static str,
     message: String,
     events: Option<usize>,
+    /// For 429: when the client's bucket has room again.
+    retry_after: Option<std::time::Duration>,
 }
 
 impl Refusal {
@@ -48,6 +50,7 @@ impl Refusal {
             reason,
             message: message.into(),
             events: None,
+            retry_after: None,
         }
     }
 
@@ -55,6 +58,9 @@ impl Refusal {
         app.metrics.rejected(self.reason, self.events);
         match self.status {
             StatusCode::SERVICE_UNAVAILABLE => reply::busy(1, &self.message),
+            StatusCode::TOO_MANY_REQUESTS => {
+                ratelimit::too_many(self.retry_after.unwrap_or_default(), &self.message)
+            }
             status => reply::error(status, &self.message),
         }
     }
@@ -76,6 +82,12 @@ async fn accept(
     origin: Option<&str>,
 ) -> Result<(), Refusal> {
     let headers = req.headers();
+    // First, as it is the cheapest check and the one a flood hits.
+    let ip = client_ip(headers, peer, app.trust_proxy);
+    if let Err(refusal) = check_rate(app, ip) {
+        ratelimit::discard_body(req.into_body(), app.limits.max_body_bytes).await;
+        return Err(refusal);
+    }
     check_content_type(headers)?;
     let limit = app.limits.max_body_bytes;
     let declared = header_str(headers, CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
@@ -90,7 +102,6 @@ async fn accept(
         ));
     };
     let user_agent = header_str(headers, USER_AGENT).unwrap_or("").to_string();
-    let ip = client_ip(headers, peer, app.trust_proxy);
 
     let body = match Limited::new(req.into_body(), limit).collect().await {
         Ok(b) => b.to_bytes(),
@@ -169,6 +180,16 @@ async fn accept(
                 "queue_full",
                 "the writer queue is full; retry after the Retry-After delay",
             ),
+            SubmitError::QueueBytes => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_bytes",
+                "the writer queue holds its limit of event bytes; retry after the Retry-After delay",
+            ),
+            SubmitError::QueueWait => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_wait",
+                "batches wait too long for the writer; retry after the Retry-After delay",
+            ),
             SubmitError::Closed => Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
@@ -180,6 +201,21 @@ async fn accept(
                 format!("the batch could not be stored: {why}"),
             ),
         })
+    })
+}
+
+/// The client's collect rate (see [`ratelimit`]).
+fn check_rate(app: &App, ip: IpAddr) -> Result<(), Refusal> {
+    let Some(limiter) = &app.limiters.collect else {
+        return Ok(());
+    };
+    limiter.check_client(ip).map_err(|wait| Refusal {
+        retry_after: Some(wait),
+        ..Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many batches from this address; retry after the Retry-After delay",
+        )
     })
 }
 
@@ -214,7 +250,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 /// The client's address: the peer, or behind a trusted proxy the first
 /// address of X-Forwarded-For. Used for the visitor hash and GeoIP only;
 /// never stored.
-fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool) -> IpAddr {
+pub(super) fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool) -> IpAddr {
     if trust_proxy {
         let forwarded = header_str(headers, "x-forwarded-for")
             .and_then(|v| v.split(',').next())

@@ -12,6 +12,7 @@ pub mod charts_api;
 pub mod collect;
 pub mod dashboards;
 pub mod mine_api;
+pub mod ratelimit;
 pub mod registry;
 pub mod replay_api;
 pub mod reply;
@@ -72,6 +73,8 @@ pub struct App {
     /// The connection replay uploads write through, opened on first use
     /// and kept: the recorder asks once per page view.
     pub replay_db: std::sync::Mutex<Option<rusqlite::Connection>>,
+    /// Per-client and per-site rate limits.
+    pub limiters: ratelimit::Limiters,
 }
 
 /// A server that has opened its store and bound its address, ready to run.
@@ -125,6 +128,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         settings.synchronous == Synchronous::Full,
         settings.session_timeout,
         settings.queue_capacity,
+        settings.pipeline,
         metrics.clone(),
     )?;
     let search = match SearchIndex::open(&index_dir(&settings.db)) {
@@ -136,7 +140,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
     };
     let indexer = search
         .clone()
-        .map(|index| Indexer::start(store.clone(), index));
+        .map(|index| Indexer::start(store.clone(), index, settings.pipeline.max_cached_pages));
     let app = Arc::new(App {
         sites: SiteRegistry::load(store.clone())?,
         store,
@@ -154,6 +158,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         search,
         replay: settings.replay,
         replay_db: std::sync::Mutex::new(None),
+        limiters: ratelimit::Limiters::new(&settings.rates),
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -234,7 +239,7 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
         }
         (&Method::POST, ["api", "replay", "snapshots", hash]) => {
             let hash = hash.to_string();
-            ("replay", replay_api::upload(&app, &hash, req).await)
+            ("replay", replay_api::upload(&app, &hash, req, peer).await)
         }
         (&Method::OPTIONS, ["api", "replay", "snapshots", _]) => {
             ("replay", collect::preflight(&app, &req))

@@ -5,7 +5,10 @@
 //! empty body it asks "do you have this layout?" (204, and the page's
 //! latest layout is noted, or 404); with a body it uploads the layout,
 //! gzipped (201 stored, 200 already there, 4xx with the reason; 413 over
-//! the size limit or the site's quota).
+//! the size limit or the site's quota; 429 with Retry-After over a rate
+//! limit: probes count as collect requests of the client, uploads against
+//! the replay limits per client and per site). A full quota first makes
+//! room by deleting layouts no session references.
 //!
 //! For the dashboards (token): `GET /api/sites/{site}/layouts/{hash}` and
 //! `GET /api/sites/{site}/layouts?page=&viewport=` (the latest layout of a
@@ -15,6 +18,7 @@
 //! sandboxing Content-Security-Policy.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
@@ -23,7 +27,8 @@ use hyper::header::{HeaderValue, ORIGIN};
 use hyper::{Request, StatusCode};
 use serde_json::json;
 
-use super::collect::{allow_origin, header_str};
+use super::collect::{allow_origin, client_ip, header_str};
+use super::ratelimit;
 use super::reply::{self, Reply};
 use super::App;
 use crate::mine::clean::Cleaner;
@@ -40,9 +45,9 @@ fn query_map(req: &Request<Incoming>) -> HashMap<String, String> {
 }
 
 /// `POST /api/replay/snapshots/{hash}`.
-pub async fn upload(app: &Arc<App>, hash: &str, req: Request<Incoming>) -> Reply {
+pub async fn upload(app: &Arc<App>, hash: &str, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let origin = header_str(req.headers(), ORIGIN).map(str::to_string);
-    let mut reply = match accept_upload(app, hash, req, origin.as_deref()).await {
+    let mut reply = match accept_upload(app, hash, req, peer, origin.as_deref()).await {
         Ok(r) => r,
         Err((status, reason)) => reply::error(status, &reason),
     };
@@ -59,6 +64,7 @@ async fn accept_upload(
     app: &Arc<App>,
     hash: &str,
     req: Request<Incoming>,
+    peer: SocketAddr,
     origin: Option<&str>,
 ) -> Result<Reply, Refused> {
     let bad = |m: &str| (StatusCode::BAD_REQUEST, m.to_string());
@@ -79,6 +85,12 @@ async fn accept_upload(
             "origin {origin:?} is not registered for site {:?}",
             site.name
         )));
+    }
+    // Before the body is read: a refused upload costs nothing more.
+    let probe = hyper::body::Body::size_hint(req.body()).exact() == Some(0);
+    if let Some(refusal) = check_rates(app, &req, peer, site.id, probe) {
+        ratelimit::discard_body(req.into_body(), replay::MAX_UPLOAD_BYTES).await;
+        return Ok(refusal);
     }
     let given = q.get("url").ok_or_else(|| bad("url: required"))?;
     // Stored like page URLs: no query parameter the site does not keep.
@@ -138,11 +150,11 @@ async fn accept_upload(
             }
             Err(e) => return Ok(reply::error(StatusCode::BAD_REQUEST, &e.to_string())),
         };
-        if layouts::usage(conn, site_id)? + body.len() as u64 > quota {
+        if !layouts::make_room(conn, site_id, body.len() as u64, quota)? {
             return Ok(reply::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!(
-                    "the site's replay quota of {} MiB is full",
+                    "the site's replay quota of {} MiB is full of layouts sessions use",
                     quota / (1024 * 1024)
                 ),
             ));
@@ -173,6 +185,39 @@ async fn accept_upload(
             ))
         }
     }
+}
+
+/// The rate limits of a replay request: a probe ("do you have it?") is as
+/// cheap as a collect batch and counts as one of the client's; an upload
+/// counts against the replay limits of the client and of the site. The
+/// 429 to answer, if over one (`None`: within the limits).
+fn check_rates(
+    app: &App,
+    req: &Request<Incoming>,
+    peer: SocketAddr,
+    site_id: i64,
+    probe: bool,
+) -> Option<Reply> {
+    let ip = client_ip(req.headers(), peer, app.trust_proxy);
+    let l = &app.limiters;
+    let (client, site) = if probe {
+        (l.collect.as_ref(), None)
+    } else {
+        (l.replay_client.as_ref(), l.replay_site.as_ref())
+    };
+    if let Some(Err(wait)) = client.map(|c| c.check_client(ip)) {
+        return Some(ratelimit::too_many(
+            wait,
+            "too many replay requests from this address; retry after the Retry-After delay",
+        ));
+    }
+    if let Some(Err(wait)) = site.map(|s| s.check(&site_id.to_le_bytes())) {
+        return Some(ratelimit::too_many(
+            wait,
+            "too many replay uploads for this site; retry after the Retry-After delay",
+        ));
+    }
+    None
 }
 
 /// The body, or `None` when it is over `limit`. An oversized body is still

@@ -12,12 +12,20 @@
 //! holds the open sessions in memory and decides, event by event, whether to
 //! continue one or start a new one. It does no I/O; the pipeline that owns
 //! it writes what it decides.
+//!
+//! Memory is bounded whatever the traffic: past `max_open` sessions the least
+//! recently active ones are closed ([`Sessionizer::close_over_cap`], once
+//! they are written). A closed session leaves a compact trace (its id and
+//! last event time, a few dozen bytes, itself capped) so that a visitor who
+//! comes back within the inactivity window continues the same session: the
+//! pipeline reads its state back from the store.
 
-use std::hash::Hasher;
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
+use std::num::NonZeroUsize;
 use std::sync::RwLock;
 
-use rustc_hash::FxHashMap as HashMap;
+use lru::LruCache;
 use siphasher::sip::SipHasher13;
 
 use crate::event::{Millis, SessionTotals};
@@ -110,6 +118,24 @@ pub struct OpenSession {
     pub is_new: bool,
     /// Changed since the last flush.
     dirty: bool,
+    /// The memory this session was counted for at its last flush.
+    counted: usize,
+}
+
+/// About what an open session takes in memory: its entry in the map and
+/// the heap behind its key and totals (they grow with its page views).
+fn memory_of(key: &SessionKey, s: &OpenSession) -> usize {
+    /// The LRU map's node and hash slot, beyond key and value.
+    const MAP_OVERHEAD: usize = 64;
+    let t = &s.totals;
+    std::mem::size_of::<SessionKey>()
+        + std::mem::size_of::<OpenSession>()
+        + MAP_OVERHEAD
+        + key.sid.len()
+        + t.pages.capacity() * std::mem::size_of::<u32>()
+        + t.page_times.capacity() * std::mem::size_of::<Millis>()
+        + t.page_signals.capacity() * std::mem::size_of::<crate::event::PageSignals>()
+        + t.chunk_ids.capacity() * std::mem::size_of::<i64>()
 }
 
 impl OpenSession {
@@ -120,6 +146,7 @@ impl OpenSession {
             current_page: None,
             is_new: true,
             dirty: false,
+            counted: 0,
         }
     }
 
@@ -131,6 +158,7 @@ impl OpenSession {
             current_page,
             is_new: false,
             dirty: false,
+            counted: 0,
         }
     }
 }
@@ -140,33 +168,140 @@ impl OpenSession {
 /// Sessions change in memory as events are placed; [`Sessionizer::flush`]
 /// hands every session changed since the last flush to a writer, including
 /// sessions that an inactivity gap closed in the meantime.
-#[derive(Debug)]
 pub struct Sessionizer {
     timeout_ms: Millis,
     next_id: i64,
-    open: HashMap<SessionKey, OpenSession>,
+    /// Open sessions, least recently active first. Unbounded as a cache:
+    /// [`Sessionizer::close_over_cap`] enforces `max_open` between groups,
+    /// when every session is written (a dirty one cannot be dropped).
+    open: LruCache<SessionKey, OpenSession>,
+    max_open: usize,
+    /// What the open sessions take (see [`memory_of`]), as of their last
+    /// flush, and the most they may take between groups.
+    memory: usize,
+    max_memory: usize,
+    /// Sessions closed to make room, by a keyed hash of their key: enough to
+    /// continue them if their visitor comes back in time.
+    closed: LruCache<u64, ClosedSession>,
+    /// Keys the `closed` map by; random per process, so that nobody can
+    /// choose session ids that collide with another visitor's.
+    key_hasher: std::collections::hash_map::RandomState,
     /// Keys of open sessions changed since the last flush.
     dirty: Vec<SessionKey>,
     /// Changed sessions that a gap closed before they were flushed.
     retired: Vec<OpenSession>,
 }
 
+/// What is kept of a session closed to make room: 24 bytes.
+#[derive(Debug, Clone, Copy)]
+struct ClosedSession {
+    id: i64,
+    start: Millis,
+    end: Millis,
+}
+
+/// Compact traces of closed sessions kept per open session allowed: they
+/// are ~40 times smaller, so this costs a tenth of the open sessions' memory.
+const CLOSED_PER_OPEN: usize = 4;
+
+impl std::fmt::Debug for Sessionizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessionizer")
+            .field("open", &self.open.len())
+            .field("max_open", &self.max_open)
+            .field("closed", &self.closed.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Sessionizer {
-    /// `next_id` is one past the largest session id already stored.
-    pub fn new(timeout_ms: Millis, next_id: i64) -> Sessionizer {
+    /// `next_id` is one past the largest session id already stored;
+    /// `max_open` is how many sessions stay in memory between groups.
+    pub fn new(timeout_ms: Millis, next_id: i64, max_open: usize) -> Sessionizer {
+        Self::with_memory(timeout_ms, next_id, max_open, usize::MAX)
+    }
+
+    /// Like [`Sessionizer::new`], also closing sessions while they take more
+    /// than `max_memory` bytes (long sessions are larger).
+    pub fn with_memory(
+        timeout_ms: Millis,
+        next_id: i64,
+        max_open: usize,
+        max_memory: usize,
+    ) -> Sessionizer {
+        let max_open = max_open.max(1);
+        let closed_cap = NonZeroUsize::new(max_open.saturating_mul(CLOSED_PER_OPEN))
+            .expect("max_open is at least 1");
         Sessionizer {
             timeout_ms,
             next_id,
-            open: HashMap::default(),
+            open: LruCache::unbounded(),
+            max_open,
+            memory: 0,
+            max_memory,
+            closed: LruCache::new(closed_cap),
+            key_hasher: std::collections::hash_map::RandomState::new(),
             dirty: Vec::new(),
             retired: Vec::new(),
         }
     }
 
-    /// Restores a session that was open when the process stopped.
-    pub fn restore(&mut self, key: SessionKey, session: OpenSession) {
+    /// Restores a session that was open when the process stopped, or one
+    /// closed to make room whose visitor came back.
+    pub fn restore(&mut self, key: SessionKey, mut session: OpenSession) {
         self.next_id = self.next_id.max(session.id + 1);
-        self.open.insert(key, session);
+        session.counted = memory_of(&key, &session);
+        self.memory += session.counted;
+        if let Some(old) = self.open.put(key, session) {
+            self.memory -= old.counted;
+        }
+    }
+
+    fn closed_key(&self, key: &SessionKey) -> u64 {
+        self.key_hasher.hash_one(key)
+    }
+
+    /// The id of a session closed to make room that an event at `ts` of
+    /// this key would continue, if any; it is forgotten here, and the caller
+    /// reads its state from the store and [`Sessionizer::restore`]s it.
+    pub fn reopen(&mut self, key: &SessionKey, ts: Millis) -> Option<i64> {
+        if self.open.contains(key) || self.closed.is_empty() {
+            return None;
+        }
+        let hashed = self.closed_key(key);
+        let c = self.closed.peek(&hashed)?;
+        let continues = ts - c.end <= self.timeout_ms && c.start - ts <= self.timeout_ms;
+        let id = c.id;
+        self.closed.pop(&hashed);
+        continues.then_some(id)
+    }
+
+    /// Closes the least recently active sessions past `max_open`. Call it
+    /// after a flush: only written sessions are closed (nothing is lost, they
+    /// are in the store). Returns how many were closed.
+    pub fn close_over_cap(&mut self) -> usize {
+        let mut n = 0;
+        while self.open.len() > self.max_open || self.memory > self.max_memory {
+            match self.open.peek_lru() {
+                Some((_, s)) if !s.dirty => {}
+                _ => break,
+            }
+            let Some((key, s)) = self.open.pop_lru() else {
+                break;
+            };
+            self.memory -= s.counted;
+            let hashed = self.closed_key(&key);
+            self.closed.put(
+                hashed,
+                ClosedSession {
+                    id: s.id,
+                    start: s.totals.start,
+                    end: s.totals.end,
+                },
+            );
+            n += 1;
+        }
+        n
     }
 
     pub fn open_count(&self) -> usize {
@@ -191,27 +326,28 @@ impl Sessionizer {
             visitor: visitor.current,
             sid: sid.into(),
         };
-        if let (false, Some(prev)) = (self.open.contains_key(&key), visitor.previous) {
+        if let (false, Some(prev)) = (self.open.contains(&key), visitor.previous) {
             let old = SessionKey {
                 visitor: prev,
                 ..key.clone()
             };
-            if let Some(s) = self.open.remove(&old) {
+            if let Some(s) = self.open.pop(&old) {
                 if s.dirty {
                     // Its dirty entry names the old key, which now finds
                     // nothing; flush it under the new one.
                     self.dirty.push(key.clone());
                 }
-                self.open.insert(key.clone(), s);
+                self.open.put(key.clone(), s);
             }
         }
-        let continues = self.open.get(&key).is_some_and(|s| {
+        let continues = self.open.peek(&key).is_some_and(|s| {
             ts - s.totals.end <= self.timeout_ms && s.totals.start - ts <= self.timeout_ms
         });
         if !continues {
             let id = self.next_id;
             self.next_id += 1;
-            if let Some(old) = self.open.insert(key.clone(), OpenSession::new(id, ts)) {
+            if let Some(old) = self.open.put(key.clone(), OpenSession::new(id, ts)) {
+                self.memory -= old.counted;
                 if old.dirty {
                     self.retired.push(old);
                 }
@@ -245,10 +381,13 @@ impl Sessionizer {
         // A key may be listed twice (its session was replaced by a new one
         // after a gap); the first visit cleans it, the second skips it.
         for key in self.dirty.drain(..) {
-            if let Some(s) = self.open.get_mut(&key).filter(|s| s.dirty) {
+            if let Some(s) = self.open.peek_mut(&key).filter(|s| s.dirty) {
                 write(s)?;
                 s.dirty = false;
                 s.is_new = false;
+                let now = memory_of(&key, s);
+                self.memory = self.memory + now - s.counted;
+                s.counted = now;
             }
         }
         Ok(())
@@ -258,11 +397,38 @@ impl Sessionizer {
     /// can no longer be continued, so keeping them only costs memory.
     /// Sessions not yet flushed are kept.
     pub fn close_idle(&mut self, now: Millis) -> usize {
-        let before = self.open.len();
         let timeout = self.timeout_ms;
-        self.open
-            .retain(|_, s| s.dirty || now - s.totals.end <= timeout);
-        before - self.open.len()
+        let idle: Vec<SessionKey> = self
+            .open
+            .iter()
+            .filter(|(_, s)| !s.dirty && now - s.totals.end > timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &idle {
+            if let Some(s) = self.open.pop(key) {
+                self.memory -= s.counted;
+            }
+        }
+        let gone: Vec<u64> = self
+            .closed
+            .iter()
+            .filter(|(_, c)| now - c.end > timeout)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in gone {
+            self.closed.pop(&key);
+        }
+        idle.len()
+    }
+
+    /// What the open sessions take in memory, as of their last flush.
+    pub fn memory(&self) -> usize {
+        self.memory
+    }
+
+    /// Compact traces of closed sessions held (see [`Sessionizer::reopen`]).
+    pub fn closed_count(&self) -> usize {
+        self.closed.len()
     }
 }
 
@@ -314,7 +480,7 @@ mod tests {
 
     #[test]
     fn inactivity_cuts_sessions() {
-        let mut s = Sessionizer::new(30 * MIN, 10);
+        let mut s = Sessionizer::new(30 * MIN, 10, 1000);
         let v = ids(7, None);
         assert_eq!(placed(&mut s, 1, v, "t", 0), 10);
         assert_eq!(placed(&mut s, 1, v, "t", 29 * MIN), 10);
@@ -334,7 +500,7 @@ mod tests {
 
     #[test]
     fn flush_writes_each_changed_session_once_including_retired_ones() {
-        let mut s = Sessionizer::new(30 * MIN, 1);
+        let mut s = Sessionizer::new(30 * MIN, 1, 1000);
         let v = ids(7, None);
         s.place(1, v, "t", 0).totals.event_count += 1;
         s.place(1, v, "t", MIN).totals.event_count += 1;
@@ -361,7 +527,7 @@ mod tests {
 
     #[test]
     fn out_of_order_events_within_the_window_join_the_session() {
-        let mut s = Sessionizer::new(30 * MIN, 1);
+        let mut s = Sessionizer::new(30 * MIN, 1, 1000);
         let v = ids(7, None);
         s.place(1, v, "", 10 * MIN);
         let open = s.place(1, v, "", 5 * MIN);
@@ -371,7 +537,7 @@ mod tests {
 
     #[test]
     fn sessions_survive_salt_rotation() {
-        let mut s = Sessionizer::new(30 * MIN, 1);
+        let mut s = Sessionizer::new(30 * MIN, 1, 1000);
         s.place(1, ids(7, None), "t", 0);
         assert_eq!(placed(&mut s, 1, ids(8, Some(7)), "t", MIN), 1);
         assert_eq!(
@@ -384,7 +550,7 @@ mod tests {
 
     #[test]
     fn idle_sessions_are_closed_and_restore_advances_ids() {
-        let mut s = Sessionizer::new(30 * MIN, 1);
+        let mut s = Sessionizer::new(30 * MIN, 1, 1000);
         s.place(1, ids(1, None), "", 0);
         s.place(1, ids(2, None), "", 20 * MIN);
         assert_eq!(s.close_idle(40 * MIN), 0, "unflushed sessions are kept");
@@ -401,5 +567,57 @@ mod tests {
             OpenSession::stored(99, SessionTotals::starting_at(0), None),
         );
         assert_eq!(placed(&mut s, 1, ids(4, None), "", 0), 100);
+    }
+
+    #[test]
+    fn past_the_cap_the_least_recently_active_close_and_can_reopen() {
+        let mut s = Sessionizer::new(30 * MIN, 1, 2);
+        for v in 1..=3 {
+            s.place(1, ids(v, None), "t", v as Millis * MIN);
+        }
+        // Touch visitor 1 again: visitor 2 is now the least recently active.
+        s.place(1, ids(1, None), "t", 4 * MIN);
+        assert_eq!(s.close_over_cap(), 0, "dirty sessions are never closed");
+        s.flush(|_| Ok::<_, ()>(())).unwrap();
+        assert_eq!(s.close_over_cap(), 1);
+        assert_eq!((s.open_count(), s.closed_count()), (2, 1));
+        let key = |v| SessionKey {
+            site_id: 1,
+            visitor: v,
+            sid: "t".into(),
+        };
+        assert_eq!(s.reopen(&key(1), 5 * MIN), None, "still open");
+        assert_eq!(s.reopen(&key(2), 5 * MIN), Some(2), "closed: reopened");
+        assert_eq!(s.reopen(&key(2), 5 * MIN), None, "handed out once");
+        // Out of its window, a closed session is not reopened.
+        s.place(1, ids(9, None), "t", 10 * MIN);
+        s.flush(|_| Ok::<_, ()>(())).unwrap();
+        s.close_over_cap();
+        assert_eq!(s.closed.peek_lru().map(|(_, c)| c.id), Some(3));
+        assert_eq!(s.closed_count(), 1);
+        assert_eq!(s.close_idle(120 * MIN), 2, "idle open sessions go");
+        assert_eq!(s.closed_count(), 0, "and so do stale traces");
+        // A trace out of its window is not reopened.
+        s.place(1, ids(5, None), "t", 0);
+        s.place(1, ids(6, None), "t", 0);
+        s.place(1, ids(7, None), "t", 0);
+        s.flush(|_| Ok::<_, ()>(())).unwrap();
+        s.close_over_cap();
+        assert_eq!(s.reopen(&key(5), 60 * MIN), None);
+    }
+
+    #[test]
+    fn past_the_memory_budget_sessions_close_too() {
+        let mut s = Sessionizer::with_memory(30 * MIN, 1, 1000, 4096);
+        for v in 1..=100 {
+            let open = s.place(1, ids(v, None), "t", 0);
+            open.totals.pages.extend([1; 16]);
+        }
+        s.flush(|_| Ok::<_, ()>(())).unwrap();
+        assert!(s.memory() > 4096);
+        let closed = s.close_over_cap();
+        assert!(closed > 50, "{closed}");
+        assert!(s.memory() <= 4096, "{}", s.memory());
+        assert_eq!(s.open_count() + closed, 100);
     }
 }

@@ -74,37 +74,53 @@ impl From<SearchError> for IndexError {
     }
 }
 
-/// What a document needs of a site: its page paths and goal pages.
+/// What a document needs of a site: its goal pages.
 struct SiteInfo {
-    paths: HashMap<u32, String>,
     goals: RegexSet,
 }
 
+/// Page paths most indexed documents need, kept across passes: visitors
+/// can invent any number of pages, so this is a bounded cache of the
+/// store's page table (ids are global), and paths longer than this many
+/// bytes are read from the store each time, which bounds it in bytes.
+const MAX_CACHED_PATH_BYTES: usize = 256;
+
 /// Page paths and goals by site, kept by the background indexer from one
 /// pass to the next: page paths never change once interned, so a pass
-/// reads only the pages it has not seen; goals can change, so they are
-/// read again at every pass that has sessions to index.
-#[derive(Default)]
+/// reads only the pages it has not seen (or no longer caches); goals can
+/// change, so they are read again at every pass that has sessions to index.
 struct SiteCache {
     sites: HashMap<i64, SiteInfo>,
+    paths: lru::LruCache<u32, Box<str>>,
     /// Sites whose goals this pass has read.
     fresh: std::collections::HashSet<i64>,
 }
 
+impl Default for SiteCache {
+    fn default() -> Self {
+        SiteCache::new(crate::config::PipelineLimits::default().max_cached_pages)
+    }
+}
+
 impl SiteCache {
+    /// A cache of at most `max_paths` page paths.
+    fn new(max_paths: usize) -> SiteCache {
+        SiteCache {
+            sites: HashMap::new(),
+            paths: lru::LruCache::new(
+                std::num::NonZeroUsize::new(max_paths.max(1)).expect("at least 1"),
+            ),
+            fresh: std::collections::HashSet::new(),
+        }
+    }
+
     fn site(&mut self, conn: &Connection, site_id: i64) -> Result<&mut SiteInfo, IndexError> {
         if !self.fresh.contains(&site_id) {
             let settings = sites::journey_settings(conn, site_id)?;
             // Settings are checked when saved; a pattern that no longer
             // compiles (a regex crate change) only loses the converted flag.
             let goals = RegexSet::new(&settings.goals).unwrap_or_else(|_| RegexSet::empty());
-            match self.sites.get_mut(&site_id) {
-                Some(info) => info.goals = goals,
-                None => {
-                    let paths = read::site_pages(conn, site_id)?.into_iter().collect();
-                    self.sites.insert(site_id, SiteInfo { paths, goals });
-                }
-            }
+            self.sites.insert(site_id, SiteInfo { goals });
             self.fresh.insert(site_id);
         }
         Ok(self.sites.get_mut(&site_id).expect("inserted above"))
@@ -116,18 +132,22 @@ impl SiteCache {
         site_id: i64,
         s: &Session,
     ) -> Result<SessionDoc, IndexError> {
-        let site = self.site(conn, site_id)?;
+        self.site(conn, site_id)?;
         let mut pages: Vec<String> = Vec::with_capacity(s.pages.len());
         for id in &s.pages {
-            if !site.paths.contains_key(id) {
-                // A page interned since its site's pages were read.
-                let p = conn.query_row("SELECT path FROM pages WHERE id = ?1", [id], |r| {
-                    r.get::<_, String>(0)
-                })?;
-                site.paths.insert(*id, p);
+            if let Some(p) = self.paths.get(id) {
+                pages.push(p.to_string());
+                continue;
             }
-            pages.push(site.paths[id].clone());
+            let p = conn.query_row("SELECT path FROM pages WHERE id = ?1", [id], |r| {
+                r.get::<_, String>(0)
+            })?;
+            if p.len() <= MAX_CACHED_PATH_BYTES {
+                self.paths.put(*id, p.as_str().into());
+            }
+            pages.push(p);
         }
+        let site = self.site(conn, site_id)?;
         let converted = pages.iter().any(|p| site.goals.is_match(p));
         Ok(SessionDoc {
             session_id: s.id,
@@ -223,14 +243,16 @@ pub struct Indexer {
 impl Indexer {
     /// Catches up, then follows the store every [`INTERVAL`] until stopped.
     /// Failures are logged and retried: search lags, ingest never waits.
-    pub fn start(store: Arc<Store>, index: Arc<SearchIndex>) -> Indexer {
+    /// `max_paths`: page paths cached across passes (the writer's
+    /// `--max-cached-pages`).
+    pub fn start(store: Arc<Store>, index: Arc<SearchIndex>, max_paths: usize) -> Indexer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("search-indexer".into())
             .spawn(move || {
                 lower_priority();
-                let mut cache = SiteCache::default();
+                let mut cache = SiteCache::new(max_paths);
                 while !flag.load(Ordering::Relaxed) {
                     match catch_up_with(&store, &index, &mut cache) {
                         Ok(0) => {}

@@ -3,6 +3,12 @@
 //! that saw the same page), and the latest layout of each page per
 //! viewport class (heatmap backgrounds). Usage is bounded per site by a
 //! quota, and layouts nobody used for the retention period are deleted.
+//!
+//! Anyone on a registered origin can upload, so the quota could be filled
+//! with junk. Layouts that sessions reference (their `$layout` events, noted
+//! by the pipeline in `layout_refs`) are what replay needs; a full quota
+//! makes room by deleting unreferenced layouts, least recently used first
+//! ([`make_room`]), and never deletes a referenced one to do so.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -68,6 +74,57 @@ pub fn usage(conn: &Connection, site_id: i64) -> Result<u64> {
         [site_id],
         |r| r.get::<_, i64>(0),
     )? as u64)
+}
+
+/// Notes that a session showed `hash` at `ts` (the pipeline, in its write
+/// transaction).
+pub fn reference(conn: &Connection, site_id: i64, hash: &str, ts: Millis) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO layout_refs (site_id, hash, seen_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (site_id, hash) DO UPDATE SET seen_ms = max(seen_ms, ?3)",
+    )?
+    .execute(params![site_id, hash, ts])?;
+    Ok(())
+}
+
+/// Makes `needed` bytes fit under a site's `quota` by deleting layouts no
+/// session references, least recently used first. Deletes nothing and
+/// returns `false` when even that would not be enough (the upload is
+/// refused; referenced layouts stay).
+pub fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64) -> Result<bool> {
+    let used = usage(conn, site_id)?;
+    if used + needed <= quota {
+        return Ok(true);
+    }
+    let excess = used + needed - quota;
+    let mut victims = Vec::new();
+    let mut freed = 0u64;
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT l.id, length(l.html_gz) FROM layouts l
+             WHERE l.site_id = ?1 AND NOT EXISTS (SELECT 1 FROM layout_refs r
+                 WHERE r.site_id = l.site_id AND r.hash = l.hash)
+             ORDER BY l.used_ms, l.id",
+        )?;
+        let mut rows = stmt.query([site_id])?;
+        while let Some(row) = rows.next()? {
+            victims.push(row.get::<_, i64>(0)?);
+            freed += row.get::<_, i64>(1)? as u64;
+            if freed >= excess {
+                break;
+            }
+        }
+    }
+    if freed < excess {
+        return Ok(false);
+    }
+    let mut delete = conn.prepare_cached("DELETE FROM layouts WHERE id = ?1")?;
+    for id in victims {
+        delete.execute([id])?;
+    }
+    // Sightings of deleted layouts find nothing (reads join `layouts`);
+    // the hourly prune removes them.
+    Ok(true)
 }
 
 /// Stores a layout (the caller checked it); `false` if it was there.
@@ -151,10 +208,11 @@ pub fn latest_for_pages(
     Ok(best.map(|(_, hash, s)| (hash, s)))
 }
 
-/// Deletes layouts unused since `before`, and the sightings of them.
-/// Returns how many layouts went.
+/// Deletes layouts unused since `before`, the sightings of them, and
+/// references no session made since. Returns how many layouts went.
 pub fn prune(conn: &Connection, before: Millis) -> Result<usize> {
     let n = conn.execute("DELETE FROM layouts WHERE used_ms < ?1", [before])?;
+    conn.execute("DELETE FROM layout_refs WHERE seen_ms < ?1", [before])?;
     conn.execute(
         "DELETE FROM page_layouts WHERE NOT EXISTS (SELECT 1 FROM layouts l
             WHERE l.site_id = page_layouts.site_id AND l.hash = page_layouts.hash)",
@@ -232,5 +290,28 @@ mod tests {
             .unwrap();
         assert_eq!((hash.as_str(), seen.path.as_str()), ("new", "/b"));
         assert_eq!(usage(&conn, site).unwrap(), 3);
+    }
+
+    #[test]
+    fn a_full_quota_deletes_unreferenced_layouts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mut conn = store.admin().unwrap();
+        let site = sites::add(&mut conn, "shop", &["https://shop.example".into()], 0)
+            .unwrap()
+            .id;
+        let url = "https://shop.example/";
+        insert(&conn, site, "real", url, &[0; 40], 400, 1_000).unwrap();
+        reference(&conn, site, "real", 1_500).unwrap();
+        insert(&conn, site, "junk1", url, &[0; 30], 300, 2_000).unwrap();
+        insert(&conn, site, "junk2", url, &[0; 30], 300, 3_000).unwrap();
+        // 100 used of 100: 30 more need junk1 (the least recently used) to go.
+        assert!(make_room(&conn, site, 30, 100).unwrap());
+        assert!(get(&conn, site, "junk1").unwrap().is_none());
+        assert!(get(&conn, site, "junk2").unwrap().is_some());
+        // 70 more would need the referenced layout: refused, nothing deleted.
+        assert!(!make_room(&conn, site, 70, 100).unwrap());
+        assert!(get(&conn, site, "junk2").unwrap().is_some());
+        assert!(get(&conn, site, "real").unwrap().is_some());
     }
 }

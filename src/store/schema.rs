@@ -160,6 +160,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site_id, path, viewport)
     ) WITHOUT ROWID;
     "#,
+    // 7: layouts some session showed (its `$layout` event), with the time it
+    // last did: a full replay quota makes room by deleting layouts no
+    // session references, so junk uploads cannot push out real ones.
+    r#"
+    CREATE TABLE layout_refs (
+        site_id  INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        hash     TEXT NOT NULL,
+        seen_ms  INTEGER NOT NULL,
+        PRIMARY KEY (site_id, hash)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use super::Result;
@@ -254,48 +254,59 @@ impl Writer {
 
     /// Sessions whose last event is at or after `active_since` and that
     /// started at or after `started_since`: those a restarted pipeline may
-    /// still continue. The start bound lets the query use the start index
-    /// (no index on the end time, which every batch would have to update).
+    /// still continue, the `limit` most recently active of them (the
+    /// pipeline holds at most that many). The start bound lets the query use
+    /// the start index (no index on the end time, which every batch would
+    /// have to update).
     pub fn open_sessions(
         &self,
         started_since: i64,
         active_since: i64,
+        limit: usize,
     ) -> Result<Vec<StoredOpenSession>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT s.id, s.site_id, s.visitor, s.sid, s.start_ms, s.end_ms, s.event_count,
-                    s.pages, s.rage_clicks, s.dead_clicks, s.error_pages, s.exit_page, s.chunks,
-                    s.page_times, s.page_signals
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {STORED_SESSION_COLUMNS}
              FROM sites t JOIN sessions s ON s.site_id = t.id
-             WHERE s.start_ms >= ?1 AND s.end_ms >= ?2",
-        )?;
-        let rows = stmt.query_map([started_since, active_since], |r| {
-            let pages: Vec<u8> = r.get(7)?;
-            let chunks: Vec<u8> = r.get(12)?;
-            let times: Vec<u8> = r.get(13)?;
-            let signals: Vec<u8> = r.get(14)?;
-            let start: i64 = r.get(4)?;
-            Ok(StoredOpenSession {
-                id: r.get(0)?,
-                site_id: r.get(1)?,
-                visitor: r.get::<_, i64>(2)? as u64,
-                sid: r.get(3)?,
-                totals: SessionTotals {
-                    start: r.get(4)?,
-                    end: r.get(5)?,
-                    event_count: r.get(6)?,
-                    pages: crate::event::unpack_pages(&pages),
-                    rage_clicks: r.get(8)?,
-                    dead_clicks: r.get(9)?,
-                    error_pages: r.get(10)?,
-                    chunk_ids: unpack_ids(&chunks),
-                    page_times: unpack_times(start, &times),
-                    page_signals: unpack_signals(&signals),
-                },
-                current_page: r.get(11)?,
-            })
-        })?;
+             WHERE s.start_ms >= ?1 AND s.end_ms >= ?2
+             ORDER BY s.end_ms DESC LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![started_since, active_since, limit], stored_session)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// The columns [`stored_session`] reads, from `sessions s`.
+const STORED_SESSION_COLUMNS: &str =
+    "s.id, s.site_id, s.visitor, s.sid, s.start_ms, s.end_ms, s.event_count,
+     s.pages, s.rage_clicks, s.dead_clicks, s.error_pages, s.exit_page, s.chunks,
+     s.page_times, s.page_signals";
+
+fn stored_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOpenSession> {
+    let pages: Vec<u8> = r.get(7)?;
+    let chunks: Vec<u8> = r.get(12)?;
+    let times: Vec<u8> = r.get(13)?;
+    let signals: Vec<u8> = r.get(14)?;
+    let start: i64 = r.get(4)?;
+    Ok(StoredOpenSession {
+        id: r.get(0)?,
+        site_id: r.get(1)?,
+        visitor: r.get::<_, i64>(2)? as u64,
+        sid: r.get(3)?,
+        totals: SessionTotals {
+            start: r.get(4)?,
+            end: r.get(5)?,
+            event_count: r.get(6)?,
+            pages: crate::event::unpack_pages(&pages),
+            rage_clicks: r.get(8)?,
+            dead_clicks: r.get(9)?,
+            error_pages: r.get(10)?,
+            chunk_ids: unpack_ids(&chunks),
+            page_times: unpack_times(start, &times),
+            page_signals: unpack_signals(&signals),
+        },
+        current_page: r.get(11)?,
+    })
 }
 
 /// A session as stored, enough to continue it after a restart.
@@ -325,6 +336,31 @@ impl WriteTxn<'_> {
             .prepare_cached("INSERT INTO pages (site_id, path) VALUES (?1, ?2)")?;
         stmt.execute(params![site_id, path])?;
         Ok(self.tx.last_insert_rowid() as u32)
+    }
+
+    /// The id of a page path already interned, if it is.
+    pub fn find_page(&mut self, site_id: i64, path: &str) -> Result<Option<u32>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT id FROM pages WHERE site_id = ?1 AND path = ?2")?;
+        Ok(stmt
+            .query_row(params![site_id, path], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// A stored session, to continue it (the pipeline closed it to make
+    /// room and its visitor came back).
+    pub fn stored_session(&mut self, id: i64) -> Result<Option<StoredOpenSession>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {STORED_SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], stored_session).optional()?)
+    }
+
+    /// Notes that a session showed replay layout `hash` (its `$layout`
+    /// event), which protects the layout from quota eviction.
+    pub fn reference_layout(&mut self, site_id: i64, hash: &str, ts: i64) -> Result<()> {
+        super::layouts::reference(&self.tx, site_id, hash, ts)
     }
 
     /// Writes a new session with its first totals.

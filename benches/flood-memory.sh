@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Memory under a session flood, for README "Memory budget": 1-event batches,
+# each a new session id from its own address (X-Forwarded-For, trusted), over
+# 256 connections; prints the server's VmRSS (and its anonymous and file
+# parts) and open sessions every 2 s, then the totals and RSS once idle.
+#
+#   benches/flood-memory.sh [SECONDS] [serve flags...]
+#   e.g. benches/flood-memory.sh 60 --max-open-sessions 5000
+#
+# BIN defaults to the debug build (the budget holds for either).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-20}; shift || true
+BIN=${BIN:-target/debug/trailmap}
+PORT=${PORT:-18090}
+DIR=$(mktemp -d)
+trap 'kill $S $M 2>/dev/null || true; rm -rf "$DIR"' EXIT
+$BIN --db "$DIR/t.db" site add bench --origin http://bench.localhost >/dev/null
+TRAILMAP_LOG=warn $BIN serve --db "$DIR/t.db" --listen 127.0.0.1:$PORT \
+  --token bench-token-0123456789 --trust-proxy true "$@" >"$DIR/serve.log" 2>&1 &
+S=$!
+until grep -q listening "$DIR/serve.log" 2>/dev/null; do sleep 0.1; done
+rss() { awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2} END {print "rss_kib="r" anon_kib="a" file_kib="f}' /proc/$S/status; }
+open_sessions() { curl -s 127.0.0.1:$PORT/metrics | awk '/^trailmap_open_sessions /{print $2}'; }
+echo "idle $(rss)"
+( for i in $(seq 1 $((SECS / 2))); do sleep 2; echo "t=$((i * 2))s $(rss) open=$(open_sessions)"; done ) &
+M=$!
+$BIN bench collect --url http://127.0.0.1:$PORT --connections 256 --seconds "$SECS" \
+  --events 1 --sessions 100000000 --json >"$DIR/report.json"
+wait $M || true
+python3 -c "import json; r = json.load(open('$DIR/report.json')); print('batches', r['batches_sent'], 'statuses', r['status_counts'])"
+curl -s 127.0.0.1:$PORT/metrics | grep -E '^trailmap_(open_sessions|sessions_closed|batches_rejected)'
+sleep 3
+echo "after $(rss)"

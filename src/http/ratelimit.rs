@@ -1,0 +1,231 @@
+//! Per-client and per-site rate limits, so that one client cannot take the
+//! collector's capacity (or a site's replay quota) from everyone else.
+//!
+//! A client is its address as `collect::client_ip` sees it (behind a trusted
+//! proxy, the first X-Forwarded-For address), IPv6 by its /64 (one host is
+//! handed a whole /64, so single addresses would be free to rotate). The
+//! address is only hashed, with SipHash under a random key drawn at start and
+//! never stored or logged, so the limiter's memory cannot link anything back
+//! to an address, not even after a restart.
+//!
+//! Each key has a token bucket, kept as GCRA does it: one number, the
+//! "theoretical arrival time", per key. The keys live in LRU maps of a fixed
+//! size (sharded to keep lock contention low), so the number of tracked
+//! clients is bounded however many addresses send: forgetting the least
+//! recently seen client gives it a full bucket, which is what a new client
+//! gets anyway. (The `governor` crate implements the same algorithm, but its
+//! keyed store is an unbounded map that has to be swept periodically; a
+//! bound that holds between sweeps is the point here.)
+
+use std::hash::Hasher;
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hyper::header::{HeaderValue, RETRY_AFTER};
+use hyper::StatusCode;
+use lru::LruCache;
+use siphasher::sip::SipHasher13;
+
+use super::reply::{self, Reply};
+use crate::config::RateLimits;
+
+/// Shards of the key map: independent locks.
+const SHARDS: usize = 16;
+
+/// A token bucket per key: `rate` per `per`, bursts of `burst`.
+pub struct RateLimiter {
+    shards: Box<[Mutex<LruCache<u64, u64>>]>,
+    key: [u8; 16],
+    /// Time one request takes from the bucket, in nanoseconds.
+    interval_ns: u64,
+    /// How far ahead of now a key's arrival time may run: the burst.
+    tolerance_ns: u64,
+    epoch: Instant,
+}
+
+impl RateLimiter {
+    /// `rate` requests per `per`, `burst` at once, at most `tracked` keys;
+    /// `None` when `rate` is 0 (no limit).
+    pub fn new(rate: u32, per: Duration, burst: u32, tracked: usize) -> Option<RateLimiter> {
+        if rate == 0 {
+            return None;
+        }
+        let interval_ns = (per.as_nanos() as u64 / u64::from(rate)).max(1);
+        let per_shard = NonZeroUsize::new(tracked.div_ceil(SHARDS).max(1)).expect("at least 1");
+        Some(RateLimiter {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .collect(),
+            key: rand::random(),
+            interval_ns,
+            tolerance_ns: interval_ns.saturating_mul(u64::from(burst.max(1))),
+            epoch: Instant::now(),
+        })
+    }
+
+    /// Takes one request from `key`'s bucket, or says how long until it has
+    /// one.
+    pub fn check(&self, key: &[u8]) -> Result<(), Duration> {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        self.check_at(key, now)
+    }
+
+    /// Like [`RateLimiter::check`], for a client address.
+    pub fn check_client(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.check(&client_key(ip))
+    }
+
+    fn check_at(&self, key: &[u8], now: u64) -> Result<(), Duration> {
+        let mut h = SipHasher13::new_with_key(&self.key);
+        h.write(key);
+        let hashed = h.finish();
+        let shard = &self.shards[(hashed % SHARDS as u64) as usize];
+        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let arrival = map.get(&hashed).copied().unwrap_or(now).max(now);
+        let next = arrival + self.interval_ns;
+        if next - now > self.tolerance_ns {
+            return Err(Duration::from_nanos(next - now - self.tolerance_ns));
+        }
+        map.put(hashed, next);
+        Ok(())
+    }
+
+    /// Keys tracked now (at most the `tracked` given, rounded up per shard).
+    pub fn tracked(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .sum()
+    }
+}
+
+/// The bytes a client is known by: an IPv4 address (also when mapped into
+/// IPv6), or the /64 of an IPv6 address.
+fn client_key(ip: IpAddr) -> Vec<u8> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets()[..8].to_vec(),
+    }
+}
+
+/// The server's limiters, from the settings.
+pub struct Limiters {
+    /// `POST /api/collect` (and replay's "do you have it?" probes) per client.
+    pub collect: Option<RateLimiter>,
+    /// Replay layout uploads per client.
+    pub replay_client: Option<RateLimiter>,
+    /// Replay layout uploads per site.
+    pub replay_site: Option<RateLimiter>,
+}
+
+impl Limiters {
+    pub fn new(r: &RateLimits) -> Limiters {
+        let minute = Duration::from_secs(60);
+        Limiters {
+            collect: RateLimiter::new(
+                r.per_client,
+                Duration::from_secs(1),
+                r.burst_per_client,
+                r.tracked_clients,
+            ),
+            replay_client: RateLimiter::new(
+                r.replay_per_client_minute,
+                minute,
+                r.replay_per_client_minute,
+                r.tracked_clients,
+            ),
+            // Sites are few; their count is bounded by the site registry.
+            replay_site: RateLimiter::new(
+                r.replay_per_site_minute,
+                minute,
+                r.replay_per_site_minute,
+                4096,
+            ),
+        }
+    }
+}
+
+/// Whole seconds to announce in Retry-After (at least 1).
+pub fn retry_after_secs(wait: Duration) -> u32 {
+    (wait.as_secs_f64().ceil() as u32).max(1)
+}
+
+/// Reads and drops a refused request's body, up to `limit` bytes, so that
+/// the client reads the 429: a server that closes a connection with unread
+/// data makes the kernel reset it, and the client sees a network error
+/// instead of the answer. Reading is cheap next to what the limit saves.
+pub async fn discard_body(mut body: hyper::body::Incoming, limit: usize) {
+    use http_body_util::BodyExt;
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        seen += frame.data_ref().map_or(0, |d| d.len());
+        if seen > limit {
+            break;
+        }
+    }
+}
+
+/// 429 with Retry-After and a one-line reason.
+pub fn too_many(wait: Duration, reason: &str) -> Reply {
+    let mut r = reply::error(StatusCode::TOO_MANY_REQUESTS, reason);
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_burst_then_the_rate_per_key() {
+        let l = RateLimiter::new(10, Duration::from_secs(1), 5, 1000).unwrap();
+        for _ in 0..5 {
+            assert!(l.check_at(b"a", SEC).is_ok());
+        }
+        let wait = l.check_at(b"a", SEC).unwrap_err();
+        assert!(wait <= Duration::from_millis(100), "{wait:?}");
+        assert!(
+            l.check_at(b"b", SEC).is_ok(),
+            "another key has its own bucket"
+        );
+        // 100 ms later one more request fits, not two.
+        assert!(l.check_at(b"a", SEC + SEC / 10).is_ok());
+        assert!(l.check_at(b"a", SEC + SEC / 10).is_err());
+        // After a long pause the whole burst is back, no more.
+        for _ in 0..5 {
+            assert!(l.check_at(b"a", 100 * SEC).is_ok());
+        }
+        assert!(l.check_at(b"a", 100 * SEC).is_err());
+        assert!(RateLimiter::new(0, Duration::from_secs(1), 5, 10).is_none());
+    }
+
+    #[test]
+    fn tracked_keys_are_bounded() {
+        let l = RateLimiter::new(1, Duration::from_secs(1), 1, 64).unwrap();
+        for i in 0u32..10_000 {
+            assert!(l.check_at(&i.to_le_bytes(), SEC).is_ok());
+        }
+        assert!(l.tracked() <= 64, "{}", l.tracked());
+    }
+
+    #[test]
+    fn ipv6_clients_are_known_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(mapped), client_key(v4));
+    }
+}
