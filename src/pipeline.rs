@@ -171,6 +171,10 @@ impl SessionWriter {
     /// Places a batch's events into sessions and writes the events. Session
     /// rows are written by [`SessionWriter::flush`], once per group.
     pub fn apply(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
+        // Every session placed before was flushed by an earlier transaction
+        // or this one, so skipping to the store's next id renumbers nothing
+        // and keeps clear of what another writer stored meanwhile.
+        self.sessionizer.skip_ids_below(txn.next_session_id());
         let mut chunk: Option<Chunk> = None;
         for (event, encoded) in batch.events.iter().zip(&batch.encoded) {
             let page = match &event.path {

@@ -80,6 +80,8 @@ pub struct Bound {
     app: Arc<App>,
     pipeline: Pipeline,
     indexer: Option<Indexer>,
+    /// Keeps a second server off this database while this one runs.
+    _serve_lock: crate::store::lock::ServeLock,
     /// The token generated on this start (first start without a configured
     /// token), to show once.
     pub generated_token: Option<String>,
@@ -116,6 +118,7 @@ impl Bound {
 pub async fn bind(settings: ServeSettings) -> Result<Bound> {
     // A broken GeoIP database is a start-up error, not a silent empty column.
     let geo = settings.geoip.as_deref().map(GeoIp::open).transpose()?;
+    let serve_lock = crate::store::lock::lock_for_serving(&settings.db)?;
     let store = Arc::new(Store::open(&settings.db)?);
     let (token_digest, generated_token) = resolve_token(&store, settings.token.as_deref())?;
     let hasher = VisitorHasher::new(current_salts(&store)?);
@@ -164,6 +167,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         app,
         pipeline,
         indexer,
+        _serve_lock: serve_lock,
         generated_token,
     })
 }

@@ -8,6 +8,7 @@
 //! them with the writer.
 
 pub mod layouts;
+pub mod lock;
 pub mod read;
 pub mod schema;
 pub mod secrets;
