@@ -283,3 +283,28 @@ fn a_second_server_on_the_same_database_is_refused() {
     let again = Server::start_on(&first.db, &["--token", TOKEN]);
     assert_eq!(again.get("/healthz").status, 200);
 }
+
+#[test]
+fn site_names_that_urls_cannot_carry_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    for bad in [".", "..", ".hidden", "_x"] {
+        let (ok, _, err) = run_cli(&db, &["site", "add", bad, "--origin", ORIGIN]);
+        assert!(!ok, "{bad:?} accepted");
+        assert!(
+            err.contains("starting with a letter or digit") && err.lines().count() <= 2,
+            "{bad:?}: {err}"
+        );
+    }
+    let (ok, _, err) = run_cli(&db, &["site", "add", "shop.v2", "--origin", ORIGIN]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run_cli(&db, &["site", "list", "--json"]);
+    let sites: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shop.v2"]);
+}
