@@ -279,7 +279,10 @@ pub enum SubmitError {
     Busy,
     /// The pipeline has stopped (shutdown).
     Closed,
-    /// The commit failed (disk full, I/O error...).
+    /// The disk is full: try again later (503); nothing is stored until
+    /// space is freed.
+    DiskFull,
+    /// The commit failed (I/O error, corruption...).
     Failed(String),
 }
 
@@ -416,7 +419,20 @@ impl WriterThread {
         }
         let batches: Vec<&IngestBatch> = group.iter().map(|(b, _)| b).collect();
         let results = match self.commit(&batches) {
-            Ok(()) => vec![Ok(()); group.len()],
+            Ok(()) => {
+                self.metrics.disk_full.store(false, Relaxed);
+                vec![Ok(()); group.len()]
+            }
+            // Retrying one by one cannot help: every batch needs space.
+            Err(e) if e.is_disk_full() => {
+                tracing::error!(
+                    "group commit of {} batches failed, the disk is full: {e}",
+                    group.len()
+                );
+                self.metrics.disk_full.store(true, Relaxed);
+                self.recover();
+                vec![Err(SubmitError::DiskFull); group.len()]
+            }
             Err(e) => {
                 tracing::warn!("group commit of {} batches failed: {e}", group.len());
                 self.recover();
@@ -427,7 +443,12 @@ impl WriterThread {
                         self.commit(std::slice::from_ref(b)).map_err(|e| {
                             self.recover();
                             tracing::error!("batch for site {} not committed: {e}", b.site_id);
-                            SubmitError::Failed(e.to_string())
+                            if e.is_disk_full() {
+                                self.metrics.disk_full.store(true, Relaxed);
+                                SubmitError::DiskFull
+                            } else {
+                                SubmitError::Failed(e.to_string())
+                            }
                         })
                     })
                     .collect()

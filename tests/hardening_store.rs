@@ -308,3 +308,131 @@ fn site_names_that_urls_cannot_carry_are_refused() {
         .collect();
     assert_eq!(names, ["shop.v2"]);
 }
+
+/// A 8 MiB tmpfs, unmounted when dropped (after the server using it).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` (with the reason printed) where mounting is not permitted.
+    fn mount() -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(SmallDisk { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "SKIPPED: cannot mount a tmpfs to fill: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the filesystem refuses more.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![7u8; 16 * 1024];
+        loop {
+            if let Err(e) = f.write_all(&block).and_then(|()| f.sync_all()) {
+                assert_eq!(e.raw_os_error(), Some(28), "ENOSPC expected: {e}");
+                break;
+            }
+        }
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// A batch of `n` page views on new paths, under a new sid.
+fn big_batch(i: usize, n: usize) -> (String, String) {
+    let sid = format!("disk{i:04}");
+    let t = now_ms() - 60_000;
+    let events: Vec<String> = (0..n)
+        .map(|k| {
+            pageview(
+                t + k as i64,
+                &format!("/fill/{i}/{k}/{}", "x".repeat(60)),
+                "",
+            )
+        })
+        .collect();
+    let body = batch(&sid, &events);
+    (sid, body)
+}
+
+#[test]
+fn a_full_disk_answers_503_reports_unhealthy_and_recovers() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    let db = disk.path().join("trailmap.db");
+    assert!(run_cli(&db, &["site", "add", SITE, "--origin", ORIGIN]).0);
+    let mut s = Server::start_on(&db, &["--token", TOKEN]);
+    let mut acked: HashMap<String, u64> = HashMap::new();
+    let mut i = 0;
+    let mut post = |s: &Server| {
+        i += 1;
+        let (sid, body) = big_batch(i, 120);
+        let r = s.collect(&body);
+        if r.status == 202 {
+            acked.insert(sid, 120);
+        }
+        r
+    };
+    assert_eq!(post(&s).status, 202);
+    assert_eq!(s.get("/healthz").status, 200);
+
+    let filler = disk.fill();
+    // SQLite may still have room in its WAL for a batch or two.
+    let refused = (0..200)
+        .map(|_| post(&s))
+        .find(|r| r.status != 202)
+        .expect("a full disk refuses batches");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(refused.body.contains("disk is full"), "{}", refused.body);
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    let health = s.get("/healthz");
+    assert_eq!(health.status, 503);
+    assert!(
+        health.body.contains("writes failing: disk full"),
+        "{}",
+        health.body
+    );
+    assert!(s.get("/metrics").body.contains("trailmap_disk_full 1"));
+    // Still full: still refused, never a 500.
+    assert_eq!(post(&s).status, 503);
+
+    std::fs::remove_file(filler).unwrap();
+    assert_eq!(s.get("/healthz").status, 200, "healthy once space is back");
+    for _ in 0..3 {
+        let r = post(&s);
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    assert!(s.get("/metrics").body.contains("trailmap_disk_full 0"));
+    assert_eq!(s.terminate(), Some(0));
+    let (tracker, _, _) = stored(&db);
+    assert_eq!(tracker, acked, "every 202 stored, nothing refused stored");
+    drop(s);
+}
