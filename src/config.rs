@@ -100,6 +100,12 @@ pub struct ServeArgs {
     /// Replay layout uploads per minute to one site (0 = no limit).
     #[arg(long, env = "TRAILMAP_REPLAY_UPLOADS_PER_SITE_MINUTE")]
     pub replay_uploads_per_site_minute: Option<u32>,
+    /// Seconds a write waits for another writer on the database (an import) before failing.
+    #[arg(long, env = "TRAILMAP_BUSY_TIMEOUT_SECS")]
+    pub busy_timeout_secs: Option<u64>,
+    /// Retry-After (seconds) sent with the 503 while the disk is full.
+    #[arg(long, env = "TRAILMAP_DISK_FULL_RETRY_AFTER_SECS")]
+    pub disk_full_retry_after_secs: Option<u32>,
 }
 
 /// SQLite's `synchronous` setting for the writer, as a user chooses it.
@@ -156,6 +162,8 @@ pub struct FileServe {
     pub rate_tracked_clients: Option<usize>,
     pub replay_uploads_per_client_minute: Option<u32>,
     pub replay_uploads_per_site_minute: Option<u32>,
+    pub busy_timeout_secs: Option<u64>,
+    pub disk_full_retry_after_secs: Option<u32>,
 }
 
 /// The collector's resolved settings.
@@ -173,6 +181,7 @@ pub struct ServeSettings {
     pub replay: ReplayLimits,
     pub pipeline: PipelineLimits,
     pub rates: RateLimits,
+    pub store: StoreLimits,
 }
 
 /// What the writer may hold in memory and how long a batch may wait: the
@@ -230,6 +239,24 @@ impl Default for RateLimits {
     }
 }
 
+/// How the server's writes live with other writers and a full disk.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreLimits {
+    /// How long a write waits for another writer's lock (SQLite's busy timeout).
+    pub busy_timeout: Duration,
+    /// Retry-After with the 503 that collect answers while the disk is full.
+    pub disk_full_retry_after_secs: u32,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits {
+            busy_timeout: Duration::from_secs(10),
+            disk_full_retry_after_secs: 10,
+        }
+    }
+}
+
 /// How much session replay may store.
 #[derive(Debug, Clone, Copy)]
 pub struct ReplayLimits {
@@ -283,6 +310,7 @@ impl ServeSettings {
             replay: ReplayLimits::default(),
             pipeline: PipelineLimits::default(),
             rates: RateLimits::default(),
+            store: StoreLimits::default(),
         }
     }
 }
@@ -370,6 +398,21 @@ pub fn resolve_serve(
             bail!("analysis timeout must be 0.01..=3600 seconds, got {secs}");
         }
         s.limits.analysis_timeout = Duration::from_secs_f64(secs);
+    }
+    if let Some(secs) = args.busy_timeout_secs.or(f.busy_timeout_secs) {
+        if !(1..=600).contains(&secs) {
+            bail!("busy timeout must be 1..=600 seconds, got {secs}");
+        }
+        s.store.busy_timeout = Duration::from_secs(secs);
+    }
+    if let Some(secs) = args
+        .disk_full_retry_after_secs
+        .or(f.disk_full_retry_after_secs)
+    {
+        if !(1..=3600).contains(&secs) {
+            bail!("disk-full Retry-After must be 1..=3600 seconds, got {secs}");
+        }
+        s.store.disk_full_retry_after_secs = secs;
     }
     if let Some(path) = &s.token {
         if path.len() < 16 {
@@ -505,5 +548,35 @@ mod tests {
         let file: FileConfig = toml::from_str("[serve]\nanalysis_timeout_seconds = 2.5\n").unwrap();
         let s = resolve_serve(&store, &ServeArgs::default(), file).unwrap();
         assert_eq!(s.limits.analysis_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn store_limits_resolve_and_are_range_checked() {
+        let store = StoreArgs {
+            db: None,
+            config: None,
+        };
+        let file: FileConfig =
+            toml::from_str("[serve]\nbusy_timeout_secs = 30\ndisk_full_retry_after_secs = 60\n")
+                .unwrap();
+        let s = resolve_serve(&store, &ServeArgs::default(), file).unwrap();
+        assert_eq!(s.store.busy_timeout, Duration::from_secs(30));
+        assert_eq!(s.store.disk_full_retry_after_secs, 60);
+        let d = resolve_serve(&store, &ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(d.store.busy_timeout, Duration::from_secs(10));
+        assert_eq!(d.store.disk_full_retry_after_secs, 10);
+        for args in [
+            ServeArgs {
+                busy_timeout_secs: Some(0),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                disk_full_retry_after_secs: Some(0),
+                ..ServeArgs::default()
+            },
+        ] {
+            let err = resolve_serve(&store, &args, FileConfig::default()).unwrap_err();
+            assert!(err.to_string().contains("must be 1..="), "{err}");
+        }
     }
 }

@@ -145,6 +145,8 @@ enum Command {
         limit: u16,
         #[arg(long, default_value_t = 0)]
         offset: usize,
+        #[command(flatten)]
+        filters: SearchFilterArgs,
         #[arg(long)]
         json: bool,
     },
@@ -160,6 +162,43 @@ enum Command {
     /// Benchmark helpers; figures go to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// The dashboards' filters, as `GET .../sessions?q=` takes them.
+#[derive(clap::Args)]
+struct SearchFilterArgs {
+    /// Sessions that started at or after this: YYYY-MM-DD, RFC 3339 or ms.
+    #[arg(long)]
+    from: Option<String>,
+    /// Sessions that started before this: YYYY-MM-DD, RFC 3339 or ms.
+    #[arg(long)]
+    to: Option<String>,
+    /// direct, organic_search, paid, social, email or referral.
+    #[arg(long)]
+    channel: Option<String>,
+    /// desktop, mobile, tablet, bot or other.
+    #[arg(long)]
+    device: Option<String>,
+    /// ISO 3166-1 alpha-2 code, e.g. SE.
+    #[arg(long)]
+    country: Option<String>,
+    /// A referrer domain, or words of the referrer URL.
+    #[arg(long)]
+    referrer: Option<String>,
+}
+
+impl SearchFilterArgs {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "from" => self.from.as_deref(),
+            "to" => self.to.as_deref(),
+            "channel" => self.channel.as_deref(),
+            "device" => self.device.as_deref(),
+            "country" => self.country.as_deref(),
+            "referrer" => self.referrer.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -470,15 +509,18 @@ fn run(cli: Cli) -> Result<()> {
             sort,
             limit,
             offset,
+            filters,
             json,
         } => {
+            let filters = trailmap::http::api::search_filters(|key| filters.get(key))
+                .map_err(|m| anyhow::anyhow!("{m}"))?;
             let db = config::db_path(&cli.store, &file);
             let store = Store::open(&db)?;
             search_command(
                 &store,
                 &db,
                 &site,
-                &query,
+                (&query, &filters),
                 &sort,
                 (offset, limit as usize),
                 json,
@@ -691,7 +733,7 @@ fn search_command(
     store: &Store,
     db: &std::path::Path,
     site: &str,
-    query: &str,
+    (query, filters): (&str, &trailmap::search::SearchFilters),
     sort: &str,
     (offset, limit): (usize, usize),
     json: bool,
@@ -715,7 +757,7 @@ fn search_command(
     } else {
         Sort::Newest
     };
-    let found = match index.search(s.id, query, sort, offset, limit) {
+    let found = match index.search_filtered(s.id, query, filters, sort, offset, limit) {
         Ok(found) => found,
         Err(SearchError::Query(m)) => anyhow::bail!("{m}"),
         Err(e) => return Err(e.into()),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -32,6 +32,9 @@ pub struct Metrics {
     pub open_sessions: AtomicI64,
     /// Sessions closed to make room under the open-session cap.
     pub sessions_closed: AtomicU64,
+    /// The last commit failed for lack of disk space (cleared by the next
+    /// one that succeeds, or by /healthz finding room again).
+    pub disk_full: AtomicBool,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
@@ -234,6 +237,17 @@ impl Metrics {
             w,
             "trailmap_sessions_closed_to_make_room_total {}",
             self.sessions_closed.load(Relaxed)
+        );
+        header(
+            w,
+            "trailmap_disk_full",
+            "gauge",
+            "1 while writes fail for lack of disk space.",
+        );
+        let _ = writeln!(
+            w,
+            "trailmap_disk_full {}",
+            u8::from(self.disk_full.load(Relaxed))
         );
         out
     }

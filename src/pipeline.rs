@@ -285,6 +285,10 @@ impl SessionWriter {
     /// Places a batch's events into sessions and writes the events. Session
     /// rows are written by [`SessionWriter::flush`], once per group.
     pub fn apply(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
+        // Every session placed before was flushed by an earlier transaction
+        // or this one, so skipping to the store's next id renumbers nothing
+        // and keeps clear of what another writer stored meanwhile.
+        self.sessionizer.skip_ids_below(txn.next_session_id());
         self.reopen(txn, batch)?;
         let mut chunk: Option<Chunk> = None;
         for (event, encoded) in batch.events.iter().zip(&batch.encoded) {
@@ -411,7 +415,10 @@ pub enum SubmitError {
     QueueWait,
     /// The pipeline has stopped (shutdown).
     Closed,
-    /// The commit failed (disk full, I/O error...).
+    /// The disk is full: try again later (503); nothing is stored until
+    /// space is freed.
+    DiskFull,
+    /// The commit failed (I/O error, corruption...).
     Failed(String),
 }
 
@@ -624,7 +631,20 @@ impl WriterThread {
         }
         let batches: Vec<&IngestBatch> = group.iter().map(|q| &*q.batch).collect();
         let results = match self.commit(&batches) {
-            Ok(()) => vec![Ok(()); group.len()],
+            Ok(()) => {
+                self.metrics.disk_full.store(false, Relaxed);
+                vec![Ok(()); group.len()]
+            }
+            // Retrying one by one cannot help: every batch needs space.
+            Err(e) if e.is_disk_full() => {
+                tracing::error!(
+                    "group commit of {} batches failed, the disk is full: {e}",
+                    group.len()
+                );
+                self.metrics.disk_full.store(true, Relaxed);
+                self.recover();
+                vec![Err(SubmitError::DiskFull); group.len()]
+            }
             Err(e) => {
                 tracing::warn!("group commit of {} batches failed: {e}", group.len());
                 self.recover();
@@ -635,7 +655,12 @@ impl WriterThread {
                         self.commit(std::slice::from_ref(b)).map_err(|e| {
                             self.recover();
                             tracing::error!("batch for site {} not committed: {e}", b.site_id);
-                            SubmitError::Failed(e.to_string())
+                            if e.is_disk_full() {
+                                self.metrics.disk_full.store(true, Relaxed);
+                                SubmitError::DiskFull
+                            } else {
+                                SubmitError::Failed(e.to_string())
+                            }
                         })
                     })
                     .collect()
@@ -687,4 +712,85 @@ pub fn now_ms() -> Millis {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{DeviceClass, EventDetail};
+    use crate::store::sites;
+
+    fn pageviews(site_id: i64, visitor: u64, paths: &[&str], ts: Millis) -> IngestBatch {
+        let events: Vec<Event> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Event {
+                kind: EventKind::Pageview,
+                ts: ts + i as Millis,
+                path: Some(p.to_string()),
+                detail: EventDetail::default(),
+            })
+            .collect();
+        IngestBatch {
+            site_id,
+            source: Source::Tracker,
+            sid: "tab".into(),
+            visitor: VisitorIds {
+                current: visitor,
+                previous: None,
+            },
+            client: ClientInfo {
+                browser: "Chrome".into(),
+                os: "Linux".into(),
+                device: DeviceClass::Desktop,
+                is_bot: false,
+            },
+            geo: Geo::default(),
+            encoded: IngestBatch::encode(&events),
+            events,
+        }
+    }
+
+    /// Two writers on one file (a server and an import), loaded at the same
+    /// moment and then taking turns at SQLite's write lock: neither reuses
+    /// a session id the other stored, and a page the other interned is
+    /// found rather than inserted twice.
+    #[test]
+    fn two_writers_on_one_database_share_ids_and_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let origins = ["https://shop.example".to_string()];
+        let site = sites::add(&mut store.admin().unwrap(), "shop", &origins, 0).unwrap();
+        let timeout = Duration::from_secs(1800);
+        let now = now_ms();
+        let mut writers = [store.writer(false).unwrap(), store.writer(false).unwrap()];
+        let mut sessions: Vec<SessionWriter> = writers
+            .iter()
+            .map(|w| SessionWriter::load(w, timeout, now).unwrap())
+            .collect();
+        for round in 0..3u64 {
+            for (k, (w, s)) in writers.iter_mut().zip(&mut sessions).enumerate() {
+                let visitor = round * 10 + k as u64;
+                let mut txn = w.begin().unwrap();
+                s.apply(&mut txn, &pageviews(site.id, visitor, &["/", "/cart"], now))
+                    .unwrap();
+                s.flush(&mut txn).unwrap();
+                txn.commit().unwrap();
+            }
+        }
+        let conn = store.read().unwrap();
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM sessions"), 6);
+        assert_eq!(count("SELECT SUM(event_count) FROM sessions"), 12);
+        assert_eq!(count("SELECT COUNT(*) FROM pages"), 2);
+        // One chunk per session, each under its own session.
+        assert_eq!(
+            count("SELECT COUNT(DISTINCT session_id) FROM event_chunks"),
+            6
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM event_chunks c JOIN sessions s ON s.id = c.session_id"),
+            6
+        );
+    }
 }

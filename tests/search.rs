@@ -210,6 +210,47 @@ fn queries_find_exactly_the_sessions_they_describe() {
     assert_eq!(ids(&filtered), set(&["/a", "/b"]), "{filtered}");
     let filtered = s.get_json("/api/sites/shop/sessions?q=&country=SE&channel=direct");
     assert_eq!(ids(&filtered), set(&["/d", "/e"]), "{filtered}");
+    // The date range too: every session started about an hour ago.
+    let (hours_ago, now) = (now_ms() - 2 * 3_600_000, now_ms());
+    let filtered = s.get_json(&format!(
+        "/api/sites/shop/sessions?q=page:/checkout&from={hours_ago}&to={now}"
+    ));
+    assert_eq!(ids(&filtered), set(&["/a", "/b", "/c"]), "{filtered}");
+    let filtered = s.get_json(&format!(
+        "/api/sites/shop/sessions?q=page:/checkout&from={now}"
+    ));
+    assert_eq!(filtered["total"], 0, "{filtered}");
+    let filtered = s.get_json(&format!("/api/sites/shop/sessions?q=&to={hours_ago}"));
+    assert_eq!(filtered["total"], 0, "{filtered}");
+
+    // Filters are typed terms beside the query, not text glued to it: a
+    // query as deep as allowed stays allowed with a filter set, and an
+    // error in the query points at what the user typed.
+    let deep = format!("{}page:/checkout{}", "(".repeat(32), ")".repeat(32));
+    let r = s.get_json(&format!(
+        "/api/sites/shop/sessions?q={}&from={hours_ago}&device=desktop",
+        url_encode(&deep)
+    ));
+    assert_eq!(ids(&r), set(&["/a", "/b", "/c"]), "{r}");
+    let too_deep = format!("({deep})");
+    let r = s.get(&format!(
+        "/api/sites/shop/sessions?q={}&from={hours_ago}",
+        url_encode(&too_deep)
+    ));
+    assert_eq!(r.status, 400, "{}", r.body);
+    for (bad, column) in [("page:/checkout)", 15), ("page:/checkout AND \"abc", 20)] {
+        let r = s.get(&format!(
+            "/api/sites/shop/sessions?q={}&from={hours_ago}&channel=direct",
+            url_encode(bad)
+        ));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        let msg = r.json()["error"].as_str().unwrap().to_string();
+        assert!(msg.contains(&format!("column {column} ")), "{bad}: {msg}");
+    }
+    // A bad filter is the filter's error.
+    let r = s.get("/api/sites/shop/sessions?q=page:/checkout&from=yesterday");
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("from"), "{}", r.body);
 
     // The CLI, beside the running server, reads the same index.
     let (ok, out, err) = run_cli(
@@ -227,6 +268,54 @@ fn queries_find_exactly_the_sessions_they_describe() {
     assert_eq!(ids(&cli), set(&["/d"]));
     let (ok, _, err) = run_cli(&s.db, &["search", "--site", "shop", "page:("]);
     assert!(!ok && !err.is_empty());
+    // The CLI takes the dashboards' filters through the same code.
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &[
+            "search",
+            "--site",
+            "shop",
+            "",
+            "--country",
+            "SE",
+            "--channel",
+            "direct",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(ids(&cli), set(&["/d", "/e"]));
+    let hours_ago = hours_ago.to_string();
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &[
+            "search",
+            "--site",
+            "shop",
+            &deep,
+            "--from",
+            &hours_ago,
+            "--referrer",
+            "google.com",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(ids(&cli), set(&["/a", "/b"]));
+    let (ok, _, err) = run_cli(
+        &s.db,
+        &[
+            "search",
+            "--site",
+            "shop",
+            "page:/checkout)",
+            "--from",
+            &hours_ago,
+        ],
+    );
+    assert!(!ok && err.contains("column 15 "), "{err}");
 }
 
 /// Sessions whose entry page is `path`, straight from the database.

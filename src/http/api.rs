@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::reply::{self, Reply};
 use super::App;
 use crate::event::{Millis, Session};
-use crate::search::{SearchError, Sort};
+use crate::search::{SearchError, SearchFilters, Sort};
 use crate::store::read::{self, SessionQuery};
 use crate::store::{sites, StoreError};
 
@@ -96,41 +96,18 @@ async fn search_sessions(app: &Arc<App>, site_id: i64, params: &HashMap<String, 
             Some("longest") => Sort::Longest,
             Some(other) => return Err(format!("sort: {other:?} is not newest or longest")),
         };
-        // The filters every view takes join the query: the date range as
-        // a range on the start, the others as terms of their fields.
-        let mut terms = Vec::new();
-        for (key, op) in [("from", ">="), ("to", "<")] {
-            if let Some(v) = params.get(key) {
-                terms.push(format!("start:{op}{}", parse_time(v, key)?));
-            }
-        }
-        for (key, field) in [
-            ("channel", "channel"),
-            ("device", "device"),
-            ("country", "country"),
-            ("referrer", "referrer"),
-        ] {
-            if let Some(v) = params.get(key).filter(|v| !v.is_empty()) {
-                terms.push(format!("{field}:\"{}\"", v.replace(['"', '\\'], "")));
-            }
-        }
-        let mut query = params.get("q").cloned().unwrap_or_default();
-        for term in terms {
-            query = if query.trim().is_empty() {
-                term
-            } else {
-                format!("({query}) AND {term}")
-            };
-        }
-        Ok((query, sort, offset, limit))
+        let filters = search_filters(|key| params.get(key).map(String::as_str))?;
+        let query = params.get("q").cloned().unwrap_or_default();
+        Ok((query, filters, sort, offset, limit))
     })();
-    let (query, sort, offset, limit) = match parsed {
+    let (query, filters, sort, offset, limit) = match parsed {
         Ok(p) => p,
         Err(msg) => return reply::error(StatusCode::BAD_REQUEST, &msg),
     };
-    let found =
-        tokio::task::spawn_blocking(move || index.search(site_id, &query, sort, offset, limit))
-            .await;
+    let found = tokio::task::spawn_blocking(move || {
+        index.search_filtered(site_id, &query, &filters, sort, offset, limit)
+    })
+    .await;
     let results = match found {
         Ok(Ok(r)) => r,
         Ok(Err(SearchError::Query(msg))) => return reply::error(StatusCode::BAD_REQUEST, &msg),
@@ -157,6 +134,22 @@ async fn search_sessions(app: &Arc<App>, site_id: i64, params: &HashMap<String, 
         StatusCode::OK,
         &json!({ "total": results.total, "offset": offset, "limit": limit, "sessions": list }),
     )
+}
+
+/// The filters every view takes (`from`, `to`, `channel`, `device`,
+/// `country`, `referrer`), from the API's parameters or the CLI's flags
+/// alike: typed, so they narrow the search without joining its text.
+pub fn search_filters<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<SearchFilters, String> {
+    let time = |key| get(key).map(|v| parse_time(v, key)).transpose();
+    let text = |key| get(key).filter(|v| !v.is_empty()).map(str::to_string);
+    Ok(SearchFilters {
+        from: time("from")?,
+        to: time("to")?,
+        channel: text("channel"),
+        device: text("device"),
+        country: text("country"),
+        referrer: text("referrer"),
+    })
 }
 
 /// `GET /api/sites/{site}/sessions/{id}`: the session with its events in order.

@@ -57,6 +57,11 @@ impl Refusal {
     fn into_reply(self, app: &App) -> Reply {
         app.metrics.rejected(self.reason, self.events);
         match self.status {
+            // Freeing space takes an operator: trackers back off longer
+            // than for a full queue.
+            StatusCode::SERVICE_UNAVAILABLE if self.reason == "disk_full" => {
+                reply::busy(app.store_limits.disk_full_retry_after_secs, &self.message)
+            }
             StatusCode::SERVICE_UNAVAILABLE => reply::busy(1, &self.message),
             StatusCode::TOO_MANY_REQUESTS => {
                 ratelimit::too_many(self.retry_after.unwrap_or_default(), &self.message)
@@ -194,6 +199,11 @@ async fn accept(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
                 "the server is shutting down; retry shortly",
+            ),
+            SubmitError::DiskFull => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "disk_full",
+                "the server's disk is full; retry after the Retry-After delay",
             ),
             SubmitError::Failed(why) => Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

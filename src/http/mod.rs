@@ -75,6 +75,8 @@ pub struct App {
     pub replay_db: std::sync::Mutex<Option<rusqlite::Connection>>,
     /// Per-client and per-site rate limits.
     pub limiters: ratelimit::Limiters,
+    /// Busy timeout and disk-full Retry-After.
+    pub store_limits: crate::config::StoreLimits,
 }
 
 /// A server that has opened its store and bound its address, ready to run.
@@ -83,6 +85,8 @@ pub struct Bound {
     app: Arc<App>,
     pipeline: Pipeline,
     indexer: Option<Indexer>,
+    /// Keeps a second server off this database while this one runs.
+    _serve_lock: crate::store::lock::ServeLock,
     /// The token generated on this start (first start without a configured
     /// token), to show once.
     pub generated_token: Option<String>,
@@ -119,7 +123,10 @@ impl Bound {
 pub async fn bind(settings: ServeSettings) -> Result<Bound> {
     // A broken GeoIP database is a start-up error, not a silent empty column.
     let geo = settings.geoip.as_deref().map(GeoIp::open).transpose()?;
-    let store = Arc::new(Store::open(&settings.db)?);
+    let serve_lock = crate::store::lock::lock_for_serving(&settings.db)?;
+    let mut store = Store::open(&settings.db)?;
+    store.set_busy_timeout(settings.store.busy_timeout);
+    let store = Arc::new(store);
     let (token_digest, generated_token) = resolve_token(&store, settings.token.as_deref())?;
     let hasher = VisitorHasher::new(current_salts(&store)?);
     let metrics = Arc::new(Metrics::default());
@@ -159,6 +166,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         replay: settings.replay,
         replay_db: std::sync::Mutex::new(None),
         limiters: ratelimit::Limiters::new(&settings.rates),
+        store_limits: settings.store,
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -169,6 +177,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         app,
         pipeline,
         indexer,
+        _serve_lock: serve_lock,
         generated_token,
     })
 }
@@ -333,20 +342,35 @@ fn unauthorized() -> Reply {
     r
 }
 
+/// Healthy when the database answers and writes do not fail for lack of
+/// space. While they do, each check probes the filesystem, so that the
+/// server reports healthy again as soon as space is freed, before any
+/// collect request has to try (a balancer sends none to an unhealthy node).
 async fn health(app: &Arc<App>) -> Reply {
     let store = app.store.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        store
+    let metrics = app.metrics.clone();
+    let (readable, disk_full) = tokio::task::spawn_blocking(move || {
+        let readable = store
             .read()
             .and_then(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-            .is_ok()
+            .is_ok();
+        let disk_full = metrics.disk_full.load(std::sync::atomic::Ordering::Relaxed);
+        if disk_full && store.has_room() {
+            metrics
+                .disk_full
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return (readable, false);
+        }
+        (readable, disk_full)
     })
     .await
-    .unwrap_or(false);
-    if ok {
-        reply::text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n")
-    } else {
+    .unwrap_or((false, false));
+    if !readable {
         reply::error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    } else if disk_full {
+        reply::error(StatusCode::SERVICE_UNAVAILABLE, "writes failing: disk full")
+    } else {
+        reply::text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n")
     }
 }
 

@@ -308,6 +308,14 @@ impl Sessionizer {
         self.open.len()
     }
 
+    /// Makes new sessions take ids from `next_free` on (if it is past the
+    /// counter). Another process (an import beside a server) may have stored
+    /// sessions since this one loaded, so the writer passes one past the
+    /// largest id stored, read under the write lock, before placing events.
+    pub fn skip_ids_below(&mut self, next_free: i64) {
+        self.next_id = self.next_id.max(next_free);
+    }
+
     /// The session an event at `ts` of this visitor belongs to: the open one
     /// if the event falls within the inactivity window (before or after its
     /// events: logs arrive out of order), else a new one. A session found

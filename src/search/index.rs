@@ -24,7 +24,7 @@ use tantivy::{
 
 use super::schema::{self, Fields, INDEX_VERSION, SESSION_ID};
 use super::topk::{self, Samples};
-use super::{query, SearchError, SearchResults, SessionDoc, Sort};
+use super::{query, SearchError, SearchFilters, SearchResults, SessionDoc, Sort};
 
 /// Most hits returned by one search; larger limits are clamped.
 pub const MAX_LIMIT: usize = 1000;
@@ -184,7 +184,21 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
     ) -> Result<SearchResults, SearchError> {
-        let q = query::build(&self.fields, site_id, query).map_err(SearchError::Query)?;
+        let no_filters = SearchFilters::default();
+        self.search_filtered(site_id, query, &no_filters, sort, offset, limit)
+    }
+
+    /// [`SearchIndex::search`], narrowed by the dashboards' `filters`.
+    pub fn search_filtered(
+        &self,
+        site_id: i64,
+        query: &str,
+        filters: &SearchFilters,
+        sort: Sort,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchResults, SearchError> {
+        let q = query::build(&self.fields, site_id, query, filters).map_err(SearchError::Query)?;
         let searcher = self.reader.searcher();
         let limit = limit.min(MAX_LIMIT);
         // Past the last document nothing can be returned; checking here

@@ -33,6 +33,7 @@ mod bench;
 mod tests;
 
 pub use index::{Opened, SearchIndex, MAX_LIMIT};
+pub use query::SearchFilters;
 
 /// One session as the index sees it: what a user can filter on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,31 +28,61 @@ use super::schema::{self, Fields};
 use super::syntax;
 use super::values::{self, Moment};
 
-/// The user's query restricted to `site`, or a one-line message for a bad
-/// query.
-pub(crate) fn build(f: &Fields, site: i64, input: &str) -> Result<Box<dyn Query>, String> {
+/// The filters every view of the dashboards takes (the date range, channel,
+/// device, country, referrer), applied beside the user's query as terms
+/// built here, never as query text: the user's text is parsed alone, so its
+/// nesting limit and its error columns are its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilters {
+    /// Sessions that started at or after this (ms since the epoch).
+    pub from: Option<i64>,
+    /// Sessions that started before this (ms since the epoch).
+    pub to: Option<i64>,
+    /// The same values as the query's `channel:`, `device:`, `country:` and
+    /// `referrer:` (a domain, or words of the URL).
+    pub channel: Option<String>,
+    pub device: Option<String>,
+    pub country: Option<String>,
+    pub referrer: Option<String>,
+}
+
+/// The user's query restricted to `site` and narrowed by `filters`, or a
+/// one-line message for a bad query or filter.
+pub(crate) fn build(
+    f: &Fields,
+    site: i64,
+    input: &str,
+    filters: &SearchFilters,
+) -> Result<Box<dyn Query>, String> {
     let site_term = Term::from_field_i64(f.site_id, site);
     let site_query: Box<dyn Query> = Box::new(TermQuery::new(site_term, IndexRecordOption::Basic));
-    if input.trim().is_empty() {
-        return Ok(site_query);
-    }
-    let prepared = syntax::prepare(input)?;
-    let ast = parse_query(&prepared).map_err(|_| grammar_error(&prepared))?;
     let mut b = Builder {
         f,
         words: schema::words_analyzer(),
     };
-    // A top level of only required and excluded terms is merged with the
-    // site filter, so `-page:/x` needs no match-all scorer beside it.
-    let clauses = match ast {
-        UserInputAst::Clause(clauses) if clauses.iter().all(|(o, _)| *o != Some(Occur::Should)) => {
-            clauses
-        }
-        other => vec![(Some(Occur::Must), other)],
-    };
     let mut subs = vec![(Occur::Must, site_query)];
-    for (occur, ast) in clauses {
-        subs.push((occur.unwrap_or(Occur::Must), b.ast(ast)?));
+    for filter in b.filters(filters)? {
+        subs.push((Occur::Must, filter));
+    }
+    if !input.trim().is_empty() {
+        let prepared = syntax::prepare(input)?;
+        let ast = parse_query(&prepared).map_err(|_| grammar_error(&prepared))?;
+        // A top level of only required and excluded terms is merged with the
+        // site filter, so `-page:/x` needs no match-all scorer beside it.
+        let clauses = match ast {
+            UserInputAst::Clause(clauses)
+                if clauses.iter().all(|(o, _)| *o != Some(Occur::Should)) =>
+            {
+                clauses
+            }
+            other => vec![(Some(Occur::Must), other)],
+        };
+        for (occur, ast) in clauses {
+            subs.push((occur.unwrap_or(Occur::Must), b.ast(ast)?));
+        }
+    }
+    if subs.len() == 1 {
+        return Ok(subs.pop().expect("the site query").1);
     }
     Ok(Box::new(BooleanQuery::new(subs)))
 }
@@ -141,6 +171,39 @@ impl Builder<'_> {
                 ))
             }
         })
+    }
+
+    /// One query per filter given: the date range on the start, the others
+    /// exactly as the same field's term in the query text would match.
+    fn filters(&mut self, filters: &SearchFilters) -> Result<Vec<Box<dyn Query>>, String> {
+        let mut out = Vec::new();
+        if filters.from.is_some() || filters.to.is_some() {
+            out.push(i64_range(
+                self.f.start_ms,
+                filters.from.map_or(Bound::Unbounded, Bound::Included),
+                filters.to.map_or(Bound::Unbounded, Bound::Excluded),
+            ));
+        }
+        for (name, value) in [
+            ("channel", &filters.channel),
+            ("device", &filters.device),
+            ("country", &filters.country),
+            ("referrer", &filters.referrer),
+        ] {
+            let Some(value) = value.as_deref().filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let lit = UserInputLiteral {
+                field_name: Some(name.to_string()),
+                phrase: value.to_string(),
+                delimiter: Delimiter::DoubleQuotes,
+                slop: 0,
+                prefix: false,
+            };
+            let target = self.target(name)?;
+            out.push(self.literal(name, target, &lit)?);
+        }
+        Ok(out)
     }
 
     fn ast(&mut self, ast: UserInputAst) -> QueryResult {

@@ -8,6 +8,7 @@
 //! them with the writer.
 
 pub mod layouts;
+pub mod lock;
 pub mod read;
 pub mod schema;
 pub mod secrets;
@@ -43,6 +44,22 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// Whether the write failed for lack of space on the database's
+    /// filesystem: it will keep failing until space is freed, so the
+    /// collector answers 503 rather than 500, and /healthz says so.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            // SQLite reports a write that hit ENOSPC (or EDQUOT) as SQLITE_FULL.
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            StoreError::Io(e) => matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)),
+            _ => false,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Sqlite(e)
@@ -51,7 +68,11 @@ impl From<rusqlite::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Connections wait this long for a lock held by another writer.
+/// What [`Store::has_room`] writes: enough for a group commit's WAL frames.
+const SPACE_PROBE_BYTES: usize = 256 * 1024;
+
+/// Connections wait this long for a lock held by another writer, unless
+/// [`Store::set_busy_timeout`] says otherwise.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle read connections kept for reuse.
 const READ_POOL_SIZE: usize = 8;
@@ -61,6 +82,9 @@ const READ_POOL_SIZE: usize = 8;
 pub struct Store {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
+    /// How long a connection waits for another's lock before SQLITE_BUSY:
+    /// a server's commit may wait this long for an import's to finish.
+    busy_timeout: Duration,
 }
 
 impl Store {
@@ -75,7 +99,7 @@ impl Store {
                 ))
             })?;
         }
-        let mut conn = open_connection(path, OpenFlags::default())?;
+        let mut conn = open_connection(path, OpenFlags::default(), BUSY_TIMEOUT)?;
         // WAL must be set once per database file; it persists.
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -88,11 +112,35 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             readers: Mutex::new(vec![]),
+            busy_timeout: BUSY_TIMEOUT,
         })
+    }
+
+    /// Sets the busy timeout of the connections opened from now on.
+    pub fn set_busy_timeout(&mut self, wait: Duration) {
+        self.busy_timeout = wait;
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the database's filesystem takes writes again after it was
+    /// full: writes [`SPACE_PROBE_BYTES`] to a file beside the database,
+    /// syncs and removes it. Lets /healthz notice that space came back
+    /// without waiting for a collect request to try.
+    pub fn has_room(&self) -> bool {
+        let mut name = self.path.as_os_str().to_os_string();
+        name.push(".space-probe");
+        let probe = PathBuf::from(name);
+        let written = (|| {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&probe)?;
+            f.write_all(&[0u8; SPACE_PROBE_BYTES])?;
+            f.sync_all()
+        })();
+        let _ = std::fs::remove_file(&probe);
+        written.is_ok()
     }
 
     /// A read-only connection from the pool; it returns there when dropped.
@@ -101,7 +149,7 @@ impl Store {
         let conn = match pooled {
             Some(c) => c,
             None => {
-                let c = open_connection(&self.path, OpenFlags::default())?;
+                let c = open_connection(&self.path, OpenFlags::default(), self.busy_timeout)?;
                 c.pragma_update(None, "query_only", true)?;
                 c
             }
@@ -114,31 +162,31 @@ impl Store {
 
     /// A connection for short administrative writes.
     pub fn admin(&self) -> Result<Connection> {
-        open_connection(&self.path, OpenFlags::default())
+        open_connection(&self.path, OpenFlags::default(), self.busy_timeout)
     }
 
     /// The connection the pipeline writes through. `fsync_every_commit`
     /// chooses SQLite's synchronous=FULL (durable across power loss) over
     /// NORMAL (durable across a crash of the process).
     pub fn writer(&self, fsync_every_commit: bool) -> Result<writer::Writer> {
-        let conn = open_connection(&self.path, OpenFlags::default())?;
+        let conn = open_connection(&self.path, OpenFlags::default(), self.busy_timeout)?;
         let sync = if fsync_every_commit { "FULL" } else { "NORMAL" };
         conn.pragma_update(None, "synchronous", sync)?;
         // After a checkpoint resets the WAL, keep at most 64 MiB of it on disk.
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         writer::Writer::new(
             conn,
-            open_connection(&self.path, OpenFlags::default())?,
+            open_connection(&self.path, OpenFlags::default(), self.busy_timeout)?,
             &self.path,
         )
     }
 }
 
-fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+fn open_connection(path: &Path, flags: OpenFlags, busy_timeout: Duration) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags).map_err(|e| {
         StoreError::Invalid(format!("cannot open database {}: {e}", path.display()))
     })?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)
 }

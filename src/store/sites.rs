@@ -19,19 +19,24 @@ pub struct Site {
     pub keep_query: Vec<String>,
 }
 
-/// Checks a site name: 1 to 64 characters of a-z 0-9 . _ -, so it can sit in
-/// a URL path and a data attribute unescaped.
+/// Checks a site name: 1 to 64 characters of a-z 0-9 . _ -, starting with a
+/// letter or digit, so it can sit in a URL path and a data attribute
+/// unescaped and survives URL normalisation (`.` and `..` are path
+/// segments that clients and proxies resolve away: `/api/sites/../sessions`
+/// never reaches the site; a leading `-` reads as a flag on the command line).
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    let bytes = name.as_bytes();
+    let ok = (1..=64).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
         Ok(())
     } else {
         Err(StoreError::Invalid(format!(
-            "invalid site name {name:?}: use 1 to 64 characters of a-z 0-9 . _ -"
+            "invalid site name {name:?}: use 1 to 64 characters of a-z 0-9 . _ -, \
+             starting with a letter or digit"
         )))
     }
 }
@@ -292,7 +297,22 @@ mod tests {
     #[test]
     fn names_are_checked() {
         assert!(validate_name("shop-1.eu").is_ok());
-        for bad in ["", "Shop", "a b", "x/y", &"a".repeat(65)] {
+        assert!(validate_name("7shop").is_ok());
+        assert!(validate_name(&"a".repeat(64)).is_ok());
+        for bad in [
+            "",
+            "Shop",
+            "a b",
+            "x/y",
+            &"a".repeat(65),
+            ".",
+            "..",
+            "...",
+            ".shop",
+            "-shop",
+            "_shop",
+            "é",
+        ] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -233,7 +233,16 @@ impl Writer {
         let change: i64 = tx
             .prepare_cached("SELECT IFNULL(MAX(changed), 0) + 1 FROM sessions")?
             .query_row([], |r| r.get(0))?;
-        Ok(WriteTxn { tx, change })
+        // Likewise the session ids: another process may have stored
+        // sessions since this one last looked, so new ones start past them.
+        let next_session_id: i64 = tx
+            .prepare_cached("SELECT IFNULL(MAX(id), 0) + 1 FROM sessions")?
+            .query_row([], |r| r.get(0))?;
+        Ok(WriteTxn {
+            tx,
+            change,
+            next_session_id,
+        })
     }
 
     /// One past the largest session id stored.
@@ -326,16 +335,32 @@ pub struct WriteTxn<'c> {
     /// it writes is marked with it, so the search index can catch up on
     /// what changed after the last commit it indexed.
     change: i64,
+    /// One past the largest session id stored when this transaction took
+    /// the write lock: no other writer can store one until it commits.
+    next_session_id: i64,
 }
 
 impl WriteTxn<'_> {
-    /// Adds a page path to the site's page table and returns its id.
+    /// The first session id free in this transaction.
+    pub fn next_session_id(&self) -> i64 {
+        self.next_session_id
+    }
+
+    /// Returns the id of a page path in the site's page table, adding it if
+    /// needed. Another writer on the same file (an import beside a server)
+    /// may have added it since this process cached the table, hence the
+    /// lookup when the insert finds it there.
     pub fn insert_page(&mut self, site_id: i64, path: &str) -> Result<u32> {
-        let mut stmt = self
+        let mut insert = self
             .tx
-            .prepare_cached("INSERT INTO pages (site_id, path) VALUES (?1, ?2)")?;
-        stmt.execute(params![site_id, path])?;
-        Ok(self.tx.last_insert_rowid() as u32)
+            .prepare_cached("INSERT OR IGNORE INTO pages (site_id, path) VALUES (?1, ?2)")?;
+        if insert.execute(params![site_id, path])? == 1 {
+            return Ok(self.tx.last_insert_rowid() as u32);
+        }
+        let mut find = self
+            .tx
+            .prepare_cached("SELECT id FROM pages WHERE site_id = ?1 AND path = ?2")?;
+        Ok(find.query_row(params![site_id, path], |r| r.get(0))?)
     }
 
     /// The id of a page path already interned, if it is.
