@@ -45,7 +45,10 @@ pub fn verify(key: &str, site: &str, hash: &str, expires: Millis, sig: &str, now
     let Some(bytes) = (0..sig.len())
         .step_by(2)
         .map(|i| {
+            // from_str_radix would also take a sign ("+f"): only two hex
+            // digits make a byte, so one signature has one spelling.
             sig.get(i..i + 2)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
         })
         .collect::<Option<Vec<u8>>>()
