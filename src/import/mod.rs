@@ -138,7 +138,7 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
     let mut importer = Importer {
         site_id: site.id,
         origin,
-        origins: site.origins.clone(),
+        url_policy: UrlPolicy::new(&site.origins, &site.keep_query),
         keep_query: site.keep_query.clone(),
         ua: UaParser::new(),
         geo,
@@ -173,8 +173,8 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
 struct Importer {
     site_id: i64,
     origin: String,
-    /// The site's registered origins: referrers from them are same-site.
-    origins: Vec<String>,
+    /// The collector's rule for visitors' URLs (referrers), for this site.
+    url_policy: UrlPolicy,
     /// The query parameters the site keeps in page paths.
     keep_query: Vec<String>,
     ua: UaParser,
@@ -325,7 +325,7 @@ impl Importer {
                 // The collector's one policy for visitors' URLs.
                 referrer: l.referrer.and_then(|r| {
                     let r = truncate(&String::from_utf8_lossy(&unescape(r)), limits::URL);
-                    UrlPolicy::new(&self.origins, &self.keep_query).clean(&r, None)
+                    self.url_policy.clean(&r, None)
                 }),
                 status: Some(l.status),
                 ..EventDetail::default()

@@ -66,6 +66,10 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
 
 /// A page path with its emails masked (digit runs kept: see the module doc).
 pub fn mask_path_emails(path: &str) -> Cow<'_, str> {
+    // Nearly every path has no email: skip the regex (import's hot loop).
+    if !path.contains('@') && !path.contains("%40") {
+        return Cow::Borrowed(path);
+    }
     URL_EMAILS.replace_all(path, stars)
 }
 
@@ -79,21 +83,26 @@ fn mask_external_path(path: &str) -> String {
 const RELATIVE_BASE: &str = "http://relative.invalid";
 
 /// The URL rule for one site.
-pub struct UrlPolicy<'a> {
+#[derive(Debug, Clone)]
+pub struct UrlPolicy {
     /// The hosts of the site's registered origins, lowercase.
     site_hosts: Vec<String>,
     /// The query parameters the site keeps.
-    keep: &'a [String],
+    keep: Vec<String>,
 }
 
-impl<'a> UrlPolicy<'a> {
-    /// `origins` are the site's registered origins (`scheme://host[:port]`).
-    pub fn new(origins: &[String], keep: &'a [String]) -> UrlPolicy<'a> {
+impl UrlPolicy {
+    /// `origins` are the site's registered origins (`scheme://host[:port]`),
+    /// `keep` the query parameters the site keeps.
+    pub fn new(origins: &[String], keep: &[String]) -> UrlPolicy {
         let site_hosts = origins
             .iter()
             .filter_map(|o| Url::parse(o).ok()?.host_str().map(str::to_ascii_lowercase))
             .collect();
-        UrlPolicy { site_hosts, keep }
+        UrlPolicy {
+            site_hosts,
+            keep: keep.to_vec(),
+        }
     }
 
     /// `url` as it may be stored, or `None` when nothing of it is worth
@@ -113,7 +122,7 @@ impl<'a> UrlPolicy<'a> {
                     Err(_) => cut_query(url),
                 }
             }
-            Err(url::ParseError::RelativeUrlWithoutBase) => relative(url, self.keep),
+            Err(url::ParseError::RelativeUrlWithoutBase) => relative(url, &self.keep),
             Err(_) => cut_query(url),
         };
         Some(truncate(&cleaned, limits::URL))
@@ -135,7 +144,7 @@ impl<'a> UrlPolicy<'a> {
         let web = matches!(url.scheme(), "http" | "https");
         match url.host_str().map(str::to_string) {
             Some(host) if web && self.is_site_host(&host, page) => {
-                stored_url(url.as_str(), self.keep)
+                stored_url(url.as_str(), &self.keep)
             }
             Some(_) => {
                 url.set_query(None);
@@ -173,7 +182,7 @@ fn cut_query(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn policy(keep: &[String]) -> UrlPolicy<'_> {
+    fn policy(keep: &[String]) -> UrlPolicy {
         UrlPolicy::new(&["https://shop.example".to_string()], keep)
     }
 
