@@ -324,6 +324,7 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
         _ => None,
     };
 
+    let tracker_props = tracker_event(name.as_deref());
     let detail = EventDetail {
         // Only a page view's URL is kept whole; other events keep just the path.
         url: url.filter(|_| kind == EventKind::Pageview),
@@ -353,7 +354,10 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
         engaged_ms: finite(raw.engaged_ms, "engaged_ms")?
             .map(|v| v.clamp(0.0, limits::ENGAGED_MS).round() as u32),
         name,
-        props: raw.props.map(validate_props).transpose()?,
+        props: raw
+            .props
+            .map(|p| validate_props(p, tracker_props))
+            .transpose()?,
     };
     Ok(Event {
         kind,
@@ -482,7 +486,17 @@ fn finite(v: Option<f64>, field: &str) -> Result<Option<f64>, FieldError> {
     }
 }
 
-fn validate_props(props: Map<String, Value>) -> Result<Map<String, Value>, FieldError> {
+/// Custom events named `$...` are the tracker's own (the recorder's
+/// `$layout`): their properties are machine values (content hashes, sizes,
+/// paths) that must stay as sent, so they are not masked.
+fn tracker_event(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.starts_with('$'))
+}
+
+fn validate_props(
+    props: Map<String, Value>,
+    tracker_event: bool,
+) -> Result<Map<String, Value>, FieldError> {
     if props.len() > limits::PROPS {
         return Err(FieldError::invalid(
             "props",
@@ -493,6 +507,7 @@ fn validate_props(props: Map<String, Value>) -> Result<Map<String, Value>, Field
     for (key, value) in props {
         let key = truncate(&key, limits::PROP_KEY);
         let value = match value {
+            Value::String(s) if tracker_event => Value::String(truncate(&s, limits::PROP_VALUE)),
             Value::String(s) => Value::String(masked(&truncate(&s, limits::PROP_VALUE))),
             Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Value::Number(n),
             v @ (Value::Bool(_) | Value::Null) => v,
@@ -634,6 +649,26 @@ mod tests {
         )))
         .unwrap_err();
         assert_eq!(e.reason, "malformed_json");
+    }
+
+    #[test]
+    fn visitor_text_is_masked_but_the_trackers_own_props_are_not() {
+        let hash = "b9bf0123456789ec0123456789b6ef641cf54e48410e7e6ac5cc35f5b483d1234";
+        let b = parse(&batch_with(&format!(
+            r#"{{"type":"pageview","ts":{NOW},"url":"https://a.example/u/jo@x.example","title":"Call 0612345678"}},
+               {{"type":"click","ts":{NOW},"text":"jo@x.example"}},
+               {{"type":"custom","ts":{NOW},"name":"signup","props":{{"order":"ORD-1234567","n":1234567}}}},
+               {{"type":"custom","ts":{NOW},"name":"$layout","props":{{"hash":"{hash}"}}}}"#
+        )))
+        .unwrap();
+        let e = |i: usize| &b.events[i];
+        assert_eq!(e(0).detail.title.as_deref(), Some("Call **********"));
+        assert_eq!(e(0).path.as_deref(), Some("/u/************"));
+        assert_eq!(e(1).detail.text.as_deref(), Some("************"));
+        let props = e(2).detail.props.as_ref().unwrap();
+        assert_eq!(props["order"], "ORD-*******");
+        assert_eq!(props["n"], 1234567, "numbers are not text");
+        assert_eq!(e(3).detail.props.as_ref().unwrap()["hash"], hash);
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl UrlPolicy {
     }
 
     /// `url` as it may be stored, or `None` when nothing of it is worth
-    /// keeping (empty). `page` is the URL of the page it was sent from,
+    /// keeping (empty, or only a query or fragment). `page` is the URL of the page it was sent from,
     /// when known: its host counts as the site's.
     pub fn clean(&self, url: &str, page: Option<&str>) -> Option<String> {
         let url = url.trim();
@@ -125,7 +125,7 @@ impl UrlPolicy {
             Err(url::ParseError::RelativeUrlWithoutBase) => relative(url, &self.keep),
             Err(_) => cut_query(url),
         };
-        Some(truncate(&cleaned, limits::URL))
+        (!cleaned.is_empty()).then(|| truncate(&cleaned, limits::URL))
     }
 
     fn is_site_host(&self, host: &str, page: Option<&str>) -> bool {
@@ -162,13 +162,13 @@ impl UrlPolicy {
 
 /// A relative URL (a link's `/cart?x=1`): the same-site rule, kept relative.
 fn relative(url: &str, keep: &[String]) -> String {
-    let (base, strip) = if url.starts_with('/') {
-        (RELATIVE_BASE.to_string(), RELATIVE_BASE.to_string())
+    let base = if url.starts_with('/') {
+        RELATIVE_BASE.to_string()
     } else {
-        (format!("{RELATIVE_BASE}/"), format!("{RELATIVE_BASE}/"))
+        format!("{RELATIVE_BASE}/")
     };
     let kept = stored_url(&format!("{base}{url}"), keep);
-    kept.strip_prefix(&strip).unwrap_or(&kept).to_string()
+    kept.strip_prefix(&base).unwrap_or(&kept).to_string()
 }
 
 /// What cannot be parsed: only what comes before a query or fragment,
@@ -259,6 +259,7 @@ mod tests {
             "/account/****************/orders?q=1"
         );
         assert_eq!(p.clean("cart?token=2", None).unwrap(), "cart");
+        assert_eq!(p.clean("?token=2#x", None), None);
         assert_eq!(
             p.clean("/order/1234567", None).unwrap(),
             "/order/1234567",
