@@ -366,6 +366,25 @@ fn visitor_urls_and_text_are_cleaned_before_anything_stores_them() {
             "https://webmail.example/u/******************/view"
         ]
     );
+    // And of events: what the link and the text were, without the secrets.
+    let events: String = conn
+        .query_row(
+            "SELECT group_concat(events, ' ') FROM event_chunks",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for kept in [
+        r#""referrer":"http://shop.test/reset-done""#,
+        r#""href":"https://pay.example/go""#,
+        r#""href":"/orders""#,
+        r#""text":"Mail ******************""#,
+        "Order for ******************, card **** **** **** ****",
+        r#""phone":"**********""#,
+        r#""plan":"pro""#,
+    ] {
+        assert!(events.contains(kept), "{kept} not in {events}");
+    }
     assert_eq!(search_total(&s, "referrer:mail.example.com"), 1);
     for token in [
         "TOKENsessref4242",
