@@ -157,7 +157,7 @@ async fn accept(
                 e.path = Some(path);
             }
         }
-        e.detail.url = Some(payload::stored_url(url, &site.keep_query));
+        e.detail.url = Some(policy.page_url(url));
     }
 
     let client = app.ua.parse(&user_agent);

@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::event::{Event, EventDetail, EventKind, Millis};
 use crate::ingest::accesslog::{parse_seq_line, unescape, LogFormat};
 use crate::ingest::enrich::{GeoIp, UaParser};
-use crate::ingest::payload::{limits, path_keeping_query, stored_url, truncate};
+use crate::ingest::payload::{limits, path_keeping_query, truncate};
 use crate::ingest::privacy::{mask_path_emails, UrlPolicy};
 use crate::ingest::sessionize::{Salts, VisitorHasher};
 use crate::pipeline::{now_ms, SessionWriter};
@@ -305,7 +305,8 @@ impl Importer {
         } else {
             // Targets are paths: a stand-in origin makes them parseable.
             const BASE: &str = "http://target.invalid";
-            stored_url(&format!("{BASE}{target}"), &self.keep_query)
+            self.url_policy
+                .page_url(&format!("{BASE}{target}"))
                 .strip_prefix(BASE)
                 .map(str::to_string)
                 .unwrap_or_else(|| path.clone())

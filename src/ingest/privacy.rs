@@ -1,6 +1,7 @@
-//! The one privacy policy for what visitors send: every URL (page views'
-//! referrers, events' referrers, clicked links' `href`s, from the collector
-//! and from imported access logs alike) and every piece of free text
+//! The one privacy policy for what visitors send: every URL (page URLs
+//! through [`UrlPolicy::page_url`]; session and event referrers and clicked
+//! links' `href`s through [`UrlPolicy::clean`]; from the collector and from
+//! imported access logs alike) and every piece of free text
 //! (titles, link texts, custom events' string properties) passes through
 //! here before it is stored, so that nothing else in the code has to
 //! remember which parts of a URL or a title are safe.
@@ -105,7 +106,14 @@ impl UrlPolicy {
         }
     }
 
-    /// `url` as it may be stored, or `None` when nothing of it is worth
+    /// A page URL (the page the visitor is on) as it may be stored: the
+    /// page URL rule of [`stored_url`].
+    pub fn page_url(&self, url: &str) -> String {
+        stored_url(url, &self.keep)
+    }
+
+    /// Any other URL the visitor sent (a referrer, a link's `href`) as it
+    /// may be stored, or `None` when nothing of it is worth
     /// keeping (empty, or only a query or fragment). `page` is the URL of the page it was sent from,
     /// when known: its host counts as the site's.
     pub fn clean(&self, url: &str, page: Option<&str>) -> Option<String> {
