@@ -135,6 +135,8 @@ pub struct FileConfig {
     pub db: Option<PathBuf>,
     #[serde(default)]
     pub serve: FileServe,
+    #[serde(default)]
+    pub import: FileImport,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -313,6 +315,30 @@ impl ServeSettings {
             store: StoreLimits::default(),
         }
     }
+}
+
+/// The longest access-log line `trailmap import` reads, unless
+/// `--max-line-bytes` or `[import] max_line_bytes` says otherwise. Real
+/// lines are well under 8 KiB; a longer one is junk or an attack, and is
+/// skipped without being held in memory.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The `[import]` table of trailmap.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileImport {
+    pub max_line_bytes: Option<usize>,
+}
+
+/// `trailmap import`'s line limit: flag (or env) over file over default.
+pub fn resolve_max_line_bytes(flag: Option<usize>, file: &FileConfig) -> Result<usize> {
+    let n = flag
+        .or(file.import.max_line_bytes)
+        .unwrap_or(DEFAULT_MAX_LINE_BYTES);
+    if !(256..=64 * 1024 * 1024).contains(&n) {
+        bail!("max line bytes must be 256..=67108864, got {n}");
+    }
+    Ok(n)
 }
 
 /// Reads the config file named by `--config`, or ./trailmap.toml if present.

@@ -12,8 +12,9 @@
 //! * [`event`] is the shared vocabulary: events, sessions, channels, devices.
 //! * [`ingest`] turns untrusted input into validated, enriched events: the
 //!   tracker's wire format ([`ingest::payload`]), user agent / bot / channel /
-//!   GeoIP enrichment ([`ingest::enrich`]), and the cookieless visitor id and
-//!   inactivity rule ([`ingest::sessionize`]).
+//!   GeoIP enrichment ([`ingest::enrich`]), the cookieless visitor id and
+//!   inactivity rule ([`ingest::sessionize`]), and the one privacy policy
+//!   for visitors' URLs and text ([`ingest::privacy`]).
 //! * [`pipeline`] is the single writer: one thread that owns the open sessions
 //!   and the write connection, cuts incoming batches into sessions and commits
 //!   the batches of all connections in one transaction (group commit). It

@@ -246,6 +246,9 @@ struct ImportArgs {
     /// Lines (or page views, whichever comes first) per transaction and resumable step.
     #[arg(long, default_value_t = 50_000)]
     commit_every: u64,
+    /// Longest line read (bytes); longer lines are skipped as line_too_long. Default 65536.
+    #[arg(long, env = "TRAILMAP_IMPORT_MAX_LINE_BYTES")]
+    max_line_bytes: Option<usize>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -484,7 +487,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => {
             let store = Store::open(&config::db_path(&cli.store, &file))?;
             let json = args.json;
-            let summary = trailmap::import::run(&store, import_options(args)?)?;
+            let max_line_bytes = config::resolve_max_line_bytes(args.max_line_bytes, &file)?;
+            let summary = trailmap::import::run(&store, import_options(args, max_line_bytes)?)?;
             if json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
@@ -609,7 +613,10 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn import_options(args: ImportArgs) -> Result<trailmap::import::ImportOptions> {
+fn import_options(
+    args: ImportArgs,
+    max_line_bytes: usize,
+) -> Result<trailmap::import::ImportOptions> {
     use trailmap::import::{filter::Filter, input::Source, ImportOptions, InputFormat};
     let format = match args.format.as_str() {
         "seq" => InputFormat::Seq,
@@ -650,6 +657,7 @@ fn import_options(args: ImportArgs) -> Result<trailmap::import::ImportOptions> {
         geoip: args.geoip,
         session_timeout: Duration::from_secs(args.session_timeout_minutes * 60),
         commit_every: args.commit_every,
+        max_line_bytes,
         progress: !args.json,
     })
 }

@@ -226,3 +226,175 @@ fn settings_come_from_trailmap_toml_and_flags_win() {
     let _ = child.wait();
     assert!(db.exists(), "the file's db path is used");
 }
+
+/// Secrets a visitor's browser or a logged request can carry, each planted
+/// in one place: none may reach the database, its WAL or the search index.
+const SECRETS: &[&str] = &[
+    "TOKENsessref4242",    // the session's referrer (a password-reset link)
+    "jane.doe@mail.test",  // the same link's email, a title, a link text
+    "TOKENeventref4242",   // a later page view's (same-site) referrer
+    "TOKENhref4242",       // a clicked link to another site
+    "TOKENrelhref4242",    // a clicked relative link
+    "4111 1111 1111 1111", // a card number in a title
+    "0612345678",          // a phone number in a custom event's prop
+    "TOKENimport4242",     // an imported line's referrer
+    "imp.user@mail.test",  // an imported referrer's path
+];
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![];
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+fn assert_no_secret_on_disk(dir: &std::path::Path) {
+    let files = files_under(dir);
+    assert!(files
+        .iter()
+        .any(|f| f.to_string_lossy().contains(".search")));
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        for secret in SECRETS {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} found in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn search_total(s: &Server, q: &str) -> u64 {
+    let q: String = q
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    s.get_json(&format!("/api/sites/shop/sessions?q={q}"))["total"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn visitor_urls_and_text_are_cleaned_before_anything_stores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(run_cli(&db, &["site", "add", SITE, "--origin", ORIGIN]).0);
+    // Through import: a referrer with a query and an email in its path.
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("access.log");
+    std::fs::write(
+        &log,
+        concat!(
+            r#"81.2.69.142 - - [17/May/2015:10:05:03 +0000] "GET /from-log HTTP/1.1" 200 5 "#,
+            r#""https://webmail.example/u/imp.user@mail.test/view?t=TOKENimport4242#m" "#,
+            r#""Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36""#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = run_cli(
+        &db,
+        &["import", "--site", SITE, "--json", log.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains(r#""lines_imported":1"#), "{out}");
+
+    // Through collect.
+    let s = Server::start_on(&db, &["--token", TOKEN]);
+    let t = now_ms() - 60_000;
+    let events = [
+        format!(
+            r#"{{"type":"pageview","ts":{t},"url":"{ORIGIN}/reset-done","title":"Order for jane.doe@mail.test, card 4111 1111 1111 1111",
+               "referrer":"https://mail.example.com/reset?email=jane.doe@mail.test&token=TOKENsessref4242#x"}}"#
+        ),
+        format!(
+            r#"{{"type":"pageview","ts":{},"url":"{ORIGIN}/account","referrer":"{ORIGIN}/reset-done?token=TOKENeventref4242"}}"#,
+            t + 1000
+        ),
+        format!(
+            r#"{{"type":"click","ts":{},"x":1,"y":2,"sel":"a","href":"https://pay.example/go?token=TOKENhref4242","text":"Mail jane.doe@mail.test"}}"#,
+            t + 2000
+        ),
+        format!(
+            r#"{{"type":"click","ts":{},"x":1,"y":2,"sel":"a","href":"/orders?token=TOKENrelhref4242#top","text":"Orders"}}"#,
+            t + 3000
+        ),
+        format!(
+            r#"{{"type":"custom","ts":{},"name":"callback","props":{{"phone":"0612345678","plan":"pro"}}}}"#,
+            t + 4000
+        ),
+    ];
+    assert_eq!(s.collect(&batch("privacy", &events)).status, 202);
+
+    // The index has caught up with both sessions.
+    let started = std::time::Instant::now();
+    while search_total(&s, "") < 2 {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the index did not catch up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_no_secret_on_disk(dir.path());
+    // Kept: where visitors came from, without what the link carried.
+    let conn = open_db(&db);
+    let mut referrers: Vec<String> = conn
+        .prepare("SELECT referrer FROM sessions ORDER BY referrer")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    referrers.sort();
+    assert_eq!(
+        referrers,
+        [
+            "https://mail.example.com/reset",
+            "https://webmail.example/u/******************/view"
+        ]
+    );
+    // And of events: what the link and the text were, without the secrets.
+    let events: String = conn
+        .query_row(
+            "SELECT group_concat(events, ' ') FROM event_chunks",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for kept in [
+        r#""referrer":"http://shop.test/reset-done""#,
+        r#""href":"https://pay.example/go""#,
+        r#""href":"/orders""#,
+        r#""text":"Mail ******************""#,
+        "Order for ******************, card **** **** **** ****",
+        r#""phone":"**********""#,
+        r#""plan":"pro""#,
+    ] {
+        assert!(events.contains(kept), "{kept} not in {events}");
+    }
+    assert_eq!(search_total(&s, "referrer:mail.example.com"), 1);
+    for token in [
+        "TOKENsessref4242",
+        "TOKENeventref4242",
+        "TOKENhref4242",
+        "TOKENimport4242",
+    ] {
+        assert_eq!(search_total(&s, token), 0, "{token}");
+    }
+    let mut s = s;
+    assert_eq!(s.terminate(), Some(0));
+    assert_no_secret_on_disk(dir.path());
+}

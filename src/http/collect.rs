@@ -17,6 +17,7 @@ use super::reply::{self, Reply};
 use super::{ratelimit, App};
 use crate::event::Source;
 use crate::ingest::payload::{self, PayloadError};
+use crate::ingest::privacy::UrlPolicy;
 use crate::pipeline::{now_ms, IngestBatch, SubmitError};
 
 pub async fn collect(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Reply {
@@ -153,7 +154,17 @@ async fn accept(
     }
 
     let mut events = batch.events;
+    // Every URL the visitor sent besides the page's own goes through the
+    // one privacy policy (crate::ingest::privacy) before anything stores it.
+    let policy = UrlPolicy::new(&site.origins, &site.keep_query);
     for e in &mut events {
+        let page = e.detail.url.as_deref();
+        e.detail.referrer = e
+            .detail
+            .referrer
+            .take()
+            .and_then(|r| policy.clean(&r, page));
+        e.detail.href = e.detail.href.take().and_then(|h| policy.clean(&h, page));
         let Some(url) = e.detail.url.as_deref() else {
             continue;
         };
@@ -162,7 +173,7 @@ async fn accept(
                 e.path = Some(path);
             }
         }
-        e.detail.url = Some(payload::stored_url(url, &site.keep_query));
+        e.detail.url = Some(policy.page_url(url));
     }
 
     let client = app.ua.parse(&user_agent);

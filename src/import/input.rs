@@ -88,14 +88,61 @@ impl Input {
         Ok(skipped)
     }
 
-    /// Reads the next line into `buf` (cleared first, newline kept). Returns
-    /// false at the end. A last line without a newline is still a line.
-    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+    /// Reads the next line into `buf` (cleared first, newline kept). A last
+    /// line without a newline is still a line. A line longer than
+    /// `max_bytes` (newline not counted) is read past without being held
+    /// in memory: `buf` is left empty and [`Line::TooLong`] returned, so a
+    /// 300 MB line costs no more memory than a short one.
+    pub fn next_line(&mut self, buf: &mut Vec<u8>, max_bytes: usize) -> io::Result<Line> {
         buf.clear();
-        let n = self.reader.read_until(b'\n', buf)?;
-        self.offset += n as u64;
-        Ok(n > 0)
+        let mut consumed = 0usize;
+        let mut too_long = false;
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            let (used, ends_line) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if !too_long {
+                let content = used - usize::from(ends_line);
+                if buf.len() + content > max_bytes {
+                    too_long = true;
+                    buf.clear();
+                } else {
+                    buf.extend_from_slice(&chunk[..used]);
+                }
+            }
+            self.reader.consume(used);
+            consumed += used;
+            if ends_line {
+                break;
+            }
+        }
+        self.offset += consumed as u64;
+        Ok(match (consumed, too_long) {
+            (0, _) => Line::End,
+            (_, true) => Line::TooLong,
+            _ => Line::Read,
+        })
     }
+}
+
+/// What [`Input::next_line`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    /// A line, in the buffer.
+    Read,
+    /// A line longer than the limit, skipped.
+    TooLong,
+    /// The end of the input.
+    End,
 }
 
 /// SHA-256 of the first bytes, without consuming them: the buffered reader
@@ -138,7 +185,7 @@ mod tests {
             let mut input = Input::open(&Source::File(path)).unwrap();
             let mut lines = vec![];
             let mut buf = vec![];
-            while input.next_line(&mut buf).unwrap() {
+            while input.next_line(&mut buf, 100).unwrap() == Line::Read {
                 lines.push(String::from_utf8(buf.clone()).unwrap());
             }
             assert_eq!(lines, ["one\n", "two\n", "three"]);
@@ -156,9 +203,44 @@ mod tests {
         let mut input = Input::open(&Source::File(path)).unwrap();
         assert_eq!(input.skip(4).unwrap(), 4);
         let mut buf = vec![];
-        input.next_line(&mut buf).unwrap();
+        input.next_line(&mut buf, 100).unwrap();
         assert_eq!(buf, b"two\n");
         assert_eq!(input.offset, 8);
+    }
+
+    #[test]
+    fn over_long_lines_are_skipped_whole_and_counted_in_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        let long = "x".repeat(BUFFER * 3);
+        std::fs::write(&path, format!("12345\n123456\n{long}\nok\n{long}")).unwrap();
+        let mut input = Input::open(&Source::File(path)).unwrap();
+        let mut buf = vec![];
+        let mut got = vec![];
+        loop {
+            let line = input.next_line(&mut buf, 5).unwrap();
+            if line == Line::End {
+                break;
+            }
+            got.push((line, String::from_utf8(buf.clone()).unwrap()));
+            assert!(buf.capacity() < 1024, "an over-long line is never held");
+        }
+        let read = |s: &str| (Line::Read, s.to_string());
+        let long_line = (Line::TooLong, String::new());
+        assert_eq!(
+            got,
+            [
+                read("12345\n"),
+                long_line.clone(),
+                long_line.clone(),
+                read("ok\n"),
+                long_line
+            ]
+        );
+        assert_eq!(
+            input.offset as usize,
+            6 + 7 + long.len() + 1 + 3 + long.len()
+        );
     }
 
     #[test]

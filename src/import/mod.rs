@@ -26,9 +26,10 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::event::{Event, EventDetail, EventKind, Millis};
-use crate::ingest::accesslog::{parse_seq_line, LogFormat};
+use crate::ingest::accesslog::{parse_seq_line, unescape, LogFormat};
 use crate::ingest::enrich::{GeoIp, UaParser};
-use crate::ingest::payload::{limits, path_keeping_query, stored_url, truncate};
+use crate::ingest::payload::{limits, path_keeping_query, truncate};
+use crate::ingest::privacy::{mask_path_emails, UrlPolicy};
 use crate::ingest::sessionize::{Salts, VisitorHasher};
 use crate::pipeline::{now_ms, SessionWriter};
 use crate::store::{read, sites, Store};
@@ -47,6 +48,8 @@ pub struct ImportOptions {
     pub session_timeout: Duration,
     /// Lines (or gathered page views) per transaction.
     pub commit_every: u64,
+    /// Longest line read; longer ones are skipped as `line_too_long`.
+    pub max_line_bytes: usize,
     /// Show a progress bar (when stderr is a terminal).
     pub progress: bool,
 }
@@ -135,6 +138,7 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
     let mut importer = Importer {
         site_id: site.id,
         origin,
+        url_policy: UrlPolicy::new(&site.origins, &site.keep_query),
         keep_query: site.keep_query.clone(),
         ua: UaParser::new(),
         geo,
@@ -169,6 +173,8 @@ pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
 struct Importer {
     site_id: i64,
     origin: String,
+    /// The collector's rule for visitors' URLs (referrers), for this site.
+    url_policy: UrlPolicy,
     /// The query parameters the site keeps in page paths.
     keep_query: Vec<String>,
     ua: UaParser,
@@ -207,12 +213,20 @@ impl Importer {
         let mut line = Vec::with_capacity(4096);
         let mut lines = done_lines;
         let mut since_commit = 0;
-        while input.next_line(&mut line)? {
+        loop {
+            let read = input.next_line(&mut line, self.opts.max_line_bytes)?;
+            if read == input::Line::End {
+                break;
+            }
             lines += 1;
             since_commit += 1;
             summary.lines_read += 1;
             self.summary.lines_read += 1;
-            self.line(&line, lines);
+            if read == input::Line::TooLong {
+                self.skip("line_too_long");
+            } else {
+                self.line(&line, lines);
+            }
             // A block ends after so many lines, or so many page views (a
             // sequence line holds many), which bounds memory either way.
             if since_commit >= self.opts.commit_every
@@ -270,13 +284,14 @@ impl Importer {
     }
 
     fn log_line(&mut self, l: crate::ingest::accesslog::LogLine<'_>) {
-        let target = String::from_utf8_lossy(l.target);
+        // Logged as escaped text (`\"`, `\xHH`): stored as it was sent.
+        let target = String::from_utf8_lossy(&unescape(l.target)).into_owned();
         let path_end = target.find(['?', '#']).unwrap_or(target.len());
-        let path = truncate(&target[..path_end], limits::PATH);
+        let path = truncate(&mask_path_emails(&target[..path_end]), limits::PATH);
         if let Err(skip) = self.opts.filter.request(l.method, l.status, &path) {
             return self.skip(skip.as_str());
         }
-        let user_agent = String::from_utf8_lossy(l.user_agent);
+        let user_agent = String::from_utf8_lossy(&unescape(l.user_agent)).into_owned();
         let client = self.ua.parse(&user_agent);
         if client.is_bot && !self.opts.filter.enable_bots {
             return self.skip(filter::Skip::Bot.as_str());
@@ -290,7 +305,8 @@ impl Importer {
         } else {
             // Targets are paths: a stand-in origin makes them parseable.
             const BASE: &str = "http://target.invalid";
-            stored_url(&format!("{BASE}{target}"), &self.keep_query)
+            self.url_policy
+                .page_url(&format!("{BASE}{target}"))
                 .strip_prefix(BASE)
                 .map(str::to_string)
                 .unwrap_or_else(|| path.clone())
@@ -307,9 +323,11 @@ impl Importer {
             )),
             detail: EventDetail {
                 url: Some(truncate(&format!("{}{shown}", self.origin), limits::URL)),
-                referrer: l
-                    .referrer
-                    .map(|r| truncate(&String::from_utf8_lossy(r), limits::URL)),
+                // The collector's one policy for visitors' URLs.
+                referrer: l.referrer.and_then(|r| {
+                    let r = truncate(&String::from_utf8_lossy(&unescape(r)), limits::URL);
+                    self.url_policy.clean(&r, None)
+                }),
                 status: Some(l.status),
                 ..EventDetail::default()
             },

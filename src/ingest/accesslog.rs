@@ -17,7 +17,8 @@
 //!
 //! Quoted fields come back as written: Apache's `\"` and `\\` escapes are
 //! honoured when looking for the closing quote but are not decoded, which keeps
-//! the parser allocation-free.
+//! the parser allocation-free; [`unescape`] decodes a field the importer
+//! keeps.
 
 use std::cell::Cell;
 use std::fmt;
@@ -579,6 +580,47 @@ fn field_end(line: &[u8], start: usize, stop: Stop) -> Result<usize, BadLine> {
     }
 }
 
+/// A logged field as the client sent it. Nginx writes `"`, `\` and bytes
+/// outside printable ASCII as `\xHH`; Apache writes `\"`, `\\`, C escapes
+/// (`\n`, `\t`...) and `\xhh`. Both are decoded; a backslash that starts no
+/// escape is kept as it is. Fields without a backslash are borrowed.
+pub fn unescape(field: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if memchr(b'\\', field).is_none() {
+        return std::borrow::Cow::Borrowed(field);
+    }
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        let b = field[i];
+        if b != b'\\' || i + 1 == field.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let (decoded, width) = match field[i + 1] {
+            b'"' => (b'"', 2),
+            b'\\' => (b'\\', 2),
+            b'n' => (b'\n', 2),
+            b'r' => (b'\r', 2),
+            b't' => (b'\t', 2),
+            b'b' => (0x08, 2),
+            b'v' => (0x0b, 2),
+            b'x' | b'X' => match (
+                field.get(i + 2).and_then(|&h| hex(h)),
+                field.get(i + 3).and_then(|&l| hex(l)),
+            ) {
+                (Some(h), Some(l)) => (h * 16 + l, 4),
+                _ => (b'\\', 1),
+            },
+            _ => (b'\\', 1),
+        };
+        out.push(decoded);
+        i += width;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Escaped quotes are rare, so search for quotes and look back for
 /// backslashes only when one is found, rather than stepping over every escape.
 fn closing_quote(field: &[u8]) -> Option<usize> {
@@ -1066,6 +1108,27 @@ mod tests {
         assert_eq!(line.referrer, Some(&br#"http://x/\"q\""#[..]));
         // Two backslashes escape each other, so the quote after them closes.
         assert_eq!(line.user_agent, br#"Mozilla \"quoted\" \\"#);
+    }
+
+    #[test]
+    fn escapes_are_decoded_by_unescape() {
+        let cases: [(&[u8], &[u8]); 7] = [
+            (br#"plain"#, b"plain"),
+            (br#"http://x/\"q\""#, br#"http://x/"q""#),
+            (br#"a\\b"#, br#"a\b"#),
+            (br#"Mozilla\x22 \xC3\xA9\x2"#, "Mozilla\" é\\x2".as_bytes()),
+            (br#"tab\tnl\n"#, b"tab\tnl\n"),
+            (br#"odd\q end\"#, br#"odd\q end\"#),
+            (br#"\xZZ\x"#, br#"\xZZ\x"#),
+        ];
+        for (logged, sent) in cases {
+            assert_eq!(
+                &*unescape(logged),
+                sent,
+                "{}",
+                String::from_utf8_lossy(logged)
+            );
+        }
     }
 
     #[test]

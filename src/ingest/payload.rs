@@ -14,10 +14,13 @@
 //! (`now - ts`), so a visitor whose clock is hours off still gets correct
 //! times. Without `now`, `ts` is trusted within a window.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::event::{Event, EventDetail, EventKind, Millis};
+use crate::ingest::privacy::mask_path_emails;
 
 /// Per-field limits, in characters for strings. The README lists them.
 pub mod limits {
@@ -321,6 +324,7 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
         _ => None,
     };
 
+    let tracker_props = tracker_event(name.as_deref());
     let detail = EventDetail {
         // Only a page view's URL is kept whole; other events keep just the path.
         url: url.filter(|_| kind == EventKind::Pageview),
@@ -328,7 +332,9 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
             .referrer
             .filter(|r| !r.is_empty())
             .map(|r| truncate(&r, limits::URL)),
-        title: raw.title.map(|t| truncate(&t, limits::TITLE)),
+        // Free text is masked (emails, long digit runs) as the recorder
+        // masks it; URLs are cleaned where the site is known (collect).
+        title: raw.title.map(|t| masked(&truncate(&t, limits::TITLE))),
         status: optional_int(raw.status, "status", 100.0, 599.0)?.map(|s| s as u16),
         vw: pixels(raw.vw, "vw")?,
         vh: pixels(raw.vh, "vh")?,
@@ -340,7 +346,7 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
         ox: coordinate(raw.ox, "ox", -limits::PIXELS)?,
         oy: coordinate(raw.oy, "oy", -limits::PIXELS)?,
         href: raw.href.map(|h| truncate(&h, limits::URL)),
-        text: raw.text.map(|t| truncate(t.trim(), limits::TEXT)),
+        text: raw.text.map(|t| masked(&truncate(t.trim(), limits::TEXT))),
         rage: raw.rage,
         dead: raw.dead,
         depth: pixels(raw.depth, "depth")?,
@@ -348,7 +354,10 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
         engaged_ms: finite(raw.engaged_ms, "engaged_ms")?
             .map(|v| v.clamp(0.0, limits::ENGAGED_MS).round() as u32),
         name,
-        props: raw.props.map(validate_props).transpose()?,
+        props: raw
+            .props
+            .map(|p| validate_props(p, tracker_props))
+            .transpose()?,
     };
     Ok(Event {
         kind,
@@ -365,7 +374,7 @@ pub fn page_path(url: &str) -> Option<String> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return None;
     }
-    Some(truncate(parsed.path(), limits::PATH))
+    Some(truncate(&mask_path_emails(parsed.path()), limits::PATH))
 }
 
 /// `path` with the parameters of `query` that a site keeps (`keep`, by
@@ -394,14 +403,20 @@ pub fn path_keeping_query(path: &str, query: Option<&str>, keep: &[String]) -> S
 /// presence matters, to tell paid traffic), and no fragment (OAuth and
 /// magic links put tokens there). Visitors' emails, search terms and
 /// session tokens in URLs never reach the disk unless a site keeps them.
+/// Nor do user names in the authority, and emails in the path are masked.
 pub fn stored_url(url: &str, keep: &[String]) -> String {
-    if !url.contains(['?', '#']) {
+    if !url.contains(['?', '#', '@']) && !url.contains("%40") {
         return url.to_string();
     }
     let Ok(mut parsed) = url::Url::parse(url) else {
         let end = url.find(['?', '#']).unwrap_or(url.len());
-        return url[..end].to_string();
+        return mask_path_emails(&url[..end]).into_owned();
     };
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    if let Cow::Owned(path) = mask_path_emails(parsed.path()) {
+        parsed.set_path(&path);
+    }
     let kept: Vec<(String, String)> = parsed
         .query_pairs()
         .filter_map(|(k, v)| {
@@ -442,7 +457,8 @@ fn optional_int(
     match v {
         None => Ok(None),
         Some(n) if !n.is_finite() => Err(FieldError::number(field, "a finite number")),
-        Some(n) if n < min || n > max => Err(FieldError::range(
+        // Rounded before the range check: 599.4 is the integer 599.
+        Some(n) if n.round() < min || n.round() > max => Err(FieldError::range(
             field,
             &format!("must be between {min} and {max}"),
         )),
@@ -470,7 +486,17 @@ fn finite(v: Option<f64>, field: &str) -> Result<Option<f64>, FieldError> {
     }
 }
 
-fn validate_props(props: Map<String, Value>) -> Result<Map<String, Value>, FieldError> {
+/// Custom events named `$...` are the tracker's own (the recorder's
+/// `$layout`): their properties are machine values (content hashes, sizes,
+/// paths) that must stay as sent, so they are not masked.
+fn tracker_event(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.starts_with('$'))
+}
+
+fn validate_props(
+    props: Map<String, Value>,
+    tracker_event: bool,
+) -> Result<Map<String, Value>, FieldError> {
     if props.len() > limits::PROPS {
         return Err(FieldError::invalid(
             "props",
@@ -481,7 +507,8 @@ fn validate_props(props: Map<String, Value>) -> Result<Map<String, Value>, Field
     for (key, value) in props {
         let key = truncate(&key, limits::PROP_KEY);
         let value = match value {
-            Value::String(s) => Value::String(truncate(&s, limits::PROP_VALUE)),
+            Value::String(s) if tracker_event => Value::String(truncate(&s, limits::PROP_VALUE)),
+            Value::String(s) => Value::String(masked(&truncate(&s, limits::PROP_VALUE))),
             Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Value::Number(n),
             v @ (Value::Bool(_) | Value::Null) => v,
             _ => {
@@ -494,6 +521,10 @@ fn validate_props(props: Map<String, Value>) -> Result<Map<String, Value>, Field
         out.insert(key, value);
     }
     Ok(out)
+}
+
+fn masked(text: &str) -> String {
+    crate::ingest::privacy::mask_text(text).into_owned()
 }
 
 /// Cuts `s` to at most `max` characters, on a character boundary.
@@ -586,6 +617,19 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.reason, "out_of_range");
         assert!(e.message.starts_with("events[0].status"));
+        // Rounded first, then checked.
+        for (sent, stored) in [(599.4, 599), (99.5, 100), (200.2, 200)] {
+            let b = parse(&batch_with(&format!(
+                r#"{{"type":"pageview","ts":{NOW},"url":"https://a.example/","status":{sent}}}"#
+            )))
+            .unwrap();
+            assert_eq!(b.events[0].detail.status, Some(stored), "{sent}");
+        }
+        let e = parse(&batch_with(&format!(
+            r#"{{"type":"pageview","ts":{NOW},"url":"https://a.example/","status":599.5}}"#
+        )))
+        .unwrap_err();
+        assert_eq!(e.reason, "out_of_range");
         let e = parse(&batch_with(&format!(r#"{{"type":"pageview","ts":{NOW}}}"#))).unwrap_err();
         assert_eq!(e.reason, "missing_field");
         let e = parse(&batch_with(&format!(
@@ -605,6 +649,26 @@ mod tests {
         )))
         .unwrap_err();
         assert_eq!(e.reason, "malformed_json");
+    }
+
+    #[test]
+    fn visitor_text_is_masked_but_the_trackers_own_props_are_not() {
+        let hash = "b9bf0123456789ec0123456789b6ef641cf54e48410e7e6ac5cc35f5b483d1234";
+        let b = parse(&batch_with(&format!(
+            r#"{{"type":"pageview","ts":{NOW},"url":"https://a.example/u/jo@x.example","title":"Call 0612345678"}},
+               {{"type":"click","ts":{NOW},"text":"jo@x.example"}},
+               {{"type":"custom","ts":{NOW},"name":"signup","props":{{"order":"ORD-1234567","n":1234567}}}},
+               {{"type":"custom","ts":{NOW},"name":"$layout","props":{{"hash":"{hash}"}}}}"#
+        )))
+        .unwrap();
+        let e = |i: usize| &b.events[i];
+        assert_eq!(e(0).detail.title.as_deref(), Some("Call **********"));
+        assert_eq!(e(0).path.as_deref(), Some("/u/************"));
+        assert_eq!(e(1).detail.text.as_deref(), Some("************"));
+        let props = e(2).detail.props.as_ref().unwrap();
+        assert_eq!(props["order"], "ORD-*******");
+        assert_eq!(props["n"], 1234567, "numbers are not text");
+        assert_eq!(e(3).detail.props.as_ref().unwrap()["hash"], hash);
     }
 
     #[test]

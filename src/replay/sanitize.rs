@@ -37,6 +37,12 @@ const URL_ATTRIBUTES: &[&str] = &[
     "dynsrc",
 ];
 
+/// Whether a `data:` URL's body (`image/png;base64,...`) names an image type.
+fn is_image_type(body: &str) -> bool {
+    body.get(..6)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("image/"))
+}
+
 /// Which URLs a layout may keep.
 struct Allowed<'a> {
     base: &'a Url,
@@ -56,9 +62,9 @@ impl Allowed<'_> {
                 let origin = url.origin().ascii_serialization();
                 self.origins.contains(&origin).then(|| url.to_string())
             }
-            "data" if image && value.len() >= 11 && value[5..11].eq_ignore_ascii_case("image/") => {
-                Some(value.to_string())
-            }
+            // The media type is read from the parsed URL, never by byte
+            // offsets into the visitor's text (which may split a character).
+            "data" if image && is_image_type(url.path()) => Some(value.to_string()),
             _ => None,
         }
     }
@@ -261,6 +267,21 @@ mod tests {
             out.contains(r#"href="https://shop.example/product/other.html""#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn data_urls_with_multibyte_characters_do_not_panic() {
+        for src in [
+            "data:abcdeé,x",
+            "data:imageé/png,x",
+            "data:é",
+            "data:ima\u{1F600}",
+        ] {
+            let out = clean(&format!(r#"<img src="{src}"><img srcset="{src} 1x">"#));
+            assert!(!out.contains("data:"), "{src}: {out}");
+        }
+        let out = clean(r#"<img src="DATA:Image/PNG;base64,AAAA">"#);
+        assert!(out.contains("Image/PNG"), "{out}");
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub fn verify(key: &str, site: &str, hash: &str, expires: Millis, sig: &str, now
     let Some(bytes) = (0..sig.len())
         .step_by(2)
         .map(|i| {
+            // from_str_radix would also take a sign ("+f"): only two hex
+            // digits make a byte, so one signature has one spelling.
             sig.get(i..i + 2)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
         })
         .collect::<Option<Vec<u8>>>()
@@ -80,6 +83,16 @@ mod tests {
         );
         assert!(!verify("k", "shop", "ab", 2_000, "zz", 1_000));
         assert!(!verify("k", "shop", "ab", 2_000, "", 1_000));
+        // One spelling per signature: a byte `0x` written `+x` is refused,
+        // and a multibyte character never splits.
+        let pair = (0..sig.len())
+            .step_by(2)
+            .find(|&i| sig[i..].starts_with('0'))
+            .expect("this signature has a byte below 0x10");
+        let plus = format!("{}+{}", &sig[..pair], &sig[pair + 1..]);
+        assert!(!verify("k", "shop", "ab", 2_000, &plus, 1_000), "{plus}");
+        let wide = format!("é{}", &sig[2..]);
+        assert!(!verify("k", "shop", "ab", 2_000, &wide, 1_000));
         let url = frame_url("k", "shop", "ab", 0);
         assert!(url.starts_with("/replay/frame/shop/ab?expires=3600000&sig="));
     }
