@@ -81,12 +81,31 @@ fn half_sent_headers_are_closed_after_the_header_timeout() {
     );
     assert!(after < Duration::from_secs(4), "closed late: {after:?}");
     assert!(!got.contains("200"), "no answer to half a request: {got}");
+    // The same for the second request on a keep-alive connection: idle
+    // for 30 s is allowed, but once a head has begun it has 1 s.
+    let mut c = connect(&addr(&s));
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    c.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    std::thread::sleep(Duration::from_millis(1500));
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let (got, closed) = read_until_closed(&mut c, Duration::from_secs(6));
+    let after = closed.expect("a half-sent second head must be closed");
+    assert!(
+        after >= Duration::from_millis(800),
+        "closed too early: {after:?}"
+    );
+    assert!(after < Duration::from_secs(4), "closed late: {after:?}");
+    assert!(!got.contains("HTTP/1.1 200"), "{got}");
     assert_eq!(
         metric(
             &s,
             "trailmap_connections_closed_total{reason=\"header_timeout\"}"
         ),
-        1.0
+        2.0
     );
 }
 
