@@ -236,6 +236,35 @@ fn at_the_connection_cap_slow_sockets_make_room_for_new_requests() {
     assert!(metric(&s, "trailmap_connections_open") <= 50.0);
 }
 
+#[test]
+fn at_the_cap_stalled_uploads_make_room_too() {
+    let s = Server::start(&["--max-connections", "20", "--body-timeout-secs", "60"]);
+    let head = format!(
+        "POST /api/collect HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"site\":"
+    );
+    // Every slot holds a request waiting for its body...
+    let _stalled: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut c = connect(&addr(&s));
+            c.write_all(head.as_bytes()).unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // ...and a new request still gets in, in place of the longest stalled.
+    assert_eq!(healthz_status(&s.base), 200);
+    let r = s.collect(&batch("stalled", &[pageview(now_ms(), "/", "")]));
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(
+        metric(
+            &s,
+            "trailmap_connections_closed_total{reason=\"evicted_body\"}"
+        ) >= 1.0
+    );
+    assert_eq!(metric(&s, "trailmap_connections_refused_total"), 0.0);
+}
+
 /// A server started with its own limits (see `serve_with_nofile`), killed
 /// when dropped.
 struct Limited {
@@ -392,7 +421,17 @@ fn unfinished_uploads_cannot_take_memory_past_the_body_budget() {
         .into_iter()
         .flat_map(|w| w.join().unwrap())
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    // Let the server read what the sockets still buffer: wait until the
+    // bytes it holds stop changing.
+    let mut last = -1.0;
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = metric(&s, "trailmap_body_bytes_held ");
+        if now == last {
+            break;
+        }
+        last = now;
+    }
     let peak = status_kib(pid, "VmHWM:");
     let grew_mib = peak.saturating_sub(before) / 1024;
     eprintln!("VmRSS before {before} kB, VmHWM after {peak} kB: +{grew_mib} MiB");
@@ -403,20 +442,40 @@ fn unfinished_uploads_cannot_take_memory_past_the_body_budget() {
         "RSS grew by {grew_mib} MiB (from {before} kB to a peak of {peak} kB)"
     );
     assert!(metric(&s, "trailmap_bodies_refused_total{reason=\"body_budget\"}") > 0.0);
-    // While the budget is spent, a further upload is told to come back.
-    let late = agent()
-        .post(&s.url(&format!(
-            "/api/replay/snapshots/{}?site={SITE}&url=http%3A%2F%2Fshop.test%2F&vw=1280&vh=720&dw=1280&dh=2000",
-            "ef".repeat(32)
-        )))
-        .set("Origin", ORIGIN)
-        .send_bytes(&vec![b'x'; 1024 * 1024]);
-    match late {
-        Err(ureq::Error::Status(503, r)) => assert_eq!(r.header("retry-after"), Some("1")),
-        other => panic!("expected 503: {other:?}"),
-    }
-    let held = metric(&s, "trailmap_body_bytes_held");
+    let held = metric(&s, "trailmap_body_bytes_held ");
     assert!(held <= 64.0 * 1024.0 * 1024.0, "{held}");
+}
+
+#[test]
+fn a_body_past_the_budget_is_answered_503_with_retry_after() {
+    let s = Server::start(&["--body-budget-mb", "4", "--max-body-bytes", "16777216"]);
+    let mut c = connect(&addr(&s));
+    let size = 10 * 1024 * 1024;
+    let head = format!(
+        "POST /api/collect HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let mut sender = c.try_clone().unwrap();
+    let send = std::thread::spawn(move || {
+        let _ = sender.write_all(&vec![b' '; size]);
+    });
+    let (got, _) = read_until_closed(&mut c, Duration::from_secs(10));
+    send.join().unwrap();
+    assert!(got.starts_with("HTTP/1.1 503"), "{got:?}");
+    assert!(got.to_ascii_lowercase().contains("retry-after: 1"), "{got}");
+    assert!(got.contains("unfinished uploads"), "{got}");
+    assert_eq!(
+        metric(
+            &s,
+            "trailmap_batches_rejected_total{reason=\"body_budget\"}"
+        ),
+        1.0
+    );
+    assert_eq!(metric(&s, "trailmap_body_bytes_held "), 0.0);
+    // The budget is back: the next batch goes in.
+    let r = s.collect(&batch("after", &[pageview(now_ms(), "/", "")]));
+    assert_eq!(r.status, 202, "{}", r.body);
 }
 
 #[test]

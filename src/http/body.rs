@@ -5,7 +5,7 @@
 //! * a size cap per request: a declared `Content-Length` over it is refused
 //!   before a byte is kept, a body that grows over it as soon as it does
 //!   (the rest is read and dropped, up to a few times the cap, so that the
-//!   client gets its 413 instead of a reset);
+//!   client gets its 413 instead of a reset; the same for a 503);
 //! * a deadline for the whole body, so a client that stalls mid-body is
 //!   answered 408 instead of holding its buffer for minutes;
 //! * a server-wide [`BodyBudget`] of bytes held by bodies still arriving or
@@ -175,26 +175,35 @@ pub async fn read(
 ) -> Result<Body, BodyError> {
     let mut body = body;
     let started = tokio::time::Instant::now();
+    // While it waits for the client, the connection may be evicted at the
+    // connection cap (see `conn`); afterwards it is being handled.
+    let waiting = super::conn::awaiting_body();
     let declared = body.size_hint().lower();
     let result = if declared > limit as u64 {
         Err(BodyError::TooLarge { limit })
     } else {
-        match tokio::time::timeout(deadline, collect(&mut body, limit, budget)).await {
+        match tokio::time::timeout(
+            deadline,
+            collect(&mut body, limit, budget, waiting.as_ref()),
+        )
+        .await
+        {
             Ok(result) => result,
             Err(_) => Err(BodyError::TimedOut { after: deadline }),
         }
     };
-    let too_large = matches!(result, Err(BodyError::TooLarge { .. }));
-    if too_large && declared <= (DRAIN_FACTOR * limit) as u64 {
-        // What was kept is freed; read (and drop) the rest within what is
-        // left of the deadline, so that the client, still sending, gets the
-        // 413 rather than a reset.
-        let left = deadline.saturating_sub(started.elapsed());
-        let _ = tokio::time::timeout(left, discard(&mut body, DRAIN_FACTOR * limit)).await;
-    }
     if let Err(e) = &result {
         budget.metrics.body_refused(e.reason());
     }
+    let refused_midway = matches!(result, Err(BodyError::TooLarge { .. } | BodyError::Busy));
+    if refused_midway && declared <= (DRAIN_FACTOR * limit) as u64 {
+        // What was kept is freed; read (and drop) the rest within what is
+        // left of the deadline, so that the client, still sending, gets the
+        // 413 or 503 rather than a reset.
+        let left = deadline.saturating_sub(started.elapsed());
+        let _ = tokio::time::timeout(left, discard(&mut body, DRAIN_FACTOR * limit)).await;
+    }
+    drop(waiting);
     result
 }
 
@@ -217,6 +226,7 @@ async fn collect(
     body: &mut Incoming,
     limit: usize,
     budget: &Arc<BodyBudget>,
+    waiting: Option<&super::conn::BodyWait>,
 ) -> Result<Body, BodyError> {
     let mut share = Share {
         budget: budget.clone(),
@@ -245,6 +255,9 @@ async fn collect(
             kept.reserve_exact(new_capacity - kept.len());
         }
         kept.extend_from_slice(&data);
+        if let Some(w) = waiting {
+            w.progress();
+        }
     }
     // Give back what the final size did not use.
     kept.shrink_to_fit();

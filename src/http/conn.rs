@@ -8,7 +8,9 @@
 //!   and the request's headers are not complete yet. It may stay so for the
 //!   header timeout.
 //! * **in flight**: hyper handed a request to the router; no connection
-//!   deadline (the body has its own, see [`super::body`]; handlers end).
+//!   deadline (handlers end).
+//! * **body**: in flight, and the handler is waiting for the request body
+//!   (which has its own deadline, see [`super::body`]).
 //! * **idle**: a keep-alive connection between requests. It may stay so for
 //!   the idle timeout.
 //!
@@ -21,14 +23,16 @@
 //! **The cap.** At most `max_connections` are open (the default fits the
 //! process's open-files limit, which is raised to its hard limit at start).
 //! When a new connection arrives at the cap, the server makes room by
-//! closing the connection that has waited longest *without a request in
-//! flight*: idle keep-alive connections first (their clients just reconnect),
-//! then ones still dribbling their headers (a slowloris). Connections with a
-//! request in flight are never evicted, so a flood of half-open sockets can
-//! only push out other half-open sockets, and a client that sends its whole
-//! request at once (every browser, `/healthz` probes) is always served. Only
-//! when every slot holds a request in flight is a new connection answered
-//! `503` at once and closed. Evictions and refusals are counted in /metrics.
+//! closing the connection that has waited longest *for its client*: idle
+//! keep-alive connections first (their clients just reconnect), then ones
+//! still dribbling their headers (a slowloris), then ones whose body has
+//! made no progress for the longest (a stalled upload; nothing of it was
+//! accepted). Connections whose request is being handled are never evicted,
+//! so a flood of half-open sockets can only push out other half-open
+//! sockets, and a client that sends its whole request at once (every
+//! browser, `/healthz` probes) is always served. Only when every slot holds
+//! a request being handled is a new connection answered `503` at once and
+//! closed. Evictions and refusals are counted in /metrics.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -103,6 +107,44 @@ pub fn default_max_connections(open_files: Option<u64>) -> usize {
 const HEAD: u8 = 0;
 const IN_FLIGHT: u8 = 1;
 const IDLE: u8 = 2;
+const BODY: u8 = 3;
+
+tokio::task_local! {
+    /// The connection whose request the current task is handling, so that
+    /// the body reader can say when it waits for the client.
+    static CURRENT: Arc<ConnState>;
+}
+
+/// Runs a request's handler with its connection known to [`awaiting_body`].
+pub async fn handling<F: Future>(state: Arc<ConnState>, handler: F) -> F::Output {
+    CURRENT.scope(state, handler).await
+}
+
+/// Marks the current request as waiting for its body until the returned
+/// value is dropped (nothing when called outside [`handling`]).
+pub fn awaiting_body() -> Option<BodyWait> {
+    let state = CURRENT.try_with(|s| s.clone()).ok()?;
+    state.enter(BODY);
+    Some(BodyWait(state))
+}
+
+/// A handler waiting for body bytes; see [`awaiting_body`].
+pub struct BodyWait(Arc<ConnState>);
+
+impl BodyWait {
+    /// Body bytes arrived: the wait for the client starts again.
+    pub fn progress(&self) {
+        self.0
+            .since_ms
+            .store(self.0.guard.now_ms(), Ordering::Release);
+    }
+}
+
+impl Drop for BodyWait {
+    fn drop(&mut self) {
+        self.0.enter(IN_FLIGHT);
+    }
+}
 
 /// One connection's phase, shared by its watchdog, its socket wrapper and
 /// its service.
@@ -228,14 +270,18 @@ impl ConnGuard {
     pub fn admit(self: &Arc<Self>) -> Admission {
         let mut open = self.lock();
         if open.len() >= self.max_connections {
-            // Idle before head (idle clients lose nothing but a reconnect),
-            // then the oldest.
+            // Idle before head before a stalled body (idle clients lose
+            // nothing but a reconnect), then the longest waiting.
             let victim = open
                 .values()
-                .filter_map(|c| match c.phase.load(Ordering::Acquire) {
-                    IDLE => Some((0u8, c.since_ms.load(Ordering::Acquire), c)),
-                    HEAD => Some((1u8, c.since_ms.load(Ordering::Acquire), c)),
-                    _ => None,
+                .filter_map(|c| {
+                    let rank = match c.phase.load(Ordering::Acquire) {
+                        IDLE => 0u8,
+                        HEAD => 1,
+                        BODY => 2,
+                        _ => return None,
+                    };
+                    Some((rank, c.since_ms.load(Ordering::Acquire), c))
                 })
                 .min_by_key(|(rank, since, _)| (*rank, *since))
                 .map(|(rank, _, c)| (rank, c.clone()));
@@ -248,10 +294,10 @@ impl ConnGuard {
             };
             open.remove(&victim.id);
             victim.evicted.notify_one();
-            self.metrics.connection_closed(if rank == 0 {
-                "evicted_idle"
-            } else {
-                "evicted_head"
+            self.metrics.connection_closed(match rank {
+                0 => "evicted_idle",
+                1 => "evicted_head",
+                _ => "evicted_body",
             });
         }
         let state = Arc::new(ConnState {
@@ -435,5 +481,30 @@ mod tests {
             .unwrap()
             .request();
         assert!(matches!(guard.admit(), Admission::Refused));
+    }
+
+    #[tokio::test]
+    async fn a_request_waiting_for_its_body_is_evictable_last() {
+        let guard = ConnGuard::new(
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+            1,
+            Arc::new(Metrics::default()),
+            true,
+        );
+        let Admission::Admitted(a) = guard.admit() else {
+            panic!("room")
+        };
+        let in_flight = a.state.request();
+        let waiting = handling(a.state.clone(), async { awaiting_body() }).await;
+        assert!(waiting.is_some());
+        assert_eq!(a.state.phase.load(Ordering::Acquire), BODY);
+        drop(waiting);
+        assert_eq!(a.state.phase.load(Ordering::Acquire), IN_FLIGHT);
+        assert!(matches!(guard.admit(), Admission::Refused));
+        let _waiting = handling(a.state.clone(), async { awaiting_body() }).await;
+        assert!(matches!(guard.admit(), Admission::Admitted(_)));
+        drop(in_flight);
+        assert!(awaiting_body().is_none(), "outside a handler");
     }
 }

@@ -356,7 +356,7 @@ fn serve_connection(
         async move {
             let _in_flight = state.request();
             let reply = match door {
-                Door::Main => route(app, req, peer).await,
+                Door::Main => conn::handling(state.clone(), route(app, req, peer)).await,
                 Door::Scrape => scrape(&app, &req),
             };
             Ok::<_, Infallible>(reply)
