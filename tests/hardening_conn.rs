@@ -438,7 +438,7 @@ fn unfinished_uploads_cannot_take_memory_past_the_body_budget() {
     // 300 MiB sent and not finished (today's code held all of it); the
     // budget is 64 MiB, plus per-connection buffers and allocator slack.
     assert!(
-        grew_mib < 112,
+        grew_mib < 128,
         "RSS grew by {grew_mib} MiB (from {before} kB to a peak of {peak} kB)"
     );
     assert!(metric(&s, "trailmap_bodies_refused_total{reason=\"body_budget\"}") > 0.0);
