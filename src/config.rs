@@ -106,6 +106,30 @@ pub struct ServeArgs {
     /// Retry-After (seconds) sent with the 503 while the disk is full.
     #[arg(long, env = "TRAILMAP_DISK_FULL_RETRY_AFTER_SECS")]
     pub disk_full_retry_after_secs: Option<u32>,
+    /// Seconds a client gets to send a request's headers.
+    #[arg(long, env = "TRAILMAP_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a client gets to send a whole request body (collect, replay uploads).
+    #[arg(long, env = "TRAILMAP_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Seconds a keep-alive connection may wait for its next request.
+    #[arg(long, env = "TRAILMAP_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Most open client connections (default: from the open-files limit).
+    #[arg(long, env = "TRAILMAP_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Largest request head (request line and headers), in bytes.
+    #[arg(long, env = "TRAILMAP_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Most headers in one request.
+    #[arg(long, env = "TRAILMAP_MAX_HEADERS")]
+    pub max_headers: Option<usize>,
+    /// Request body bytes all unfinished requests together may hold (MiB).
+    #[arg(long, env = "TRAILMAP_BODY_BUDGET_MB")]
+    pub body_budget_mb: Option<u64>,
+    /// Extra address serving only /metrics, without a token (a private scrape network).
+    #[arg(long, env = "TRAILMAP_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// SQLite's `synchronous` setting for the writer, as a user chooses it.
@@ -166,6 +190,14 @@ pub struct FileServe {
     pub replay_uploads_per_site_minute: Option<u32>,
     pub busy_timeout_secs: Option<u64>,
     pub disk_full_retry_after_secs: Option<u32>,
+    pub header_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub max_headers: Option<usize>,
+    pub body_budget_mb: Option<u64>,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The collector's resolved settings.
@@ -184,6 +216,9 @@ pub struct ServeSettings {
     pub pipeline: PipelineLimits,
     pub rates: RateLimits,
     pub store: StoreLimits,
+    pub conn: ConnLimits,
+    /// Where /metrics is also served without a token.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// What the writer may hold in memory and how long a batch may wait: the
@@ -259,6 +294,38 @@ impl Default for StoreLimits {
     }
 }
 
+/// What one client connection may cost: time, header size, body memory.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// From accepting a connection (or the first byte of a later request)
+    /// to the end of the request's headers.
+    pub header_timeout: Duration,
+    /// From the end of the headers to the end of the body.
+    pub body_timeout: Duration,
+    /// A keep-alive connection with no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// Open client connections; `None` derives it from RLIMIT_NOFILE at start.
+    pub max_connections: Option<usize>,
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Body bytes held by all unfinished requests together.
+    pub body_budget_bytes: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(10),
+            max_connections: None,
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            body_budget_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
 /// How much session replay may store.
 #[derive(Debug, Clone, Copy)]
 pub struct ReplayLimits {
@@ -313,6 +380,8 @@ impl ServeSettings {
             pipeline: PipelineLimits::default(),
             rates: RateLimits::default(),
             store: StoreLimits::default(),
+            conn: ConnLimits::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -376,6 +445,8 @@ pub fn resolve_serve(
     let default_listen: SocketAddr = "127.0.0.1:8080".parse().expect("valid literal");
     let mut s = ServeSettings::new(args.listen.or(f.listen).unwrap_or(default_listen), db);
     resolve_load(args, &f, &mut s)?;
+    resolve_conn(&mut s.conn, args, &f)?;
+    s.metrics_listen = args.metrics_listen.or(f.metrics_listen);
     s.token = args.token.clone().or(f.token).filter(|t| !t.is_empty());
     s.geoip = args.geoip.clone().or(f.geoip);
     if let Some(m) = args.session_timeout_minutes.or(f.session_timeout_minutes) {
@@ -521,6 +592,56 @@ fn resolve_load(args: &ServeArgs, f: &FileServe, s: &mut ServeSettings) -> Resul
     Ok(())
 }
 
+/// The connection limits: flags over the file over the defaults, range-checked.
+fn resolve_conn(c: &mut ConnLimits, args: &ServeArgs, f: &FileServe) -> Result<()> {
+    let secs = |v: Option<u64>, what: &str, max: u64| -> Result<Option<Duration>> {
+        match v {
+            Some(n) if !(1..=max).contains(&n) => {
+                bail!("{what} must be 1..={max} seconds, got {n}")
+            }
+            v => Ok(v.map(Duration::from_secs)),
+        }
+    };
+    let header = args.header_timeout_secs.or(f.header_timeout_secs);
+    if let Some(d) = secs(header, "header timeout", 300)? {
+        c.header_timeout = d;
+    }
+    let body = args.body_timeout_secs.or(f.body_timeout_secs);
+    if let Some(d) = secs(body, "body timeout", 600)? {
+        c.body_timeout = d;
+    }
+    let idle = args.idle_timeout_secs.or(f.idle_timeout_secs);
+    if let Some(d) = secs(idle, "idle timeout", 3600)? {
+        c.idle_timeout = d;
+    }
+    if let Some(n) = args.max_connections.or(f.max_connections) {
+        if !(8..=1_000_000).contains(&n) {
+            bail!("max connections must be 8..=1000000, got {n}");
+        }
+        c.max_connections = Some(n);
+    }
+    if let Some(b) = args.max_header_bytes.or(f.max_header_bytes) {
+        if !(4096..=1024 * 1024).contains(&b) {
+            bail!("max header bytes must be 4096..=1048576, got {b}");
+        }
+        c.max_header_bytes = b;
+    }
+    if let Some(n) = args.max_headers.or(f.max_headers) {
+        if !(8..=1000).contains(&n) {
+            bail!("max headers must be 8..=1000, got {n}");
+        }
+        c.max_headers = n;
+    }
+    if let Some(mb) = args.body_budget_mb.or(f.body_budget_mb) {
+        // At least two of the largest bodies (a 2 MiB replay upload) must fit.
+        if !(4..=16 * 1024).contains(&mb) {
+            bail!("body budget must be 4..=16384 MiB, got {mb}");
+        }
+        c.body_budget_bytes = mb as usize * 1024 * 1024;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,6 +724,57 @@ mod tests {
         ] {
             let err = resolve_serve(&store, &args, FileConfig::default()).unwrap_err();
             assert!(err.to_string().contains("must be 1..="), "{err}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_come_from_flags_and_file_and_are_range_checked() {
+        let store = StoreArgs {
+            db: None,
+            config: None,
+        };
+        let file: FileConfig = toml::from_str(
+            "[serve]\nheader_timeout_secs = 3\nbody_budget_mb = 8\nmetrics_listen = \"127.0.0.1:9200\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            idle_timeout_secs: Some(2),
+            max_connections: Some(500),
+            ..ServeArgs::default()
+        };
+        let s = resolve_serve(&store, &args, file).unwrap();
+        assert_eq!(s.conn.header_timeout, Duration::from_secs(3));
+        assert_eq!(s.conn.idle_timeout, Duration::from_secs(2));
+        assert_eq!(s.conn.body_timeout, Duration::from_secs(15));
+        assert_eq!(s.conn.max_connections, Some(500));
+        assert_eq!(s.conn.max_header_bytes, 16 * 1024);
+        assert_eq!(s.conn.body_budget_bytes, 8 * 1024 * 1024);
+        assert_eq!(s.metrics_listen.map(|a| a.port()), Some(9200));
+        for (bad, what) in [
+            (
+                ServeArgs {
+                    header_timeout_secs: Some(0),
+                    ..ServeArgs::default()
+                },
+                "header timeout",
+            ),
+            (
+                ServeArgs {
+                    max_header_bytes: Some(100),
+                    ..ServeArgs::default()
+                },
+                "max header bytes",
+            ),
+            (
+                ServeArgs {
+                    body_budget_mb: Some(1),
+                    ..ServeArgs::default()
+                },
+                "body budget",
+            ),
+        ] {
+            let err = resolve_serve(&store, &bad, FileConfig::default()).unwrap_err();
+            assert!(err.to_string().contains(what), "{err}");
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Counters that the collector and the pipeline bump, rendered as
-//! Prometheus text at `GET /metrics`. Hand-rolled on atomics because the set
+//! Counters that the collector, the pipeline and the connection guard bump,
+//! rendered as Prometheus text at `GET /metrics` (token on the main listener,
+//! open on `--metrics-listen`). Hand-rolled on atomics because the set
 //! is small and fixed; a metrics framework would cost more than it gives.
 
 use std::collections::BTreeMap;
@@ -35,6 +36,16 @@ pub struct Metrics {
     /// The last commit failed for lack of disk space (cleared by the next
     /// one that succeeds, or by /healthz finding room again).
     pub disk_full: AtomicBool,
+    /// Client connections open now.
+    pub connections_open: AtomicI64,
+    /// Connections the server closed on its own, by reason.
+    connections_closed: Mutex<BTreeMap<&'static str, u64>>,
+    /// Connections answered 503 at once: the cap was full of requests in flight.
+    pub connections_refused: AtomicU64,
+    /// Request body bytes held by unfinished requests (the body budget's use).
+    pub body_bytes_held: AtomicI64,
+    /// Request bodies not read, by reason (any route).
+    bodies_refused: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
@@ -61,6 +72,16 @@ impl Metrics {
     /// An analysis stopped at its deadline or because its client went away.
     pub fn analysis_stopped(&self, reason: &'static str) {
         bump(&self.analyses_stopped, reason, 1);
+    }
+
+    /// The server closed a connection: a timeout, or evicted at the cap.
+    pub fn connection_closed(&self, reason: &'static str) {
+        bump(&self.connections_closed, reason, 1);
+    }
+
+    /// A request body was not read (too large, too slow, budget spent).
+    pub fn body_refused(&self, reason: &'static str) {
+        bump(&self.bodies_refused, reason, 1);
     }
 
     pub fn commit(&self, took: Duration, batches: usize, ok: bool) {
@@ -249,6 +270,73 @@ impl Metrics {
             "trailmap_disk_full {}",
             u8::from(self.disk_full.load(Relaxed))
         );
+        header(
+            w,
+            "trailmap_connections_open",
+            "gauge",
+            "Client connections open.",
+        );
+        let _ = writeln!(
+            w,
+            "trailmap_connections_open {}",
+            self.connections_open.load(Relaxed)
+        );
+        header(
+            w,
+            "trailmap_connections_closed_total",
+            "counter",
+            "Connections the server closed: header/idle timeouts, evictions at the connection cap.",
+        );
+        for (reason, n) in self
+            .connections_closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                w,
+                "trailmap_connections_closed_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        header(
+            w,
+            "trailmap_connections_refused_total",
+            "counter",
+            "Connections answered 503 at once because the cap was full of requests in flight.",
+        );
+        let _ = writeln!(
+            w,
+            "trailmap_connections_refused_total {}",
+            self.connections_refused.load(Relaxed)
+        );
+        header(
+            w,
+            "trailmap_body_bytes_held",
+            "gauge",
+            "Request body bytes held by unfinished requests (drawn from the body budget).",
+        );
+        let _ = writeln!(
+            w,
+            "trailmap_body_bytes_held {}",
+            self.body_bytes_held.load(Relaxed)
+        );
+        header(
+            w,
+            "trailmap_bodies_refused_total",
+            "counter",
+            "Request bodies not read, by reason.",
+        );
+        for (reason, n) in self
+            .bodies_refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                w,
+                "trailmap_bodies_refused_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
         out
     }
 }

@@ -316,11 +316,7 @@ fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         list["sessions"].as_array().unwrap().is_empty(),
         "nothing stored"
     );
-    let metrics = ureq::get(&s.url("/metrics"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let metrics = s.get("/metrics").body;
     for reason in [
         "malformed_json",
         "invalid_utf8",

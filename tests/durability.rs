@@ -172,11 +172,7 @@ fn a_full_queue_answers_503_with_retry_after_and_drops_nothing() {
         statuses.iter().all(|c| *c == 202 || *c == 503),
         "only 202 or 503"
     );
-    let metrics = ureq::get(&s.url("/metrics"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let metrics = s.get("/metrics").body;
     assert!(metrics.contains("trailmap_batches_rejected_total{reason=\"queue_full\"}"));
     let stored = stored_numbers(&s.db);
     assert_eq!(

@@ -8,11 +8,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, USER_AGENT, VARY};
 use hyper::{HeaderMap, Request, StatusCode};
 
+use super::body::BodyError;
 use super::reply::{self, Reply};
 use super::{ratelimit, App};
 use crate::event::Source;
@@ -109,22 +109,13 @@ async fn accept(
     };
     let user_agent = header_str(headers, USER_AGENT).unwrap_or("").to_string();
 
-    let body = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(too_large(limit))
-        }
-        Err(e) => {
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                format!("could not read the body: {e}"),
-            ))
-        }
-    };
+    let body = app
+        .read_body(req.into_body(), limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { .. } => too_large(limit),
+            e => Refusal::new(e.status(), e.reason(), e.message()),
+        })?;
     let batch = payload::parse_batch(&body, app.limits.max_events_per_batch, now_ms())?;
     let events = batch.events.len();
     let with_count = |mut r: Refusal| {

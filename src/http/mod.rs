@@ -1,15 +1,21 @@
 //! The hyper server: start-up, routing, and graceful shutdown.
 //!
 //! One tokio runtime serves HTTP/1.1 with keep-alive. Collect is public (it
-//! is what shops' pages call); the read API needs the bearer token. On
+//! is what shops' pages call); the read API and /metrics need the bearer
+//! token (/metrics is also served without one on `--metrics-listen`, meant
+//! for a private scrape network). Every connection goes through the
+//! connection guard ([`conn`]: header and idle timeouts, the connection cap)
+//! and every request body through [`body`] (size, deadline, memory budget). On
 //! SIGTERM or ctrl-c the server stops accepting, lets in-flight requests
 //! finish (their batches commit), drains the pipeline, and returns.
 
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod body;
 pub mod charts_api;
 pub mod collect;
+pub mod conn;
 pub mod dashboards;
 pub mod mine_api;
 pub mod ratelimit;
@@ -30,9 +36,9 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
-use crate::config::{Limits, ServeSettings, Synchronous};
+use crate::config::{ConnLimits, Limits, ServeSettings, Synchronous};
 use crate::ingest::enrich::{GeoIp, UaParser};
 use crate::ingest::sessionize::{day_of, Salts, VisitorHasher};
 use crate::metrics::Metrics;
@@ -40,6 +46,8 @@ use crate::pipeline::{now_ms, Pipeline, Submitter};
 use crate::search::indexer::{index_dir, Indexer};
 use crate::search::SearchIndex;
 use crate::store::{secrets, Store};
+use body::BodyBudget;
+use conn::{Admission, ConnGuard, WatchedStream};
 use registry::SiteRegistry;
 use reply::Reply;
 
@@ -77,11 +85,32 @@ pub struct App {
     pub limiters: ratelimit::Limiters,
     /// Busy timeout and disk-full Retry-After.
     pub store_limits: crate::config::StoreLimits,
+    /// Timeouts and sizes per connection and request.
+    pub conn: ConnLimits,
+    /// Open client connections allowed (resolved from the open-files limit
+    /// when not set).
+    pub max_connections: usize,
+    /// Body bytes all unfinished requests together may hold.
+    pub body_budget: Arc<BodyBudget>,
+}
+
+impl App {
+    /// Reads a request body within the server's limits: at most `limit`
+    /// bytes, within the body timeout, drawing on the body budget.
+    pub async fn read_body(
+        &self,
+        body: Incoming,
+        limit: usize,
+    ) -> Result<body::Body, body::BodyError> {
+        body::read(body, limit, self.conn.body_timeout, &self.body_budget).await
+    }
 }
 
 /// A server that has opened its store and bound its address, ready to run.
 pub struct Bound {
     listener: TcpListener,
+    /// `--metrics-listen`: /metrics only, without a token.
+    metrics_listener: Option<TcpListener>,
     app: Arc<App>,
     pipeline: Pipeline,
     indexer: Option<Indexer>,
@@ -99,11 +128,24 @@ impl Bound {
             .expect("bound listener has an address")
     }
 
+    /// The `--metrics-listen` address, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` resolves, then finishes in-flight requests and
     /// commits everything accepted.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let background = tokio::spawn(maintenance(self.app.clone()));
-        accept_loop(self.listener, self.app.clone(), shutdown).await;
+        accept_loop(
+            self.listener,
+            self.metrics_listener,
+            self.app.clone(),
+            shutdown,
+        )
+        .await;
         background.abort();
         drop(self.app);
         self.pipeline.shutdown().await;
@@ -130,6 +172,19 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
     let (token_digest, generated_token) = resolve_token(&store, settings.token.as_deref())?;
     let hasher = VisitorHasher::new(current_salts(&store)?);
     let metrics = Arc::new(Metrics::default());
+    let open_files = conn::raise_open_files_limit();
+    let max_connections = settings
+        .conn
+        .max_connections
+        .unwrap_or_else(|| conn::default_max_connections(open_files));
+    if let Some(limit) = open_files {
+        if max_connections as u64 >= limit {
+            tracing::warn!(
+                "max connections {max_connections} is not below the open-files limit {limit}: \
+                 the server may run out of descriptors before it reaches the cap"
+            );
+        }
+    }
     let pipeline = Pipeline::start(
         &store,
         settings.synchronous == Synchronous::Full,
@@ -158,7 +213,6 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         token_digest,
         limits: settings.limits,
         trust_proxy: settings.trust_proxy,
-        metrics,
         tracker: assets::Tracker::embedded(),
         recorder: assets::Tracker::embedded_recorder(),
         dashboards: dashboards::Dashboards::new(),
@@ -167,13 +221,28 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         replay_db: std::sync::Mutex::new(None),
         limiters: ratelimit::Limiters::new(&settings.rates),
         store_limits: settings.store,
+        conn: settings.conn,
+        max_connections,
+        body_budget: BodyBudget::new(settings.conn.body_budget_bytes, metrics.clone()),
+        metrics,
     });
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    tracing::info!(db = %settings.db.display(), "serving on {}", listener.local_addr()?);
+    tracing::info!(db = %settings.db.display(), max_connections, "serving on {}", listener.local_addr()?);
+    let metrics_listener = match settings.metrics_listen {
+        Some(addr) => {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            tracing::info!("serving /metrics without a token on {}", l.local_addr()?);
+            Some(l)
+        }
+        None => None,
+    };
     Ok(Bound {
         listener,
+        metrics_listener,
         app,
         pipeline,
         indexer,
@@ -189,45 +258,77 @@ pub async fn serve(settings: ServeSettings, shutdown: impl Future<Output = ()>) 
     if let Some(token) = &bound.generated_token {
         println!("trailmap: generated API token (shown once, keep it): {token}");
     }
+    if let Some(addr) = bound.metrics_addr() {
+        println!("trailmap metrics on http://{addr}/metrics");
+    }
     println!("trailmap listening on http://{}", bound.addr());
     bound.run(shutdown).await
 }
 
-async fn accept_loop(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+/// Which listener a connection came in on.
+#[derive(Clone, Copy)]
+enum Door {
+    /// Everything, /metrics with the token.
+    Main,
+    /// `--metrics-listen`: /metrics only, no token.
+    Scrape,
+}
+
+/// The most connections the metrics listener keeps (one scraper or two).
+const SCRAPE_MAX_CONNECTIONS: usize = 16;
+
+/// hyper's HTTP/1 settings: keep-alive, and the request head capped in
+/// bytes (431 past it) and in header count. The header and idle timeouts
+/// are the connection guard's (see [`conn`] for why not hyper's).
+fn http_builder(limits: &ConnLimits) -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.keep_alive(true)
+        .header_read_timeout(None)
+        .max_header_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers)
+        // The read buffer: hyper needs at least 8 KiB; a head larger than
+        // the buffer is refused with 431 like one over max_header_size.
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    b
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
+    let http = http_builder(&app.conn);
+    let (header, idle) = (app.conn.header_timeout, app.conn.idle_timeout);
+    let main_guard = ConnGuard::new(header, idle, app.max_connections, app.metrics.clone(), true);
+    let scrape_guard = ConnGuard::new(
+        header,
+        idle,
+        SCRAPE_MAX_CONNECTIONS,
+        app.metrics.clone(),
+        false,
+    );
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(c) => c,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let service = service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(route(app, req, peer).await) }
-                });
-                let conn = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let watched = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = watched.await {
-                        tracing::debug!("connection from {peer}: {e}");
-                    }
-                });
-            }
+        let (accepted, guard, door) = tokio::select! {
+            accepted = listener.accept() => (accepted, &main_guard, Door::Main),
+            accepted = accept_if(metrics_listener.as_ref()) => (accepted, &scrape_guard, Door::Scrape),
             _ = &mut shutdown => break,
-        }
+        };
+        let (stream, peer) = match accepted {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        serve_connection(stream, peer, door, guard, &http, &graceful, &app);
     }
     drop(listener);
+    drop(metrics_listener);
     tracing::info!("shutting down: finishing in-flight requests");
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
@@ -235,6 +336,68 @@ async fn accept_loop(listener: TcpListener, app: Arc<App>, shutdown: impl Future
     {
         tracing::warn!("some connections did not finish within {SHUTDOWN_GRACE:?}");
     }
+}
+
+async fn accept_if(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Admits a connection through its guard and serves it on its own task.
+fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    door: Door,
+    guard: &Arc<ConnGuard>,
+    http: &http1::Builder,
+    graceful: &GracefulShutdown,
+    app: &Arc<App>,
+) {
+    let registration = match guard.admit() {
+        Admission::Admitted(r) => r,
+        Admission::Refused => {
+            tracing::debug!("connection from {peer} refused: every slot is busy");
+            return conn::refuse(stream);
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let state = registration.state.clone();
+    let app = app.clone();
+    let service = service_fn(move |req| {
+        let (app, state) = (app.clone(), state.clone());
+        async move {
+            let _in_flight = state.request();
+            let reply = match door {
+                Door::Main => conn::handling(state.clone(), route(app, req, peer)).await,
+                Door::Scrape => scrape(&app, &req),
+            };
+            Ok::<_, Infallible>(reply)
+        }
+    });
+    let io = TokioIo::new(WatchedStream::new(stream, registration.state.clone()));
+    let watched = graceful.watch(http.serve_connection(io, service));
+    tokio::spawn(async move {
+        conn::supervise(watched, &registration.state).await;
+        drop(registration);
+    });
+}
+
+/// The metrics listener's only route.
+fn scrape(app: &App, req: &Request<Incoming>) -> Reply {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => metrics_text(app),
+        _ => reply::error(StatusCode::NOT_FOUND, "only /metrics is served here"),
+    }
+}
+
+fn metrics_text(app: &App) -> Reply {
+    reply::text(
+        StatusCode::OK,
+        "text/plain; version=0.0.4",
+        app.metrics.render(),
+    )
 }
 
 /// Dispatches a request and counts it.
@@ -269,11 +432,11 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
         }
         (&Method::GET, ["metrics"]) => (
             "metrics",
-            reply::text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4",
-                app.metrics.render(),
-            ),
+            if auth::authorized(req.headers(), &app.token_digest) {
+                metrics_text(&app)
+            } else {
+                unauthorized()
+            },
         ),
         (&Method::GET, ["api", "sites", ..]) => ("api", read_api(&app, &req, &segments[2..]).await),
         (&Method::PUT, ["api", "sites", site, rest @ ..])
@@ -304,6 +467,28 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
         _ => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
     };
     app.metrics.request(label, reply.status().as_u16());
+    let mut reply = reply;
+    // Refused while its body was being read (too large, too slow): the rest
+    // is not worth draining, so the connection closes after the answer.
+    // (A body refused for the budget is not drained either; hyper closes
+    // such a connection by itself.)
+    if matches!(
+        reply.status(),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        reply.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
+    // Every 503 says when to come back (replay uploads refused for the body
+    // budget, like collect's).
+    if reply.status() == StatusCode::SERVICE_UNAVAILABLE {
+        reply
+            .headers_mut()
+            .entry(hyper::header::RETRY_AFTER)
+            .or_insert(hyper::header::HeaderValue::from_static("1"));
+    }
     reply
 }
 

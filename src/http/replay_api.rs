@@ -21,12 +21,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ORIGIN};
 use hyper::{Request, StatusCode};
 use serde_json::json;
 
+use super::body::BodyError;
 use super::collect::{allow_origin, client_ip, header_str};
 use super::ratelimit;
 use super::reply::{self, Reply};
@@ -112,13 +112,15 @@ async fn accept_upload(
         dw: px("dw")?,
         dh: px("dh")?,
     };
-    let body = read_capped(req.into_body(), replay::MAX_UPLOAD_BYTES)
+    let body = app
+        .read_body(req.into_body(), replay::MAX_UPLOAD_BYTES)
         .await
-        .ok_or_else(|| {
-            (
+        .map_err(|e| match e {
+            BodyError::TooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the compressed layout is over 2 MiB".to_string(),
-            )
+            ),
+            e => (e.status(), e.message()),
         })?;
     let (hash, site_id, quota) = (hash.to_string(), site.id, app.replay.quota_bytes);
     let app2 = app.clone();
@@ -218,28 +220,6 @@ fn check_rates(
         ));
     }
     None
-}
-
-/// The body, or `None` when it is over `limit`. An oversized body is still
-/// read (and dropped) up to four times the limit, so that the client
-/// gets the 413 rather than a connection reset halfway through sending.
-async fn read_capped(mut body: Incoming, limit: usize) -> Option<bytes::Bytes> {
-    let mut kept = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return None;
-        };
-        if let Ok(data) = frame.into_data() {
-            seen += data.len();
-            if seen <= limit {
-                kept.extend_from_slice(&data);
-            } else if seen > 4 * limit {
-                return None;
-            }
-        }
-    }
-    (seen <= limit).then(|| kept.into())
 }
 
 /// `GET /api/sites/{site}/layouts/{hash}` and
