@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde::Deserialize;
@@ -24,6 +23,9 @@ use crate::mine::clean::Cleaner;
 use crate::mine::{graph::GraphQuery, paths::PathQuery, patterns::PatternQuery};
 use crate::store::read::JourneyFilter;
 use crate::store::sites;
+
+/// Largest body of a settings PUT (rules, stages and goals).
+const SETTINGS_BODY_BYTES: usize = 64 * 1024;
 
 /// Query parameters; `step` may repeat.
 pub(super) struct Params {
@@ -294,9 +296,9 @@ pub async fn put_journey_settings(app: &Arc<App>, site: &str, req: Request<Incom
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };
-    let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return reply::error(StatusCode::PAYLOAD_TOO_LARGE, "settings body over 64 KiB"),
+    let body = match app.read_body(req.into_body(), SETTINGS_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => return e.into_reply(),
     };
     let settings: sites::JourneySettings = match serde_json::from_slice(&body) {
         Ok(b) => b,
@@ -376,9 +378,9 @@ pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Re
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };
-    let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return reply::error(StatusCode::PAYLOAD_TOO_LARGE, "rules body over 64 KiB"),
+    let body = match app.read_body(req.into_body(), SETTINGS_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => return e.into_reply(),
     };
     #[derive(Deserialize)]
     struct Body {
