@@ -511,6 +511,17 @@ pub fn resolve_serve(
         }
         s.store.disk_full_retry_after_secs = secs;
     }
+    // Two of the largest bodies must fit the body budget at once, else a
+    // body within its size limit could never be read (503 forever).
+    let largest_body = s.limits.max_body_bytes.max(crate::replay::MAX_UPLOAD_BYTES);
+    if s.conn.body_budget_bytes < 2 * largest_body {
+        bail!(
+            "the body budget ({} MiB) must hold two of the largest bodies ({} bytes each): \
+             raise --body-budget-mb or lower --max-body-bytes",
+            s.conn.body_budget_bytes >> 20,
+            largest_body
+        );
+    }
     if let Some(path) = &s.token {
         if path.len() < 16 {
             bail!("the API token must be at least 16 characters");

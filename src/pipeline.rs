@@ -418,6 +418,9 @@ pub enum SubmitError {
     /// The disk is full: try again later (503); nothing is stored until
     /// space is freed.
     DiskFull,
+    /// Another writer on the database (an import) held its write lock past
+    /// the busy timeout: try again later (503).
+    StoreBusy,
     /// The commit failed (I/O error, corruption...).
     Failed(String),
 }
@@ -644,6 +647,16 @@ impl WriterThread {
                 self.metrics.disk_full.store(true, Relaxed);
                 self.recover();
                 vec![Err(SubmitError::DiskFull); group.len()]
+            }
+            // Another writer held the lock past the busy timeout: retrying
+            // batch by batch would wait that long again for each.
+            Err(e) if e.is_busy() => {
+                tracing::warn!(
+                    "group commit of {} batches waited too long for another writer: {e}",
+                    group.len()
+                );
+                self.recover();
+                vec![Err(SubmitError::StoreBusy); group.len()]
             }
             Err(e) => {
                 tracing::warn!("group commit of {} batches failed: {e}", group.len());

@@ -448,23 +448,34 @@ fn unfinished_uploads_cannot_take_memory_past_the_body_budget() {
 
 #[test]
 fn a_body_past_the_budget_is_answered_503_with_retry_after() {
-    let s = Server::start(&["--body-budget-mb", "4", "--max-body-bytes", "16777216"]);
-    let mut c = connect(&addr(&s));
-    let size = 10 * 1024 * 1024;
+    // Two unfinished 2 MiB bodies hold the whole 4 MiB budget; a third
+    // request finds none left.
+    let s = Server::start(&["--body-budget-mb", "4", "--max-body-bytes", "2097152"]);
+    let size = 2 * 1024 * 1024;
     let head = format!(
         "POST /api/collect HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+         Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
     );
-    c.write_all(head.as_bytes()).unwrap();
-    let mut sender = c.try_clone().unwrap();
-    let send = std::thread::spawn(move || {
-        let _ = sender.write_all(&vec![b' '; size]);
-    });
-    let (got, _) = read_until_closed(&mut c, Duration::from_secs(10));
-    send.join().unwrap();
-    assert!(got.starts_with("HTTP/1.1 503"), "{got:?}");
-    assert!(got.to_ascii_lowercase().contains("retry-after: 1"), "{got}");
-    assert!(got.contains("unfinished uploads"), "{got}");
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = connect(&addr(&s));
+            c.write_all(head.as_bytes()).unwrap();
+            c.write_all(&vec![b' '; 1536 * 1024]).unwrap();
+            c
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(&s, "trailmap_body_bytes_held ") < (4 * 1024 * 1024) as f64 {
+        assert!(
+            Instant::now() < deadline,
+            "the two bodies should hold the budget"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = s.collect(&batch("busy", &[pageview(now_ms(), "/", "")]));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.body.contains("unfinished uploads"), "{}", r.body);
     assert_eq!(
         metric(
             &s,
@@ -472,7 +483,12 @@ fn a_body_past_the_budget_is_answered_503_with_retry_after() {
         ),
         1.0
     );
-    assert_eq!(metric(&s, "trailmap_body_bytes_held "), 0.0);
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(&s, "trailmap_body_bytes_held ") > 0.0 {
+        assert!(Instant::now() < deadline, "the budget should come back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // The budget is back: the next batch goes in.
     let r = s.collect(&batch("after", &[pageview(now_ms(), "/", "")]));
     assert_eq!(r.status, 202, "{}", r.body);
@@ -509,4 +525,56 @@ fn metrics_need_the_token_except_on_the_metrics_listener() {
         matches!(other, Err(ureq::Error::Status(404, _))),
         "{other:?}"
     );
+}
+
+#[test]
+fn refused_bodies_that_stall_cannot_hold_the_connection_slots() {
+    // A client over its rate is answered 429 after its body is drained; one
+    // that then sends no body must not keep its slot: the drain has the body
+    // deadline and counts as waiting for the client, so it is evicted first.
+    let s = Server::start(&[
+        "--max-connections",
+        "16",
+        "--rate-per-client",
+        "1",
+        "--rate-burst-per-client",
+        "1",
+        "--body-timeout-secs",
+        "30",
+    ]);
+    let sid = format!("drain{}", now_ms());
+    let body = batch(&sid, &[pageview(now_ms(), "/", "")]);
+    let mut refused = 0;
+    for _ in 0..5 {
+        if s.collect(&body).status == 429 {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 3,
+        "the bucket should be spent: {refused} refusals"
+    );
+    let held: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut c = connect(&addr(&s));
+            write!(
+                c,
+                "POST /api/collect HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n\
+                 Content-Type: text/plain\r\nContent-Length: 60000\r\n\r\n"
+            )
+            .unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    assert_eq!(healthz_status(&s.base), 200);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        metric(
+            &s,
+            "trailmap_connections_closed_total{reason=\"evicted_body\"}"
+        ) >= 1.0
+    );
+    drop(held);
 }

@@ -214,6 +214,10 @@ fn one_client_over_its_rate_gets_429_while_another_still_gets_202() {
     assert!(!r.body.contains('\n'));
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=2).contains(&retry), "{retry}");
+    // Addresses the client puts before its proxy's do not buy a new bucket:
+    // the proxy appends the real one last, and that one counts.
+    let r = collect_as(&s, &agent, "203.0.113.99, 198.51.100.7", &body());
+    assert_eq!(r.status, 429, "{}", r.body);
     // Another address has its own bucket (a different X-Forwarded-For).
     let other = collect_as(&s, &agent, "198.51.100.8", &body());
     assert_eq!(other.status, 202, "{}", other.body);
@@ -228,7 +232,7 @@ fn one_client_over_its_rate_gets_429_while_another_still_gets_202() {
         &s,
         "trailmap_batches_rejected_total{reason=\"rate_limited\"} ",
     );
-    assert_eq!(limited as usize, 12 - ok + 2);
+    assert_eq!(limited as usize, 12 - ok + 3);
     // After the Retry-After delay the first client is served again.
     std::thread::sleep(Duration::from_secs(retry));
     let r = collect_as(&s, &agent, "198.51.100.7", &body());
@@ -301,9 +305,10 @@ fn junk_uploads_do_not_push_out_layouts_sessions_reference() {
     // Three referenced layouts fill most of the quota (~300 KiB each).
     let real: Vec<(String, Vec<u8>)> = (0..4).map(|_| random_layout(600)).collect();
     assert!(real[0].1.len() > 250 * 1024 && real[0].1.len() < 340 * 1024);
-    reference(&s, "visitor-0", &real[0].0);
+    // The recorder uploads a layout, then records it in the session.
     let r = upload(&s, "192.0.2.1", &real[0].0, &real[0].1);
     assert_eq!(r.status, 201, "{}", r.body);
+    reference(&s, "visitor-0", &real[0].0);
     // A junk flood: each upload makes room by deleting older junk.
     let mut junk = vec![];
     for i in 0..6 {
@@ -315,12 +320,22 @@ fn junk_uploads_do_not_push_out_layouts_sessions_reference() {
     assert!(layout_stored(&s, &real[0].0), "the referenced layout stays");
     // A new real layout still finds room: junk goes, not the real one.
     for (i, (hash, gz)) in real.iter().enumerate().skip(1).take(2) {
-        reference(&s, &format!("visitor-{i}"), hash);
         let r = upload(&s, "192.0.2.2", hash, gz);
         assert_eq!(r.status, 201, "real {i}: {}", r.body);
+        reference(&s, &format!("visitor-{i}"), hash);
     }
     assert!(real.iter().take(3).all(|(h, _)| layout_stored(&s, h)));
     assert!(!junk.iter().take(5).any(|h| layout_stored(&s, h)));
+    // A reference to a layout nobody uploaded leaves no row behind.
+    reference(&s, "visitor-x", &"ab".repeat(32));
+    let refs: i64 = open_db(&s.db)
+        .query_row(
+            "SELECT COUNT(*) FROM layout_refs WHERE hash = ?1",
+            [&"ab".repeat(32)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(refs, 0);
     // Full of referenced layouts: junk is refused, nothing real deleted.
     let (hash, gz) = random_layout(600);
     let r = upload(&s, "192.0.2.99", &hash, &gz);

@@ -15,7 +15,7 @@ fn post_from(s: &Server, ip: &str, ua: &str, sid: &str) -> u16 {
         .set("Content-Type", "application/json")
         .set("Origin", ORIGIN)
         .set("User-Agent", ua)
-        .set("X-Forwarded-For", &format!("{ip}, 10.0.0.1"))
+        .set("X-Forwarded-For", ip)
         .send_string(&body)
     {
         Ok(r) => r.status(),

@@ -14,8 +14,10 @@
 //!   [`Body`]; when it is spent the request is answered 503 with Retry-After.
 //!   So thousands of unfinished 2 MiB uploads hold at most the budget.
 //!
-//! Every refusal closes the connection (see `route` in the parent module):
-//! the rest of the body is never read.
+//! A refused body is read and dropped (never kept) up to a few times its
+//! cap and within the body deadline, so the client gets its answer rather
+//! than a reset; meanwhile the connection counts as waiting for its client,
+//! so it is the first to be closed when the connection cap is full.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -211,6 +213,18 @@ pub async fn read(
 /// cap (costing time, within the deadline, but no memory).
 const DRAIN_FACTOR: usize = 4;
 
+/// Reads and drops the body of a request refused before its body was read
+/// (a rate limit), up to `limit` bytes and within `deadline`, so that the
+/// client reads the answer instead of a reset. The connection counts as
+/// waiting for its client meanwhile (evictable at the connection cap, see
+/// `conn`), so a client cannot hold a slot by stalling a refused body.
+pub async fn drain(body: Incoming, limit: usize, deadline: Duration) {
+    let mut body = body;
+    let waiting = super::conn::awaiting_body();
+    let _ = tokio::time::timeout(deadline, discard(&mut body, limit)).await;
+    drop(waiting);
+}
+
 async fn discard(body: &mut Incoming, mut allowance: usize) {
     while let Some(Ok(frame)) = body.frame().await {
         if let Ok(data) = frame.into_data() {
@@ -232,9 +246,9 @@ async fn collect(
         budget: budget.clone(),
         bytes: 0,
     };
-    // Frames are copied out, not kept: a small frame can pin hyper's whole
-    // read buffer. The budget is charged for the Vec's capacity, which is
-    // what the memory really is.
+    // A body that arrives in pieces is copied out, not kept frame by frame:
+    // a small frame can pin hyper's whole read buffer. The budget is charged
+    // for the Vec's capacity, which is what the memory really is.
     let mut kept: Vec<u8> = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| BodyError::Unreadable(e.to_string()))?;
@@ -244,6 +258,22 @@ async fn collect(
         let needed = kept.len() + data.len();
         if needed > limit {
             return Err(BodyError::TooLarge { limit });
+        }
+        if kept.is_empty() && body.is_end_stream() {
+            // The whole body in one frame (a tracker batch, nearly always):
+            // keep hyper's bytes as they are instead of copying them. They
+            // share hyper's read buffer, which the connection holds anyway.
+            if !budget.try_take(data.len()) {
+                return Err(BodyError::Busy);
+            }
+            share.bytes = data.len();
+            if let Some(w) = waiting {
+                w.progress();
+            }
+            return Ok(Body {
+                bytes: data,
+                _share: share,
+            });
         }
         if needed > kept.capacity() {
             // Grow geometrically (amortized copies) but never past the cap.

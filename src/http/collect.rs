@@ -91,7 +91,8 @@ async fn accept(
     // First, as it is the cheapest check and the one a flood hits.
     let ip = client_ip(headers, peer, app.trust_proxy);
     if let Err(refusal) = check_rate(app, ip) {
-        ratelimit::discard_body(req.into_body(), app.limits.max_body_bytes).await;
+        app.drain_body(req.into_body(), app.limits.max_body_bytes)
+            .await;
         return Err(refusal);
     }
     check_content_type(headers)?;
@@ -148,6 +149,9 @@ async fn accept(
     // Every URL the visitor sent besides the page's own goes through the
     // one privacy policy (crate::ingest::privacy) before anything stores it.
     let policy = UrlPolicy::new(&site.origins, &site.keep_query);
+    // A batch's events nearly all carry the same page URL: clean it once.
+    // (raw URL, its stored form, its path with the kept query)
+    let mut last_page: Option<(String, String, Option<String>)> = None;
     for e in &mut events {
         let page = e.detail.url.as_deref();
         e.detail.referrer = e
@@ -156,15 +160,24 @@ async fn accept(
             .take()
             .and_then(|r| policy.clean(&r, page));
         e.detail.href = e.detail.href.take().and_then(|h| policy.clean(&h, page));
-        let Some(url) = e.detail.url.as_deref() else {
+        let Some(url) = e.detail.url.take() else {
             continue;
         };
-        if !site.keep_query.is_empty() {
-            if let Some(path) = payload::page_path_keeping(url, &site.keep_query) {
-                e.path = Some(path);
+        let cleaned = match &last_page {
+            Some((raw, cleaned, path)) if *raw == url => (cleaned.clone(), path.clone()),
+            _ => {
+                let path = (!site.keep_query.is_empty())
+                    .then(|| payload::page_path_keeping(&url, &site.keep_query))
+                    .flatten();
+                let cleaned = policy.page_url(&url);
+                last_page = Some((url, cleaned.clone(), path.clone()));
+                (cleaned, path)
             }
+        };
+        if let Some(path) = cleaned.1 {
+            e.path = Some(path);
         }
-        e.detail.url = Some(policy.page_url(url));
+        e.detail.url = Some(cleaned.0);
     }
 
     let client = app.ua.parse(&user_agent);
@@ -207,10 +220,17 @@ async fn accept(
                 "disk_full",
                 "the server's disk is full; retry after the Retry-After delay",
             ),
-            SubmitError::Failed(why) => Refusal::new(
+            SubmitError::StoreBusy => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_busy",
+                "another writer holds the database; retry after the Retry-After delay",
+            ),
+            // The detail is in the server's log; the client learns only
+            // that the fault is the server's.
+            SubmitError::Failed(_) => Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "commit_failed",
-                format!("the batch could not be stored: {why}"),
+                "the batch could not be stored (the server's log says why); retry later",
             ),
         })
     })
@@ -264,9 +284,13 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 /// never stored.
 pub(super) fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool) -> IpAddr {
     if trust_proxy {
+        // The last address is the one the trusted proxy appended (the
+        // client's peer as the proxy saw it); earlier ones are whatever the
+        // client sent, so trusting the first would let a client pick a new
+        // rate-limit bucket and visitor id with every request.
         let forwarded = header_str(headers, "x-forwarded-for")
-            .and_then(|v| v.split(',').next())
-            .and_then(|first| first.trim().parse::<IpAddr>().ok());
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<IpAddr>().ok());
         if let Some(ip) = forwarded {
             return ip;
         }

@@ -104,6 +104,12 @@ impl App {
     ) -> Result<body::Body, body::BodyError> {
         body::read(body, limit, self.conn.body_timeout, &self.body_budget).await
     }
+
+    /// Reads and drops the body of a request refused before reading it,
+    /// within the body timeout (see [`body::drain`]).
+    pub async fn drain_body(&self, body: Incoming, limit: usize) {
+        body::drain(body, limit, self.conn.body_timeout).await
+    }
 }
 
 /// A server that has opened its store and bound its address, ready to run.
@@ -358,7 +364,7 @@ fn serve_connection(
     let registration = match guard.admit() {
         Admission::Admitted(r) => r,
         Admission::Refused => {
-            tracing::debug!("connection from {peer} refused: every slot is busy");
+            tracing::debug!("a connection was refused: every slot is busy");
             return conn::refuse(stream);
         }
     };
@@ -468,10 +474,9 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
     };
     app.metrics.request(label, reply.status().as_u16());
     let mut reply = reply;
-    // Refused while its body was being read (too large, too slow): the rest
-    // is not worth draining, so the connection closes after the answer.
-    // (A body refused for the budget is not drained either; hyper closes
-    // such a connection by itself.)
+    // Refused while its body was being read (too large, too slow): what was
+    // drained of the rest (see `body`) was only so the client reads this
+    // answer, so the connection closes after it.
     if matches!(
         reply.status(),
         StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE

@@ -156,21 +156,6 @@ pub fn retry_after_secs(wait: Duration) -> u32 {
     (wait.as_secs_f64().ceil() as u32).max(1)
 }
 
-/// Reads and drops a refused request's body, up to `limit` bytes, so that
-/// the client reads the 429: a server that closes a connection with unread
-/// data makes the kernel reset it, and the client sees a network error
-/// instead of the answer. Reading is cheap next to what the limit saves.
-pub async fn discard_body(mut body: hyper::body::Incoming, limit: usize) {
-    use http_body_util::BodyExt;
-    let mut seen = 0usize;
-    while let Some(Ok(frame)) = body.frame().await {
-        seen += frame.data_ref().map_or(0, |d| d.len());
-        if seen > limit {
-            break;
-        }
-    }
-}
-
 /// 429 with Retry-After and a one-line reason.
 pub fn too_many(wait: Duration, reason: &str) -> Reply {
     let mut r = reply::error(StatusCode::TOO_MANY_REQUESTS, reason);

@@ -89,7 +89,8 @@ async fn accept_upload(
     // Before the body is read: a refused upload costs nothing more.
     let probe = hyper::body::Body::size_hint(req.body()).exact() == Some(0);
     if let Some(refusal) = check_rates(app, &req, peer, site.id, probe) {
-        ratelimit::discard_body(req.into_body(), replay::MAX_UPLOAD_BYTES).await;
+        app.drain_body(req.into_body(), replay::MAX_UPLOAD_BYTES)
+            .await;
         return Ok(refusal);
     }
     let given = q.get("url").ok_or_else(|| bad("url: required"))?;
@@ -172,6 +173,16 @@ async fn accept_upload(
     .await;
     match outcome {
         Ok(Ok(r)) => Ok(r),
+        // A full disk or another writer's long commit passes: 503 (with
+        // Retry-After, added in `route`), so the recorder tries again.
+        Ok(Err(e)) if e.is_disk_full() || e.is_busy() => {
+            tracing::warn!("storing a layout failed for now: {e}");
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the layout cannot be stored right now (disk full or database busy); retry later"
+                    .into(),
+            ))
+        }
         Ok(Err(e)) => {
             tracing::error!("storing a layout failed: {e}");
             Err((

@@ -334,7 +334,7 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
             .map(|r| truncate(&r, limits::URL)),
         // Free text is masked (emails, long digit runs) as the recorder
         // masks it; URLs are cleaned where the site is known (collect).
-        title: raw.title.map(|t| masked(&truncate(&t, limits::TITLE))),
+        title: raw.title.map(|t| masked(truncate(&t, limits::TITLE))),
         status: optional_int(raw.status, "status", 100.0, 599.0)?.map(|s| s as u16),
         vw: pixels(raw.vw, "vw")?,
         vh: pixels(raw.vh, "vh")?,
@@ -346,7 +346,7 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
         ox: coordinate(raw.ox, "ox", -limits::PIXELS)?,
         oy: coordinate(raw.oy, "oy", -limits::PIXELS)?,
         href: raw.href.map(|h| truncate(&h, limits::URL)),
-        text: raw.text.map(|t| masked(&truncate(t.trim(), limits::TEXT))),
+        text: raw.text.map(|t| masked(truncate(t.trim(), limits::TEXT))),
         rage: raw.rage,
         dead: raw.dead,
         depth: pixels(raw.depth, "depth")?,
@@ -486,11 +486,18 @@ fn finite(v: Option<f64>, field: &str) -> Result<Option<f64>, FieldError> {
     }
 }
 
-/// Custom events named `$...` are the tracker's own (the recorder's
-/// `$layout`): their properties are machine values (content hashes, sizes,
-/// paths) that must stay as sent, so they are not masked.
+/// The replay recorder's own event, `$layout`, whose content hash and path
+/// must stay as sent (see [`machine_prop`]). Only that exact name: any other
+/// name, `$`-prefixed or not, can be chosen by a shop or a visitor.
 fn tracker_event(name: Option<&str>) -> bool {
-    name.is_some_and(|n| n.starts_with('$'))
+    name == Some("$layout")
+}
+
+/// The properties of a tracker event kept as sent: the layout's content
+/// hash and the page path it was taken on. Anything else, even on a
+/// `$layout` event, is visitor text and masked.
+fn machine_prop(key: &str) -> bool {
+    matches!(key, "hash" | "path")
 }
 
 fn validate_props(
@@ -507,8 +514,10 @@ fn validate_props(
     for (key, value) in props {
         let key = truncate(&key, limits::PROP_KEY);
         let value = match value {
-            Value::String(s) if tracker_event => Value::String(truncate(&s, limits::PROP_VALUE)),
-            Value::String(s) => Value::String(masked(&truncate(&s, limits::PROP_VALUE))),
+            Value::String(s) if tracker_event && machine_prop(&key) => {
+                Value::String(truncate(&s, limits::PROP_VALUE))
+            }
+            Value::String(s) => Value::String(masked(truncate(&s, limits::PROP_VALUE))),
             Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Value::Number(n),
             v @ (Value::Bool(_) | Value::Null) => v,
             _ => {
@@ -523,8 +532,13 @@ fn validate_props(
     Ok(out)
 }
 
-fn masked(text: &str) -> String {
-    crate::ingest::privacy::mask_text(text).into_owned()
+/// `text` with emails and long digit runs masked; unchanged text keeps its
+/// allocation (most text has nothing to mask).
+fn masked(text: String) -> String {
+    match crate::ingest::privacy::mask_text(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(m) => m,
+    }
 }
 
 /// Cuts `s` to at most `max` characters, on a character boundary.
@@ -658,7 +672,8 @@ mod tests {
             r#"{{"type":"pageview","ts":{NOW},"url":"https://a.example/u/jo@x.example","title":"Call 0612345678"}},
                {{"type":"click","ts":{NOW},"text":"jo@x.example"}},
                {{"type":"custom","ts":{NOW},"name":"signup","props":{{"order":"ORD-1234567","n":1234567}}}},
-               {{"type":"custom","ts":{NOW},"name":"$layout","props":{{"hash":"{hash}"}}}}"#
+               {{"type":"custom","ts":{NOW},"name":"$layout","props":{{"hash":"{hash}","note":"jo@x.example"}}}},
+               {{"type":"custom","ts":{NOW},"name":"$signup","props":{{"email":"jo@x.example"}}}}"#
         )))
         .unwrap();
         let e = |i: usize| &b.events[i];
@@ -669,6 +684,9 @@ mod tests {
         assert_eq!(props["order"], "ORD-*******");
         assert_eq!(props["n"], 1234567, "numbers are not text");
         assert_eq!(e(3).detail.props.as_ref().unwrap()["hash"], hash);
+        // Only the recorder's machine fields are exempt, and only on `$layout`.
+        assert_eq!(e(3).detail.props.as_ref().unwrap()["note"], "************");
+        assert_eq!(e(4).detail.props.as_ref().unwrap()["email"], "************");
     }
 
     #[test]

@@ -80,7 +80,10 @@ pub fn usage(conn: &Connection, site_id: i64) -> Result<u64> {
 /// transaction).
 pub fn reference(conn: &Connection, site_id: i64, hash: &str, ts: Millis) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO layout_refs (site_id, hash, seen_ms) VALUES (?1, ?2, ?3)
+        // Only layouts that exist: a reference to a hash nobody uploaded
+        // would be a row any visitor could add without bound.
+        "INSERT INTO layout_refs (site_id, hash, seen_ms)
+         SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM layouts WHERE site_id = ?1 AND hash = ?2)
          ON CONFLICT (site_id, hash) DO UPDATE SET seen_ms = max(seen_ms, ?3)",
     )?
     .execute(params![site_id, hash, ts])?;

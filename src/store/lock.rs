@@ -43,7 +43,16 @@ pub fn lock_for_serving(db: &Path) -> Result<ServeLock> {
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
     }
-    let path = lock_path(db);
+    // The lock sits beside the file itself, however it is spelled: through
+    // a symlink, or a relative path, two servers must still find one lock.
+    let resolved = std::fs::canonicalize(db).unwrap_or_else(|_| {
+        let dir = db.parent().filter(|d| !d.as_os_str().is_empty());
+        match (dir.map(std::fs::canonicalize), db.file_name()) {
+            (Some(Ok(dir)), Some(name)) => dir.join(name),
+            _ => db.to_path_buf(),
+        }
+    });
+    let path = lock_path(&resolved);
     let cannot = |e: std::io::Error| {
         StoreError::Io(std::io::Error::new(
             e.kind(),
