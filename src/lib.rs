@@ -20,15 +20,28 @@
 //!   the batches of all connections in one transaction (group commit). It
 //!   lives between `ingest` and `store` because it needs both: the session
 //!   state must change in step with what is durably committed, so the thread
-//!   that commits is the one that sessionizes.
+//!   that commits is the one that sessionizes. Everything it holds is
+//!   bounded: the open sessions (the least recently active close past a cap
+//!   and reopen from the store), the page-id cache, and the queue (in
+//!   batches, bytes and waiting time). Session ids are drawn under SQLite's
+//!   write lock, so `trailmap import` can write beside a running server.
 //! * [`store`] is the only room that speaks SQL: schema and migrations, the
-//!   write transaction API the pipeline drives, sites, and read queries.
+//!   write transaction API the pipeline drives, sites, and read queries;
+//!   [`store::lock`] keeps a second server off a database.
 //! * [`analysis`] loads a site's journeys with filters and cleaning rules
 //!   and runs the mining functions for the CLI and the API alike.
 //! * [`mine`] is path mining: pure functions over journeys (cleaned page
-//!   sequences with times and frustration signals).
+//!   sequences with times and frustration signals). [`mine::budget`] holds
+//!   the bounds of every user-written pattern (rules, funnel steps, stages,
+//!   goals), the same for every door; [`mine::cancel`] is the deadline and
+//!   hang-up flag long mining loops check.
 //! * [`http`] is the hyper server: collect, CORS, the authenticated read API,
-//!   health and Prometheus metrics, graceful shutdown.
+//!   health and Prometheus metrics, graceful shutdown. What faces the open
+//!   internet is bounded there: [`http::conn`] (header and idle timeouts,
+//!   the connection cap and who is closed to make room), [`http::body`] (the
+//!   one body reader: size, deadline, a server-wide memory budget) and
+//!   [`http::ratelimit`] (per-client and per-site token buckets by a keyed
+//!   hash of the address).
 //! * [`metrics`] holds the counters the collector and the pipeline bump,
 //!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and
