@@ -16,6 +16,9 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
 CONNECTIONS=${2:-64}
 BIN=${BIN:-target/release/trailmap}
+# The load generator: the same binary unless LOADGEN names another, so two
+# servers can be measured side by side under one load generator.
+LOADGEN=${LOADGEN:-$BIN}
 PORT=${PORT:-18080}
 DIR=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
@@ -33,12 +36,12 @@ echo "{\"phase\":\"idle\",\"rss_kib\":$(rss)}"
 ( peak=0; while kill -0 $SERVER 2>/dev/null; do r=$(rss || echo 0); [ "$r" -gt "$peak" ] && peak=$r && echo $peak >"$DIR/peak"; sleep 0.2; done ) &
 SAMPLER=$!
 
-MAX=$($BIN bench collect --url http://127.0.0.1:$PORT --site bench --origin http://bench.localhost \
+MAX=$($LOADGEN bench collect --url http://127.0.0.1:$PORT --site bench --origin http://bench.localhost \
   --connections $CONNECTIONS --seconds $SECONDS_PER_RUN --events 25 --json)
 echo "{\"phase\":\"max\",\"connections\":$CONNECTIONS,\"report\":$MAX}"
 EPS=$(echo "$MAX" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events_per_sec"])')
 HALF_BATCHES=$(python3 -c "print(round($EPS / 2 / 25, 1))")
-HALF=$($BIN bench collect --url http://127.0.0.1:$PORT --site bench --origin http://bench.localhost \
+HALF=$($LOADGEN bench collect --url http://127.0.0.1:$PORT --site bench --origin http://bench.localhost \
   --connections $CONNECTIONS --seconds $SECONDS_PER_RUN --events 25 --rate $HALF_BATCHES --json)
 echo "{\"phase\":\"half\",\"rate_batches_per_s\":$HALF_BATCHES,\"report\":$HALF}"
 kill $SAMPLER 2>/dev/null || true
