@@ -11,39 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn put(s: &Server, path: &str, body: &str) -> Resp {
-    let r = agent()
-        .put(&s.url(path))
-        .set("Authorization", &format!("Bearer {TOKEN}"))
-        .send_string(body);
-    match r {
-        Ok(r) => Resp {
-            status: r.status(),
-            headers: vec![],
-            body: r.into_string().unwrap(),
-        },
-        Err(ureq::Error::Status(status, r)) => Resp {
-            status,
-            headers: vec![],
-            body: r.into_string().unwrap(),
-        },
-        Err(e) => panic!("transport error: {e}"),
-    }
-}
-
 fn rules_body(pattern: &str, replacement: &str, n: usize) -> String {
     let rule = serde_json::json!({"pattern": pattern, "replacement": replacement});
     serde_json::json!({ "rules": vec![rule; n] }).to_string()
-}
-
-/// The server's resident memory, in KiB, from /proc.
-fn rss_kib(s: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", s.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 /// CPU seconds (user + system) used by the server's tokio threads, the
@@ -122,7 +92,7 @@ fn the_doubling_rule_chain_is_refused_and_harmless_when_already_stored() {
     let mut s = Server::start(&[]);
     some_sessions(&s);
     let bomb = rules_body("^(.*)$", "$1$1$1$1$1$1$1$1", 20);
-    let r = put(&s, "/api/sites/shop/rules", &bomb);
+    let r = s.put("/api/sites/shop/rules", &bomb);
     assert_eq!(r.status, 400, "{}", r.body);
     let reason = r.json()["error"].as_str().unwrap().to_string();
     assert!(
@@ -132,7 +102,7 @@ fn the_doubling_rule_chain_is_refused_and_harmless_when_already_stored() {
     // Stage settings are held to their budget too.
     let goals: Vec<String> = vec![r"\w{100}N".into(); 40];
     let settings = serde_json::json!({"stages": [{"name": "all", "pages": ["."]}], "goals": goals});
-    let r = put(&s, "/api/sites/shop/stages/settings", &settings.to_string());
+    let r = s.put("/api/sites/shop/stages/settings", &settings.to_string());
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("goal patterns are more than"), "{}", r.body);
 
@@ -179,7 +149,7 @@ fn the_doubling_rule_chain_is_refused_and_harmless_when_already_stored() {
     let stored = s.get_json("/api/sites/shop/rules");
     assert_eq!(stored["rules"].as_array().unwrap().len(), 20);
     let fix = r#"{"rules":[{"pattern":"^/product/\\d+$","replacement":"/product/:id"}]}"#;
-    assert_eq!(put(&s, "/api/sites/shop/rules", fix).status, 200);
+    assert_eq!(s.put("/api/sites/shop/rules", fix).status, 200);
     // Now the stored goals are what stands in the way of the reports that
     // use them, and they say so.
     let r = s.get("/api/sites/shop/moments");
@@ -200,11 +170,7 @@ fn a_body_of_costly_rules_is_refused_fast_and_small() {
     let s = Server::start(&[]);
     // Rules each cheap enough run into the budget of the whole set.
     let t = Instant::now();
-    let r = put(
-        &s,
-        "/api/sites/shop/rules",
-        &rules_body(r"\w{10}x", "x", 100),
-    );
+    let r = s.put("/api/sites/shop/rules", &rules_body(r"\w{10}x", "x", 100));
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("the whole set"), "{}", r.body);
     // Bounded by the budget: a few seconds at most in a debug build.
@@ -213,7 +179,7 @@ fn a_body_of_costly_rules_is_refused_fast_and_small() {
     let body = rules_body(r"\w{100}N", "x", 1349);
     assert!(body.len() <= 64 * 1024);
     let t = Instant::now();
-    let r = put(&s, "/api/sites/shop/rules", &body);
+    let r = s.put("/api/sites/shop/rules", &body);
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(
         r.body.contains("1349 rules are more than the 100"),
@@ -222,11 +188,7 @@ fn a_body_of_costly_rules_is_refused_fast_and_small() {
     );
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     // As many as allowed, but each costly to compile: the first is refused.
-    let r = put(
-        &s,
-        "/api/sites/shop/rules",
-        &rules_body(r"\w{100}N", "x", 100),
-    );
+    let r = s.put("/api/sites/shop/rules", &rules_body(r"\w{100}N", "x", 100));
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(
         r.body.contains("rule 0 ") && r.body.contains("KiB"),
@@ -234,7 +196,7 @@ fn a_body_of_costly_rules_is_refused_fast_and_small() {
         r.body
     );
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
-    let rss = rss_kib(&s);
+    let rss = s.status_kib("VmRSS:");
     assert!(rss < 300 * 1024, "RSS {rss} KiB");
     assert_eq!(s.get("/healthz").status, 200);
 }

@@ -368,23 +368,13 @@ fn the_default_cap_fits_the_open_files_limit_so_healthz_survives_a_flood() {
     assert!(open > 0.0 && open <= 128.0, "open connections: {open}");
 }
 
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in {status}"))
-}
-
 #[test]
 fn unfinished_uploads_cannot_take_memory_past_the_body_budget() {
     // The defaults: a 64 MiB budget, a 15 s body deadline (longer than this test).
     let s = Server::start(&[]);
     // Warm up the allocator and the replay connection.
     assert_eq!(healthz_status(&s.base), 200);
-    let pid = s.child.id();
-    let before = status_kib(pid, "VmRSS:");
+    let before = s.status_kib("VmRSS:");
     // 300 uploads that announce 2 MiB, send 1 MiB and stop.
     let head = format!(
         "POST /api/replay/snapshots/{}?site={SITE}&url=http%3A%2F%2Fshop.test%2F&vw=1280&vh=720&dw=1280&dh=2000 HTTP/1.1\r\n\
@@ -432,7 +422,7 @@ fn unfinished_uploads_cannot_take_memory_past_the_body_budget() {
         }
         last = now;
     }
-    let peak = status_kib(pid, "VmHWM:");
+    let peak = s.status_kib("VmHWM:");
     let grew_mib = peak.saturating_sub(before) / 1024;
     eprintln!("VmRSS before {before} kB, VmHWM after {peak} kB: +{grew_mib} MiB");
     // 300 MiB sent and not finished (today's code held all of it); the

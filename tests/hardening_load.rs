@@ -22,20 +22,7 @@ fn collect_as(s: &Server, agent: &ureq::Agent, xff: &str, body: &str) -> Resp {
         .set("User-Agent", CHROME)
         .set("X-Forwarded-For", xff)
         .send_string(body);
-    let r = match r {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
-    Resp {
-        status: r.status(),
-        headers: r
-            .headers_names()
-            .into_iter()
-            .map(|n| (n.clone(), r.header(&n).unwrap_or("").to_string()))
-            .collect(),
-        body: r.into_string().unwrap_or_default(),
-    }
+    into_resp(r)
 }
 
 /// A value of the Prometheus text at /metrics (0 when absent).
@@ -44,15 +31,6 @@ fn metric(s: &Server, line_start: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
         .unwrap_or(0.0)
-}
-
-fn vm_rss_kib(s: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", s.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 /// Sends `per_thread` batches from each of `threads` threads (keep-alive),
@@ -135,7 +113,7 @@ fn a_random_sid_flood_stays_at_the_session_cap_and_loses_nothing() {
     assert_eq!((sessions, events), (1, 2), "one session, both page views");
     // A debug build with 200 open sessions: far below what 2,400 would cost
     // unbounded under a longer flood, and stable.
-    let rss = vm_rss_kib(&s);
+    let rss = s.status_kib("VmRSS:");
     assert!(rss < 200 * 1024, "VmRSS {rss} KiB");
 }
 
@@ -262,20 +240,7 @@ fn upload(s: &Server, xff: &str, hash: &str, gz: &[u8]) -> Resp {
         .set("Origin", ORIGIN)
         .set("X-Forwarded-For", xff)
         .send_bytes(gz);
-    let r = match r {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
-    Resp {
-        status: r.status(),
-        headers: r
-            .headers_names()
-            .into_iter()
-            .map(|n| (n.clone(), r.header(&n).unwrap_or("").to_string()))
-            .collect(),
-        body: r.into_string().unwrap_or_default(),
-    }
+    into_resp(r)
 }
 
 /// A session shows layout `hash` (the recorder's `$layout` event).

@@ -8,26 +8,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn put(s: &Server, path: &str, body: &str) -> Resp {
-    let r = agent()
-        .put(&s.url(path))
-        .set("Authorization", &format!("Bearer {TOKEN}"))
-        .send_string(body);
-    match r {
-        Ok(r) => Resp {
-            status: r.status(),
-            headers: vec![],
-            body: r.into_string().unwrap(),
-        },
-        Err(ureq::Error::Status(status, r)) => Resp {
-            status,
-            headers: vec![],
-            body: r.into_string().unwrap(),
-        },
-        Err(e) => panic!("PUT {path}: {e}"),
-    }
-}
-
 /// Posts one tab's session: page views `secs` seconds after `start`.
 fn session(s: &Server, sid: &str, start: i64, views: &[(i64, &str)], extra: &[String]) {
     let mut events: Vec<String> = views
@@ -60,8 +40,7 @@ fn column(list: &Value, field: &str) -> Vec<i64> {
 fn shop_with_sessions() -> Server {
     let s = Server::start(&[]);
     // Keep the search term in page paths; utm_source and the rest go.
-    let r = put(
-        &s,
+    let r = s.put(
         "/api/sites/shop/rules",
         r#"{"rules":[],"keep_query":["q"]}"#,
     );
@@ -145,7 +124,7 @@ fn stages_reach_drop_off_and_skips() {
     // Renamed and redefined stages; two sessions fall outside them.
     let settings = r#"{"stages":[{"name":"browse","pages":["^/(category|product)/"]},
         {"name":"buy","pages":["^/(cart|checkout)"]}],"goals":["^/thank-you"]}"#;
-    let r = put(&s, "/api/sites/shop/stages/settings", settings);
+    let r = s.put("/api/sites/shop/stages/settings", settings);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["stages"][1]["name"], "buy");
     let r = s.get_json("/api/sites/shop/stages");
@@ -176,7 +155,7 @@ fn stages_reach_drop_off_and_skips() {
         ),
         (r#"{"stages":"#, "malformed"),
     ] {
-        let r = put(&s, "/api/sites/shop/stages/settings", body);
+        let r = s.put("/api/sites/shop/stages/settings", body);
         assert_eq!(r.status, 400, "{body}");
         assert!(r.body.contains(reason), "{}", r.body);
     }

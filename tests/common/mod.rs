@@ -157,6 +157,26 @@ impl Server {
         )
     }
 
+    /// PUT a JSON body with the test token.
+    pub fn put(&self, path: &str, body: &str) -> Resp {
+        into_resp(
+            agent()
+                .put(&self.url(path))
+                .set("Authorization", &format!("Bearer {TOKEN}"))
+                .send_string(body),
+        )
+    }
+
+    /// A field of the server's /proc status in KiB (`"VmRSS:"`, `"VmHWM:"`).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{field} in {status}"))
+    }
+
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let r = self.get(path);
         assert_eq!(r.status, 200, "GET {path}: {}", r.body);
@@ -206,7 +226,9 @@ impl Resp {
     }
 }
 
-fn into_resp(r: Result<ureq::Response, ureq::Error>) -> Resp {
+/// Any ureq answer as a [`Resp`] (4xx and 5xx included); a transport
+/// error panics.
+pub fn into_resp(r: Result<ureq::Response, ureq::Error>) -> Resp {
     let resp = match r {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
