@@ -17,7 +17,7 @@ use super::reply::{self, Reply};
 use super::{ratelimit, App};
 use crate::event::Source;
 use crate::ingest::payload::{self, PayloadError};
-use crate::ingest::privacy::UrlPolicy;
+use crate::ingest::privacy::host_of;
 use crate::pipeline::{now_ms, IngestBatch, SubmitError};
 
 pub async fn collect(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Reply {
@@ -148,36 +148,45 @@ async fn accept(
     let mut events = batch.events;
     // Every URL the visitor sent besides the page's own goes through the
     // one privacy policy (crate::ingest::privacy) before anything stores it.
-    let policy = UrlPolicy::new(&site.origins, &site.keep_query);
+    let policy = &site.url_policy;
     // A batch's events nearly all carry the same page URL: clean it once.
-    // (raw URL, its stored form, its path with the kept query)
-    let mut last_page: Option<(String, String, Option<String>)> = None;
+    let mut last_page: Option<CleanedPage> = None;
     for e in &mut events {
-        let page = e.detail.url.as_deref();
+        let page = match e.detail.url.take() {
+            Some(url) => match &last_page {
+                Some(page) if page.raw == url => last_page.as_ref(),
+                _ => {
+                    let path = (!site.keep_query.is_empty())
+                        .then(|| payload::page_path_keeping(&url, &site.keep_query))
+                        .flatten();
+                    last_page = Some(CleanedPage {
+                        stored: policy.page_url(&url),
+                        host: host_of(&url),
+                        path,
+                        raw: url,
+                    });
+                    last_page.as_ref()
+                }
+            },
+            None => None,
+        };
+        let page_host = page.and_then(|p| p.host.as_deref());
         e.detail.referrer = e
             .detail
             .referrer
             .take()
-            .and_then(|r| policy.clean(&r, page));
-        e.detail.href = e.detail.href.take().and_then(|h| policy.clean(&h, page));
-        let Some(url) = e.detail.url.take() else {
-            continue;
-        };
-        let cleaned = match &last_page {
-            Some((raw, cleaned, path)) if *raw == url => (cleaned.clone(), path.clone()),
-            _ => {
-                let path = (!site.keep_query.is_empty())
-                    .then(|| payload::page_path_keeping(&url, &site.keep_query))
-                    .flatten();
-                let cleaned = policy.page_url(&url);
-                last_page = Some((url, cleaned.clone(), path.clone()));
-                (cleaned, path)
+            .and_then(|r| policy.clean(&r, page_host));
+        e.detail.href = e
+            .detail
+            .href
+            .take()
+            .and_then(|h| policy.clean(&h, page_host));
+        if let Some(page) = page {
+            if let Some(path) = &page.path {
+                e.path = Some(path.clone());
             }
-        };
-        if let Some(path) = cleaned.1 {
-            e.path = Some(path);
+            e.detail.url = Some(page.stored.clone());
         }
-        e.detail.url = Some(cleaned.0);
     }
 
     let client = app.ua.parse(&user_agent);
@@ -234,6 +243,18 @@ async fn accept(
             ),
         })
     })
+}
+
+/// A page URL of a batch, cleaned once for all its events.
+struct CleanedPage {
+    /// As the visitor sent it.
+    raw: String,
+    /// As it is stored ([`crate::ingest::privacy::UrlPolicy::page_url`]).
+    stored: String,
+    /// Its host: the referrers and links sent from it count it as the site's.
+    host: Option<String>,
+    /// Its path with the site's kept query parameters, when it keeps any.
+    path: Option<String>,
 }
 
 /// The client's collect rate (see [`ratelimit`]).

@@ -8,14 +8,31 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::ingest::privacy::UrlPolicy;
 use crate::store::sites::{self, Site};
 use crate::store::Store;
 
 const MISS_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
+/// A registered site with what collect derives from it, derived once per
+/// reload instead of once per batch.
+pub struct RegisteredSite {
+    pub site: Site,
+    /// The site's rule for visitors' URLs (its origins' hosts, parsed).
+    pub url_policy: UrlPolicy,
+}
+
+impl std::ops::Deref for RegisteredSite {
+    type Target = Site;
+
+    fn deref(&self) -> &Site {
+        &self.site
+    }
+}
+
 struct Snapshot {
-    by_name: HashMap<String, Arc<Site>>,
+    by_name: HashMap<String, Arc<RegisteredSite>>,
     origins: HashSet<String>,
     loaded: Instant,
 }
@@ -57,7 +74,7 @@ impl SiteRegistry {
     }
 
     /// The site of that name, if registered.
-    pub fn site(&self, name: &str) -> Option<Arc<Site>> {
+    pub fn site(&self, name: &str) -> Option<Arc<RegisteredSite>> {
         let find = || {
             self.snapshot
                 .read()
@@ -93,7 +110,13 @@ fn read_snapshot(store: &Store) -> crate::store::Result<Snapshot> {
     Ok(Snapshot {
         by_name: list
             .into_iter()
-            .map(|s| (s.name.clone(), Arc::new(s)))
+            .map(|site| {
+                let url_policy = UrlPolicy::new(&site.origins, &site.keep_query);
+                (
+                    site.name.clone(),
+                    Arc::new(RegisteredSite { site, url_policy }),
+                )
+            })
             .collect(),
         origins,
         loaded: Instant::now(),

@@ -113,20 +113,21 @@ impl UrlPolicy {
     }
 
     /// Any other URL the visitor sent (a referrer, a link's `href`) as it
-    /// may be stored, or `None` when nothing of it is worth
-    /// keeping (empty, or only a query or fragment). `page` is the URL of the page it was sent from,
-    /// when known: its host counts as the site's.
-    pub fn clean(&self, url: &str, page: Option<&str>) -> Option<String> {
+    /// may be stored, or `None` when nothing of it is worth keeping (empty,
+    /// or only a query or fragment). `page_host` is the host of the page it
+    /// was sent from, when known ([`host_of`] its URL once per page, not
+    /// once per URL sent from it): it counts as the site's.
+    pub fn clean(&self, url: &str, page_host: Option<&str>) -> Option<String> {
         let url = url.trim();
         if url.is_empty() {
             return None;
         }
         let cleaned = match Url::parse(url) {
-            Ok(parsed) => self.absolute(parsed, page),
+            Ok(parsed) => self.absolute(parsed, page_host),
             Err(url::ParseError::RelativeUrlWithoutBase) if url.starts_with("//") => {
                 // Protocol-relative: another host as often as not.
                 match Url::parse(&format!("https:{url}")) {
-                    Ok(parsed) => self.absolute(parsed, page),
+                    Ok(parsed) => self.absolute(parsed, page_host),
                     Err(_) => cut_query(url),
                 }
             }
@@ -136,25 +137,23 @@ impl UrlPolicy {
         (!cleaned.is_empty()).then(|| truncate(&cleaned, limits::URL))
     }
 
-    fn is_site_host(&self, host: &str, page: Option<&str>) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.site_hosts.contains(&host)
-            || page
-                .and_then(|p| Url::parse(p).ok())
-                .and_then(|p| p.host_str().map(|h| h.eq_ignore_ascii_case(&host)))
-                .unwrap_or(false)
+    fn is_site_host(&self, host: &str, page_host: Option<&str>) -> bool {
+        // Hosts of http(s) URLs come lowercase from the parser.
+        self.site_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            || page_host.is_some_and(|p| p.eq_ignore_ascii_case(host))
     }
 
-    fn absolute(&self, mut url: Url, page: Option<&str>) -> String {
+    fn absolute(&self, mut url: Url, page_host: Option<&str>) -> String {
         // user:password@ is never kept.
         let _ = url.set_username("");
         let _ = url.set_password(None);
         let web = matches!(url.scheme(), "http" | "https");
-        match url.host_str().map(str::to_string) {
-            Some(host) if web && self.is_site_host(&host, page) => {
-                stored_url(url.as_str(), &self.keep)
-            }
-            Some(_) => {
+        let site_host = url
+            .host_str()
+            .map(|host| web && self.is_site_host(host, page_host));
+        match site_host {
+            Some(true) => stored_url(url.as_str(), &self.keep),
+            Some(false) => {
                 url.set_query(None);
                 url.set_fragment(None);
                 let path = mask_external_path(url.path());
@@ -168,8 +167,22 @@ impl UrlPolicy {
     }
 }
 
+/// The host of a URL, lowercase, when it has one: what [`UrlPolicy::clean`]
+/// takes as the page's host.
+pub fn host_of(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .host_str()
+        .map(str::to_ascii_lowercase)
+}
+
 /// A relative URL (a link's `/cart?x=1`): the same-site rule, kept relative.
 fn relative(url: &str, keep: &[String]) -> String {
+    // Nearly every link is a plain path, which the rule keeps as it is
+    // (the same test as `stored_url`'s own shortcut).
+    if !url.contains(['?', '#', '@']) && !url.contains("%40") {
+        return url.to_string();
+    }
     let base = if url.starts_with('/') {
         RELATIVE_BASE.to_string()
     } else {
@@ -255,7 +268,7 @@ mod tests {
         assert_eq!(
             p.clean(
                 "https://m.shop.example/a?token=1",
-                Some("https://m.shop.example/")
+                host_of("https://m.shop.example/").as_deref()
             )
             .unwrap(),
             "https://m.shop.example/a",
