@@ -7,13 +7,11 @@
 //! funnel steps) goes through [`crate::mine::budget`], and every analysis
 //! carries a [`Cancel`]: the API's deadline and disconnect, never for the
 //! CLI. Stored settings that break a budget (saved before it existed) are
-//! [`AnalysisError::Stored`]: the reports say what to fix instead of
+//! [`ServiceError::Conflict`]: the reports say what to fix instead of
 //! running them.
 
-use serde_json::{json, Value};
-
 use crate::mine::budget::{self, PatternBudget};
-use crate::mine::cancel::{Cancel, Stopped};
+use crate::mine::cancel::Cancel;
 use crate::mine::clean::{Cleaner, PageMap};
 use regex::Regex;
 
@@ -21,52 +19,11 @@ use crate::mine::stages::{StageMap, MAX_STAGES};
 use crate::mine::{
     flow, frustration, funnel, graph, paths, patterns, stages, Journey, PageId, Signals,
 };
+use crate::service::error::{Result, ServiceError};
+use crate::service::report::*;
 use crate::store::read::{self, JourneyFilter};
 use crate::store::sites::JourneySettings;
-use crate::store::{sites, Store, StoreError};
-
-/// Why an analysis could not run: the caller's mistake (unknown site, a
-/// page that does not exist, a bad pattern), stored settings that cannot
-/// be used until they are fixed, a stop (deadline, client gone) or the
-/// store's failure.
-#[derive(Debug)]
-pub enum AnalysisError {
-    NotFound(String),
-    Invalid(String),
-    /// The site's stored rules or journey settings break a budget: what is
-    /// wrong and how to fix it.
-    Stored(String),
-    Stopped(Stopped),
-    Store(StoreError),
-}
-
-impl std::fmt::Display for AnalysisError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AnalysisError::NotFound(m) | AnalysisError::Invalid(m) | AnalysisError::Stored(m) => {
-                f.write_str(m)
-            }
-            AnalysisError::Stopped(s) => write!(f, "{s}"),
-            AnalysisError::Store(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for AnalysisError {}
-
-impl From<Stopped> for AnalysisError {
-    fn from(s: Stopped) -> Self {
-        AnalysisError::Stopped(s)
-    }
-}
-
-impl From<StoreError> for AnalysisError {
-    fn from(e: StoreError) -> Self {
-        AnalysisError::Store(e)
-    }
-}
-
-pub type Result<T> = std::result::Result<T, AnalysisError>;
+use crate::store::{sites, Store};
 
 /// A site's journeys, cleaned, ready for mining.
 pub struct Analysis {
@@ -84,7 +41,7 @@ pub struct Analysis {
 /// The site's stored rules as a cleaner, or why they cannot be used.
 pub fn stored_cleaner(site: &str, rules: &[(String, String)]) -> Result<Cleaner> {
     Cleaner::new(rules).map_err(|e| {
-        AnalysisError::Stored(format!(
+        ServiceError::Conflict(format!(
             "the stored path rules break a budget: {e}; fix them with PUT /api/sites/{site}/rules"
         ))
     })
@@ -96,7 +53,7 @@ impl Analysis {
         Analysis::load_until(store, site, filter, Cancel::never())
     }
 
-    /// [`Analysis::load`], stopping with [`AnalysisError::Stopped`] when
+    /// [`Analysis::load`], stopping with [`ServiceError::Stopped`] when
     /// `cancel` says so; the analysis keeps `cancel` for the mining asked
     /// of it next.
     pub fn load_until(
@@ -107,7 +64,7 @@ impl Analysis {
     ) -> Result<Analysis> {
         let conn = store.read()?;
         let Some(site) = sites::get(&conn, site)? else {
-            return Err(AnalysisError::NotFound(format!("unknown site {site:?}")));
+            return Err(ServiceError::NotFound(format!("unknown site {site:?}")));
         };
         let rules = sites::page_rules(&conn, site.id)?;
         let settings = sites::journey_settings(&conn, site.id)?;
@@ -166,57 +123,76 @@ impl Analysis {
     pub fn page(&self, path: &str) -> Result<PageId> {
         self.pages
             .id_of(&self.cleaner.clean(path))
-            .ok_or_else(|| AnalysisError::NotFound(format!("no page {path:?} in this site")))
+            .ok_or_else(|| ServiceError::NotFound(format!("no page {path:?} in this site")))
     }
 
-    fn names(&self, ids: &[PageId]) -> Vec<&str> {
+    fn names(&self, ids: &[PageId]) -> Vec<String> {
         ids.iter()
             .map(|id| {
                 if *id == 0 {
-                    "…"
+                    "…".to_string()
                 } else {
-                    self.pages.name(*id)
+                    self.pages.name(*id).to_string()
                 }
             })
             .collect()
     }
 
-    /// Pages with counts, as `{"page", unit: n}`.
-    fn counted(&self, list: &[(PageId, u32)], unit: &str) -> Vec<Value> {
+    fn name(&self, id: PageId) -> String {
+        self.pages.name(id).to_string()
+    }
+
+    fn sessions_of(&self, list: &[(PageId, u32)]) -> Vec<PageSessions> {
         list.iter()
-            .map(|(p, n)| json!({"page": self.pages.name(*p), unit: n}))
+            .map(|(p, n)| PageSessions {
+                page: self.name(*p),
+                sessions: *n,
+            })
+            .collect()
+    }
+
+    fn views_of(&self, list: &[(PageId, u32)]) -> Vec<PageViews> {
+        list.iter()
+            .map(|(p, n)| PageViews {
+                page: self.name(*p),
+                views: *n,
+            })
             .collect()
     }
 
     /// The most common paths.
-    pub fn paths(&self, q: &paths::PathQuery) -> Value {
-        let list: Vec<Value> = paths::top_paths(&self.journeys, q)
-            .iter()
-            .map(|p| json!({"pages": self.names(&p.pages), "sessions": p.sessions, "collapsed_middle": p.collapsed_middle}))
+    pub fn paths(&self, q: &paths::PathQuery) -> PathsReport {
+        let paths = paths::top_paths(&self.journeys, q)
+            .into_iter()
+            .map(|path| PathRow {
+                pages: self.names(&path.pages),
+                path,
+            })
             .collect();
-        json!({"sessions": self.journeys.len(), "paths": list})
+        PathsReport {
+            sessions: self.journeys.len(),
+            paths,
+        }
     }
 
     /// A funnel whose steps are regexes over cleaned page paths.
-    pub fn funnel(&self, steps: &[String], window_ms: i64, strict: bool) -> Result<Value> {
-        let f = self.funnel_result(steps, window_ms, strict)?;
-        let list: Vec<Value> = f
-            .steps
-            .iter()
+    pub fn funnel(&self, steps: &[String], window_ms: i64, strict: bool) -> Result<FunnelReport> {
+        let mut funnel = self.funnel_result(steps, window_ms, strict)?;
+        let rows = std::mem::take(&mut funnel.steps)
+            .into_iter()
             .zip(steps)
-            .map(|(s, pattern)| {
-                json!({
-                    "step": pattern, "sessions": s.sessions,
-                    "conversion_from_previous": s.conversion_from_previous,
-                    "conversion_from_start": s.conversion_from_start,
-                    "dropped": s.dropped, "dropped_exited": s.dropped_exited,
-                    "dropped_to": self.counted(&s.dropped_to, "sessions"),
-                })
+            .map(|(counts, pattern)| FunnelStepRow {
+                step: pattern.clone(),
+                dropped_to: self.sessions_of(&counts.dropped_to),
+                counts,
             })
             .collect();
-        Ok(
-            json!({"steps": list, "overall_conversion": f.overall_conversion, "strict": strict, "window_ms": window_ms}),
-        )
+        Ok(FunnelReport {
+            steps: rows,
+            funnel,
+            strict,
+            window_ms,
+        })
     }
 
     /// The funnel itself, for [`Analysis::funnel`] and the funnel chart.
@@ -227,18 +203,18 @@ impl Analysis {
         strict: bool,
     ) -> Result<funnel::Funnel> {
         if steps.len() < 2 {
-            return Err(AnalysisError::Invalid(
+            return Err(ServiceError::Invalid(
                 "a funnel needs at least two steps".into(),
             ));
         }
         budget::check_count("funnel steps", steps.len(), budget::MAX_FUNNEL_STEPS)
-            .map_err(AnalysisError::Invalid)?;
+            .map_err(ServiceError::Invalid)?;
         let mut patterns = PatternBudget::default();
         let mut matches = Vec::with_capacity(steps.len());
         for (i, s) in steps.iter().enumerate() {
             let re = patterns
                 .compile(s)
-                .map_err(|e| AnalysisError::Invalid(format!("step {i} ({s:?}) {e}")))?;
+                .map_err(|e| ServiceError::Invalid(format!("step {i} ({s:?}) {e}")))?;
             matches.push(funnel::StepMatch::AnyOf(
                 self.pages.matching_until(&re, &self.cancel),
             ));
@@ -258,29 +234,22 @@ impl Analysis {
     }
 
     /// The journey graph behind the Sankey chart.
-    pub fn graph(&self, q: &graph::GraphQuery) -> Value {
+    pub fn graph(&self, q: &graph::GraphQuery) -> GraphReport {
         let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
-        let nodes: Vec<Value> = g
+        let nodes = g
             .nodes
-            .iter()
-            .map(|n| {
-                json!({
-                    "step": n.step, "page": n.page.map(|p| self.pages.name(p)),
-                    "other": n.page.is_none(), "sessions": n.sessions, "drop_off": n.drop_off,
-                })
+            .into_iter()
+            .map(|node| NodeRow {
+                page: node.page.map(|p| self.name(p)),
+                other: node.page.is_none(),
+                node,
             })
             .collect();
-        let links: Vec<Value> = g
-            .links
-            .iter()
-            .map(|l| json!({"from": l.from, "to": l.to, "sessions": l.sessions}))
-            .collect();
-        let other: Vec<Vec<Value>> = g
-            .other_pages
-            .iter()
-            .map(|o| self.counted(o, "sessions"))
-            .collect();
-        json!({"nodes": nodes, "links": links, "other_pages": other})
+        GraphReport {
+            nodes,
+            links: g.links,
+            other_pages: g.other_pages.iter().map(|o| self.sessions_of(o)).collect(),
+        }
     }
 
     /// The journey graph as the Sankey chart draws it: page names, "other"
@@ -332,30 +301,31 @@ impl Analysis {
     }
 
     /// Entries, exits, exit and bounce rates per page.
-    pub fn flows(&self) -> Value {
-        let list: Vec<Value> = flow::page_flows(&self.journeys)
-            .iter()
-            .map(|f| {
-                json!({
-                    "page": self.pages.name(f.page), "views": f.views, "entries": f.entries,
-                    "exits": f.exits, "exit_rate": f.exit_rate, "bounces": f.bounces,
-                    "bounce_rate": f.bounce_rate,
-                })
+    pub fn flows(&self) -> ExitsReport {
+        let pages = flow::page_flows(&self.journeys)
+            .into_iter()
+            .map(|flow| FlowRow {
+                page: self.name(flow.page),
+                flow,
             })
             .collect();
-        json!({"sessions": self.journeys.len(), "pages": list})
+        ExitsReport {
+            sessions: self.journeys.len(),
+            pages,
+        }
     }
 
     /// Where visitors of a page came from and went.
-    pub fn transitions(&self, page: PageId, top_k: usize) -> Value {
+    pub fn transitions(&self, page: PageId, top_k: usize) -> TransitionsReport {
         let t = flow::transitions(&self.journeys, &flow::TransitionQuery { page, top_k });
-        json!({
-            "page": self.pages.name(t.page), "views": t.views, "entries": t.entries, "exits": t.exits,
-            "previous": self.counted(&t.previous, "views"), "previous_other": t.previous_other,
-            "previous_more": self.counted(&t.previous_more, "views"),
-            "next": self.counted(&t.next, "views"), "next_other": t.next_other,
-            "next_more": self.counted(&t.next_more, "views"),
-        })
+        TransitionsReport {
+            page: self.name(t.page),
+            previous: self.views_of(&t.previous),
+            previous_more: self.views_of(&t.previous_more),
+            next: self.views_of(&t.next),
+            next_more: self.views_of(&t.next_more),
+            counts: t,
+        }
     }
 
     /// Which stage each cleaned page belongs to: the first stage, in
@@ -394,7 +364,7 @@ impl Analysis {
     /// used and how to fix them.
     fn stored_settings(&self) -> Result<CompiledSettings> {
         compile_settings(&self.settings).map_err(|e| {
-            AnalysisError::Stored(format!(
+            ServiceError::Conflict(format!(
                 "the stored journey settings break a budget: {e}; fix them with \
                  PUT /api/sites/{}/stages/settings",
                 self.site
@@ -404,93 +374,84 @@ impl Analysis {
 
     /// Journey stages: reach, drop-off and skips, and the orders in which
     /// sessions entered them.
-    pub fn stages(&self) -> Result<Value> {
+    pub fn stages(&self) -> Result<StagesReport> {
         let map = self.stage_map()?;
-        let r = stages::stage_report(&self.journeys, &map, 10);
-        let name = |i: usize| self.settings.stages[i].name.as_str();
-        let list: Vec<Value> = r
-            .stages
-            .iter()
-            .map(|s| {
-                json!({
-                    "stage": name(s.stage), "visited": s.visited, "reached": s.reached,
-                    "deepest": s.deepest, "conversion_from_previous": s.conversion_from_previous,
-                    "conversion_from_start": s.conversion_from_start,
-                    "drop_off_rate": s.drop_off_rate, "skipped": s.skipped,
-                })
+        let mut report = stages::stage_report(&self.journeys, &map, 10);
+        let name = |i: usize| self.settings.stages[i].name.clone();
+        let stages = std::mem::take(&mut report.stages)
+            .into_iter()
+            .map(|counts| StageRow {
+                stage: name(counts.stage),
+                counts,
             })
             .collect();
-        let sequences: Vec<Value> = r
-            .sequences
-            .iter()
-            .map(|s| {
-                let names: Vec<&str> = s.stages.iter().map(|i| name(*i)).collect();
-                json!({"stages": names, "sessions": s.sessions})
+        let sequences = std::mem::take(&mut report.sequences)
+            .into_iter()
+            .map(|sequence| SequenceRow {
+                stages: sequence.stages.iter().map(|i| name(*i)).collect(),
+                sequence,
             })
             .collect();
-        Ok(json!({
-            "sessions": r.sessions, "unstaged": r.unstaged, "stages": list,
-            "sequences": sequences,
-        }))
+        Ok(StagesReport {
+            report,
+            stages,
+            sequences,
+        })
     }
 
     /// Frustration per page, and the most frustrated sessions.
-    pub fn frustration(&self, worst: usize) -> Value {
-        let r = frustration::frustration(&self.journeys, worst);
-        let pages: Vec<Value> = r
-            .pages
-            .iter()
-            .map(|p| {
-                json!({
-                    "page": self.pages.name(p.page), "views": p.views,
-                    "frustrated_views": p.frustrated_views, "frustration_rate": p.frustration_rate,
-                    "rage_clicks": p.rage_clicks, "dead_clicks": p.dead_clicks, "errors": p.errors,
-                    "quick_backs": p.quick_backs, "loops": p.loops,
-                })
+    pub fn frustration(&self, worst: usize) -> FrustrationReport {
+        let mut report = frustration::frustration(&self.journeys, worst);
+        let pages = std::mem::take(&mut report.pages)
+            .into_iter()
+            .map(|counts| FrustrationRow {
+                page: self.name(counts.page),
+                counts,
             })
             .collect();
-        json!({
-            "sessions": r.sessions, "frustrated_sessions": r.frustrated_sessions,
-            "pages": pages, "worst_sessions": r.worst_sessions,
-        })
+        FrustrationReport { report, pages }
     }
 
     /// The moments that matter: pages ranked by excess exits, by
     /// frustration, and by both.
-    pub fn moments(&self, top: usize) -> Result<Value> {
+    pub fn moments(&self, top: usize) -> Result<MomentsReport> {
         let goal = self.goal_pages()?;
-        let m = frustration::moments(&self.journeys, |p| goal[p as usize], top);
-        let list = |l: &[frustration::Moment]| -> Vec<Value> {
-            l.iter()
-                .map(|m| {
-                    json!({
-                        "page": self.pages.name(m.page), "views": m.views, "exits": m.exits,
-                        "exit_rate": m.exit_rate, "excess_exits": m.excess_exits,
-                        "frustrated_views": m.frustrated_views,
-                        "frustration_rate": m.frustration_rate, "impact": m.impact,
-                    })
+        let mut moments = frustration::moments(&self.journeys, |p| goal[p as usize], top);
+        let rows = |list: Vec<frustration::Moment>| -> Vec<MomentRow> {
+            list.into_iter()
+                .map(|moment| MomentRow {
+                    page: self.name(moment.page),
+                    moment,
                 })
                 .collect()
         };
-        Ok(json!({
-            "sessions": self.journeys.len(), "exit_rate": m.exit_rate,
-            "overall": list(&m.overall), "by_exits": list(&m.by_exits),
-            "by_frustration": list(&m.by_frustration),
-        }))
+        Ok(MomentsReport {
+            sessions: self.journeys.len(),
+            overall: rows(std::mem::take(&mut moments.overall)),
+            by_exits: rows(std::mem::take(&mut moments.by_exits)),
+            by_frustration: rows(std::mem::take(&mut moments.by_frustration)),
+            moments,
+        })
     }
 
     /// Frequent navigation patterns, with gaps.
-    pub fn patterns(&self, q: &patterns::PatternQuery) -> Result<Value> {
+    pub fn patterns(&self, q: &patterns::PatternQuery) -> Result<PatternsReport> {
         let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages.as_slice()).collect();
         let found = patterns::top_patterns_until(&seqs, q, &self.cancel);
         // Stopped: what was found is partial, and with `all` it can be
         // millions of patterns not worth naming.
         self.finished()?;
-        let list: Vec<Value> = found
-            .iter()
-            .map(|p| json!({"pages": self.names(&p.pages), "sessions": p.support}))
+        let patterns = found
+            .into_iter()
+            .map(|pattern| PatternRow {
+                pages: self.names(&pattern.pages),
+                pattern,
+            })
             .collect();
-        Ok(json!({"sessions": self.journeys.len(), "patterns": list}))
+        Ok(PatternsReport {
+            sessions: self.journeys.len(),
+            patterns,
+        })
     }
 }
 
@@ -499,7 +460,7 @@ impl Analysis {
 pub fn check_settings(s: &JourneySettings) -> Result<()> {
     compile_settings(s)
         .map(|_| ())
-        .map_err(AnalysisError::Invalid)
+        .map_err(ServiceError::Invalid)
 }
 
 /// Each stage's page patterns, and the goal patterns, compiled.
@@ -549,50 +510,4 @@ fn compile_settings(s: &JourneySettings) -> std::result::Result<CompiledSettings
         .map(|p| patterns.compile(p).map_err(|e| format!("goal {p:?} {e}")))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((stages, goals))
-}
-
-/// A result as plain text for the terminal: lists of pages with counts,
-/// one line each, and the scalar fields as `name: value`.
-pub fn text(result: &Value) -> String {
-    let mut out = String::new();
-    let Some(fields) = result.as_object() else {
-        return result.to_string();
-    };
-    for (key, value) in fields {
-        match value {
-            Value::Array(items) => {
-                out.push_str(&format!("{key}:\n"));
-                for item in items {
-                    out.push_str(&format!("  {}\n", line(item)));
-                }
-            }
-            other => out.push_str(&format!("{key}: {}\n", line(other))),
-        }
-    }
-    out.trim_end().to_string()
-}
-
-/// One item on one line: a page list as `a → b → c`, other fields as
-/// `name=value`.
-fn line(item: &Value) -> String {
-    match item {
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| match v {
-                Value::Array(pages) if pages.iter().all(Value::is_string) => {
-                    let names: Vec<&str> = pages.iter().filter_map(Value::as_str).collect();
-                    format!("{k}: {}", names.join(" → "))
-                }
-                Value::Array(list) => format!(
-                    "{k}: [{}]",
-                    list.iter().map(line).collect::<Vec<_>>().join(", ")
-                ),
-                Value::String(s) => format!("{k}={s}"),
-                other => format!("{k}={other}"),
-            })
-            .collect::<Vec<_>>()
-            .join("  "),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }

@@ -5,12 +5,13 @@
 
 use std::collections::HashSet;
 
-use crate::analysis::{stored_cleaner, Analysis, AnalysisError, Result};
+use crate::analysis::{stored_cleaner, Analysis};
 use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
 use crate::mine::heat::{self, Count, ViewportClass};
 use crate::render::{self, Format, HeatmapStyle};
+use crate::service::error::{Result, ServiceError};
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};
 
@@ -58,7 +59,7 @@ impl Layer {
 }
 
 /// A heatmap or scroll map of one page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PageChart {
     /// The page, cleaned like every page (`/product/42` finds
     /// `/product/:id` when a rule says so).
@@ -105,8 +106,8 @@ impl PageChart {
     }
 }
 
-fn invalid(e: render::RenderError) -> AnalysisError {
-    AnalysisError::Invalid(e.to_string())
+fn invalid(e: render::RenderError) -> ServiceError {
+    ServiceError::Invalid(e.to_string())
 }
 
 /// The Sankey chart of the journey graph.
@@ -163,7 +164,7 @@ fn median(mut v: Vec<u32>) -> Option<u32> {
 
 /// The heatmap or scroll map of one page over the sessions of `site` that
 /// pass `filter`. Only the page's event chunks are read: no journeys.
-/// Stops with [`AnalysisError::Stopped`] when `cancel` says so.
+/// Stops with [`ServiceError::Stopped`] when `cancel` says so.
 pub fn page_chart(
     store: &Store,
     site: &str,
@@ -174,7 +175,7 @@ pub fn page_chart(
     let path = req.page.as_str();
     let conn = store.read()?;
     let Some(s) = sites::get(&conn, site)? else {
-        return Err(AnalysisError::NotFound(format!("unknown site {site:?}")));
+        return Err(ServiceError::NotFound(format!("unknown site {site:?}")));
     };
     let cleaner = stored_cleaner(&s.name, &sites::page_rules(&conn, s.id)?)?;
     let pages = PageMap::build_until(&read::site_pages(&conn, s.id)?, &cleaner, cancel);
@@ -182,7 +183,7 @@ pub fn page_chart(
     let clean = cleaner.clean(path);
     let id = pages
         .id_of(&clean)
-        .ok_or_else(|| AnalysisError::NotFound(format!("no page {path:?} in this site")))?;
+        .ok_or_else(|| ServiceError::NotFound(format!("no page {path:?} in this site")))?;
     let raw: HashSet<u32> = pages.raw_ids(id).into_iter().collect();
     let activity = read::page_activity(&conn, s.id, filter, &raw)?;
     cancel.check()?;

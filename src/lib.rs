@@ -55,6 +55,7 @@
 pub mod analysis;
 pub mod bench;
 pub mod charts;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod event;
@@ -67,4 +68,5 @@ pub mod pipeline;
 pub mod render;
 pub mod replay;
 pub mod search;
+pub mod service;
 pub mod store;

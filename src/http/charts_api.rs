@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use hyper::StatusCode;
 
-use super::mine_api::{graph_query, outcome, run_analysis, Failure, Params};
+use super::mine_api::run_analysis;
 use super::reply::{self, Reply};
 use super::App;
-use crate::analysis::Analysis;
-use crate::charts::{self, ChartKind, PageChart};
-use crate::mine::cancel::Cancel;
+use crate::charts::{ChartKind, PageChart};
 use crate::render::Format;
+use crate::service::request::{bounds, FunnelRequest, GraphRequest, Params, QueryParams};
+use crate::service::{ChartRequest, Filters, Result};
 
 /// `GET /api/sites/{site}/charts/{file}`.
 pub async fn chart(app: &Arc<App>, site: &str, file: &str, query: Option<&str>) -> Reply {
@@ -31,74 +31,57 @@ pub async fn chart(app: &Arc<App>, site: &str, file: &str, query: Option<&str>) 
             ),
         );
     };
-    let params = Params::parse(query);
+    let params = QueryParams::parse(query);
+    let decoded = (|| Ok((Filters::decode(&params)?, decode(&params, kind, format)?)))();
+    let (filters, req) = match decoded {
+        Ok(d) => d,
+        Err(e) => return reply::service_error(&e),
+    };
     let site = site.to_string();
     let result = run_analysis(app, move |app, cancel| {
-        draw(app, &site, kind, format, &params, cancel)
+        app.service.chart(&site, &filters, &req, format, cancel)
     })
     .await;
-    outcome(result, |bytes| {
-        reply::text(StatusCode::OK, format.content_type(), bytes)
-    })
+    match result {
+        Ok(bytes) => reply::text(StatusCode::OK, format.content_type(), bytes),
+        Err(e) => reply::service_error(&e),
+    }
 }
 
-fn draw(
-    app: &App,
-    site: &str,
-    kind: ChartKind,
-    format: Format,
-    p: &Params,
-    cancel: Cancel,
-) -> Result<Vec<u8>, Failure> {
-    let filter = p.filter()?;
-    let size = || -> Result<(u32, u32), Failure> {
-        Ok((
-            p.number("width", 1200u32, |n| (200..=4000).contains(n))?,
-            p.number("height", 640u32, |n| (150..=4000).contains(n))?,
-        ))
-    };
+/// The chart request from the query: `sankey` takes the journey graph's
+/// parameters, `funnel` the funnel's, both `width` and `height`; `heatmap`
+/// and `scrollmap` a `page` (required), `viewport` (mobile, tablet,
+/// desktop), `count` (clicks, sessions), `layer` (both, clicks,
+/// frustration), `style` (standalone, overlay).
+fn decode(p: &QueryParams, kind: ChartKind, format: Format) -> Result<ChartRequest> {
+    let size =
+        || -> Result<(u32, u32)> { Ok((p.number(&bounds::WIDTH)?, p.number(&bounds::HEIGHT)?)) };
     Ok(match kind {
-        ChartKind::Sankey => {
-            let a = Analysis::load_until(&app.store, site, &filter, cancel)?;
-            let (w, h) = size()?;
-            charts::sankey(&a, &graph_query(&a, p)?, w, h, format)?
-        }
-        ChartKind::Funnel => {
-            let a = Analysis::load_until(&app.store, site, &filter, cancel)?;
-            let window = p.number("window_minutes", 60i64, |n| (1..=60 * 24 * 31).contains(n))?;
-            charts::funnel(
-                &a,
-                &p.steps,
-                window * 60_000,
-                p.get("strict") == Some("true"),
-                size()?,
-                format,
-            )?
-        }
+        ChartKind::Sankey => ChartRequest::Sankey {
+            graph: GraphRequest::decode(p)?,
+            size: size()?,
+        },
+        ChartKind::Funnel => ChartRequest::Funnel {
+            funnel: FunnelRequest::decode(p)?,
+            size: size()?,
+        },
         ChartKind::Heatmap | ChartKind::Scrollmap => {
-            let req = page_chart(p, kind == ChartKind::Scrollmap, format)?;
-            charts::page_chart(&app.store, site, &filter, &req, &cancel)?
+            let page = p.required("page")?;
+            let names = [
+                p.get("viewport").unwrap_or("desktop"),
+                p.get("count").unwrap_or("clicks"),
+                p.get("layer").unwrap_or("both"),
+                p.get("style").unwrap_or("standalone"),
+            ];
+            ChartRequest::Page(
+                PageChart::from_names(
+                    page.to_string(),
+                    kind == ChartKind::Scrollmap,
+                    names,
+                    format,
+                )
+                .map_err(crate::service::ServiceError::Invalid)?,
+            )
         }
     })
-}
-
-/// `page` (required), `viewport` (mobile, tablet, desktop), `count`
-/// (clicks, sessions), `layer` (both, clicks, frustration), `style`
-/// (standalone, overlay).
-fn page_chart(p: &Params, scroll: bool, format: Format) -> Result<PageChart, Failure> {
-    let page = p
-        .get("page")
-        .ok_or_else(|| Failure::BadRequest("page: required".into()))?;
-    let names = [
-        p.get("viewport").unwrap_or("desktop"),
-        p.get("count").unwrap_or("clicks"),
-        p.get("layer").unwrap_or("both"),
-        p.get("style").unwrap_or("standalone"),
-    ];
-    Ok(PageChart::from_names(
-        page.to_string(),
-        scroll,
-        names,
-        format,
-    )?)
 }

@@ -59,6 +59,8 @@ const SALT_CHECK_EVERY: Duration = Duration::from_secs(60);
 /// Everything a request handler needs, shared by all connections.
 pub struct App {
     pub store: Arc<Store>,
+    /// What the read API answers (the same service the CLI calls).
+    pub service: crate::service::Service,
     pub submitter: Submitter,
     pub hasher: VisitorHasher,
     pub ua: UaParser,
@@ -211,6 +213,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         .map(|index| Indexer::start(store.clone(), index, settings.pipeline.max_cached_pages));
     let app = Arc::new(App {
         sites: SiteRegistry::load(store.clone())?,
+        service: crate::service::Service::new(store.clone()),
         store,
         submitter: pipeline.submitter(),
         hasher,

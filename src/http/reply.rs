@@ -53,3 +53,31 @@ pub fn busy(retry_after_secs: u32, reason: &str) -> Reply {
         .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
     r
 }
+
+/// The one answer for a service error: its status, its one-line public
+/// reason, and for the server's own faults (5xx) one line in the log with
+/// the cause, which the client never sees.
+pub fn service_error(e: &crate::service::ServiceError) -> Reply {
+    use crate::service::ServiceError as E;
+    match e {
+        E::NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        E::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
+        E::Conflict(m) => error(StatusCode::CONFLICT, m),
+        E::Stopped(why) => busy(5, &why.to_string()),
+        E::Unavailable(m) => error(StatusCode::SERVICE_UNAVAILABLE, m),
+        E::Internal { .. } => {
+            tracing::error!("{e}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, &e.public_message())
+        }
+    }
+}
+
+/// A table report as CSV.
+pub fn csv(body: String) -> Reply {
+    let mut r = text(StatusCode::OK, "text/csv; charset=utf-8", body);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
+    r
+}

@@ -15,6 +15,7 @@ use super::{ratio, Journey, PageId};
 /// Traffic through one page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PageFlow {
+    #[serde(skip)]
     pub page: PageId,
     pub views: u32,
     /// Sessions that started here.
@@ -79,13 +80,16 @@ pub struct TransitionQuery {
 /// Where one page's views came from and went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Transitions {
+    #[serde(skip)]
     pub page: PageId,
     pub views: u32,
     /// The page before each view, top K by views.
+    #[serde(skip)]
     pub previous: Neighbours,
     /// Views that started a session (the visitor came from outside).
     pub entries: u32,
     /// The page after each view, top K.
+    #[serde(skip)]
     pub next: Neighbours,
     /// Views that ended a session.
     pub exits: u32,
@@ -93,7 +97,9 @@ pub struct Transitions {
     pub previous_other: u32,
     pub next_other: u32,
     /// The grouped remainder, in full.
+    #[serde(skip)]
     pub previous_more: Neighbours,
+    #[serde(skip)]
     pub next_more: Neighbours,
 }
 

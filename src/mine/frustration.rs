@@ -25,6 +25,7 @@ pub const QUICK_BACK_MS: Millis = 10_000;
 /// What went wrong on one page, over all its views.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PageFrustration {
+    #[serde(skip)]
     pub page: PageId,
     pub views: u32,
     pub rage_clicks: u32,
@@ -62,6 +63,7 @@ pub struct FrustrationReport {
     pub frustrated_sessions: u32,
     /// Pages with at least one frustrated view, most frustrated views
     /// first.
+    #[serde(skip)]
     pub pages: Vec<PageFrustration>,
     /// The most frustrated sessions, highest score first.
     pub worst_sessions: Vec<SessionFrustration>,
@@ -179,6 +181,7 @@ pub fn frustration(journeys: &[Journey], worst: usize) -> FrustrationReport {
 /// One page among the moments that matter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Moment {
+    #[serde(skip)]
     pub page: PageId,
     pub views: u32,
     pub exits: u32,
@@ -198,10 +201,13 @@ pub struct Moments {
     /// The site's overall exit rate (exits / views), the baseline.
     pub exit_rate: f64,
     /// By excess exits, goal pages left out; only pages above the norm.
+    #[serde(skip)]
     pub by_exits: Vec<Moment>,
     /// By frustrated views.
+    #[serde(skip)]
     pub by_frustration: Vec<Moment>,
     /// By impact, both together.
+    #[serde(skip)]
     pub overall: Vec<Moment>,
 }
 

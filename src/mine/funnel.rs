@@ -43,6 +43,7 @@ pub struct FunnelQuery {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunnelStep {
     /// 0-based position in `FunnelQuery::steps`.
+    #[serde(skip)]
     pub index: usize,
     /// Sessions that reached this step.
     pub sessions: u32,
@@ -56,6 +57,7 @@ pub struct FunnelStep {
     /// The page viewed right after this step's view by those dropped, top
     /// 10 by sessions, then by page. Those who viewed nothing after are
     /// `dropped_exited`; the rest of `dropped` went to pages past the top 10.
+    #[serde(skip)]
     pub dropped_to: Vec<(PageId, u32)>,
     /// Dropped sessions that ended at this step's view.
     pub dropped_exited: u32,
@@ -64,6 +66,7 @@ pub struct FunnelStep {
 /// A funnel's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Funnel {
+    #[serde(skip)]
     pub steps: Vec<FunnelStep>,
     /// Last step's sessions / first step's sessions (0.0 without steps).
     pub overall_conversion: f64,

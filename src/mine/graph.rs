@@ -58,6 +58,7 @@ pub struct Node {
     /// 0-based column.
     pub step: usize,
     /// `None` is the step's "other" node.
+    #[serde(skip)]
     pub page: Option<PageId>,
     /// Sessions at this page at this step.
     pub sessions: u32,

@@ -58,6 +58,7 @@ impl Default for PathQuery {
 /// One path and how many sessions took it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathCount {
+    #[serde(skip)]
     pub pages: Vec<PageId>,
     pub sessions: u32,
     /// The pages between start and end did not fit: `pages` holds the first

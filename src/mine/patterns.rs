@@ -63,8 +63,10 @@ use super::{Journey, PageId};
 pub struct Pattern {
     /// The pages in order; a supporting session may view other pages
     /// between them.
+    #[serde(skip)]
     pub pages: Vec<PageId>,
     /// The number of sessions whose pages contain `pages` as a subsequence.
+    #[serde(rename = "sessions")]
     pub support: u32,
 }
 

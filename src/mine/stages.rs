@@ -37,6 +37,7 @@ impl StageMap {
 /// The sessions at one stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageCount {
+    #[serde(skip)]
     pub stage: usize,
     /// Sessions that viewed a page of this stage.
     pub visited: u32,
@@ -57,6 +58,7 @@ pub struct StageCount {
 /// The order in which a group of sessions first entered their stages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StageSequence {
+    #[serde(skip)]
     pub stages: Vec<usize>,
     pub sessions: u32,
 }
@@ -67,9 +69,11 @@ pub struct StageReport {
     pub sessions: u32,
     /// Sessions that viewed no page of any stage.
     pub unstaged: u32,
+    #[serde(skip)]
     pub stages: Vec<StageCount>,
     /// The most common orders of first entry into stages, most common
     /// first: shows skips and returns (decision → consideration) at once.
+    #[serde(skip)]
     pub sequences: Vec<StageSequence>,
 }
 

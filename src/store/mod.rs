@@ -106,6 +106,19 @@ pub struct Store {
 impl Store {
     /// Opens the database at `path`, creating it and its directory on first
     /// use, and migrates it to the current schema.
+    /// Opens the database at `path`, which must exist: for the commands
+    /// that only read, so a mistyped `--db` is an error that names the
+    /// path instead of a new empty database.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(format!(
+                "no database at {}: check --db (or TRAILMAP_DB); `trailmap site add` or `trailmap serve` creates one",
+                path.display()
+            )));
+        }
+        Store::open(path)
+    }
+
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {

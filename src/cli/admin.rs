@@ -1,0 +1,267 @@
+//! The commands that run or change things: serve, demo, import, sites,
+//! stages settings, the token, the search index, the bench helpers.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::{BenchCommand, ImportArgs, SiteCommand};
+use crate::config::{self, FileConfig, ServeArgs, StoreArgs};
+use crate::pipeline::now_ms;
+use crate::store::{secrets, sites, Store};
+
+pub(super) fn serve(store: &StoreArgs, args: &ServeArgs, file: FileConfig) -> Result<()> {
+    let settings = config::resolve_serve(store, args, file)?;
+    runtime()?.block_on(crate::http::serve(settings, crate::http::shutdown_signal()))
+}
+
+pub(super) fn demo(
+    store: &StoreArgs,
+    file: &FileConfig,
+    listen: std::net::SocketAddr,
+    shop_listen: Option<std::net::SocketAddr>,
+    token: Option<String>,
+    geoip: Option<std::path::PathBuf>,
+    visitors: usize,
+) -> Result<()> {
+    let db = store
+        .db
+        .clone()
+        .or(file.db.clone())
+        .unwrap_or_else(|| crate::demo::DEFAULT_DB.into());
+    let opts = crate::demo::DemoOptions {
+        listen,
+        shop_listen,
+        db,
+        token: token.filter(|t| !t.is_empty()),
+        geoip,
+        visitors,
+    };
+    runtime()?.block_on(crate::demo::run(opts, crate::http::shutdown_signal()))
+}
+
+pub(super) fn import(store: &StoreArgs, file: &FileConfig, args: ImportArgs) -> Result<()> {
+    let store = Store::open(&config::db_path(store, file))?;
+    let json = args.json;
+    let max_line_bytes = config::resolve_max_line_bytes(args.max_line_bytes, file)?;
+    let summary = crate::import::run(&store, import_options(args, max_line_bytes)?)?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+pub(super) fn reindex(store: &StoreArgs, file: &FileConfig) -> Result<()> {
+    let db = config::db_path(store, file);
+    let store = Store::open_existing(&db)?;
+    let dir = crate::search::indexer::index_dir(&db);
+    let index = crate::search::SearchIndex::open(&dir)?;
+    let started = std::time::Instant::now();
+    let n = crate::search::indexer::rebuild(&store, &index)?;
+    println!(
+        "indexed {n} sessions in {:.1} s into {}",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(())
+}
+
+pub(super) fn rotate_token(store: &StoreArgs, file: &FileConfig) -> Result<()> {
+    let store = Store::open_existing(&config::db_path(store, file))?;
+    let token = secrets::generate_token(&store.admin()?)?;
+    println!("{token}");
+    eprintln!("trailmap: the old token no longer works once the server restarts");
+    Ok(())
+}
+
+pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Result<()> {
+    let db = config::db_path(store, file);
+    // Adding a site is how a database starts; listing and removing read one.
+    let store = match cmd {
+        SiteCommand::Add { .. } => Store::open(&db)?,
+        _ => Store::open_existing(&db)?,
+    };
+    site_command(&store, cmd)
+}
+
+pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Parse {
+            format,
+            rounds,
+            file,
+        } => {
+            let format = crate::ingest::accesslog::LogFormat::parse(&format)
+                .map_err(|e| anyhow::anyhow!("invalid --format: {e}"))?;
+            let report = crate::bench::parse::run(&file, &format, rounds)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        BenchCommand::Patterns {
+            site,
+            top,
+            min_len,
+            rounds,
+        } => {
+            let store = Store::open_existing(&config::db_path(store, file))?;
+            let report = crate::bench::patterns::run(&store, &site, top, min_len, rounds)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        BenchCommand::Collect {
+            url,
+            site,
+            origin,
+            connections,
+            seconds,
+            rate,
+            events,
+            sessions,
+            json,
+        } => {
+            let opts = crate::bench::loadgen::LoadOptions {
+                base_url: url,
+                site,
+                origin,
+                connections,
+                duration: Duration::from_secs(seconds),
+                rate,
+                events_per_batch: events,
+                sessions,
+            };
+            let report = runtime()?.block_on(crate::bench::loadgen::run(opts))?;
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                println!("{report}");
+            }
+            Ok(())
+        }
+    }
+}
+
+pub(super) fn import_options(
+    args: ImportArgs,
+    max_line_bytes: usize,
+) -> Result<crate::import::ImportOptions> {
+    use crate::import::{filter::Filter, input::Source, ImportOptions, InputFormat};
+    let format = match args.format.as_str() {
+        "seq" => InputFormat::Seq,
+        spec => InputFormat::Log(
+            crate::ingest::accesslog::LogFormat::parse(spec)
+                .map_err(|e| anyhow::anyhow!("invalid --format: {e}"))?,
+        ),
+    };
+    let regexes = |list: &[String], flag: &str| {
+        list.iter()
+            .map(|r| regex::Regex::new(r).with_context(|| format!("invalid {flag} {r:?}")))
+            .collect::<Result<Vec<_>>>()
+    };
+    let mut filter = Filter {
+        enable_bots: args.enable_bots,
+        enable_static: args.enable_static,
+        enable_redirects: args.enable_redirects,
+        enable_all_methods: args.enable_all_methods,
+        include: regexes(&args.include_paths, "--include-path")?,
+        exclude: regexes(&args.exclude_paths, "--exclude-path")?,
+        ..Filter::default()
+    };
+    if let Some(ext) = args.static_ext {
+        filter.static_extensions = ext
+            .into_iter()
+            .map(|e| e.trim_start_matches('.').to_string())
+            .collect();
+    }
+    if args.session_timeout_minutes == 0 || args.commit_every == 0 {
+        anyhow::bail!("--session-timeout-minutes and --commit-every must be at least 1");
+    }
+    Ok(ImportOptions {
+        site: args.site,
+        format,
+        inputs: args.inputs.iter().map(|i| Source::parse(i)).collect(),
+        filter,
+        strip_query: args.strip_query_string,
+        geoip: args.geoip,
+        session_timeout: Duration::from_secs(args.session_timeout_minutes * 60),
+        commit_every: args.commit_every,
+        max_line_bytes,
+        progress: !args.json,
+    })
+}
+
+/// `trailmap stages --set FILE`: checks and saves a site's stages and goals.
+pub(super) fn save_journey_settings(
+    store: &StoreArgs,
+    config_file: &FileConfig,
+    site: &str,
+    file: &Path,
+) -> Result<()> {
+    let store = Store::open_existing(&config::db_path(store, config_file))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let settings: sites::JourneySettings = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not journey settings JSON", file.display()))?;
+    crate::analysis::check_settings(&settings)?;
+    let conn = store.admin()?;
+    let Some(s) = sites::get(&conn, site)? else {
+        anyhow::bail!("unknown site {site:?}");
+    };
+    sites::set_journey_settings(&conn, s.id, &settings)?;
+    Ok(())
+}
+
+fn site_command(store: &Store, cmd: SiteCommand) -> Result<()> {
+    let mut conn = store.admin()?;
+    match cmd {
+        SiteCommand::Add {
+            name,
+            origins,
+            keep_query,
+            json,
+        } => {
+            let mut site = sites::add(&mut conn, &name, &origins, now_ms())?;
+            if !keep_query.is_empty() {
+                sites::set_keep_query(&conn, site.id, &keep_query)?;
+                site.keep_query = keep_query;
+            }
+            if json {
+                println!("{}", serde_json::to_string(&site)?);
+            } else {
+                println!(
+                    "site {} accepts events from {}",
+                    site.name,
+                    site.origins.join(", ")
+                );
+            }
+        }
+        SiteCommand::List { json } => {
+            let list = sites::list(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else if list.is_empty() {
+                println!("no sites yet: trailmap site add NAME --origin https://shop.example");
+            } else {
+                for s in list {
+                    println!("{}\t{}", s.name, s.origins.join(" "));
+                }
+            }
+        }
+        SiteCommand::Remove { name } => {
+            if !sites::remove(&mut conn, &name)? {
+                anyhow::bail!("no site named {name:?}");
+            }
+            println!("site {name} removed with its sessions");
+        }
+    }
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

@@ -1,0 +1,147 @@
+//! Flag groups that several commands share: the site and its filters, and
+//! each report's own options, with their defaults taken from the service's
+//! bounds so that the CLI and the API default alike.
+
+use crate::event::{Channel, DeviceClass};
+use crate::service::request::{bounds, parse_time, FunnelRequest, GraphRequest, PatternsRequest};
+use crate::service::{Filters, Result};
+
+/// The site and the filters every report takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FilterArgs {
+    /// The site (registered with `trailmap site add`).
+    #[arg(long)]
+    pub site: String,
+    /// Sessions started at or after: YYYY-MM-DD, RFC 3339 or ms since the epoch.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Sessions started before: YYYY-MM-DD, RFC 3339 or ms since the epoch.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Sessions that arrived through this channel.
+    #[arg(long, value_enum)]
+    pub channel: Option<Channel>,
+    /// Sessions on this kind of device.
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceClass>,
+    /// ISO 3166-1 alpha-2 country code, e.g. SE.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Referrer domain, e.g. google.com (search: words of the referrer URL too).
+    #[arg(long)]
+    pub referrer: Option<String>,
+    /// Sessions that entered at this page path.
+    #[arg(long)]
+    pub entry_page: Option<String>,
+    /// Count bots too (left out by default).
+    #[arg(long)]
+    pub include_bots: bool,
+    /// Keep consecutive repeats of a page instead of collapsing them.
+    #[arg(long)]
+    pub keep_repeats: bool,
+}
+
+impl FilterArgs {
+    pub fn filters(&self) -> Result<Filters> {
+        let time = |v: &Option<String>, name| v.as_deref().map(|t| parse_time(t, name)).transpose();
+        Ok(Filters {
+            from: time(&self.from, "from")?,
+            to: time(&self.to, "to")?,
+            channel: self.channel,
+            device: self.device,
+            country: self.country.clone(),
+            referrer: self.referrer.clone(),
+            entry_page: self.entry_page.clone(),
+            include_bots: self.include_bots,
+            keep_repeats: self.keep_repeats,
+        })
+    }
+}
+
+/// A funnel's steps and window.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FunnelArgs {
+    /// A step, as a regex over cleaned page paths (repeat, in order; at least two).
+    #[arg(long = "step")]
+    pub steps: Vec<String>,
+    /// The whole funnel must complete within this many minutes (1 to 44640).
+    #[arg(long, default_value_t = bounds::WINDOW_MINUTES.default, allow_negative_numbers = true)]
+    pub window_minutes: i64,
+    /// Each step must be the very next page.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+impl FunnelArgs {
+    pub fn request(&self) -> FunnelRequest {
+        FunnelRequest {
+            steps: self.steps.clone(),
+            window_minutes: self.window_minutes,
+            strict: self.strict,
+        }
+    }
+}
+
+/// The journey graph's shape (the `journeys` report and the Sankey chart).
+#[derive(Debug, Clone, clap::Args)]
+pub struct GraphArgs {
+    /// Steps (columns), 1 to 20.
+    #[arg(long, default_value_t = bounds::STEPS.default)]
+    pub steps: usize,
+    /// Pages per step before the rest is grouped as "other", 1 to 100.
+    #[arg(long, default_value_t = bounds::NODES.default)]
+    pub nodes: usize,
+    /// The lightest link shown (sessions).
+    #[arg(long, default_value_t = bounds::MIN_LINK.default)]
+    pub min_link: u32,
+    /// Start every journey at this page.
+    #[arg(long)]
+    pub root: Option<String>,
+    /// Pages to show even where they would be "other": STEP:PATH,STEP:PATH (steps from 0).
+    #[arg(long)]
+    pub expand: Option<String>,
+}
+
+impl GraphArgs {
+    pub fn request(&self) -> Result<GraphRequest> {
+        Ok(GraphRequest {
+            steps: self.steps,
+            nodes: self.nodes,
+            min_link: self.min_link,
+            root: self.root.clone(),
+            expand: crate::service::request::parse_expand(self.expand.as_deref())?,
+        })
+    }
+}
+
+/// Pattern mining's options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PatternArgs {
+    /// Patterns listed, 1 to 1000.
+    #[arg(long, default_value_t = bounds::PATTERN_TOP.default)]
+    pub top: usize,
+    /// Shortest pattern (pages), 1 to 20.
+    #[arg(long, default_value_t = bounds::PATTERN_MIN_LEN.default)]
+    pub min_len: usize,
+    /// Longest pattern (pages), 1 to 20.
+    #[arg(long, default_value_t = bounds::PATTERN_MAX_LEN.default)]
+    pub max_len: usize,
+    /// Only patterns in at least this many sessions.
+    #[arg(long, default_value_t = bounds::PATTERN_MIN_SUPPORT.default)]
+    pub min_support: u32,
+    /// Every pattern at or above --min-support (at least 2), not only the top.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl PatternArgs {
+    pub fn request(&self) -> PatternsRequest {
+        PatternsRequest {
+            top: self.top,
+            min_len: self.min_len,
+            max_len: self.max_len,
+            min_support: self.min_support,
+            all: self.all,
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! The `trailmap` command line: flags (every choice a `clap::ValueEnum`
+//! with its values in `--help`), one service call per command, and the
+//! result printed as a table, CSV or JSON ([`print`]). `src/main.rs` only
+//! calls [`main`].
+
+mod admin;
+mod args;
+mod print;
+mod reports;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ServeArgs, StoreArgs};
+use crate::service::request::{bounds, SearchSort};
+use args::{FilterArgs, FunnelArgs, GraphArgs, PatternArgs};
+use print::OutputArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "trailmap",
+    version,
+    about = "Self-hosted journey analytics for online shops"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// A report command: the site, its filters, how to print.
+#[derive(clap::Args)]
+pub struct ReportArgs<T: clap::Args> {
+    #[command(flatten)]
+    filter: FilterArgs,
+    #[command(flatten)]
+    options: T,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the collector and the read API.
+    Serve(ServeArgs),
+    /// Fresh database, the demo shop on a second port, realistic traffic.
+    Demo {
+        /// Collector address; the shop gets the next port.
+        #[arg(long, env = "TRAILMAP_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Shop address (default: the collector's port plus one).
+        #[arg(long)]
+        shop_listen: Option<std::net::SocketAddr>,
+        /// Read API token (generated and printed when unset).
+        #[arg(long, env = "TRAILMAP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// GeoIP2/GeoLite2 database (.mmdb).
+        #[arg(long, env = "TRAILMAP_GEOIP")]
+        geoip: Option<std::path::PathBuf>,
+        /// Visitors to simulate (0: none).
+        #[arg(long, default_value_t = 400)]
+        visitors: usize,
+    },
+    /// Import access logs (or a sequence file) as sessions.
+    Import(ImportArgs),
+    /// Headline figures: sessions, visitors, bounce rate, top pages, channels, countries, devices.
+    Overview(ReportArgs<TopArgs>),
+    /// The most common paths (of up to --steps pages), optionally anchored.
+    Paths(ReportArgs<PathArgs>),
+    /// Entries, exits, exit rate and bounce rate per page.
+    Exits(ReportArgs<NoArgs>),
+    /// Where visitors of one page came from and went next.
+    Transitions(ReportArgs<TransitionArgs>),
+    /// The journey graph behind the Sankey chart: pages per step and the links between them.
+    Journeys(ReportArgs<GraphArgs>),
+    /// Conversion through ordered steps (each a regex over cleaned paths).
+    Funnel(ReportArgs<FunnelArgs>),
+    /// Journey stages: how far sessions got, drop-off and skipped stages.
+    Stages(ReportArgs<StagesArgs>),
+    /// Frustration per page (rage and dead clicks, errors, quick backs,
+    /// loops) and the most frustrated sessions.
+    Frustration(ReportArgs<WorstArgs>),
+    /// The moments that matter: pages ranked by excess exits and frustration.
+    Moments(ReportArgs<TopArgs>),
+    /// Frequent navigation patterns, with gaps (sequential pattern mining).
+    Patterns(ReportArgs<PatternArgs>),
+    /// Find sessions by what happened in them (see README: Search).
+    Search(SearchArgs),
+    /// Rebuild the session search index from the database.
+    Reindex,
+    /// Draw a chart to a file (SVG or PNG, by the file's extension).
+    Render(RenderArgs),
+    /// Register, list and remove sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Replace the read API's token with a new one, printed once.
+    RotateToken,
+    /// Benchmark helpers; figures go to BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// No options besides the filters.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NoArgs {}
+
+/// `--top` for ranked lists.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TopArgs {
+    /// Rows per list, 1 to 1000.
+    #[arg(long, default_value_t = bounds::TOP.default)]
+    top: usize,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PathArgs {
+    /// Pages per path, 1 to 20.
+    #[arg(long, default_value_t = bounds::STEPS.default)]
+    steps: usize,
+    /// Paths listed, 1 to 1000.
+    #[arg(long, default_value_t = bounds::TOP.default)]
+    top: usize,
+    /// Start every path at this page.
+    #[arg(long)]
+    start: Option<String>,
+    /// End every path at this page.
+    #[arg(long)]
+    end: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TransitionArgs {
+    /// The page (cleaned like every page: /product/42 finds /product/:id).
+    #[arg(long)]
+    page: String,
+    /// Pages listed before and after, 1 to 1000.
+    #[arg(long, default_value_t = bounds::TOP.default)]
+    top: usize,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StagesArgs {
+    /// First save the site's stages and goals from this JSON file
+    /// (`{"stages": [{"name", "pages": [REGEX]}], "goals": [REGEX]}`).
+    #[arg(long)]
+    set: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorstArgs {
+    /// How many of the most frustrated sessions to list, 0 to 1000.
+    #[arg(long, default_value_t = bounds::WORST.default)]
+    worst: usize,
+}
+
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// e.g. 'page:/checkout AND referrer:google.com AND -page:/thank-you'
+    query: String,
+    /// Order of the hits.
+    #[arg(long, value_enum, default_value_t = SearchSort::Newest)]
+    sort: SearchSort,
+    /// Sessions listed, 1 to 1000.
+    #[arg(long, default_value_t = bounds::LIMIT.default)]
+    limit: usize,
+    /// Hits to skip, 0 to 100000.
+    #[arg(long, default_value_t = bounds::OFFSET.default)]
+    offset: usize,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The site the sessions belong to (registered with `site add`).
+    #[arg(long)]
+    pub site: String,
+    /// combined, common, vcombined, seq, or a format string (GoAccess
+    /// --log-format or nginx log_format style).
+    #[arg(long, default_value = "combined")]
+    pub format: String,
+    /// Log files (plain or gzip); `-` reads stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Import bots too (skipped by default).
+    #[arg(long)]
+    pub enable_bots: bool,
+    /// Import static assets too (skipped by default).
+    #[arg(long)]
+    pub enable_static: bool,
+    /// Import redirects (3xx other than 304) too (skipped by default).
+    #[arg(long)]
+    pub enable_redirects: bool,
+    /// Import every method, not only GET (others skipped by default).
+    #[arg(long)]
+    pub enable_all_methods: bool,
+    /// Import only paths matching this regex (repeatable).
+    #[arg(long = "include-path")]
+    pub include_paths: Vec<String>,
+    /// Skip paths matching this regex (repeatable).
+    #[arg(long = "exclude-path")]
+    pub exclude_paths: Vec<String>,
+    /// Drop query strings from the stored URLs.
+    #[arg(long)]
+    pub strip_query_string: bool,
+    /// Static-asset extensions to skip, comma-separated (replaces the default list).
+    #[arg(long, value_delimiter = ',')]
+    pub static_ext: Option<Vec<String>>,
+    /// GeoIP2/GeoLite2 database (.mmdb).
+    #[arg(long, env = "TRAILMAP_GEOIP")]
+    pub geoip: Option<std::path::PathBuf>,
+    /// Minutes of inactivity that end a session.
+    #[arg(long, default_value_t = 30)]
+    pub session_timeout_minutes: u64,
+    /// Lines (or page views, whichever comes first) per transaction and resumable step.
+    #[arg(long, default_value_t = 50_000)]
+    pub commit_every: u64,
+    /// Longest line read (bytes); longer lines are skipped as line_too_long. Default 65536.
+    #[arg(long, env = "TRAILMAP_IMPORT_MAX_LINE_BYTES")]
+    pub max_line_bytes: Option<usize>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `trailmap render KIND -o FILE`.
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// sankey, funnel, heatmap or scrollmap.
+    #[arg(value_parser = ["sankey", "funnel", "heatmap", "scrollmap"])]
+    pub kind: String,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Where to write the chart: FILE.svg or FILE.png.
+    #[arg(short, long)]
+    pub output: std::path::PathBuf,
+    /// Picture size (Sankey and funnel).
+    #[arg(long, default_value_t = bounds::WIDTH.default)]
+    pub width: u32,
+    #[arg(long, default_value_t = bounds::HEIGHT.default)]
+    pub height: u32,
+    /// Sankey: steps (columns), nodes per step, minimum link weight.
+    #[arg(long, default_value_t = bounds::STEPS.default)]
+    pub steps: usize,
+    #[arg(long, default_value_t = bounds::NODES.default)]
+    pub nodes: usize,
+    #[arg(long, default_value_t = bounds::MIN_LINK.default)]
+    pub min_link: u32,
+    /// Sankey: start every journey at this page.
+    #[arg(long)]
+    pub root: Option<String>,
+    /// Funnel: a step, as a regex over page paths (repeat, in order).
+    #[arg(long = "step")]
+    pub funnel_steps: Vec<String>,
+    #[arg(long, default_value_t = bounds::WINDOW_MINUTES.default, allow_negative_numbers = true)]
+    pub window_minutes: i64,
+    #[arg(long)]
+    pub strict: bool,
+    /// Heatmap and scroll map: the page.
+    #[arg(long)]
+    pub page: Option<String>,
+    /// mobile (< 768 px), tablet (< 1024 px) or desktop.
+    #[arg(long, default_value = "desktop", value_parser = ["mobile", "tablet", "desktop"])]
+    pub viewport: String,
+    /// Heatmap: weigh clicks, or unique sessions.
+    #[arg(long, default_value = "clicks", value_parser = ["clicks", "sessions"])]
+    pub count: String,
+    /// Heatmap: all clicks with rage/dead marks, clicks only, or rage/dead only.
+    #[arg(long, default_value = "both", value_parser = ["both", "clicks", "frustration"])]
+    pub layer: String,
+    /// Heatmap: a standalone picture, or a transparent overlay at page size.
+    #[arg(long)]
+    pub overlay: bool,
+}
+
+#[derive(Subcommand)]
+pub enum SiteCommand {
+    /// Register a site (or add origins to it).
+    Add {
+        name: String,
+        /// Allowed origin, e.g. https://shop.example (repeatable).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// A query parameter to keep in page paths (repeatable; every other
+        /// parameter is dropped at ingest). Replaces the site's list.
+        #[arg(long = "keep-query")]
+        keep_query: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the sites and their origins.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a site with all its sessions and events.
+    Remove { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Parse an access log in memory and report lines/s (parsing alone).
+    Parse {
+        #[arg(long, default_value = "combined")]
+        format: String,
+        /// Rounds; the fastest is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        file: std::path::PathBuf,
+    },
+    /// Mine the top patterns of a site's sessions and report time and peak memory.
+    Patterns {
+        #[arg(long)]
+        site: String,
+        #[arg(long, default_value_t = 15)]
+        top: usize,
+        #[arg(long, default_value_t = 2)]
+        min_len: usize,
+        /// Rounds; the first and the median are reported.
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
+    },
+    /// Post batches to a running collector and report durable events/s and latency.
+    Collect {
+        /// The collector's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "bench")]
+        site: String,
+        /// The Origin header to send (registered for the site).
+        #[arg(long, default_value = "http://bench.localhost")]
+        origin: String,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Batches per second in total; omit for as fast as possible.
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, default_value_t = 25)]
+        events: usize,
+        /// Distinct tracker sessions to spread batches over.
+        #[arg(long, default_value_t = 5000)]
+        sessions: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line; the exit code says whether it worked.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRAILMAP_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trailmap: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    use crate::service::request::ReportRequest as R;
+    let file = crate::config::load_file(&cli.store)?;
+    let store = &cli.store;
+    match cli.command {
+        Command::Serve(args) => admin::serve(store, &args, file),
+        Command::Demo {
+            listen,
+            shop_listen,
+            token,
+            geoip,
+            visitors,
+        } => admin::demo(store, &file, listen, shop_listen, token, geoip, visitors),
+        Command::Import(args) => admin::import(store, &file, args),
+        Command::Overview(a) => {
+            reports::report(store, &file, &a, R::Overview { top: a.options.top })
+        }
+        Command::Paths(a) => {
+            let o = &a.options;
+            reports::report(
+                store,
+                &file,
+                &a,
+                R::Paths(crate::service::request::PathsRequest {
+                    steps: o.steps,
+                    top: o.top,
+                    start: o.start.clone(),
+                    end: o.end.clone(),
+                }),
+            )
+        }
+        Command::Exits(a) => reports::report(store, &file, &a, R::Exits),
+        Command::Transitions(a) => reports::report(
+            store,
+            &file,
+            &a,
+            R::Transitions {
+                page: a.options.page.clone(),
+                top: a.options.top,
+            },
+        ),
+        Command::Journeys(a) => {
+            let graph = a.options.request()?;
+            reports::report(store, &file, &a, R::Journeys(graph))
+        }
+        Command::Funnel(a) => reports::report(store, &file, &a, R::Funnel(a.options.request())),
+        Command::Stages(a) => {
+            if let Some(settings) = &a.options.set {
+                admin::save_journey_settings(store, &file, &a.filter.site, settings)?;
+            }
+            reports::report(store, &file, &a, R::Stages)
+        }
+        Command::Frustration(a) => reports::report(
+            store,
+            &file,
+            &a,
+            R::Frustration {
+                worst: a.options.worst,
+            },
+        ),
+        Command::Moments(a) => reports::report(store, &file, &a, R::Moments { top: a.options.top }),
+        Command::Patterns(a) => reports::report(store, &file, &a, R::Patterns(a.options.request())),
+        Command::Search(a) => reports::search(store, &file, &a),
+        Command::Reindex => admin::reindex(store, &file),
+        Command::Render(args) => reports::render(store, &file, &args),
+        Command::Site(cmd) => admin::site(store, &file, cmd),
+        Command::RotateToken => admin::rotate_token(store, &file),
+        Command::Bench(cmd) => admin::bench(store, &file, cmd),
+    }
+}

@@ -1,0 +1,123 @@
+//! The commands that read: reports, search and charts. Each opens the
+//! existing database (never creates one), makes one service call and
+//! prints the result.
+
+use anyhow::{Context, Result};
+
+use super::args::FilterArgs;
+use super::print::print;
+use super::{RenderArgs, ReportArgs, SearchArgs};
+use crate::charts::PageChart;
+use crate::config::{self, FileConfig, StoreArgs};
+use crate::mine::cancel::Cancel;
+use crate::render::Format;
+use crate::search::{indexer, SearchError, SearchIndex};
+use crate::service::request::{FunnelRequest, GraphRequest, SearchRequest};
+use crate::service::{ChartRequest, ReportRequest, Service};
+use crate::store::Store;
+
+/// The service over the existing database that the flags or the file name.
+pub(super) fn service(store: &StoreArgs, file: &FileConfig) -> Result<Service> {
+    let db = config::db_path(store, file);
+    Ok(Service::new(std::sync::Arc::new(Store::open_existing(
+        &db,
+    )?)))
+}
+
+/// `trailmap REPORT --site S ...`.
+pub(super) fn report<T: clap::Args>(
+    store: &StoreArgs,
+    file: &FileConfig,
+    args: &ReportArgs<T>,
+    req: ReportRequest,
+) -> Result<()> {
+    let service = service(store, file)?;
+    let filters = args.filter.filters()?;
+    let report = service.report(&args.filter.site, &filters, &req, Cancel::never())?;
+    print(&report, |r| r.tables(), args.out.output());
+    Ok(())
+}
+
+/// `trailmap search`: with no server holding the index, brings it up to
+/// date first; beside a running server (which keeps it current), reads it.
+pub(super) fn search(store: &StoreArgs, file: &FileConfig, args: &SearchArgs) -> Result<()> {
+    let service = service(store, file)?;
+    let dir = indexer::index_dir(&config::db_path(store, file));
+    let index = match SearchIndex::open(&dir) {
+        Ok(index) => {
+            indexer::catch_up(service.store(), &index)?;
+            index
+        }
+        Err(SearchError::Index(m)) if m.contains("in use") => SearchIndex::open_read_only(&dir)?,
+        Err(e) => return Err(e.into()),
+    };
+    let req = SearchRequest {
+        query: args.query.clone(),
+        sort: args.sort,
+        limit: args.limit,
+        offset: args.offset,
+    };
+    let found = service.search(&index, &args.filter.site, &args.filter.filters()?, &req)?;
+    print(&found, |r| r.tables(), args.out.output());
+    Ok(())
+}
+
+/// `trailmap render`: draws a chart and writes it where `-o` says.
+pub(super) fn render(store: &StoreArgs, file: &FileConfig, args: &RenderArgs) -> Result<()> {
+    let format = Format::from_path(&args.output).with_context(|| {
+        format!(
+            "{}: the file name must end in .svg or .png",
+            args.output.display()
+        )
+    })?;
+    let size = (args.width, args.height);
+    let req = match args.kind.as_str() {
+        "sankey" => ChartRequest::Sankey {
+            graph: GraphRequest {
+                steps: args.steps,
+                nodes: args.nodes,
+                min_link: args.min_link,
+                root: args.root.clone(),
+                expand: vec![],
+            },
+            size,
+        },
+        "funnel" => ChartRequest::Funnel {
+            funnel: FunnelRequest {
+                steps: args.funnel_steps.clone(),
+                window_minutes: args.window_minutes,
+                strict: args.strict,
+            },
+            size,
+        },
+        kind => {
+            let page = args
+                .page
+                .clone()
+                .context("heatmaps and scroll maps need --page")?;
+            let style = if args.overlay {
+                "overlay"
+            } else {
+                "standalone"
+            };
+            let names = [&*args.viewport, &*args.count, &*args.layer, style];
+            ChartRequest::Page(
+                PageChart::from_names(page, kind == "scrollmap", names, format)
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+    };
+    let service = service(store, file)?;
+    let filter: &FilterArgs = &args.filter;
+    let bytes = service.chart(
+        &filter.site,
+        &filter.filters()?,
+        &req,
+        format,
+        Cancel::never(),
+    )?;
+    std::fs::write(&args.output, &bytes)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    println!("wrote {} ({} bytes)", args.output.display(), bytes.len());
+    Ok(())
+}

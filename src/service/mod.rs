@@ -1,0 +1,224 @@
+//! What trailmap can be asked, answered once for both doors.
+//!
+//! The CLI (`trailmap NAME ...`) and the HTTP API (`GET
+//! /api/sites/{site}/NAME`) are thin: they build a typed request
+//! ([`request`]), make one call here, and print or send the typed result
+//! ([`report`], laid out as [`table`]s for people) or the one error type
+//! ([`error::ServiceError`]). Bounds, defaults, the meaning of a filter and
+//! every error message live here, so a request means the same thing
+//! through either door.
+
+pub mod error;
+pub mod report;
+pub mod request;
+pub mod table;
+
+use std::sync::Arc;
+
+use crate::analysis::Analysis;
+use crate::charts::{self, PageChart};
+use crate::mine::cancel::Cancel;
+use crate::mine::{graph::GraphQuery, paths::PathQuery, patterns::PatternQuery};
+use crate::render::Format;
+use crate::search::SearchIndex;
+use crate::store::read;
+use crate::store::{sites, Store};
+
+pub use error::{Result, ServiceError};
+pub use report::{Report, SessionSummary};
+pub use request::{Filters, ReportKind, ReportRequest};
+
+use request::{bounds, FunnelRequest, GraphRequest, SearchRequest};
+
+/// The service over one store.
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<Store>,
+}
+
+/// A chart, with what it takes besides the filters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChartRequest {
+    Sankey {
+        graph: GraphRequest,
+        size: (u32, u32),
+    },
+    Funnel {
+        funnel: FunnelRequest,
+        size: (u32, u32),
+    },
+    /// A heatmap or scroll map of one page.
+    Page(PageChart),
+}
+
+/// One page of search hits.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchReport {
+    /// Every session that matches.
+    pub total: usize,
+    pub offset: usize,
+    pub limit: usize,
+    pub sessions: Vec<SessionSummary>,
+}
+
+impl Service {
+    pub fn new(store: Arc<Store>) -> Service {
+        Service { store }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Runs a report over the sessions of `site` that pass `filters`,
+    /// within `cancel`.
+    pub fn report(
+        &self,
+        site: &str,
+        filters: &Filters,
+        req: &ReportRequest,
+        cancel: Cancel,
+    ) -> Result<Report> {
+        let filters = filters.clone().check()?;
+        req.check()?;
+        if let ReportRequest::Overview { top } = req {
+            // Plain aggregates in SQL: no journeys to load.
+            let conn = self.store.read()?;
+            let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+            return Ok(Report::Overview(read::overview(
+                &conn,
+                s.id,
+                &filters.journey_filter(),
+                *top,
+            )?));
+        }
+        let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
+        let page = |p: &Option<String>| p.as_deref().map(|p| a.page(p)).transpose();
+        let report = match req {
+            ReportRequest::Overview { .. } => unreachable!("answered above"),
+            ReportRequest::Paths(p) => Report::Paths(a.paths(&PathQuery {
+                steps: p.steps,
+                top_k: p.top,
+                start: page(&p.start)?,
+                end: page(&p.end)?,
+            })),
+            ReportRequest::Exits => Report::Exits(a.flows()),
+            ReportRequest::Transitions { page, top } => {
+                Report::Transitions(a.transitions(a.page(page)?, *top))
+            }
+            ReportRequest::Journeys(g) => Report::Journeys(a.graph(&graph_query(&a, g)?)),
+            ReportRequest::Funnel(f) => {
+                Report::Funnel(a.funnel(&f.steps, f.window_minutes * 60_000, f.strict)?)
+            }
+            ReportRequest::Stages => Report::Stages(a.stages()?),
+            ReportRequest::Frustration { worst } => Report::Frustration(a.frustration(*worst)),
+            ReportRequest::Moments { top } => Report::Moments(a.moments(*top)?),
+            ReportRequest::Patterns(p) => Report::Patterns(a.patterns(&PatternQuery {
+                top_k: if p.all { usize::MAX } else { p.top },
+                min_len: p.min_len,
+                max_len: p.max_len,
+                min_support: p.min_support,
+            })?),
+        };
+        // A stopped mining function returns what it had: never show that.
+        a.finished()?;
+        Ok(report)
+    }
+
+    /// Draws a chart of the sessions of `site` that pass `filters`.
+    pub fn chart(
+        &self,
+        site: &str,
+        filters: &Filters,
+        req: &ChartRequest,
+        format: Format,
+        cancel: Cancel,
+    ) -> Result<Vec<u8>> {
+        let filters = filters.clone().check()?;
+        match req {
+            ChartRequest::Sankey { graph, size } => {
+                graph.check()?;
+                check_size(*size)?;
+                let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
+                charts::sankey(&a, &graph_query(&a, graph)?, size.0, size.1, format)
+            }
+            ChartRequest::Funnel { funnel, size } => {
+                funnel.check()?;
+                check_size(*size)?;
+                let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
+                charts::funnel(
+                    &a,
+                    &funnel.steps,
+                    funnel.window_minutes * 60_000,
+                    funnel.strict,
+                    *size,
+                    format,
+                )
+            }
+            ChartRequest::Page(page) => charts::page_chart(
+                &self.store,
+                site,
+                &filters.journey_filter(),
+                &PageChart {
+                    format,
+                    ..page.clone()
+                },
+                &cancel,
+            ),
+        }
+    }
+
+    /// Finds sessions of `site` in `index`.
+    pub fn search(
+        &self,
+        index: &SearchIndex,
+        site: &str,
+        filters: &Filters,
+        req: &SearchRequest,
+    ) -> Result<SearchReport> {
+        let filters = filters.clone().check()?;
+        req.check()?;
+        let site_id = {
+            let conn = self.store.read()?;
+            sites::get(&conn, site)?
+                .ok_or_else(|| ServiceError::unknown_site(site))?
+                .id
+        };
+        let found = index.search_filtered(
+            site_id,
+            &req.query,
+            &filters.search_filters(),
+            req.sort.into(),
+            req.offset,
+            req.limit,
+        )?;
+        let sessions = read::sessions_by_ids(&*self.store.read()?, site_id, &found.session_ids)?;
+        Ok(SearchReport {
+            total: found.total,
+            offset: req.offset,
+            limit: req.limit,
+            sessions: sessions.iter().map(SessionSummary::of).collect(),
+        })
+    }
+}
+
+fn check_size((width, height): (u32, u32)) -> Result<()> {
+    bounds::WIDTH.check(width)?;
+    bounds::HEIGHT.check(height)?;
+    Ok(())
+}
+
+/// A graph request with its pages found in the analysis.
+fn graph_query(a: &Analysis, g: &GraphRequest) -> Result<GraphQuery> {
+    Ok(GraphQuery {
+        steps: g.steps,
+        nodes_per_step: g.nodes,
+        min_link: g.min_link,
+        root: g.root.as_deref().map(|p| a.page(p)).transpose()?,
+        expand: g
+            .expand
+            .iter()
+            .map(|(step, page)| Ok((*step, a.page(page)?)))
+            .collect::<Result<_>>()?,
+    })
+}

@@ -1,0 +1,636 @@
+//! The reports trailmap answers, typed: each serialises to the JSON the API
+//! sends (and `--json` prints) and lays itself out as [`Tables`] for the
+//! CLI's text and CSV. A report holds the mining result it came from with
+//! page ids swapped for page names; the mining result's own fields are
+//! flattened in, not copied one by one.
+
+use serde::Serialize;
+
+use super::request::iso;
+use super::table::{path_cell, Cell, Table, Tables};
+use super::SearchReport;
+use crate::event::{Channel, DeviceClass, Session};
+use crate::mine::flow::{PageFlow, Transitions};
+use crate::mine::frustration::{self, Moment, PageFrustration};
+use crate::mine::funnel::{Funnel, FunnelStep};
+use crate::mine::graph::{Link, Node};
+use crate::mine::paths::PathCount;
+use crate::mine::patterns::Pattern;
+use crate::mine::stages::{StageCount, StageReport, StageSequence};
+use crate::store::read::Overview;
+
+/// A page and the sessions that took it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageSessions {
+    pub page: String,
+    pub sessions: u32,
+}
+
+/// A page and its views.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageViews {
+    pub page: String,
+    pub views: u32,
+}
+
+/// `paths`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathsReport {
+    pub sessions: usize,
+    pub paths: Vec<PathRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathRow {
+    pub pages: Vec<String>,
+    #[serde(flatten)]
+    pub path: PathCount,
+}
+
+/// `funnel`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelReport {
+    pub steps: Vec<FunnelStepRow>,
+    #[serde(flatten)]
+    pub funnel: Funnel,
+    pub strict: bool,
+    pub window_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelStepRow {
+    /// The step's pattern, as asked.
+    pub step: String,
+    #[serde(flatten)]
+    pub counts: FunnelStep,
+    pub dropped_to: Vec<PageSessions>,
+}
+
+/// `journeys`: the graph behind the Sankey chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphReport {
+    pub nodes: Vec<NodeRow>,
+    pub links: Vec<Link>,
+    /// Per step, the pages grouped into "other".
+    pub other_pages: Vec<Vec<PageSessions>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeRow {
+    /// `None` for the step's "other" node.
+    pub page: Option<String>,
+    pub other: bool,
+    #[serde(flatten)]
+    pub node: Node,
+}
+
+/// `exits`: entries, exits, exit and bounce rates per page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExitsReport {
+    pub sessions: usize,
+    pub pages: Vec<FlowRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowRow {
+    pub page: String,
+    #[serde(flatten)]
+    pub flow: PageFlow,
+}
+
+/// `transitions`: where visitors of one page came from and went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionsReport {
+    pub page: String,
+    #[serde(flatten)]
+    pub counts: Transitions,
+    pub previous: Vec<PageViews>,
+    pub previous_more: Vec<PageViews>,
+    pub next: Vec<PageViews>,
+    pub next_more: Vec<PageViews>,
+}
+
+/// `stages`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StagesReport {
+    #[serde(flatten)]
+    pub report: StageReport,
+    pub stages: Vec<StageRow>,
+    pub sequences: Vec<SequenceRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageRow {
+    pub stage: String,
+    #[serde(flatten)]
+    pub counts: StageCount,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SequenceRow {
+    pub stages: Vec<String>,
+    #[serde(flatten)]
+    pub sequence: StageSequence,
+}
+
+/// `frustration`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrustrationReport {
+    #[serde(flatten)]
+    pub report: frustration::FrustrationReport,
+    pub pages: Vec<FrustrationRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrustrationRow {
+    pub page: String,
+    #[serde(flatten)]
+    pub counts: PageFrustration,
+}
+
+/// `moments`: pages ranked by excess exits, by frustration, and by both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MomentsReport {
+    pub sessions: usize,
+    #[serde(flatten)]
+    pub moments: frustration::Moments,
+    pub overall: Vec<MomentRow>,
+    pub by_exits: Vec<MomentRow>,
+    pub by_frustration: Vec<MomentRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MomentRow {
+    pub page: String,
+    #[serde(flatten)]
+    pub moment: Moment,
+}
+
+/// `patterns`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatternsReport {
+    pub sessions: usize,
+    pub patterns: Vec<PatternRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatternRow {
+    pub pages: Vec<String>,
+    #[serde(flatten)]
+    pub pattern: Pattern,
+}
+
+/// Any report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Report {
+    Overview(Overview),
+    Paths(PathsReport),
+    Exits(ExitsReport),
+    Transitions(TransitionsReport),
+    Journeys(GraphReport),
+    Funnel(FunnelReport),
+    Stages(StagesReport),
+    Frustration(FrustrationReport),
+    Moments(MomentsReport),
+    Patterns(PatternsReport),
+}
+
+impl Report {
+    /// The report laid out for a person (or a spreadsheet).
+    pub fn tables(&self) -> Tables {
+        match self {
+            Report::Overview(o) => overview_tables(o),
+            Report::Paths(r) => {
+                let mut t = Table::new("paths", &["path", "sessions", "collapsed"]);
+                for p in &r.paths {
+                    t.row(vec![
+                        path_cell(&p.pages),
+                        p.path.sessions.into(),
+                        p.path.collapsed_middle.into(),
+                    ]);
+                }
+                Tables {
+                    summary: vec![("sessions", r.sessions.into())],
+                    tables: vec![t],
+                }
+            }
+            Report::Exits(r) => {
+                let mut t = Table::new(
+                    "pages",
+                    &[
+                        "page",
+                        "views",
+                        "entries",
+                        "exits",
+                        "exit rate",
+                        "bounces",
+                        "bounce rate",
+                    ],
+                );
+                for p in &r.pages {
+                    let f = &p.flow;
+                    t.row(vec![
+                        p.page.as_str().into(),
+                        f.views.into(),
+                        f.entries.into(),
+                        f.exits.into(),
+                        Cell::Rate(f.exit_rate),
+                        f.bounces.into(),
+                        Cell::Rate(f.bounce_rate),
+                    ]);
+                }
+                Tables {
+                    summary: vec![("sessions", r.sessions.into())],
+                    tables: vec![t],
+                }
+            }
+            Report::Transitions(r) => {
+                let mut t = Table::new("transitions", &["direction", "page", "views"]);
+                let lists = [
+                    ("from", &r.previous),
+                    ("from (more)", &r.previous_more),
+                    ("to", &r.next),
+                    ("to (more)", &r.next_more),
+                ];
+                for (direction, list) in lists {
+                    for p in list {
+                        t.row(vec![
+                            direction.into(),
+                            p.page.as_str().into(),
+                            p.views.into(),
+                        ]);
+                    }
+                }
+                let c = &r.counts;
+                Tables {
+                    summary: vec![
+                        ("page", r.page.as_str().into()),
+                        ("views", c.views.into()),
+                        ("entries", c.entries.into()),
+                        ("exits", c.exits.into()),
+                        ("from other pages", c.previous_other.into()),
+                        ("to other pages", c.next_other.into()),
+                    ],
+                    tables: vec![t],
+                }
+            }
+            Report::Journeys(r) => {
+                let mut t = Table::new("nodes", &["step", "page", "sessions", "drop-off"]);
+                for n in &r.nodes {
+                    let page = match &n.page {
+                        Some(p) => p.as_str().into(),
+                        None => "(other)".into(),
+                    };
+                    t.row(vec![
+                        (n.node.step + 1).into(),
+                        page,
+                        n.node.sessions.into(),
+                        n.node.drop_off.into(),
+                    ]);
+                }
+                let mut links = Table::new("links", &["from", "to", "sessions"]);
+                let name = |i: usize| {
+                    r.nodes.get(i).map_or(Cell::Empty, |n| {
+                        let page = n.page.as_deref().unwrap_or("(other)");
+                        Cell::Text(format!("{}. {page}", n.node.step + 1))
+                    })
+                };
+                for l in &r.links {
+                    links.row(vec![name(l.from), name(l.to), l.sessions.into()]);
+                }
+                Tables {
+                    summary: vec![],
+                    tables: vec![t, links],
+                }
+            }
+            Report::Funnel(r) => {
+                let mut t = Table::new(
+                    "steps",
+                    &[
+                        "step",
+                        "sessions",
+                        "from previous",
+                        "from start",
+                        "dropped",
+                        "exited",
+                        "dropped to",
+                    ],
+                );
+                for s in &r.steps {
+                    let c = &s.counts;
+                    let to: Vec<String> = s
+                        .dropped_to
+                        .iter()
+                        .take(3)
+                        .map(|p| format!("{} ({})", p.page, p.sessions))
+                        .collect();
+                    t.row(vec![
+                        s.step.as_str().into(),
+                        c.sessions.into(),
+                        Cell::Rate(c.conversion_from_previous),
+                        Cell::Rate(c.conversion_from_start),
+                        c.dropped.into(),
+                        c.dropped_exited.into(),
+                        to.join(", ").into(),
+                    ]);
+                }
+                Tables {
+                    summary: vec![
+                        (
+                            "overall conversion",
+                            Cell::Rate(r.funnel.overall_conversion),
+                        ),
+                        ("window (minutes)", ((r.window_ms / 60_000) as u64).into()),
+                        ("strict", r.strict.into()),
+                    ],
+                    tables: vec![t],
+                }
+            }
+            Report::Stages(r) => {
+                let mut t = Table::new(
+                    "stages",
+                    &[
+                        "stage",
+                        "visited",
+                        "reached",
+                        "deepest",
+                        "from previous",
+                        "from start",
+                        "drop-off",
+                        "skipped",
+                    ],
+                );
+                for s in &r.stages {
+                    let c = &s.counts;
+                    t.row(vec![
+                        s.stage.as_str().into(),
+                        c.visited.into(),
+                        c.reached.into(),
+                        c.deepest.into(),
+                        Cell::Rate(c.conversion_from_previous),
+                        Cell::Rate(c.conversion_from_start),
+                        Cell::Rate(c.drop_off_rate),
+                        c.skipped.into(),
+                    ]);
+                }
+                let mut seq = Table::new("orders", &["stages", "sessions"]);
+                for s in &r.sequences {
+                    seq.row(vec![path_cell(&s.stages), s.sequence.sessions.into()]);
+                }
+                Tables {
+                    summary: vec![
+                        ("sessions", r.report.sessions.into()),
+                        ("unstaged", r.report.unstaged.into()),
+                    ],
+                    tables: vec![t, seq],
+                }
+            }
+            Report::Frustration(r) => {
+                let mut t = Table::new(
+                    "pages",
+                    &[
+                        "page",
+                        "views",
+                        "frustrated",
+                        "rate",
+                        "rage clicks",
+                        "dead clicks",
+                        "errors",
+                        "quick backs",
+                        "loops",
+                    ],
+                );
+                for p in &r.pages {
+                    let c = &p.counts;
+                    t.row(vec![
+                        p.page.as_str().into(),
+                        c.views.into(),
+                        c.frustrated_views.into(),
+                        Cell::Rate(c.frustration_rate),
+                        c.rage_clicks.into(),
+                        c.dead_clicks.into(),
+                        c.errors.into(),
+                        c.quick_backs.into(),
+                        c.loops.into(),
+                    ]);
+                }
+                let mut worst = Table::new(
+                    "most frustrated sessions",
+                    &[
+                        "session",
+                        "score",
+                        "rage clicks",
+                        "dead clicks",
+                        "errors",
+                        "quick backs",
+                        "loops",
+                    ],
+                );
+                for s in &r.report.worst_sessions {
+                    worst.row(vec![
+                        (s.session_id.max(0) as u64).into(),
+                        s.score.into(),
+                        s.rage_clicks.into(),
+                        s.dead_clicks.into(),
+                        s.errors.into(),
+                        s.quick_backs.into(),
+                        s.loops.into(),
+                    ]);
+                }
+                Tables {
+                    summary: vec![
+                        ("sessions", r.report.sessions.into()),
+                        ("frustrated sessions", r.report.frustrated_sessions.into()),
+                    ],
+                    tables: vec![t, worst],
+                }
+            }
+            Report::Moments(r) => {
+                let mut t = Table::new(
+                    "moments",
+                    &[
+                        "ranking",
+                        "page",
+                        "views",
+                        "exits",
+                        "exit rate",
+                        "excess exits",
+                        "frustrated",
+                        "frustration rate",
+                        "impact",
+                    ],
+                );
+                let lists = [
+                    ("overall", &r.overall),
+                    ("by exits", &r.by_exits),
+                    ("by frustration", &r.by_frustration),
+                ];
+                for (ranking, list) in lists {
+                    for m in list {
+                        let c = &m.moment;
+                        t.row(vec![
+                            ranking.into(),
+                            m.page.as_str().into(),
+                            c.views.into(),
+                            c.exits.into(),
+                            Cell::Rate(c.exit_rate),
+                            Cell::Number(c.excess_exits),
+                            c.frustrated_views.into(),
+                            Cell::Rate(c.frustration_rate),
+                            Cell::Number(c.impact),
+                        ]);
+                    }
+                }
+                Tables {
+                    summary: vec![
+                        ("sessions", r.sessions.into()),
+                        ("site exit rate", Cell::Rate(r.moments.exit_rate)),
+                    ],
+                    tables: vec![t],
+                }
+            }
+            Report::Patterns(r) => {
+                let mut t = Table::new("patterns", &["pattern", "sessions"]);
+                for p in &r.patterns {
+                    t.row(vec![path_cell(&p.pages), p.pattern.support.into()]);
+                }
+                Tables {
+                    summary: vec![("sessions", r.sessions.into())],
+                    tables: vec![t],
+                }
+            }
+        }
+    }
+}
+
+fn overview_tables(o: &Overview) -> Tables {
+    let mut t = Table::new("top", &["dimension", "value", "sessions"]);
+    let lists = [
+        ("entry page", &o.entry_pages),
+        ("exit page", &o.exit_pages),
+        ("channel", &o.channels),
+        ("country", &o.countries),
+        ("device", &o.devices),
+    ];
+    for (dimension, list) in lists {
+        for c in list {
+            t.row(vec![
+                dimension.into(),
+                c.name.as_str().into(),
+                c.sessions.into(),
+            ]);
+        }
+    }
+    Tables {
+        summary: vec![
+            ("sessions", o.sessions.into()),
+            ("visitors", o.visitors.into()),
+            ("page views", o.page_views.into()),
+            ("bounce rate", Cell::Rate(o.bounce_rate)),
+            ("mean duration (s)", Cell::Number(o.mean_duration_s)),
+        ],
+        tables: vec![t],
+    }
+}
+
+/// A session's summary, as lists and searches show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionSummary {
+    pub id: i64,
+    pub source: &'static str,
+    /// RFC 3339, UTC.
+    pub start: String,
+    pub end: String,
+    pub duration_ms: i64,
+    pub entry_page: Option<String>,
+    pub exit_page: Option<String>,
+    pub page_count: u32,
+    pub event_count: u32,
+    pub referrer: Option<String>,
+    pub referrer_domain: Option<String>,
+    pub channel: Channel,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub device: DeviceClass,
+    pub is_bot: bool,
+    pub rage_clicks: u32,
+    pub dead_clicks: u32,
+    pub error_pages: u32,
+}
+
+impl SessionSummary {
+    pub fn of(s: &Session) -> SessionSummary {
+        let a = s.acquisition.clone();
+        let (geo, client) = (s.geo.clone(), s.client.clone());
+        SessionSummary {
+            id: s.id,
+            source: s.source.as_str(),
+            start: iso(s.start),
+            end: iso(s.end),
+            duration_ms: s.duration_ms(),
+            entry_page: s.entry_page.clone(),
+            exit_page: s.exit_page.clone(),
+            page_count: s.page_count,
+            event_count: s.event_count,
+            referrer: a.referrer,
+            referrer_domain: a.referrer_domain,
+            channel: a.channel,
+            utm_source: a.utm_source,
+            utm_medium: a.utm_medium,
+            utm_campaign: a.utm_campaign,
+            country: geo.country,
+            region: geo.region,
+            city: geo.city,
+            browser: client.browser,
+            os: client.os,
+            device: client.device,
+            is_bot: client.is_bot,
+            rage_clicks: s.rage_clicks,
+            dead_clicks: s.dead_clicks,
+            error_pages: s.error_pages,
+        }
+    }
+}
+
+impl SearchReport {
+    pub fn tables(&self) -> Tables {
+        let mut t = Table::new(
+            "sessions",
+            &[
+                "session",
+                "start",
+                "duration (s)",
+                "pages",
+                "entry",
+                "exit",
+                "channel",
+                "country",
+                "device",
+            ],
+        );
+        for s in &self.sessions {
+            t.row(vec![
+                (s.id.max(0) as u64).into(),
+                s.start.as_str().into(),
+                ((s.duration_ms.max(0) / 1000) as u64).into(),
+                s.page_count.into(),
+                s.entry_page.as_deref().unwrap_or("-").into(),
+                s.exit_page.as_deref().unwrap_or("-").into(),
+                s.channel.as_str().into(),
+                s.country.as_deref().unwrap_or("-").into(),
+                s.device.as_str().into(),
+            ]);
+        }
+        Tables {
+            summary: vec![("matching sessions", self.total.into())],
+            tables: vec![t],
+        }
+    }
+}

@@ -1,0 +1,650 @@
+//! What can be asked, typed, with every bound and default defined once.
+//!
+//! Both doors build these requests: the HTTP API decodes them from query
+//! parameters with [`Params`] (one decoder for every endpoint), the CLI
+//! from its flags (whose defaults come from the same [`Bound`]s). Neither
+//! checks a range itself: the service calls [`ReportRequest::check`] (and
+//! its kin) before it runs anything, so a request means the same thing,
+//! and fails with the same message, whichever door it came through.
+
+use std::fmt::Display;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use super::error::{Result, ServiceError};
+use crate::event::{Channel, DeviceClass, Millis};
+use crate::search::{SearchFilters, Sort};
+use crate::store::read::JourneyFilter;
+
+/// A numeric parameter: its name (as the API spells it), default and
+/// allowed range.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound<T> {
+    pub name: &'static str,
+    pub default: T,
+    pub min: T,
+    pub max: T,
+}
+
+impl<T: PartialOrd + Copy + Display> Bound<T> {
+    /// `value`, or why it is out of range.
+    pub fn check(&self, value: T) -> Result<T> {
+        if value < self.min || value > self.max {
+            return Err(ServiceError::invalid(format!(
+                "{}: {value} is out of range ({} to {})",
+                self.name, self.min, self.max
+            )));
+        }
+        Ok(value)
+    }
+}
+
+/// Every bounded parameter of every report, chart and list.
+pub mod bounds {
+    use super::Bound;
+
+    const fn b<T>(name: &'static str, default: T, min: T, max: T) -> Bound<T> {
+        Bound {
+            name,
+            default,
+            min,
+            max,
+        }
+    }
+
+    /// Pages in a path, columns of a journey graph.
+    pub const STEPS: Bound<usize> = b("steps", 5, 1, 20);
+    /// Rows of a ranked list (paths, transitions, moments, overview lists).
+    pub const TOP: Bound<usize> = b("top", 10, 1, 1000);
+    /// Patterns listed (unless `all`).
+    pub const PATTERN_TOP: Bound<usize> = b("top", 20, 1, 1000);
+    pub const PATTERN_MIN_LEN: Bound<usize> = b("min_len", 2, 1, 20);
+    pub const PATTERN_MAX_LEN: Bound<usize> = b("max_len", 10, 1, 20);
+    pub const PATTERN_MIN_SUPPORT: Bound<u32> = b("min_support", 1, 1, u32::MAX);
+    /// The most frustrated sessions listed.
+    pub const WORST: Bound<usize> = b("worst", 20, 0, 1000);
+    /// A funnel's window: a month at most.
+    pub const WINDOW_MINUTES: Bound<i64> = b("window_minutes", 60, 1, 60 * 24 * 31);
+    /// Nodes per column of a journey graph.
+    pub const NODES: Bound<usize> = b("nodes", 8, 1, 100);
+    /// The lightest link a journey graph shows.
+    pub const MIN_LINK: Bound<u32> = b("min_link", 1, 1, u32::MAX);
+    /// Chart size in pixels.
+    pub const WIDTH: Bound<u32> = b("width", 1200, 200, 4000);
+    pub const HEIGHT: Bound<u32> = b("height", 640, 150, 4000);
+    /// Sessions in one page of a list or a search.
+    pub const LIMIT: Bound<usize> = b("limit", 50, 1, 1000);
+    /// How far into a search's hits a page may start.
+    pub const OFFSET: Bound<usize> = b("offset", 0, 0, 100_000);
+}
+
+/// Where a request's parameters come from: query parameters, or anything
+/// that can answer by name. Repeated keys (`step`) are read with [`all`].
+///
+/// [`all`]: Params::all
+pub trait Params {
+    fn get(&self, key: &str) -> Option<&str>;
+    fn all(&self, key: &str) -> Vec<&str>;
+
+    /// A number, or its bound's default when absent; the range is checked
+    /// by the service, not here.
+    fn number<T: std::str::FromStr + Copy>(&self, bound: &Bound<T>) -> Result<T> {
+        match self.get(bound.name) {
+            None | Some("") => Ok(bound.default),
+            Some(v) => v.trim().parse::<T>().map_err(|_| {
+                ServiceError::invalid(format!("{}: {v:?} is not a whole number", bound.name))
+            }),
+        }
+    }
+
+    /// `true` for `true` or `1`, `false` when absent, `false` or `0`.
+    fn flag(&self, key: &str) -> Result<bool> {
+        match self.get(key) {
+            None | Some("") | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(v) => Err(ServiceError::invalid(format!(
+                "{key}: {v:?} is not true or false"
+            ))),
+        }
+    }
+
+    /// A value that must be given.
+    fn required(&self, key: &str) -> Result<&str> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ServiceError::invalid(format!("{key}: required")))
+    }
+
+    /// One of a fixed set of names.
+    fn choice<T: Choice>(&self, key: &str) -> Result<Option<T>> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| parse_choice(key, v))
+            .transpose()
+    }
+}
+
+/// A fixed set of named values (channels, devices, sort orders...): the
+/// names are the ones the CLI's `clap::ValueEnum` shows in `--help`.
+pub trait Choice: clap::ValueEnum {}
+impl<T: clap::ValueEnum> Choice for T {}
+
+/// `value` as one of `T`'s names, or an error listing them.
+pub fn parse_choice<T: Choice>(key: &str, value: &str) -> Result<T> {
+    T::from_str(value, true).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|p| p.get_name().to_string())
+            .collect();
+        ServiceError::invalid(format!(
+            "{key}: {value:?} is not one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// The name a choice is spelled by.
+pub fn choice_name<T: Choice>(value: &T) -> String {
+    value
+        .to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Query parameters, decoded once (`a=1&step=x&step=y`).
+#[derive(Debug, Default, Clone)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn parse(query: Option<&str>) -> QueryParams {
+        QueryParams(
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// From name/value pairs (the CLI's flags, in tests).
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> QueryParams {
+        QueryParams(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+impl Params for QueryParams {
+    /// The last value of `key` (a later repeat wins, as in most servers).
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Accepts milliseconds since the epoch, `YYYY-MM-DD` (UTC midnight) or
+/// RFC 3339.
+pub fn parse_time(v: &str, name: &str) -> Result<Millis> {
+    if let Ok(ms) = v.parse::<i64>() {
+        return Ok(ms);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        let midnight = d.and_hms_opt(0, 0, 0).expect("valid time");
+        return Ok(Utc.from_utc_datetime(&midnight).timestamp_millis());
+    }
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            ServiceError::invalid(format!(
+                "{name}: expected milliseconds, YYYY-MM-DD or an RFC 3339 time, got {v:?}"
+            ))
+        })
+}
+
+/// RFC 3339 in UTC with milliseconds.
+pub fn iso(ms: Millis) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// The sessions a report or a search covers: the filters every view takes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    /// Sessions that started at or after this.
+    pub from: Option<Millis>,
+    /// Sessions that started before this.
+    pub to: Option<Millis>,
+    pub channel: Option<Channel>,
+    pub device: Option<DeviceClass>,
+    /// ISO 3166-1 alpha-2, uppercase.
+    pub country: Option<String>,
+    /// A referrer domain (reports), or words of the referrer URL (search).
+    pub referrer: Option<String>,
+    /// The entry page's path, as stored.
+    pub entry_page: Option<String>,
+    pub include_bots: bool,
+    /// A cleaning choice: keep consecutive repeats of a page.
+    pub keep_repeats: bool,
+}
+
+impl Filters {
+    pub fn decode(p: &impl Params) -> Result<Filters> {
+        let time = |k: &str| {
+            p.get(k)
+                .filter(|v| !v.is_empty())
+                .map(|v| parse_time(v, k))
+                .transpose()
+        };
+        let text = |k: &str| p.get(k).filter(|v| !v.is_empty()).map(str::to_string);
+        Ok(Filters {
+            from: time("from")?,
+            to: time("to")?,
+            channel: p.choice("channel")?,
+            device: p.choice("device")?,
+            country: text("country"),
+            referrer: text("referrer"),
+            entry_page: text("entry_page"),
+            include_bots: p.flag("include_bots")?,
+            keep_repeats: p.flag("keep_repeats")?,
+        })
+    }
+
+    /// The checks no type can make: a country code's shape, an order of
+    /// times. Normalises the country to uppercase.
+    pub fn check(mut self) -> Result<Filters> {
+        if let Some(c) = &self.country {
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(ServiceError::invalid(format!(
+                    "country: {c:?} is not an ISO 3166-1 alpha-2 code such as SE"
+                )));
+            }
+            self.country = Some(c.to_ascii_uppercase());
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if to < from {
+                return Err(ServiceError::invalid(
+                    "to: the end of the range is before its start (from)",
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    pub(crate) fn journey_filter(&self) -> JourneyFilter {
+        JourneyFilter {
+            from: self.from,
+            to: self.to,
+            channel: self.channel.map(|c| c.as_str().to_string()),
+            device: self.device.map(|d| d.as_str().to_string()),
+            country: self.country.clone(),
+            referrer_domain: self.referrer.clone(),
+            entry_page: self.entry_page.clone(),
+            include_bots: self.include_bots,
+            keep_repeats: self.keep_repeats,
+        }
+    }
+
+    pub(crate) fn search_filters(&self) -> SearchFilters {
+        SearchFilters {
+            from: self.from,
+            to: self.to,
+            channel: self.channel.map(|c| c.as_str().to_string()),
+            device: self.device.map(|d| d.as_str().to_string()),
+            country: self.country.clone(),
+            referrer: self.referrer.clone(),
+        }
+    }
+}
+
+/// The reports there are, by the name both doors use
+/// (`trailmap NAME`, `GET /api/sites/{site}/NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportKind {
+    Overview,
+    Paths,
+    Exits,
+    Transitions,
+    Journeys,
+    Funnel,
+    Stages,
+    Frustration,
+    Moments,
+    Patterns,
+}
+
+impl ReportKind {
+    pub fn name(self) -> String {
+        choice_name(&self)
+    }
+}
+
+/// `paths`: the most common paths of up to `steps` pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathsRequest {
+    pub steps: usize,
+    pub top: usize,
+    /// Start every path at this page.
+    pub start: Option<String>,
+    /// End every path at this page.
+    pub end: Option<String>,
+}
+
+/// `funnel`: conversion through ordered steps, each a regex over cleaned
+/// page paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelRequest {
+    pub steps: Vec<String>,
+    pub window_minutes: i64,
+    /// Each step must be the very next page.
+    pub strict: bool,
+}
+
+/// `journeys` and the Sankey chart: the journey graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphRequest {
+    pub steps: usize,
+    pub nodes: usize,
+    pub min_link: u32,
+    /// Start every journey at this page.
+    pub root: Option<String>,
+    /// Pages to show even where they would be grouped as "other":
+    /// `(step from 0, page)`.
+    pub expand: Vec<(usize, String)>,
+}
+
+/// `patterns`: frequent navigation patterns, with gaps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternsRequest {
+    pub top: usize,
+    pub min_len: usize,
+    pub max_len: usize,
+    pub min_support: u32,
+    /// Every pattern at or above `min_support`, not only the top.
+    pub all: bool,
+}
+
+/// A report, with what it takes besides the filters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportRequest {
+    Overview { top: usize },
+    Paths(PathsRequest),
+    Exits,
+    Transitions { page: String, top: usize },
+    Journeys(GraphRequest),
+    Funnel(FunnelRequest),
+    Stages,
+    Frustration { worst: usize },
+    Moments { top: usize },
+    Patterns(PatternsRequest),
+}
+
+impl ReportRequest {
+    /// The request for `kind` from parameters (the API's query).
+    pub fn decode(kind: ReportKind, p: &impl Params) -> Result<ReportRequest> {
+        use bounds::*;
+        Ok(match kind {
+            ReportKind::Overview => ReportRequest::Overview {
+                top: p.number(&TOP)?,
+            },
+            ReportKind::Paths => ReportRequest::Paths(PathsRequest {
+                steps: p.number(&STEPS)?,
+                top: p.number(&TOP)?,
+                start: p.get("start").map(str::to_string),
+                end: p.get("end").map(str::to_string),
+            }),
+            ReportKind::Exits => ReportRequest::Exits,
+            ReportKind::Transitions => ReportRequest::Transitions {
+                page: p.required("page")?.to_string(),
+                top: p.number(&TOP)?,
+            },
+            ReportKind::Journeys => ReportRequest::Journeys(GraphRequest::decode(p)?),
+            ReportKind::Funnel => ReportRequest::Funnel(FunnelRequest::decode(p)?),
+            ReportKind::Stages => ReportRequest::Stages,
+            ReportKind::Frustration => ReportRequest::Frustration {
+                worst: p.number(&WORST)?,
+            },
+            ReportKind::Moments => ReportRequest::Moments {
+                top: p.number(&TOP)?,
+            },
+            ReportKind::Patterns => ReportRequest::Patterns(PatternsRequest {
+                top: p.number(&PATTERN_TOP)?,
+                min_len: p.number(&PATTERN_MIN_LEN)?,
+                max_len: p.number(&PATTERN_MAX_LEN)?,
+                min_support: p.number(&PATTERN_MIN_SUPPORT)?,
+                all: p.flag("all")?,
+            }),
+        })
+    }
+
+    pub fn kind(&self) -> ReportKind {
+        match self {
+            ReportRequest::Overview { .. } => ReportKind::Overview,
+            ReportRequest::Paths(_) => ReportKind::Paths,
+            ReportRequest::Exits => ReportKind::Exits,
+            ReportRequest::Transitions { .. } => ReportKind::Transitions,
+            ReportRequest::Journeys(_) => ReportKind::Journeys,
+            ReportRequest::Funnel(_) => ReportKind::Funnel,
+            ReportRequest::Stages => ReportKind::Stages,
+            ReportRequest::Frustration { .. } => ReportKind::Frustration,
+            ReportRequest::Moments { .. } => ReportKind::Moments,
+            ReportRequest::Patterns(_) => ReportKind::Patterns,
+        }
+    }
+
+    /// Every bound of the request, checked before anything runs.
+    pub fn check(&self) -> Result<()> {
+        use bounds::*;
+        match self {
+            ReportRequest::Overview { top }
+            | ReportRequest::Transitions { top, .. }
+            | ReportRequest::Moments { top } => {
+                TOP.check(*top)?;
+            }
+            ReportRequest::Paths(p) => {
+                STEPS.check(p.steps)?;
+                TOP.check(p.top)?;
+            }
+            ReportRequest::Exits | ReportRequest::Stages => {}
+            ReportRequest::Journeys(g) => g.check()?,
+            ReportRequest::Funnel(f) => f.check()?,
+            ReportRequest::Frustration { worst } => {
+                WORST.check(*worst)?;
+            }
+            ReportRequest::Patterns(p) => {
+                if !p.all {
+                    PATTERN_TOP.check(p.top)?;
+                }
+                PATTERN_MIN_LEN.check(p.min_len)?;
+                PATTERN_MAX_LEN.check(p.max_len)?;
+                PATTERN_MIN_SUPPORT.check(p.min_support)?;
+                if p.min_len > p.max_len {
+                    return Err(ServiceError::invalid(format!(
+                        "min_len: {} is above max_len ({})",
+                        p.min_len, p.max_len
+                    )));
+                }
+                if p.all && p.min_support < 2 {
+                    return Err(ServiceError::invalid(
+                        "all: needs min_support of at least 2 (--min-support on the command line)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FunnelRequest {
+    pub fn decode(p: &impl Params) -> Result<FunnelRequest> {
+        Ok(FunnelRequest {
+            steps: p.all("step").into_iter().map(str::to_string).collect(),
+            window_minutes: p.number(&bounds::WINDOW_MINUTES)?,
+            strict: p.flag("strict")?,
+        })
+    }
+
+    pub fn check(&self) -> Result<()> {
+        bounds::WINDOW_MINUTES.check(self.window_minutes)?;
+        if self.steps.len() < 2 {
+            return Err(ServiceError::invalid(
+                "step: a funnel needs at least two steps",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl GraphRequest {
+    pub fn decode(p: &impl Params) -> Result<GraphRequest> {
+        use bounds::*;
+        Ok(GraphRequest {
+            steps: p.number(&STEPS)?,
+            nodes: p.number(&NODES)?,
+            min_link: p.number(&MIN_LINK)?,
+            root: p.get("root").filter(|v| !v.is_empty()).map(str::to_string),
+            expand: parse_expand(p.get("expand"))?,
+        })
+    }
+
+    pub fn check(&self) -> Result<()> {
+        bounds::STEPS.check(self.steps)?;
+        bounds::NODES.check(self.nodes)?;
+        bounds::MIN_LINK.check(self.min_link)?;
+        if let Some((step, _)) = self.expand.iter().find(|(s, _)| *s >= self.steps) {
+            return Err(ServiceError::invalid(format!(
+                "expand: step {step} is past the graph's {} steps",
+                self.steps
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `expand=STEP:PATH,STEP:PATH` (steps from 0).
+pub fn parse_expand(spec: Option<&str>) -> Result<Vec<(usize, String)>> {
+    let Some(spec) = spec.filter(|s| !s.is_empty()) else {
+        return Ok(vec![]);
+    };
+    spec.split(',')
+        .map(|item| {
+            let (step, path) = item.split_once(':').ok_or_else(|| {
+                ServiceError::invalid(format!("expand: {item:?} is not STEP:PATH"))
+            })?;
+            let step = step
+                .parse()
+                .map_err(|_| ServiceError::invalid(format!("expand: {step:?} is not a step")))?;
+            Ok((step, path.to_string()))
+        })
+        .collect()
+}
+
+/// How search hits are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SearchSort {
+    /// The most recent sessions first.
+    #[default]
+    Newest,
+    /// The longest sessions first.
+    Longest,
+}
+
+impl From<SearchSort> for Sort {
+    fn from(s: SearchSort) -> Sort {
+        match s {
+            SearchSort::Newest => Sort::Newest,
+            SearchSort::Longest => Sort::Longest,
+        }
+    }
+}
+
+/// `search`: sessions by what happened in them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    pub query: String,
+    pub sort: SearchSort,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl SearchRequest {
+    pub fn decode(p: &impl Params) -> Result<SearchRequest> {
+        Ok(SearchRequest {
+            query: p.get("q").unwrap_or("").to_string(),
+            sort: p.choice("sort")?.unwrap_or_default(),
+            limit: p.number(&bounds::LIMIT)?,
+            offset: p.number(&bounds::OFFSET)?,
+        })
+    }
+
+    pub fn check(&self) -> Result<()> {
+        bounds::LIMIT.check(self.limit)?;
+        bounds::OFFSET.check(self.offset)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse() {
+        assert_eq!(
+            parse_time("1700000000000", "from").unwrap(),
+            1_700_000_000_000
+        );
+        assert_eq!(parse_time("1970-01-02", "from").unwrap(), 86_400_000);
+        assert_eq!(parse_time("1970-01-01T00:00:01Z", "from").unwrap(), 1000);
+        assert!(parse_time("yesterday", "from")
+            .unwrap_err()
+            .to_string()
+            .starts_with("from:"));
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn one_decoder_one_set_of_bounds() {
+        let p = QueryParams::parse(Some("steps=25&top=3&channel=paid&device=phone"));
+        let req = ReportRequest::decode(ReportKind::Paths, &p).unwrap();
+        assert_eq!(
+            req.check().unwrap_err().to_string(),
+            "steps: 25 is out of range (1 to 20)"
+        );
+        assert_eq!(
+            Filters::decode(&p).unwrap_err().to_string(),
+            "device: \"phone\" is not one of desktop, mobile, tablet, bot, other"
+        );
+        let p = QueryParams::parse(Some("step=a&step=b&window_minutes=-5"));
+        let req = ReportRequest::decode(ReportKind::Funnel, &p).unwrap();
+        assert!(req
+            .check()
+            .unwrap_err()
+            .to_string()
+            .starts_with("window_minutes: -5"));
+        let f = Filters::decode(&QueryParams::parse(Some(
+            "country=se&channel=organic_search",
+        )))
+        .unwrap()
+        .check()
+        .unwrap();
+        assert_eq!(f.country.as_deref(), Some("SE"));
+        assert_eq!(f.channel, Some(Channel::OrganicSearch));
+    }
+}
