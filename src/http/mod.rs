@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod registry;
 pub mod replay_api;
 pub mod reply;
+pub mod routes;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -409,71 +410,18 @@ fn metrics_text(app: &App) -> Reply {
     )
 }
 
-/// Dispatches a request and counts it.
+/// Dispatches a request through the route table ([`routes`]) and counts it.
 async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let path = req.uri().path().to_string();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (label, reply) = match (req.method(), segments.as_slice()) {
-        (&Method::POST, ["api", "collect"]) => ("collect", collect::collect(&app, req, peer).await),
-        (&Method::OPTIONS, ["api", "collect"]) => {
-            ("collect_preflight", collect::preflight(&app, &req))
-        }
-        (&Method::POST, ["api", "replay", "snapshots", hash]) => {
-            let hash = hash.to_string();
-            ("replay", replay_api::upload(&app, &hash, req, peer).await)
-        }
-        (&Method::OPTIONS, ["api", "replay", "snapshots", _]) => {
-            ("replay", collect::preflight(&app, &req))
-        }
-        (&Method::GET, ["replay", "frame", site, hash]) => (
-            "replay",
-            replay_api::frame(&app, site, hash, req.uri().query()).await,
-        ),
-        (&Method::GET, [""]) => ("dashboard", dashboards::redirect()),
-        (&Method::GET, ["dashboard", rest @ ..]) => ("dashboard", app.dashboards.serve(rest)),
-        (&Method::GET, ["healthz"]) => ("healthz", health(&app).await),
-        (&Method::GET | &Method::HEAD, ["t.js"]) => ("tracker", app.tracker.serve(&req, None)),
-        (&Method::GET | &Method::HEAD, ["t", "replay.js"]) => {
-            ("tracker", app.recorder.serve(&req, None))
-        }
-        (&Method::GET | &Method::HEAD, ["t", versioned]) => {
-            ("tracker", app.tracker.serve(&req, Some(versioned)))
-        }
-        (&Method::GET, ["metrics"]) => (
-            "metrics",
-            if auth::authorized(req.headers(), &app.token_digest) {
-                metrics_text(&app)
-            } else {
-                unauthorized()
-            },
-        ),
-        (&Method::GET, ["api", "sites", ..]) => ("api", read_api(&app, &req, &segments[2..]).await),
-        (&Method::PUT, ["api", "sites", site, rest @ ..])
-            if matches!(rest, ["rules"] | ["stages", "settings"]) =>
+    let (label, reply) = match routes::find(req.method(), &path) {
+        routes::Found::NotFound => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
+        routes::Found::WrongMethod(allowed) => ("other", method_not_allowed(allowed)),
+        routes::Found::Route(m)
+            if m.spec.auth && !auth::authorized(req.headers(), &app.token_digest) =>
         {
-            let (site, rules) = (site.to_string(), rest == ["rules"]);
-            let reply = if !auth::authorized(req.headers(), &app.token_digest) {
-                unauthorized()
-            } else if rules {
-                mine_api::put_rules(&app, &site, req).await
-            } else {
-                mine_api::put_journey_settings(&app, &site, req).await
-            };
-            ("api", reply)
+            (m.spec.label, unauthorized())
         }
-        (
-            _,
-            ["api", "collect"]
-            | ["healthz"]
-            | ["metrics"]
-            | ["api", "sites", ..]
-            | ["t.js"]
-            | ["api", "replay", ..],
-        ) => (
-            "other",
-            reply::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
-        ),
-        _ => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
+        routes::Found::Route(m) => (m.spec.label, dispatch(&app, req, peer, &m).await),
     };
     app.metrics.request(label, reply.status().as_u16());
     let mut reply = reply;
@@ -500,26 +448,60 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
     reply
 }
 
-/// The authenticated read API; `rest` is the path after `/api/sites`.
-async fn read_api(app: &Arc<App>, req: &Request<Incoming>, rest: &[&str]) -> Reply {
-    if !auth::authorized(req.headers(), &app.token_digest) {
-        return unauthorized();
-    }
-    match rest {
-        [] => api::list_sites(app).await,
-        [site, "sessions"] => api::list_sessions(app, site, req.uri().query()).await,
-        [site, "sessions", id] => api::session(app, site, id).await,
-        [site, "rules"] => mine_api::get_rules(app, site).await,
-        [site, "stages", "settings"] => mine_api::get_journey_settings(app, site).await,
-        [site, "layouts"] => replay_api::describe(app, site, None, req.uri().query()).await,
-        [site, "layouts", hash] => replay_api::describe(app, site, Some(hash), None).await,
-        [site, "charts", file] => charts_api::chart(app, site, file, req.uri().query()).await,
-        [site, kind @ ("paths" | "exits" | "transitions" | "funnel" | "patterns" | "journeys"
-        | "stages" | "frustration" | "moments" | "overview")] => {
-            mine_api::analysis(app, site, kind, req.uri().query()).await
+/// The handler of a matched route (the token, where needed, is checked).
+async fn dispatch(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    m: &routes::Matched<'_>,
+) -> Reply {
+    use routes::Route;
+    let query = req.uri().query().map(str::to_string);
+    let query = query.as_deref();
+    let (site, put) = (m.param("site"), req.method() == Method::PUT);
+    let preflight = req.method() == Method::OPTIONS;
+    match m.spec.route {
+        Route::Collect if preflight => collect::preflight(app, &req),
+        Route::Collect => collect::collect(app, req, peer).await,
+        Route::ReplayUpload if preflight => collect::preflight(app, &req),
+        Route::ReplayUpload => replay_api::upload(app, m.param("hash"), req, peer).await,
+        Route::ReplayFrame => replay_api::frame(app, site, m.param("hash"), query).await,
+        Route::DashboardRoot => dashboards::redirect(),
+        Route::Dashboard => {
+            let rest: Vec<&str> = m
+                .param("rest")
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect();
+            app.dashboards.serve(&rest)
         }
-        _ => reply::error(StatusCode::NOT_FOUND, "not found"),
+        Route::Healthz => health(app).await,
+        Route::Tracker => app.tracker.serve(&req, None),
+        Route::Recorder => app.recorder.serve(&req, None),
+        Route::TrackerVersioned => app.tracker.serve(&req, Some(m.param("file"))),
+        Route::Metrics => metrics_text(app),
+        Route::Sites => api::list_sites(app).await,
+        Route::Sessions => api::list_sessions(app, site, query).await,
+        Route::Session => api::session(app, site, m.param("id")).await,
+        Route::Rules if put => mine_api::put_rules(app, site, req).await,
+        Route::Rules => mine_api::get_rules(app, site).await,
+        Route::StageSettings if put => mine_api::put_journey_settings(app, site, req).await,
+        Route::StageSettings => mine_api::get_journey_settings(app, site).await,
+        Route::Layouts => replay_api::describe(app, site, None, query).await,
+        Route::Layout => replay_api::describe(app, site, Some(m.param("hash")), None).await,
+        Route::Chart => charts_api::chart(app, site, m.param("file"), query).await,
+        Route::Report => mine_api::analysis(app, site, m.param("report"), query).await,
     }
+}
+
+/// 405, with the methods the path has.
+fn method_not_allowed(allowed: &[Method]) -> Reply {
+    let mut r = reply::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    let list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&list.join(", ")) {
+        r.headers_mut().insert(hyper::header::ALLOW, v);
+    }
+    r
 }
 
 /// 401, with the challenge that says which scheme to use.

@@ -1,0 +1,273 @@
+//! The one list of what the server answers: every path, its methods,
+//! whether it needs the token, and the label /metrics counts it under.
+//! Paths are matched by `matchit` (the router inside axum), on the same
+//! hyper server: the connection handling in [`super::conn`] and the body
+//! reader in [`super::body`] stay ours, which a tower-based framework would
+//! take over. A path that exists with another method is a 405 with `Allow`.
+
+use std::sync::LazyLock;
+
+use hyper::Method;
+
+/// What a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Collect,
+    ReplayUpload,
+    ReplayFrame,
+    DashboardRoot,
+    Dashboard,
+    Healthz,
+    Tracker,
+    Recorder,
+    TrackerVersioned,
+    Metrics,
+    Sites,
+    Sessions,
+    Session,
+    Rules,
+    StageSettings,
+    Layouts,
+    Layout,
+    Chart,
+    /// `overview`, `paths`, ... (the names of [`crate::service::ReportKind`]).
+    Report,
+}
+
+/// One entry of the table.
+pub struct Spec {
+    pub path: &'static str,
+    pub route: Route,
+    pub methods: &'static [Method],
+    /// Needs `Authorization: Bearer TOKEN`.
+    pub auth: bool,
+    /// The `route` label of `trailmap_http_requests_total`.
+    pub label: &'static str,
+}
+
+const GET: &[Method] = &[Method::GET];
+const GET_HEAD: &[Method] = &[Method::GET, Method::HEAD];
+const GET_PUT: &[Method] = &[Method::GET, Method::PUT];
+const POST_OPTIONS: &[Method] = &[Method::POST, Method::OPTIONS];
+
+const fn spec(
+    path: &'static str,
+    route: Route,
+    methods: &'static [Method],
+    auth: bool,
+    label: &'static str,
+) -> Spec {
+    Spec {
+        path,
+        route,
+        methods,
+        auth,
+        label,
+    }
+}
+
+/// Every route. The site API's own sub-paths take precedence over
+/// `{report}` (matchit prefers static segments).
+pub const ROUTES: &[Spec] = &[
+    spec(
+        "/api/collect",
+        Route::Collect,
+        POST_OPTIONS,
+        false,
+        "collect",
+    ),
+    spec(
+        "/api/replay/snapshots/{hash}",
+        Route::ReplayUpload,
+        POST_OPTIONS,
+        false,
+        "replay",
+    ),
+    spec(
+        "/replay/frame/{site}/{hash}",
+        Route::ReplayFrame,
+        GET,
+        false,
+        "replay",
+    ),
+    spec("/", Route::DashboardRoot, GET, false, "dashboard"),
+    spec("/dashboard", Route::Dashboard, GET, false, "dashboard"),
+    spec(
+        "/dashboard/{*rest}",
+        Route::Dashboard,
+        GET,
+        false,
+        "dashboard",
+    ),
+    spec("/healthz", Route::Healthz, GET, false, "healthz"),
+    spec("/t.js", Route::Tracker, GET_HEAD, false, "tracker"),
+    spec("/t/replay.js", Route::Recorder, GET_HEAD, false, "tracker"),
+    spec(
+        "/t/{file}",
+        Route::TrackerVersioned,
+        GET_HEAD,
+        false,
+        "tracker",
+    ),
+    spec("/metrics", Route::Metrics, GET, true, "metrics"),
+    spec("/api/sites", Route::Sites, GET, true, "api"),
+    spec(
+        "/api/sites/{site}/sessions",
+        Route::Sessions,
+        GET,
+        true,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/sessions/{id}",
+        Route::Session,
+        GET,
+        true,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/rules",
+        Route::Rules,
+        GET_PUT,
+        true,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/stages/settings",
+        Route::StageSettings,
+        GET_PUT,
+        true,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/layouts",
+        Route::Layouts,
+        GET,
+        true,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/layouts/{hash}",
+        Route::Layout,
+        GET,
+        true,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/charts/{file}",
+        Route::Chart,
+        GET,
+        true,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/{report}",
+        Route::Report,
+        GET,
+        true,
+        "api",
+    ),
+];
+
+static ROUTER: LazyLock<matchit::Router<usize>> = LazyLock::new(|| {
+    let mut router = matchit::Router::new();
+    for (i, s) in ROUTES.iter().enumerate() {
+        router
+            .insert(s.path, i)
+            .unwrap_or_else(|e| panic!("route {}: {e}", s.path));
+    }
+    router
+});
+
+/// A matched request: its route's entry and the path's parameters.
+pub struct Matched<'p> {
+    pub spec: &'static Spec,
+    params: matchit::Params<'static, 'p>,
+}
+
+impl Matched<'_> {
+    /// A path parameter by name (`site`, `hash`, ...); empty when absent.
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or("")
+    }
+}
+
+/// What the table says of a method and a path.
+pub enum Found<'p> {
+    Route(Matched<'p>),
+    /// The path exists, not with this method: the methods it has.
+    WrongMethod(&'static [Method]),
+    NotFound,
+}
+
+/// Looks `path` up (a trailing slash is ignored, as before the table).
+pub fn find<'p>(method: &Method, path: &'p str) -> Found<'p> {
+    let path = match path.strip_suffix('/') {
+        Some(trimmed) if !trimmed.is_empty() => trimmed,
+        _ => path,
+    };
+    let Ok(m) = ROUTER.at(path) else {
+        return Found::NotFound;
+    };
+    let spec = &ROUTES[*m.value];
+    if !spec.methods.contains(method) {
+        return Found::WrongMethod(spec.methods);
+    }
+    Found::Route(Matched {
+        spec,
+        params: m.params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: Method, path: &str) -> Option<(Route, String)> {
+        match find(&method, path) {
+            Found::Route(m) => Some((m.spec.route, m.param("site").to_string())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_route_is_found_and_static_segments_win() {
+        assert_eq!(
+            route(Method::GET, "/api/sites/shop/sessions"),
+            Some((Route::Sessions, "shop".into()))
+        );
+        assert_eq!(
+            route(Method::GET, "/api/sites/shop/paths/"),
+            Some((Route::Report, "shop".into()))
+        );
+        assert_eq!(
+            route(Method::GET, "/api/sites/shop/stages/settings"),
+            Some((Route::StageSettings, "shop".into()))
+        );
+        assert_eq!(
+            route(Method::GET, "/t/replay.js").unwrap().0,
+            Route::Recorder
+        );
+        assert_eq!(
+            route(Method::GET, "/t/t.1a2b.js").unwrap().0,
+            Route::TrackerVersioned
+        );
+        assert_eq!(
+            route(Method::GET, "/dashboard/").unwrap().0,
+            Route::Dashboard
+        );
+        assert_eq!(
+            route(Method::GET, "/dashboard/js/app.js").unwrap().0,
+            Route::Dashboard
+        );
+        assert!(matches!(
+            find(&Method::DELETE, "/api/collect"),
+            Found::WrongMethod(m) if m == POST_OPTIONS
+        ));
+        assert!(matches!(find(&Method::GET, "/nope"), Found::NotFound));
+        assert!(matches!(
+            find(&Method::GET, "/api/sites/shop/a/b/c"),
+            Found::NotFound
+        ));
+    }
+}
