@@ -202,6 +202,94 @@ impl Service {
     }
 }
 
+/// One page of a site's sessions, newest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionSummary>,
+    /// Pass as `cursor` for the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A session with everything to replay it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub summary: SessionSummary,
+    /// The paths of its page views, in order.
+    pub pages: Vec<String>,
+    pub events: Vec<read::StoredEvent>,
+}
+
+impl Service {
+    /// A page of the sessions of `site` that started in `filters`' time
+    /// range, newest first, after `cursor` (from the previous page).
+    pub fn sessions(
+        &self,
+        site: &str,
+        filters: &Filters,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<SessionList> {
+        let filters = filters.clone().check()?;
+        bounds::LIMIT.check(limit)?;
+        let after = cursor.map(parse_cursor).transpose()?;
+        let conn = self.store.read()?;
+        let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+        let found = read::list_sessions(
+            &conn,
+            s.id,
+            &read::SessionQuery {
+                from: filters.from,
+                to: filters.to,
+                limit,
+                after,
+            },
+        )?;
+        let next_cursor = (found.len() == limit)
+            .then(|| found.last().map(|s| format!("{}_{}", s.start, s.id)))
+            .flatten();
+        Ok(SessionList {
+            sessions: found.iter().map(SessionSummary::of).collect(),
+            next_cursor,
+        })
+    }
+
+    /// One session of `site`, with its pages and events.
+    pub fn session(&self, site: &str, id: &str) -> Result<SessionDetail> {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| ServiceError::invalid("session id must be an integer"))?;
+        let conn = self.store.read()?;
+        let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+        let detail = read::session_detail(&conn, s.id, id)?
+            .ok_or_else(|| ServiceError::not_found(format!("no session {id} in this site")))?;
+        Ok(SessionDetail {
+            summary: SessionSummary::of(&detail.session),
+            pages: detail.page_paths,
+            events: detail.events,
+        })
+    }
+
+    /// The registered sites.
+    pub fn sites(&self) -> Result<Vec<sites::Site>> {
+        Ok(sites::list(&*self.store.read()?)?)
+    }
+}
+
+/// A cursor from a previous page: `START_ID`.
+fn parse_cursor(c: &str) -> Result<(crate::event::Millis, i64)> {
+    let bad = || {
+        ServiceError::invalid(format!(
+            "cursor: {c:?} is not a cursor from a previous page"
+        ))
+    };
+    let (start, id) = c.split_once('_').ok_or_else(bad)?;
+    Ok((
+        start.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
 fn check_size((width, height): (u32, u32)) -> Result<()> {
     bounds::WIDTH.check(width)?;
     bounds::HEIGHT.check(height)?;
