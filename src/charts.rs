@@ -6,10 +6,11 @@
 use std::collections::HashSet;
 
 use crate::analysis::{stored_cleaner, Analysis, AnalysisError, Result};
+use crate::event::ViewportClass;
 use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
-use crate::mine::heat::{self, Count, ViewportClass};
+use crate::mine::heat::{self, Count};
 use crate::render::{self, Format, HeatmapStyle};
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};

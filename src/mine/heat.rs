@@ -16,76 +16,8 @@
 
 use std::collections::HashMap;
 
+use crate::event::{RecordedClick, ViewportClass};
 use crate::render::HeatPoint;
-
-/// One recorded click, as the store keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordedClick {
-    pub session_id: i64,
-    /// Document coordinates of the click.
-    pub x: f64,
-    pub y: f64,
-    /// Viewport width.
-    pub vw: u32,
-    /// Document (layout) width when clicked; 0 if unknown (then `vw`).
-    pub dw: u32,
-    /// CSS selector of the clicked element.
-    pub sel: Option<String>,
-    /// Offset of the click within the element's box.
-    pub ox: f64,
-    pub oy: f64,
-    pub rage: bool,
-    pub dead: bool,
-}
-
-/// Viewport classes: layouts differ between them, so each gets its own map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ViewportClass {
-    /// Narrower than 768 px.
-    Mobile,
-    /// 768 to 1023 px.
-    Tablet,
-    /// 1024 px and wider.
-    Desktop,
-}
-
-impl ViewportClass {
-    /// The class of a viewport `width` px wide.
-    pub fn of_width(width: u32) -> ViewportClass {
-        match width {
-            0..768 => ViewportClass::Mobile,
-            768..1024 => ViewportClass::Tablet,
-            _ => ViewportClass::Desktop,
-        }
-    }
-
-    /// `"mobile"`, `"tablet"` or `"desktop"` (any case, trimmed).
-    pub fn parse(s: &str) -> Option<ViewportClass> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "mobile" => Some(ViewportClass::Mobile),
-            "tablet" => Some(ViewportClass::Tablet),
-            "desktop" => Some(ViewportClass::Desktop),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ViewportClass::Mobile => "mobile",
-            ViewportClass::Tablet => "tablet",
-            ViewportClass::Desktop => "desktop",
-        }
-    }
-}
-
-impl std::str::FromStr for ViewportClass {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ViewportClass::parse(s).ok_or_else(|| {
-            format!("unknown viewport class {s:?} (expected mobile, tablet or desktop)")
-        })
-    }
-}
 
 /// What a heatmap counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -484,23 +416,6 @@ mod tests {
         let m = map_clicks(&bad, ViewportClass::Desktop, Count::Sessions);
         assert_eq!(m.clicks, 1);
         assert_eq!((m.points[0].x, m.points[0].y, m.height), (0.0, 0.0, 1));
-    }
-
-    #[test]
-    fn parse_and_as_str_round_trip() {
-        for c in [
-            ViewportClass::Mobile,
-            ViewportClass::Tablet,
-            ViewportClass::Desktop,
-        ] {
-            assert_eq!(ViewportClass::parse(c.as_str()), Some(c));
-            assert_eq!(c.as_str().parse::<ViewportClass>(), Ok(c));
-        }
-        assert_eq!(
-            ViewportClass::parse(" Desktop "),
-            Some(ViewportClass::Desktop)
-        );
-        assert!("phone".parse::<ViewportClass>().is_err());
     }
 
     #[test]

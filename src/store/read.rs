@@ -531,7 +531,7 @@ pub struct ViewDepth {
 /// What happened on some pages: every click, and every view's depth.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageActivity {
-    pub clicks: Vec<crate::mine::heat::RecordedClick>,
+    pub clicks: Vec<crate::event::RecordedClick>,
     pub views: Vec<ViewDepth>,
 }
 
@@ -614,7 +614,7 @@ pub fn page_activity(
                         let (Some(x), Some(y)) = (e.x, e.y) else {
                             continue;
                         };
-                        out.clicks.push(crate::mine::heat::RecordedClick {
+                        out.clicks.push(crate::event::RecordedClick {
                             session_id,
                             x,
                             y,
