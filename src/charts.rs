@@ -7,10 +7,10 @@ use std::collections::HashSet;
 
 use crate::analysis::{stored_cleaner, Analysis, AnalysisError, Result};
 use crate::event::ViewportClass;
+use crate::heat::{self, Count};
 use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
-use crate::mine::heat::{self, Count};
 use crate::render::{self, Format, HeatmapStyle};
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};

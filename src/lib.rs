@@ -58,6 +58,7 @@ pub mod charts;
 pub mod config;
 pub mod demo;
 pub mod event;
+pub mod heat;
 pub mod http;
 pub mod import;
 pub mod ingest;

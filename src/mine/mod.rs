@@ -19,7 +19,6 @@ pub mod flow;
 pub mod frustration;
 pub mod funnel;
 pub mod graph;
-pub mod heat;
 pub mod paths;
 pub mod patterns;
 pub mod stages;

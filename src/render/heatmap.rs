@@ -1,5 +1,5 @@
 //! Click heatmaps. Clicks (already mapped onto one layout by
-//! `mine::heat`) are smoothed into a density and coloured transparent →
+//! `crate::heat`) are smoothed into a density and coloured transparent →
 //! blue → green → yellow → red. `Overlay` is a transparent image at the
 //! document's size for the UI to lay over a screenshot or iframe of the
 //! page; `Standalone` puts the heat on a neutral page with a title and a

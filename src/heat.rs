@@ -1,4 +1,5 @@
-//! Clicks from many screen sizes mapped onto one layout, for heatmaps.
+//! Heatmap click mapping: recorded clicks and their layouts in, points to
+//! draw out. Clicks from many screen sizes are mapped onto one layout.
 //!
 //! Heatmaps that smear on responsive pages are the top complaint about
 //! other tools: a button at x=1000 on a 1280 px layout sits at x=1100 on a
@@ -12,12 +13,16 @@
 //! clicks whose element was never clicked at the reference (or whose
 //! selector is ambiguous) fall back to scaling x by the width ratio.
 //!
-//! Pure and without I/O, like the rest of `mine`.
+//! A room of its own, between the vocabulary and the drawer: it reads
+//! [`RecordedClick`]s (the store's clicks, as `event` defines them) and
+//! produces the heatmap drawer's input (`render::input`), and touches no
+//! journey, so it is not path mining. Pure and without I/O, like `mine`
+//! and `render`.
 
 use std::collections::HashMap;
 
 use crate::event::{RecordedClick, ViewportClass};
-use crate::render::HeatPoint;
+use crate::render::input::HeatPoint;
 
 /// What a heatmap counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -439,7 +444,16 @@ mod tests {
     #[test]
     #[ignore]
     fn million_clicks_mapped_and_drawn() {
-        use crate::mine::testing::Rng;
+        // xorshift, as in the mining tests: no dependency, reproducible.
+        struct Rng(u64);
+        impl Rng {
+            fn below(&mut self, n: u64) -> u64 {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                self.0 % n
+            }
+        }
         use crate::render::{heatmap, Format, HeatmapData, HeatmapStyle};
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let widths = [1280u32, 1440, 1920];
