@@ -380,11 +380,13 @@ pub struct SessionTotals {
     pub page_signals: Vec<PageSignals>,
 }
 
-/// What went wrong on one page view.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What went wrong on one page view: its frustration signals, as the
+/// sessionizer counts them, the store keeps them and mining reads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PageSignals {
     pub rage_clicks: u8,
     pub dead_clicks: u8,
+    /// The page answered 4xx/5xx (from logs, or the tracker's error pages).
     pub error: bool,
 }
 
