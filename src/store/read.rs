@@ -271,6 +271,12 @@ pub fn page_paths(conn: &Connection, ids: &[u32]) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The path of one page id; an error when there is no such page.
+pub fn page_path(conn: &Connection, id: u32) -> Result<String> {
+    let mut stmt = conn.prepare_cached("SELECT path FROM pages WHERE id = ?1")?;
+    Ok(stmt.query_row([id], |r| r.get(0))?)
+}
+
 /// How far earlier imports read an input of a site: (byte offset, lines).
 pub fn import_progress(
     conn: &Connection,
