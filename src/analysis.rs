@@ -16,9 +16,7 @@ use crate::mine::clean::{Cleaner, PageMap};
 use regex::Regex;
 
 use crate::mine::stages::{StageMap, MAX_STAGES};
-use crate::mine::{
-    flow, frustration, funnel, graph, paths, patterns, stages, Journey, PageId, Signals,
-};
+use crate::mine::{flow, frustration, funnel, graph, paths, patterns, stages, Journey, PageId};
 use crate::service::error::{Result, ServiceError};
 use crate::service::report::*;
 use crate::store::read::{self, JourneyFilter};
@@ -83,15 +81,7 @@ impl Analysis {
                     session_id: j.session_id,
                     pages: j.pages.iter().map(|p| pages.clean(*p)).collect(),
                     times: j.times,
-                    signals: j
-                        .signals
-                        .iter()
-                        .map(|s| Signals {
-                            rage_clicks: s.rage_clicks,
-                            dead_clicks: s.dead_clicks,
-                            error: s.error,
-                        })
-                        .collect(),
+                    signals: j.signals,
                 };
                 if filter.keep_repeats {
                     journey

@@ -6,10 +6,11 @@
 use std::collections::HashSet;
 
 use crate::analysis::{stored_cleaner, Analysis};
+use crate::event::ViewportClass;
+use crate::heat::{self, Count};
 use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
-use crate::mine::heat::{self, Count, ViewportClass};
 use crate::render::{self, Format, HeatmapStyle};
 use crate::service::error::{Result, ServiceError};
 use crate::store::read::{self, JourneyFilter};
@@ -209,30 +210,22 @@ pub fn page_chart(
         return render::scrollmap(&data, req.format).map_err(invalid);
     }
 
-    let mapped = heat::map_clicks(&activity.clicks, class, req.count);
-    let (points, marks) = match req.layer {
-        Layer::Both => (mapped.points, mapped.marks),
-        Layer::Clicks => (mapped.points, vec![]),
-        Layer::Frustration => (mapped.marks.clone(), mapped.marks),
-    };
-    let width = if mapped.width > 0 {
-        mapped.width
-    } else {
-        typical_width(class)
-    };
-    let height = match doc_height.unwrap_or(0).max(mapped.height) {
+    let (mut data, placed) = heat::map_clicks(&activity.clicks, class, req.count);
+    match req.layer {
+        Layer::Both => {}
+        Layer::Clicks => data.marks.clear(),
+        Layer::Frustration => data.points = data.marks.clone(),
+    }
+    if data.width == 0 {
+        data.width = typical_width(class);
+    }
+    data.height = match doc_height.unwrap_or(0).max(data.height) {
         0 => 800,
         h => h,
     };
-    let data = render::HeatmapData {
-        width,
-        height,
-        points,
-        marks,
-        title: format!(
-            "Clicks on {label} · {} clicks, {} placed by selector",
-            mapped.clicks, mapped.remapped
-        ),
-    };
+    data.title = format!(
+        "Clicks on {label} · {} clicks, {} placed by selector",
+        placed.clicks, placed.remapped
+    );
     render::heatmap(&data, req.style, req.format).map_err(invalid)
 }

@@ -1,5 +1,6 @@
-//! The shared vocabulary: what an event is, what a session is, and the small
-//! enumerations (channel, device class, source) that every room agrees on.
+//! The shared vocabulary: what an event is, what a session is, what a
+//! recorded click is, and the small enumerations (channel, device class,
+//! viewport class, source) that every room agrees on.
 //!
 //! Sources (the tracker's payload, access logs) produce [`Event`]s; the
 //! enrichment step adds a [`ClientInfo`] and a [`Geo`]; the sessionizer cuts
@@ -229,6 +230,75 @@ impl DeviceClass {
     }
 }
 
+/// One recorded click, as the store keeps it and heatmaps read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedClick {
+    pub session_id: i64,
+    /// Document coordinates of the click.
+    pub x: f64,
+    pub y: f64,
+    /// Viewport width.
+    pub vw: u32,
+    /// Document (layout) width when clicked; 0 if unknown (then `vw`).
+    pub dw: u32,
+    /// CSS selector of the clicked element.
+    pub sel: Option<String>,
+    /// Offset of the click within the element's box.
+    pub ox: f64,
+    pub oy: f64,
+    pub rage: bool,
+    pub dead: bool,
+}
+
+/// Viewport classes: layouts differ between them, so each gets its own map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViewportClass {
+    /// Narrower than 768 px.
+    Mobile,
+    /// 768 to 1023 px.
+    Tablet,
+    /// 1024 px and wider.
+    Desktop,
+}
+
+impl ViewportClass {
+    /// The class of a viewport `width` px wide.
+    pub fn of_width(width: u32) -> ViewportClass {
+        match width {
+            0..768 => ViewportClass::Mobile,
+            768..1024 => ViewportClass::Tablet,
+            _ => ViewportClass::Desktop,
+        }
+    }
+
+    /// `"mobile"`, `"tablet"` or `"desktop"` (any case, trimmed).
+    pub fn parse(s: &str) -> Option<ViewportClass> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mobile" => Some(ViewportClass::Mobile),
+            "tablet" => Some(ViewportClass::Tablet),
+            "desktop" => Some(ViewportClass::Desktop),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ViewportClass::Mobile => "mobile",
+            ViewportClass::Tablet => "tablet",
+            ViewportClass::Desktop => "desktop",
+        }
+    }
+}
+
+impl std::str::FromStr for ViewportClass {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ViewportClass::parse(s).ok_or_else(|| {
+            format!("unknown viewport class {s:?} (expected mobile, tablet or desktop)")
+        })
+    }
+}
+
 /// What the user agent says about the client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientInfo {
@@ -312,11 +382,13 @@ pub struct SessionTotals {
     pub page_signals: Vec<PageSignals>,
 }
 
-/// What went wrong on one page view.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What went wrong on one page view: its frustration signals, as the
+/// sessionizer counts them, the store keeps them and mining reads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PageSignals {
     pub rage_clicks: u8,
     pub dead_clicks: u8,
+    /// The page answered 4xx/5xx (from logs, or the tracker's error pages).
     pub error: bool,
 }
 
@@ -487,5 +559,22 @@ mod tests {
             unpack_signals(&pack_signals(&t.page_signals)),
             t.page_signals
         );
+    }
+
+    #[test]
+    fn viewport_classes_parse_and_print() {
+        for c in [
+            ViewportClass::Mobile,
+            ViewportClass::Tablet,
+            ViewportClass::Desktop,
+        ] {
+            assert_eq!(ViewportClass::parse(c.as_str()), Some(c));
+            assert_eq!(c.as_str().parse::<ViewportClass>(), Ok(c));
+        }
+        assert_eq!(
+            ViewportClass::parse(" Desktop "),
+            Some(ViewportClass::Desktop)
+        );
+        assert!("phone".parse::<ViewportClass>().is_err());
     }
 }

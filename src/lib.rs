@@ -9,7 +9,9 @@
 //!                                                 enrich)     group commit)
 //! ```
 //!
-//! * [`event`] is the shared vocabulary: events, sessions, channels, devices.
+//! * [`event`] is the shared vocabulary: events, sessions, channels, devices,
+//!   a page view's frustration signals ([`event::PageSignals`]), recorded
+//!   clicks and viewport classes. It imports no other room.
 //! * [`ingest`] turns untrusted input into validated, enriched events: the
 //!   tracker's wire format ([`ingest::payload`]), user agent / bot / channel /
 //!   GeoIP enrichment ([`ingest::enrich`]), the cookieless visitor id and
@@ -26,15 +28,27 @@
 //!   batches, bytes and waiting time). Session ids are drawn under SQLite's
 //!   write lock, so `trailmap import` can write beside a running server.
 //! * [`store`] is the only room that speaks SQL: schema and migrations, the
-//!   write transaction API the pipeline drives, sites, and read queries;
-//!   [`store::lock`] keeps a second server off a database.
+//!   write transaction API the pipeline drives, sites, read queries, the
+//!   database's own facts ([`store::meta`]: the demo marker) and the health
+//!   probe; [`store::lock`] keeps a second server off a database. It uses
+//!   only [`event`].
 //! * [`analysis`] loads a site's journeys with filters and cleaning rules
 //!   and runs the mining functions for the CLI and the API alike.
 //! * [`mine`] is path mining: pure functions over journeys (cleaned page
 //!   sequences with times and frustration signals). [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
 //!   goals), the same for every door; [`mine::cancel`] is the deadline and
-//!   hang-up flag long mining loops check.
+//!   hang-up flag long mining loops check. It uses only [`event`].
+//! * [`heat`] maps recorded clicks from many layout widths onto one
+//!   reference layout: recorded clicks in, the heatmap drawer's input
+//!   ([`render::HeatmapData`]) out. Pure, no I/O, no journeys; it uses only
+//!   [`event`] and [`render::input`].
+//! * [`render`] draws charts: data in, SVG/PNG bytes out, no I/O. What the
+//!   drawers take (Sankey, funnel, heatmap and scroll map data, the output
+//!   format) is [`render::input`], plain data apart from the drawing code.
+//!   It imports no other room.
+//! * [`charts`] builds a site's charts from the store, mining and [`heat`]
+//!   for `trailmap render` and the API's chart endpoints alike.
 //! * [`http`] is the hyper server: collect, CORS, the authenticated read API,
 //!   health and Prometheus metrics, graceful shutdown. What faces the open
 //!   internet is bounded there: [`http::conn`] (header and idle timeouts,
@@ -59,6 +73,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod event;
+pub mod heat;
 pub mod http;
 pub mod import;
 pub mod ingest;

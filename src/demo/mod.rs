@@ -14,12 +14,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use rusqlite::OptionalExtension;
 use tokio::net::TcpListener;
 
 use crate::config::ServeSettings;
 use crate::pipeline::now_ms;
-use crate::store::{sites, Store};
+use crate::store::{meta, sites, Store};
 
 /// The site the demo registers.
 pub const SITE: &str = "shop";
@@ -55,11 +54,7 @@ pub async fn run(opts: DemoOptions, shutdown: impl Future<Output = ()>) -> Resul
         let mut conn = store.admin()?;
         let origins = [shop_url.clone(), format!("http://localhost:{shop_port}")];
         sites::add(&mut conn, SITE, &origins, now_ms())?;
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('demo', '1')
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [],
-        )?;
+        meta::mark_demo(&conn)?;
     }
 
     let mut settings = ServeSettings::new(opts.listen, opts.db.clone());
@@ -122,16 +117,8 @@ fn fresh_database(db: &Path) -> Result<()> {
     if !db.exists() {
         return Ok(());
     }
-    let is_demo = {
-        let conn = rusqlite::Connection::open(db)
-            .with_context(|| format!("cannot open {}", db.display()))?;
-        conn.query_row("SELECT value FROM meta WHERE key = 'demo'", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()
-        .unwrap_or(None)
-        .is_some()
-    };
+    let is_demo =
+        meta::is_demo_database(db).with_context(|| format!("cannot open {}", db.display()))?;
     if !is_demo {
         bail!(
             "{} exists and is not a demo database; pass --db with a new path",

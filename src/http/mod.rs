@@ -525,10 +525,7 @@ async fn health(app: &Arc<App>) -> Reply {
     let store = app.store.clone();
     let metrics = app.metrics.clone();
     let (readable, disk_full) = tokio::task::spawn_blocking(move || {
-        let readable = store
-            .read()
-            .and_then(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-            .is_ok();
+        let readable = store.ping().is_ok();
         let disk_full = metrics.disk_full.load(std::sync::atomic::Ordering::Relaxed);
         if disk_full && store.has_room() {
             metrics

@@ -264,15 +264,15 @@ pub fn moments(journeys: &[Journey], is_goal: impl Fn(PageId) -> bool, top: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::PageSignals;
     use crate::mine::testing::journeys;
-    use crate::mine::Signals;
 
     fn timed(pages: &[PageId], times_s: &[i64]) -> Journey {
         Journey {
             session_id: 7,
             pages: pages.to_vec(),
             times: times_s.iter().map(|t| t * 1000).collect(),
-            signals: vec![Signals::default(); pages.len()],
+            signals: vec![PageSignals::default(); pages.len()],
         }
     }
 

@@ -10,8 +10,6 @@
 //! long loops stop at a deadline or when the client has gone (the `_until`
 //! variants of the mining functions take one).
 
-use serde::Serialize;
-
 pub mod budget;
 pub mod cancel;
 pub mod clean;
@@ -19,24 +17,14 @@ pub mod flow;
 pub mod frustration;
 pub mod funnel;
 pub mod graph;
-pub mod heat;
 pub mod paths;
 pub mod patterns;
 pub mod stages;
 
-use crate::event::Millis;
+use crate::event::{Millis, PageSignals};
 
 /// An interned, cleaned page.
 pub type PageId = u32;
-
-/// Frustration signals of one page view.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Signals {
-    pub rage_clicks: u8,
-    pub dead_clicks: u8,
-    /// The page answered 4xx/5xx (from logs, or the tracker's error pages).
-    pub error: bool,
-}
 
 /// One session as mining sees it. `pages`, `times` and `signals` have the
 /// same length: one entry per page view, in order.
@@ -46,7 +34,7 @@ pub struct Journey {
     pub pages: Vec<PageId>,
     /// When each page view happened (ms since the epoch).
     pub times: Vec<Millis>,
-    pub signals: Vec<Signals>,
+    pub signals: Vec<PageSignals>,
 }
 
 impl Journey {
@@ -57,7 +45,7 @@ impl Journey {
             session_id,
             pages: pages.to_vec(),
             times: (0..pages.len() as Millis).map(|i| i * 1000).collect(),
-            signals: vec![Signals::default(); pages.len()],
+            signals: vec![PageSignals::default(); pages.len()],
         }
     }
 

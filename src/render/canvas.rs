@@ -8,10 +8,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::error::RenderError;
+use super::input::Format;
 use super::raster::Pixels;
-use super::{encode, palette, text, Format, RenderError};
+use super::{encode, palette, text};
 
 /// Largest side of a chart picture (a 8192×8192 RGB buffer is 200 MB).
+/// The picture shown instead of a chart when the selection has no data.
+pub const NO_DATA: &str = "No data for this selection";
+
 pub(crate) const MAX_SIDE: u32 = 8192;
 
 /// Something that can draw itself on a painter of a given size.
@@ -300,7 +305,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     /// The "No data for this selection" note, centred at (`x`, `y`).
     pub fn no_data(&self, x: f64, y: f64) -> Result<(), RenderError> {
         let size = 18.0;
-        let w = text::width(super::NO_DATA, size) + 36.0;
+        let w = text::width(NO_DATA, size) + 36.0;
         let h = 44.0;
         self.rect(
             x - w / 2.0,
@@ -316,7 +321,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
             y + h / 2.0,
             palette::RULE.to_rgba(),
         )?;
-        self.text(super::NO_DATA, x, y, size, palette::MUTED, Align::Center)
+        self.text(NO_DATA, x, y, size, palette::MUTED, Align::Center)
     }
 }
 

@@ -5,7 +5,7 @@
 //! clicks become a heat layer in a few ms: the cost follows the grid, not
 //! the points.
 
-use super::heatmap::HeatPoint;
+use super::input::HeatPoint;
 
 /// Output px per grid cell.
 const CELL: f64 = 4.0;

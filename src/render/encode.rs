@@ -3,7 +3,7 @@
 //! raster-only charts wrapped in a minimal SVG that embeds the PNG as a
 //! `data:` URI, so every chart can be asked for in either format.
 
-use super::RenderError;
+use super::error::RenderError;
 
 /// Encodes 8-bit RGB (`channels` = 3) or RGBA (4) pixels, row by row.
 pub(crate) fn png(

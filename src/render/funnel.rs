@@ -5,18 +5,9 @@
 use plotters::prelude::*;
 
 use super::canvas::{self, Align, Chart, Painter};
-use super::{palette, text, Format, RenderError};
-
-/// One step of a funnel, as `mine::funnel` computes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FunnelBar {
-    pub label: String,
-    pub sessions: u32,
-    pub conversion_from_previous: f64,
-    pub conversion_from_start: f64,
-    /// Sessions that reached this step but not the next.
-    pub dropped: u32,
-}
+use super::error::RenderError;
+use super::input::{Format, FunnelBar};
+use super::{palette, text};
 
 const TITLE_SIZE: f64 = 20.0;
 const LABEL_SIZE: f64 = 15.0;

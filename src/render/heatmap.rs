@@ -1,5 +1,5 @@
 //! Click heatmaps. Clicks (already mapped onto one layout by
-//! `mine::heat`) are smoothed into a density and coloured transparent →
+//! `crate::heat`) are smoothed into a density and coloured transparent →
 //! blue → green → yellow → red. `Overlay` is a transparent image at the
 //! document's size for the UI to lay over a screenshot or iframe of the
 //! page; `Standalone` puts the heat on a neutral page with a title and a
@@ -13,37 +13,10 @@
 use plotters::prelude::*;
 
 use super::canvas::{self, Align, Chart, Painter};
+use super::error::RenderError;
+use super::input::{Format, HeatmapData, HeatmapStyle};
 use super::raster::{self, Pixels};
-use super::{density, encode, palette, text, Format, RenderError};
-
-/// A click (or a cluster of them) in document coordinates of the layout.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HeatPoint {
-    pub x: f32,
-    pub y: f32,
-    /// How much the point counts (1 per click, or less when clicks are
-    /// counted per session); points with a weight ≤ 0 or NaN are skipped.
-    pub weight: f32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HeatmapData {
-    /// Document size in px. Points outside it are not drawn.
-    pub width: u32,
-    pub height: u32,
-    pub points: Vec<HeatPoint>,
-    /// Rage and dead clicks, drawn as markers; may be empty.
-    pub marks: Vec<HeatPoint>,
-    pub title: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeatmapStyle {
-    /// A transparent picture of the document's size, to lay over the page.
-    Overlay,
-    /// The heat on a neutral page, with a title and a colour legend.
-    Standalone,
-}
+use super::{density, encode, palette, text};
 
 /// Pictures larger than this (in pixels) are drawn scaled down; the UI
 /// stretches an overlay back to the document size.
@@ -156,7 +129,7 @@ fn overlay(layers: &Layers<'_>, empty: bool) -> Result<Vec<u8>, RenderError> {
     layers.paint(&mut px, (0, 0));
     if empty {
         // Near the top: the middle of a long page is off-screen.
-        let note_w = (text::width(super::NO_DATA, 18.0) + 40.0).ceil() as u32;
+        let note_w = (text::width(canvas::NO_DATA, 18.0) + 40.0).ceil() as u32;
         let note_h = 48;
         let mut note = vec![255u8; canvas::rgb_len(note_w, note_h)];
         canvas::draw_rgb(&canvas::NoData, &mut note, note_w, note_h)?;
@@ -278,6 +251,7 @@ impl Chart for Header<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::render::input::HeatPoint;
     use crate::render::testutil::{decode, save};
 
     /// A product page: clicks on a menu, a gallery, a buy button and a

@@ -3,7 +3,7 @@
 //! markers. Drawing a million things through plotters' element API would
 //! be far too slow; these loops write the buffer directly.
 
-use super::heatmap::HeatPoint;
+use super::input::HeatPoint;
 
 /// A pixel buffer: RGB (3 channels, opaque) or straight-alpha RGBA (4).
 pub(crate) struct Pixels<'a> {

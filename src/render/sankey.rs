@@ -8,43 +8,11 @@
 use plotters::prelude::*;
 
 use super::canvas::{self, Align, Chart, Painter};
+use super::error::RenderError;
+use super::input::{Format, SankeyData};
 use super::raster::{self, Pixels};
 use super::sankey_layout::{self as lay, Layout, Ribbon, Swatch};
-use super::{palette, text, Format, RenderError};
-
-/// One page at one step of the journeys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SankeyNode {
-    /// Column, from 0.
-    pub step: usize,
-    /// What to show (a URL path, or "Other (12 pages)"); from visitors.
-    pub label: String,
-    /// Sessions at this page at this step.
-    pub sessions: u32,
-    /// Sessions that ended here.
-    pub drop_off: u32,
-    /// The node stands for the pages below the step's top N.
-    pub other: bool,
-    /// Index into [`SankeyData::stages`] for colour and legend.
-    pub stage: Option<usize>,
-}
-
-/// Sessions going from one node to a node of the next step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SankeyLink {
-    pub from: usize,
-    pub to: usize,
-    pub sessions: u32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SankeyData {
-    pub nodes: Vec<SankeyNode>,
-    /// Links whose ends are not consecutive steps are not drawn.
-    pub links: Vec<SankeyLink>,
-    /// Names of the journey stages (e.g. "Browse", "Product", "Checkout").
-    pub stages: Vec<String>,
-}
+use super::{palette, text};
 
 /// Draws the journey graph on a `width`×`height` picture.
 pub fn sankey(
@@ -224,6 +192,7 @@ fn ribbon_edges(r: &Ribbon) -> (Polyline, Polyline) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::render::input::{SankeyLink, SankeyNode};
     use crate::render::testutil::{count, decode, save, texts};
 
     const PAGES: [&str; 8] = [
@@ -385,7 +354,7 @@ pub(crate) mod tests {
         save("sankey-empty.png", &png);
         let svg = String::from_utf8(sankey(&SankeyData::default(), 640, 360, Format::Svg).unwrap())
             .unwrap();
-        assert!(svg.contains(crate::render::NO_DATA));
+        assert!(svg.contains(canvas::NO_DATA));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Kept apart from drawing so that tests can check the geometry itself,
 //! above all that no two labels overlap.
 
-use super::sankey::SankeyData;
+use super::input::{SankeyData, SankeyLink};
 use super::text;
 
 /// plotters font size of node labels (12.5 px in SVG viewers).
@@ -234,7 +234,7 @@ pub(crate) fn layout(data: &SankeyData, width: f64, height: f64) -> Layout {
 /// each node's outgoing stack.
 fn ribbons_and_drops(data: &SankeyData, scale: f64, out: &mut Layout) {
     let n = data.nodes.len();
-    let valid = |l: &super::sankey::SankeyLink| {
+    let valid = |l: &SankeyLink| {
         l.sessions > 0
             && l.from < n
             && l.to < n

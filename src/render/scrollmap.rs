@@ -8,20 +8,9 @@
 use plotters::prelude::*;
 
 use super::canvas::{self, Align, Chart, Painter};
-use super::{palette, text, Format, RenderError};
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScrollData {
-    /// Document height in px (the deepest reached depth when 0).
-    pub height: u32,
-    /// Document width in px, for the band's proportions.
-    pub width: u32,
-    /// Deepest px reached (viewport bottom edge) per page view.
-    pub depths: Vec<u32>,
-    /// Median viewport height, drawn as the fold line.
-    pub fold: Option<u32>,
-    pub title: String,
-}
+use super::error::RenderError;
+use super::input::{Format, ScrollData};
+use super::{palette, text};
 
 /// Size of the scroll map picture.
 pub const WIDTH: u32 = 960;

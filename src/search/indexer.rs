@@ -62,12 +62,6 @@ impl From<StoreError> for IndexError {
     }
 }
 
-impl From<rusqlite::Error> for IndexError {
-    fn from(e: rusqlite::Error) -> Self {
-        IndexError::Store(e.into())
-    }
-}
-
 impl From<SearchError> for IndexError {
     fn from(e: SearchError) -> Self {
         IndexError::Index(e)
@@ -139,9 +133,7 @@ impl SiteCache {
                 pages.push(p.to_string());
                 continue;
             }
-            let p = conn.query_row("SELECT path FROM pages WHERE id = ?1", [id], |r| {
-                r.get::<_, String>(0)
-            })?;
+            let p = read::page_path(conn, *id)?;
             if p.len() <= MAX_CACHED_PATH_BYTES {
                 self.paths.put(*id, p.as_str().into());
             }

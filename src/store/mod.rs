@@ -9,6 +9,7 @@
 
 pub mod layouts;
 pub mod lock;
+pub mod meta;
 pub mod read;
 pub mod schema;
 pub mod secrets;
@@ -170,6 +171,14 @@ impl Store {
         })();
         let _ = std::fs::remove_file(&probe);
         written.is_ok()
+    }
+
+    /// Whether the database answers a query (what `/healthz` calls
+    /// readable), through a pooled read connection.
+    pub fn ping(&self) -> Result<()> {
+        self.read()?
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
     }
 
     /// A read-only connection from the pool; it returns there when dropped.

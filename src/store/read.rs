@@ -271,6 +271,12 @@ pub fn page_paths(conn: &Connection, ids: &[u32]) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The path of one page id; an error when there is no such page.
+pub fn page_path(conn: &Connection, id: u32) -> Result<String> {
+    let mut stmt = conn.prepare_cached("SELECT path FROM pages WHERE id = ?1")?;
+    Ok(stmt.query_row([id], |r| r.get(0))?)
+}
+
 /// How far earlier imports read an input of a site: (byte offset, lines).
 pub fn import_progress(
     conn: &Connection,
@@ -531,7 +537,7 @@ pub struct ViewDepth {
 /// What happened on some pages: every click, and every view's depth.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageActivity {
-    pub clicks: Vec<crate::mine::heat::RecordedClick>,
+    pub clicks: Vec<crate::event::RecordedClick>,
     pub views: Vec<ViewDepth>,
 }
 
@@ -614,7 +620,7 @@ pub fn page_activity(
                         let (Some(x), Some(y)) = (e.x, e.y) else {
                             continue;
                         };
-                        out.clicks.push(crate::mine::heat::RecordedClick {
+                        out.clicks.push(crate::event::RecordedClick {
                             session_id,
                             x,
                             y,
