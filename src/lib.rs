@@ -66,9 +66,7 @@
 //!   realistic persona traffic through the real collector.
 //! * [`bench`] holds the load generator behind `trailmap bench collect`.
 
-pub mod analysis;
 pub mod bench;
-pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -10,9 +10,9 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::analysis::Analysis;
 use crate::mine::patterns::{top_patterns, PatternQuery};
 use crate::mine::PageId;
+use crate::service::analysis::Analysis;
 use crate::store::read::JourneyFilter;
 use crate::store::Store;
 

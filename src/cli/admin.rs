@@ -204,7 +204,7 @@ pub(super) fn save_journey_settings(
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let settings: sites::JourneySettings = serde_json::from_str(&text)
         .with_context(|| format!("{} is not journey settings JSON", file.display()))?;
-    crate::analysis::check_settings(&settings)?;
+    crate::service::analysis::check_settings(&settings)?;
     let conn = store.admin()?;
     let Some(s) = sites::get(&conn, site)? else {
         anyhow::bail!("unknown site {site:?}");

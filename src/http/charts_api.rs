@@ -10,8 +10,8 @@ use hyper::StatusCode;
 use super::mine_api::run_analysis;
 use super::reply::{self, Reply};
 use super::App;
-use crate::charts::{ChartKind, PageChart};
 use crate::render::Format;
+use crate::service::charts::{ChartKind, PageChart};
 use crate::service::request::{bounds, FunnelRequest, GraphRequest, Params, QueryParams};
 use crate::service::{ChartRequest, Filters, Result};
 

@@ -127,7 +127,7 @@ pub async fn put_journey_settings(app: &Arc<App>, site: &str, req: Request<Incom
         }
     };
     let (settings, checked) = match tokio::task::spawn_blocking(move || {
-        let checked = crate::analysis::check_settings(&settings);
+        let checked = crate::service::analysis::check_settings(&settings);
         (settings, checked)
     })
     .await

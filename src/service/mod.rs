@@ -8,6 +8,8 @@
 //! every error message live here, so a request means the same thing
 //! through either door.
 
+pub mod analysis;
+pub mod charts;
 pub mod error;
 pub mod report;
 pub mod request;
@@ -15,14 +17,14 @@ pub mod table;
 
 use std::sync::Arc;
 
-use crate::analysis::Analysis;
-use crate::charts::{self, PageChart};
 use crate::mine::cancel::Cancel;
 use crate::mine::{graph::GraphQuery, paths::PathQuery, patterns::PatternQuery};
 use crate::render::Format;
 use crate::search::SearchIndex;
 use crate::store::read;
 use crate::store::{sites, Store};
+use analysis::Analysis;
+use charts::PageChart;
 
 pub use error::{Result, ServiceError};
 pub use report::{Report, SessionSummary};

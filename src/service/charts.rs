@@ -5,13 +5,13 @@
 
 use std::collections::HashSet;
 
-use crate::analysis::{stored_cleaner, Analysis};
 use crate::event::ViewportClass;
 use crate::heat::{self, Count};
 use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
 use crate::render::{self, Format, HeatmapStyle};
+use crate::service::analysis::{stored_cleaner, Analysis};
 use crate::service::error::{Result, ServiceError};
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};
