@@ -4,11 +4,31 @@
 //!
 //! ```text
 //!  browser ── tracker ── POST /api/collect ─┐
-//!                                           ├─> ingest ─> pipeline ─> store (SQLite) ─> read API
-//!  access.log ── (import) ──────────────────┘   (validate,  (sessionize,
-//!                                                 enrich)     group commit)
+//!                                           ├─> ingest ─> pipeline ─> store (SQLite)
+//!  access.log ── (import) ──────────────────┘   (validate,  (sessionize,      │
+//!                                                 enrich)     group commit)    v
+//!        CLI (cli) ──┐                                               service ──> mine, heat,
+//!                    ├──> service (typed requests, bounds, reports,  ^           render, search
+//!  HTTP API (http) ──┘              one error)  ─────────────────────┘
 //! ```
 //!
+//! Two doors, one hall: [`cli`] and [`http`] parse a request, make one
+//! [`service`] call and print or reply; the service reaches the rooms
+//! below it; every room speaks the vocabulary of [`event`]. No room imports
+//! one above it.
+//!
+//! * [`cli`] is the command line (`src/main.rs` only calls it): clap flags,
+//!   every choice a `ValueEnum`, and the only code that prints results
+//!   (aligned tables, CSV, JSON).
+//! * [`service`] is what trailmap can be asked, for both doors:
+//!   [`service::request`] (typed requests, one decoder for query
+//!   parameters, every bound and default defined once), [`service::report`]
+//!   (typed `Serialize` reports that flatten the mining results),
+//!   [`service::table`] (reports as tables for people and CSV),
+//!   [`service::error`] (the one error type), [`service::analysis`] (a
+//!   site's journeys loaded through the filters and cleaned, and the mining
+//!   run over them) and [`service::charts`] (a site's charts from the
+//!   store, mining and [`heat`]).
 //! * [`event`] is the shared vocabulary: events, sessions, channels, devices,
 //!   a page view's frustration signals ([`event::PageSignals`]), recorded
 //!   clicks and viewport classes. It imports no other room.
@@ -32,8 +52,6 @@
 //!   database's own facts ([`store::meta`]: the demo marker) and the health
 //!   probe; [`store::lock`] keeps a second server off a database. It uses
 //!   only [`event`].
-//! * [`analysis`] loads a site's journeys with filters and cleaning rules
-//!   and runs the mining functions for the CLI and the API alike.
 //! * [`mine`] is path mining: pure functions over journeys (cleaned page
 //!   sequences with times and frustration signals). [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
@@ -47,10 +65,10 @@
 //!   drawers take (Sankey, funnel, heatmap and scroll map data, the output
 //!   format) is [`render::input`], plain data apart from the drawing code.
 //!   It imports no other room.
-//! * [`charts`] builds a site's charts from the store, mining and [`heat`]
-//!   for `trailmap render` and the API's chart endpoints alike.
-//! * [`http`] is the hyper server: collect, CORS, the authenticated read API,
-//!   health and Prometheus metrics, graceful shutdown. What faces the open
+//! * [`http`] is the hyper server: the one route table ([`http::routes`],
+//!   matched by `matchit`), collect, CORS, the authenticated read API
+//!   (handlers decode, call the service, reply; one error path logs every
+//!   5xx), health and Prometheus metrics, graceful shutdown. What faces the open
 //!   internet is bounded there: [`http::conn`] (header and idle timeouts,
 //!   the connection cap and who is closed to make room), [`http::body`] (the
 //!   one body reader: size, deadline, a server-wide memory budget) and

@@ -2,6 +2,8 @@
 //! a program (JSON): the only place in trailmap that writes results to
 //! the terminal.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::service::table::{Cell, Table, Tables};
@@ -40,15 +42,44 @@ impl OutputArgs {
 }
 
 /// Prints `value` as `output` says; `tables` lays it out for text and CSV.
-pub fn print<T: Serialize>(value: &T, tables: impl FnOnce(&T) -> Tables, output: Output) {
-    match output {
-        Output::Json => match serde_json::to_string(value) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("trailmap: cannot encode the result: {e}"),
-        },
-        Output::Csv => print!("{}", tables(value).csv()),
-        Output::Text => print!("{}", text(&tables(value))),
+/// A reader that stops early (`| head`) is not an error: see [`quiet_pipe`].
+pub fn print<T: Serialize>(
+    value: &T,
+    tables: impl FnOnce(&T) -> Tables,
+    output: Output,
+) -> std::io::Result<()> {
+    let body = match output {
+        Output::Json => serde_json::to_string(value)? + "\n",
+        Output::Csv => tables(value).csv(),
+        Output::Text => text(&tables(value)),
+    };
+    let mut stdout = std::io::stdout().lock();
+    quiet_pipe(
+        stdout
+            .write_all(body.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// A write whose reader went away (`trailmap paths ... | head`) ends the
+/// command quietly, as it does for other Unix tools.
+pub fn quiet_pipe(written: std::io::Result<()>) -> std::io::Result<()> {
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
+}
+
+/// The widest a text cell is shown; `--csv` and `--json` give it whole.
+const MAX_CELL_CHARS: usize = 64;
+
+fn shown(cell: &Cell) -> String {
+    let text = cell.display();
+    if text.chars().count() <= MAX_CELL_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(MAX_CELL_CHARS - 1).collect();
+    cut + "…"
 }
 
 /// Tables as aligned text: the summary as `name: value` lines, then each
@@ -77,7 +108,7 @@ fn table_text(t: &Table) -> String {
     let cells: Vec<Vec<String>> = t
         .rows
         .iter()
-        .map(|r| r.iter().map(Cell::display).collect())
+        .map(|r| r.iter().map(shown).collect())
         .collect();
     let widths: Vec<usize> = t
         .columns

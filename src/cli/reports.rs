@@ -34,7 +34,7 @@ pub(super) fn report<T: clap::Args>(
     let service = service(store, file)?;
     let filters = args.filter.filters()?;
     let report = service.report(&args.filter.site, &filters, &req, Cancel::never())?;
-    print(&report, |r| r.tables(), args.out.output());
+    print(&report, |r| r.tables(), args.out.output())?;
     Ok(())
 }
 
@@ -58,7 +58,7 @@ pub(super) fn search(store: &StoreArgs, file: &FileConfig, args: &SearchArgs) ->
         offset: args.offset,
     };
     let found = service.search(&index, &args.filter.site, &args.filter.filters()?, &req)?;
-    print(&found, |r| r.tables(), args.out.output());
+    print(&found, |r| r.tables(), args.out.output())?;
     Ok(())
 }
 
