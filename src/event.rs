@@ -251,7 +251,7 @@ pub struct RecordedClick {
 }
 
 /// Viewport classes: layouts differ between them, so each gets its own map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum ViewportClass {
     /// Narrower than 768 px.
     Mobile,

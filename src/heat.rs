@@ -25,7 +25,7 @@ use crate::event::{RecordedClick, ViewportClass};
 use crate::render::input::{HeatPoint, HeatmapData};
 
 /// What a heatmap counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Count {
     /// Every click weighs 1.
     Clicks,

@@ -62,7 +62,7 @@ impl FilterArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct FunnelArgs {
     /// A step, as a regex over cleaned page paths (repeat, in order; at least two).
-    #[arg(long = "step")]
+    #[arg(long = "step", id = "step")]
     pub steps: Vec<String>,
     /// The whole funnel must complete within this many minutes (1 to 44640).
     #[arg(long, default_value_t = bounds::WINDOW_MINUTES.default, allow_negative_numbers = true)]

@@ -230,48 +230,38 @@ pub struct ImportArgs {
 /// `trailmap render KIND -o FILE`.
 #[derive(clap::Args)]
 pub struct RenderArgs {
-    /// sankey, funnel, heatmap or scrollmap.
-    #[arg(value_parser = ["sankey", "funnel", "heatmap", "scrollmap"])]
-    pub kind: String,
+    /// The chart.
+    #[arg(value_enum)]
+    pub kind: crate::service::charts::ChartKind,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Where to write the chart: FILE.svg or FILE.png.
     #[arg(short, long)]
     pub output: std::path::PathBuf,
-    /// Picture size (Sankey and funnel).
+    /// Picture width in px (Sankey and funnel), 200 to 4000.
     #[arg(long, default_value_t = bounds::WIDTH.default)]
     pub width: u32,
+    /// Picture height in px (Sankey and funnel), 150 to 4000.
     #[arg(long, default_value_t = bounds::HEIGHT.default)]
     pub height: u32,
-    /// Sankey: steps (columns), nodes per step, minimum link weight.
-    #[arg(long, default_value_t = bounds::STEPS.default)]
-    pub steps: usize,
-    #[arg(long, default_value_t = bounds::NODES.default)]
-    pub nodes: usize,
-    #[arg(long, default_value_t = bounds::MIN_LINK.default)]
-    pub min_link: u32,
-    /// Sankey: start every journey at this page.
-    #[arg(long)]
-    pub root: Option<String>,
-    /// Funnel: a step, as a regex over page paths (repeat, in order).
-    #[arg(long = "step")]
-    pub funnel_steps: Vec<String>,
-    #[arg(long, default_value_t = bounds::WINDOW_MINUTES.default, allow_negative_numbers = true)]
-    pub window_minutes: i64,
-    #[arg(long)]
-    pub strict: bool,
+    /// Sankey: the journey graph.
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    /// Funnel: its steps and window.
+    #[command(flatten)]
+    pub funnel: FunnelArgs,
     /// Heatmap and scroll map: the page.
     #[arg(long)]
     pub page: Option<String>,
-    /// mobile (< 768 px), tablet (< 1024 px) or desktop.
-    #[arg(long, default_value = "desktop", value_parser = ["mobile", "tablet", "desktop"])]
-    pub viewport: String,
+    /// Heatmap and scroll map: mobile (< 768 px), tablet (< 1024 px) or desktop.
+    #[arg(long, value_enum, default_value_t = crate::event::ViewportClass::Desktop)]
+    pub viewport: crate::event::ViewportClass,
     /// Heatmap: weigh clicks, or unique sessions.
-    #[arg(long, default_value = "clicks", value_parser = ["clicks", "sessions"])]
-    pub count: String,
+    #[arg(long, value_enum, default_value_t = crate::heat::Count::Clicks)]
+    pub count: crate::heat::Count,
     /// Heatmap: all clicks with rage/dead marks, clicks only, or rage/dead only.
-    #[arg(long, default_value = "both", value_parser = ["both", "clicks", "frustration"])]
-    pub layer: String,
+    #[arg(long, value_enum, default_value_t = crate::service::charts::Layer::Both)]
+    pub layer: crate::service::charts::Layer,
     /// Heatmap: a standalone picture, or a transparent overlay at page size.
     #[arg(long)]
     pub overlay: bool,
@@ -439,5 +429,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Site(cmd) => admin::site(store, &file, cmd),
         Command::RotateToken => admin::rotate_token(store, &file),
         Command::Bench(cmd) => admin::bench(store, &file, cmd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

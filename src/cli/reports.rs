@@ -10,9 +10,10 @@ use super::{RenderArgs, ReportArgs, SearchArgs};
 use crate::config::{self, FileConfig, StoreArgs};
 use crate::mine::cancel::Cancel;
 use crate::render::Format;
+use crate::render::HeatmapStyle;
 use crate::search::{indexer, SearchError, SearchIndex};
-use crate::service::charts::PageChart;
-use crate::service::request::{FunnelRequest, GraphRequest, SearchRequest};
+use crate::service::charts::{ChartKind, PageChart};
+use crate::service::request::SearchRequest;
 use crate::service::{ChartRequest, ReportRequest, Service};
 use crate::store::Store;
 
@@ -71,41 +72,31 @@ pub(super) fn render(store: &StoreArgs, file: &FileConfig, args: &RenderArgs) ->
         )
     })?;
     let size = (args.width, args.height);
-    let req = match args.kind.as_str() {
-        "sankey" => ChartRequest::Sankey {
-            graph: GraphRequest {
-                steps: args.steps,
-                nodes: args.nodes,
-                min_link: args.min_link,
-                root: args.root.clone(),
-                expand: vec![],
-            },
+    let req = match args.kind {
+        ChartKind::Sankey => ChartRequest::Sankey {
+            graph: args.graph.request()?,
             size,
         },
-        "funnel" => ChartRequest::Funnel {
-            funnel: FunnelRequest {
-                steps: args.funnel_steps.clone(),
-                window_minutes: args.window_minutes,
-                strict: args.strict,
-            },
+        ChartKind::Funnel => ChartRequest::Funnel {
+            funnel: args.funnel.request(),
             size,
         },
-        kind => {
-            let page = args
+        kind => ChartRequest::Page(PageChart {
+            page: args
                 .page
                 .clone()
-                .context("heatmaps and scroll maps need --page")?;
-            let style = if args.overlay {
-                "overlay"
+                .context("heatmaps and scroll maps need --page")?,
+            scroll: kind == ChartKind::Scrollmap,
+            viewport: args.viewport,
+            count: args.count,
+            layer: args.layer,
+            style: if args.overlay {
+                HeatmapStyle::Overlay
             } else {
-                "standalone"
-            };
-            let names = [&*args.viewport, &*args.count, &*args.layer, style];
-            ChartRequest::Page(
-                PageChart::from_names(page, kind == "scrollmap", names, format)
-                    .map_err(anyhow::Error::msg)?,
-            )
-        }
+                HeatmapStyle::Standalone
+            },
+            format,
+        }),
     };
     let service = service(store, file)?;
     let filter: &FilterArgs = &args.filter;

@@ -21,7 +21,7 @@ pub async fn chart(app: &Arc<App>, site: &str, file: &str, query: Option<&str>) 
         return reply::error(StatusCode::NOT_FOUND, "charts are KIND.svg or KIND.png");
     };
     let (Some(kind), Some(format)) = (
-        ChartKind::parse(name),
+        crate::service::request::parse_choice::<ChartKind>("chart", name).ok(),
         Format::from_path(std::path::Path::new(file)),
     ) else {
         return reply::error(
@@ -66,22 +66,7 @@ fn decode(p: &QueryParams, kind: ChartKind, format: Format) -> Result<ChartReque
             size: size()?,
         },
         ChartKind::Heatmap | ChartKind::Scrollmap => {
-            let page = p.required("page")?;
-            let names = [
-                p.get("viewport").unwrap_or("desktop"),
-                p.get("count").unwrap_or("clicks"),
-                p.get("layer").unwrap_or("both"),
-                p.get("style").unwrap_or("standalone"),
-            ];
-            ChartRequest::Page(
-                PageChart::from_names(
-                    page.to_string(),
-                    kind == ChartKind::Scrollmap,
-                    names,
-                    format,
-                )
-                .map_err(crate::service::ServiceError::Invalid)?,
-            )
+            ChartRequest::Page(PageChart::decode(p, kind == ChartKind::Scrollmap, format)?)
         }
     })
 }

@@ -107,7 +107,7 @@ pub struct HeatmapData {
     pub title: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HeatmapStyle {
     /// A transparent picture of the document's size, to lay over the page.
     Overlay,

@@ -13,11 +13,12 @@ use crate::mine::graph::GraphQuery;
 use crate::render::{self, Format, HeatmapStyle};
 use crate::service::analysis::{stored_cleaner, Analysis};
 use crate::service::error::{Result, ServiceError};
+use crate::service::request::Params;
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};
 
 /// The charts there are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ChartKind {
     Sankey,
     Funnel,
@@ -25,20 +26,8 @@ pub enum ChartKind {
     Scrollmap,
 }
 
-impl ChartKind {
-    pub fn parse(name: &str) -> Option<ChartKind> {
-        Some(match name {
-            "sankey" => ChartKind::Sankey,
-            "funnel" => ChartKind::Funnel,
-            "heatmap" => ChartKind::Heatmap,
-            "scrollmap" => ChartKind::Scrollmap,
-            _ => return None,
-        })
-    }
-}
-
 /// Which clicks a heatmap shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Layer {
     /// The heat of all clicks, with rage and dead clicks marked on top.
     Both,
@@ -46,17 +35,6 @@ pub enum Layer {
     Clicks,
     /// Rage and dead clicks only: their heat, and their marks.
     Frustration,
-}
-
-impl Layer {
-    pub fn parse(name: &str) -> Option<Layer> {
-        Some(match name {
-            "both" => Layer::Both,
-            "clicks" => Layer::Clicks,
-            "frustration" => Layer::Frustration,
-            _ => return None,
-        })
-    }
 }
 
 /// A heatmap or scroll map of one page.
@@ -74,34 +52,17 @@ pub struct PageChart {
 }
 
 impl PageChart {
-    /// A page chart from option names, as the CLI and the API spell them:
-    /// `viewport` mobile|tablet|desktop, `count` clicks|sessions, `layer`
-    /// both|clicks|frustration, `style` standalone|overlay.
-    pub fn from_names(
-        page: String,
-        scroll: bool,
-        [viewport, count, layer, style]: [&str; 4],
-        format: Format,
-    ) -> std::result::Result<PageChart, String> {
-        let bad =
-            |key: &str, v: &str, allowed: &str| format!("{key}: {v:?} is not one of {allowed}");
+    /// A page chart from parameters: `page` (required), `viewport`
+    /// (default desktop), `count` (clicks), `layer` (both), `style`
+    /// (standalone).
+    pub fn decode(p: &impl Params, scroll: bool, format: Format) -> Result<PageChart> {
         Ok(PageChart {
-            page,
+            page: p.required("page")?.to_string(),
             scroll,
-            viewport: ViewportClass::parse(viewport)
-                .ok_or_else(|| bad("viewport", viewport, "mobile, tablet, desktop"))?,
-            count: match count {
-                "clicks" => Count::Clicks,
-                "sessions" => Count::Sessions,
-                _ => return Err(bad("count", count, "clicks, sessions")),
-            },
-            layer: Layer::parse(layer)
-                .ok_or_else(|| bad("layer", layer, "both, clicks, frustration"))?,
-            style: match style {
-                "standalone" => HeatmapStyle::Standalone,
-                "overlay" => HeatmapStyle::Overlay,
-                _ => return Err(bad("style", style, "standalone, overlay")),
-            },
+            viewport: p.choice("viewport")?.unwrap_or(ViewportClass::Desktop),
+            count: p.choice("count")?.unwrap_or(Count::Clicks),
+            layer: p.choice("layer")?.unwrap_or(Layer::Both),
+            style: p.choice("style")?.unwrap_or(HeatmapStyle::Standalone),
             format,
         })
     }
