@@ -9,45 +9,140 @@
 //! that uses stored ones) goes through this module, so the bounds are the
 //! same whichever way a pattern comes in:
 //!
-//! * a cap on how many patterns a set holds ([`MAX_RULES`],
-//!   [`MAX_FUNNEL_STEPS`], [`MAX_STAGE_PATTERNS`], [`MAX_GOAL_PATTERNS`]);
-//! * a compiled-size budget per pattern ([`PATTERN_COMPILED_BYTES`], the
-//!   regex crate's own `size_limit`) and for a whole set or request
-//!   ([`SET_COMPILED_BYTES`]), charged with the size of each pattern's
+//! * a cap on how many patterns a set holds ([`Budgets::max_rules`],
+//!   [`Budgets::max_funnel_steps`], [`Budgets::max_stage_patterns`],
+//!   [`Budgets::max_goal_patterns`]);
+//! * a compiled-size budget per pattern ([`Budgets::pattern_compiled_kib`],
+//!   the regex crate's own `size_limit`) and for a whole set or request
+//!   ([`Budgets::set_compiled_kib`]), charged with the size of each pattern's
 //!   compiled automaton as it is compiled ([`PatternBudget`]);
-//! * a cap on a cleaned path's length ([`MAX_PATH_BYTES`]): a rule set is
+//! * a cap on a cleaned path's length ([`Budgets::max_path_kib`]): a rule set is
 //!   refused when its worst case could grow a path past it
 //!   ([`check_growth`]), and the cleaner cuts a path that reaches it anyway.
 //!
-//! They are constants, not settings, on purpose: stored rules must mean the
-//! same to `trailmap serve` and to the CLI beside it, and a server started
-//! with a smaller budget would turn yesterday's valid rules into errors.
+//! They are settings (`[budgets]` in trailmap.toml, see [`Budgets`]) that
+//! every command reads from the same file at start and installs once for
+//! the process ([`install`]), so that stored rules mean the same to
+//! `trailmap serve` and to the CLI beside it. A smaller budget does not
+//! break anything already stored: rules or stages that break it do not
+//! run, and the reports say what to fix (409).
 
 use regex::{Regex, RegexBuilder};
 use regex_automata::nfa::thompson;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
-/// Most path cleaning rules a site may have.
-pub const MAX_RULES: usize = 100;
-/// Most steps in one funnel (the funnel's fast matcher takes up to 64).
-pub const MAX_FUNNEL_STEPS: usize = 32;
-/// Most page patterns over all of a site's journey stages.
-pub const MAX_STAGE_PATTERNS: usize = 64;
-/// Most goal page patterns of a site.
-pub const MAX_GOAL_PATTERNS: usize = 32;
-/// Longest pattern source, and longest replacement, in bytes.
-pub const MAX_PATTERN_SOURCE_BYTES: usize = 1024;
-/// Most bytes one pattern may compile to: the regex crate's `size_limit`,
-/// which bounds each of its automata (the reverse one, for Unicode classes,
-/// is about twice the forward one that the set budget is charged with).
-pub const PATTERN_COMPILED_BYTES: usize = 512 * 1024;
-/// Most bytes a whole set of patterns (a site's rules, its stages and
-/// goals, one request's funnel steps) may compile to together.
-pub const SET_COMPILED_BYTES: usize = 4 * 1024 * 1024;
+/// The budgets, as settings: each has a default and a `[budgets]` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budgets {
+    /// Most path cleaning rules a site may have.
+    pub max_rules: usize,
+    /// Most steps in one funnel (the funnel's fast matcher takes up to 64).
+    pub max_funnel_steps: usize,
+    /// Most page patterns over all of a site's journey stages.
+    pub max_stage_patterns: usize,
+    /// Most goal page patterns of a site.
+    pub max_goal_patterns: usize,
+    /// Longest pattern source, and longest replacement, in bytes.
+    pub max_pattern_bytes: usize,
+    /// Most KiB one pattern may compile to: the regex crate's
+    /// `size_limit`, which bounds each of its automata (the reverse one,
+    /// for Unicode classes, is about twice the forward one that the set
+    /// budget is charged with).
+    pub pattern_compiled_kib: usize,
+    /// Most KiB a whole set of patterns (a site's rules, its stages and
+    /// goals, one request's funnel steps) may compile to together.
+    pub set_compiled_kib: usize,
+    /// Longest cleaned page path (with its kept query), in KiB.
+    pub max_path_kib: usize,
+}
+
+impl Budgets {
+    pub const DEFAULT: Budgets = Budgets {
+        max_rules: 100,
+        max_funnel_steps: 32,
+        max_stage_patterns: 64,
+        max_goal_patterns: 32,
+        max_pattern_bytes: 1024,
+        pattern_compiled_kib: 512,
+        set_compiled_kib: 4096,
+        max_path_kib: 16,
+    };
+
+    /// Why these budgets cannot be used, if they cannot.
+    pub fn check(&self) -> Result<(), String> {
+        let within = |name: &str, v: usize, min: usize, max: usize| {
+            if (min..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "budgets.{name}: {v} is out of range ({min} to {max})"
+                ))
+            }
+        };
+        within("max_rules", self.max_rules, 1, 10_000)?;
+        within("max_funnel_steps", self.max_funnel_steps, 2, 64)?;
+        within("max_stage_patterns", self.max_stage_patterns, 1, 10_000)?;
+        within("max_goal_patterns", self.max_goal_patterns, 1, 10_000)?;
+        within("max_pattern_bytes", self.max_pattern_bytes, 16, 64 * 1024)?;
+        within(
+            "pattern_compiled_kib",
+            self.pattern_compiled_kib,
+            16,
+            64 * 1024,
+        )?;
+        within(
+            "set_compiled_kib",
+            self.set_compiled_kib,
+            self.pattern_compiled_kib,
+            1024 * 1024,
+        )?;
+        // A cleaned path must hold any raw path the collector keeps.
+        within(
+            "max_path_kib",
+            self.max_path_kib,
+            RAW_PATH_BYTES / 1024,
+            1024,
+        )
+    }
+
+    fn pattern_compiled_bytes(&self) -> usize {
+        self.pattern_compiled_kib * 1024
+    }
+
+    fn set_compiled_bytes(&self) -> usize {
+        self.set_compiled_kib * 1024
+    }
+
+    /// Longest cleaned page path, in bytes.
+    pub fn max_path_bytes(&self) -> usize {
+        self.max_path_kib * 1024
+    }
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets::DEFAULT
+    }
+}
+
+static INSTALLED: std::sync::OnceLock<Budgets> = std::sync::OnceLock::new();
+
+/// Sets the process's budgets, once, at start (every command does, from
+/// its settings); later calls keep the first.
+pub fn install(b: Budgets) -> Result<(), String> {
+    b.check()?;
+    let _ = INSTALLED.set(b);
+    Ok(())
+}
+
+/// The process's budgets: the installed ones, or the defaults.
+pub fn budgets() -> &'static Budgets {
+    INSTALLED.get().unwrap_or(&Budgets::DEFAULT)
+}
+
 /// The lazy DFA cache each pattern may grow while searching.
 pub const PATTERN_DFA_BYTES: usize = 256 * 1024;
-/// Longest cleaned page path (with its kept query), in bytes.
-pub const MAX_PATH_BYTES: usize = 16 * 1024;
 /// Longest raw page path a rule may meet: the collector keeps URLs of up
 /// to this many bytes (`ingest::payload::limits::URL`, checked in a test).
 pub const RAW_PATH_BYTES: usize = 2048;
@@ -60,7 +155,7 @@ pub struct PatternBudget {
 
 impl Default for PatternBudget {
     fn default() -> Self {
-        PatternBudget::new(SET_COMPILED_BYTES)
+        PatternBudget::new(budgets().set_compiled_bytes())
     }
 }
 
@@ -72,32 +167,34 @@ impl PatternBudget {
     /// Compiles `pattern` and charges its size; the error says why in a
     /// few words (the caller names the pattern).
     pub fn compile(&mut self, pattern: &str) -> Result<Regex, String> {
-        if pattern.len() > MAX_PATTERN_SOURCE_BYTES {
+        let b = budgets();
+        let (per_pattern, max_source) = (b.pattern_compiled_bytes(), b.max_pattern_bytes);
+        if pattern.len() > max_source {
             return Err(format!(
-                "is {} bytes long, over the {MAX_PATTERN_SOURCE_BYTES} a pattern may have",
+                "is {} bytes long, over the {max_source} a pattern may have",
                 pattern.len()
             ));
         }
-        let limit = PATTERN_COMPILED_BYTES.min(self.left);
+        let limit = per_pattern.min(self.left);
         // The regex crate's `size_limit` bounds the same automaton that is
         // measured below, so a pattern over the limit fails fast here,
         // before any large allocation.
         let re = RegexBuilder::new(pattern)
-            .size_limit(PATTERN_COMPILED_BYTES)
+            .size_limit(per_pattern)
             .dfa_size_limit(PATTERN_DFA_BYTES)
             .build()
             .map_err(|e| match e {
-                regex::Error::CompiledTooBig(_) => too_big(PATTERN_COMPILED_BYTES, "a pattern"),
+                regex::Error::CompiledTooBig(_) => too_big(per_pattern, "a pattern"),
                 e => format!("is not a valid regex: {e}"),
             })?;
         let nfa = thompson::NFA::compiler()
             .configure(thompson::Config::new().nfa_size_limit(Some(limit)))
             .build(pattern)
             .map_err(|_| {
-                if limit < PATTERN_COMPILED_BYTES {
-                    too_big(SET_COMPILED_BYTES, "the whole set")
+                if limit < per_pattern {
+                    too_big(b.set_compiled_bytes(), "the whole set")
                 } else {
-                    too_big(PATTERN_COMPILED_BYTES, "a pattern")
+                    too_big(per_pattern, "a pattern")
                 }
             })?;
         self.left = self.left.saturating_sub(nfa.memory_usage());
@@ -123,20 +220,22 @@ pub fn check_count(what: &str, count: usize, max: usize) -> Result<(), String> {
 }
 
 /// Compiles a site's path rules within the budgets: at most
-/// [`MAX_RULES`], each replacement at most [`MAX_PATTERN_SOURCE_BYTES`],
-/// all within [`SET_COMPILED_BYTES`], and no chain of them able to grow a
-/// path past [`MAX_PATH_BYTES`]. The error names the rule (from 0).
+/// [`Budgets::max_rules`], each replacement at most
+/// [`Budgets::max_pattern_bytes`], all within [`Budgets::set_compiled_kib`],
+/// and no chain of them able to grow a path past [`Budgets::max_path_kib`].
+/// The error names the rule (from 0).
 pub fn compile_rules(rules: &[(String, String)]) -> Result<Vec<Regex>, String> {
-    check_count("rules", rules.len(), MAX_RULES)?;
+    check_count("rules", rules.len(), budgets().max_rules)?;
     let mut budget = PatternBudget::default();
     let mut compiled = Vec::with_capacity(rules.len());
     for (i, (pattern, replacement)) in rules.iter().enumerate() {
         let re = budget
             .compile(pattern)
             .map_err(|e| format!("rule {i} ({pattern:?}) {e}"))?;
-        if replacement.len() > MAX_PATTERN_SOURCE_BYTES {
+        if replacement.len() > budgets().max_pattern_bytes {
             return Err(format!(
-                "rule {i} ({pattern:?}): the replacement is over {MAX_PATTERN_SOURCE_BYTES} bytes"
+                "rule {i} ({pattern:?}): the replacement is over {} bytes",
+                budgets().max_pattern_bytes
             ));
         }
         compiled.push(re);
@@ -146,20 +245,21 @@ pub fn compile_rules(rules: &[(String, String)]) -> Result<Vec<Regex>, String> {
 }
 
 /// Refuses a chain of rules whose worst case could make a path of
-/// [`RAW_PATH_BYTES`] longer than [`MAX_PATH_BYTES`], naming the first
+/// [`RAW_PATH_BYTES`] longer than [`Budgets::max_path_kib`], naming the first
 /// rule at which it could. Worst case means: as many matches as the
 /// pattern allows (one when it is anchored with `^`), each as long as it
 /// may be, every group reference as long as its group may be.
 pub fn check_growth(rules: &[(String, String)]) -> Result<(), String> {
     let mut len = RAW_PATH_BYTES;
+    let max = budgets().max_path_bytes();
     for (i, (pattern, replacement)) in rules.iter().enumerate() {
         let growth = Growth::of(pattern, replacement)
             .map_err(|e| format!("rule {i} ({pattern:?}) is not a valid regex: {e}"))?;
         len = growth.bound(len);
-        if len > MAX_PATH_BYTES {
+        if len > max {
             return Err(format!(
                 "rule {i} ({pattern:?} → {replacement:?}) could grow a path past \
-                 {MAX_PATH_BYTES} bytes, the most a cleaned path may have (a replacement \
+                 {max} bytes, the most a cleaned path may have (a replacement \
                  longer than what it replaces, or a group used more than once, grows paths \
                  at every rule that follows)"
             ));

@@ -8,14 +8,14 @@
 //! Cleaning maps raw page ids to cleaned ones once per query, so the cost
 //! is per distinct page, not per page view. Rules are compiled within the
 //! budgets of [`super::budget`], and a cleaned path never grows past
-//! [`MAX_PATH_BYTES`]: rules that could make it are refused when they are
+//! [`budget::Budgets::max_path_kib`]: rules that could make it are refused when they are
 //! set, and a path that reaches it anyway (rules stored before the budget)
 //! is cut there rather than grown.
 
 use regex::Regex;
 use rustc_hash::FxHashMap;
 
-use super::budget::{self, MAX_PATH_BYTES};
+use super::budget::{self, budgets};
 use super::cancel::Cancel;
 use super::PageId;
 
@@ -49,7 +49,7 @@ impl Cleaner {
         Ok(Cleaner { rules })
     }
 
-    /// The cleaned form of a path, at most [`MAX_PATH_BYTES`] long.
+    /// The cleaned form of a path, at most [`budget::Budgets::max_path_kib`] long.
     pub fn clean(&self, path: &str) -> String {
         let mut out = cut(path.to_string());
         for rule in &self.rules {
@@ -73,10 +73,11 @@ impl Cleaner {
     }
 }
 
-/// `path` cut to at most [`MAX_PATH_BYTES`], on a character boundary.
+/// `path` cut to at most [`budget::Budgets::max_path_kib`], on a character boundary.
 fn cut(mut path: String) -> String {
-    if path.len() > MAX_PATH_BYTES {
-        let mut end = MAX_PATH_BYTES;
+    let max = budgets().max_path_bytes();
+    if path.len() > max {
+        let mut end = max;
         while !path.is_char_boundary(end) {
             end -= 1;
         }
@@ -86,9 +87,10 @@ fn cut(mut path: String) -> String {
 }
 
 /// `Regex::replace_all`, but the output stops growing at
-/// [`MAX_PATH_BYTES`] (whatever the rule, memory stays bounded by that and
+/// [`budget::Budgets::max_path_kib`] (whatever the rule, memory stays bounded by that and
 /// one expansion); returns the output and whether it was cut.
 fn replace_within(pattern: &Regex, text: &str, replacement: &str) -> (String, bool) {
+    let max = budgets().max_path_bytes();
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for caps in pattern.captures_iter(text) {
@@ -96,12 +98,12 @@ fn replace_within(pattern: &Regex, text: &str, replacement: &str) -> (String, bo
         out.push_str(&text[last..m.start()]);
         caps.expand(replacement, &mut out);
         last = m.end();
-        if out.len() > MAX_PATH_BYTES {
+        if out.len() > max {
             return (cut(out), true);
         }
     }
     out.push_str(&text[last..]);
-    let full = out.len() > MAX_PATH_BYTES;
+    let full = out.len() > max;
     (cut(out), full)
 }
 
@@ -245,7 +247,9 @@ mod tests {
             ],
         };
         let out = bomb.clean("/abcdefgh");
-        assert!(out.len() <= MAX_PATH_BYTES && out.len() > MAX_PATH_BYTES - 9);
+        assert!(
+            out.len() <= budgets().max_path_bytes() && out.len() > budgets().max_path_bytes() - 9
+        );
         let wide = Cleaner {
             rules: vec![Rule {
                 pattern: Regex::new("").unwrap(),
@@ -253,8 +257,11 @@ mod tests {
             }],
         };
         let out = wide.clean(&"/x".repeat(1000));
-        assert!(out.len() <= MAX_PATH_BYTES, "{}", out.len());
-        assert_eq!(cut("é".repeat(MAX_PATH_BYTES)).len(), MAX_PATH_BYTES);
+        assert!(out.len() <= budgets().max_path_bytes(), "{}", out.len());
+        assert_eq!(
+            cut("é".repeat(budgets().max_path_bytes())).len(),
+            budgets().max_path_bytes()
+        );
     }
 
     #[test]

@@ -197,8 +197,12 @@ impl Analysis {
                 "a funnel needs at least two steps".into(),
             ));
         }
-        budget::check_count("funnel steps", steps.len(), budget::MAX_FUNNEL_STEPS)
-            .map_err(ServiceError::Invalid)?;
+        budget::check_count(
+            "funnel steps",
+            steps.len(),
+            budget::budgets().max_funnel_steps,
+        )
+        .map_err(ServiceError::Invalid)?;
         let mut patterns = PatternBudget::default();
         let mut matches = Vec::with_capacity(steps.len());
         for (i, s) in steps.iter().enumerate() {
@@ -456,8 +460,8 @@ pub fn check_settings(s: &JourneySettings) -> Result<()> {
 /// Each stage's page patterns, and the goal patterns, compiled.
 type CompiledSettings = (Vec<Vec<Regex>>, Vec<Regex>);
 
-/// Compiles journey settings: at most [`budget::MAX_STAGE_PATTERNS`] page
-/// patterns over all stages and [`budget::MAX_GOAL_PATTERNS`] goals, all
+/// Compiles journey settings: at most [`budget::Budgets::max_stage_patterns`]
+/// page patterns over all stages and [`budget::Budgets::max_goal_patterns`] goals, all
 /// within one compiled-size budget.
 fn compile_settings(s: &JourneySettings) -> std::result::Result<CompiledSettings, String> {
     if s.stages.is_empty() || s.stages.len() > MAX_STAGES {
@@ -470,9 +474,13 @@ fn compile_settings(s: &JourneySettings) -> std::result::Result<CompiledSettings
     budget::check_count(
         "stage page patterns",
         stage_patterns,
-        budget::MAX_STAGE_PATTERNS,
+        budget::budgets().max_stage_patterns,
     )?;
-    budget::check_count("goal patterns", s.goals.len(), budget::MAX_GOAL_PATTERNS)?;
+    budget::check_count(
+        "goal patterns",
+        s.goals.len(),
+        budget::budgets().max_goal_patterns,
+    )?;
     let mut patterns = PatternBudget::default();
     let mut stages = Vec::with_capacity(s.stages.len());
     for (i, stage) in s.stages.iter().enumerate() {
