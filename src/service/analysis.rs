@@ -36,6 +36,20 @@ pub struct Analysis {
     cancel: Cancel,
 }
 
+/// What [`crate::store::interruptible`] asks: whether `cancel` says stop.
+pub(crate) fn stop_when(cancel: &Cancel) -> impl FnMut() -> bool + Send + 'static {
+    let cancel = cancel.clone();
+    move || cancel.stopped().is_some()
+}
+
+/// A store error, or the stop that interrupted the read.
+pub(crate) fn stopped_or(e: crate::store::StoreError, cancel: &Cancel) -> ServiceError {
+    match cancel.check() {
+        Err(stopped) => stopped.into(),
+        Ok(()) => e.into(),
+    }
+}
+
 /// The site's stored rules as a cleaner, or why they cannot be used.
 pub fn stored_cleaner(site: &str, rules: &[(String, String)]) -> Result<Cleaner> {
     Cleaner::new(rules).map_err(|e| {
@@ -70,7 +84,10 @@ impl Analysis {
         cancel.check()?;
         let pages = PageMap::build_until(&read::site_pages(&conn, site.id)?, &cleaner, &cancel);
         cancel.check()?;
-        let loaded = read::load_journeys(&conn, site.id, filter)?;
+        let loaded = crate::store::interruptible(&conn, stop_when(&cancel), |conn| {
+            read::load_journeys(conn, site.id, filter)
+        })
+        .map_err(|e| stopped_or(e, &cancel))?;
         cancel.check()?;
         let mut ticker = cancel.ticker();
         let journeys = loaded

@@ -11,7 +11,7 @@ use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
 use crate::render::{self, Format, HeatmapStyle};
-use crate::service::analysis::{stored_cleaner, Analysis};
+use crate::service::analysis::{stop_when, stopped_or, stored_cleaner, Analysis};
 use crate::service::error::{Result, ServiceError};
 use crate::service::request::Params;
 use crate::store::read::{self, JourneyFilter};
@@ -147,7 +147,10 @@ pub fn page_chart(
         .id_of(&clean)
         .ok_or_else(|| ServiceError::NotFound(format!("no page {path:?} in this site")))?;
     let raw: HashSet<u32> = pages.raw_ids(id).into_iter().collect();
-    let activity = read::page_activity(&conn, s.id, filter, &raw)?;
+    let activity = crate::store::interruptible(&conn, stop_when(cancel), |conn| {
+        read::page_activity(conn, s.id, filter, &raw)
+    })
+    .map_err(|e| stopped_or(e, cancel))?;
     cancel.check()?;
     let class = req.viewport;
     let views: Vec<read::ViewDepth> = activity

@@ -87,12 +87,12 @@ impl Service {
             // Plain aggregates in SQL: no journeys to load.
             let conn = self.store.read()?;
             let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
-            return Ok(Report::Overview(read::overview(
-                &conn,
-                s.id,
-                &filters.journey_filter(),
-                *top,
-            )?));
+            let filter = filters.journey_filter();
+            let overview = crate::store::interruptible(&conn, analysis::stop_when(&cancel), |c| {
+                read::overview(c, s.id, &filter, *top)
+            })
+            .map_err(|e| analysis::stopped_or(e, &cancel))?;
+            return Ok(Report::Overview(overview));
         }
         let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
         let page = |p: &Option<String>| p.as_deref().map(|p| a.page(p)).transpose();

@@ -31,6 +31,8 @@ pub enum StoreError {
     /// A request the store refuses, with a message for the user.
     Invalid(String),
     NotFound(String),
+    /// A read stopped by [`interruptible`]'s `stop`.
+    Interrupted,
 }
 
 impl std::fmt::Display for StoreError {
@@ -39,6 +41,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
             StoreError::Io(e) => write!(f, "{e}"),
             StoreError::Invalid(m) | StoreError::NotFound(m) => f.write_str(m),
+            StoreError::Interrupted => f.write_str("the read was stopped"),
         }
     }
 }
@@ -229,6 +232,33 @@ fn open_connection(path: &Path, flags: OpenFlags, busy_timeout: Duration) -> Res
     Ok(conn)
 }
 
+/// Runs `read` on `conn` so that it stops soon after `stop` says so:
+/// SQLite asks `stop` every few thousand steps of its virtual machine and
+/// interrupts the statement when it answers true (the error is then
+/// [`StoreError::Interrupted`]). For reads that can take seconds (a
+/// site's journeys, the overview's scans, a page's clicks), so that an
+/// analysis past its deadline, or whose client left, stops inside SQLite
+/// too.
+pub fn interruptible<T>(
+    conn: &Connection,
+    stop: impl FnMut() -> bool + Send + 'static,
+    read: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    // About a millisecond of work between two looks.
+    conn.progress_handler(10_000, Some(stop));
+    let result = read(conn);
+    // The connection goes back to the pool: without the handler.
+    conn.progress_handler(0, None::<fn() -> bool>);
+    result.map_err(|e| match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            StoreError::Interrupted
+        }
+        other => other,
+    })
+}
+
 /// A pooled read connection.
 pub struct PooledReader<'a> {
     store: &'a Store,
@@ -256,5 +286,39 @@ impl Drop for PooledReader<'_> {
                 pool.push(conn);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(conn: &Connection) -> Result<i64> {
+        Ok(conn.query_row(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 200000)
+             SELECT count(*) FROM n",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    #[test]
+    fn an_interruptible_read_stops_when_asked_and_the_connection_stays_usable() {
+        let conn = Connection::open_in_memory().unwrap();
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let seen = asked.clone();
+        let stopped = interruptible(
+            &conn,
+            move || seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2,
+            count,
+        );
+        assert!(
+            matches!(stopped, Err(StoreError::Interrupted)),
+            "{stopped:?}"
+        );
+        assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 3);
+        // Never asked to stop: the whole answer; and no handler is left behind.
+        assert_eq!(interruptible(&conn, || false, count).unwrap(), 200_000);
+        assert_eq!(count(&conn).unwrap(), 200_000);
     }
 }
