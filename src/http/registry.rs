@@ -68,7 +68,14 @@ impl SiteRegistry {
             .elapsed()
             >= MISS_RELOAD_INTERVAL;
         if stale {
-            self.reload();
+            // A miss comes from a request on the runtime's threads: let the
+            // runtime move its other tasks off this one while SQLite reads.
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(|| self.reload())
+                }
+                _ => self.reload(),
+            }
         }
         stale
     }
