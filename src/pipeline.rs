@@ -143,10 +143,13 @@ pub struct SessionWriter {
 }
 
 /// The most recently used interned pages. Keyed by a hash of (site, path)
-/// so that a lookup allocates nothing; the entry keeps the path to confirm.
+/// so that a lookup allocates nothing; the entry keeps the path to confirm,
+/// so a collision costs a lookup in the store, never a wrong page. Asked
+/// for every event: a fast hasher (keyed per process), and the map keyed
+/// by that hash as it is.
 struct PageCache {
-    entries: LruCache<u64, CachedPage>,
-    hasher: std::collections::hash_map::RandomState,
+    entries: LruCache<u64, CachedPage, rustc_hash::FxBuildHasher>,
+    hasher: foldhash::fast::RandomState,
 }
 
 struct CachedPage {
@@ -158,8 +161,11 @@ struct CachedPage {
 impl PageCache {
     fn new(capacity: usize) -> PageCache {
         PageCache {
-            entries: LruCache::new(NonZeroUsize::new(capacity.max(1)).expect("at least 1")),
-            hasher: std::collections::hash_map::RandomState::new(),
+            entries: LruCache::with_hasher(
+                NonZeroUsize::new(capacity.max(1)).expect("at least 1"),
+                rustc_hash::FxBuildHasher,
+            ),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 

@@ -36,7 +36,8 @@ const SHARDS: usize = 16;
 
 /// A token bucket per key: `rate` per `per`, bursts of `burst`.
 pub struct RateLimiter {
-    shards: Box<[Mutex<LruCache<u64, u64>>]>,
+    /// Keyed by the SipHash of the key: the maps hash that as it is.
+    shards: Box<[Mutex<LruCache<u64, u64, rustc_hash::FxBuildHasher>>]>,
     key: [u8; 16],
     /// Time one request takes from the bucket, in nanoseconds.
     interval_ns: u64,
@@ -56,7 +57,7 @@ impl RateLimiter {
         let per_shard = NonZeroUsize::new(tracked.div_ceil(SHARDS).max(1)).expect("at least 1");
         Some(RateLimiter {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .map(|_| Mutex::new(LruCache::with_hasher(per_shard, rustc_hash::FxBuildHasher)))
                 .collect(),
             key: rand::random(),
             interval_ns,

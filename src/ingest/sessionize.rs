@@ -174,7 +174,9 @@ pub struct Sessionizer {
     /// Open sessions, least recently active first. Unbounded as a cache:
     /// [`Sessionizer::close_over_cap`] enforces `max_open` between groups,
     /// when every session is written (a dirty one cannot be dropped).
-    open: LruCache<SessionKey, OpenSession>,
+    /// Looked up for every event: a fast hasher, keyed per process
+    /// (session ids are the client's to choose).
+    open: LruCache<SessionKey, OpenSession, foldhash::fast::RandomState>,
     max_open: usize,
     /// What the open sessions take (see [`memory_of`]), as of their last
     /// flush, and the most they may take between groups.
@@ -182,7 +184,7 @@ pub struct Sessionizer {
     max_memory: usize,
     /// Sessions closed to make room, by a keyed hash of their key: enough to
     /// continue them if their visitor comes back in time.
-    closed: LruCache<u64, ClosedSession>,
+    closed: LruCache<u64, ClosedSession, rustc_hash::FxBuildHasher>,
     /// Keys the `closed` map by; random per process, so that nobody can
     /// choose session ids that collide with another visitor's.
     key_hasher: std::collections::hash_map::RandomState,
@@ -235,11 +237,12 @@ impl Sessionizer {
         Sessionizer {
             timeout_ms,
             next_id,
-            open: LruCache::unbounded(),
+            open: LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()),
             max_open,
             memory: 0,
             max_memory,
-            closed: LruCache::new(closed_cap),
+            // Its keys are keyed hashes already.
+            closed: LruCache::with_hasher(closed_cap, rustc_hash::FxBuildHasher),
             key_hasher: std::collections::hash_map::RandomState::new(),
             dirty: Vec::new(),
             retired: Vec::new(),
