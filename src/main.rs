@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use trailmap::config::{self, ServeArgs, StoreArgs};
+use trailmap::config::{self, DemoArgs, ImportSettingsArgs, ServeArgs, StoreArgs};
 use trailmap::pipeline::now_ms;
 use trailmap::store::{secrets, sites, Store};
 
@@ -28,23 +28,7 @@ enum Command {
     /// Run the collector and the read API.
     Serve(ServeArgs),
     /// Fresh database, the demo shop on a second port, realistic traffic.
-    Demo {
-        /// Collector address; the shop gets the next port.
-        #[arg(long, env = "TRAILMAP_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Shop address (default: the collector's port plus one).
-        #[arg(long)]
-        shop_listen: Option<std::net::SocketAddr>,
-        /// Read API token (generated and printed when unset).
-        #[arg(long, env = "TRAILMAP_TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// GeoIP2/GeoLite2 database (.mmdb).
-        #[arg(long, env = "TRAILMAP_GEOIP")]
-        geoip: Option<std::path::PathBuf>,
-        /// Visitors to simulate (0: none).
-        #[arg(long, default_value_t = 400)]
-        visitors: usize,
-    },
+    Demo(DemoArgs),
     /// Import access logs (or a sequence file) as sessions.
     Import(ImportArgs),
     /// The most common paths (of up to --steps pages), optionally anchored.
@@ -237,18 +221,12 @@ struct ImportArgs {
     /// Static-asset extensions to skip, comma-separated (replaces the default list).
     #[arg(long, value_delimiter = ',')]
     static_ext: Option<Vec<String>>,
-    /// GeoIP2/GeoLite2 database (.mmdb).
-    #[arg(long, env = "TRAILMAP_GEOIP")]
-    geoip: Option<std::path::PathBuf>,
-    /// Minutes of inactivity that end a session.
-    #[arg(long, default_value_t = 30)]
-    session_timeout_minutes: u64,
+    /// Settings shared with the file and the environment (see config).
+    #[command(flatten)]
+    settings: ImportSettingsArgs,
     /// Lines (or page views, whichever comes first) per transaction and resumable step.
     #[arg(long, default_value_t = 50_000)]
     commit_every: u64,
-    /// Longest line read (bytes); longer lines are skipped as line_too_long. Default 65536.
-    #[arg(long, env = "TRAILMAP_IMPORT_MAX_LINE_BYTES")]
-    max_line_bytes: Option<usize>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -461,34 +439,18 @@ fn run(cli: Cli) -> Result<()> {
                 trailmap::http::shutdown_signal(),
             ))
         }
-        Command::Demo {
-            listen,
-            shop_listen,
-            token,
-            geoip,
-            visitors,
-        } => {
-            let db = cli
-                .store
-                .db
-                .clone()
-                .or(file.db.clone())
-                .unwrap_or_else(|| trailmap::demo::DEFAULT_DB.into());
-            let opts = trailmap::demo::DemoOptions {
-                listen,
-                shop_listen,
-                db,
-                token: token.filter(|t| !t.is_empty()),
-                geoip,
-                visitors,
-            };
-            runtime()?.block_on(trailmap::demo::run(opts, trailmap::http::shutdown_signal()))
+        Command::Demo(args) => {
+            let settings = config::resolve_demo(&cli.store, &args, file)?;
+            runtime()?.block_on(trailmap::demo::run(
+                settings,
+                trailmap::http::shutdown_signal(),
+            ))
         }
         Command::Import(args) => {
-            let store = Store::open(&config::db_path(&cli.store, &file))?;
+            let settings = config::resolve_import(&cli.store, &args.settings, file)?;
+            let store = Store::open(&settings.db)?;
             let json = args.json;
-            let max_line_bytes = config::resolve_max_line_bytes(args.max_line_bytes, &file)?;
-            let summary = trailmap::import::run(&store, import_options(args, max_line_bytes)?)?;
+            let summary = trailmap::import::run(&store, import_options(args, settings)?)?;
             if json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
@@ -615,7 +577,7 @@ fn run(cli: Cli) -> Result<()> {
 
 fn import_options(
     args: ImportArgs,
-    max_line_bytes: usize,
+    settings: config::ImportSettings,
 ) -> Result<trailmap::import::ImportOptions> {
     use trailmap::import::{filter::Filter, input::Source, ImportOptions, InputFormat};
     let format = match args.format.as_str() {
@@ -645,8 +607,8 @@ fn import_options(
             .map(|e| e.trim_start_matches('.').to_string())
             .collect();
     }
-    if args.session_timeout_minutes == 0 || args.commit_every == 0 {
-        anyhow::bail!("--session-timeout-minutes and --commit-every must be at least 1");
+    if args.commit_every == 0 {
+        anyhow::bail!("--commit-every must be at least 1");
     }
     Ok(ImportOptions {
         site: args.site,
@@ -654,10 +616,10 @@ fn import_options(
         inputs: args.inputs.iter().map(|i| Source::parse(i)).collect(),
         filter,
         strip_query: args.strip_query_string,
-        geoip: args.geoip,
-        session_timeout: Duration::from_secs(args.session_timeout_minutes * 60),
+        geoip: settings.geoip,
+        session_timeout: settings.session_timeout,
         commit_every: args.commit_every,
-        max_line_bytes,
+        max_line_bytes: settings.max_line_bytes,
         progress: !args.json,
     })
 }
