@@ -1,7 +1,6 @@
 //! The `trailmap` command line: parses flags and calls the library.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -143,7 +142,8 @@ enum Command {
     Site(SiteCommand),
     /// Replace the read API's token with a new one, printed once.
     RotateToken,
-    /// Benchmark helpers; figures go to BENCHMARKS.md.
+    /// Benchmark helpers; figures go to BENCHMARKS.md (built with `--features dev`).
+    #[cfg(feature = "dev")]
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -360,6 +360,7 @@ enum SiteCommand {
     Remove { name: String },
 }
 
+#[cfg(feature = "dev")]
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Parse an access log in memory and report lines/s (parsing alone).
@@ -521,29 +522,42 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("trailmap: the old token no longer works once the server restarts");
             Ok(())
         }
-        Command::Bench(BenchCommand::Parse {
+        #[cfg(feature = "dev")]
+        Command::Bench(cmd) => bench_command(&cli.store, &file, cmd),
+    }
+}
+
+/// `trailmap bench ...`: the benchmark helpers (only with `--features dev`).
+#[cfg(feature = "dev")]
+fn bench_command(
+    store_args: &StoreArgs,
+    config_file: &config::FileConfig,
+    cmd: BenchCommand,
+) -> Result<()> {
+    match cmd {
+        BenchCommand::Parse {
             format,
             rounds,
             file,
-        }) => {
+        } => {
             let format = trailmap::ingest::accesslog::LogFormat::parse(&format)
                 .map_err(|e| anyhow::anyhow!("invalid --format: {e}"))?;
             let report = trailmap::bench::parse::run(&file, &format, rounds)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
-        Command::Bench(BenchCommand::Patterns {
+        BenchCommand::Patterns {
             site,
             top,
             min_len,
             rounds,
-        }) => {
-            let store = Store::open(&config::db_path(&cli.store, &file))?;
+        } => {
+            let store = Store::open(&config::db_path(store_args, config_file))?;
             let report = trailmap::bench::patterns::run(&store, &site, top, min_len, rounds)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
-        Command::Bench(BenchCommand::Collect {
+        BenchCommand::Collect {
             url,
             site,
             origin,
@@ -553,13 +567,13 @@ fn run(cli: Cli) -> Result<()> {
             events,
             sessions,
             json,
-        }) => {
+        } => {
             let opts = trailmap::bench::loadgen::LoadOptions {
                 base_url: url,
                 site,
                 origin,
                 connections,
-                duration: Duration::from_secs(seconds),
+                duration: std::time::Duration::from_secs(seconds),
                 rate,
                 events_per_batch: events,
                 sessions,
