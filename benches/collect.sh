@@ -2,7 +2,7 @@
 # Collector benchmark for BENCHMARKS.md: durable events/s at max rate, p50/p99
 # latency at half that rate, and RSS at idle and under load.
 #
-#   cargo build --release && benches/collect.sh [SECONDS] [CONNECTIONS]
+#   cargo build --release --features dev && benches/collect.sh [SECONDS] [CONNECTIONS]
 #
 # Starts a release `trailmap serve` on a fresh database in a temp dir (default
 # synchronous=full: every 202 is fsynced), drives it over loopback with
@@ -17,8 +17,11 @@ SECONDS_PER_RUN=${1:-20}
 CONNECTIONS=${2:-64}
 BIN=${BIN:-target/release/trailmap}
 # The load generator: the same binary unless LOADGEN names another, so two
-# servers can be measured side by side under one load generator.
+# servers can be measured side by side under one load generator. It needs
+# the dev feature (`trailmap bench`); the server (BIN) need not have it.
 LOADGEN=${LOADGEN:-$BIN}
+# `trailmap bench` is a developer tool, only in a build with the dev feature.
+"$LOADGEN" bench --help >/dev/null 2>&1 || { echo "$LOADGEN has no bench command: build it with cargo build --release --features dev" >&2; exit 1; }
 PORT=${PORT:-18080}
 DIR=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT

@@ -4,16 +4,19 @@
 # 256 connections; prints the server's VmRSS (and its anonymous and file
 # parts) and open sessions every 2 s, then the totals and RSS once idle.
 #
-#   benches/flood-memory.sh [SECONDS] [serve flags...]
+#   cargo build --features dev && benches/flood-memory.sh [SECONDS] [serve flags...]
 #   e.g. benches/flood-memory.sh 60 --max-open-sessions 5000
 #
-# BIN defaults to the debug build (the budget holds for either). HOSTILE="N U H"
+# BIN defaults to the debug build (the budget holds for either; the load
+# generator, `trailmap bench collect`, needs the dev feature). HOSTILE="N U H"
 # also runs benches/hostile-clients.py with N slowloris sockets, U unfinished
 # 2 MiB replay uploads and H unfinished 380 KB heads for the same time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-20}; shift || true
 BIN=${BIN:-target/debug/trailmap}
+# `trailmap bench` is a developer tool, only in a build with the dev feature.
+"$BIN" bench --help >/dev/null 2>&1 || { echo "$BIN has no bench command: build it with cargo build --features dev" >&2; exit 1; }
 PORT=${PORT:-18090}
 DIR=$(mktemp -d)
 trap 'kill $S $M ${H:-} 2>/dev/null || true; rm -rf "$DIR"' EXIT

@@ -3,7 +3,7 @@
 # filtered, sessionized, stored in SQLite) against GoAccess 1.7 on the same
 # file in the same run, parsing alone, and peak memory as the file grows.
 #
-#   cargo build --release && apt-get install goaccess && benches/import.sh [COPIES] [RUNS]
+#   cargo build --release --features dev && apt-get install goaccess && benches/import.sh [COPIES] [RUNS]
 #
 # COPIES of the 10,000-line fixture (default 100: 1,000,000 lines), each a
 # day later with varied client addresses (benches/make-log.py). Each tool
@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 COPIES=${1:-100}
 RUNS=${2:-3}
 BIN=target/release/trailmap
+# `trailmap bench` is a developer tool, only in a build with the dev feature.
+"$BIN" bench --help >/dev/null 2>&1 || { echo "$BIN has no bench command: build it with cargo build --release --features dev" >&2; exit 1; }
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 python3 benches/make-log.py "$COPIES" > "$DIR/big.log"

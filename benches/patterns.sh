@@ -5,11 +5,13 @@
 # on the same sessions in the same run; answers compared; time and peak
 # memory of both.
 #
-#   cargo build --release && pip install prefixspan==0.5.2 && benches/patterns.sh [RUNS]
+#   cargo build --release --features dev && pip install prefixspan==0.5.2 && benches/patterns.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 BIN=target/release/trailmap
+# `trailmap bench` is a developer tool, only in a build with the dev feature.
+"$BIN" bench --help >/dev/null 2>&1 || { echo "$BIN has no bench command: build it with cargo build --release --features dev" >&2; exit 1; }
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 ZIP=../shared/data/seq/msnbc990928.zip

@@ -5,6 +5,14 @@
 //! variable); whatever neither gives is taken from the file, then from the
 //! defaults here. Every limit the collector enforces is a setting, so the
 //! README can document one table of them.
+//!
+//! Every command resolves its settings here, by the same route:
+//! [`resolve_serve`], [`resolve_import`] and [`resolve_demo`]. A setting
+//! two commands share is one setting: one flag name, one variable, one key
+//! and one default. The session rule (`session_timeout_minutes`) and the
+//! GeoIP database (`geoip`) are top-level keys of trailmap.toml beside
+//! `db`, because the collector, the demo and `trailmap import` promise the
+//! same sessions and the same enrichment.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +26,15 @@ use serde::Deserialize;
 pub const DEFAULT_DB: &str = "./data/trailmap.db";
 /// The config file read when `--config` is not given and it exists.
 pub const DEFAULT_CONFIG: &str = "./trailmap.toml";
+/// Where `trailmap demo` keeps its database unless `--db` says otherwise.
+pub const DEFAULT_DEMO_DB: &str = "./data/demo.db";
+/// The address `serve` and `demo` listen on unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Minutes of inactivity that end a session: one rule for the collector,
+/// the demo and `trailmap import`.
+pub const DEFAULT_SESSION_TIMEOUT_MINUTES: u64 = 30;
+/// Visitors `trailmap demo` simulates unless `--visitors` says otherwise.
+pub const DEFAULT_DEMO_VISITORS: usize = 400;
 
 /// Flags shared by every command that touches the store.
 #[derive(Debug, Clone, Args)]
@@ -130,6 +147,51 @@ pub struct ServeArgs {
     /// Extra address serving only /metrics, without a token (a private scrape network).
     #[arg(long, env = "TRAILMAP_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve the dashboards from this folder instead of the copy built in (for editing them).
+    #[arg(long, env = "TRAILMAP_DASHBOARDS_DIR")]
+    pub dashboards_dir: Option<PathBuf>,
+}
+
+/// The settings flags of `trailmap import` (its switches and inputs are
+/// the command's own; these are settings, so the file can give them too).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ImportSettingsArgs {
+    /// GeoIP2/GeoLite2 database (.mmdb).
+    #[arg(long, env = "TRAILMAP_GEOIP")]
+    pub geoip: Option<PathBuf>,
+    /// Minutes of inactivity that end a session (the collector's rule). Default 30.
+    #[arg(long, env = "TRAILMAP_SESSION_TIMEOUT_MINUTES")]
+    pub session_timeout_minutes: Option<u64>,
+    /// Longest line read (bytes); longer lines are skipped as line_too_long. Default 65536.
+    #[arg(long, env = "TRAILMAP_IMPORT_MAX_LINE_BYTES")]
+    pub max_line_bytes: Option<usize>,
+}
+
+/// Flags of `trailmap demo`. Each is optional so that the file and the
+/// defaults can fill what is not given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DemoArgs {
+    /// Collector address; the shop gets the next port. Default 127.0.0.1:8080.
+    #[arg(long, env = "TRAILMAP_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Shop address (default: the collector's port plus one).
+    #[arg(long, env = "TRAILMAP_DEMO_SHOP_LISTEN")]
+    pub shop_listen: Option<SocketAddr>,
+    /// Read API token (generated and printed when unset).
+    #[arg(long, env = "TRAILMAP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// GeoIP2/GeoLite2 database (.mmdb).
+    #[arg(long, env = "TRAILMAP_GEOIP")]
+    pub geoip: Option<PathBuf>,
+    /// Minutes of inactivity that end a session (the collector's rule). Default 30.
+    #[arg(long, env = "TRAILMAP_SESSION_TIMEOUT_MINUTES")]
+    pub session_timeout_minutes: Option<u64>,
+    /// Visitors to simulate (0: none). Default 400.
+    #[arg(long, env = "TRAILMAP_DEMO_VISITORS")]
+    pub visitors: Option<usize>,
+    /// Serve the dashboards from this folder instead of the copy built in.
+    #[arg(long, env = "TRAILMAP_DASHBOARDS_DIR")]
+    pub dashboards_dir: Option<PathBuf>,
 }
 
 /// SQLite's `synchronous` setting for the writer, as a user chooses it.
@@ -151,16 +213,51 @@ impl Synchronous {
     }
 }
 
-/// The shape of trailmap.toml. Top-level `db`, and a `[serve]` table with the
-/// same names as the flags.
+/// The shape of trailmap.toml: the settings every command shares at the
+/// top (`db`, `session_timeout_minutes`, `geoip`), and a table per command
+/// (`[serve]`, `[import]`, `[demo]`) with the same names as its flags.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub db: Option<PathBuf>,
+    /// The session rule of serve, demo and import.
+    pub session_timeout_minutes: Option<u64>,
+    /// The GeoIP database of serve, demo and import.
+    pub geoip: Option<PathBuf>,
     #[serde(default)]
     pub serve: FileServe,
     #[serde(default)]
     pub import: FileImport,
+    #[serde(default)]
+    pub demo: FileDemo,
+}
+
+impl FileConfig {
+    /// The shared session timeout: the top-level key, or its older name in
+    /// `[serve]` (both at once is refused by [`load_file`]).
+    fn session_timeout_minutes(&self) -> Option<u64> {
+        self.session_timeout_minutes
+            .or(self.serve.session_timeout_minutes)
+    }
+
+    /// The shared GeoIP database: the top-level key, or its older name in `[serve]`.
+    fn geoip(&self) -> Option<PathBuf> {
+        self.geoip.clone().or_else(|| self.serve.geoip.clone())
+    }
+
+    /// Refuses a setting given twice, at the top and under its older name.
+    fn check_shared(&self) -> Result<()> {
+        if self.session_timeout_minutes.is_some() && self.serve.session_timeout_minutes.is_some() {
+            bail!(
+                "session_timeout_minutes is set twice: keep the top-level key \
+                 ([serve] session_timeout_minutes is its older name)"
+            );
+        }
+        if self.geoip.is_some() && self.serve.geoip.is_some() {
+            bail!("geoip is set twice: keep the top-level key ([serve] geoip is its older name)");
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,7 +265,9 @@ pub struct FileConfig {
 pub struct FileServe {
     pub listen: Option<SocketAddr>,
     pub token: Option<String>,
+    /// Older name of the top-level `geoip`.
     pub geoip: Option<PathBuf>,
+    /// Older name of the top-level `session_timeout_minutes`.
     pub session_timeout_minutes: Option<u64>,
     pub max_body_bytes: Option<usize>,
     pub max_events_per_batch: Option<usize>,
@@ -198,6 +297,7 @@ pub struct FileServe {
     pub max_headers: Option<usize>,
     pub body_budget_mb: Option<u64>,
     pub metrics_listen: Option<SocketAddr>,
+    pub dashboards_dir: Option<PathBuf>,
 }
 
 /// The collector's resolved settings.
@@ -219,6 +319,8 @@ pub struct ServeSettings {
     pub conn: ConnLimits,
     /// Where /metrics is also served without a token.
     pub metrics_listen: Option<SocketAddr>,
+    /// The folder the dashboards are served from; `None`: the embedded copy.
+    pub dashboards_dir: Option<PathBuf>,
 }
 
 /// What the writer may hold in memory and how long a batch may wait: the
@@ -371,7 +473,7 @@ impl ServeSettings {
             db,
             token: None,
             geoip: None,
-            session_timeout: Duration::from_secs(30 * 60),
+            session_timeout: Duration::from_secs(DEFAULT_SESSION_TIMEOUT_MINUTES * 60),
             limits: Limits::default(),
             queue_capacity: 2048,
             trust_proxy: false,
@@ -382,6 +484,7 @@ impl ServeSettings {
             store: StoreLimits::default(),
             conn: ConnLimits::default(),
             metrics_listen: None,
+            dashboards_dir: None,
         }
     }
 }
@@ -399,8 +502,120 @@ pub struct FileImport {
     pub max_line_bytes: Option<usize>,
 }
 
+/// The `[demo]` table of trailmap.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDemo {
+    pub listen: Option<SocketAddr>,
+    pub shop_listen: Option<SocketAddr>,
+    pub token: Option<String>,
+    pub visitors: Option<usize>,
+    pub dashboards_dir: Option<PathBuf>,
+}
+
+/// `trailmap import`'s resolved settings.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    pub db: PathBuf,
+    pub geoip: Option<PathBuf>,
+    /// The same rule as the collector's (`session_timeout_minutes`).
+    pub session_timeout: Duration,
+    /// Longest line read; longer ones are skipped as `line_too_long`.
+    pub max_line_bytes: usize,
+}
+
+/// `trailmap demo`'s resolved settings.
+#[derive(Debug, Clone)]
+pub struct DemoSettings {
+    pub listen: SocketAddr,
+    /// The shop's address; `None`: the collector's port plus one.
+    pub shop_listen: Option<SocketAddr>,
+    pub db: PathBuf,
+    pub token: Option<String>,
+    pub geoip: Option<PathBuf>,
+    pub session_timeout: Duration,
+    /// Visitors to simulate; 0 sends no traffic (for browser tests).
+    pub visitors: usize,
+    pub dashboards_dir: Option<PathBuf>,
+}
+
+/// `trailmap import`'s settings: flags (and their env vars) over the file
+/// over the defaults, checked like the collector's.
+pub fn resolve_import(
+    store: &StoreArgs,
+    args: &ImportSettingsArgs,
+    file: FileConfig,
+) -> Result<ImportSettings> {
+    Ok(ImportSettings {
+        db: db_path(store, &file),
+        geoip: args.geoip.clone().or_else(|| file.geoip()),
+        session_timeout: session_timeout(args.session_timeout_minutes, &file)?,
+        max_line_bytes: resolve_max_line_bytes(args.max_line_bytes, &file)?,
+    })
+}
+
+/// `trailmap demo`'s settings: flags (and their env vars) over the file's
+/// shared keys and `[demo]` table over the defaults. The database is the
+/// demo's own unless `--db` or the file's `db` names one (the demo refuses
+/// to replace a database that is not a demo's).
+pub fn resolve_demo(store: &StoreArgs, args: &DemoArgs, file: FileConfig) -> Result<DemoSettings> {
+    let db = store
+        .db
+        .clone()
+        .or_else(|| file.db.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DEMO_DB));
+    let session_timeout = session_timeout(args.session_timeout_minutes, &file)?;
+    let geoip = args.geoip.clone().or_else(|| file.geoip());
+    let d = file.demo;
+    let token = args.token.clone().or(d.token).filter(|t| !t.is_empty());
+    check_token(token.as_deref())?;
+    Ok(DemoSettings {
+        listen: args.listen.or(d.listen).unwrap_or_else(default_listen),
+        shop_listen: args.shop_listen.or(d.shop_listen),
+        db,
+        token,
+        geoip,
+        session_timeout,
+        visitors: args
+            .visitors
+            .or(d.visitors)
+            .unwrap_or(DEFAULT_DEMO_VISITORS),
+        dashboards_dir: dashboards_dir(args.dashboards_dir.clone().or(d.dashboards_dir))?,
+    })
+}
+
+/// The session rule every command that cuts sessions follows: flag (or
+/// `TRAILMAP_SESSION_TIMEOUT_MINUTES`) over the file over the default.
+fn session_timeout(flag: Option<u64>, file: &FileConfig) -> Result<Duration> {
+    let m = flag
+        .or(file.session_timeout_minutes())
+        .unwrap_or(DEFAULT_SESSION_TIMEOUT_MINUTES);
+    if m == 0 || m > 24 * 60 {
+        bail!("session timeout must be 1..=1440 minutes, got {m}");
+    }
+    Ok(Duration::from_secs(m * 60))
+}
+
+/// A read API token must not be guessable by brute force.
+fn check_token(token: Option<&str>) -> Result<()> {
+    if token.is_some_and(|t| t.len() < 16) {
+        bail!("the API token must be at least 16 characters");
+    }
+    Ok(())
+}
+
+/// A dashboards folder must exist, else every page would be a 404.
+fn dashboards_dir(dir: Option<PathBuf>) -> Result<Option<PathBuf>> {
+    if let Some(d) = &dir {
+        if !d.is_dir() {
+            bail!("the dashboards folder {} is not a directory", d.display());
+        }
+    }
+    Ok(dir)
+}
+
 /// `trailmap import`'s line limit: flag (or env) over file over default.
-pub fn resolve_max_line_bytes(flag: Option<usize>, file: &FileConfig) -> Result<usize> {
+fn resolve_max_line_bytes(flag: Option<usize>, file: &FileConfig) -> Result<usize> {
     let n = flag
         .or(file.import.max_line_bytes)
         .unwrap_or(DEFAULT_MAX_LINE_BYTES);
@@ -408,6 +623,10 @@ pub fn resolve_max_line_bytes(flag: Option<usize>, file: &FileConfig) -> Result<
         bail!("max line bytes must be 256..=67108864, got {n}");
     }
     Ok(n)
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN.parse().expect("valid literal")
 }
 
 /// Reads the config file named by `--config`, or ./trailmap.toml if present.
@@ -421,7 +640,11 @@ pub fn load_file(store: &StoreArgs) -> Result<FileConfig> {
     }
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    let file: FileConfig =
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    file.check_shared()
+        .with_context(|| format!("invalid config file {}", path.display()))?;
+    Ok(file)
 }
 
 /// The database path: flag or env, then file, then the default.
@@ -441,20 +664,17 @@ pub fn resolve_serve(
     file: FileConfig,
 ) -> Result<ServeSettings> {
     let db = db_path(store, &file);
+    let session_timeout = session_timeout(args.session_timeout_minutes, &file)?;
+    let geoip = args.geoip.clone().or_else(|| file.geoip());
     let f = file.serve;
-    let default_listen: SocketAddr = "127.0.0.1:8080".parse().expect("valid literal");
-    let mut s = ServeSettings::new(args.listen.or(f.listen).unwrap_or(default_listen), db);
+    let mut s = ServeSettings::new(args.listen.or(f.listen).unwrap_or_else(default_listen), db);
     resolve_load(args, &f, &mut s)?;
     resolve_conn(&mut s.conn, args, &f)?;
     s.metrics_listen = args.metrics_listen.or(f.metrics_listen);
     s.token = args.token.clone().or(f.token).filter(|t| !t.is_empty());
-    s.geoip = args.geoip.clone().or(f.geoip);
-    if let Some(m) = args.session_timeout_minutes.or(f.session_timeout_minutes) {
-        if m == 0 || m > 24 * 60 {
-            bail!("session timeout must be 1..=1440 minutes, got {m}");
-        }
-        s.session_timeout = Duration::from_secs(m * 60);
-    }
+    s.geoip = geoip;
+    s.session_timeout = session_timeout;
+    s.dashboards_dir = dashboards_dir(args.dashboards_dir.clone().or(f.dashboards_dir))?;
     if let Some(b) = args.max_body_bytes.or(f.max_body_bytes) {
         if !(1024..=16 * 1024 * 1024).contains(&b) {
             bail!("max body bytes must be 1024..=16777216, got {b}");
@@ -522,11 +742,7 @@ pub fn resolve_serve(
             largest_body
         );
     }
-    if let Some(path) = &s.token {
-        if path.len() < 16 {
-            bail!("the API token must be at least 16 characters");
-        }
-    }
+    check_token(s.token.as_deref())?;
     Ok(s)
 }
 
@@ -787,5 +1003,146 @@ mod tests {
             let err = resolve_serve(&store, &bad, FileConfig::default()).unwrap_err();
             assert!(err.to_string().contains(what), "{err}");
         }
+    }
+
+    fn no_store() -> StoreArgs {
+        StoreArgs {
+            db: None,
+            config: None,
+        }
+    }
+
+    #[test]
+    fn the_session_timeout_is_one_setting_for_serve_import_and_demo() {
+        let store = no_store();
+        let defaults = || FileConfig::default();
+        let thirty = Duration::from_secs(30 * 60);
+        let serve = resolve_serve(&store, &ServeArgs::default(), defaults()).unwrap();
+        let import = resolve_import(&store, &ImportSettingsArgs::default(), defaults()).unwrap();
+        let demo = resolve_demo(&store, &DemoArgs::default(), defaults()).unwrap();
+        assert_eq!(serve.session_timeout, thirty);
+        assert_eq!(import.session_timeout, thirty);
+        assert_eq!(demo.session_timeout, thirty);
+
+        // The top-level key, and its older name in [serve], reach all three.
+        for text in [
+            "session_timeout_minutes = 10\n",
+            "[serve]\nsession_timeout_minutes = 10\n",
+        ] {
+            let file = || toml::from_str::<FileConfig>(text).unwrap();
+            let ten = Duration::from_secs(600);
+            let s = resolve_serve(&store, &ServeArgs::default(), file()).unwrap();
+            assert_eq!(s.session_timeout, ten, "{text}");
+            let i = resolve_import(&store, &ImportSettingsArgs::default(), file()).unwrap();
+            assert_eq!(i.session_timeout, ten, "{text}");
+            let d = resolve_demo(&store, &DemoArgs::default(), file()).unwrap();
+            assert_eq!(d.session_timeout, ten, "{text}");
+            // The flag wins over the file.
+            let flag = ImportSettingsArgs {
+                session_timeout_minutes: Some(45),
+                ..ImportSettingsArgs::default()
+            };
+            let i = resolve_import(&store, &flag, file()).unwrap();
+            assert_eq!(i.session_timeout, Duration::from_secs(45 * 60));
+        }
+        // The same bounds everywhere.
+        let zero = ImportSettingsArgs {
+            session_timeout_minutes: Some(0),
+            ..ImportSettingsArgs::default()
+        };
+        let err = resolve_import(&store, &zero, defaults()).unwrap_err();
+        assert!(err.to_string().contains("1..=1440"), "{err}");
+        let long: FileConfig = toml::from_str("session_timeout_minutes = 1441\n").unwrap();
+        let err = resolve_demo(&store, &DemoArgs::default(), long).unwrap_err();
+        assert!(err.to_string().contains("1..=1440"), "{err}");
+    }
+
+    #[test]
+    fn a_shared_setting_given_twice_in_the_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for text in [
+            "session_timeout_minutes = 10\n[serve]\nsession_timeout_minutes = 10\n",
+            "geoip = \"/a.mmdb\"\n[serve]\ngeoip = \"/b.mmdb\"\n",
+        ] {
+            let path = dir.path().join("trailmap.toml");
+            std::fs::write(&path, text).unwrap();
+            let store = StoreArgs {
+                db: None,
+                config: Some(path),
+            };
+            let err = load_file(&store).unwrap_err();
+            assert!(format!("{err:#}").contains("set twice"), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn import_and_demo_settings_come_from_flags_file_and_defaults() {
+        let store = no_store();
+        let file = || {
+            toml::from_str::<FileConfig>(
+                "geoip = \"/geo.mmdb\"\n[import]\nmax_line_bytes = 1024\n\
+                 [demo]\nlisten = \"127.0.0.1:9300\"\ntoken = \"demo-token-0123456789\"\nvisitors = 5\n",
+            )
+            .unwrap()
+        };
+        let i = resolve_import(&store, &ImportSettingsArgs::default(), file()).unwrap();
+        assert_eq!(i.geoip, Some(PathBuf::from("/geo.mmdb")));
+        assert_eq!(i.max_line_bytes, 1024);
+        assert_eq!(i.db, PathBuf::from(DEFAULT_DB));
+        let d = resolve_demo(&store, &DemoArgs::default(), file()).unwrap();
+        assert_eq!(d.listen.port(), 9300);
+        assert_eq!(d.token.as_deref(), Some("demo-token-0123456789"));
+        assert_eq!(d.visitors, 5);
+        assert_eq!(d.geoip, Some(PathBuf::from("/geo.mmdb")));
+        assert_eq!(d.db, PathBuf::from(DEFAULT_DEMO_DB));
+        let s = resolve_serve(&store, &ServeArgs::default(), file()).unwrap();
+        assert_eq!(s.geoip, Some(PathBuf::from("/geo.mmdb")));
+        assert_eq!(s.listen.port(), 8080, "[demo] listen is the demo's alone");
+
+        let flags = DemoArgs {
+            listen: Some("127.0.0.1:9400".parse().unwrap()),
+            visitors: Some(0),
+            geoip: Some("/flag.mmdb".into()),
+            ..DemoArgs::default()
+        };
+        let d = resolve_demo(&store, &flags, file()).unwrap();
+        assert_eq!(d.listen.port(), 9400);
+        assert_eq!(d.visitors, 0);
+        assert_eq!(d.geoip, Some(PathBuf::from("/flag.mmdb")));
+        let d = resolve_demo(&store, &DemoArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(
+            (d.listen.port(), d.visitors, d.token),
+            (8080, DEFAULT_DEMO_VISITORS, None)
+        );
+        let short = DemoArgs {
+            token: Some("short".into()),
+            ..DemoArgs::default()
+        };
+        assert!(resolve_demo(&store, &short, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn the_dashboards_folder_is_a_setting_that_must_exist() {
+        let store = no_store();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let file: FileConfig =
+            toml::from_str(&format!("[serve]\ndashboards_dir = {d:?}\n")).unwrap();
+        let s = resolve_serve(&store, &ServeArgs::default(), file).unwrap();
+        assert_eq!(s.dashboards_dir.as_deref(), Some(dir.path()));
+        let d = resolve_serve(&store, &ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(d.dashboards_dir, None);
+        let missing = ServeArgs {
+            dashboards_dir: Some(dir.path().join("nope")),
+            ..ServeArgs::default()
+        };
+        let err = resolve_serve(&store, &missing, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("not a directory"), "{err}");
+        let demo = DemoArgs {
+            dashboards_dir: Some(dir.path().to_path_buf()),
+            ..DemoArgs::default()
+        };
+        let d = resolve_demo(&store, &demo, FileConfig::default()).unwrap();
+        assert_eq!(d.dashboards_dir.as_deref(), Some(dir.path()));
     }
 }

@@ -82,8 +82,11 @@
 //!   through the same enrichment and session rule as the collector.
 //! * [`demo`] is `trailmap demo`: the demo shop on a second port and
 //!   realistic persona traffic through the real collector.
-//! * [`bench`] holds the load generator behind `trailmap bench collect`.
+//! * `bench` holds the load generator and benchmark helpers behind
+//!   `trailmap bench ...`; a developer tool, not part of the product: it is
+//!   built only with the `dev` feature (`cargo build --features dev`).
 
+#[cfg(feature = "dev")]
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -475,3 +475,40 @@ fn a_gap_inside_one_batch_splits_it_into_two_replayable_sessions() {
         );
     }
 }
+
+/// The dashboards' folder is a setting of `serve` like any other: the
+/// flag, or `[serve] dashboards_dir` in the file; without it the pages
+/// built into the binary are served; a folder that is not there stops the
+/// start instead of answering 404 to every page.
+#[test]
+fn the_dashboards_folder_is_a_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("pages");
+    std::fs::create_dir(&pages).unwrap();
+    std::fs::write(pages.join("index.html"), "edited index").unwrap();
+    let flag = Server::start(&["--dashboards-dir", pages.to_str().unwrap()]);
+    let r = flag.get("/dashboard/");
+    assert_eq!((r.status, r.body.as_str()), (200, "edited index"));
+
+    let config = dir.path().join("trailmap.toml");
+    std::fs::write(&config, format!("[serve]\ndashboards_dir = {pages:?}\n")).unwrap();
+    let file = Server::start(&["--config", config.to_str().unwrap()]);
+    assert_eq!(file.get("/dashboard/").body, "edited index");
+
+    let embedded = Server::start(&[]);
+    let r = embedded.get("/dashboard/");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<html"), "{}", r.body);
+
+    let db = dir.path().join("t.db");
+    let out = std::process::Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .arg("--dashboards-dir")
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a directory"), "{err}");
+}

@@ -392,3 +392,88 @@ fn an_unknown_site_or_format_is_a_clear_error() {
     let (ok, _, err) = run_cli(&db, &["import", "--site", "blog", "/no/such/file.log"]);
     assert!(!ok && err.contains("/no/such/file.log"), "{err}");
 }
+
+/// `trailmap import` follows the collector's session rule from the same
+/// settings: `session_timeout_minutes` in trailmap.toml (or its variable)
+/// changes the import's sessions, and the flag beats the variable, which
+/// beats the file. Two page views 15 minutes apart are one session under
+/// the default 30 minutes and two under 10.
+#[test]
+fn the_session_timeout_of_trailmap_toml_reaches_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let view = |time: &str, path: &str| {
+        format!(
+            "81.2.69.142 - - [17/May/2015:{time} +0000] \"GET {path} HTTP/1.1\" 200 5 \"-\" \"{CHROME}\"\n"
+        )
+    };
+    std::fs::write(&log, view("10:00:00", "/") + &view("10:15:00", "/about")).unwrap();
+    let toml = |name: &str, text: &str| {
+        let folder = dir.path().join(name);
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("trailmap.toml"), text).unwrap();
+        folder
+    };
+    let ten = toml("ten", "session_timeout_minutes = 10\n");
+    let older_name = toml("older", "[serve]\nsession_timeout_minutes = 10\n");
+    let none = dir.path().join("none");
+    std::fs::create_dir(&none).unwrap();
+
+    // (working directory with or without ./trailmap.toml, variable, flags, sessions)
+    let cases: &[(&Path, Option<&str>, &[&str], i64)] = &[
+        (&none, None, &[], 1),
+        (&ten, None, &[], 2),
+        (&older_name, None, &[], 2),
+        (&ten, None, &["--session-timeout-minutes", "30"], 1),
+        (&none, Some("10"), &[], 2),
+        (&ten, Some("30"), &[], 1),
+        (&ten, Some("30"), &["--session-timeout-minutes", "10"], 2),
+    ];
+    for (i, (cwd, var, flags, sessions)) in cases.iter().enumerate() {
+        let db = dir.path().join(format!("{i}.db"));
+        let (ok, _, err) = run_cli(&db, &["site", "add", "blog", "--origin", "https://b.test"]);
+        assert!(ok, "{err}");
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(cwd)
+            .args(["import", "--site", "blog", "--json"])
+            .args(*flags)
+            .arg(&log)
+            .arg("--db")
+            .arg(&db)
+            .env_remove("TRAILMAP_CONFIG")
+            .env_remove("TRAILMAP_SESSION_TIMEOUT_MINUTES");
+        if let Some(v) = var {
+            cmd.env("TRAILMAP_SESSION_TIMEOUT_MINUTES", v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "case {i}: {stderr}");
+        let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(s["pageviews_created"], 2, "case {i}");
+        assert_eq!(
+            s["sessions_created"], *sessions,
+            "case {i}: {cwd:?} {var:?} {flags:?}"
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions"), *sessions);
+    }
+
+    // The same file named by --config, and the collector's bounds.
+    let db = dir.path().join("config.db");
+    assert!(run_cli(&db, &["site", "add", "blog", "--origin", "https://b.test"]).0);
+    let config = ten.join("trailmap.toml");
+    let config = config.to_str().unwrap();
+    let s = import(&db, &["--config", config, log.to_str().unwrap()]);
+    assert_eq!(s["sessions_created"], 2);
+    let (ok, _, err) = run_cli(
+        &db,
+        &[
+            "import",
+            "--site",
+            "blog",
+            "--session-timeout-minutes",
+            "1441",
+            LOG,
+        ],
+    );
+    assert!(!ok && err.contains("1..=1440"), "{err}");
+}

@@ -2,11 +2,10 @@
 //! stages settings, the token, the search index, the bench helpers.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{BenchCommand, ImportArgs, SiteCommand};
+use super::{ImportArgs, SiteCommand};
 use crate::config::{self, FileConfig, ServeArgs, StoreArgs};
 use crate::pipeline::now_ms;
 use crate::store::{secrets, sites, Store};
@@ -16,36 +15,16 @@ pub(super) fn serve(store: &StoreArgs, args: &ServeArgs, file: FileConfig) -> Re
     runtime()?.block_on(crate::http::serve(settings, crate::http::shutdown_signal()))
 }
 
-pub(super) fn demo(
-    store: &StoreArgs,
-    file: &FileConfig,
-    listen: std::net::SocketAddr,
-    shop_listen: Option<std::net::SocketAddr>,
-    token: Option<String>,
-    geoip: Option<std::path::PathBuf>,
-    visitors: usize,
-) -> Result<()> {
-    let db = store
-        .db
-        .clone()
-        .or(file.db.clone())
-        .unwrap_or_else(|| crate::demo::DEFAULT_DB.into());
-    let opts = crate::demo::DemoOptions {
-        listen,
-        shop_listen,
-        db,
-        token: token.filter(|t| !t.is_empty()),
-        geoip,
-        visitors,
-    };
-    runtime()?.block_on(crate::demo::run(opts, crate::http::shutdown_signal()))
+pub(super) fn demo(store: &StoreArgs, args: &config::DemoArgs, file: FileConfig) -> Result<()> {
+    let settings = config::resolve_demo(store, args, file)?;
+    runtime()?.block_on(crate::demo::run(settings, crate::http::shutdown_signal()))
 }
 
-pub(super) fn import(store: &StoreArgs, file: &FileConfig, args: ImportArgs) -> Result<()> {
-    let store = Store::open(&config::db_path(store, file))?;
+pub(super) fn import(store: &StoreArgs, file: FileConfig, args: ImportArgs) -> Result<()> {
+    let settings = config::resolve_import(store, &args.settings, file)?;
+    let store = Store::open(&settings.db)?;
     let json = args.json;
-    let max_line_bytes = config::resolve_max_line_bytes(args.max_line_bytes, file)?;
-    let summary = crate::import::run(&store, import_options(args, max_line_bytes)?)?;
+    let summary = crate::import::run(&store, import_options(args, settings)?)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -87,7 +66,10 @@ pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Re
     site_command(&store, cmd)
 }
 
-pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: BenchCommand) -> Result<()> {
+/// `trailmap bench ...`: the benchmark helpers (only with `--features dev`).
+#[cfg(feature = "dev")]
+pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: super::BenchCommand) -> Result<()> {
+    use super::BenchCommand;
     match cmd {
         BenchCommand::Parse {
             format,
@@ -127,7 +109,7 @@ pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: BenchCommand) -> 
                 site,
                 origin,
                 connections,
-                duration: Duration::from_secs(seconds),
+                duration: std::time::Duration::from_secs(seconds),
                 rate,
                 events_per_batch: events,
                 sessions,
@@ -145,7 +127,7 @@ pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: BenchCommand) -> 
 
 pub(super) fn import_options(
     args: ImportArgs,
-    max_line_bytes: usize,
+    settings: config::ImportSettings,
 ) -> Result<crate::import::ImportOptions> {
     use crate::import::{filter::Filter, input::Source, ImportOptions, InputFormat};
     let format = match args.format.as_str() {
@@ -175,8 +157,8 @@ pub(super) fn import_options(
             .map(|e| e.trim_start_matches('.').to_string())
             .collect();
     }
-    if args.session_timeout_minutes == 0 || args.commit_every == 0 {
-        anyhow::bail!("--session-timeout-minutes and --commit-every must be at least 1");
+    if args.commit_every == 0 {
+        anyhow::bail!("--commit-every must be at least 1");
     }
     Ok(ImportOptions {
         site: args.site,
@@ -184,10 +166,10 @@ pub(super) fn import_options(
         inputs: args.inputs.iter().map(|i| Source::parse(i)).collect(),
         filter,
         strip_query: args.strip_query_string,
-        geoip: args.geoip,
-        session_timeout: Duration::from_secs(args.session_timeout_minutes * 60),
+        geoip: settings.geoip,
+        session_timeout: settings.session_timeout,
         commit_every: args.commit_every,
-        max_line_bytes,
+        max_line_bytes: settings.max_line_bytes,
         progress: !args.json,
     })
 }

@@ -46,23 +46,7 @@ enum Command {
     /// Run the collector and the read API.
     Serve(ServeArgs),
     /// Fresh database, the demo shop on a second port, realistic traffic.
-    Demo {
-        /// Collector address; the shop gets the next port.
-        #[arg(long, env = "TRAILMAP_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Shop address (default: the collector's port plus one).
-        #[arg(long)]
-        shop_listen: Option<std::net::SocketAddr>,
-        /// Read API token (generated and printed when unset).
-        #[arg(long, env = "TRAILMAP_TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// GeoIP2/GeoLite2 database (.mmdb).
-        #[arg(long, env = "TRAILMAP_GEOIP")]
-        geoip: Option<std::path::PathBuf>,
-        /// Visitors to simulate (0: none).
-        #[arg(long, default_value_t = 400)]
-        visitors: usize,
-    },
+    Demo(crate::config::DemoArgs),
     /// Import access logs (or a sequence file) as sessions.
     Import(ImportArgs),
     /// Headline figures: sessions, visitors, bounce rate, top pages, channels, countries, devices.
@@ -97,7 +81,8 @@ enum Command {
     Site(SiteCommand),
     /// Replace the read API's token with a new one, printed once.
     RotateToken,
-    /// Benchmark helpers; figures go to BENCHMARKS.md.
+    /// Benchmark helpers; figures go to BENCHMARKS.md (built with `--features dev`).
+    #[cfg(feature = "dev")]
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -210,18 +195,12 @@ pub struct ImportArgs {
     /// Static-asset extensions to skip, comma-separated (replaces the default list).
     #[arg(long, value_delimiter = ',')]
     pub static_ext: Option<Vec<String>>,
-    /// GeoIP2/GeoLite2 database (.mmdb).
-    #[arg(long, env = "TRAILMAP_GEOIP")]
-    pub geoip: Option<std::path::PathBuf>,
-    /// Minutes of inactivity that end a session.
-    #[arg(long, default_value_t = 30)]
-    pub session_timeout_minutes: u64,
+    /// Settings shared with the file and the environment (see config).
+    #[command(flatten)]
+    pub settings: crate::config::ImportSettingsArgs,
     /// Lines (or page views, whichever comes first) per transaction and resumable step.
     #[arg(long, default_value_t = 50_000)]
     pub commit_every: u64,
-    /// Longest line read (bytes); longer lines are skipped as line_too_long. Default 65536.
-    #[arg(long, env = "TRAILMAP_IMPORT_MAX_LINE_BYTES")]
-    pub max_line_bytes: Option<usize>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -291,6 +270,7 @@ pub enum SiteCommand {
     Remove { name: String },
 }
 
+#[cfg(feature = "dev")]
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// Parse an access log in memory and report lines/s (parsing alone).
@@ -367,14 +347,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let store = &cli.store;
     match cli.command {
         Command::Serve(args) => admin::serve(store, &args, file),
-        Command::Demo {
-            listen,
-            shop_listen,
-            token,
-            geoip,
-            visitors,
-        } => admin::demo(store, &file, listen, shop_listen, token, geoip, visitors),
-        Command::Import(args) => admin::import(store, &file, args),
+        Command::Demo(args) => admin::demo(store, &args, file),
+        Command::Import(args) => admin::import(store, file, args),
         Command::Overview(a) => {
             reports::report(store, &file, &a, R::Overview { top: a.options.top })
         }
@@ -428,6 +402,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render(args) => reports::render(store, &file, &args),
         Command::Site(cmd) => admin::site(store, &file, cmd),
         Command::RotateToken => admin::rotate_token(store, &file),
+        #[cfg(feature = "dev")]
         Command::Bench(cmd) => admin::bench(store, &file, cmd),
     }
 }

@@ -10,34 +10,23 @@ pub mod storefront;
 pub mod traffic;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use tokio::net::TcpListener;
 
-use crate::config::ServeSettings;
+use crate::config::{DemoSettings, ServeSettings};
 use crate::pipeline::now_ms;
 use crate::store::{meta, sites, Store};
 
 /// The site the demo registers.
 pub const SITE: &str = "shop";
 /// Where the demo keeps its database unless `--db` says otherwise.
-pub const DEFAULT_DB: &str = "./data/demo.db";
+pub const DEFAULT_DB: &str = crate::config::DEFAULT_DEMO_DB;
 
-pub struct DemoOptions {
-    pub listen: SocketAddr,
-    /// The shop's address; by default the collector's port plus one.
-    pub shop_listen: Option<SocketAddr>,
-    pub db: PathBuf,
-    pub token: Option<String>,
-    pub geoip: Option<PathBuf>,
-    /// Visitors to simulate; 0 sends no traffic (for browser tests).
-    pub visitors: usize,
-}
-
-/// Runs the demo until `shutdown` resolves.
-pub async fn run(opts: DemoOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
+/// Runs the demo until `shutdown` resolves, with the settings
+/// [`crate::config::resolve_demo`] resolved.
+pub async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
     fresh_database(&opts.db)?;
     let shop_addr = opts.shop_listen.unwrap_or_else(|| {
         let mut a = opts.listen;
@@ -60,6 +49,8 @@ pub async fn run(opts: DemoOptions, shutdown: impl Future<Output = ()>) -> Resul
     let mut settings = ServeSettings::new(opts.listen, opts.db.clone());
     settings.token = opts.token.clone();
     settings.geoip = opts.geoip.clone();
+    settings.session_timeout = opts.session_timeout;
+    settings.dashboards_dir = opts.dashboards_dir.clone();
     // The traffic generator gives each simulated visitor its own address.
     // Safe here: the demo's collector listens where the generator is.
     settings.trust_proxy = true;

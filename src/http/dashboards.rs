@@ -9,8 +9,9 @@
 //! no framing by other sites. Visitor-controlled strings are escaped by the
 //! pages themselves; the policy is the second wall.
 //!
-//! `TRAILMAP_DASHBOARDS_DIR` serves the pages from a folder instead, so
-//! editing them needs no rebuild.
+//! The `dashboards_dir` setting (`--dashboards-dir`,
+//! `TRAILMAP_DASHBOARDS_DIR`, resolved in [`crate::config`]) serves the
+//! pages from a folder instead, so editing them needs no rebuild.
 
 use std::path::PathBuf;
 
@@ -33,11 +34,9 @@ pub struct Dashboards {
 }
 
 impl Dashboards {
-    /// The embedded pages, or the folder `TRAILMAP_DASHBOARDS_DIR` names.
-    pub fn new() -> Dashboards {
-        Dashboards {
-            dir: std::env::var_os("TRAILMAP_DASHBOARDS_DIR").map(PathBuf::from),
-        }
+    /// The pages from `dir`, or the embedded ones when it is `None`.
+    pub fn new(dir: Option<PathBuf>) -> Dashboards {
+        Dashboards { dir }
     }
 
     /// `GET /dashboard/{rest}`; an empty rest is the index page.
@@ -74,8 +73,9 @@ impl Dashboards {
 }
 
 impl Default for Dashboards {
+    /// The embedded pages.
     fn default() -> Self {
-        Dashboards::new()
+        Dashboards::new(None)
     }
 }
 

@@ -225,7 +225,7 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
         trust_proxy: settings.trust_proxy,
         tracker: assets::Tracker::embedded(),
         recorder: assets::Tracker::embedded_recorder(),
-        dashboards: dashboards::Dashboards::new(),
+        dashboards: dashboards::Dashboards::new(settings.dashboards_dir.clone()),
         search,
         replay: settings.replay,
         replay_db: std::sync::Mutex::new(None),

@@ -233,7 +233,7 @@ impl SearchIndex {
     }
 
     /// Segments in the current searcher (for the benchmark's report).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "dev"))]
     pub(crate) fn num_segments(&self) -> usize {
         self.reader.searcher().segment_readers().len()
     }

@@ -27,8 +27,10 @@ mod syntax;
 mod topk;
 mod values;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "dev"))]
 mod bench;
+#[cfg(test)]
+mod synthetic;
 #[cfg(test)]
 mod tests;
 

@@ -623,7 +623,7 @@ fn searches_run_while_another_thread_indexes() {
 #[test]
 fn windowed_pages_equal_a_full_sort() {
     let n = 5000;
-    let mut gen = super::bench::Generator::new(7);
+    let mut gen = super::synthetic::Generator::new(7);
     let docs: Vec<SessionDoc> = (0..n).map(|id| gen.session(id as i64, n)).collect();
     let dir = TempDir::new().expect("temp dir");
     let mut index = SearchIndex::open(dir.path()).expect("open");
@@ -631,7 +631,7 @@ fn windowed_pages_equal_a_full_sort() {
     index.upsert(&docs).expect("upsert");
     index.commit(1).expect("commit");
 
-    let early = super::bench::START + 5 * 86_400_000;
+    let early = super::synthetic::START + 5 * 86_400_000;
     type Filter = fn(&SessionDoc, i64) -> bool;
     let cases: &[(&str, Filter)] = &[
         ("", |_, _| true),
