@@ -154,6 +154,11 @@ pub struct ConnState {
     phase: AtomicU8,
     /// When the phase began, in milliseconds since the guard's epoch.
     since_ms: AtomicU64,
+    /// The deadline the watchdog sleeps until (ms since the guard's epoch;
+    /// `u64::MAX`: none). A phase that ends later needs no wake-up: the
+    /// watchdog finds it when it wakes and sleeps on. So a keep-alive
+    /// request, which moves through four phases, wakes it not at all.
+    armed_ms: AtomicU64,
     changed: Notify,
     evicted: Notify,
     guard: Arc<ConnGuard>,
@@ -161,9 +166,18 @@ pub struct ConnState {
 
 impl ConnState {
     fn enter(&self, phase: u8) {
-        self.since_ms.store(self.guard.now_ms(), Ordering::Release);
-        self.phase.store(phase, Ordering::Release);
-        self.changed.notify_one();
+        let now = self.guard.now_ms();
+        self.since_ms.store(now, Ordering::SeqCst);
+        self.phase.store(phase, Ordering::SeqCst);
+        // SeqCst with the watchdog's store of `armed_ms` then its second
+        // look at the phase (see `supervise`): either this sees what it
+        // armed, or it sees this phase.
+        if self
+            .deadline_ms_of(phase, now)
+            .is_some_and(|(due, _)| due < self.armed_ms.load(Ordering::SeqCst))
+        {
+            self.changed.notify_one();
+        }
     }
 
     /// Marks a request as being handled until the returned value is dropped.
@@ -172,13 +186,40 @@ impl ConnState {
         InFlight(self.clone())
     }
 
-    /// When the current phase must end, and what to count if it does not.
-    fn deadline(&self) -> Option<(Instant, &'static str)> {
-        let since = self.guard.epoch + Duration::from_millis(self.since_ms.load(Ordering::Acquire));
-        match self.phase.load(Ordering::Acquire) {
-            HEAD => Some((since + self.guard.header_timeout, "header_timeout")),
-            IDLE => Some((since + self.guard.idle_timeout, "idle_timeout")),
+    /// When a phase begun at `since` (ms) must end, in ms, and what to
+    /// count if it does not.
+    fn deadline_ms_of(&self, phase: u8, since: u64) -> Option<(u64, &'static str)> {
+        let ms = |d: Duration| since.saturating_add(d.as_millis() as u64);
+        match phase {
+            HEAD => Some((ms(self.guard.header_timeout), "header_timeout")),
+            IDLE => Some((ms(self.guard.idle_timeout), "idle_timeout")),
             _ => None,
+        }
+    }
+
+    /// When the current phase must end (ms), and what to count if it does not.
+    fn deadline_ms(&self) -> Option<(u64, &'static str)> {
+        let phase = self.phase.load(Ordering::SeqCst);
+        self.deadline_ms_of(phase, self.since_ms.load(Ordering::SeqCst))
+    }
+
+    /// [`ConnState::deadline_ms`] as an instant.
+    fn deadline(&self) -> Option<(Instant, &'static str)> {
+        self.deadline_ms()
+            .map(|(ms, reason)| (self.guard.epoch + Duration::from_millis(ms), reason))
+    }
+
+    /// The deadline to sleep until, recorded in `armed_ms` so that phases
+    /// ending later need not wake the watchdog; read again after recording
+    /// it, so a phase entered meanwhile is not missed.
+    fn arm(&self) -> Option<(Instant, &'static str)> {
+        loop {
+            let due = self.deadline_ms();
+            self.armed_ms
+                .store(due.map_or(u64::MAX, |(ms, _)| ms), Ordering::SeqCst);
+            if self.deadline_ms() == due {
+                return self.deadline();
+            }
         }
     }
 }
@@ -304,6 +345,7 @@ impl ConnGuard {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             phase: AtomicU8::new(HEAD),
             since_ms: AtomicU64::new(self.now_ms()),
+            armed_ms: AtomicU64::new(u64::MAX),
             changed: Notify::new(),
             evicted: Notify::new(),
             guard: self.clone(),
@@ -325,7 +367,7 @@ impl ConnGuard {
 pub async fn supervise<F: Future>(conn: F, state: &ConnState) {
     tokio::pin!(conn);
     loop {
-        let deadline = state.deadline();
+        let deadline = state.arm();
         let expiry = async {
             match deadline {
                 Some((at, _)) => tokio::time::sleep_until(at).await,

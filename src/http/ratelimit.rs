@@ -84,12 +84,19 @@ impl RateLimiter {
         let hashed = h.finish();
         let shard = &self.shards[(hashed % SHARDS as u64) as usize];
         let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-        let arrival = map.get(&hashed).copied().unwrap_or(now).max(now);
+        let known = map.get_mut(&hashed);
+        let arrival = known.as_deref().copied().unwrap_or(now).max(now);
         let next = arrival + self.interval_ns;
         if next - now > self.tolerance_ns {
             return Err(Duration::from_nanos(next - now - self.tolerance_ns));
         }
-        map.put(hashed, next);
+        // One lookup for a known client: update in place.
+        match known {
+            Some(at) => *at = next,
+            None => {
+                map.put(hashed, next);
+            }
+        }
         Ok(())
     }
 
