@@ -230,6 +230,10 @@ pub struct FileConfig {
     pub import: FileImport,
     #[serde(default)]
     pub demo: FileDemo,
+    /// The budgets of user-written patterns (rules, funnel steps, stages,
+    /// goals), the same for every command: see [`crate::mine::budget`].
+    #[serde(default)]
+    pub budgets: crate::mine::budget::Budgets,
 }
 
 impl FileConfig {

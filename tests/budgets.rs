@@ -363,3 +363,66 @@ fn a_slow_report_stops_at_the_deadline_or_when_its_client_hangs_up() {
     let f = s.get_json("/api/sites/shop/funnel?step=^/1$&step=^/2$&keep_repeats=true");
     assert!(f["steps"][0]["sessions"].as_u64().unwrap() > 1000, "{f}");
 }
+
+#[test]
+fn the_budgets_are_settings_every_command_reads_from_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("trailmap.toml");
+    std::fs::write(&config, "[budgets]\nmax_rules = 2\nmax_funnel_steps = 3\n").unwrap();
+    let config = config.to_str().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(run_cli(&db, &["site", "add", SITE, "--origin", ORIGIN]).0);
+    let s = Server::start_on(&db, &["--token", TOKEN, "--config", config]);
+    // The server: a third rule is past the budget.
+    let r = s.put(
+        "/api/sites/shop/rules",
+        &rules_body("^/p/\\d+", "/p/:id", 3),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("3 rules are more than the 2 allowed"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        s.put(
+            "/api/sites/shop/rules",
+            &rules_body("^/p/\\d+", "/p/:id", 2)
+        )
+        .status,
+        200
+    );
+    let r = s.get("/api/sites/shop/funnel?step=a&step=b&step=c&step=d");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body
+            .contains("4 funnel steps are more than the 3 allowed"),
+        "{}",
+        r.body
+    );
+    // The CLI beside it, from the same file: the same budget.
+    let four = [
+        "funnel", "--site", SITE, "--step", "a", "--step", "b", "--step", "c", "--step", "d",
+    ];
+    let mut args = four.to_vec();
+    args.extend_from_slice(&["--config", config]);
+    let (ok, _, err) = run_cli(&db, &args);
+    assert!(
+        !ok && err.contains("4 funnel steps are more than the 3 allowed"),
+        "{err}"
+    );
+    // Without the file, the defaults (32 steps).
+    let (ok, _, err) = run_cli(&db, &four);
+    assert!(ok, "{err}");
+    // A budget that cannot work is refused before anything runs.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[budgets]\nmax_path_kib = 1\n").unwrap();
+    let (ok, _, err) = run_cli(
+        &db,
+        &["exits", "--site", SITE, "--config", bad.to_str().unwrap()],
+    );
+    assert!(
+        !ok && err.contains("budgets.max_path_kib: 1 is out of range (2 to 1024)"),
+        "{err}"
+    );
+}
