@@ -23,22 +23,22 @@ use clap::Args;
 use serde::Deserialize;
 
 /// Where the database lives unless `--db` says otherwise.
-pub const DEFAULT_DB: &str = "./data/trailmap.db";
+pub(crate) const DEFAULT_DB: &str = "./data/trailmap.db";
 /// The config file read when `--config` is not given and it exists.
-pub const DEFAULT_CONFIG: &str = "./trailmap.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "./trailmap.toml";
 /// Where `trailmap demo` keeps its database unless `--db` says otherwise.
-pub const DEFAULT_DEMO_DB: &str = "./data/demo.db";
+pub(crate) const DEFAULT_DEMO_DB: &str = "./data/demo.db";
 /// The address `serve` and `demo` listen on unless told otherwise.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Minutes of inactivity that end a session: one rule for the collector,
 /// the demo and `trailmap import`.
-pub const DEFAULT_SESSION_TIMEOUT_MINUTES: u64 = 30;
+pub(crate) const DEFAULT_SESSION_TIMEOUT_MINUTES: u64 = 30;
 /// Visitors `trailmap demo` simulates unless `--visitors` says otherwise.
-pub const DEFAULT_DEMO_VISITORS: usize = 400;
+pub(crate) const DEFAULT_DEMO_VISITORS: usize = 400;
 
 /// Flags shared by every command that touches the store.
 #[derive(Debug, Clone, Args)]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// SQLite database file (created on first use).
     #[arg(long, env = "TRAILMAP_DB", global = true)]
     pub db: Option<PathBuf>,
@@ -50,7 +50,7 @@ pub struct StoreArgs {
 /// Flags of `trailmap serve`. Each is optional so that the file and the
 /// defaults can fill what is not given.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TRAILMAP_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -170,7 +170,7 @@ pub struct ImportSettingsArgs {
 /// Flags of `trailmap demo`. Each is optional so that the file and the
 /// defaults can fill what is not given.
 #[derive(Debug, Clone, Default, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Collector address; the shop gets the next port. Default 127.0.0.1:8080.
     #[arg(long, env = "TRAILMAP_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -197,28 +197,21 @@ pub struct DemoArgs {
 /// SQLite's `synchronous` setting for the writer, as a user chooses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Synchronous {
+pub(crate) enum Synchronous {
     /// fsync at every commit: a 202 survives power loss.
     Full,
     /// fsync at checkpoints only: a 202 survives a crash of trailmap, not of the OS.
     Normal,
 }
 
-impl Synchronous {
-    pub fn pragma(self) -> &'static str {
-        match self {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-        }
-    }
-}
+impl Synchronous {}
 
 /// The shape of trailmap.toml: the settings every command shares at the
 /// top (`db`, `session_timeout_minutes`, `geoip`), and a table per command
 /// (`[serve]`, `[import]`, `[demo]`) with the same names as its flags.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     pub db: Option<PathBuf>,
     /// The session rule of serve, demo and import.
     pub session_timeout_minutes: Option<u64>,
@@ -266,7 +259,7 @@ impl FileConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileServe {
+pub(crate) struct FileServe {
     pub listen: Option<SocketAddr>,
     pub token: Option<String>,
     /// Older name of the top-level `geoip`.
@@ -306,7 +299,7 @@ pub struct FileServe {
 
 /// The collector's resolved settings.
 #[derive(Debug, Clone)]
-pub struct ServeSettings {
+pub(crate) struct ServeSettings {
     pub listen: SocketAddr,
     pub db: PathBuf,
     pub token: Option<String>,
@@ -330,7 +323,7 @@ pub struct ServeSettings {
 /// What the writer may hold in memory and how long a batch may wait: the
 /// collector's memory budget (README, "Memory budget").
 #[derive(Debug, Clone, Copy)]
-pub struct PipelineLimits {
+pub(crate) struct PipelineLimits {
     /// Sessions held open in memory (~0.5 KiB each, more for long ones).
     pub max_open_sessions: usize,
     /// Bytes the open sessions may take (long sessions take more).
@@ -357,7 +350,7 @@ impl Default for PipelineLimits {
 
 /// Per-client (hashed address) and per-site rate limits; 0 turns one off.
 #[derive(Debug, Clone, Copy)]
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     /// Collect batches per second per client address.
     pub per_client: u32,
     /// Batches a client may send at once above its rate.
@@ -384,7 +377,7 @@ impl Default for RateLimits {
 
 /// How the server's writes live with other writers and a full disk.
 #[derive(Debug, Clone, Copy)]
-pub struct StoreLimits {
+pub(crate) struct StoreLimits {
     /// How long a write waits for another writer's lock (SQLite's busy timeout).
     pub busy_timeout: Duration,
     /// Retry-After with the 503 that collect answers while the disk is full.
@@ -402,7 +395,7 @@ impl Default for StoreLimits {
 
 /// What one client connection may cost: time, header size, body memory.
 #[derive(Debug, Clone, Copy)]
-pub struct ConnLimits {
+pub(crate) struct ConnLimits {
     /// From accepting a connection (or the first byte of a later request)
     /// to the end of the request's headers.
     pub header_timeout: Duration,
@@ -434,7 +427,7 @@ impl Default for ConnLimits {
 
 /// How much session replay may store.
 #[derive(Debug, Clone, Copy)]
-pub struct ReplayLimits {
+pub(crate) struct ReplayLimits {
     /// Compressed layout bytes per site.
     pub quota_bytes: u64,
     /// Layouts unused for longer are deleted.
@@ -452,7 +445,7 @@ impl Default for ReplayLimits {
 
 /// What the collector accepts in one request.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub max_body_bytes: usize,
     pub max_events_per_batch: usize,
     /// Longest a report or chart of the read API may compute.
@@ -471,7 +464,7 @@ impl Default for Limits {
 
 impl ServeSettings {
     /// Settings for tests and the demo: everything default but the paths.
-    pub fn new(listen: SocketAddr, db: PathBuf) -> ServeSettings {
+    pub(crate) fn new(listen: SocketAddr, db: PathBuf) -> ServeSettings {
         ServeSettings {
             listen,
             db,
@@ -497,19 +490,19 @@ impl ServeSettings {
 /// `--max-line-bytes` or `[import] max_line_bytes` says otherwise. Real
 /// lines are well under 8 KiB; a longer one is junk or an attack, and is
 /// skipped without being held in memory.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The `[import]` table of trailmap.toml.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileImport {
+pub(crate) struct FileImport {
     pub max_line_bytes: Option<usize>,
 }
 
 /// The `[demo]` table of trailmap.toml.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileDemo {
+pub(crate) struct FileDemo {
     pub listen: Option<SocketAddr>,
     pub shop_listen: Option<SocketAddr>,
     pub token: Option<String>,
@@ -519,7 +512,7 @@ pub struct FileDemo {
 
 /// `trailmap import`'s resolved settings.
 #[derive(Debug, Clone)]
-pub struct ImportSettings {
+pub(crate) struct ImportSettings {
     pub db: PathBuf,
     pub geoip: Option<PathBuf>,
     /// The same rule as the collector's (`session_timeout_minutes`).
@@ -530,7 +523,7 @@ pub struct ImportSettings {
 
 /// `trailmap demo`'s resolved settings.
 #[derive(Debug, Clone)]
-pub struct DemoSettings {
+pub(crate) struct DemoSettings {
     pub listen: SocketAddr,
     /// The shop's address; `None`: the collector's port plus one.
     pub shop_listen: Option<SocketAddr>,
@@ -545,7 +538,7 @@ pub struct DemoSettings {
 
 /// `trailmap import`'s settings: flags (and their env vars) over the file
 /// over the defaults, checked like the collector's.
-pub fn resolve_import(
+pub(crate) fn resolve_import(
     store: &StoreArgs,
     args: &ImportSettingsArgs,
     file: FileConfig,
@@ -562,7 +555,11 @@ pub fn resolve_import(
 /// shared keys and `[demo]` table over the defaults. The database is the
 /// demo's own unless `--db` or the file's `db` names one (the demo refuses
 /// to replace a database that is not a demo's).
-pub fn resolve_demo(store: &StoreArgs, args: &DemoArgs, file: FileConfig) -> Result<DemoSettings> {
+pub(crate) fn resolve_demo(
+    store: &StoreArgs,
+    args: &DemoArgs,
+    file: FileConfig,
+) -> Result<DemoSettings> {
     let db = store
         .db
         .clone()
@@ -634,7 +631,7 @@ fn default_listen() -> SocketAddr {
 }
 
 /// Reads the config file named by `--config`, or ./trailmap.toml if present.
-pub fn load_file(store: &StoreArgs) -> Result<FileConfig> {
+pub(crate) fn load_file(store: &StoreArgs) -> Result<FileConfig> {
     let (path, required) = match &store.config {
         Some(path) => (path.clone(), true),
         None => (PathBuf::from(DEFAULT_CONFIG), false),
@@ -652,7 +649,7 @@ pub fn load_file(store: &StoreArgs) -> Result<FileConfig> {
 }
 
 /// The database path: flag or env, then file, then the default.
-pub fn db_path(store: &StoreArgs, file: &FileConfig) -> PathBuf {
+pub(crate) fn db_path(store: &StoreArgs, file: &FileConfig) -> PathBuf {
     store
         .db
         .clone()
@@ -662,7 +659,7 @@ pub fn db_path(store: &StoreArgs, file: &FileConfig) -> PathBuf {
 
 /// Merges flags (and their env vars) over the file over the defaults, and
 /// checks that the result makes sense.
-pub fn resolve_serve(
+pub(crate) fn resolve_serve(
     store: &StoreArgs,
     args: &ServeArgs,
     file: FileConfig,

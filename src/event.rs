@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in trailmap is one.
-pub type Millis = i64;
+pub(crate) type Millis = i64;
 
 /// What happened. The numeric codes are stored on disk: never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,23 +131,23 @@ pub struct EventDetail {
 /// Where a session came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub(crate) enum Source {
     Tracker = 1,
     Log = 2,
 }
 
 impl Source {
-    pub fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         self as i64
     }
-    pub fn from_code(code: i64) -> Source {
+    pub(crate) fn from_code(code: i64) -> Source {
         if code == 2 {
             Source::Log
         } else {
             Source::Tracker
         }
     }
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Source::Tracker => "tracker",
             Source::Log => "log",
@@ -232,7 +232,7 @@ impl DeviceClass {
 
 /// One recorded click, as the store keeps it and heatmaps read it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RecordedClick {
+pub(crate) struct RecordedClick {
     pub session_id: i64,
     /// Document coordinates of the click.
     pub x: f64,
@@ -301,7 +301,7 @@ impl std::str::FromStr for ViewportClass {
 
 /// What the user agent says about the client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientInfo {
+pub(crate) struct ClientInfo {
     pub browser: String,
     pub os: String,
     pub device: DeviceClass,
@@ -311,7 +311,7 @@ pub struct ClientInfo {
 /// Where the client is, as far as the GeoIP database knows. Empty when no
 /// database is configured or the address has no record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Geo {
+pub(crate) struct Geo {
     /// ISO 3166-1 alpha-2, e.g. "SE".
     pub country: Option<String>,
     /// ISO 3166-2 subdivision code without the country, e.g. "WA".
@@ -323,7 +323,7 @@ pub struct Geo {
 /// How a session was acquired: referrer, its domain, the channel and the
 /// campaign parameters of the landing URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Acquisition {
+pub(crate) struct Acquisition {
     pub referrer: Option<String>,
     pub referrer_domain: Option<String>,
     pub channel: Channel,
@@ -337,7 +337,7 @@ pub struct Acquisition {
 /// page views in visit order (consecutive repeats kept; cleaning is the
 /// mining room's job).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Session {
+pub(crate) struct Session {
     pub id: i64,
     pub source: Source,
     pub start: Millis,
@@ -356,7 +356,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn duration_ms(&self) -> i64 {
+    pub(crate) fn duration_ms(&self) -> i64 {
         self.end - self.start
     }
 }
@@ -364,7 +364,7 @@ impl Session {
 /// The running totals of a session, which grow as its events arrive. The
 /// sessionizer keeps them for open sessions; the store writes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SessionTotals {
+pub(crate) struct SessionTotals {
     pub start: Millis,
     pub end: Millis,
     pub event_count: u32,
@@ -385,7 +385,7 @@ pub struct SessionTotals {
 /// What went wrong on one page view: its frustration signals, as the
 /// sessionizer counts them, the store keeps them and mining reads them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct PageSignals {
+pub(crate) struct PageSignals {
     pub rage_clicks: u8,
     pub dead_clicks: u8,
     /// The page answered 4xx/5xx (from logs, or the tracker's error pages).
@@ -393,7 +393,7 @@ pub struct PageSignals {
 }
 
 impl SessionTotals {
-    pub fn starting_at(ts: Millis) -> SessionTotals {
+    pub(crate) fn starting_at(ts: Millis) -> SessionTotals {
         SessionTotals {
             start: ts,
             end: ts,
@@ -402,7 +402,7 @@ impl SessionTotals {
     }
 
     /// Counts one event that happened on `page` (already interned).
-    pub fn record(&mut self, event: &Event, page: Option<u32>) {
+    pub(crate) fn record(&mut self, event: &Event, page: Option<u32>) {
         self.start = self.start.min(event.ts);
         self.end = self.end.max(event.ts);
         self.event_count += 1;
@@ -440,12 +440,12 @@ impl SessionTotals {
 }
 
 /// Packs page ids for storage: little-endian u32s, 4 bytes a page view.
-pub fn pack_pages(pages: &[u32]) -> Vec<u8> {
+pub(crate) fn pack_pages(pages: &[u32]) -> Vec<u8> {
     pages.iter().flat_map(|p| p.to_le_bytes()).collect()
 }
 
 /// The inverse of [`pack_pages`]; a trailing partial id is ignored.
-pub fn unpack_pages(bytes: &[u8]) -> Vec<u32> {
+pub(crate) fn unpack_pages(bytes: &[u8]) -> Vec<u32> {
     bytes
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -453,12 +453,12 @@ pub fn unpack_pages(bytes: &[u8]) -> Vec<u32> {
 }
 
 /// Packs row ids: little-endian i64s.
-pub fn pack_ids(ids: &[i64]) -> Vec<u8> {
+pub(crate) fn pack_ids(ids: &[i64]) -> Vec<u8> {
     ids.iter().flat_map(|p| p.to_le_bytes()).collect()
 }
 
 /// The inverse of [`pack_ids`].
-pub fn unpack_ids(bytes: &[u8]) -> Vec<i64> {
+pub(crate) fn unpack_ids(bytes: &[u8]) -> Vec<i64> {
     bytes
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
@@ -466,7 +466,7 @@ pub fn unpack_ids(bytes: &[u8]) -> Vec<i64> {
 }
 
 /// Packs page-view times as u32 milliseconds after `start` (saturating).
-pub fn pack_times(start: Millis, times: &[Millis]) -> Vec<u8> {
+pub(crate) fn pack_times(start: Millis, times: &[Millis]) -> Vec<u8> {
     times
         .iter()
         .flat_map(|t| ((t - start).clamp(0, u32::MAX as Millis) as u32).to_le_bytes())
@@ -474,7 +474,7 @@ pub fn pack_times(start: Millis, times: &[Millis]) -> Vec<u8> {
 }
 
 /// The inverse of [`pack_times`].
-pub fn unpack_times(start: Millis, bytes: &[u8]) -> Vec<Millis> {
+pub(crate) fn unpack_times(start: Millis, bytes: &[u8]) -> Vec<Millis> {
     bytes
         .chunks_exact(4)
         .map(|c| start + u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as Millis)
@@ -482,7 +482,7 @@ pub fn unpack_times(start: Millis, bytes: &[u8]) -> Vec<Millis> {
 }
 
 /// Packs page-view signals, 3 bytes each.
-pub fn pack_signals(signals: &[PageSignals]) -> Vec<u8> {
+pub(crate) fn pack_signals(signals: &[PageSignals]) -> Vec<u8> {
     signals
         .iter()
         .flat_map(|s| [s.rage_clicks, s.dead_clicks, u8::from(s.error)])
@@ -490,7 +490,7 @@ pub fn pack_signals(signals: &[PageSignals]) -> Vec<u8> {
 }
 
 /// The inverse of [`pack_signals`].
-pub fn unpack_signals(bytes: &[u8]) -> Vec<PageSignals> {
+pub(crate) fn unpack_signals(bytes: &[u8]) -> Vec<PageSignals> {
     bytes
         .chunks_exact(3)
         .map(|c| PageSignals {

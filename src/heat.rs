@@ -38,7 +38,7 @@ pub enum Count {
 
 /// Cell size for [`Count::Sessions`]: about the heat kernel's radius, so
 /// "one session per cell" reads as "one session per blob".
-pub const SESSION_CELL_PX: f64 = 24.0;
+pub(crate) const SESSION_CELL_PX: f64 = 24.0;
 
 /// Coordinates beyond this are garbage (no page is 10 million px long).
 const MAX_COORD_PX: f64 = 1e7;
@@ -50,7 +50,7 @@ const ORIGIN_AGREEMENT: f64 = 0.75;
 /// How the clicks of a heatmap were placed on the reference layout, for
 /// its caption.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// Clicks of the class that were mapped.
     pub clicks: usize,
     /// Of those, made at another width and placed via their selector.
@@ -74,7 +74,7 @@ struct Anchor {
 /// every click and `marks` the rage and dead ones (also in `points`), for
 /// the marker layer; the title is left empty. Clicks with non-finite
 /// coordinates, or beyond [`MAX_COORD_PX`], are skipped.
-pub fn map_clicks(
+pub(crate) fn map_clicks(
     clicks: &[RecordedClick],
     class: ViewportClass,
     count: Count,

@@ -86,21 +86,23 @@
 //!   `trailmap bench ...`; a developer tool, not part of the product: it is
 //!   built only with the `dev` feature (`cargo build --features dev`).
 
+#![warn(unreachable_pub)]
+
 #[cfg(feature = "dev")]
-pub mod bench;
+pub(crate) mod bench;
 pub mod cli;
-pub mod config;
-pub mod demo;
-pub mod event;
-pub mod heat;
-pub mod http;
-pub mod import;
+pub(crate) mod config;
+pub(crate) mod demo;
+pub(crate) mod event;
+pub(crate) mod heat;
+pub(crate) mod http;
+pub(crate) mod import;
 pub mod ingest;
-pub mod metrics;
-pub mod mine;
-pub mod pipeline;
-pub mod render;
+pub(crate) mod metrics;
+pub(crate) mod mine;
+pub(crate) mod pipeline;
+pub(crate) mod render;
 pub mod replay;
-pub mod search;
-pub mod service;
-pub mod store;
+pub(crate) mod search;
+pub(crate) mod service;
+pub(crate) mod store;

@@ -15,7 +15,7 @@ const COMMIT_BUCKETS: [f64; 12] = [
 ];
 
 #[derive(Debug, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     batches_rejected: Mutex<BTreeMap<&'static str, u64>>,
     events_rejected: Mutex<BTreeMap<&'static str, u64>>,
@@ -56,13 +56,13 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
 }
 
 impl Metrics {
-    pub fn request(&self, route: &'static str, status: u16) {
+    pub(crate) fn request(&self, route: &'static str, status: u16) {
         bump(&self.requests, (route, status), 1);
     }
 
     /// A rejected collect request; `events` is how many events it held, when
     /// the body parsed far enough to know.
-    pub fn rejected(&self, reason: &'static str, events: Option<usize>) {
+    pub(crate) fn rejected(&self, reason: &'static str, events: Option<usize>) {
         bump(&self.batches_rejected, reason, 1);
         if let Some(n) = events {
             bump(&self.events_rejected, reason, n as u64);
@@ -70,21 +70,21 @@ impl Metrics {
     }
 
     /// An analysis stopped at its deadline or because its client went away.
-    pub fn analysis_stopped(&self, reason: &'static str) {
+    pub(crate) fn analysis_stopped(&self, reason: &'static str) {
         bump(&self.analyses_stopped, reason, 1);
     }
 
     /// The server closed a connection: a timeout, or evicted at the cap.
-    pub fn connection_closed(&self, reason: &'static str) {
+    pub(crate) fn connection_closed(&self, reason: &'static str) {
         bump(&self.connections_closed, reason, 1);
     }
 
     /// A request body was not read (too large, too slow, budget spent).
-    pub fn body_refused(&self, reason: &'static str) {
+    pub(crate) fn body_refused(&self, reason: &'static str) {
         bump(&self.bodies_refused, reason, 1);
     }
 
-    pub fn commit(&self, took: Duration, batches: usize, ok: bool) {
+    pub(crate) fn commit(&self, took: Duration, batches: usize, ok: bool) {
         self.commits.fetch_add(1, Relaxed);
         if ok {
             self.batches_committed.fetch_add(batches as u64, Relaxed);
@@ -100,7 +100,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
         let w = &mut out;
         header(

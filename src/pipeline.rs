@@ -43,7 +43,7 @@ use crate::store::{self, Store, StoreError};
 /// Most batches committed in one transaction.
 const MAX_GROUP: usize = 1024;
 /// How far back a restart looks for sessions to continue.
-pub const RESTORE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const RESTORE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Longest page path kept in the page cache, which bounds it in bytes.
 const MAX_CACHED_PATH_BYTES: usize = 256;
 /// How often idle sessions are dropped from memory.
@@ -51,7 +51,7 @@ const CLOSE_IDLE_EVERY: Duration = Duration::from_secs(10);
 
 /// A validated, enriched batch of one visitor's events.
 #[derive(Debug, Clone)]
-pub struct IngestBatch {
+pub(crate) struct IngestBatch {
     pub site_id: i64,
     pub source: Source,
     /// The tracker's session id; empty for sources without one.
@@ -68,13 +68,13 @@ pub struct IngestBatch {
 
 impl IngestBatch {
     /// Encodes `events` for storage.
-    pub fn encode(events: &[Event]) -> Vec<Box<str>> {
+    pub(crate) fn encode(events: &[Event]) -> Vec<Box<str>> {
         events.iter().map(encode_event).collect()
     }
 
     /// What the batch counts against the queue's byte bound: its encoded
     /// events (the parsed copies take about as much again).
-    pub fn queued_bytes(&self) -> usize {
+    pub(crate) fn queued_bytes(&self) -> usize {
         self.encoded.iter().map(|e| e.len()).sum::<usize>() + self.sid.len()
     }
 }
@@ -126,7 +126,7 @@ struct NewSession {
 
 /// Places batches into sessions and writes them into a transaction. The
 /// collector's thread drives it; the log importer can drive it the same way.
-pub struct SessionWriter {
+pub(crate) struct SessionWriter {
     sessionizer: Sessionizer,
     /// Interned page ids: a bounded cache of the store's page table.
     pages: PageCache,
@@ -198,13 +198,17 @@ impl SessionWriter {
     /// Loads the interned pages and, for continuity across restarts, the
     /// sessions still open at `now` (those that started within the last
     /// [`RESTORE_WINDOW`]; an older session ends at a restart).
-    pub fn load(writer: &Writer, timeout: Duration, now: Millis) -> store::Result<SessionWriter> {
+    pub(crate) fn load(
+        writer: &Writer,
+        timeout: Duration,
+        now: Millis,
+    ) -> store::Result<SessionWriter> {
         Self::load_bounded(writer, timeout, now, &PipelineLimits::default())
     }
 
     /// [`SessionWriter::load`] within `limits`: at most
     /// `max_open_sessions` are restored (the most recently active).
-    pub fn load_bounded(
+    pub(crate) fn load_bounded(
         writer: &Writer,
         timeout: Duration,
         now: Millis,
@@ -238,17 +242,17 @@ impl SessionWriter {
         })
     }
 
-    pub fn open_sessions(&self) -> usize {
+    pub(crate) fn open_sessions(&self) -> usize {
         self.sessionizer.open_count()
     }
 
     /// Sessions started since this writer was loaded.
-    pub fn sessions_started(&self) -> u64 {
+    pub(crate) fn sessions_started(&self) -> u64 {
         self.sessions_started
     }
 
     /// Sessions closed to make room since the last call.
-    pub fn take_sessions_closed(&mut self) -> u64 {
+    pub(crate) fn take_sessions_closed(&mut self) -> u64 {
         std::mem::take(&mut self.sessions_closed)
     }
 
@@ -290,7 +294,11 @@ impl SessionWriter {
 
     /// Places a batch's events into sessions and writes the events. Session
     /// rows are written by [`SessionWriter::flush`], once per group.
-    pub fn apply(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
+    pub(crate) fn apply(
+        &mut self,
+        txn: &mut WriteTxn<'_>,
+        batch: &IngestBatch,
+    ) -> store::Result<()> {
         // Every session placed before was flushed by an earlier transaction
         // or this one, so skipping to the store's next id renumbers nothing
         // and keeps clear of what another writer stored meanwhile.
@@ -352,7 +360,7 @@ impl SessionWriter {
     }
 
     /// Writes the session rows changed since the last flush.
-    pub fn flush(&mut self, txn: &mut WriteTxn<'_>) -> store::Result<()> {
+    pub(crate) fn flush(&mut self, txn: &mut WriteTxn<'_>) -> store::Result<()> {
         let new_sessions = &mut self.new_sessions;
         let new_chunks = &mut self.new_chunks;
         self.sessionizer.flush(|s| {
@@ -382,7 +390,7 @@ impl SessionWriter {
     }
 
     /// Drops sessions idle at `now` from memory.
-    pub fn close_idle(&mut self, now: Millis) {
+    pub(crate) fn close_idle(&mut self, now: Millis) {
         self.sessionizer.close_idle(now);
     }
 }
@@ -412,7 +420,7 @@ fn acquisition_of(first: &Event) -> Acquisition {
 
 /// Why a batch was not committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubmitError {
+pub(crate) enum SubmitError {
     /// The queue is full: try again later (503).
     Busy,
     /// The queue holds its byte bound of events: try again later (503).
@@ -479,7 +487,7 @@ impl QueueBounds {
 
 /// Hands batches to the writer thread. Cheap to clone.
 #[derive(Clone)]
-pub struct Submitter {
+pub(crate) struct Submitter {
     tx: mpsc::Sender<Job>,
     bounds: Arc<QueueBounds>,
     metrics: Arc<Metrics>,
@@ -489,7 +497,7 @@ impl Submitter {
     /// Queues a batch and waits until it is durably committed. A batch
     /// refused by a queue bound is refused here, before it is queued: once
     /// queued it is committed, whatever happens to the client.
-    pub async fn submit(&self, batch: IngestBatch) -> Result<(), SubmitError> {
+    pub(crate) async fn submit(&self, batch: IngestBatch) -> Result<(), SubmitError> {
         let (done, answer) = oneshot::channel();
         let bytes = batch.queued_bytes();
         self.bounds.admit(bytes)?;
@@ -512,14 +520,14 @@ impl Submitter {
 }
 
 /// The running writer thread.
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     submitter: Submitter,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Pipeline {
     /// Opens the write connection, restores open sessions and starts the thread.
-    pub fn start(
+    pub(crate) fn start(
         store: &Store,
         fsync_every_commit: bool,
         session_timeout: Duration,
@@ -559,12 +567,12 @@ impl Pipeline {
         })
     }
 
-    pub fn submitter(&self) -> Submitter {
+    pub(crate) fn submitter(&self) -> Submitter {
         self.submitter.clone()
     }
 
     /// Commits everything queued so far and stops the thread.
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         // A full queue makes this wait for room, never drop the stop.
         let _ = self.submitter.tx.send(Job::Stop).await;
         if let Some(thread) = self.thread.take() {
@@ -726,7 +734,7 @@ impl WriterThread {
 }
 
 /// The wall clock in milliseconds.
-pub fn now_ms() -> Millis {
+pub(crate) fn now_ms() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)

@@ -50,7 +50,7 @@ use tokio::time::Instant;
 
 /// What to send, where, and for how long.
 #[derive(Debug, Clone)]
-pub struct LoadOptions {
+pub(crate) struct LoadOptions {
     /// Server base URL, e.g. `http://127.0.0.1:8080` (plain HTTP only; a path
     /// prefix is kept, `/api/collect` is appended).
     pub base_url: String,
@@ -75,7 +75,7 @@ pub struct LoadOptions {
 
 /// Outcome of one [`run`].
 #[derive(Debug, Clone)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     /// Batches attempted; equals the sum of `status_counts` plus
     /// `transport_errors`.
     pub batches_sent: u64,
@@ -99,7 +99,7 @@ pub struct LoadReport {
 
 /// Latency percentiles (nearest rank), all zero when nothing was measured.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     /// Median.
     pub p50: f64,
     /// 90th percentile.
@@ -112,12 +112,12 @@ pub struct Percentiles {
 
 impl LoadReport {
     /// Durably accepted events per second of wall time.
-    pub fn events_per_sec(&self) -> f64 {
+    pub(crate) fn events_per_sec(&self) -> f64 {
         per_sec(self.events_accepted, self.elapsed)
     }
 
     /// Machine-readable form, for keeping benchmark results next to BENCHMARKS.md.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let status_counts: serde_json::Map<String, Value> = self
             .status_counts
             .iter()
@@ -200,7 +200,7 @@ const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 /// Fails before sending anything if the options are invalid, a batch would
 /// exceed the server's 64 KiB body limit, or the server cannot be reached;
 /// failures during the run are counted in the report instead.
-pub async fn run(opts: LoadOptions) -> anyhow::Result<LoadReport> {
+pub(crate) async fn run(opts: LoadOptions) -> anyhow::Result<LoadReport> {
     ensure!(opts.connections > 0, "connections must be at least 1");
     ensure!(opts.sessions > 0, "sessions must be at least 1");
     ensure!(

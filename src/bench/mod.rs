@@ -3,6 +3,6 @@
 //! except its own unit tests. A developer tool, not part of the product:
 //! compiled only with the `dev` feature (`cargo build --release --features dev`).
 
-pub mod loadgen;
-pub mod parse;
-pub mod patterns;
+pub(crate) mod loadgen;
+pub(crate) mod parse;
+pub(crate) mod patterns;

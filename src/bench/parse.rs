@@ -10,7 +10,7 @@ use crate::ingest::accesslog::LogFormat;
 
 /// What one run measured.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ParseReport {
+pub(crate) struct ParseReport {
     pub lines: u64,
     pub parsed: u64,
     pub bytes: u64,
@@ -20,7 +20,11 @@ pub struct ParseReport {
 
 /// Parses every line of `path` with `format`, `rounds` times; reports the
 /// fastest round (the least disturbed by the machine's other work).
-pub fn run(path: &std::path::Path, format: &LogFormat, rounds: usize) -> Result<ParseReport> {
+pub(crate) fn run(
+    path: &std::path::Path,
+    format: &LogFormat,
+    rounds: usize,
+) -> Result<ParseReport> {
     let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut best = Duration::MAX;
     let (mut lines, mut parsed) = (0, 0);

@@ -17,7 +17,7 @@ use crate::store::read::JourneyFilter;
 use crate::store::Store;
 
 #[derive(Debug, Serialize)]
-pub struct PatternsReport {
+pub(crate) struct PatternsReport {
     pub sessions: usize,
     pub load_seconds: f64,
     pub first_seconds: f64,
@@ -45,7 +45,7 @@ fn status_kib(field: &str) -> Option<u64> {
 
 /// Mines the top `top` patterns of at least `min_len` pages over `site`'s
 /// sessions, repeats kept (category-level data such as MSNBC).
-pub fn run(
+pub(crate) fn run(
     store: &Store,
     site: &str,
     top: usize,

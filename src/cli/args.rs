@@ -116,7 +116,7 @@ impl GraphArgs {
 
 /// Pattern mining's options.
 #[derive(Debug, Clone, clap::Args)]
-pub struct PatternArgs {
+pub(super) struct PatternArgs {
     /// Patterns listed, 1 to 1000.
     #[arg(long, default_value_t = bounds::PATTERN_TOP.default)]
     pub top: usize,
@@ -135,7 +135,7 @@ pub struct PatternArgs {
 }
 
 impl PatternArgs {
-    pub fn request(&self) -> PatternsRequest {
+    pub(super) fn request(&self) -> PatternsRequest {
         PatternsRequest {
             top: self.top,
             min_len: self.min_len,

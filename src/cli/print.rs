@@ -10,7 +10,7 @@ use crate::service::table::{Cell, Table, Tables};
 
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum Output {
+pub(super) enum Output {
     /// Tables with a header row, aligned, rates as percentages.
     #[default]
     Text,
@@ -22,7 +22,7 @@ pub enum Output {
 
 /// `--json` and `--csv`, on every command that prints a report.
 #[derive(Debug, Clone, Copy, clap::Args)]
-pub struct OutputArgs {
+pub(super) struct OutputArgs {
     /// Print the result as JSON (what the API answers).
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -32,7 +32,7 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    pub fn output(&self) -> Output {
+    pub(super) fn output(&self) -> Output {
         match (self.json, self.csv) {
             (true, _) => Output::Json,
             (_, true) => Output::Csv,
@@ -43,7 +43,7 @@ impl OutputArgs {
 
 /// Prints `value` as `output` says; `tables` lays it out for text and CSV.
 /// A reader that stops early (`| head`) is not an error: see [`quiet_pipe`].
-pub fn print<T: Serialize>(
+pub(super) fn print<T: Serialize>(
     value: &T,
     tables: impl FnOnce(&T) -> Tables,
     output: Output,
@@ -63,7 +63,7 @@ pub fn print<T: Serialize>(
 
 /// A write whose reader went away (`trailmap paths ... | head`) ends the
 /// command quietly, as it does for other Unix tools.
-pub fn quiet_pipe(written: std::io::Result<()>) -> std::io::Result<()> {
+pub(super) fn quiet_pipe(written: std::io::Result<()>) -> std::io::Result<()> {
     match written {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
@@ -84,7 +84,7 @@ fn shown(cell: &Cell) -> String {
 
 /// Tables as aligned text: the summary as `name: value` lines, then each
 /// table under its title, numbers right-aligned.
-pub fn text(t: &Tables) -> String {
+pub(super) fn text(t: &Tables) -> String {
     let mut out = String::new();
     let width = t.summary.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (key, value) in &t.summary {

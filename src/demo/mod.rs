@@ -6,8 +6,8 @@
 //! where to look. The database is marked as a demo database, so a later
 //! `demo` may replace it, while a real one is never touched.
 
-pub mod storefront;
-pub mod traffic;
+pub(crate) mod storefront;
+pub(crate) mod traffic;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -20,13 +20,11 @@ use crate::pipeline::now_ms;
 use crate::store::{meta, sites, Store};
 
 /// The site the demo registers.
-pub const SITE: &str = "shop";
-/// Where the demo keeps its database unless `--db` says otherwise.
-pub const DEFAULT_DB: &str = crate::config::DEFAULT_DEMO_DB;
+pub(crate) const SITE: &str = "shop";
 
 /// Runs the demo until `shutdown` resolves, with the settings
 /// [`crate::config::resolve_demo`] resolved.
-pub async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
+pub(crate) async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
     fresh_database(&opts.db)?;
     let shop_addr = opts.shop_listen.unwrap_or_else(|| {
         let mut a = opts.listen;

@@ -24,13 +24,13 @@ use tokio::net::TcpListener;
 static SHOP: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/examples/storefront");
 
 /// What the placeholders become.
-pub struct Storefront {
+pub(crate) struct Storefront {
     collector_url: String,
     site: String,
 }
 
 impl Storefront {
-    pub fn new(collector_url: &str, site: &str) -> Storefront {
+    pub(crate) fn new(collector_url: &str, site: &str) -> Storefront {
         Storefront {
             collector_url: collector_url.trim_end_matches('/').to_string(),
             site: site.to_string(),
@@ -38,7 +38,7 @@ impl Storefront {
     }
 
     /// Serves on `listener` until `shutdown` resolves.
-    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    pub(crate) async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let shop = Arc::new(self);
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
@@ -104,7 +104,7 @@ impl Storefront {
 /// placeholders filled, its scripts removed and a `<base>` naming the page.
 /// The demo's simulated visitors show these layouts, so their sessions
 /// replay on real pages and heatmaps have a background.
-pub fn snapshot(path: &str, shop_origin: &str, collector_url: &str, site: &str) -> String {
+pub(crate) fn snapshot(path: &str, shop_origin: &str, collector_url: &str, site: &str) -> String {
     // The page is the path; the query (utm tags, a search) is not.
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let file = resolve(path)

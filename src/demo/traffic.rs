@@ -35,14 +35,14 @@ use crate::event::Millis;
 
 /// What was sent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct TrafficReport {
+pub(crate) struct TrafficReport {
     pub sessions: usize,
     pub batches: usize,
     pub events: usize,
 }
 
 /// Where to send, and how much.
-pub struct TrafficPlan<'a> {
+pub(crate) struct TrafficPlan<'a> {
     pub collector: &'a str,
     pub site: &'a str,
     /// The shop's origin: page URLs and the Origin header.
@@ -134,7 +134,7 @@ struct Target {
 }
 
 /// Sends the demo traffic and returns what was accepted.
-pub async fn generate(plan: &TrafficPlan<'_>) -> Result<TrafficReport> {
+pub(crate) async fn generate(plan: &TrafficPlan<'_>) -> Result<TrafficReport> {
     let mut target = Target {
         client: Client::builder(TokioExecutor::new()).build_http(),
         collect_url: format!("{}/api/collect", plan.collector.trim_end_matches('/')),

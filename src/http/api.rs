@@ -14,7 +14,7 @@ use crate::service::request::{bounds, Params, QueryParams, SearchRequest};
 use crate::service::{Filters, Result, ServiceError};
 
 /// `GET /api/sites`
-pub async fn list_sites(app: &Arc<App>) -> Reply {
+pub(crate) async fn list_sites(app: &Arc<App>) -> Reply {
     match blocking(app, |app| app.service.sites()).await {
         Ok(list) => reply::json(StatusCode::OK, &json!({ "sites": list })),
         Err(e) => reply::service_error(&e),
@@ -25,7 +25,7 @@ pub async fn list_sites(app: &Arc<App>) -> Reply {
 /// (or any filter besides the time range: `channel`, `device`, `country`,
 /// `referrer`) the sessions the search index finds, `sort=newest|longest`,
 /// `limit=`, `offset=`, with the number of all hits.
-pub async fn list_sessions(app: &Arc<App>, site: &str, query: Option<&str>) -> Reply {
+pub(crate) async fn list_sessions(app: &Arc<App>, site: &str, query: Option<&str>) -> Reply {
     let params = QueryParams::parse(query);
     let filters = match Filters::decode(&params) {
         Ok(f) => f,
@@ -74,7 +74,7 @@ pub async fn list_sessions(app: &Arc<App>, site: &str, query: Option<&str>) -> R
 }
 
 /// `GET /api/sites/{site}/sessions/{id}`: the session with its events in order.
-pub async fn session(app: &Arc<App>, site: &str, id: &str) -> Reply {
+pub(crate) async fn session(app: &Arc<App>, site: &str, id: &str) -> Reply {
     let (site, id) = (site.to_string(), id.to_string());
     match blocking(app, move |app| app.service.session(&site, &id)).await {
         Ok(detail) => reply::json(StatusCode::OK, &detail),

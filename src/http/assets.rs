@@ -22,7 +22,7 @@ const TRACKER_JS: &[u8] = include_bytes!("../../tracker-js/dist/t.min.js");
 /// from `/t/replay.js` when its tag has `data-replay`.
 const REPLAY_JS: &[u8] = include_bytes!("../../tracker-js/dist/replay.min.js");
 
-pub struct Tracker {
+pub(crate) struct Tracker {
     body: Bytes,
     /// First 16 hex digits of the build's SHA-256: the versioned file name.
     version: String,
@@ -30,16 +30,16 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn embedded() -> Tracker {
+    pub(crate) fn embedded() -> Tracker {
         Tracker::new(TRACKER_JS)
     }
 
     /// The replay recorder, served the same way.
-    pub fn embedded_recorder() -> Tracker {
+    pub(crate) fn embedded_recorder() -> Tracker {
         Tracker::new(REPLAY_JS)
     }
 
-    pub fn new(js: &'static [u8]) -> Tracker {
+    pub(crate) fn new(js: &'static [u8]) -> Tracker {
         let digest = Sha256::digest(js);
         let version: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         let etag = HeaderValue::from_str(&format!("\"{version}\"")).expect("hex is a valid header");
@@ -50,15 +50,10 @@ impl Tracker {
         }
     }
 
-    /// The versioned path of this build, e.g. `/t/0123abcd.js`.
-    pub fn versioned_path(&self) -> String {
-        format!("/t/{}.js", self.version)
-    }
-
     /// `GET /t.js`, or `GET /t/{file}` with `file` from the path. An unknown
     /// version (a tag pinned to an older build) still gets the current
     /// script, with the short cache, rather than breaking the shop's tracking.
-    pub fn serve(&self, req: &Request<Incoming>, versioned: Option<&str>) -> Reply {
+    pub(crate) fn serve(&self, req: &Request<Incoming>, versioned: Option<&str>) -> Reply {
         let pinned =
             versioned.is_some_and(|f| f.strip_suffix(".js") == Some(self.version.as_str()));
         let cache = if pinned {

@@ -8,7 +8,7 @@ use crate::store::secrets::token_digest;
 
 /// True when the request carries `Authorization: Bearer <token>` for the
 /// token whose digest is `expected_digest`.
-pub fn authorized(headers: &HeaderMap, expected_digest: &str) -> bool {
+pub(crate) fn authorized(headers: &HeaderMap, expected_digest: &str) -> bool {
     let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return false;
     };

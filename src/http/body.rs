@@ -33,14 +33,14 @@ use crate::metrics::Metrics;
 
 /// The body bytes all requests together may hold at once.
 #[derive(Debug)]
-pub struct BodyBudget {
+pub(crate) struct BodyBudget {
     limit: usize,
     held: AtomicUsize,
     metrics: Arc<Metrics>,
 }
 
 impl BodyBudget {
-    pub fn new(limit: usize, metrics: Arc<Metrics>) -> Arc<BodyBudget> {
+    pub(crate) fn new(limit: usize, metrics: Arc<Metrics>) -> Arc<BodyBudget> {
         Arc::new(BodyBudget {
             limit,
             held: AtomicUsize::new(0),
@@ -72,7 +72,8 @@ impl BodyBudget {
     }
 
     /// Bytes held right now.
-    pub fn held(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
         self.held.load(Ordering::Acquire)
     }
 }
@@ -93,16 +94,12 @@ impl Drop for Share {
 /// A whole body, holding its share of the budget until it is dropped: keep
 /// it alive as long as the bytes (or anything as large made from them) are.
 #[derive(Debug)]
-pub struct Body {
+pub(crate) struct Body {
     bytes: Bytes,
     _share: Share,
 }
 
-impl Body {
-    pub fn bytes(&self) -> &Bytes {
-        &self.bytes
-    }
-}
+impl Body {}
 
 impl std::ops::Deref for Body {
     type Target = [u8];
@@ -113,7 +110,7 @@ impl std::ops::Deref for Body {
 
 /// Why a body was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     /// Over the per-request cap (declared or sent).
     TooLarge { limit: usize },
     /// Not complete within the deadline.
@@ -125,7 +122,7 @@ pub enum BodyError {
 }
 
 impl BodyError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyError::TimedOut { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -135,7 +132,7 @@ impl BodyError {
     }
 
     /// The label it is counted under in /metrics.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             BodyError::TooLarge { .. } => "body_too_large",
             BodyError::TimedOut { .. } => "body_timeout",
@@ -144,7 +141,7 @@ impl BodyError {
         }
     }
 
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             BodyError::TooLarge { limit } => format!("the body is over {limit} bytes"),
             BodyError::TimedOut { after } => format!(
@@ -159,7 +156,7 @@ impl BodyError {
     }
 
     /// The one-line answer (503 with Retry-After).
-    pub fn into_reply(self) -> Reply {
+    pub(crate) fn into_reply(self) -> Reply {
         match self {
             BodyError::Busy => reply::busy(1, &self.message()),
             e => reply::error(e.status(), &e.message()),
@@ -169,7 +166,7 @@ impl BodyError {
 
 /// Reads the whole body: at most `limit` bytes, within `deadline`, drawing
 /// on `budget` as bytes arrive.
-pub async fn read(
+pub(crate) async fn read(
     body: Incoming,
     limit: usize,
     deadline: Duration,
@@ -218,7 +215,7 @@ const DRAIN_FACTOR: usize = 4;
 /// client reads the answer instead of a reset. The connection counts as
 /// waiting for its client meanwhile (evictable at the connection cap, see
 /// `conn`), so a client cannot hold a slot by stalling a refused body.
-pub async fn drain(body: Incoming, limit: usize, deadline: Duration) {
+pub(crate) async fn drain(body: Incoming, limit: usize, deadline: Duration) {
     let mut body = body;
     let waiting = super::conn::awaiting_body();
     let _ = tokio::time::timeout(deadline, discard(&mut body, limit)).await;

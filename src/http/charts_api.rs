@@ -16,7 +16,7 @@ use crate::service::request::{bounds, FunnelRequest, GraphRequest, Params, Query
 use crate::service::{ChartRequest, Filters, Result};
 
 /// `GET /api/sites/{site}/charts/{file}`.
-pub async fn chart(app: &Arc<App>, site: &str, file: &str, query: Option<&str>) -> Reply {
+pub(crate) async fn chart(app: &Arc<App>, site: &str, file: &str, query: Option<&str>) -> Reply {
     let Some((name, ext)) = file.rsplit_once('.') else {
         return reply::error(StatusCode::NOT_FOUND, "charts are KIND.svg or KIND.png");
     };

@@ -20,7 +20,7 @@ use crate::ingest::payload::{self, PayloadError};
 use crate::ingest::privacy::host_of;
 use crate::pipeline::{now_ms, IngestBatch, SubmitError};
 
-pub async fn collect(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+pub(crate) async fn collect(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let origin = header_str(req.headers(), ORIGIN).map(str::to_string);
     let mut reply = match accept(app, req, peer, origin.as_deref()).await {
         Ok(()) => reply::empty(StatusCode::ACCEPTED),
@@ -320,7 +320,7 @@ pub(super) fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool
 }
 
 /// `OPTIONS /api/collect`: allowed for any registered origin.
-pub fn preflight(app: &App, req: &Request<Incoming>) -> Reply {
+pub(crate) fn preflight(app: &App, req: &Request<Incoming>) -> Reply {
     match header_str(req.headers(), ORIGIN) {
         Some(origin) if app.sites.origin_known(origin) => {
             let mut r = reply::empty(StatusCode::NO_CONTENT);

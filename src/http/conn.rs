@@ -60,7 +60,7 @@ const MAX_DEFAULT_CONNECTIONS: u64 = 8192;
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit and returns the soft
 /// limit in force afterwards (`None` where it cannot be read).
-pub fn raise_open_files_limit() -> Option<u64> {
+pub(crate) fn raise_open_files_limit() -> Option<u64> {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
         let mut lim = libc::rlimit {
@@ -94,7 +94,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 }
 
 /// The connection cap that fits `open_files` descriptors.
-pub fn default_max_connections(open_files: Option<u64>) -> usize {
+pub(crate) fn default_max_connections(open_files: Option<u64>) -> usize {
     let Some(limit) = open_files else {
         return 1024;
     };
@@ -116,24 +116,24 @@ tokio::task_local! {
 }
 
 /// Runs a request's handler with its connection known to [`awaiting_body`].
-pub async fn handling<F: Future>(state: Arc<ConnState>, handler: F) -> F::Output {
+pub(crate) async fn handling<F: Future>(state: Arc<ConnState>, handler: F) -> F::Output {
     CURRENT.scope(state, handler).await
 }
 
 /// Marks the current request as waiting for its body until the returned
 /// value is dropped (nothing when called outside [`handling`]).
-pub fn awaiting_body() -> Option<BodyWait> {
+pub(crate) fn awaiting_body() -> Option<BodyWait> {
     let state = CURRENT.try_with(|s| s.clone()).ok()?;
     state.enter(BODY);
     Some(BodyWait(state))
 }
 
 /// A handler waiting for body bytes; see [`awaiting_body`].
-pub struct BodyWait(Arc<ConnState>);
+pub(crate) struct BodyWait(Arc<ConnState>);
 
 impl BodyWait {
     /// Body bytes arrived: the wait for the client starts again.
-    pub fn progress(&self) {
+    pub(crate) fn progress(&self) {
         self.0
             .since_ms
             .store(self.0.guard.now_ms(), Ordering::Release);
@@ -149,7 +149,7 @@ impl Drop for BodyWait {
 /// One connection's phase, shared by its watchdog, its socket wrapper and
 /// its service.
 #[derive(Debug)]
-pub struct ConnState {
+pub(crate) struct ConnState {
     id: u64,
     phase: AtomicU8,
     /// When the phase began, in milliseconds since the guard's epoch.
@@ -181,7 +181,7 @@ impl ConnState {
     }
 
     /// Marks a request as being handled until the returned value is dropped.
-    pub fn request(self: &Arc<Self>) -> InFlight {
+    pub(crate) fn request(self: &Arc<Self>) -> InFlight {
         self.enter(IN_FLIGHT);
         InFlight(self.clone())
     }
@@ -225,7 +225,7 @@ impl ConnState {
 }
 
 /// A request in flight; the connection is idle again when it is dropped.
-pub struct InFlight(Arc<ConnState>);
+pub(crate) struct InFlight(Arc<ConnState>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -235,7 +235,7 @@ impl Drop for InFlight {
 
 /// The server-wide registry of open connections and their limits.
 #[derive(Debug)]
-pub struct ConnGuard {
+pub(crate) struct ConnGuard {
     header_timeout: Duration,
     idle_timeout: Duration,
     max_connections: usize,
@@ -249,14 +249,14 @@ pub struct ConnGuard {
 }
 
 /// What the guard decided for a new connection.
-pub enum Admission {
+pub(crate) enum Admission {
     Admitted(Registration),
     /// Every slot has a request in flight.
     Refused,
 }
 
 /// A connection's slot; freed when dropped.
-pub struct Registration {
+pub(crate) struct Registration {
     pub state: Arc<ConnState>,
 }
 
@@ -267,7 +267,7 @@ impl Drop for Registration {
 }
 
 impl ConnGuard {
-    pub fn new(
+    pub(crate) fn new(
         header_timeout: Duration,
         idle_timeout: Duration,
         max_connections: usize,
@@ -284,10 +284,6 @@ impl ConnGuard {
             metrics,
             counted,
         })
-    }
-
-    pub fn max_connections(&self) -> usize {
-        self.max_connections
     }
 
     fn now_ms(&self) -> u64 {
@@ -308,7 +304,7 @@ impl ConnGuard {
 
     /// Admits a new connection, evicting the longest-waiting connection
     /// without a request in flight when at the cap (see the module doc).
-    pub fn admit(self: &Arc<Self>) -> Admission {
+    pub(crate) fn admit(self: &Arc<Self>) -> Admission {
         let mut open = self.lock();
         if open.len() >= self.max_connections {
             // Idle before head before a stalled body (idle clients lose
@@ -364,7 +360,7 @@ impl ConnGuard {
 
 /// Drives `conn` (a hyper connection) until it ends, its phase's deadline
 /// passes, or it is evicted; dropping it closes the socket.
-pub async fn supervise<F: Future>(conn: F, state: &ConnState) {
+pub(crate) async fn supervise<F: Future>(conn: F, state: &ConnState) {
     tokio::pin!(conn);
     loop {
         let deadline = state.arm();
@@ -392,20 +388,20 @@ pub async fn supervise<F: Future>(conn: F, state: &ConnState) {
 
 /// Answers a connection that could not be admitted: one non-blocking write
 /// of a 503 (a fresh socket's send buffer has room), then close.
-pub fn refuse(stream: TcpStream) {
+pub(crate) fn refuse(stream: TcpStream) {
     const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 52\r\n\r\n{\"error\":\"too many connections: retry in a second\"}\n";
     let _ = stream.try_write(BUSY);
 }
 
 /// The socket, watched: the first byte of a next request on an idle
 /// connection moves it to the head phase (and the header timeout).
-pub struct WatchedStream {
+pub(crate) struct WatchedStream {
     inner: TcpStream,
     state: Arc<ConnState>,
 }
 
 impl WatchedStream {
-    pub fn new(inner: TcpStream, state: Arc<ConnState>) -> WatchedStream {
+    pub(crate) fn new(inner: TcpStream, state: Arc<ConnState>) -> WatchedStream {
         WatchedStream { inner, state }
     }
 }

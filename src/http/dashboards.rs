@@ -25,22 +25,22 @@ use super::reply::{self, Reply};
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/dashboards");
 
 /// The policy of every dashboard reply.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' blob: data:; connect-src 'self'; font-src 'self'; \
     frame-src 'self' blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub struct Dashboards {
+pub(crate) struct Dashboards {
     dir: Option<PathBuf>,
 }
 
 impl Dashboards {
     /// The pages from `dir`, or the embedded ones when it is `None`.
-    pub fn new(dir: Option<PathBuf>) -> Dashboards {
+    pub(crate) fn new(dir: Option<PathBuf>) -> Dashboards {
         Dashboards { dir }
     }
 
     /// `GET /dashboard/{rest}`; an empty rest is the index page.
-    pub fn serve(&self, rest: &[&str]) -> Reply {
+    pub(crate) fn serve(&self, rest: &[&str]) -> Reply {
         let path = if rest.is_empty() || rest == [""] {
             "index.html".to_string()
         } else {
@@ -80,7 +80,7 @@ impl Default for Dashboards {
 }
 
 /// `GET /`: to the dashboards.
-pub fn redirect() -> Reply {
+pub(crate) fn redirect() -> Reply {
     let mut r = reply::empty(StatusCode::FOUND);
     r.headers_mut()
         .insert(LOCATION, HeaderValue::from_static("/dashboard/"));

@@ -25,7 +25,7 @@ use crate::store::sites;
 const SETTINGS_BODY_BYTES: usize = 64 * 1024;
 
 /// `GET /api/sites/{site}/{kind}` (`format=csv` for the main table).
-pub async fn analysis(app: &Arc<App>, site: &str, kind: &str, query: Option<&str>) -> Reply {
+pub(crate) async fn analysis(app: &Arc<App>, site: &str, kind: &str, query: Option<&str>) -> Reply {
     let params = QueryParams::parse(query);
     let decoded = (|| {
         let kind: ReportKind = parse_choice("report", kind)
@@ -91,7 +91,7 @@ pub(super) async fn run_analysis<T: Send + 'static>(
 }
 
 /// `GET /api/sites/{site}/stages/settings`: the site's stages and goals.
-pub async fn get_journey_settings(app: &Arc<App>, site: &str) -> Reply {
+pub(crate) async fn get_journey_settings(app: &Arc<App>, site: &str) -> Reply {
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };
@@ -109,7 +109,11 @@ pub async fn get_journey_settings(app: &Arc<App>, site: &str) -> Reply {
 /// `PUT /api/sites/{site}/stages/settings` with `{"stages": [{"name",
 /// "pages": [REGEX]}], "goals": [REGEX]}`: renames, reorders or redefines
 /// the stages and goal pages.
-pub async fn put_journey_settings(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Reply {
+pub(crate) async fn put_journey_settings(
+    app: &Arc<App>,
+    site: &str,
+    req: Request<Incoming>,
+) -> Reply {
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };
@@ -164,7 +168,7 @@ struct RuleBody {
 }
 
 /// `GET /api/sites/{site}/rules`.
-pub async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
+pub(crate) async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };
@@ -191,7 +195,7 @@ pub async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
 /// "keep_query": ["q"]}`: replaces the rules, after checking that every
 /// pattern compiles, and, when given, the query parameters kept in page
 /// paths (from then on: paths already stored keep their form).
-pub async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Reply {
+pub(crate) async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Reply {
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };

@@ -9,20 +9,20 @@
 //! SIGTERM or ctrl-c the server stops accepting, lets in-flight requests
 //! finish (their batches commit), drains the pipeline, and returns.
 
-pub mod api;
-pub mod assets;
-pub mod auth;
-pub mod body;
-pub mod charts_api;
-pub mod collect;
-pub mod conn;
-pub mod dashboards;
-pub mod mine_api;
-pub mod ratelimit;
-pub mod registry;
-pub mod replay_api;
-pub mod reply;
-pub mod routes;
+pub(crate) mod api;
+pub(crate) mod assets;
+pub(crate) mod auth;
+pub(crate) mod body;
+pub(crate) mod charts_api;
+pub(crate) mod collect;
+pub(crate) mod conn;
+pub(crate) mod dashboards;
+pub(crate) mod mine_api;
+pub(crate) mod ratelimit;
+pub(crate) mod registry;
+pub(crate) mod replay_api;
+pub(crate) mod reply;
+pub(crate) mod routes;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -58,7 +58,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const SALT_CHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// Everything a request handler needs, shared by all connections.
-pub struct App {
+pub(crate) struct App {
     pub store: Arc<Store>,
     /// What the read API answers (the same service the CLI calls).
     pub service: crate::service::Service,
@@ -100,7 +100,7 @@ pub struct App {
 impl App {
     /// Reads a request body within the server's limits: at most `limit`
     /// bytes, within the body timeout, drawing on the body budget.
-    pub async fn read_body(
+    pub(crate) async fn read_body(
         &self,
         body: Incoming,
         limit: usize,
@@ -110,13 +110,13 @@ impl App {
 
     /// Reads and drops the body of a request refused before reading it,
     /// within the body timeout (see [`body::drain`]).
-    pub async fn drain_body(&self, body: Incoming, limit: usize) {
+    pub(crate) async fn drain_body(&self, body: Incoming, limit: usize) {
         body::drain(body, limit, self.conn.body_timeout).await
     }
 }
 
 /// A server that has opened its store and bound its address, ready to run.
-pub struct Bound {
+pub(crate) struct Bound {
     listener: TcpListener,
     /// `--metrics-listen`: /metrics only, without a token.
     metrics_listener: Option<TcpListener>,
@@ -131,14 +131,14 @@ pub struct Bound {
 }
 
 impl Bound {
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .expect("bound listener has an address")
     }
 
     /// The `--metrics-listen` address, when there is one.
-    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+    pub(crate) fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_listener
             .as_ref()
             .and_then(|l| l.local_addr().ok())
@@ -146,7 +146,7 @@ impl Bound {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and
     /// commits everything accepted.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+    pub(crate) async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let background = tokio::spawn(maintenance(self.app.clone()));
         accept_loop(
             self.listener,
@@ -171,7 +171,7 @@ impl Bound {
 
 /// Opens the store, checks the GeoIP database, starts the pipeline and
 /// binds the listener.
-pub async fn bind(settings: ServeSettings) -> Result<Bound> {
+pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
     // A broken GeoIP database is a start-up error, not a silent empty column.
     let geo = settings.geoip.as_deref().map(GeoIp::open).transpose()?;
     let serve_lock = crate::store::lock::lock_for_serving(&settings.db)?;
@@ -263,7 +263,10 @@ pub async fn bind(settings: ServeSettings) -> Result<Bound> {
 
 /// `trailmap serve`: binds, prints the token if it was generated and the
 /// address, and runs until `shutdown` resolves.
-pub async fn serve(settings: ServeSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
+pub(crate) async fn serve(
+    settings: ServeSettings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     let bound = bind(settings).await?;
     if let Some(token) = &bound.generated_token {
         println!("trailmap: generated API token (shown once, keep it): {token}");
@@ -414,14 +417,14 @@ fn metrics_text(app: &App) -> Reply {
 async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let path = req.uri().path().to_string();
     let (label, reply) = match routes::find(req.method(), &path) {
-        routes::Found::NotFound => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
-        routes::Found::WrongMethod(allowed) => ("other", method_not_allowed(allowed)),
-        routes::Found::Route(m)
+        routes::Lookup::NotFound => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
+        routes::Lookup::WrongMethod(allowed) => ("other", method_not_allowed(allowed)),
+        routes::Lookup::Route(m)
             if m.spec.auth && !auth::authorized(req.headers(), &app.token_digest) =>
         {
             (m.spec.label, unauthorized())
         }
-        routes::Found::Route(m) => (m.spec.label, dispatch(&app, req, peer, &m).await),
+        routes::Lookup::Route(m) => (m.spec.label, dispatch(&app, req, peer, &m).await),
     };
     app.metrics.request(label, reply.status().as_u16());
     let mut reply = reply;
@@ -600,7 +603,7 @@ async fn maintenance(app: Arc<App>) {
 }
 
 /// Resolves on ctrl-c or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -35,7 +35,7 @@ use crate::config::RateLimits;
 const SHARDS: usize = 16;
 
 /// A token bucket per key: `rate` per `per`, bursts of `burst`.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     /// Keyed by the SipHash of the key: the maps hash that as it is.
     shards: Box<[Mutex<LruCache<u64, u64, rustc_hash::FxBuildHasher>>]>,
     key: [u8; 16],
@@ -49,7 +49,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `rate` requests per `per`, `burst` at once, at most `tracked` keys;
     /// `None` when `rate` is 0 (no limit).
-    pub fn new(rate: u32, per: Duration, burst: u32, tracked: usize) -> Option<RateLimiter> {
+    pub(crate) fn new(rate: u32, per: Duration, burst: u32, tracked: usize) -> Option<RateLimiter> {
         if rate == 0 {
             return None;
         }
@@ -68,13 +68,13 @@ impl RateLimiter {
 
     /// Takes one request from `key`'s bucket, or says how long until it has
     /// one.
-    pub fn check(&self, key: &[u8]) -> Result<(), Duration> {
+    pub(crate) fn check(&self, key: &[u8]) -> Result<(), Duration> {
         let now = self.epoch.elapsed().as_nanos() as u64;
         self.check_at(key, now)
     }
 
     /// Like [`RateLimiter::check`], for a client address.
-    pub fn check_client(&self, ip: IpAddr) -> Result<(), Duration> {
+    pub(crate) fn check_client(&self, ip: IpAddr) -> Result<(), Duration> {
         self.check(&client_key(ip))
     }
 
@@ -101,7 +101,8 @@ impl RateLimiter {
     }
 
     /// Keys tracked now (at most the `tracked` given, rounded up per shard).
-    pub fn tracked(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn tracked(&self) -> usize {
         self.shards
             .iter()
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
@@ -123,7 +124,7 @@ fn client_key(ip: IpAddr) -> Vec<u8> {
 }
 
 /// The server's limiters, from the settings.
-pub struct Limiters {
+pub(crate) struct Limiters {
     /// `POST /api/collect` (and replay's "do you have it?" probes) per client.
     pub collect: Option<RateLimiter>,
     /// Replay layout uploads per client.
@@ -133,7 +134,7 @@ pub struct Limiters {
 }
 
 impl Limiters {
-    pub fn new(r: &RateLimits) -> Limiters {
+    pub(crate) fn new(r: &RateLimits) -> Limiters {
         let minute = Duration::from_secs(60);
         Limiters {
             collect: RateLimiter::new(
@@ -160,12 +161,12 @@ impl Limiters {
 }
 
 /// Whole seconds to announce in Retry-After (at least 1).
-pub fn retry_after_secs(wait: Duration) -> u32 {
+pub(crate) fn retry_after_secs(wait: Duration) -> u32 {
     (wait.as_secs_f64().ceil() as u32).max(1)
 }
 
 /// 429 with Retry-After and a one-line reason.
-pub fn too_many(wait: Duration, reason: &str) -> Reply {
+pub(crate) fn too_many(wait: Duration, reason: &str) -> Reply {
     let mut r = reply::error(StatusCode::TOO_MANY_REQUESTS, reason);
     r.headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));

@@ -13,11 +13,11 @@ use crate::store::sites::{self, Site};
 use crate::store::Store;
 
 const MISS_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
-pub const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A registered site with what collect derives from it, derived once per
 /// reload instead of once per batch.
-pub struct RegisteredSite {
+pub(crate) struct RegisteredSite {
     pub site: Site,
     /// The site's rule for visitors' URLs (its origins' hosts, parsed).
     pub url_policy: UrlPolicy,
@@ -37,13 +37,13 @@ struct Snapshot {
     loaded: Instant,
 }
 
-pub struct SiteRegistry {
+pub(crate) struct SiteRegistry {
     store: Arc<Store>,
     snapshot: RwLock<Snapshot>,
 }
 
 impl SiteRegistry {
-    pub fn load(store: Arc<Store>) -> crate::store::Result<SiteRegistry> {
+    pub(crate) fn load(store: Arc<Store>) -> crate::store::Result<SiteRegistry> {
         let snapshot = read_snapshot(&store)?;
         Ok(SiteRegistry {
             store,
@@ -52,7 +52,7 @@ impl SiteRegistry {
     }
 
     /// Re-reads the sites from the store.
-    pub fn reload(&self) {
+    pub(crate) fn reload(&self) {
         match read_snapshot(&self.store) {
             Ok(s) => *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = s,
             Err(e) => tracing::warn!("cannot reload sites: {e}"),
@@ -81,7 +81,7 @@ impl SiteRegistry {
     }
 
     /// The site of that name, if registered.
-    pub fn site(&self, name: &str) -> Option<Arc<RegisteredSite>> {
+    pub(crate) fn site(&self, name: &str) -> Option<Arc<RegisteredSite>> {
         let find = || {
             self.snapshot
                 .read()
@@ -95,7 +95,7 @@ impl SiteRegistry {
 
     /// Whether any site allows this origin (for CORS preflights, which do
     /// not say which site they are for).
-    pub fn origin_known(&self, origin: &str) -> bool {
+    pub(crate) fn origin_known(&self, origin: &str) -> bool {
         let known = || {
             self.snapshot
                 .read()

@@ -45,7 +45,12 @@ fn query_map(req: &Request<Incoming>) -> HashMap<String, String> {
 }
 
 /// `POST /api/replay/snapshots/{hash}`.
-pub async fn upload(app: &Arc<App>, hash: &str, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+pub(crate) async fn upload(
+    app: &Arc<App>,
+    hash: &str,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Reply {
     let origin = header_str(req.headers(), ORIGIN).map(str::to_string);
     let mut reply = match accept_upload(app, hash, req, peer, origin.as_deref()).await {
         Ok(r) => r,
@@ -235,7 +240,7 @@ fn check_rates(
 
 /// `GET /api/sites/{site}/layouts/{hash}` and
 /// `GET /api/sites/{site}/layouts?page=&viewport=`.
-pub async fn describe(
+pub(crate) async fn describe(
     app: &Arc<App>,
     site: &str,
     hash: Option<&str>,
@@ -318,7 +323,7 @@ pub async fn describe(
 
 /// `GET /replay/frame/{site}/{hash}?expires=&sig=`: the layout, sanitized,
 /// under a sandboxing policy. No token: the signature is the permission.
-pub async fn frame(app: &Arc<App>, site: &str, hash: &str, query: Option<&str>) -> Reply {
+pub(crate) async fn frame(app: &Arc<App>, site: &str, hash: &str, query: Option<&str>) -> Reply {
     let q: HashMap<String, String> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
@@ -371,7 +376,7 @@ pub async fn frame(app: &Arc<App>, site: &str, hash: &str, query: Option<&str>) 
 
 /// Deletes layouts unused for the retention period (hourly, from the
 /// server's maintenance task).
-pub fn prune(app: &App) {
+pub(crate) fn prune(app: &App) {
     let before = now_ms() - app.replay.retention.as_millis() as i64;
     match app.store.admin().and_then(|c| layouts::prune(&c, before)) {
         Ok(0) => {}

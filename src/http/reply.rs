@@ -7,7 +7,7 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
-pub type Reply = Response<Full<Bytes>>;
+pub(crate) type Reply = Response<Full<Bytes>>;
 
 fn base(status: StatusCode, content_type: &'static str, body: Bytes) -> Reply {
     let mut r = Response::new(Full::new(body));
@@ -22,7 +22,7 @@ fn base(status: StatusCode, content_type: &'static str, body: Bytes) -> Reply {
     r
 }
 
-pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
     match serde_json::to_vec(value) {
         Ok(body) => base(status, "application/json", body.into()),
         Err(e) => error(
@@ -32,22 +32,26 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
     }
 }
 
-pub fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+pub(crate) fn text(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Reply {
     base(status, content_type, body.into())
 }
 
-pub fn empty(status: StatusCode) -> Reply {
+pub(crate) fn empty(status: StatusCode) -> Reply {
     base(status, "text/plain; charset=utf-8", Bytes::new())
 }
 
 /// An error with a one-line reason, as JSON: `{"error": "..."}`.
-pub fn error(status: StatusCode, reason: &str) -> Reply {
+pub(crate) fn error(status: StatusCode, reason: &str) -> Reply {
     let one_line = reason.replace(['\n', '\r'], " ");
     json(status, &serde_json::json!({ "error": one_line }))
 }
 
 /// 503 with Retry-After, for a full queue or a server shutting down.
-pub fn busy(retry_after_secs: u32, reason: &str) -> Reply {
+pub(crate) fn busy(retry_after_secs: u32, reason: &str) -> Reply {
     let mut r = error(StatusCode::SERVICE_UNAVAILABLE, reason);
     r.headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -57,7 +61,7 @@ pub fn busy(retry_after_secs: u32, reason: &str) -> Reply {
 /// The one answer for a service error: its status, its one-line public
 /// reason, and for the server's own faults (5xx) one line in the log with
 /// the cause, which the client never sees.
-pub fn service_error(e: &crate::service::ServiceError) -> Reply {
+pub(crate) fn service_error(e: &crate::service::ServiceError) -> Reply {
     use crate::service::ServiceError as E;
     match e {
         E::NotFound(m) => error(StatusCode::NOT_FOUND, m),
@@ -73,7 +77,7 @@ pub fn service_error(e: &crate::service::ServiceError) -> Reply {
 }
 
 /// A table report as CSV.
-pub fn csv(body: String) -> Reply {
+pub(crate) fn csv(body: String) -> Reply {
     let mut r = text(StatusCode::OK, "text/csv; charset=utf-8", body);
     r.headers_mut().insert(
         hyper::header::CONTENT_DISPOSITION,

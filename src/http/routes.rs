@@ -11,7 +11,7 @@ use hyper::Method;
 
 /// What a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     Collect,
     ReplayUpload,
     ReplayFrame,
@@ -35,7 +35,7 @@ pub enum Route {
 }
 
 /// One entry of the table.
-pub struct Spec {
+pub(crate) struct Spec {
     pub path: &'static str,
     pub route: Route,
     pub methods: &'static [Method],
@@ -68,7 +68,7 @@ const fn spec(
 
 /// Every route. The site API's own sub-paths take precedence over
 /// `{report}` (matchit prefers static segments).
-pub const ROUTES: &[Spec] = &[
+pub(crate) const ROUTES: &[Spec] = &[
     spec(
         "/api/collect",
         Route::Collect,
@@ -180,20 +180,20 @@ static ROUTER: LazyLock<matchit::Router<usize>> = LazyLock::new(|| {
 });
 
 /// A matched request: its route's entry and the path's parameters.
-pub struct Matched<'p> {
+pub(crate) struct Matched<'p> {
     pub spec: &'static Spec,
     params: matchit::Params<'static, 'p>,
 }
 
 impl Matched<'_> {
     /// A path parameter by name (`site`, `hash`, ...); empty when absent.
-    pub fn param(&self, name: &str) -> &str {
+    pub(crate) fn param(&self, name: &str) -> &str {
         self.params.get(name).unwrap_or("")
     }
 }
 
 /// What the table says of a method and a path.
-pub enum Found<'p> {
+pub(crate) enum Lookup<'p> {
     Route(Matched<'p>),
     /// The path exists, not with this method: the methods it has.
     WrongMethod(&'static [Method]),
@@ -201,19 +201,19 @@ pub enum Found<'p> {
 }
 
 /// Looks `path` up (a trailing slash is ignored, as before the table).
-pub fn find<'p>(method: &Method, path: &'p str) -> Found<'p> {
+pub(crate) fn find<'p>(method: &Method, path: &'p str) -> Lookup<'p> {
     let path = match path.strip_suffix('/') {
         Some(trimmed) if !trimmed.is_empty() => trimmed,
         _ => path,
     };
     let Ok(m) = ROUTER.at(path) else {
-        return Found::NotFound;
+        return Lookup::NotFound;
     };
     let spec = &ROUTES[*m.value];
     if !spec.methods.contains(method) {
-        return Found::WrongMethod(spec.methods);
+        return Lookup::WrongMethod(spec.methods);
     }
-    Found::Route(Matched {
+    Lookup::Route(Matched {
         spec,
         params: m.params,
     })
@@ -225,7 +225,7 @@ mod tests {
 
     fn route(method: Method, path: &str) -> Option<(Route, String)> {
         match find(&method, path) {
-            Found::Route(m) => Some((m.spec.route, m.param("site").to_string())),
+            Lookup::Route(m) => Some((m.spec.route, m.param("site").to_string())),
             _ => None,
         }
     }
@@ -262,12 +262,12 @@ mod tests {
         );
         assert!(matches!(
             find(&Method::DELETE, "/api/collect"),
-            Found::WrongMethod(m) if m == POST_OPTIONS
+            Lookup::WrongMethod(m) if m == POST_OPTIONS
         ));
-        assert!(matches!(find(&Method::GET, "/nope"), Found::NotFound));
+        assert!(matches!(find(&Method::GET, "/nope"), Lookup::NotFound));
         assert!(matches!(
             find(&Method::GET, "/api/sites/shop/a/b/c"),
-            Found::NotFound
+            Lookup::NotFound
         ));
     }
 }

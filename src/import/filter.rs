@@ -8,7 +8,7 @@
 use regex::Regex;
 
 /// Extensions of static assets, skipped by default.
-pub const DEFAULT_STATIC: &[&str] = &[
+pub(crate) const DEFAULT_STATIC: &[&str] = &[
     "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "ico", "svg", "webp", "avif", "bmp",
     "woff", "woff2", "ttf", "otf", "eot", "mp3", "mp4", "webm", "ogg", "wav", "zip", "gz", "tgz",
     "bz2", "xz", "rar", "7z", "pdf", "exe", "dmg", "iso", "swf", "xml", "rss", "atom", "txt",
@@ -17,7 +17,7 @@ pub const DEFAULT_STATIC: &[&str] = &[
 
 /// Why a parsed line is not imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Skip {
+pub(crate) enum Skip {
     Bot,
     StaticAsset,
     NotPageView,
@@ -26,7 +26,7 @@ pub enum Skip {
 }
 
 impl Skip {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Skip::Bot => "bot",
             Skip::StaticAsset => "static_asset",
@@ -39,7 +39,7 @@ impl Skip {
 
 /// The rules in force for one import.
 #[derive(Debug, Clone)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub enable_bots: bool,
     /// Import static assets too.
     pub enable_static: bool,
@@ -69,7 +69,7 @@ impl Default for Filter {
 impl Filter {
     /// Checks the request itself (method, status, path); `path` is the
     /// target without its query.
-    pub fn request(&self, method: &[u8], status: u16, path: &str) -> Result<(), Skip> {
+    pub(crate) fn request(&self, method: &[u8], status: u16, path: &str) -> Result<(), Skip> {
         if method != b"GET" && !self.enable_all_methods {
             return Err(Skip::NotPageView);
         }

@@ -16,14 +16,14 @@ struct Pending {
 }
 
 /// Page views waiting for the next commit, by visitor.
-pub struct Gatherer {
+pub(crate) struct Gatherer {
     site_id: i64,
     pending: FxHashMap<u64, Pending>,
     events: usize,
 }
 
 impl Gatherer {
-    pub fn new(site_id: i64) -> Gatherer {
+    pub(crate) fn new(site_id: i64) -> Gatherer {
         Gatherer {
             site_id,
             pending: FxHashMap::default(),
@@ -33,7 +33,7 @@ impl Gatherer {
 
     /// Adds a visitor's event; `describe` is called only for a visitor not
     /// seen since the last drain (user agent and GeoIP lookups are not free).
-    pub fn add(
+    pub(crate) fn add(
         &mut self,
         visitor: u64,
         describe: impl FnOnce() -> (ClientInfo, Geo),
@@ -54,13 +54,13 @@ impl Gatherer {
             .push(event);
     }
 
-    pub fn events(&self) -> usize {
+    pub(crate) fn events(&self) -> usize {
         self.events
     }
 
     /// Everything gathered, one batch per visitor, events in time order
     /// (the sort is stable: equal times keep the log's order).
-    pub fn drain(&mut self) -> Vec<IngestBatch> {
+    pub(crate) fn drain(&mut self) -> Vec<IngestBatch> {
         self.events = 0;
         let site_id = self.site_id;
         let mut batches: Vec<IngestBatch> = self

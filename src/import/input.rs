@@ -17,14 +17,14 @@ const BUFFER: usize = 256 * 1024;
 
 /// Where lines come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     File(PathBuf),
     Stdin,
 }
 
 impl Source {
     /// `-` is stdin, anything else a path.
-    pub fn parse(arg: &str) -> Source {
+    pub(crate) fn parse(arg: &str) -> Source {
         if arg == "-" {
             Source::Stdin
         } else {
@@ -32,7 +32,7 @@ impl Source {
         }
     }
 
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self {
             Source::File(p) => p.display().to_string(),
             Source::Stdin => "-".into(),
@@ -41,7 +41,7 @@ impl Source {
 }
 
 /// An opened input: its identity, and its lines.
-pub struct Input {
+pub(crate) struct Input {
     pub identity: String,
     /// The compressed size of a file, for progress (None for stdin).
     pub size: Option<u64>,
@@ -51,7 +51,7 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn open(source: &Source) -> io::Result<Input> {
+    pub(crate) fn open(source: &Source) -> io::Result<Input> {
         let (raw, size): (Box<dyn Read>, Option<u64>) = match source {
             Source::File(path) => {
                 let f = File::open(path).map_err(|e| {
@@ -82,7 +82,7 @@ impl Input {
     }
 
     /// Skips `bytes` of the stream (already imported).
-    pub fn skip(&mut self, bytes: u64) -> io::Result<u64> {
+    pub(crate) fn skip(&mut self, bytes: u64) -> io::Result<u64> {
         let skipped = io::copy(&mut (&mut self.reader).take(bytes), &mut io::sink())?;
         self.offset += skipped;
         Ok(skipped)
@@ -93,7 +93,7 @@ impl Input {
     /// `max_bytes` (newline not counted) is read past without being held
     /// in memory: `buf` is left empty and [`Line::TooLong`] returned, so a
     /// 300 MB line costs no more memory than a short one.
-    pub fn next_line(&mut self, buf: &mut Vec<u8>, max_bytes: usize) -> io::Result<Line> {
+    pub(crate) fn next_line(&mut self, buf: &mut Vec<u8>, max_bytes: usize) -> io::Result<Line> {
         buf.clear();
         let mut consumed = 0usize;
         let mut too_long = false;
@@ -136,7 +136,7 @@ impl Input {
 
 /// What [`Input::next_line`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Line {
+pub(crate) enum Line {
     /// A line, in the buffer.
     Read,
     /// A line longer than the limit, skipped.

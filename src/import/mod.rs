@@ -14,9 +14,9 @@
 //! The visitor hash is keyed by a random salt that lives only as long as the
 //! import: addresses are never stored, and the ids cannot be recomputed.
 
-pub mod filter;
-pub mod gather;
-pub mod input;
+pub(crate) mod filter;
+pub(crate) mod gather;
+pub(crate) mod input;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -38,7 +38,7 @@ use gather::Gatherer;
 use input::{Input, Source};
 
 /// What to read and how.
-pub struct ImportOptions {
+pub(crate) struct ImportOptions {
     pub site: String,
     pub format: InputFormat,
     pub inputs: Vec<Source>,
@@ -54,7 +54,7 @@ pub struct ImportOptions {
     pub progress: bool,
 }
 
-pub enum InputFormat {
+pub(crate) enum InputFormat {
     Log(LogFormat),
     /// One session per line, page ids separated by spaces (UCI MSNBC .seq).
     Seq,
@@ -62,7 +62,7 @@ pub enum InputFormat {
 
 /// What an import did, for people and (as JSON) for scripts.
 #[derive(Debug, Default, Serialize)]
-pub struct ImportSummary {
+pub(crate) struct ImportSummary {
     pub site: String,
     pub lines_read: u64,
     pub lines_imported: u64,
@@ -78,7 +78,7 @@ pub struct ImportSummary {
 }
 
 #[derive(Debug, Serialize)]
-pub struct InputSummary {
+pub(crate) struct InputSummary {
     pub input: String,
     pub identity: String,
     /// "imported", "resumed" (from an earlier offset) or "already imported".
@@ -120,7 +120,7 @@ const SEQ_SESSION_SPACING_MS: Millis = 1000;
 const SEQ_PAGE_SPACING_MS: Millis = 10_000;
 
 /// Runs an import into `store`.
-pub fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
+pub(crate) fn run(store: &Store, opts: ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
     let conn = store.read()?;
     let Some(site) = sites::get(&conn, &opts.site)? else {

@@ -46,7 +46,7 @@ const WOOTHEE_UNKNOWN: &str = woothee::woothee::VALUE_UNKNOWN;
 /// agents, and the collector asks from many threads at once; both hit the
 /// cache almost always. `UaParser` is `Send + Sync`: share one behind an
 /// `Arc`.
-pub struct UaParser {
+pub(crate) struct UaParser {
     woothee: woothee::parser::Parser,
     bots: isbot::Bots,
     cache: Mutex<HashMap<Box<str>, ClientInfo>>,
@@ -62,7 +62,7 @@ impl Default for UaParser {
 impl UaParser {
     /// A parser with the default bot patterns and an empty cache. Building
     /// one compiles isbot's patterns, so make one and share it.
-    pub fn new() -> UaParser {
+    pub(crate) fn new() -> UaParser {
         UaParser::with_cache_capacity(UA_CACHE_CAPACITY)
     }
 
@@ -77,7 +77,7 @@ impl UaParser {
 
     /// Browser, OS, device class and bot flag for a user agent. An empty or
     /// absent agent (`""`, or `"-"` in access logs) is reported as a bot.
-    pub fn parse(&self, user_agent: &str) -> ClientInfo {
+    pub(crate) fn parse(&self, user_agent: &str) -> ClientInfo {
         let user_agent = user_agent.trim();
         if user_agent.len() > MAX_CACHED_UA_LEN {
             return self.parse_uncached(user_agent);
@@ -158,7 +158,7 @@ fn device_class(user_agent: &str, category: &str, os: &str, is_bot: bool) -> Dev
 
 /// A MaxMind DB (GeoIP2 / GeoLite2 City or Country, or a compatible one such
 /// as DB-IP's), loaded into memory. `Send + Sync`: share one behind an `Arc`.
-pub struct GeoIp {
+pub(crate) struct GeoIp {
     reader: Reader<Vec<u8>>,
 }
 
@@ -167,7 +167,7 @@ impl GeoIp {
     /// file is refused at start-up rather than answering garbage later.
     /// Verification walks the whole file, so opening a full-size database
     /// takes noticeably longer than reading it; it happens once.
-    pub fn open(path: &Path) -> anyhow::Result<GeoIp> {
+    pub(crate) fn open(path: &Path) -> anyhow::Result<GeoIp> {
         let invalid =
             |e: MaxMindDbError| anyhow!("GeoIP database {} is invalid: {e}", path.display());
         let reader = Reader::open_readfile(path).map_err(|e| match e {
@@ -183,14 +183,15 @@ impl GeoIp {
     /// The database's own name for its type, e.g. "GeoLite2-City"; worth
     /// logging at start-up, since a Country database gives no regions or
     /// cities and an ASN database gives nothing at all.
-    pub fn database_type(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn database_type(&self) -> &str {
         &self.reader.metadata().database_type
     }
 
     /// Country, region and city of an address. Addresses the database has no
     /// record for (private ranges, loopback, unknown blocks) and any lookup
     /// error give an empty [`Geo`].
-    pub fn lookup(&self, ip: IpAddr) -> Geo {
+    pub(crate) fn lookup(&self, ip: IpAddr) -> Geo {
         // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
         let ip = ip.to_canonical();
         let record = self
@@ -236,7 +237,7 @@ const MAX_TAG_CHARS: usize = 100;
 /// Ad platforms' auto-tagging ids: their presence alone means a paid click.
 /// fbclid is deliberately absent: Facebook adds it to organic clicks too, so
 /// it only counts when the medium also says paid.
-pub const PAID_CLICK_IDS: &[&str] = &["gclid", "gbraid", "wbraid", "dclid", "msclkid"];
+pub(crate) const PAID_CLICK_IDS: &[&str] = &["gclid", "gbraid", "wbraid", "dclid", "msclkid"];
 
 /// utm_medium values (compared case-insensitively) and the channel each means.
 const MEDIUM_RULES: &[(Channel, &[&str])] = &[
@@ -526,14 +527,6 @@ fn normalize_host(host: &str) -> String {
     }
 }
 
-/// The referrer's site, as shown in reports: the lowercase host without a
-/// leading "www." (`https://www.Google.co.uk/search` → `google.co.uk`), or
-/// the app's package for `android-app://` referrers. `None` when the
-/// referrer is not such a URL.
-pub fn referrer_domain(referrer: &str) -> Option<String> {
-    parse_origin(referrer).map(|origin| origin.domain)
-}
-
 /// The campaign parameters of a landing URL.
 #[derive(Default)]
 struct CampaignTags {
@@ -616,7 +609,7 @@ fn parse_landing(landing_url: &str) -> Landing {
 /// referrer from one of them (or from the landing URL's host) is internal
 /// navigation, dropped and treated as no referrer. Subdomains are not
 /// included implicitly: list `blog.shop.example` if it is the same site.
-pub fn acquisition(
+pub(crate) fn acquisition(
     landing_url: Option<&str>,
     referrer: Option<&str>,
     own_hosts: &[&str],
@@ -690,6 +683,15 @@ fn channel_of_origin(origin: &Origin) -> Channel {
         .iter()
         .find(|group| group.has_origin(origin))
         .map_or(Channel::Referral, |group| group.channel)
+}
+
+/// The referrer's site, as shown in reports: the lowercase host without a
+/// leading "www." (`https://www.Google.co.uk/search` → `google.co.uk`), or
+/// the app's package for `android-app://` referrers. `None` when the
+/// referrer is not such a URL.
+#[cfg(test)]
+pub(crate) fn referrer_domain(referrer: &str) -> Option<String> {
+    parse_origin(referrer).map(|origin| origin.domain)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! visitors' URLs and text ([`privacy`]).
 
 pub mod accesslog;
-pub mod enrich;
+pub(crate) mod enrich;
 pub mod payload;
 pub mod privacy;
-pub mod sessionize;
+pub(crate) mod sessionize;

@@ -30,17 +30,17 @@ use siphasher::sip::SipHasher13;
 
 use crate::event::{Millis, SessionTotals};
 
-pub const DAY_MS: Millis = 24 * 3600 * 1000;
+pub(crate) const DAY_MS: Millis = 24 * 3600 * 1000;
 
 /// The UTC day number of a time, the unit salts rotate by.
-pub fn day_of(ts: Millis) -> i64 {
+pub(crate) fn day_of(ts: Millis) -> i64 {
     ts.div_euclid(DAY_MS)
 }
 
 /// The salts in force: today's and, for sessions that cross midnight,
 /// yesterday's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Salts {
+pub(crate) struct Salts {
     pub day: i64,
     pub current: [u8; 16],
     pub previous: Option<[u8; 16]>,
@@ -48,35 +48,35 @@ pub struct Salts {
 
 /// A visitor's id under today's salt and, if there is one, yesterday's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VisitorIds {
+pub(crate) struct VisitorIds {
     pub current: u64,
     pub previous: Option<u64>,
 }
 
 /// Computes visitor ids; shared by every request handler, rotated daily.
 #[derive(Debug)]
-pub struct VisitorHasher {
+pub(crate) struct VisitorHasher {
     salts: RwLock<Salts>,
 }
 
 impl VisitorHasher {
-    pub fn new(salts: Salts) -> VisitorHasher {
+    pub(crate) fn new(salts: Salts) -> VisitorHasher {
         VisitorHasher {
             salts: RwLock::new(salts),
         }
     }
 
     /// The day the installed salts belong to.
-    pub fn day(&self) -> i64 {
+    pub(crate) fn day(&self) -> i64 {
         self.salts.read().unwrap_or_else(|e| e.into_inner()).day
     }
 
     /// Replaces the salts after a rotation.
-    pub fn install(&self, salts: Salts) {
+    pub(crate) fn install(&self, salts: Salts) {
         *self.salts.write().unwrap_or_else(|e| e.into_inner()) = salts;
     }
 
-    pub fn visitor_ids(&self, site_id: i64, ip: IpAddr, user_agent: &str) -> VisitorIds {
+    pub(crate) fn visitor_ids(&self, site_id: i64, ip: IpAddr, user_agent: &str) -> VisitorIds {
         let salts = self.salts.read().unwrap_or_else(|e| e.into_inner());
         VisitorIds {
             current: keyed_hash(&salts.current, site_id, ip, user_agent),
@@ -101,7 +101,7 @@ fn keyed_hash(salt: &[u8; 16], site_id: i64, ip: IpAddr, user_agent: &str) -> u6
 
 /// Identifies an open session. `sid` is empty for sources without one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SessionKey {
+pub(crate) struct SessionKey {
     pub site_id: i64,
     pub visitor: u64,
     pub sid: Box<str>,
@@ -110,7 +110,7 @@ pub struct SessionKey {
 /// An open session: its id, its running totals, and the page the visitor
 /// is on (where events without a URL happened).
 #[derive(Debug, Clone, PartialEq)]
-pub struct OpenSession {
+pub(crate) struct OpenSession {
     pub id: i64,
     pub totals: SessionTotals,
     pub current_page: Option<u32>,
@@ -139,7 +139,7 @@ fn memory_of(key: &SessionKey, s: &OpenSession) -> usize {
 }
 
 impl OpenSession {
-    pub fn new(id: i64, start: Millis) -> OpenSession {
+    pub(crate) fn new(id: i64, start: Millis) -> OpenSession {
         OpenSession {
             id,
             totals: SessionTotals::starting_at(start),
@@ -151,7 +151,7 @@ impl OpenSession {
     }
 
     /// A session read back from the store, to continue after a restart.
-    pub fn stored(id: i64, totals: SessionTotals, current_page: Option<u32>) -> OpenSession {
+    pub(crate) fn stored(id: i64, totals: SessionTotals, current_page: Option<u32>) -> OpenSession {
         OpenSession {
             id,
             totals,
@@ -168,7 +168,7 @@ impl OpenSession {
 /// Sessions change in memory as events are placed; [`Sessionizer::flush`]
 /// hands every session changed since the last flush to a writer, including
 /// sessions that an inactivity gap closed in the meantime.
-pub struct Sessionizer {
+pub(crate) struct Sessionizer {
     timeout_ms: Millis,
     next_id: i64,
     /// Open sessions, least recently active first. Unbounded as a cache:
@@ -219,13 +219,14 @@ impl std::fmt::Debug for Sessionizer {
 impl Sessionizer {
     /// `next_id` is one past the largest session id already stored;
     /// `max_open` is how many sessions stay in memory between groups.
-    pub fn new(timeout_ms: Millis, next_id: i64, max_open: usize) -> Sessionizer {
+    #[cfg(test)]
+    pub(crate) fn new(timeout_ms: Millis, next_id: i64, max_open: usize) -> Sessionizer {
         Self::with_memory(timeout_ms, next_id, max_open, usize::MAX)
     }
 
     /// Like [`Sessionizer::new`], also closing sessions while they take more
     /// than `max_memory` bytes (long sessions are larger).
-    pub fn with_memory(
+    pub(crate) fn with_memory(
         timeout_ms: Millis,
         next_id: i64,
         max_open: usize,
@@ -251,7 +252,7 @@ impl Sessionizer {
 
     /// Restores a session that was open when the process stopped, or one
     /// closed to make room whose visitor came back.
-    pub fn restore(&mut self, key: SessionKey, mut session: OpenSession) {
+    pub(crate) fn restore(&mut self, key: SessionKey, mut session: OpenSession) {
         self.next_id = self.next_id.max(session.id + 1);
         session.counted = memory_of(&key, &session);
         self.memory += session.counted;
@@ -267,7 +268,7 @@ impl Sessionizer {
     /// The id of a session closed to make room that an event at `ts` of
     /// this key would continue, if any; it is forgotten here, and the caller
     /// reads its state from the store and [`Sessionizer::restore`]s it.
-    pub fn reopen(&mut self, key: &SessionKey, ts: Millis) -> Option<i64> {
+    pub(crate) fn reopen(&mut self, key: &SessionKey, ts: Millis) -> Option<i64> {
         if self.open.contains(key) || self.closed.is_empty() {
             return None;
         }
@@ -282,7 +283,7 @@ impl Sessionizer {
     /// Closes the least recently active sessions past `max_open`. Call it
     /// after a flush: only written sessions are closed (nothing is lost, they
     /// are in the store). Returns how many were closed.
-    pub fn close_over_cap(&mut self) -> usize {
+    pub(crate) fn close_over_cap(&mut self) -> usize {
         let mut n = 0;
         while self.open.len() > self.max_open || self.memory > self.max_memory {
             match self.open.peek_lru() {
@@ -307,7 +308,7 @@ impl Sessionizer {
         n
     }
 
-    pub fn open_count(&self) -> usize {
+    pub(crate) fn open_count(&self) -> usize {
         self.open.len()
     }
 
@@ -315,7 +316,7 @@ impl Sessionizer {
     /// counter). Another process (an import beside a server) may have stored
     /// sessions since this one loaded, so the writer passes one past the
     /// largest id stored, read under the write lock, before placing events.
-    pub fn skip_ids_below(&mut self, next_free: i64) {
+    pub(crate) fn skip_ids_below(&mut self, next_free: i64) {
         self.next_id = self.next_id.max(next_free);
     }
 
@@ -325,7 +326,7 @@ impl Sessionizer {
     /// under yesterday's visitor id (the salt rotated mid-session) is
     /// re-keyed to today's and continues. The caller records the event in
     /// the returned session's totals.
-    pub fn place(
+    pub(crate) fn place(
         &mut self,
         site_id: i64,
         visitor: VisitorIds,
@@ -382,7 +383,7 @@ impl Sessionizer {
     /// may complete its totals before writing them), then marks them clean
     /// (and no longer new). If writing fails, the caller
     /// must rebuild the sessionizer from the store, which is the truth.
-    pub fn flush<E>(
+    pub(crate) fn flush<E>(
         &mut self,
         mut write: impl FnMut(&mut OpenSession) -> Result<(), E>,
     ) -> Result<(), E> {
@@ -407,7 +408,7 @@ impl Sessionizer {
     /// Forgets sessions idle for longer than the timeout as of `now`; they
     /// can no longer be continued, so keeping them only costs memory.
     /// Sessions not yet flushed are kept.
-    pub fn close_idle(&mut self, now: Millis) -> usize {
+    pub(crate) fn close_idle(&mut self, now: Millis) -> usize {
         let timeout = self.timeout_ms;
         let idle: Vec<SessionKey> = self
             .open
@@ -433,12 +434,14 @@ impl Sessionizer {
     }
 
     /// What the open sessions take in memory, as of their last flush.
-    pub fn memory(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn memory(&self) -> usize {
         self.memory
     }
 
     /// Compact traces of closed sessions held (see [`Sessionizer::reopen`]).
-    pub fn closed_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn closed_count(&self) -> usize {
         self.closed.len()
     }
 }

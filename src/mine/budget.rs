@@ -34,7 +34,7 @@ use regex_syntax::hir::{Class, Hir, HirKind, Look};
 /// The budgets, as settings: each has a default and a `[budgets]` key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Budgets {
+pub(crate) struct Budgets {
     /// Most path cleaning rules a site may have.
     pub max_rules: usize,
     /// Most steps in one funnel (the funnel's fast matcher takes up to 64).
@@ -58,7 +58,7 @@ pub struct Budgets {
 }
 
 impl Budgets {
-    pub const DEFAULT: Budgets = Budgets {
+    pub(crate) const DEFAULT: Budgets = Budgets {
         max_rules: 100,
         max_funnel_steps: 32,
         max_stage_patterns: 64,
@@ -70,7 +70,7 @@ impl Budgets {
     };
 
     /// Why these budgets cannot be used, if they cannot.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let within = |name: &str, v: usize, min: usize, max: usize| {
             if (min..=max).contains(&v) {
                 Ok(())
@@ -115,7 +115,7 @@ impl Budgets {
     }
 
     /// Longest cleaned page path, in bytes.
-    pub fn max_path_bytes(&self) -> usize {
+    pub(crate) fn max_path_bytes(&self) -> usize {
         self.max_path_kib * 1024
     }
 }
@@ -130,26 +130,26 @@ static INSTALLED: std::sync::OnceLock<Budgets> = std::sync::OnceLock::new();
 
 /// Sets the process's budgets, once, at start (every command does, from
 /// its settings); later calls keep the first.
-pub fn install(b: Budgets) -> Result<(), String> {
+pub(crate) fn install(b: Budgets) -> Result<(), String> {
     b.check()?;
     let _ = INSTALLED.set(b);
     Ok(())
 }
 
 /// The process's budgets: the installed ones, or the defaults.
-pub fn budgets() -> &'static Budgets {
+pub(crate) fn budgets() -> &'static Budgets {
     INSTALLED.get().unwrap_or(&Budgets::DEFAULT)
 }
 
 /// The lazy DFA cache each pattern may grow while searching.
-pub const PATTERN_DFA_BYTES: usize = 256 * 1024;
+pub(crate) const PATTERN_DFA_BYTES: usize = 256 * 1024;
 /// Longest raw page path a rule may meet: the collector keeps URLs of up
 /// to this many bytes (`ingest::payload::limits::URL`, checked in a test).
-pub const RAW_PATH_BYTES: usize = 2048;
+pub(crate) const RAW_PATH_BYTES: usize = 2048;
 
 /// Compiles patterns against a running budget of compiled bytes.
 #[derive(Debug)]
-pub struct PatternBudget {
+pub(crate) struct PatternBudget {
     left: usize,
 }
 
@@ -160,13 +160,13 @@ impl Default for PatternBudget {
 }
 
 impl PatternBudget {
-    pub fn new(bytes: usize) -> PatternBudget {
+    pub(crate) fn new(bytes: usize) -> PatternBudget {
         PatternBudget { left: bytes }
     }
 
     /// Compiles `pattern` and charges its size; the error says why in a
     /// few words (the caller names the pattern).
-    pub fn compile(&mut self, pattern: &str) -> Result<Regex, String> {
+    pub(crate) fn compile(&mut self, pattern: &str) -> Result<Regex, String> {
         let b = budgets();
         let (per_pattern, max_source) = (b.pattern_compiled_bytes(), b.max_pattern_bytes);
         if pattern.len() > max_source {
@@ -211,7 +211,7 @@ fn too_big(limit: usize, what: &str) -> String {
 }
 
 /// Refuses a set of more than `max` patterns; `what` names them ("rules").
-pub fn check_count(what: &str, count: usize, max: usize) -> Result<(), String> {
+pub(crate) fn check_count(what: &str, count: usize, max: usize) -> Result<(), String> {
     if count > max {
         Err(format!("{count} {what} are more than the {max} allowed"))
     } else {
@@ -224,7 +224,7 @@ pub fn check_count(what: &str, count: usize, max: usize) -> Result<(), String> {
 /// [`Budgets::max_pattern_bytes`], all within [`Budgets::set_compiled_kib`],
 /// and no chain of them able to grow a path past [`Budgets::max_path_kib`].
 /// The error names the rule (from 0).
-pub fn compile_rules(rules: &[(String, String)]) -> Result<Vec<Regex>, String> {
+pub(crate) fn compile_rules(rules: &[(String, String)]) -> Result<Vec<Regex>, String> {
     check_count("rules", rules.len(), budgets().max_rules)?;
     let mut budget = PatternBudget::default();
     let mut compiled = Vec::with_capacity(rules.len());
@@ -249,7 +249,7 @@ pub fn compile_rules(rules: &[(String, String)]) -> Result<Vec<Regex>, String> {
 /// rule at which it could. Worst case means: as many matches as the
 /// pattern allows (one when it is anchored with `^`), each as long as it
 /// may be, every group reference as long as its group may be.
-pub fn check_growth(rules: &[(String, String)]) -> Result<(), String> {
+pub(crate) fn check_growth(rules: &[(String, String)]) -> Result<(), String> {
     let mut len = RAW_PATH_BYTES;
     let max = budgets().max_path_bytes();
     for (i, (pattern, replacement)) in rules.iter().enumerate() {

@@ -39,14 +39,14 @@ impl std::fmt::Display for Stopped {
 
 /// A deadline and a stop flag shared by an analysis and its requester.
 #[derive(Debug, Clone)]
-pub struct Cancel {
+pub(crate) struct Cancel {
     abandoned: Arc<AtomicBool>,
     deadline: Option<(Instant, Duration)>,
 }
 
 impl Cancel {
     /// Never stops (the CLI: ctrl-c is its deadline).
-    pub fn never() -> Cancel {
+    pub(crate) fn never() -> Cancel {
         Cancel {
             abandoned: Arc::new(AtomicBool::new(false)),
             deadline: None,
@@ -54,7 +54,7 @@ impl Cancel {
     }
 
     /// Stops `timeout` from now.
-    pub fn after(timeout: Duration) -> Cancel {
+    pub(crate) fn after(timeout: Duration) -> Cancel {
         Cancel {
             deadline: Some((Instant::now() + timeout, timeout)),
             ..Cancel::never()
@@ -62,19 +62,19 @@ impl Cancel {
     }
 
     /// Marks the analysis as abandoned.
-    pub fn abandon(&self) {
+    pub(crate) fn abandon(&self) {
         self.abandoned.store(true, Ordering::Relaxed);
     }
 
     /// A guard that abandons the analysis when dropped: held by the
     /// request's future, it fires when hyper drops that future because the
     /// connection closed (and harmlessly after the reply).
-    pub fn on_drop(&self) -> AbandonOnDrop {
+    pub(crate) fn on_drop(&self) -> AbandonOnDrop {
         AbandonOnDrop(self.clone())
     }
 
     /// Whether, and why, the analysis should stop now.
-    pub fn stopped(&self) -> Option<Stopped> {
+    pub(crate) fn stopped(&self) -> Option<Stopped> {
         if self.abandoned.load(Ordering::Relaxed) {
             return Some(Stopped::Abandoned);
         }
@@ -85,12 +85,12 @@ impl Cancel {
     }
 
     /// `Err` when the analysis should stop.
-    pub fn check(&self) -> Result<(), Stopped> {
+    pub(crate) fn check(&self) -> Result<(), Stopped> {
         self.stopped().map_or(Ok(()), Err)
     }
 
     /// A cheap checker for one loop.
-    pub fn ticker(&self) -> Ticker<'_> {
+    pub(crate) fn ticker(&self) -> Ticker<'_> {
         Ticker {
             cancel: self,
             count: 0,
@@ -101,7 +101,7 @@ impl Cancel {
 
 /// Abandons its [`Cancel`] when dropped.
 #[derive(Debug)]
-pub struct AbandonOnDrop(Cancel);
+pub(crate) struct AbandonOnDrop(Cancel);
 
 impl Drop for AbandonOnDrop {
     fn drop(&mut self) {
@@ -112,7 +112,7 @@ impl Drop for AbandonOnDrop {
 /// Counts a loop's items and looks at the [`Cancel`] every
 /// [`Ticker::EVERY`] of them.
 #[derive(Debug)]
-pub struct Ticker<'a> {
+pub(crate) struct Ticker<'a> {
     cancel: &'a Cancel,
     count: u32,
     stopped: bool,
@@ -120,10 +120,10 @@ pub struct Ticker<'a> {
 
 impl Ticker<'_> {
     /// Items between two looks at the clock: a few microseconds of work.
-    pub const EVERY: u32 = 1024;
+    pub(crate) const EVERY: u32 = 1024;
 
     /// Whether the loop should stop; once true, stays true.
-    pub fn stop(&mut self) -> bool {
+    pub(crate) fn stop(&mut self) -> bool {
         if !self.stopped {
             self.count = self.count.wrapping_add(1);
             if self.count.is_multiple_of(Self::EVERY) {

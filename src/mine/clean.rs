@@ -22,21 +22,21 @@ use super::PageId;
 /// One rewrite: every match of `pattern` becomes `replacement` (`$1` etc.
 /// refer to groups).
 #[derive(Debug, Clone)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub pattern: Regex,
     pub replacement: String,
 }
 
 /// A site's rules, in order.
 #[derive(Debug, Clone, Default)]
-pub struct Cleaner {
+pub(crate) struct Cleaner {
     rules: Vec<Rule>,
 }
 
 impl Cleaner {
     /// Compiles `(pattern, replacement)` pairs within the budgets
     /// ([`budget::compile_rules`]); the error names the rule.
-    pub fn new(rules: &[(String, String)]) -> Result<Cleaner, String> {
+    pub(crate) fn new(rules: &[(String, String)]) -> Result<Cleaner, String> {
         let compiled = budget::compile_rules(rules)?;
         let rules = compiled
             .into_iter()
@@ -50,7 +50,7 @@ impl Cleaner {
     }
 
     /// The cleaned form of a path, at most [`budget::Budgets::max_path_kib`] long.
-    pub fn clean(&self, path: &str) -> String {
+    pub(crate) fn clean(&self, path: &str) -> String {
         let mut out = cut(path.to_string());
         for rule in &self.rules {
             if rule.pattern.is_match(&out) {
@@ -110,20 +110,25 @@ fn replace_within(pattern: &Regex, text: &str, replacement: &str) -> (String, bo
 /// Raw page ids mapped to cleaned ones, and the cleaned pages' names.
 /// Cleaned ids are dense, from 1 (0 is reserved as "no page").
 #[derive(Debug, Clone, Default)]
-pub struct PageMap {
+pub(crate) struct PageMap {
     clean_of: FxHashMap<u32, PageId>,
     names: Vec<String>,
 }
 
 impl PageMap {
     /// Cleans every raw page `(id, path)` of a site.
-    pub fn build(pages: &[(u32, String)], cleaner: &Cleaner) -> PageMap {
+    #[cfg(test)]
+    pub(crate) fn build(pages: &[(u32, String)], cleaner: &Cleaner) -> PageMap {
         PageMap::build_until(pages, cleaner, &Cancel::never())
     }
 
     /// [`PageMap::build`], leaving the pages not yet cleaned out when
     /// `cancel` says so (the caller then discards the map).
-    pub fn build_until(pages: &[(u32, String)], cleaner: &Cleaner, cancel: &Cancel) -> PageMap {
+    pub(crate) fn build_until(
+        pages: &[(u32, String)],
+        cleaner: &Cleaner,
+        cancel: &Cancel,
+    ) -> PageMap {
         let mut by_name: FxHashMap<String, PageId> = FxHashMap::default();
         let mut map = PageMap {
             clean_of: FxHashMap::default(),
@@ -148,12 +153,12 @@ impl PageMap {
     }
 
     /// The cleaned id of a raw page id (0 if unknown).
-    pub fn clean(&self, raw: u32) -> PageId {
+    pub(crate) fn clean(&self, raw: u32) -> PageId {
         self.clean_of.get(&raw).copied().unwrap_or(0)
     }
 
     /// The raw page ids that clean to `clean`.
-    pub fn raw_ids(&self, clean: PageId) -> Vec<u32> {
+    pub(crate) fn raw_ids(&self, clean: PageId) -> Vec<u32> {
         let mut ids: Vec<u32> = self
             .clean_of
             .iter()
@@ -165,7 +170,7 @@ impl PageMap {
     }
 
     /// The cleaned page of a path, if any raw page cleans to it.
-    pub fn id_of(&self, clean_path: &str) -> Option<PageId> {
+    pub(crate) fn id_of(&self, clean_path: &str) -> Option<PageId> {
         self.names
             .iter()
             .position(|n| n == clean_path)
@@ -173,12 +178,13 @@ impl PageMap {
     }
 
     /// Cleaned pages whose name matches `pattern`.
-    pub fn matching(&self, pattern: &Regex) -> Vec<PageId> {
+    #[cfg(test)]
+    pub(crate) fn matching(&self, pattern: &Regex) -> Vec<PageId> {
         self.matching_until(pattern, &Cancel::never())
     }
 
     /// [`PageMap::matching`], stopping early when `cancel` says so.
-    pub fn matching_until(&self, pattern: &Regex, cancel: &Cancel) -> Vec<PageId> {
+    pub(crate) fn matching_until(&self, pattern: &Regex, cancel: &Cancel) -> Vec<PageId> {
         let mut ticker = cancel.ticker();
         (1..self.names.len())
             .take_while(|_| !ticker.stop())
@@ -187,17 +193,13 @@ impl PageMap {
             .collect()
     }
 
-    pub fn name(&self, id: PageId) -> &str {
+    pub(crate) fn name(&self, id: PageId) -> &str {
         self.names.get(id as usize).map_or("", String::as_str)
     }
 
     /// How many cleaned pages there are, plus one (ids are below this).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.names.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.names.len() <= 1
     }
 }
 

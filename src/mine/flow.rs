@@ -14,7 +14,7 @@ use super::{ratio, Journey, PageId};
 
 /// Traffic through one page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PageFlow {
+pub(crate) struct PageFlow {
     #[serde(skip)]
     pub page: PageId,
     pub views: u32,
@@ -31,7 +31,7 @@ pub struct PageFlow {
 }
 
 /// Every page's flow, most viewed first (then by page id).
-pub fn page_flows(journeys: &[Journey]) -> Vec<PageFlow> {
+pub(crate) fn page_flows(journeys: &[Journey]) -> Vec<PageFlow> {
     let size = journeys
         .iter()
         .flat_map(|j| j.pages.iter())
@@ -72,14 +72,14 @@ pub fn page_flows(journeys: &[Journey]) -> Vec<PageFlow> {
 
 /// Which page, and how many neighbours to list before grouping the rest.
 #[derive(Debug, Clone, Copy)]
-pub struct TransitionQuery {
+pub(crate) struct TransitionQuery {
     pub page: PageId,
     pub top_k: usize,
 }
 
 /// Where one page's views came from and went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Transitions {
+pub(crate) struct Transitions {
     #[serde(skip)]
     pub page: PageId,
     pub views: u32,
@@ -105,7 +105,7 @@ pub struct Transitions {
 
 /// Transitions of `q.page`. Every view is accounted for: views = entries +
 /// previous + previous_other = exits + next + next_other.
-pub fn transitions(journeys: &[Journey], q: &TransitionQuery) -> Transitions {
+pub(crate) fn transitions(journeys: &[Journey], q: &TransitionQuery) -> Transitions {
     let mut before: FxHashMap<PageId, u32> = FxHashMap::default();
     let mut after: FxHashMap<PageId, u32> = FxHashMap::default();
     let (mut views, mut entries, mut exits) = (0, 0, 0);
@@ -142,7 +142,7 @@ pub fn transitions(journeys: &[Journey], q: &TransitionQuery) -> Transitions {
 }
 
 /// Neighbouring pages with their view counts.
-pub type Neighbours = Vec<(PageId, u32)>;
+pub(crate) type Neighbours = Vec<(PageId, u32)>;
 
 /// Sorted by count (then page), cut after `k`: (top, rest).
 fn split_top(counts: FxHashMap<PageId, u32>, k: usize) -> (Neighbours, Neighbours) {

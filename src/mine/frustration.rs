@@ -20,11 +20,11 @@ use super::{ratio, Journey, PageId};
 use crate::event::Millis;
 
 /// A return to the previous page within this long counts as a quick back.
-pub const QUICK_BACK_MS: Millis = 10_000;
+pub(crate) const QUICK_BACK_MS: Millis = 10_000;
 
 /// What went wrong on one page, over all its views.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PageFrustration {
+pub(crate) struct PageFrustration {
     #[serde(skip)]
     pub page: PageId,
     pub views: u32,
@@ -44,7 +44,7 @@ pub struct PageFrustration {
 
 /// What went wrong in one session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SessionFrustration {
+pub(crate) struct SessionFrustration {
     pub session_id: i64,
     pub rage_clicks: u32,
     pub dead_clicks: u32,
@@ -57,7 +57,7 @@ pub struct SessionFrustration {
 
 /// Frustration over a set of journeys.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FrustrationReport {
+pub(crate) struct FrustrationReport {
     pub sessions: u32,
     /// Sessions with at least one signal.
     pub frustrated_sessions: u32,
@@ -121,7 +121,7 @@ fn journey_signals(j: &Journey) -> JourneySignals {
 }
 
 /// Per page and per session frustration; `worst` bounds the session list.
-pub fn frustration(journeys: &[Journey], worst: usize) -> FrustrationReport {
+pub(crate) fn frustration(journeys: &[Journey], worst: usize) -> FrustrationReport {
     let size = journeys
         .iter()
         .flat_map(|j| j.pages.iter())
@@ -180,7 +180,7 @@ pub fn frustration(journeys: &[Journey], worst: usize) -> FrustrationReport {
 
 /// One page among the moments that matter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Moment {
+pub(crate) struct Moment {
     #[serde(skip)]
     pub page: PageId,
     pub views: u32,
@@ -197,7 +197,7 @@ pub struct Moment {
 
 /// Pages ranked three ways.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Moments {
+pub(crate) struct Moments {
     /// The site's overall exit rate (exits / views), the baseline.
     pub exit_rate: f64,
     /// By excess exits, goal pages left out; only pages above the norm.
@@ -213,7 +213,11 @@ pub struct Moments {
 
 /// The moments that matter; `is_goal(page)` marks pages where leaving is
 /// success; `top` bounds each list.
-pub fn moments(journeys: &[Journey], is_goal: impl Fn(PageId) -> bool, top: usize) -> Moments {
+pub(crate) fn moments(
+    journeys: &[Journey],
+    is_goal: impl Fn(PageId) -> bool,
+    top: usize,
+) -> Moments {
     let flows = super::flow::page_flows(journeys);
     let report = frustration(journeys, 0);
     let size = flows.iter().map(|f| f.page as usize + 1).max().unwrap_or(0);

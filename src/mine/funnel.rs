@@ -17,11 +17,12 @@ use super::cancel::Cancel;
 use super::{ratio, Journey, PageId};
 
 /// How many destinations `FunnelStep::dropped_to` lists.
-pub const DROPPED_TO_TOP: usize = 10;
+pub(crate) const DROPPED_TO_TOP: usize = 10;
 
 /// Which page views match a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepMatch {
+pub(crate) enum StepMatch {
+    #[cfg(test)]
     Page(PageId),
     /// Any of these pages (a resolved pattern such as `/product/*`).
     AnyOf(Vec<PageId>),
@@ -29,7 +30,7 @@ pub enum StepMatch {
 
 /// A funnel definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunnelQuery {
+pub(crate) struct FunnelQuery {
     pub steps: Vec<StepMatch>,
     /// The whole funnel must complete within this many milliseconds of the
     /// view that entered it (inclusive); `i64::MAX` for no limit.
@@ -41,7 +42,7 @@ pub struct FunnelQuery {
 
 /// One step's numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FunnelStep {
+pub(crate) struct FunnelStep {
     /// 0-based position in `FunnelQuery::steps`.
     #[serde(skip)]
     pub index: usize,
@@ -65,7 +66,7 @@ pub struct FunnelStep {
 
 /// A funnel's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Funnel {
+pub(crate) struct Funnel {
     #[serde(skip)]
     pub steps: Vec<FunnelStep>,
     /// Last step's sessions / first step's sessions (0.0 without steps).
@@ -85,6 +86,7 @@ impl Matcher {
     fn new(steps: &[StepMatch]) -> Matcher {
         let pages = |s: &StepMatch| -> Vec<PageId> {
             match s {
+                #[cfg(test)]
                 StepMatch::Page(p) => vec![*p],
                 StepMatch::AnyOf(ps) => ps.clone(),
             }
@@ -123,13 +125,14 @@ impl Matcher {
 }
 
 /// Runs the funnel over the journeys.
-pub fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
+#[cfg(test)]
+pub(crate) fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
     funnel_until(journeys, q, &Cancel::never())
 }
 
 /// [`funnel`], leaving the journeys not yet counted out when `cancel`
 /// says so (the caller then discards the result).
-pub fn funnel_until(journeys: &[Journey], q: &FunnelQuery, cancel: &Cancel) -> Funnel {
+pub(crate) fn funnel_until(journeys: &[Journey], q: &FunnelQuery, cancel: &Cancel) -> Funnel {
     let n = q.steps.len();
     if n == 0 {
         return Funnel {

@@ -25,7 +25,7 @@ use super::{Journey, PageId};
 
 /// How to draw the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GraphQuery {
+pub(crate) struct GraphQuery {
     /// Columns: positions 0..steps of each journey (after re-rooting).
     pub steps: usize,
     /// Pages shown per step, the most visited; the rest are one "other".
@@ -54,7 +54,7 @@ impl Default for GraphQuery {
 
 /// A page at a step, or a step's "other".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Node {
+pub(crate) struct Node {
     /// 0-based column.
     pub step: usize,
     /// `None` is the step's "other" node.
@@ -69,7 +69,7 @@ pub struct Node {
 
 /// Sessions going from one node to one at the next step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Link {
+pub(crate) struct Link {
     /// Index in `Graph::nodes`.
     pub from: usize,
     pub to: usize,
@@ -79,7 +79,7 @@ pub struct Link {
 /// The graph. `nodes` are ordered by step, then sessions descending, then
 /// page, with each step's "other" last; `links` by `from`, then `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Graph {
+pub(crate) struct Graph {
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
     /// Per step (always `steps` entries), the pages grouped into "other"
@@ -133,13 +133,14 @@ impl Index {
 const DENSE_CELLS: usize = 1 << 22;
 
 /// Builds the graph; see the module documentation for how it counts.
-pub fn journey_graph(journeys: &[Journey], q: &GraphQuery) -> Graph {
+#[cfg(test)]
+pub(crate) fn journey_graph(journeys: &[Journey], q: &GraphQuery) -> Graph {
     journey_graph_until(journeys, q, &Cancel::never())
 }
 
 /// [`journey_graph`], leaving the journeys not yet counted out when
 /// `cancel` says so (the caller then discards the graph).
-pub fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: &Cancel) -> Graph {
+pub(crate) fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: &Cancel) -> Graph {
     let mut ticker = cancel.ticker();
     let steps = q.steps;
     let max = journeys

@@ -10,26 +10,26 @@
 //! long loops stop at a deadline or when the client has gone (the `_until`
 //! variants of the mining functions take one).
 
-pub mod budget;
-pub mod cancel;
-pub mod clean;
-pub mod flow;
-pub mod frustration;
-pub mod funnel;
-pub mod graph;
-pub mod paths;
-pub mod patterns;
-pub mod stages;
+pub(crate) mod budget;
+pub(crate) mod cancel;
+pub(crate) mod clean;
+pub(crate) mod flow;
+pub(crate) mod frustration;
+pub(crate) mod funnel;
+pub(crate) mod graph;
+pub(crate) mod paths;
+pub(crate) mod patterns;
+pub(crate) mod stages;
 
 use crate::event::{Millis, PageSignals};
 
 /// An interned, cleaned page.
-pub type PageId = u32;
+pub(crate) type PageId = u32;
 
 /// One session as mining sees it. `pages`, `times` and `signals` have the
 /// same length: one entry per page view, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Journey {
+pub(crate) struct Journey {
     pub session_id: i64,
     pub pages: Vec<PageId>,
     /// When each page view happened (ms since the epoch).
@@ -40,7 +40,8 @@ pub struct Journey {
 impl Journey {
     /// A journey of page views a second apart with no signals (tests, and
     /// sources without times).
-    pub fn from_pages(session_id: i64, pages: &[PageId]) -> Journey {
+    #[cfg(test)]
+    pub(crate) fn from_pages(session_id: i64, pages: &[PageId]) -> Journey {
         Journey {
             session_id,
             pages: pages.to_vec(),
@@ -51,7 +52,7 @@ impl Journey {
 
     /// Collapses consecutive repeats of a page (A A B → A B), keeping the
     /// first view's time and adding up the signals.
-    pub fn collapse_repeats(mut self) -> Journey {
+    pub(crate) fn collapse_repeats(mut self) -> Journey {
         let mut w = 0;
         for r in 0..self.pages.len() {
             if w > 0 && self.pages[w - 1] == self.pages[r] {
@@ -91,7 +92,7 @@ pub(crate) mod testing {
     use super::{Journey, PageId};
 
     /// One journey per list, session ids 0, 1, 2...
-    pub fn journeys(list: &[&[PageId]]) -> Vec<Journey> {
+    pub(crate) fn journeys(list: &[&[PageId]]) -> Vec<Journey> {
         list.iter()
             .enumerate()
             .map(|(i, p)| Journey::from_pages(i as i64, p))
@@ -102,7 +103,7 @@ pub(crate) mod testing {
     /// page categories), read from the zip fixture with flate2: the only
     /// entry we need is the first, and its deflate stream ends by itself,
     /// so the local header is all there is to parse.
-    pub fn msnbc_sessions() -> Vec<Vec<PageId>> {
+    pub(crate) fn msnbc_sessions() -> Vec<Vec<PageId>> {
         use std::io::Read;
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -129,11 +130,11 @@ pub(crate) mod testing {
             .collect()
     }
 
-    pub struct Rng(pub u64);
+    pub(crate) struct Rng(pub u64);
 
     impl Rng {
         /// The next number below `n`.
-        pub fn below(&mut self, n: u64) -> u64 {
+        pub(crate) fn below(&mut self, n: u64) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;

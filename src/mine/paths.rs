@@ -21,17 +21,17 @@ use serde::Serialize;
 use super::{Journey, PageId};
 
 /// The longest path `top_paths` cuts; longer requests are clamped.
-pub const MAX_STEPS: usize = 20;
+pub(crate) const MAX_STEPS: usize = 20;
 
 /// Stands for the collapsed middle of a start-to-end path ("…"). Page ids
 /// are interned and 0 may be a real page, so a reader tells them apart by
 /// `PathCount::collapsed_middle` and the position: with the flag set, the
 /// placeholder is the one page at index `1 + (steps.max(3) - 3).div_ceil(2)`.
-pub const COLLAPSED: PageId = 0;
+pub(crate) const COLLAPSED: PageId = 0;
 
 /// What paths to count.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathQuery {
+pub(crate) struct PathQuery {
     /// Pages per path, 1..=20 (clamped). With both anchors, at least 3 so
     /// that start, placeholder and end fit.
     pub steps: usize,
@@ -57,7 +57,7 @@ impl Default for PathQuery {
 
 /// One path and how many sessions took it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PathCount {
+pub(crate) struct PathCount {
     #[serde(skip)]
     pub pages: Vec<PageId>,
     pub sessions: u32,
@@ -69,7 +69,7 @@ pub struct PathCount {
 /// The `q.top_k` most common paths, by sessions descending, then pages
 /// ascending (lexicographically), uncollapsed before collapsed. Sessions
 /// with no path (empty, or missing an anchor) are not counted.
-pub fn top_paths(journeys: &[Journey], q: &PathQuery) -> Vec<PathCount> {
+pub(crate) fn top_paths(journeys: &[Journey], q: &PathQuery) -> Vec<PathCount> {
     count_paths(journeys, q, false)
 }
 

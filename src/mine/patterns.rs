@@ -56,11 +56,13 @@ use serde::Serialize;
 use std::collections::hash_map::Entry;
 
 use super::cancel::Cancel;
-use super::{Journey, PageId};
+#[cfg(test)]
+use super::Journey;
+use super::PageId;
 
 /// A navigation pattern and how many sessions go through it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     /// The pages in order; a supporting session may view other pages
     /// between them.
     #[serde(skip)]
@@ -72,7 +74,7 @@ pub struct Pattern {
 
 /// What [`top_patterns`] looks for.
 #[derive(Debug, Clone, Copy)]
-pub struct PatternQuery {
+pub(crate) struct PatternQuery {
     /// How many patterns to return at most.
     pub top_k: usize,
     /// The shortest pattern to report. Length 1 (a single page) is allowed;
@@ -99,14 +101,15 @@ impl Default for PatternQuery {
 /// broken by shorter first, then by lexicographic pages, so the answer is
 /// deterministic (and does not depend on the order of `sequences`).
 /// Best first.
-pub fn top_patterns(sequences: &[&[PageId]], q: &PatternQuery) -> Vec<Pattern> {
+#[cfg(any(test, feature = "dev"))]
+pub(crate) fn top_patterns(sequences: &[&[PageId]], q: &PatternQuery) -> Vec<Pattern> {
     top_patterns_until(sequences, q, &Cancel::never())
 }
 
 /// [`top_patterns`], giving up (with what it found so far) when `cancel`
 /// says so: the search below the first pages is where a request with a
 /// low bar (`all` with a small `min_support`) spends its time.
-pub fn top_patterns_until(
+pub(crate) fn top_patterns_until(
     sequences: &[&[PageId]],
     q: &PatternQuery,
     cancel: &Cancel,
@@ -175,12 +178,6 @@ fn mine(
             support: c.support,
         })
         .collect()
-}
-
-/// [`top_patterns`] over the pages of journeys.
-pub fn top_journey_patterns(journeys: &[Journey], q: &PatternQuery) -> Vec<Pattern> {
-    let sequences: Vec<&[PageId]> = journeys.iter().map(|j| j.pages.as_slice()).collect();
-    top_patterns(&sequences, q)
 }
 
 /// Sessions at most this long keep, per distinct page, the set of its
@@ -837,6 +834,13 @@ impl<'a> Miner<'a> {
             self.slot[child.item as usize] = NO_SLOT;
         }
     }
+}
+
+/// [`top_patterns`] over the pages of journeys.
+#[cfg(test)]
+pub(crate) fn top_journey_patterns(journeys: &[Journey], q: &PatternQuery) -> Vec<Pattern> {
+    let sequences: Vec<&[PageId]> = journeys.iter().map(|j| j.pages.as_slice()).collect();
+    top_patterns(&sequences, q)
 }
 
 #[cfg(test)]

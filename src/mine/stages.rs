@@ -17,12 +17,12 @@ use serde::Serialize;
 use super::{ratio, Journey, PageId};
 
 /// The most stages a site can define (stage sets are bitmasks).
-pub const MAX_STAGES: usize = 16;
+pub(crate) const MAX_STAGES: usize = 16;
 
 /// Which stage each page belongs to: `of[page]`, `None` for pages outside
 /// every stage (and for ids beyond the table).
 #[derive(Debug, Clone, Default)]
-pub struct StageMap {
+pub(crate) struct StageMap {
     pub of: Vec<Option<u8>>,
     /// How many stages there are (stage indexes are `0..count`).
     pub count: usize,
@@ -36,7 +36,7 @@ impl StageMap {
 
 /// The sessions at one stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StageCount {
+pub(crate) struct StageCount {
     #[serde(skip)]
     pub stage: usize,
     /// Sessions that viewed a page of this stage.
@@ -57,7 +57,7 @@ pub struct StageCount {
 
 /// The order in which a group of sessions first entered their stages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StageSequence {
+pub(crate) struct StageSequence {
     #[serde(skip)]
     pub stages: Vec<usize>,
     pub sessions: u32,
@@ -65,7 +65,7 @@ pub struct StageSequence {
 
 /// Stage by stage, for a set of journeys.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StageReport {
+pub(crate) struct StageReport {
     pub sessions: u32,
     /// Sessions that viewed no page of any stage.
     pub unstaged: u32,
@@ -77,23 +77,13 @@ pub struct StageReport {
     pub sequences: Vec<StageSequence>,
 }
 
-/// Each session's deepest stage (`None`: no stage), in journey order.
-pub fn deepest_stages(journeys: &[Journey], map: &StageMap) -> Vec<Option<usize>> {
-    journeys
-        .iter()
-        .map(|j| {
-            j.pages
-                .iter()
-                .filter_map(|p| map.stage(*p))
-                .max()
-                .map(usize::from)
-        })
-        .collect()
-}
-
 /// Counts stages over `journeys`; `top_sequences` bounds the list of stage
 /// orders.
-pub fn stage_report(journeys: &[Journey], map: &StageMap, top_sequences: usize) -> StageReport {
+pub(crate) fn stage_report(
+    journeys: &[Journey],
+    map: &StageMap,
+    top_sequences: usize,
+) -> StageReport {
     let n = map.count.min(MAX_STAGES);
     let mut visited = vec![0u32; n];
     let mut deepest = vec![0u32; n];
@@ -171,6 +161,21 @@ pub fn stage_report(journeys: &[Journey], map: &StageMap, top_sequences: usize) 
         stages,
         sequences,
     }
+}
+
+/// Each session's deepest stage (`None`: no stage), in journey order.
+#[cfg(test)]
+pub(crate) fn deepest_stages(journeys: &[Journey], map: &StageMap) -> Vec<Option<usize>> {
+    journeys
+        .iter()
+        .map(|j| {
+            j.pages
+                .iter()
+                .filter_map(|p| map.stage(*p))
+                .max()
+                .map(usize::from)
+        })
+        .collect()
 }
 
 #[cfg(test)]

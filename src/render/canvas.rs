@@ -15,7 +15,7 @@ use super::{encode, palette, text};
 
 /// Largest side of a chart picture (a 8192×8192 RGB buffer is 200 MB).
 /// The picture shown instead of a chart when the selection has no data.
-pub const NO_DATA: &str = "No data for this selection";
+pub(crate) const NO_DATA: &str = "No data for this selection";
 
 pub(crate) const MAX_SIDE: u32 = 8192;
 
@@ -140,12 +140,12 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     }
 
     /// Whether this draws on a bitmap (after [`Chart::underlay`]).
-    pub fn is_bitmap(&self) -> bool {
+    pub(super) fn is_bitmap(&self) -> bool {
         self.bitmap
     }
 
     /// A filled rectangle.
-    pub fn rect(
+    pub(super) fn rect(
         &self,
         x0: f64,
         y0: f64,
@@ -159,7 +159,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     }
 
     /// A rectangle outline.
-    pub fn frame(
+    pub(super) fn frame(
         &self,
         x0: f64,
         y0: f64,
@@ -176,7 +176,11 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     }
 
     /// A filled polygon.
-    pub fn polygon(&self, points: &[(f64, f64)], color: RGBAColor) -> Result<(), RenderError> {
+    pub(super) fn polygon(
+        &self,
+        points: &[(f64, f64)],
+        color: RGBAColor,
+    ) -> Result<(), RenderError> {
         let pts: Vec<_> = points.iter().map(|&(x, y)| pt(x, y)).collect();
         self.area
             .draw(&Polygon::new(pts, color.filled()))
@@ -184,7 +188,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     }
 
     /// A polyline.
-    pub fn line(
+    pub(super) fn line(
         &self,
         points: &[(f64, f64)],
         color: RGBAColor,
@@ -197,7 +201,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     }
 
     /// A dashed polyline.
-    pub fn dashed(
+    pub(super) fn dashed(
         &self,
         points: &[(f64, f64)],
         color: RGBAColor,
@@ -217,7 +221,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     }
 
     /// A circle, filled or outlined.
-    pub fn circle(
+    pub(super) fn circle(
         &self,
         x: f64,
         y: f64,
@@ -243,7 +247,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     /// One line of text, vertically centred on `y`. `size` is plotters'
     /// font size: SVG viewers show it at an em of `size / 1.24` px, and
     /// bitmaps are drawn at the same em.
-    pub fn text(
+    pub(super) fn text(
         &self,
         s: &str,
         x: f64,
@@ -303,7 +307,7 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
     }
 
     /// The "No data for this selection" note, centred at (`x`, `y`).
-    pub fn no_data(&self, x: f64, y: f64) -> Result<(), RenderError> {
+    pub(super) fn no_data(&self, x: f64, y: f64) -> Result<(), RenderError> {
         let size = 18.0;
         let w = text::width(NO_DATA, size) + 36.0;
         let h = 44.0;

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A chart that cannot be drawn at all. Empty data is not one of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RenderError {
+pub(crate) enum RenderError {
     /// A picture of 0 pixels, or one too large to hold in memory.
     InvalidSize { width: u32, height: u32, max: u32 },
     /// The drawing library failed (should not happen with the built-in font).

@@ -17,7 +17,7 @@ const TOP: f64 = 84.0;
 const BOTTOM: f64 = 62.0;
 
 /// Draws a funnel on a `width`×`height` picture.
-pub fn funnel(
+pub(crate) fn funnel(
     bars: &[FunnelBar],
     overall_conversion: f64,
     width: u32,

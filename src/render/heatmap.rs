@@ -31,7 +31,7 @@ const LEGEND_SIZE: f64 = 14.0;
 const RAMP_W: f64 = 110.0;
 
 /// Draws the heatmap of `data`.
-pub fn heatmap(
+pub(crate) fn heatmap(
     data: &HeatmapData,
     style: HeatmapStyle,
     format: Format,

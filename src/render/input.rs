@@ -8,14 +8,14 @@ use std::path::Path;
 
 /// Output encoding of a chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
+pub(crate) enum Format {
     Svg,
     Png,
 }
 
 impl Format {
     /// The format named by a file's extension (`.svg`, `.png`, any case).
-    pub fn from_path(path: &Path) -> Option<Format> {
+    pub(crate) fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?;
         if ext.eq_ignore_ascii_case("svg") {
             Some(Format::Svg)
@@ -27,7 +27,7 @@ impl Format {
     }
 
     /// The HTTP `Content-Type` of this format.
-    pub fn content_type(&self) -> &'static str {
+    pub(crate) fn content_type(&self) -> &'static str {
         match self {
             Format::Svg => "image/svg+xml",
             Format::Png => "image/png",
@@ -39,7 +39,7 @@ impl Format {
 
 /// One page at one step of the journeys.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SankeyNode {
+pub(crate) struct SankeyNode {
     /// Column, from 0.
     pub step: usize,
     /// What to show (a URL path, or "Other (12 pages)"); from visitors.
@@ -56,14 +56,14 @@ pub struct SankeyNode {
 
 /// Sessions going from one node to a node of the next step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SankeyLink {
+pub(crate) struct SankeyLink {
     pub from: usize,
     pub to: usize,
     pub sessions: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SankeyData {
+pub(crate) struct SankeyData {
     pub nodes: Vec<SankeyNode>,
     /// Links whose ends are not consecutive steps are not drawn.
     pub links: Vec<SankeyLink>,
@@ -75,7 +75,7 @@ pub struct SankeyData {
 
 /// One step of a funnel, as `mine::funnel` computes it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FunnelBar {
+pub(crate) struct FunnelBar {
     pub label: String,
     pub sessions: u32,
     pub conversion_from_previous: f64,
@@ -88,7 +88,7 @@ pub struct FunnelBar {
 
 /// A click (or a cluster of them) in document coordinates of the layout.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HeatPoint {
+pub(crate) struct HeatPoint {
     pub x: f32,
     pub y: f32,
     /// How much the point counts (1 per click, or less when clicks are
@@ -97,7 +97,7 @@ pub struct HeatPoint {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct HeatmapData {
+pub(crate) struct HeatmapData {
     /// Document size in px. Points outside it are not drawn.
     pub width: u32,
     pub height: u32,
@@ -108,7 +108,7 @@ pub struct HeatmapData {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum HeatmapStyle {
+pub(crate) enum HeatmapStyle {
     /// A transparent picture of the document's size, to lay over the page.
     Overlay,
     /// The heat on a neutral page, with a title and a colour legend.
@@ -118,7 +118,7 @@ pub enum HeatmapStyle {
 // Scroll map.
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScrollData {
+pub(crate) struct ScrollData {
     /// Document height in px (the deepest reached depth when 0).
     pub height: u32,
     /// Document width in px, for the band's proportions.

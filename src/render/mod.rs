@@ -25,14 +25,14 @@ mod canvas;
 mod density;
 mod encode;
 mod error;
-pub mod funnel;
-pub mod heatmap;
-pub mod input;
+pub(crate) mod funnel;
+pub(crate) mod heatmap;
+pub(crate) mod input;
 mod palette;
 mod raster;
-pub mod sankey;
+pub(crate) mod sankey;
 mod sankey_layout;
-pub mod scrollmap;
+pub(crate) mod scrollmap;
 mod text;
 
 #[cfg(test)]
@@ -42,13 +42,11 @@ mod speed;
 #[cfg(test)]
 mod testutil;
 
-pub use canvas::NO_DATA;
-pub use error::RenderError;
-pub use funnel::funnel;
-pub use heatmap::heatmap;
-pub use input::{
-    Format, FunnelBar, HeatPoint, HeatmapData, HeatmapStyle, SankeyData, SankeyLink, SankeyNode,
-    ScrollData,
+pub(crate) use error::RenderError;
+pub(crate) use funnel::funnel;
+pub(crate) use heatmap::heatmap;
+pub(crate) use input::{
+    Format, FunnelBar, HeatmapStyle, SankeyData, SankeyLink, SankeyNode, ScrollData,
 };
-pub use sankey::sankey;
-pub use scrollmap::scrollmap;
+pub(crate) use sankey::sankey;
+pub(crate) use scrollmap::scrollmap;

@@ -15,7 +15,7 @@ use super::sankey_layout::{self as lay, Layout, Ribbon, Swatch};
 use super::{palette, text};
 
 /// Draws the journey graph on a `width`×`height` picture.
-pub fn sankey(
+pub(crate) fn sankey(
     data: &SankeyData,
     width: u32,
     height: u32,

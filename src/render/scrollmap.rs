@@ -13,8 +13,8 @@ use super::input::{Format, ScrollData};
 use super::{palette, text};
 
 /// Size of the scroll map picture.
-pub const WIDTH: u32 = 960;
-pub const HEIGHT: u32 = 640;
+pub(crate) const WIDTH: u32 = 960;
+pub(crate) const HEIGHT: u32 = 640;
 
 const TITLE_SIZE: f64 = 20.0;
 const LABEL_SIZE: f64 = 14.5;
@@ -24,7 +24,7 @@ const LEFT: f64 = 84.0;
 const RIGHT: f64 = 28.0;
 
 /// Draws the scroll map of `data` at [`WIDTH`]×[`HEIGHT`].
-pub fn scrollmap(data: &ScrollData, format: Format) -> Result<Vec<u8>, RenderError> {
+pub(crate) fn scrollmap(data: &ScrollData, format: Format) -> Result<Vec<u8>, RenderError> {
     if data.depths.is_empty() {
         return canvas::render(&canvas::NoData, WIDTH, HEIGHT, format);
     }

@@ -13,7 +13,7 @@
 //! the iframe needs no token.
 
 pub mod sanitize;
-pub mod sign;
+pub(crate) mod sign;
 
 use std::io::Read;
 

@@ -10,7 +10,7 @@ use sha2::Sha256;
 use crate::event::Millis;
 
 /// How long a frame URL stays valid.
-pub const VALIDITY_MS: Millis = 60 * 60 * 1000;
+pub(crate) const VALIDITY_MS: Millis = 60 * 60 * 1000;
 
 fn mac(key: &str, site: &str, hash: &str, expires: Millis) -> Hmac<Sha256> {
     let mut m = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
@@ -19,7 +19,7 @@ fn mac(key: &str, site: &str, hash: &str, expires: Millis) -> Hmac<Sha256> {
 }
 
 /// The signature of a frame URL, as hex.
-pub fn signature(key: &str, site: &str, hash: &str, expires: Millis) -> String {
+pub(crate) fn signature(key: &str, site: &str, hash: &str, expires: Millis) -> String {
     mac(key, site, hash, expires)
         .finalize()
         .into_bytes()
@@ -29,7 +29,7 @@ pub fn signature(key: &str, site: &str, hash: &str, expires: Millis) -> String {
 }
 
 /// The path and query of the frame showing `hash` of `site`.
-pub fn frame_url(key: &str, site: &str, hash: &str, now: Millis) -> String {
+pub(crate) fn frame_url(key: &str, site: &str, hash: &str, now: Millis) -> String {
     let expires = now + VALIDITY_MS;
     format!(
         "/replay/frame/{site}/{hash}?expires={expires}&sig={}",
@@ -38,7 +38,14 @@ pub fn frame_url(key: &str, site: &str, hash: &str, now: Millis) -> String {
 }
 
 /// Whether a frame request is signed and not expired.
-pub fn verify(key: &str, site: &str, hash: &str, expires: Millis, sig: &str, now: Millis) -> bool {
+pub(crate) fn verify(
+    key: &str,
+    site: &str,
+    hash: &str,
+    expires: Millis,
+    sig: &str,
+    now: Millis,
+) -> bool {
     if expires < now {
         return false;
     }

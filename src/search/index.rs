@@ -27,7 +27,7 @@ use super::topk::{self, Samples};
 use super::{query, SearchError, SearchFilters, SearchResults, SessionDoc, Sort};
 
 /// Most hits returned by one search; larger limits are clamped.
-pub const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = 1000;
 /// The writer's memory budget: it flushes a segment when reached.
 const WRITER_MEMORY: usize = 50_000_000;
 /// tantivy's smallest budget, for a writer taken only to check the lock.
@@ -37,7 +37,7 @@ const PAYLOAD_TAG: &str = "trailmap-search";
 
 /// What [`SearchIndex::open`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opened {
+pub(crate) enum Opened {
     /// A compatible index: catch up from [`SearchIndex::watermark`].
     Existing,
     /// No index was there: index everything.
@@ -50,7 +50,7 @@ pub enum Opened {
 /// The session search index. `Send + Sync`: share it in an `Arc`. Writes
 /// serialise on the writer's mutex; searches never wait for writes (they
 /// share only a small per-commit cache).
-pub struct SearchIndex {
+pub(crate) struct SearchIndex {
     fields: Fields,
     /// `None` when opened read-only.
     writer: Mutex<Option<IndexWriter>>,
@@ -59,6 +59,8 @@ pub struct SearchIndex {
     samples: Mutex<Option<Arc<Samples>>>,
     /// Hit count from which `topk` tries windows; lowered by tests.
     plain_below: usize,
+    /// How it was opened: for the tests of recreating a broken index.
+    #[cfg_attr(not(test), allow(dead_code))]
     opened: Opened,
 }
 
@@ -67,7 +69,7 @@ impl SearchIndex {
     /// missing. An index of another schema or version is wiped and
     /// recreated empty; [`SearchIndex::opened`] says so. `dir` must be the
     /// index's own directory: a wipe removes the files in it.
-    pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
+    pub(crate) fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
         fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
         let (schema, fields) = schema::build();
         let (index, opened) = if !dir.join("meta.json").exists() {
@@ -114,13 +116,14 @@ impl SearchIndex {
     }
 
     /// Whether `open` found, created or recreated the index.
-    pub fn opened(&self) -> Opened {
+    #[cfg(test)]
+    pub(crate) fn opened(&self) -> Opened {
         self.opened
     }
 
     /// Adds sessions, replacing any indexed under the same id. Visible to
     /// searches after the next [`SearchIndex::commit`].
-    pub fn upsert(&self, docs: &[SessionDoc]) -> Result<(), SearchError> {
+    pub(crate) fn upsert(&self, docs: &[SessionDoc]) -> Result<(), SearchError> {
         let writer = self.writer()?;
         for d in docs {
             // Deletes apply to everything added before them, adds after
@@ -132,7 +135,8 @@ impl SearchIndex {
     }
 
     /// Removes sessions by id, at the next commit.
-    pub fn delete(&self, session_ids: &[i64]) -> Result<(), SearchError> {
+    #[cfg(test)]
+    pub(crate) fn delete(&self, session_ids: &[i64]) -> Result<(), SearchError> {
         let writer = self.writer()?;
         for &id in session_ids {
             writer.delete_term(Term::from_field_i64(self.fields.session_id, id));
@@ -143,7 +147,7 @@ impl SearchIndex {
     /// Makes every change so far durable and visible to searches, and
     /// records `watermark`. After an error the writer may be unusable:
     /// reopen the index and catch up from [`SearchIndex::watermark`].
-    pub fn commit(&self, watermark: i64) -> Result<(), SearchError> {
+    pub(crate) fn commit(&self, watermark: i64) -> Result<(), SearchError> {
         let mut writer = self.writer()?;
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&format!(
@@ -157,7 +161,7 @@ impl SearchIndex {
     }
 
     /// The watermark of the last commit; `None` for a new index.
-    pub fn watermark(&self) -> Option<i64> {
+    pub(crate) fn watermark(&self) -> Option<i64> {
         // A poisoned lock still holds the last value written.
         *self.watermark.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -165,7 +169,7 @@ impl SearchIndex {
     /// Deletes every session, including uncommitted ones, at the next
     /// commit: `clear`, upsert everything, `commit` is a reindex during
     /// which searches still see the old index.
-    pub fn clear(&self) -> Result<(), SearchError> {
+    pub(crate) fn clear(&self) -> Result<(), SearchError> {
         let mut writer = self.writer()?;
         // Without the rollback, documents still in the indexing thread's
         // buffer would survive `delete_all_documents`.
@@ -176,7 +180,8 @@ impl SearchIndex {
 
     /// One page (`offset`, `limit` ≤ [`MAX_LIMIT`]) of `site`'s sessions
     /// matching `query`, and the number of all matches.
-    pub fn search(
+    #[cfg(test)]
+    pub(crate) fn search(
         &self,
         site_id: i64,
         query: &str,
@@ -189,7 +194,7 @@ impl SearchIndex {
     }
 
     /// [`SearchIndex::search`], narrowed by the dashboards' `filters`.
-    pub fn search_filtered(
+    pub(crate) fn search_filtered(
         &self,
         site_id: i64,
         query: &str,
@@ -228,7 +233,8 @@ impl SearchIndex {
     }
 
     /// Committed sessions, over all sites.
-    pub fn num_docs(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
 
@@ -269,7 +275,7 @@ impl SearchIndex {
 
     /// Opens an existing index for searching only, beside the process
     /// that writes it (a running server): for `trailmap search`.
-    pub fn open_read_only(dir: &Path) -> Result<SearchIndex, SearchError> {
+    pub(crate) fn open_read_only(dir: &Path) -> Result<SearchIndex, SearchError> {
         let (schema, fields) = schema::build();
         if !dir.join("meta.json").exists() {
             return Err(SearchError::Index(format!(

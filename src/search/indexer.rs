@@ -25,7 +25,7 @@ use crate::store::{sites, Store, StoreError};
 
 /// Where the index of a database lives: beside it, `trailmap.db` →
 /// `trailmap.db.search/`.
-pub fn index_dir(db: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn index_dir(db: &std::path::Path) -> std::path::PathBuf {
     let mut dir = db.as_os_str().to_owned();
     dir.push(".search");
     dir.into()
@@ -36,11 +36,11 @@ const BATCH: usize = 5_000;
 
 /// How often the background indexer looks for changes: the index lags
 /// ingest by about this much.
-pub const INTERVAL: Duration = Duration::from_millis(500);
+pub(crate) const INTERVAL: Duration = Duration::from_millis(500);
 
 /// Why indexing stopped.
 #[derive(Debug)]
-pub enum IndexError {
+pub(crate) enum IndexError {
     Store(StoreError),
     Index(SearchError),
 }
@@ -172,7 +172,7 @@ impl SiteCache {
 
 /// Indexes every session changed after the index's watermark, batch by
 /// batch, committing each. Returns how many sessions it indexed.
-pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
+pub(crate) fn catch_up(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
     catch_up_with(store, index, &mut SiteCache::default())
 }
 
@@ -203,7 +203,7 @@ fn catch_up_with(
 }
 
 /// `trailmap reindex`: empties the index and indexes every session.
-pub fn rebuild(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
+pub(crate) fn rebuild(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
     index.clear()?;
     index.commit(-1)?;
     catch_up(store, index)
@@ -227,7 +227,7 @@ fn lower_priority() {
 }
 
 /// The background indexer of a running server.
-pub struct Indexer {
+pub(crate) struct Indexer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -237,7 +237,7 @@ impl Indexer {
     /// Failures are logged and retried: search lags, ingest never waits.
     /// `max_paths`: page paths cached across passes (the writer's
     /// `--max-cached-pages`).
-    pub fn start(store: Arc<Store>, index: Arc<SearchIndex>, max_paths: usize) -> Indexer {
+    pub(crate) fn start(store: Arc<Store>, index: Arc<SearchIndex>, max_paths: usize) -> Indexer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -262,7 +262,7 @@ impl Indexer {
     }
 
     /// Stops after the batch in progress.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.halt();
     }
 

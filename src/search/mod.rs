@@ -20,7 +20,7 @@
 //!   with the store's watermark, and sorted, paginated search.
 
 mod index;
-pub mod indexer;
+pub(crate) mod indexer;
 mod query;
 mod schema;
 mod syntax;
@@ -34,12 +34,12 @@ mod synthetic;
 #[cfg(test)]
 mod tests;
 
-pub use index::{Opened, SearchIndex, MAX_LIMIT};
-pub use query::SearchFilters;
+pub(crate) use index::SearchIndex;
+pub(crate) use query::SearchFilters;
 
 /// One session as the index sees it: what a user can filter on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionDoc {
+pub(crate) struct SessionDoc {
     pub session_id: i64,
     pub site_id: i64,
     /// Milliseconds since the epoch.
@@ -77,7 +77,7 @@ pub struct SessionDoc {
 
 /// Result order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
+pub(crate) enum Sort {
     /// Latest start first.
     Newest,
     /// Longest duration first; equal durations newest first.
@@ -86,7 +86,7 @@ pub enum Sort {
 
 /// One page of hits and the number of all hits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchResults {
+pub(crate) struct SearchResults {
     /// Every matching session of the site, not just this page.
     pub total: usize,
     /// The page's sessions, in the requested order.

@@ -33,7 +33,7 @@ use super::values::{self, Moment};
 /// built here, never as query text: the user's text is parsed alone, so its
 /// nesting limit and its error columns are its own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SearchFilters {
+pub(crate) struct SearchFilters {
     /// Sessions that started at or after this (ms since the epoch).
     pub from: Option<i64>,
     /// Sessions that started before this (ms since the epoch).

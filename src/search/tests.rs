@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use tempfile::TempDir;
 
-use super::{Opened, SearchError, SearchIndex, SessionDoc, Sort};
+use super::index::Opened;
+use super::{SearchError, SearchIndex, SessionDoc, Sort};
 
 /// 2026-11-01T00:00:00Z.
 const T0: i64 = 1_793_491_200_000;

@@ -24,7 +24,7 @@ use crate::store::sites::JourneySettings;
 use crate::store::{sites, Store};
 
 /// A site's journeys, cleaned, ready for mining.
-pub struct Analysis {
+pub(crate) struct Analysis {
     pub journeys: Vec<Journey>,
     pub pages: PageMap,
     cleaner: Cleaner,
@@ -51,7 +51,7 @@ pub(crate) fn stopped_or(e: crate::store::StoreError, cancel: &Cancel) -> Servic
 }
 
 /// The site's stored rules as a cleaner, or why they cannot be used.
-pub fn stored_cleaner(site: &str, rules: &[(String, String)]) -> Result<Cleaner> {
+pub(crate) fn stored_cleaner(site: &str, rules: &[(String, String)]) -> Result<Cleaner> {
     Cleaner::new(rules).map_err(|e| {
         ServiceError::Conflict(format!(
             "the stored path rules break a budget: {e}; fix them with PUT /api/sites/{site}/rules"
@@ -61,14 +61,15 @@ pub fn stored_cleaner(site: &str, rules: &[(String, String)]) -> Result<Cleaner>
 
 impl Analysis {
     /// Loads the journeys of `site` that pass `filter`.
-    pub fn load(store: &Store, site: &str, filter: &JourneyFilter) -> Result<Analysis> {
+    #[cfg(feature = "dev")]
+    pub(crate) fn load(store: &Store, site: &str, filter: &JourneyFilter) -> Result<Analysis> {
         Analysis::load_until(store, site, filter, Cancel::never())
     }
 
     /// [`Analysis::load`], stopping with [`ServiceError::Stopped`] when
     /// `cancel` says so; the analysis keeps `cancel` for the mining asked
     /// of it next.
-    pub fn load_until(
+    pub(crate) fn load_until(
         store: &Store,
         site: &str,
         filter: &JourneyFilter,
@@ -121,13 +122,13 @@ impl Analysis {
 
     /// `Err` when the analysis was stopped: whatever the mining returned
     /// since is partial and must not be shown.
-    pub fn finished(&self) -> Result<()> {
+    pub(crate) fn finished(&self) -> Result<()> {
         Ok(self.cancel.check()?)
     }
 
     /// The cleaned page a path names: `/product/42/` finds `/product/:id`
     /// when a rule says so.
-    pub fn page(&self, path: &str) -> Result<PageId> {
+    pub(crate) fn page(&self, path: &str) -> Result<PageId> {
         self.pages
             .id_of(&self.cleaner.clean(path))
             .ok_or_else(|| ServiceError::NotFound(format!("no page {path:?} in this site")))
@@ -168,7 +169,7 @@ impl Analysis {
     }
 
     /// The most common paths.
-    pub fn paths(&self, q: &paths::PathQuery) -> PathsReport {
+    pub(crate) fn paths(&self, q: &paths::PathQuery) -> PathsReport {
         let paths = paths::top_paths(&self.journeys, q)
             .into_iter()
             .map(|path| PathRow {
@@ -183,7 +184,12 @@ impl Analysis {
     }
 
     /// A funnel whose steps are regexes over cleaned page paths.
-    pub fn funnel(&self, steps: &[String], window_ms: i64, strict: bool) -> Result<FunnelReport> {
+    pub(crate) fn funnel(
+        &self,
+        steps: &[String],
+        window_ms: i64,
+        strict: bool,
+    ) -> Result<FunnelReport> {
         let mut funnel = self.funnel_result(steps, window_ms, strict)?;
         let rows = std::mem::take(&mut funnel.steps)
             .into_iter()
@@ -203,7 +209,7 @@ impl Analysis {
     }
 
     /// The funnel itself, for [`Analysis::funnel`] and the funnel chart.
-    pub fn funnel_result(
+    pub(crate) fn funnel_result(
         &self,
         steps: &[String],
         window_ms: i64,
@@ -245,7 +251,7 @@ impl Analysis {
     }
 
     /// The journey graph behind the Sankey chart.
-    pub fn graph(&self, q: &graph::GraphQuery) -> GraphReport {
+    pub(crate) fn graph(&self, q: &graph::GraphQuery) -> GraphReport {
         let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
         let nodes = g
             .nodes
@@ -265,7 +271,7 @@ impl Analysis {
 
     /// The journey graph as the Sankey chart draws it: page names, "other"
     /// nodes named by how many pages they group, nodes coloured by stage.
-    pub fn sankey_data(&self, q: &graph::GraphQuery) -> Result<crate::render::SankeyData> {
+    pub(crate) fn sankey_data(&self, q: &graph::GraphQuery) -> Result<crate::render::SankeyData> {
         use crate::render::{SankeyData, SankeyLink, SankeyNode};
         let stages = self.stage_map()?;
         let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
@@ -312,7 +318,7 @@ impl Analysis {
     }
 
     /// Entries, exits, exit and bounce rates per page.
-    pub fn flows(&self) -> ExitsReport {
+    pub(crate) fn flows(&self) -> ExitsReport {
         let pages = flow::page_flows(&self.journeys)
             .into_iter()
             .map(|flow| FlowRow {
@@ -327,7 +333,7 @@ impl Analysis {
     }
 
     /// Where visitors of a page came from and went.
-    pub fn transitions(&self, page: PageId, top_k: usize) -> TransitionsReport {
+    pub(crate) fn transitions(&self, page: PageId, top_k: usize) -> TransitionsReport {
         let t = flow::transitions(&self.journeys, &flow::TransitionQuery { page, top_k });
         TransitionsReport {
             page: self.name(t.page),
@@ -341,7 +347,7 @@ impl Analysis {
 
     /// Which stage each cleaned page belongs to: the first stage, in
     /// journey order, with a pattern that matches it.
-    pub fn stage_map(&self) -> Result<StageMap> {
+    pub(crate) fn stage_map(&self) -> Result<StageMap> {
         let (stages, _) = self.stored_settings()?;
         let mut of = vec![None; self.pages.len()];
         for (i, patterns) in stages.iter().enumerate() {
@@ -359,7 +365,7 @@ impl Analysis {
     }
 
     /// Whether each cleaned page is a goal (indexed by page id).
-    pub fn goal_pages(&self) -> Result<Vec<bool>> {
+    pub(crate) fn goal_pages(&self) -> Result<Vec<bool>> {
         let (_, goals) = self.stored_settings()?;
         let mut goal = vec![false; self.pages.len()];
         for re in &goals {
@@ -385,7 +391,7 @@ impl Analysis {
 
     /// Journey stages: reach, drop-off and skips, and the orders in which
     /// sessions entered them.
-    pub fn stages(&self) -> Result<StagesReport> {
+    pub(crate) fn stages(&self) -> Result<StagesReport> {
         let map = self.stage_map()?;
         let mut report = stages::stage_report(&self.journeys, &map, 10);
         let name = |i: usize| self.settings.stages[i].name.clone();
@@ -411,7 +417,7 @@ impl Analysis {
     }
 
     /// Frustration per page, and the most frustrated sessions.
-    pub fn frustration(&self, worst: usize) -> FrustrationReport {
+    pub(crate) fn frustration(&self, worst: usize) -> FrustrationReport {
         let mut report = frustration::frustration(&self.journeys, worst);
         let pages = std::mem::take(&mut report.pages)
             .into_iter()
@@ -425,7 +431,7 @@ impl Analysis {
 
     /// The moments that matter: pages ranked by excess exits, by
     /// frustration, and by both.
-    pub fn moments(&self, top: usize) -> Result<MomentsReport> {
+    pub(crate) fn moments(&self, top: usize) -> Result<MomentsReport> {
         let goal = self.goal_pages()?;
         let mut moments = frustration::moments(&self.journeys, |p| goal[p as usize], top);
         let rows = |list: Vec<frustration::Moment>| -> Vec<MomentRow> {
@@ -446,7 +452,7 @@ impl Analysis {
     }
 
     /// Frequent navigation patterns, with gaps.
-    pub fn patterns(&self, q: &patterns::PatternQuery) -> Result<PatternsReport> {
+    pub(crate) fn patterns(&self, q: &patterns::PatternQuery) -> Result<PatternsReport> {
         let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages.as_slice()).collect();
         let found = patterns::top_patterns_until(&seqs, q, &self.cancel);
         // Stopped: what was found is partial, and with `all` it can be
@@ -468,7 +474,7 @@ impl Analysis {
 
 /// Checks journey settings before they are saved: 1 to 16 named stages
 /// with distinct names, and patterns that compile within the budgets.
-pub fn check_settings(s: &JourneySettings) -> Result<()> {
+pub(crate) fn check_settings(s: &JourneySettings) -> Result<()> {
     compile_settings(s)
         .map(|_| ())
         .map_err(ServiceError::Invalid)

@@ -39,7 +39,7 @@ pub enum Layer {
 
 /// A heatmap or scroll map of one page.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PageChart {
+pub(crate) struct PageChart {
     /// The page, cleaned like every page (`/product/42` finds
     /// `/product/:id` when a rule says so).
     pub page: String,
@@ -55,7 +55,7 @@ impl PageChart {
     /// A page chart from parameters: `page` (required), `viewport`
     /// (default desktop), `count` (clicks), `layer` (both), `style`
     /// (standalone).
-    pub fn decode(p: &impl Params, scroll: bool, format: Format) -> Result<PageChart> {
+    pub(crate) fn decode(p: &impl Params, scroll: bool, format: Format) -> Result<PageChart> {
         Ok(PageChart {
             page: p.required("page")?.to_string(),
             scroll,
@@ -73,7 +73,7 @@ fn invalid(e: render::RenderError) -> ServiceError {
 }
 
 /// The Sankey chart of the journey graph.
-pub fn sankey(
+pub(crate) fn sankey(
     a: &Analysis,
     q: &GraphQuery,
     width: u32,
@@ -86,7 +86,7 @@ pub fn sankey(
 }
 
 /// The funnel chart of ordered steps (regexes over cleaned paths).
-pub fn funnel(
+pub(crate) fn funnel(
     a: &Analysis,
     steps: &[String],
     window_ms: i64,
@@ -127,7 +127,7 @@ fn median(mut v: Vec<u32>) -> Option<u32> {
 /// The heatmap or scroll map of one page over the sessions of `site` that
 /// pass `filter`. Only the page's event chunks are read: no journeys.
 /// Stops with [`ServiceError::Stopped`] when `cancel` says so.
-pub fn page_chart(
+pub(crate) fn page_chart(
     store: &Store,
     site: &str,
     filter: &JourneyFilter,

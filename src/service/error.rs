@@ -37,7 +37,7 @@ pub enum ServiceError {
     },
 }
 
-pub type Result<T> = std::result::Result<T, ServiceError>;
+pub(crate) type Result<T> = std::result::Result<T, ServiceError>;
 
 impl ServiceError {
     pub fn invalid(message: impl Into<String>) -> ServiceError {

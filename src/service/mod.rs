@@ -8,12 +8,12 @@
 //! every error message live here, so a request means the same thing
 //! through either door.
 
-pub mod analysis;
-pub mod charts;
-pub mod error;
-pub mod report;
-pub mod request;
-pub mod table;
+pub(crate) mod analysis;
+pub(crate) mod charts;
+pub(crate) mod error;
+pub(crate) mod report;
+pub(crate) mod request;
+pub(crate) mod table;
 
 use std::sync::Arc;
 
@@ -26,21 +26,21 @@ use crate::store::{sites, Store};
 use analysis::Analysis;
 use charts::PageChart;
 
-pub use error::{Result, ServiceError};
-pub use report::{Report, SessionSummary};
-pub use request::{Filters, ReportKind, ReportRequest};
+pub(crate) use error::{Result, ServiceError};
+pub(crate) use report::{Report, SessionSummary};
+pub(crate) use request::{Filters, ReportKind, ReportRequest};
 
 use request::{bounds, FunnelRequest, GraphRequest, SearchRequest};
 
 /// The service over one store.
 #[derive(Clone)]
-pub struct Service {
+pub(crate) struct Service {
     store: Arc<Store>,
 }
 
 /// A chart, with what it takes besides the filters.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ChartRequest {
+pub(crate) enum ChartRequest {
     Sankey {
         graph: GraphRequest,
         size: (u32, u32),
@@ -55,7 +55,7 @@ pub enum ChartRequest {
 
 /// One page of search hits.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct SearchReport {
+pub(crate) struct SearchReport {
     /// Every session that matches.
     pub total: usize,
     pub offset: usize,
@@ -64,17 +64,17 @@ pub struct SearchReport {
 }
 
 impl Service {
-    pub fn new(store: Arc<Store>) -> Service {
+    pub(crate) fn new(store: Arc<Store>) -> Service {
         Service { store }
     }
 
-    pub fn store(&self) -> &Arc<Store> {
+    pub(crate) fn store(&self) -> &Arc<Store> {
         &self.store
     }
 
     /// Runs a report over the sessions of `site` that pass `filters`,
     /// within `cancel`.
-    pub fn report(
+    pub(crate) fn report(
         &self,
         site: &str,
         filters: &Filters,
@@ -128,7 +128,7 @@ impl Service {
     }
 
     /// Draws a chart of the sessions of `site` that pass `filters`.
-    pub fn chart(
+    pub(crate) fn chart(
         &self,
         site: &str,
         filters: &Filters,
@@ -171,7 +171,7 @@ impl Service {
     }
 
     /// Finds sessions of `site` in `index`.
-    pub fn search(
+    pub(crate) fn search(
         &self,
         index: &SearchIndex,
         site: &str,
@@ -206,7 +206,7 @@ impl Service {
 
 /// One page of a site's sessions, newest first.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct SessionList {
+pub(crate) struct SessionList {
     pub sessions: Vec<SessionSummary>,
     /// Pass as `cursor` for the next page; `None` on the last.
     pub next_cursor: Option<String>,
@@ -214,7 +214,7 @@ pub struct SessionList {
 
 /// A session with everything to replay it.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct SessionDetail {
+pub(crate) struct SessionDetail {
     #[serde(flatten)]
     pub summary: SessionSummary,
     /// The paths of its page views, in order.
@@ -225,7 +225,7 @@ pub struct SessionDetail {
 impl Service {
     /// A page of the sessions of `site` that started in `filters`' time
     /// range, newest first, after `cursor` (from the previous page).
-    pub fn sessions(
+    pub(crate) fn sessions(
         &self,
         site: &str,
         filters: &Filters,
@@ -257,7 +257,7 @@ impl Service {
     }
 
     /// One session of `site`, with its pages and events.
-    pub fn session(&self, site: &str, id: &str) -> Result<SessionDetail> {
+    pub(crate) fn session(&self, site: &str, id: &str) -> Result<SessionDetail> {
         let id: i64 = id
             .parse()
             .map_err(|_| ServiceError::invalid("session id must be an integer"))?;
@@ -273,7 +273,7 @@ impl Service {
     }
 
     /// The registered sites.
-    pub fn sites(&self) -> Result<Vec<sites::Site>> {
+    pub(crate) fn sites(&self) -> Result<Vec<sites::Site>> {
         Ok(sites::list(&*self.store.read()?)?)
     }
 }

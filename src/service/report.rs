@@ -21,27 +21,27 @@ use crate::store::read::Overview;
 
 /// A page and the sessions that took it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PageSessions {
+pub(crate) struct PageSessions {
     pub page: String,
     pub sessions: u32,
 }
 
 /// A page and its views.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PageViews {
+pub(crate) struct PageViews {
     pub page: String,
     pub views: u32,
 }
 
 /// `paths`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PathsReport {
+pub(crate) struct PathsReport {
     pub sessions: usize,
     pub paths: Vec<PathRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PathRow {
+pub(crate) struct PathRow {
     pub pages: Vec<String>,
     #[serde(flatten)]
     pub path: PathCount,
@@ -49,7 +49,7 @@ pub struct PathRow {
 
 /// `funnel`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FunnelReport {
+pub(crate) struct FunnelReport {
     pub steps: Vec<FunnelStepRow>,
     #[serde(flatten)]
     pub funnel: Funnel,
@@ -58,7 +58,7 @@ pub struct FunnelReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FunnelStepRow {
+pub(crate) struct FunnelStepRow {
     /// The step's pattern, as asked.
     pub step: String,
     #[serde(flatten)]
@@ -68,7 +68,7 @@ pub struct FunnelStepRow {
 
 /// `journeys`: the graph behind the Sankey chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GraphReport {
+pub(crate) struct GraphReport {
     pub nodes: Vec<NodeRow>,
     pub links: Vec<Link>,
     /// Per step, the pages grouped into "other".
@@ -76,7 +76,7 @@ pub struct GraphReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NodeRow {
+pub(crate) struct NodeRow {
     /// `None` for the step's "other" node.
     pub page: Option<String>,
     pub other: bool,
@@ -86,13 +86,13 @@ pub struct NodeRow {
 
 /// `exits`: entries, exits, exit and bounce rates per page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExitsReport {
+pub(crate) struct ExitsReport {
     pub sessions: usize,
     pub pages: Vec<FlowRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FlowRow {
+pub(crate) struct FlowRow {
     pub page: String,
     #[serde(flatten)]
     pub flow: PageFlow,
@@ -100,7 +100,7 @@ pub struct FlowRow {
 
 /// `transitions`: where visitors of one page came from and went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TransitionsReport {
+pub(crate) struct TransitionsReport {
     pub page: String,
     #[serde(flatten)]
     pub counts: Transitions,
@@ -112,7 +112,7 @@ pub struct TransitionsReport {
 
 /// `stages`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StagesReport {
+pub(crate) struct StagesReport {
     #[serde(flatten)]
     pub report: StageReport,
     pub stages: Vec<StageRow>,
@@ -120,14 +120,14 @@ pub struct StagesReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StageRow {
+pub(crate) struct StageRow {
     pub stage: String,
     #[serde(flatten)]
     pub counts: StageCount,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SequenceRow {
+pub(crate) struct SequenceRow {
     pub stages: Vec<String>,
     #[serde(flatten)]
     pub sequence: StageSequence,
@@ -135,14 +135,14 @@ pub struct SequenceRow {
 
 /// `frustration`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FrustrationReport {
+pub(crate) struct FrustrationReport {
     #[serde(flatten)]
     pub report: frustration::FrustrationReport,
     pub pages: Vec<FrustrationRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FrustrationRow {
+pub(crate) struct FrustrationRow {
     pub page: String,
     #[serde(flatten)]
     pub counts: PageFrustration,
@@ -150,7 +150,7 @@ pub struct FrustrationRow {
 
 /// `moments`: pages ranked by excess exits, by frustration, and by both.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MomentsReport {
+pub(crate) struct MomentsReport {
     pub sessions: usize,
     #[serde(flatten)]
     pub moments: frustration::Moments,
@@ -160,7 +160,7 @@ pub struct MomentsReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MomentRow {
+pub(crate) struct MomentRow {
     pub page: String,
     #[serde(flatten)]
     pub moment: Moment,
@@ -168,13 +168,13 @@ pub struct MomentRow {
 
 /// `patterns`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PatternsReport {
+pub(crate) struct PatternsReport {
     pub sessions: usize,
     pub patterns: Vec<PatternRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PatternRow {
+pub(crate) struct PatternRow {
     pub pages: Vec<String>,
     #[serde(flatten)]
     pub pattern: Pattern,
@@ -183,7 +183,7 @@ pub struct PatternRow {
 /// Any report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum Report {
+pub(crate) enum Report {
     Overview(Overview),
     Paths(PathsReport),
     Exits(ExitsReport),
@@ -198,7 +198,7 @@ pub enum Report {
 
 impl Report {
     /// The report laid out for a person (or a spreadsheet).
-    pub fn tables(&self) -> Tables {
+    pub(crate) fn tables(&self) -> Tables {
         match self {
             Report::Overview(o) => overview_tables(o),
             Report::Paths(r) => {
@@ -536,7 +536,7 @@ fn overview_tables(o: &Overview) -> Tables {
 
 /// A session's summary, as lists and searches show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SessionSummary {
+pub(crate) struct SessionSummary {
     pub id: i64,
     pub source: &'static str,
     /// RFC 3339, UTC.
@@ -566,7 +566,7 @@ pub struct SessionSummary {
 }
 
 impl SessionSummary {
-    pub fn of(s: &Session) -> SessionSummary {
+    pub(crate) fn of(s: &Session) -> SessionSummary {
         let a = s.acquisition.clone();
         let (geo, client) = (s.geo.clone(), s.client.clone());
         SessionSummary {
@@ -600,7 +600,7 @@ impl SessionSummary {
 }
 
 impl SearchReport {
-    pub fn tables(&self) -> Tables {
+    pub(crate) fn tables(&self) -> Tables {
         let mut t = Table::new(
             "sessions",
             &[

@@ -40,7 +40,7 @@ impl<T: PartialOrd + Copy + Display> Bound<T> {
 }
 
 /// Every bounded parameter of every report, chart and list.
-pub mod bounds {
+pub(crate) mod bounds {
     use super::Bound;
 
     const fn b<T>(name: &'static str, default: T, min: T, max: T) -> Bound<T> {
@@ -53,29 +53,29 @@ pub mod bounds {
     }
 
     /// Pages in a path, columns of a journey graph.
-    pub const STEPS: Bound<usize> = b("steps", 5, 1, 20);
+    pub(crate) const STEPS: Bound<usize> = b("steps", 5, 1, 20);
     /// Rows of a ranked list (paths, transitions, moments, overview lists).
-    pub const TOP: Bound<usize> = b("top", 10, 1, 1000);
+    pub(crate) const TOP: Bound<usize> = b("top", 10, 1, 1000);
     /// Patterns listed (unless `all`).
-    pub const PATTERN_TOP: Bound<usize> = b("top", 20, 1, 1000);
-    pub const PATTERN_MIN_LEN: Bound<usize> = b("min_len", 2, 1, 20);
-    pub const PATTERN_MAX_LEN: Bound<usize> = b("max_len", 10, 1, 20);
-    pub const PATTERN_MIN_SUPPORT: Bound<u32> = b("min_support", 1, 1, u32::MAX);
+    pub(crate) const PATTERN_TOP: Bound<usize> = b("top", 20, 1, 1000);
+    pub(crate) const PATTERN_MIN_LEN: Bound<usize> = b("min_len", 2, 1, 20);
+    pub(crate) const PATTERN_MAX_LEN: Bound<usize> = b("max_len", 10, 1, 20);
+    pub(crate) const PATTERN_MIN_SUPPORT: Bound<u32> = b("min_support", 1, 1, u32::MAX);
     /// The most frustrated sessions listed.
-    pub const WORST: Bound<usize> = b("worst", 20, 0, 1000);
+    pub(crate) const WORST: Bound<usize> = b("worst", 20, 0, 1000);
     /// A funnel's window: a month at most.
-    pub const WINDOW_MINUTES: Bound<i64> = b("window_minutes", 60, 1, 60 * 24 * 31);
+    pub(crate) const WINDOW_MINUTES: Bound<i64> = b("window_minutes", 60, 1, 60 * 24 * 31);
     /// Nodes per column of a journey graph.
-    pub const NODES: Bound<usize> = b("nodes", 8, 1, 100);
+    pub(crate) const NODES: Bound<usize> = b("nodes", 8, 1, 100);
     /// The lightest link a journey graph shows.
-    pub const MIN_LINK: Bound<u32> = b("min_link", 1, 1, u32::MAX);
+    pub(crate) const MIN_LINK: Bound<u32> = b("min_link", 1, 1, u32::MAX);
     /// Chart size in pixels.
-    pub const WIDTH: Bound<u32> = b("width", 1200, 200, 4000);
-    pub const HEIGHT: Bound<u32> = b("height", 640, 150, 4000);
+    pub(crate) const WIDTH: Bound<u32> = b("width", 1200, 200, 4000);
+    pub(crate) const HEIGHT: Bound<u32> = b("height", 640, 150, 4000);
     /// Sessions in one page of a list or a search.
-    pub const LIMIT: Bound<usize> = b("limit", 50, 1, 1000);
+    pub(crate) const LIMIT: Bound<usize> = b("limit", 50, 1, 1000);
     /// How far into a search's hits a page may start.
-    pub const OFFSET: Bound<usize> = b("offset", 0, 0, 100_000);
+    pub(crate) const OFFSET: Bound<usize> = b("offset", 0, 0, 100_000);
 }
 
 /// Where a request's parameters come from: query parameters, or anything
@@ -130,7 +130,7 @@ pub trait Choice: clap::ValueEnum {}
 impl<T: clap::ValueEnum> Choice for T {}
 
 /// `value` as one of `T`'s names, or an error listing them.
-pub fn parse_choice<T: Choice>(key: &str, value: &str) -> Result<T> {
+pub(crate) fn parse_choice<T: Choice>(key: &str, value: &str) -> Result<T> {
     T::from_str(value, true).map_err(|_| {
         let names: Vec<String> = T::value_variants()
             .iter()
@@ -144,35 +144,15 @@ pub fn parse_choice<T: Choice>(key: &str, value: &str) -> Result<T> {
     })
 }
 
-/// The name a choice is spelled by.
-pub fn choice_name<T: Choice>(value: &T) -> String {
-    value
-        .to_possible_value()
-        .map(|p| p.get_name().to_string())
-        .unwrap_or_default()
-}
-
 /// Query parameters, decoded once (`a=1&step=x&step=y`).
 #[derive(Debug, Default, Clone)]
-pub struct QueryParams(Vec<(String, String)>);
+pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    pub fn parse(query: Option<&str>) -> QueryParams {
+    pub(crate) fn parse(query: Option<&str>) -> QueryParams {
         QueryParams(
             url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
                 .into_owned()
-                .collect(),
-        )
-    }
-
-    /// From name/value pairs (the CLI's flags, in tests).
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> QueryParams {
-        QueryParams(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
         )
     }
@@ -199,7 +179,7 @@ impl Params for QueryParams {
 
 /// Accepts milliseconds since the epoch, `YYYY-MM-DD` (UTC midnight) or
 /// RFC 3339.
-pub fn parse_time(v: &str, name: &str) -> Result<Millis> {
+pub(crate) fn parse_time(v: &str, name: &str) -> Result<Millis> {
     if let Ok(ms) = v.parse::<i64>() {
         return Ok(ms);
     }
@@ -217,7 +197,7 @@ pub fn parse_time(v: &str, name: &str) -> Result<Millis> {
 }
 
 /// RFC 3339 in UTC with milliseconds.
-pub fn iso(ms: Millis) -> String {
+pub(crate) fn iso(ms: Millis) -> String {
     Utc.timestamp_millis_opt(ms)
         .single()
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
@@ -316,7 +296,7 @@ impl Filters {
 /// The reports there are, by the name both doors use
 /// (`trailmap NAME`, `GET /api/sites/{site}/NAME`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportKind {
+pub(crate) enum ReportKind {
     Overview,
     Paths,
     Exits,
@@ -329,15 +309,11 @@ pub enum ReportKind {
     Patterns,
 }
 
-impl ReportKind {
-    pub fn name(self) -> String {
-        choice_name(&self)
-    }
-}
+impl ReportKind {}
 
 /// `paths`: the most common paths of up to `steps` pages.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PathsRequest {
+pub(crate) struct PathsRequest {
     pub steps: usize,
     pub top: usize,
     /// Start every path at this page.
@@ -371,7 +347,7 @@ pub struct GraphRequest {
 
 /// `patterns`: frequent navigation patterns, with gaps.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PatternsRequest {
+pub(crate) struct PatternsRequest {
     pub top: usize,
     pub min_len: usize,
     pub max_len: usize,
@@ -382,7 +358,7 @@ pub struct PatternsRequest {
 
 /// A report, with what it takes besides the filters.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ReportRequest {
+pub(crate) enum ReportRequest {
     Overview { top: usize },
     Paths(PathsRequest),
     Exits,
@@ -397,7 +373,7 @@ pub enum ReportRequest {
 
 impl ReportRequest {
     /// The request for `kind` from parameters (the API's query).
-    pub fn decode(kind: ReportKind, p: &impl Params) -> Result<ReportRequest> {
+    pub(crate) fn decode(kind: ReportKind, p: &impl Params) -> Result<ReportRequest> {
         use bounds::*;
         Ok(match kind {
             ReportKind::Overview => ReportRequest::Overview {
@@ -433,23 +409,8 @@ impl ReportRequest {
         })
     }
 
-    pub fn kind(&self) -> ReportKind {
-        match self {
-            ReportRequest::Overview { .. } => ReportKind::Overview,
-            ReportRequest::Paths(_) => ReportKind::Paths,
-            ReportRequest::Exits => ReportKind::Exits,
-            ReportRequest::Transitions { .. } => ReportKind::Transitions,
-            ReportRequest::Journeys(_) => ReportKind::Journeys,
-            ReportRequest::Funnel(_) => ReportKind::Funnel,
-            ReportRequest::Stages => ReportKind::Stages,
-            ReportRequest::Frustration { .. } => ReportKind::Frustration,
-            ReportRequest::Moments { .. } => ReportKind::Moments,
-            ReportRequest::Patterns(_) => ReportKind::Patterns,
-        }
-    }
-
     /// Every bound of the request, checked before anything runs.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         use bounds::*;
         match self {
             ReportRequest::Overview { top }
@@ -538,7 +499,7 @@ impl GraphRequest {
 }
 
 /// `expand=STEP:PATH,STEP:PATH` (steps from 0).
-pub fn parse_expand(spec: Option<&str>) -> Result<Vec<(usize, String)>> {
+pub(crate) fn parse_expand(spec: Option<&str>) -> Result<Vec<(usize, String)>> {
     let Some(spec) = spec.filter(|s| !s.is_empty()) else {
         return Ok(vec![]);
     };
@@ -557,7 +518,7 @@ pub fn parse_expand(spec: Option<&str>) -> Result<Vec<(usize, String)>> {
 
 /// How search hits are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum SearchSort {
+pub(crate) enum SearchSort {
     /// The most recent sessions first.
     #[default]
     Newest,
@@ -576,7 +537,7 @@ impl From<SearchSort> for Sort {
 
 /// `search`: sessions by what happened in them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SearchRequest {
+pub(crate) struct SearchRequest {
     pub query: String,
     pub sort: SearchSort,
     pub limit: usize,
@@ -584,7 +545,7 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
-    pub fn decode(p: &impl Params) -> Result<SearchRequest> {
+    pub(crate) fn decode(p: &impl Params) -> Result<SearchRequest> {
         Ok(SearchRequest {
             query: p.get("q").unwrap_or("").to_string(),
             sort: p.choice("sort")?.unwrap_or_default(),
@@ -593,7 +554,7 @@ impl SearchRequest {
         })
     }
 
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         bounds::LIMIT.check(self.limit)?;
         bounds::OFFSET.check(self.offset)?;
         Ok(())

@@ -6,7 +6,7 @@
 /// One value of a table, typed so each output can show it its way: a
 /// person reads rates as percentages, CSV keeps the fraction.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub(crate) enum Cell {
     Text(String),
     Count(u64),
     /// A fraction from 0 to 1.
@@ -19,7 +19,7 @@ pub enum Cell {
 
 impl Cell {
     /// As a person reads it.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             Cell::Text(t) => t.clone(),
             Cell::Count(n) => n.to_string(),
@@ -31,7 +31,7 @@ impl Cell {
     }
 
     /// As a program reads it (CSV): full precision, fractions as fractions.
-    pub fn raw(&self) -> String {
+    pub(crate) fn raw(&self) -> String {
         match self {
             Cell::Text(t) => t.clone(),
             Cell::Count(n) => n.to_string(),
@@ -42,7 +42,7 @@ impl Cell {
     }
 
     /// Numbers align right, text left.
-    pub fn is_numeric(&self) -> bool {
+    pub(crate) fn is_numeric(&self) -> bool {
         matches!(self, Cell::Count(_) | Cell::Rate(_) | Cell::Number(_))
     }
 }
@@ -84,20 +84,20 @@ impl From<bool> for Cell {
 }
 
 /// Pages of a path, `a → b → c`.
-pub fn path_cell(pages: &[String]) -> Cell {
+pub(crate) fn path_cell(pages: &[String]) -> Cell {
     Cell::Text(pages.join(" → "))
 }
 
 /// A titled table: a header row and rows of cells, the key column first.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Table {
+pub(crate) struct Table {
     pub title: &'static str,
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
-    pub fn new(title: &'static str, columns: &[&'static str]) -> Table {
+    pub(crate) fn new(title: &'static str, columns: &[&'static str]) -> Table {
         Table {
             title,
             columns: columns.to_vec(),
@@ -105,7 +105,7 @@ impl Table {
         }
     }
 
-    pub fn row(&mut self, cells: Vec<Cell>) {
+    pub(crate) fn row(&mut self, cells: Vec<Cell>) {
         debug_assert_eq!(cells.len(), self.columns.len(), "{}", self.title);
         self.rows.push(cells);
     }
@@ -113,7 +113,7 @@ impl Table {
 
 /// A report's headline figures (`sessions: 321`) and its tables.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Tables {
+pub(crate) struct Tables {
     pub summary: Vec<(&'static str, Cell)>,
     /// The first is the report's main table: the one `--csv` and
     /// `format=csv` give.
@@ -123,7 +123,7 @@ pub struct Tables {
 impl Tables {
     /// The main table as CSV (header row first; fractions as fractions),
     /// or only the header row when the report has no table.
-    pub fn csv(&self) -> String {
+    pub(crate) fn csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         if let Some(t) = self.tables.first() {
             // Writing to memory cannot fail.

@@ -18,7 +18,7 @@ use crate::event::Millis;
 
 /// A stored layout's description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Layout {
+pub(crate) struct Layout {
     pub hash: String,
     /// The page it was captured on (relative URLs resolve against it).
     pub url: String,
@@ -30,7 +30,7 @@ pub struct Layout {
 
 /// Where and how a layout was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Sighting {
+pub(crate) struct Sighting {
     pub path: String,
     pub viewport: String,
     pub vw: u32,
@@ -40,7 +40,7 @@ pub struct Sighting {
 }
 
 /// Whether a site has a layout; marks it used.
-pub fn touch(conn: &Connection, site_id: i64, hash: &str, now: Millis) -> Result<bool> {
+pub(crate) fn touch(conn: &Connection, site_id: i64, hash: &str, now: Millis) -> Result<bool> {
     Ok(conn
         .prepare_cached("UPDATE layouts SET used_ms = ?3 WHERE site_id = ?1 AND hash = ?2")?
         .execute(params![site_id, hash, now])?
@@ -48,7 +48,7 @@ pub fn touch(conn: &Connection, site_id: i64, hash: &str, now: Millis) -> Result
 }
 
 /// Records that `hash` is the latest layout of a page at a viewport class.
-pub fn record_sighting(
+pub(crate) fn record_sighting(
     conn: &Connection,
     site_id: i64,
     hash: &str,
@@ -68,7 +68,7 @@ pub fn record_sighting(
 }
 
 /// Compressed bytes a site's layouts take.
-pub fn usage(conn: &Connection, site_id: i64) -> Result<u64> {
+pub(crate) fn usage(conn: &Connection, site_id: i64) -> Result<u64> {
     Ok(conn.query_row(
         "SELECT IFNULL(SUM(length(html_gz)), 0) FROM layouts WHERE site_id = ?1",
         [site_id],
@@ -78,7 +78,7 @@ pub fn usage(conn: &Connection, site_id: i64) -> Result<u64> {
 
 /// Notes that a session showed `hash` at `ts` (the pipeline, in its write
 /// transaction).
-pub fn reference(conn: &Connection, site_id: i64, hash: &str, ts: Millis) -> Result<()> {
+pub(crate) fn reference(conn: &Connection, site_id: i64, hash: &str, ts: Millis) -> Result<()> {
     conn.prepare_cached(
         // Only layouts that exist: a reference to a hash nobody uploaded
         // would be a row any visitor could add without bound.
@@ -94,7 +94,7 @@ pub fn reference(conn: &Connection, site_id: i64, hash: &str, ts: Millis) -> Res
 /// session references, least recently used first. Deletes nothing and
 /// returns `false` when even that would not be enough (the upload is
 /// refused; referenced layouts stay).
-pub fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64) -> Result<bool> {
+pub(crate) fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64) -> Result<bool> {
     let used = usage(conn, site_id)?;
     if used + needed <= quota {
         return Ok(true);
@@ -131,7 +131,7 @@ pub fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64) -> Re
 }
 
 /// Stores a layout (the caller checked it); `false` if it was there.
-pub fn insert(
+pub(crate) fn insert(
     conn: &Connection,
     site_id: i64,
     hash: &str,
@@ -150,7 +150,11 @@ pub fn insert(
 }
 
 /// A layout's description and its compressed HTML.
-pub fn get(conn: &Connection, site_id: i64, hash: &str) -> Result<Option<(Layout, Vec<u8>)>> {
+pub(crate) fn get(
+    conn: &Connection,
+    site_id: i64,
+    hash: &str,
+) -> Result<Option<(Layout, Vec<u8>)>> {
     Ok(conn
         .prepare_cached(
             "SELECT hash, url, raw_bytes, length(html_gz), created_ms, used_ms, html_gz
@@ -173,7 +177,7 @@ pub fn get(conn: &Connection, site_id: i64, hash: &str) -> Result<Option<(Layout
 }
 
 /// The latest stored layout seen on any of `paths` at a viewport class.
-pub fn latest_for_pages(
+pub(crate) fn latest_for_pages(
     conn: &Connection,
     site_id: i64,
     paths: &[String],
@@ -213,7 +217,7 @@ pub fn latest_for_pages(
 
 /// Deletes layouts unused since `before`, the sightings of them, and
 /// references no session made since. Returns how many layouts went.
-pub fn prune(conn: &Connection, before: Millis) -> Result<usize> {
+pub(crate) fn prune(conn: &Connection, before: Millis) -> Result<usize> {
     let n = conn.execute("DELETE FROM layouts WHERE used_ms < ?1", [before])?;
     conn.execute("DELETE FROM layout_refs WHERE seen_ms < ?1", [before])?;
     conn.execute(

@@ -19,27 +19,30 @@ use super::{Result, StoreError};
 /// Held while the server runs; dropping it (or the process ending)
 /// releases the database for another server.
 #[derive(Debug)]
-pub struct ServeLock {
+pub(crate) struct ServeLock {
     _file: File,
+    /// Where the lock is: for the tests that check it is beside the database.
+    #[cfg_attr(not(test), allow(dead_code))]
     path: PathBuf,
 }
 
 impl ServeLock {
     /// The lock file's path.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
 
 /// `DB.lock`, beside the database.
-pub fn lock_path(db: &Path) -> PathBuf {
+pub(crate) fn lock_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }
 
 /// Takes the server's lock on `db`, or says which process holds it.
-pub fn lock_for_serving(db: &Path) -> Result<ServeLock> {
+pub(crate) fn lock_for_serving(db: &Path) -> Result<ServeLock> {
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
     }

@@ -10,7 +10,7 @@ use super::Result;
 
 /// Marks the database as a demo database, so that a later `trailmap demo`
 /// may replace it.
-pub fn mark_demo(conn: &Connection) -> Result<()> {
+pub(crate) fn mark_demo(conn: &Connection) -> Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('demo', '1')
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -23,7 +23,7 @@ pub fn mark_demo(conn: &Connection) -> Result<()> {
 /// file is opened as it is, not migrated: a file that is not a trailmap
 /// database (no `meta` table, not SQLite at all) is simply not a demo
 /// one. An error only when the file cannot be opened.
-pub fn is_demo_database(path: &Path) -> Result<bool> {
+pub(crate) fn is_demo_database(path: &Path) -> Result<bool> {
     let conn = Connection::open(path)?;
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = 'demo'", [], |r| {

@@ -7,14 +7,14 @@
 //! transactions on their own connection; SQLite's busy timeout serialises
 //! them with the writer.
 
-pub mod layouts;
-pub mod lock;
-pub mod meta;
-pub mod read;
-pub mod schema;
-pub mod secrets;
-pub mod sites;
-pub mod writer;
+pub(crate) mod layouts;
+pub(crate) mod lock;
+pub(crate) mod meta;
+pub(crate) mod read;
+pub(crate) mod schema;
+pub(crate) mod secrets;
+pub(crate) mod sites;
+pub(crate) mod writer;
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ impl StoreError {
     }
 }
 
-pub type Result<T> = std::result::Result<T, StoreError>;
+pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
 /// What [`Store::has_room`] writes: enough for a group commit's WAL frames.
 const SPACE_PROBE_BYTES: usize = 256 * 1024;
@@ -99,7 +99,7 @@ const READ_POOL_SIZE: usize = 8;
 
 /// A trailmap database on disk.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     /// How long a connection waits for another's lock before SQLITE_BUSY:
@@ -113,7 +113,7 @@ impl Store {
     /// Opens the database at `path`, which must exist: for the commands
     /// that only read, so a mistyped `--db` is an error that names the
     /// path instead of a new empty database.
-    pub fn open_existing(path: &Path) -> Result<Store> {
+    pub(crate) fn open_existing(path: &Path) -> Result<Store> {
         if !path.is_file() {
             return Err(StoreError::NotFound(format!(
                 "no database at {}: check --db (or TRAILMAP_DB); `trailmap site add` or `trailmap serve` creates one",
@@ -123,7 +123,7 @@ impl Store {
         Store::open(path)
     }
 
-    pub fn open(path: &Path) -> Result<Store> {
+    pub(crate) fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Io(std::io::Error::new(
@@ -150,19 +150,15 @@ impl Store {
     }
 
     /// Sets the busy timeout of the connections opened from now on.
-    pub fn set_busy_timeout(&mut self, wait: Duration) {
+    pub(crate) fn set_busy_timeout(&mut self, wait: Duration) {
         self.busy_timeout = wait;
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Whether the database's filesystem takes writes again after it was
     /// full: writes [`SPACE_PROBE_BYTES`] to a file beside the database,
     /// syncs and removes it. Lets /healthz notice that space came back
     /// without waiting for a collect request to try.
-    pub fn has_room(&self) -> bool {
+    pub(crate) fn has_room(&self) -> bool {
         let mut name = self.path.as_os_str().to_os_string();
         name.push(".space-probe");
         let probe = PathBuf::from(name);
@@ -178,14 +174,14 @@ impl Store {
 
     /// Whether the database answers a query (what `/healthz` calls
     /// readable), through a pooled read connection.
-    pub fn ping(&self) -> Result<()> {
+    pub(crate) fn ping(&self) -> Result<()> {
         self.read()?
             .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
         Ok(())
     }
 
     /// A read-only connection from the pool; it returns there when dropped.
-    pub fn read(&self) -> Result<PooledReader<'_>> {
+    pub(crate) fn read(&self) -> Result<PooledReader<'_>> {
         let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
@@ -202,14 +198,14 @@ impl Store {
     }
 
     /// A connection for short administrative writes.
-    pub fn admin(&self) -> Result<Connection> {
+    pub(crate) fn admin(&self) -> Result<Connection> {
         open_connection(&self.path, OpenFlags::default(), self.busy_timeout)
     }
 
     /// The connection the pipeline writes through. `fsync_every_commit`
     /// chooses SQLite's synchronous=FULL (durable across power loss) over
     /// NORMAL (durable across a crash of the process).
-    pub fn writer(&self, fsync_every_commit: bool) -> Result<writer::Writer> {
+    pub(crate) fn writer(&self, fsync_every_commit: bool) -> Result<writer::Writer> {
         let conn = open_connection(&self.path, OpenFlags::default(), self.busy_timeout)?;
         let sync = if fsync_every_commit { "FULL" } else { "NORMAL" };
         conn.pragma_update(None, "synchronous", sync)?;
@@ -239,7 +235,7 @@ fn open_connection(path: &Path, flags: OpenFlags, busy_timeout: Duration) -> Res
 /// site's journeys, the overview's scans, a page's clicks), so that an
 /// analysis past its deadline, or whose client left, stops inside SQLite
 /// too.
-pub fn interruptible<T>(
+pub(crate) fn interruptible<T>(
     conn: &Connection,
     stop: impl FnMut() -> bool + Send + 'static,
     read: impl FnOnce(&Connection) -> Result<T>,
@@ -260,7 +256,7 @@ pub fn interruptible<T>(
 }
 
 /// A pooled read connection.
-pub struct PooledReader<'a> {
+pub(crate) struct PooledReader<'a> {
     store: &'a Store,
     conn: Option<Connection>,
 }

@@ -15,7 +15,7 @@ use crate::event::{
 /// Which sessions to list: started in `[from, to)`, newest first, after the
 /// cursor (the `(start, id)` of the last session of the previous page).
 #[derive(Debug, Clone, Default)]
-pub struct SessionQuery {
+pub(crate) struct SessionQuery {
     pub from: Option<Millis>,
     pub to: Option<Millis>,
     pub limit: usize,
@@ -71,7 +71,11 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
 }
 
 /// A page of sessions of a site, newest first.
-pub fn list_sessions(conn: &Connection, site_id: i64, q: &SessionQuery) -> Result<Vec<Session>> {
+pub(crate) fn list_sessions(
+    conn: &Connection,
+    site_id: i64,
+    q: &SessionQuery,
+) -> Result<Vec<Session>> {
     let sql = format!(
         "SELECT {SESSION_COLUMNS} {SESSION_JOINS}
          WHERE s.site_id = ?1 AND s.start_ms >= ?2 AND s.start_ms < ?3
@@ -97,7 +101,11 @@ pub fn list_sessions(conn: &Connection, site_id: i64, q: &SessionQuery) -> Resul
 
 /// Sessions of a site by id, in the order of `ids` (ids of other sites
 /// or gone are left out).
-pub fn sessions_by_ids(conn: &Connection, site_id: i64, ids: &[i64]) -> Result<Vec<Session>> {
+pub(crate) fn sessions_by_ids(
+    conn: &Connection,
+    site_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Session>> {
     let sql =
         format!("SELECT {SESSION_COLUMNS} {SESSION_JOINS} WHERE s.site_id = ?1 AND s.id = ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -114,7 +122,7 @@ pub fn sessions_by_ids(conn: &Connection, site_id: i64, ids: &[i64]) -> Result<V
 }
 
 /// A session written by one commit of the change sequence.
-pub struct ChangedSession {
+pub(crate) struct ChangedSession {
     pub change: i64,
     pub site_id: i64,
     pub session: Session,
@@ -124,7 +132,7 @@ pub struct ChangedSession {
 /// order, and always whole commits: the last commit of a batch is either
 /// complete or left for the next call, so a reader that remembers the
 /// last change it saw never misses a session.
-pub fn changed_sessions(
+pub(crate) fn changed_sessions(
     conn: &Connection,
     after: i64,
     limit: usize,
@@ -165,7 +173,7 @@ pub fn changed_sessions(
 
 /// One event of a session, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoredEvent {
+pub(crate) struct StoredEvent {
     pub seq: u32,
     pub ts: Millis,
     #[serde(rename = "type")]
@@ -177,14 +185,18 @@ pub struct StoredEvent {
 
 /// A session with its events in order and its page sequence as paths.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SessionDetail {
+pub(crate) struct SessionDetail {
     pub session: Session,
     pub page_paths: Vec<String>,
     pub events: Vec<StoredEvent>,
 }
 
 /// One session of a site with everything needed to replay it.
-pub fn session_detail(conn: &Connection, site_id: i64, id: i64) -> Result<Option<SessionDetail>> {
+pub(crate) fn session_detail(
+    conn: &Connection,
+    site_id: i64,
+    id: i64,
+) -> Result<Option<SessionDetail>> {
     let sql =
         format!("SELECT {SESSION_COLUMNS} {SESSION_JOINS} WHERE s.site_id = ?1 AND s.id = ?2");
     let session = conn
@@ -261,7 +273,7 @@ fn session_events(conn: &Connection, session_id: i64) -> Result<Vec<StoredEvent>
 }
 
 /// Resolves page ids to paths, in order.
-pub fn page_paths(conn: &Connection, ids: &[u32]) -> Result<Vec<String>> {
+pub(crate) fn page_paths(conn: &Connection, ids: &[u32]) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT path FROM pages WHERE id = ?1")?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -272,13 +284,13 @@ pub fn page_paths(conn: &Connection, ids: &[u32]) -> Result<Vec<String>> {
 }
 
 /// The path of one page id; an error when there is no such page.
-pub fn page_path(conn: &Connection, id: u32) -> Result<String> {
+pub(crate) fn page_path(conn: &Connection, id: u32) -> Result<String> {
     let mut stmt = conn.prepare_cached("SELECT path FROM pages WHERE id = ?1")?;
     Ok(stmt.query_row([id], |r| r.get(0))?)
 }
 
 /// How far earlier imports read an input of a site: (byte offset, lines).
-pub fn import_progress(
+pub(crate) fn import_progress(
     conn: &Connection,
     site_id: i64,
     identity: &str,
@@ -295,7 +307,7 @@ pub fn import_progress(
 /// Which sessions path mining looks at. Every field narrows; `None` (and
 /// `include_bots: false`) is the default.
 #[derive(Debug, Clone, Default)]
-pub struct JourneyFilter {
+pub(crate) struct JourneyFilter {
     pub from: Option<Millis>,
     pub to: Option<Millis>,
     pub channel: Option<String>,
@@ -313,7 +325,7 @@ pub struct JourneyFilter {
 
 /// A session's page views as stored: raw page ids, times and signals.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredJourney {
+pub(crate) struct StoredJourney {
     pub session_id: i64,
     pub pages: Vec<u32>,
     pub times: Vec<Millis>,
@@ -362,7 +374,7 @@ fn filtered_sessions(site_id: i64, f: &JourneyFilter) -> (String, Vec<Box<dyn ru
 }
 
 /// The journeys of a site's sessions that pass `f`, oldest first.
-pub fn load_journeys(
+pub(crate) fn load_journeys(
     conn: &Connection,
     site_id: i64,
     f: &JourneyFilter,
@@ -393,14 +405,14 @@ pub fn load_journeys(
 
 /// A name with a count (a page, a channel, a country).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Counted {
+pub(crate) struct Counted {
     pub name: String,
     pub sessions: u64,
 }
 
 /// Sessions started in one time bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     /// The bucket's start (ms since the epoch).
     pub start: Millis,
     pub sessions: u64,
@@ -409,7 +421,7 @@ pub struct Bucket {
 
 /// The headline figures of a site over a selection of sessions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Overview {
+pub(crate) struct Overview {
     pub sessions: u64,
     /// Distinct visitor hashes. The hash's salt rotates daily, so a person
     /// who comes back on another day counts again (as in Plausible).
@@ -432,7 +444,7 @@ pub struct Overview {
 
 /// The overview of the sessions of a site that pass `f`; `top` bounds the
 /// lists.
-pub fn overview(
+pub(crate) fn overview(
     conn: &Connection,
     site_id: i64,
     f: &JourneyFilter,
@@ -523,7 +535,7 @@ pub fn overview(
 
 /// How one view of a page looked and how far down it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ViewDepth {
+pub(crate) struct ViewDepth {
     /// Viewport width and height, document width and height (px).
     pub vw: u32,
     pub vh: u32,
@@ -536,7 +548,7 @@ pub struct ViewDepth {
 
 /// What happened on some pages: every click, and every view's depth.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PageActivity {
+pub(crate) struct PageActivity {
     pub clicks: Vec<crate::event::RecordedClick>,
     pub views: Vec<ViewDepth>,
 }
@@ -566,7 +578,7 @@ struct ActivityEvent {
 /// a site that pass `f`. Only the event chunks that hold one of the pages
 /// are parsed: a session's packed page list says which sessions to open,
 /// and a chunk's page ids which chunks.
-pub fn page_activity(
+pub(crate) fn page_activity(
     conn: &Connection,
     site_id: i64,
     f: &JourneyFilter,
@@ -648,7 +660,7 @@ pub fn page_activity(
 }
 
 /// Every page of a site: (id, path).
-pub fn site_pages(conn: &Connection, site_id: i64) -> Result<Vec<(u32, String)>> {
+pub(crate) fn site_pages(conn: &Connection, site_id: i64) -> Result<Vec<(u32, String)>> {
     let mut stmt = conn.prepare_cached("SELECT id, path FROM pages WHERE site_id = ?1")?;
     let rows = stmt.query_map([site_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -12,7 +12,10 @@ const TOKEN_KEY: &str = "api_token_sha256";
 
 /// Today's and yesterday's salts for `day`, creating today's if needed and
 /// deleting older ones, so old visitor ids can never be recomputed.
-pub fn rotate_salts(conn: &mut Connection, day: i64) -> Result<([u8; 16], Option<[u8; 16]>)> {
+pub(crate) fn rotate_salts(
+    conn: &mut Connection,
+    day: i64,
+) -> Result<([u8; 16], Option<[u8; 16]>)> {
     let tx = conn.transaction()?;
     let fresh: [u8; 16] = rand::random();
     tx.execute(
@@ -33,7 +36,7 @@ pub fn rotate_salts(conn: &mut Connection, day: i64) -> Result<([u8; 16], Option
 }
 
 /// SHA-256 of a token, hex-encoded.
-pub fn token_digest(token: &str) -> String {
+pub(crate) fn token_digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -41,7 +44,7 @@ pub fn token_digest(token: &str) -> String {
 }
 
 /// The stored token digest, if a token was generated before.
-pub fn token_hash(conn: &Connection) -> Result<Option<String>> {
+pub(crate) fn token_hash(conn: &Connection) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [TOKEN_KEY], |r| {
             r.get(0)
@@ -51,7 +54,7 @@ pub fn token_hash(conn: &Connection) -> Result<Option<String>> {
 
 /// Generates a new random token, stores its digest (replacing any older
 /// one) and returns the token, which the caller shows once.
-pub fn generate_token(conn: &Connection) -> Result<String> {
+pub(crate) fn generate_token(conn: &Connection) -> Result<String> {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -8,7 +8,7 @@ use super::{Result, StoreError};
 
 /// A site as listed by `trailmap site list` and `GET /api/sites`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Site {
+pub(crate) struct Site {
     #[serde(skip)]
     pub id: i64,
     pub name: String,
@@ -24,7 +24,7 @@ pub struct Site {
 /// unescaped and survives URL normalisation (`.` and `..` are path
 /// segments that clients and proxies resolve away: `/api/sites/../sessions`
 /// never reaches the site; a leading `-` reads as a flag on the command line).
-pub fn validate_name(name: &str) -> Result<()> {
+pub(crate) fn validate_name(name: &str) -> Result<()> {
     let bytes = name.as_bytes();
     let ok = (1..=64).contains(&bytes.len())
         && bytes[0].is_ascii_alphanumeric()
@@ -44,7 +44,7 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// Normalises an origin as browsers send it: `scheme://host[:port]`,
 /// lowercase, default ports dropped. Anything with a path, query or
 /// credentials is refused, because it could never match an Origin header.
-pub fn normalize_origin(input: &str) -> Result<String> {
+pub(crate) fn normalize_origin(input: &str) -> Result<String> {
     let bad = |why: &str| StoreError::Invalid(format!("invalid origin {input:?}: {why}"));
     let url = url::Url::parse(input.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -63,7 +63,12 @@ pub fn normalize_origin(input: &str) -> Result<String> {
 }
 
 /// Registers a site, or adds origins to an existing one. Returns the site.
-pub fn add(conn: &mut Connection, name: &str, origins: &[String], now_ms: i64) -> Result<Site> {
+pub(crate) fn add(
+    conn: &mut Connection,
+    name: &str,
+    origins: &[String],
+    now_ms: i64,
+) -> Result<Site> {
     validate_name(name)?;
     let origins = origins
         .iter()
@@ -86,7 +91,7 @@ pub fn add(conn: &mut Connection, name: &str, origins: &[String], now_ms: i64) -
 }
 
 /// Removes a site with its sessions, events and pages. Returns whether it existed.
-pub fn remove(conn: &mut Connection, name: &str) -> Result<bool> {
+pub(crate) fn remove(conn: &mut Connection, name: &str) -> Result<bool> {
     let tx = conn.transaction()?;
     let id: Option<i64> = tx
         .query_row("SELECT id FROM sites WHERE name = ?1", [name], |r| r.get(0))
@@ -112,12 +117,12 @@ pub fn remove(conn: &mut Connection, name: &str) -> Result<bool> {
 }
 
 /// One site by name.
-pub fn get(conn: &Connection, name: &str) -> Result<Option<Site>> {
+pub(crate) fn get(conn: &Connection, name: &str) -> Result<Option<Site>> {
     Ok(list(conn)?.into_iter().find(|s| s.name == name))
 }
 
 /// All sites with their origins, by name.
-pub fn list(conn: &Connection) -> Result<Vec<Site>> {
+pub(crate) fn list(conn: &Connection) -> Result<Vec<Site>> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.id, s.name, s.created_ms, o.origin, s.keep_query
          FROM sites s LEFT JOIN site_origins o ON o.site_id = s.id
@@ -146,7 +151,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Site>> {
 }
 
 /// A site's path cleaning rules, in order: (regex, replacement).
-pub fn page_rules(conn: &Connection, site_id: i64) -> Result<Vec<(String, String)>> {
+pub(crate) fn page_rules(conn: &Connection, site_id: i64) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT pattern, replacement FROM page_rules WHERE site_id = ?1 ORDER BY position",
     )?;
@@ -155,7 +160,7 @@ pub fn page_rules(conn: &Connection, site_id: i64) -> Result<Vec<(String, String
 }
 
 /// Replaces a site's path cleaning rules (the caller has checked them).
-pub fn set_page_rules(
+pub(crate) fn set_page_rules(
     conn: &mut Connection,
     site_id: i64,
     rules: &[(String, String)],
@@ -173,7 +178,7 @@ pub fn set_page_rules(
 }
 
 /// Replaces the query parameters a site keeps in its page paths.
-pub fn set_keep_query(conn: &Connection, site_id: i64, names: &[String]) -> Result<()> {
+pub(crate) fn set_keep_query(conn: &Connection, site_id: i64, names: &[String]) -> Result<()> {
     let json = serde_json::to_string(names).expect("a list of strings serialises");
     conn.execute(
         "UPDATE sites SET keep_query = ?1 WHERE id = ?2",
@@ -185,7 +190,7 @@ pub fn set_keep_query(conn: &Connection, site_id: i64, names: &[String]) -> Resu
 /// A stage of the customer journey and the pages (regexes over cleaned
 /// paths) that belong to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stage {
+pub(crate) struct Stage {
     pub name: String,
     pub pages: Vec<String>,
 }
@@ -193,7 +198,7 @@ pub struct Stage {
 /// How a site's pages map to journey stages, and which pages are goals
 /// (reaching one means the session converted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JourneySettings {
+pub(crate) struct JourneySettings {
     /// In journey order: a later stage is deeper.
     pub stages: Vec<Stage>,
     pub goals: Vec<String>,
@@ -245,7 +250,7 @@ impl Default for JourneySettings {
 }
 
 /// A site's journey settings (the defaults until it sets its own).
-pub fn journey_settings(conn: &Connection, site_id: i64) -> Result<JourneySettings> {
+pub(crate) fn journey_settings(conn: &Connection, site_id: i64) -> Result<JourneySettings> {
     let stored: Option<String> = conn
         .query_row("SELECT journey FROM sites WHERE id = ?1", [site_id], |r| {
             r.get(0)
@@ -258,7 +263,7 @@ pub fn journey_settings(conn: &Connection, site_id: i64) -> Result<JourneySettin
 }
 
 /// Replaces a site's journey settings (the caller has checked them).
-pub fn set_journey_settings(
+pub(crate) fn set_journey_settings(
     conn: &Connection,
     site_id: i64,
     settings: &JourneySettings,

@@ -14,7 +14,7 @@ use crate::event::{
 };
 
 /// The pipeline's connection.
-pub struct Writer {
+pub(crate) struct Writer {
     conn: Connection,
     gate: Arc<PauseGate>,
     _checkpointer: Checkpointer,
@@ -22,7 +22,7 @@ pub struct Writer {
 
 /// An event as stored inside a chunk: `{"type", "ts", ...fields}`. Request
 /// handlers encode in parallel, so the single writer only concatenates.
-pub fn encode_event(event: &Event) -> Box<str> {
+pub(crate) fn encode_event(event: &Event) -> Box<str> {
     #[derive(Serialize)]
     struct Stored<'a> {
         #[serde(rename = "type")]
@@ -192,7 +192,7 @@ const PAUSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 const SAFETY_CHECKPOINT_PAGES: i64 = 65536;
 
 /// Who a new session belongs to and what is known about it at its start.
-pub struct SessionOrigin<'a> {
+pub(crate) struct SessionOrigin<'a> {
     pub site_id: i64,
     pub source: Source,
     pub sid: &'a str,
@@ -223,7 +223,7 @@ impl Writer {
 
     /// Starts a write transaction. SQLite's IMMEDIATE mode takes the write
     /// lock now, so an admin write cannot make the commit fail half-way.
-    pub fn begin(&mut self) -> Result<WriteTxn<'_>> {
+    pub(crate) fn begin(&mut self) -> Result<WriteTxn<'_>> {
         self.gate.pass();
         let tx = self
             .conn
@@ -246,19 +246,12 @@ impl Writer {
     }
 
     /// One past the largest session id stored.
-    pub fn next_session_id(&self) -> Result<i64> {
+    pub(crate) fn next_session_id(&self) -> Result<i64> {
         Ok(self
             .conn
             .query_row("SELECT IFNULL(MAX(id), 0) + 1 FROM sessions", [], |r| {
                 r.get(0)
             })?)
-    }
-
-    /// All interned pages: (site id, path, page id).
-    pub fn pages(&self) -> Result<Vec<(i64, String, u32)>> {
-        let mut stmt = self.conn.prepare("SELECT site_id, path, id FROM pages")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Sessions whose last event is at or after `active_since` and that
@@ -267,7 +260,7 @@ impl Writer {
     /// pipeline holds at most that many). The start bound lets the query use
     /// the start index (no index on the end time, which every batch would
     /// have to update).
-    pub fn open_sessions(
+    pub(crate) fn open_sessions(
         &self,
         started_since: i64,
         active_since: i64,
@@ -319,7 +312,7 @@ fn stored_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOpenSession> 
 }
 
 /// A session as stored, enough to continue it after a restart.
-pub struct StoredOpenSession {
+pub(crate) struct StoredOpenSession {
     pub id: i64,
     pub site_id: i64,
     pub visitor: u64,
@@ -329,7 +322,7 @@ pub struct StoredOpenSession {
 }
 
 /// One group commit.
-pub struct WriteTxn<'c> {
+pub(crate) struct WriteTxn<'c> {
     tx: Transaction<'c>,
     /// This commit's number in the sessions' change sequence: every session
     /// it writes is marked with it, so the search index can catch up on
@@ -342,7 +335,7 @@ pub struct WriteTxn<'c> {
 
 impl WriteTxn<'_> {
     /// The first session id free in this transaction.
-    pub fn next_session_id(&self) -> i64 {
+    pub(crate) fn next_session_id(&self) -> i64 {
         self.next_session_id
     }
 
@@ -350,7 +343,7 @@ impl WriteTxn<'_> {
     /// needed. Another writer on the same file (an import beside a server)
     /// may have added it since this process cached the table, hence the
     /// lookup when the insert finds it there.
-    pub fn insert_page(&mut self, site_id: i64, path: &str) -> Result<u32> {
+    pub(crate) fn insert_page(&mut self, site_id: i64, path: &str) -> Result<u32> {
         let mut insert = self
             .tx
             .prepare_cached("INSERT OR IGNORE INTO pages (site_id, path) VALUES (?1, ?2)")?;
@@ -364,7 +357,7 @@ impl WriteTxn<'_> {
     }
 
     /// The id of a page path already interned, if it is.
-    pub fn find_page(&mut self, site_id: i64, path: &str) -> Result<Option<u32>> {
+    pub(crate) fn find_page(&mut self, site_id: i64, path: &str) -> Result<Option<u32>> {
         let mut stmt = self
             .tx
             .prepare_cached("SELECT id FROM pages WHERE site_id = ?1 AND path = ?2")?;
@@ -375,7 +368,7 @@ impl WriteTxn<'_> {
 
     /// A stored session, to continue it (the pipeline closed it to make
     /// room and its visitor came back).
-    pub fn stored_session(&mut self, id: i64) -> Result<Option<StoredOpenSession>> {
+    pub(crate) fn stored_session(&mut self, id: i64) -> Result<Option<StoredOpenSession>> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {STORED_SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1"
         ))?;
@@ -384,12 +377,12 @@ impl WriteTxn<'_> {
 
     /// Notes that a session showed replay layout `hash` (its `$layout`
     /// event), which protects the layout from quota eviction.
-    pub fn reference_layout(&mut self, site_id: i64, hash: &str, ts: i64) -> Result<()> {
+    pub(crate) fn reference_layout(&mut self, site_id: i64, hash: &str, ts: i64) -> Result<()> {
         super::layouts::reference(&self.tx, site_id, hash, ts)
     }
 
     /// Writes a new session with its first totals.
-    pub fn insert_session(
+    pub(crate) fn insert_session(
         &mut self,
         id: i64,
         origin: &SessionOrigin<'_>,
@@ -445,7 +438,7 @@ impl WriteTxn<'_> {
     }
 
     /// Writes the new totals of a continued session.
-    pub fn update_session(&mut self, id: i64, totals: &SessionTotals) -> Result<()> {
+    pub(crate) fn update_session(&mut self, id: i64, totals: &SessionTotals) -> Result<()> {
         let mut stmt = self.tx.prepare_cached(
             "UPDATE sessions SET start_ms = ?2, end_ms = ?3, entry_page = ?4, exit_page = ?5,
                 page_count = ?6, event_count = ?7, rage_clicks = ?8, dead_clicks = ?9,
@@ -476,7 +469,7 @@ impl WriteTxn<'_> {
     /// Appends a run of a session's events: `events` is a JSON array of
     /// [`encode_event`] objects, `page_ids` their pages (0 for none).
     /// Returns the chunk's id, which the session row lists.
-    pub fn insert_chunk(
+    pub(crate) fn insert_chunk(
         &mut self,
         session_id: i64,
         first_seq: u32,
@@ -494,7 +487,7 @@ impl WriteTxn<'_> {
     /// Records how far an import has read an input, in the same
     /// transaction as the sessions it produced: what is recorded is exactly
     /// what is stored.
-    pub fn record_import(
+    pub(crate) fn record_import(
         &mut self,
         site_id: i64,
         identity: &str,
@@ -522,7 +515,7 @@ impl WriteTxn<'_> {
     }
 
     /// Makes the group durable.
-    pub fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         self.tx.commit()?;
         Ok(())
     }
