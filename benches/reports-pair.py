@@ -42,8 +42,7 @@ def import_into(binary, db, seq):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 def serve(binary, db, port):
-    p = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--token", TOKEN,
-                          "--analysis-timeout-seconds", "120"],
+    p = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--token", TOKEN],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "TRAILMAP_LOG": "warn"})
     for line in p.stdout:
         if b"listening" in line:

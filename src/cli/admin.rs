@@ -181,17 +181,11 @@ pub(super) fn save_journey_settings(
     site: &str,
     file: &Path,
 ) -> Result<()> {
-    let store = Store::open_existing(&config::db_path(store, config_file))?;
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let settings: sites::JourneySettings = serde_json::from_str(&text)
         .with_context(|| format!("{} is not journey settings JSON", file.display()))?;
-    crate::service::analysis::check_settings(&settings)?;
-    let conn = store.admin()?;
-    let Some(s) = sites::get(&conn, site)? else {
-        anyhow::bail!("unknown site {site:?}");
-    };
-    sites::set_journey_settings(&conn, s.id, &settings)?;
+    super::reports::service(store, config_file)?.set_journey_settings(site, &settings)?;
     Ok(())
 }
 

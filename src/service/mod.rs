@@ -13,6 +13,7 @@ pub(crate) mod charts;
 pub(crate) mod error;
 pub(crate) mod report;
 pub(crate) mod request;
+pub(crate) mod settings;
 pub(crate) mod table;
 
 use std::sync::Arc;

@@ -1,0 +1,102 @@
+//! A site's settings that shape its reports: path cleaning rules with the
+//! query parameters kept in page paths, and journey stages with goals.
+//! Checked against the pattern budgets before they are saved, the same
+//! through `PUT /api/sites/{site}/rules` and `.../stages/settings` and
+//! through `trailmap stages --set`.
+
+use serde::{Deserialize, Serialize};
+
+use super::analysis::check_settings;
+use super::error::{Result, ServiceError};
+use super::Service;
+use crate::mine::clean::Cleaner;
+use crate::store::sites::{self, JourneySettings};
+
+/// One path rule: a regex over the path (and its kept query) and its
+/// replacement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Rule {
+    pub(crate) pattern: String,
+    pub(crate) replacement: String,
+}
+
+/// A site's rules and kept query parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Rules {
+    pub(crate) rules: Vec<Rule>,
+    /// When sent: the parameters to keep from then on; left out, unchanged.
+    #[serde(default)]
+    pub(crate) keep_query: Option<Vec<String>>,
+}
+
+impl Service {
+    fn site_id(&self, site: &str) -> Result<i64> {
+        let conn = self.store().read()?;
+        Ok(sites::get(&conn, site)?
+            .ok_or_else(|| ServiceError::unknown_site(site))?
+            .id)
+    }
+
+    /// The site's rules and kept query parameters.
+    pub(crate) fn rules(&self, site: &str) -> Result<Rules> {
+        let conn = self.store().read()?;
+        let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+        let rules = sites::page_rules(&conn, s.id)?
+            .into_iter()
+            .map(|(pattern, replacement)| Rule {
+                pattern,
+                replacement,
+            })
+            .collect();
+        Ok(Rules {
+            rules,
+            keep_query: Some(s.keep_query),
+        })
+    }
+
+    /// Replaces the site's rules (after checking them against the budgets)
+    /// and, when given, its kept query parameters.
+    pub(crate) fn set_rules(&self, site: &str, new: &Rules) -> Result<Rules> {
+        let site_id = self.site_id(site)?;
+        let rules: Vec<(String, String)> = new
+            .rules
+            .iter()
+            .map(|r| (r.pattern.clone(), r.replacement.clone()))
+            .collect();
+        Cleaner::new(&rules).map_err(ServiceError::Invalid)?;
+        if let Some(bad) = new
+            .keep_query
+            .iter()
+            .flatten()
+            .find(|n| n.is_empty() || n.len() > 64)
+        {
+            return Err(ServiceError::invalid(format!(
+                "keep_query: {bad:?} is not a parameter name of 1 to 64 bytes"
+            )));
+        }
+        let mut conn = self.store().admin()?;
+        sites::set_page_rules(&mut conn, site_id, &rules)?;
+        if let Some(names) = &new.keep_query {
+            sites::set_keep_query(&conn, site_id, names)?;
+        }
+        self.rules(site)
+    }
+
+    /// The site's journey stages and goals.
+    pub(crate) fn journey_settings(&self, site: &str) -> Result<JourneySettings> {
+        let site_id = self.site_id(site)?;
+        Ok(sites::journey_settings(&*self.store().read()?, site_id)?)
+    }
+
+    /// Replaces the site's stages and goals, after checking them.
+    pub(crate) fn set_journey_settings(
+        &self,
+        site: &str,
+        settings: &JourneySettings,
+    ) -> Result<JourneySettings> {
+        let site_id = self.site_id(site)?;
+        check_settings(settings)?;
+        sites::set_journey_settings(&self.store().admin()?, site_id, settings)?;
+        self.journey_settings(site)
+    }
+}
