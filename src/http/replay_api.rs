@@ -35,8 +35,18 @@ use crate::event::ViewportClass;
 use crate::mine::clean::Cleaner;
 use crate::pipeline::now_ms;
 use crate::replay::{self, sanitize, sign};
+use crate::service::request::{Params, QueryParams};
+use crate::service::ServiceError;
 use crate::store::layouts::{self, Sighting};
 use crate::store::{read, sites, StoreError};
+
+/// A blocking task that panicked: the server's fault, logged where answered.
+fn task_failed(e: tokio::task::JoinError) -> ServiceError {
+    ServiceError::Internal {
+        context: "the layout read failed",
+        source: Box::new(e),
+    }
+}
 
 fn query_map(req: &Request<Incoming>) -> HashMap<String, String> {
     url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
@@ -249,9 +259,7 @@ pub(crate) async fn describe(
     let Some(s) = app.sites.site(site) else {
         return reply::error(StatusCode::NOT_FOUND, &format!("unknown site {site:?}"));
     };
-    let q: HashMap<String, String> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let q = QueryParams::parse(query);
     let hash = hash.map(str::to_string);
     let app2 = app.clone();
     let found = tokio::task::spawn_blocking(
@@ -260,21 +268,21 @@ pub(crate) async fn describe(
             let (hash, sighting) = match hash {
                 Some(h) => (h, None),
                 None => {
-                    let Some(page) = q.get("page") else {
-                        return Ok(Err(reply::error(StatusCode::BAD_REQUEST, "page: required")));
+                    let (page, class) = match (
+                        q.required("page"),
+                        q.choice::<ViewportClass>("viewport"),
+                    ) {
+                        (Ok(page), Ok(class)) => {
+                            (page.to_string(), class.unwrap_or(ViewportClass::Desktop))
+                        }
+                        (Err(e), _) | (_, Err(e)) => return Ok(Err(reply::service_error(&e))),
                     };
-                    let viewport = q.get("viewport").map_or("desktop", String::as_str);
-                    let Some(class) = ViewportClass::parse(viewport) else {
-                        return Ok(Err(reply::error(
-                            StatusCode::BAD_REQUEST,
-                            "viewport: mobile, tablet or desktop",
-                        )));
-                    };
+                    let viewport = class.as_str();
                     // The page as the site's rules clean it: any raw path that
                     // cleans to the same page will do.
                     let cleaner =
                         Cleaner::new(&sites::page_rules(&conn, s.id)?).unwrap_or_default();
-                    let target = cleaner.clean(page);
+                    let target = cleaner.clean(&page);
                     let mut paths: Vec<String> = read::site_pages(&conn, s.id)?
                         .into_iter()
                         .map(|(_, p)| p)
@@ -314,21 +322,17 @@ pub(crate) async fn describe(
     match found {
         Ok(Ok(Ok(v))) => reply::json(StatusCode::OK, &v),
         Ok(Ok(Err(r))) => r,
-        _ => reply::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the database read failed",
-        ),
+        Ok(Err(e)) => reply::service_error(&e.into()),
+        Err(e) => reply::service_error(&task_failed(e)),
     }
 }
 
 /// `GET /replay/frame/{site}/{hash}?expires=&sig=`: the layout, sanitized,
 /// under a sandboxing policy. No token: the signature is the permission.
 pub(crate) async fn frame(app: &Arc<App>, site: &str, hash: &str, query: Option<&str>) -> Reply {
-    let q: HashMap<String, String> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let q = QueryParams::parse(query);
     let expires = q.get("expires").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let sig = q.get("sig").map_or("", String::as_str);
+    let sig = q.get("sig").unwrap_or("");
     if !sign::verify(&app.token_digest, site, hash, expires, sig, now_ms()) {
         return reply::error(
             StatusCode::FORBIDDEN,
@@ -367,10 +371,8 @@ pub(crate) async fn frame(app: &Arc<App>, site: &str, hash: &str, query: Option<
             r
         }
         Ok(Ok(None)) => reply::error(StatusCode::NOT_FOUND, "no such layout"),
-        _ => reply::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the database read failed",
-        ),
+        Ok(Err(e)) => reply::service_error(&e.into()),
+        Err(e) => reply::service_error(&task_failed(e)),
     }
 }
 
