@@ -17,7 +17,7 @@ use crate::service::request::SearchRequest;
 use crate::service::{ChartRequest, ReportRequest, Service};
 use crate::store::Store;
 
-/// The service over the existing database that the flags or the file name.
+/// The service over the existing database the flags (or the settings file) name.
 pub(super) fn service(store: &StoreArgs, file: &FileConfig) -> Result<Service> {
     let db = config::db_path(store, file);
     Ok(Service::new(std::sync::Arc::new(Store::open_existing(
