@@ -31,11 +31,7 @@ pub(crate) async fn list_sessions(app: &Arc<App>, site: &str, query: Option<&str
         Ok(f) => f,
         Err(e) => return reply::service_error(&e),
     };
-    let searched = params.get("q").is_some()
-        || filters.channel.is_some()
-        || filters.device.is_some()
-        || filters.country.is_some()
-        || filters.referrer.is_some();
+    let searched = params.get("q").is_some() || filters.beyond_time();
     let site = site.to_string();
     if searched {
         let Some(index) = app.search.clone() else {

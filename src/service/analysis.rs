@@ -36,18 +36,20 @@ pub(crate) struct Analysis {
     cancel: Cancel,
 }
 
-/// What [`crate::store::interruptible`] asks: whether `cancel` says stop.
-pub(crate) fn stop_when(cancel: &Cancel) -> impl FnMut() -> bool + Send + 'static {
-    let cancel = cancel.clone();
-    move || cancel.stopped().is_some()
-}
-
-/// A store error, or the stop that interrupted the read.
-pub(crate) fn stopped_or(e: crate::store::StoreError, cancel: &Cancel) -> ServiceError {
-    match cancel.check() {
-        Err(stopped) => stopped.into(),
-        Ok(()) => e.into(),
-    }
+/// Runs a long store read that stops inside SQLite once `cancel` says so
+/// ([`crate::store::interruptible`]); a read cut short is the stop's error.
+pub(crate) fn read_until<T>(
+    conn: &rusqlite::Connection,
+    cancel: &Cancel,
+    read: impl FnOnce(&rusqlite::Connection) -> crate::store::Result<T>,
+) -> Result<T> {
+    let asked = cancel.clone();
+    crate::store::interruptible(conn, move || asked.stopped().is_some(), read).map_err(|e| {
+        match cancel.check() {
+            Err(stopped) => stopped.into(),
+            Ok(()) => e.into(),
+        }
+    })
 }
 
 /// The site's stored rules as a cleaner, or why they cannot be used.
@@ -76,19 +78,16 @@ impl Analysis {
         cancel: Cancel,
     ) -> Result<Analysis> {
         let conn = store.read()?;
-        let Some(site) = sites::get(&conn, site)? else {
-            return Err(ServiceError::NotFound(format!("unknown site {site:?}")));
-        };
+        let site = super::find_site(&conn, site)?;
         let rules = sites::page_rules(&conn, site.id)?;
         let settings = sites::journey_settings(&conn, site.id)?;
         let cleaner = stored_cleaner(&site.name, &rules)?;
         cancel.check()?;
         let pages = PageMap::build_until(&read::site_pages(&conn, site.id)?, &cleaner, &cancel);
         cancel.check()?;
-        let loaded = crate::store::interruptible(&conn, stop_when(&cancel), |conn| {
+        let loaded = read_until(&conn, &cancel, |conn| {
             read::load_journeys(conn, site.id, filter)
-        })
-        .map_err(|e| stopped_or(e, &cancel))?;
+        })?;
         cancel.check()?;
         let mut ticker = cancel.ticker();
         let journeys = loaded

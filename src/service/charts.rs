@@ -11,7 +11,7 @@ use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;
 use crate::render::{self, Format, HeatmapStyle};
-use crate::service::analysis::{stop_when, stopped_or, stored_cleaner, Analysis};
+use crate::service::analysis::{read_until, stored_cleaner, Analysis};
 use crate::service::error::{Result, ServiceError};
 use crate::service::request::Params;
 use crate::store::read::{self, JourneyFilter};
@@ -136,9 +136,7 @@ pub(crate) fn page_chart(
 ) -> Result<Vec<u8>> {
     let path = req.page.as_str();
     let conn = store.read()?;
-    let Some(s) = sites::get(&conn, site)? else {
-        return Err(ServiceError::NotFound(format!("unknown site {site:?}")));
-    };
+    let s = super::find_site(&conn, site)?;
     let cleaner = stored_cleaner(&s.name, &sites::page_rules(&conn, s.id)?)?;
     let pages = PageMap::build_until(&read::site_pages(&conn, s.id)?, &cleaner, cancel);
     cancel.check()?;
@@ -147,10 +145,9 @@ pub(crate) fn page_chart(
         .id_of(&clean)
         .ok_or_else(|| ServiceError::NotFound(format!("no page {path:?} in this site")))?;
     let raw: HashSet<u32> = pages.raw_ids(id).into_iter().collect();
-    let activity = crate::store::interruptible(&conn, stop_when(cancel), |conn| {
+    let activity = read_until(&conn, cancel, |conn| {
         read::page_activity(conn, s.id, filter, &raw)
-    })
-    .map_err(|e| stopped_or(e, cancel))?;
+    })?;
     cancel.check()?;
     let class = req.viewport;
     let views: Vec<read::ViewDepth> = activity

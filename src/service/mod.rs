@@ -87,12 +87,10 @@ impl Service {
         if let ReportRequest::Overview { top } = req {
             // Plain aggregates in SQL: no journeys to load.
             let conn = self.store.read()?;
-            let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+            let s = find_site(&conn, site)?;
             let filter = filters.journey_filter();
-            let overview = crate::store::interruptible(&conn, analysis::stop_when(&cancel), |c| {
-                read::overview(c, s.id, &filter, *top)
-            })
-            .map_err(|e| analysis::stopped_or(e, &cancel))?;
+            let overview =
+                analysis::read_until(&conn, &cancel, |c| read::overview(c, s.id, &filter, *top))?;
             return Ok(Report::Overview(overview));
         }
         let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
@@ -181,12 +179,7 @@ impl Service {
     ) -> Result<SearchReport> {
         let filters = filters.clone().check()?;
         req.check()?;
-        let site_id = {
-            let conn = self.store.read()?;
-            sites::get(&conn, site)?
-                .ok_or_else(|| ServiceError::unknown_site(site))?
-                .id
-        };
+        let site_id = find_site(&*self.store.read()?, site)?.id;
         let found = index.search_filtered(
             site_id,
             &req.query,
@@ -237,7 +230,7 @@ impl Service {
         bounds::LIMIT.check(limit)?;
         let after = cursor.map(parse_cursor).transpose()?;
         let conn = self.store.read()?;
-        let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+        let s = find_site(&conn, site)?;
         let found = read::list_sessions(
             &conn,
             s.id,
@@ -263,7 +256,7 @@ impl Service {
             .parse()
             .map_err(|_| ServiceError::invalid("session id must be an integer"))?;
         let conn = self.store.read()?;
-        let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+        let s = find_site(&conn, site)?;
         let detail = read::session_detail(&conn, s.id, id)?
             .ok_or_else(|| ServiceError::not_found(format!("no session {id} in this site")))?;
         Ok(SessionDetail {
@@ -291,6 +284,12 @@ fn parse_cursor(c: &str) -> Result<(crate::event::Millis, i64)> {
         start.parse().map_err(|_| bad())?,
         id.parse().map_err(|_| bad())?,
     ))
+}
+
+/// The registered site of that name, or the one error every door answers
+/// for an unknown one.
+pub(crate) fn find_site(conn: &rusqlite::Connection, name: &str) -> Result<sites::Site> {
+    sites::get(conn, name)?.ok_or_else(|| ServiceError::unknown_site(name))
 }
 
 fn check_size((width, height): (u32, u32)) -> Result<()> {

@@ -267,6 +267,15 @@ impl Filters {
         Ok(self)
     }
 
+    /// Whether a filter besides the time range is set: what only the
+    /// search index can apply to a session list.
+    pub(crate) fn beyond_time(&self) -> bool {
+        self.channel.is_some()
+            || self.device.is_some()
+            || self.country.is_some()
+            || self.referrer.is_some()
+    }
+
     pub(crate) fn journey_filter(&self) -> JourneyFilter {
         JourneyFilter {
             from: self.from,

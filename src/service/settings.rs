@@ -31,16 +31,13 @@ pub(crate) struct Rules {
 
 impl Service {
     fn site_id(&self, site: &str) -> Result<i64> {
-        let conn = self.store().read()?;
-        Ok(sites::get(&conn, site)?
-            .ok_or_else(|| ServiceError::unknown_site(site))?
-            .id)
+        Ok(super::find_site(&*self.store().read()?, site)?.id)
     }
 
     /// The site's rules and kept query parameters.
     pub(crate) fn rules(&self, site: &str) -> Result<Rules> {
         let conn = self.store().read()?;
-        let s = sites::get(&conn, site)?.ok_or_else(|| ServiceError::unknown_site(site))?;
+        let s = super::find_site(&conn, site)?;
         let rules = sites::page_rules(&conn, s.id)?
             .into_iter()
             .map(|(pattern, replacement)| Rule {
