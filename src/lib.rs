@@ -25,7 +25,9 @@
 //!   parameters, every bound and default defined once), [`service::report`]
 //!   (typed `Serialize` reports that flatten the mining results),
 //!   [`service::table`] (reports as tables for people and CSV),
-//!   [`service::error`] (the one error type), [`service::settings`] (a
+//!   [`service::error`] (the one error type), [`service::registry`] (the
+//!   sites and the token: `trailmap site ...`, `rotate-token`, and the
+//!   API's site list), [`service::settings`] (a
 //!   site's path rules and journey stages, checked against the budgets
 //!   before they are saved), [`service::analysis`] (a
 //!   site's journeys loaded through the filters and cleaned, and the mining

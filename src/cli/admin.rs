@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use super::{ImportArgs, SiteCommand};
 use crate::config::{self, FileConfig, ServeArgs, StoreArgs};
 use crate::pipeline::now_ms;
-use crate::store::{secrets, sites, Store};
+use crate::store::{sites, Store};
 
 pub(super) fn serve(store: &StoreArgs, args: &ServeArgs, file: FileConfig) -> Result<()> {
     let settings = config::resolve_serve(store, args, file)?;
@@ -49,21 +49,57 @@ pub(super) fn reindex(store: &StoreArgs, file: &FileConfig) -> Result<()> {
 }
 
 pub(super) fn rotate_token(store: &StoreArgs, file: &FileConfig) -> Result<()> {
-    let store = Store::open_existing(&config::db_path(store, file))?;
-    let token = secrets::generate_token(&store.admin()?)?;
+    let token = super::reports::service(store, file)?.rotate_token()?;
     println!("{token}");
     eprintln!("trailmap: the old token no longer works once the server restarts");
     Ok(())
 }
 
 pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Result<()> {
-    let db = config::db_path(store, file);
-    // Adding a site is how a database starts; listing and removing read one.
-    let store = match cmd {
-        SiteCommand::Add { .. } => Store::open(&db)?,
-        _ => Store::open_existing(&db)?,
+    let service = match cmd {
+        // Adding a site is how a database starts; listing and removing read one.
+        SiteCommand::Add { .. } => {
+            let db = config::db_path(store, file);
+            crate::service::Service::new(std::sync::Arc::new(Store::open(&db)?))
+        }
+        _ => super::reports::service(store, file)?,
     };
-    site_command(&store, cmd)
+    match cmd {
+        SiteCommand::Add {
+            name,
+            origins,
+            keep_query,
+            json,
+        } => {
+            let site = service.add_site(&name, &origins, &keep_query, now_ms())?;
+            if json {
+                println!("{}", serde_json::to_string(&site)?);
+            } else {
+                println!(
+                    "site {} accepts events from {}",
+                    site.name,
+                    site.origins.join(", ")
+                );
+            }
+        }
+        SiteCommand::List { json } => {
+            let list = service.sites()?;
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else if list.is_empty() {
+                println!("no sites yet: trailmap site add NAME --origin https://shop.example");
+            } else {
+                for s in list {
+                    println!("{}\t{}", s.name, s.origins.join(" "));
+                }
+            }
+        }
+        SiteCommand::Remove { name } => {
+            service.remove_site(&name)?;
+            println!("site {name} removed with its sessions");
+        }
+    }
+    Ok(())
 }
 
 /// `trailmap bench ...`: the benchmark helpers (only with `--features dev`).
@@ -186,52 +222,6 @@ pub(super) fn save_journey_settings(
     let settings: sites::JourneySettings = serde_json::from_str(&text)
         .with_context(|| format!("{} is not journey settings JSON", file.display()))?;
     super::reports::service(store, config_file)?.set_journey_settings(site, &settings)?;
-    Ok(())
-}
-
-fn site_command(store: &Store, cmd: SiteCommand) -> Result<()> {
-    let mut conn = store.admin()?;
-    match cmd {
-        SiteCommand::Add {
-            name,
-            origins,
-            keep_query,
-            json,
-        } => {
-            let mut site = sites::add(&mut conn, &name, &origins, now_ms())?;
-            if !keep_query.is_empty() {
-                sites::set_keep_query(&conn, site.id, &keep_query)?;
-                site.keep_query = keep_query;
-            }
-            if json {
-                println!("{}", serde_json::to_string(&site)?);
-            } else {
-                println!(
-                    "site {} accepts events from {}",
-                    site.name,
-                    site.origins.join(", ")
-                );
-            }
-        }
-        SiteCommand::List { json } => {
-            let list = sites::list(&conn)?;
-            if json {
-                println!("{}", serde_json::to_string(&list)?);
-            } else if list.is_empty() {
-                println!("no sites yet: trailmap site add NAME --origin https://shop.example");
-            } else {
-                for s in list {
-                    println!("{}\t{}", s.name, s.origins.join(" "));
-                }
-            }
-        }
-        SiteCommand::Remove { name } => {
-            if !sites::remove(&mut conn, &name)? {
-                anyhow::bail!("no site named {name:?}");
-            }
-            println!("site {name} removed with its sessions");
-        }
-    }
     Ok(())
 }
 

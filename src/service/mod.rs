@@ -11,6 +11,7 @@
 pub(crate) mod analysis;
 pub(crate) mod charts;
 pub(crate) mod error;
+pub(crate) mod registry;
 pub(crate) mod report;
 pub(crate) mod request;
 pub(crate) mod settings;
@@ -264,11 +265,6 @@ impl Service {
             pages: detail.page_paths,
             events: detail.events,
         })
-    }
-
-    /// The registered sites.
-    pub(crate) fn sites(&self) -> Result<Vec<sites::Site>> {
-        Ok(sites::list(&*self.store.read()?)?)
     }
 }
 
