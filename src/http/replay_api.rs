@@ -17,7 +17,6 @@
 //! /replay/frame/{site}/{hash}?expires=&sig=` shows it, sanitized, under a
 //! sandboxing Content-Security-Policy.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -46,12 +45,6 @@ fn task_failed(e: tokio::task::JoinError) -> ServiceError {
         context: "the layout read failed",
         source: Box::new(e),
     }
-}
-
-fn query_map(req: &Request<Incoming>) -> HashMap<String, String> {
-    url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
 }
 
 /// `POST /api/replay/snapshots/{hash}`.
@@ -86,7 +79,7 @@ async fn accept_upload(
     if !replay::valid_hash(hash) {
         return Err(bad("the layout hash must be a SHA-256 in lowercase hex"));
     }
-    let q = query_map(&req);
+    let q = QueryParams::parse(req.uri().query());
     let site_name = q.get("site").ok_or_else(|| bad("site: required"))?;
     let forbidden = |m: String| (StatusCode::FORBIDDEN, m);
     let Some(site) = app.sites.site(site_name) else {
