@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::request::iso;
 use super::table::{path_cell, Cell, Table, Tables};
 use super::SearchReport;
-use crate::event::{Channel, DeviceClass, Session};
+use crate::event::{Acquisition, ClientInfo, Geo, Session};
 use crate::mine::flow::{PageFlow, Transitions};
 use crate::mine::frustration::{self, Moment, PageFrustration};
 use crate::mine::funnel::{Funnel, FunnelStep};
@@ -534,7 +534,8 @@ fn overview_tables(o: &Overview) -> Tables {
     }
 }
 
-/// A session's summary, as lists and searches show it.
+/// A session's summary, as lists and searches show it: the stored session's
+/// acquisition, location and client flattened in, times as RFC 3339.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct SessionSummary {
     pub id: i64,
@@ -547,19 +548,12 @@ pub(crate) struct SessionSummary {
     pub exit_page: Option<String>,
     pub page_count: u32,
     pub event_count: u32,
-    pub referrer: Option<String>,
-    pub referrer_domain: Option<String>,
-    pub channel: Channel,
-    pub utm_source: Option<String>,
-    pub utm_medium: Option<String>,
-    pub utm_campaign: Option<String>,
-    pub country: Option<String>,
-    pub region: Option<String>,
-    pub city: Option<String>,
-    pub browser: String,
-    pub os: String,
-    pub device: DeviceClass,
-    pub is_bot: bool,
+    #[serde(flatten)]
+    pub acquisition: Acquisition,
+    #[serde(flatten)]
+    pub geo: Geo,
+    #[serde(flatten)]
+    pub client: ClientInfo,
     pub rage_clicks: u32,
     pub dead_clicks: u32,
     pub error_pages: u32,
@@ -567,8 +561,6 @@ pub(crate) struct SessionSummary {
 
 impl SessionSummary {
     pub(crate) fn of(s: &Session) -> SessionSummary {
-        let a = s.acquisition.clone();
-        let (geo, client) = (s.geo.clone(), s.client.clone());
         SessionSummary {
             id: s.id,
             source: s.source.as_str(),
@@ -579,19 +571,9 @@ impl SessionSummary {
             exit_page: s.exit_page.clone(),
             page_count: s.page_count,
             event_count: s.event_count,
-            referrer: a.referrer,
-            referrer_domain: a.referrer_domain,
-            channel: a.channel,
-            utm_source: a.utm_source,
-            utm_medium: a.utm_medium,
-            utm_campaign: a.utm_campaign,
-            country: geo.country,
-            region: geo.region,
-            city: geo.city,
-            browser: client.browser,
-            os: client.os,
-            device: client.device,
-            is_bot: client.is_bot,
+            acquisition: s.acquisition.clone(),
+            geo: s.geo.clone(),
+            client: s.client.clone(),
             rage_clicks: s.rage_clicks,
             dead_clicks: s.dead_clicks,
             error_pages: s.error_pages,
@@ -623,9 +605,9 @@ impl SearchReport {
                 s.page_count.into(),
                 s.entry_page.as_deref().unwrap_or("-").into(),
                 s.exit_page.as_deref().unwrap_or("-").into(),
-                s.channel.as_str().into(),
-                s.country.as_deref().unwrap_or("-").into(),
-                s.device.as_str().into(),
+                s.acquisition.channel.as_str().into(),
+                s.geo.country.as_deref().unwrap_or("-").into(),
+                s.client.device.as_str().into(),
             ]);
         }
         Tables {
