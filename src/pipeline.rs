@@ -274,19 +274,21 @@ impl SessionWriter {
 
     /// Continues a session closed to make room if this batch's visitor
     /// comes back within its window: its state is read back from the store.
-    fn reopen(&mut self, txn: &mut WriteTxn<'_>, batch: &IngestBatch) -> store::Result<()> {
+    fn reopen(
+        &mut self,
+        txn: &mut WriteTxn<'_>,
+        key: &SessionKey,
+        batch: &IngestBatch,
+    ) -> store::Result<()> {
         let Some(first) = batch.events.first() else {
             return Ok(());
         };
-        let key = SessionKey {
-            site_id: batch.site_id,
-            visitor: batch.visitor.current,
-            sid: batch.sid.as_str().into(),
-        };
-        if let Some(id) = self.sessionizer.reopen(&key, first.ts) {
+        if let Some(id) = self.sessionizer.reopen(key, first.ts) {
             if let Some(s) = txn.stored_session(id)? {
-                self.sessionizer
-                    .restore(key, OpenSession::stored(s.id, s.totals, s.current_page));
+                self.sessionizer.restore(
+                    key.clone(),
+                    OpenSession::stored(s.id, s.totals, s.current_page),
+                );
             }
         }
         Ok(())
@@ -303,7 +305,14 @@ impl SessionWriter {
         // or this one, so skipping to the store's next id renumbers nothing
         // and keeps clear of what another writer stored meanwhile.
         self.sessionizer.skip_ids_below(txn.next_session_id());
-        self.reopen(txn, batch)?;
+        // One key for the whole batch (one visitor, one sid): placing an
+        // event then hashes it but allocates nothing.
+        let key = SessionKey {
+            site_id: batch.site_id,
+            visitor: batch.visitor.current,
+            sid: batch.sid.as_str().into(),
+        };
+        self.reopen(txn, &key, batch)?;
         let mut chunk: Option<Chunk> = None;
         for (event, encoded) in batch.events.iter().zip(&batch.encoded) {
             if let Some(hash) = layout_reference(event) {
@@ -313,9 +322,9 @@ impl SessionWriter {
                 Some(path) => Some(self.intern(txn, batch.site_id, path)?),
                 None => None,
             };
-            let session =
-                self.sessionizer
-                    .place(batch.site_id, batch.visitor, &batch.sid, event.ts);
+            let session = self
+                .sessionizer
+                .place(&key, batch.visitor.previous, event.ts);
             if session.is_new && session.totals.event_count == 0 {
                 self.sessions_started += 1;
                 self.new_sessions.insert(

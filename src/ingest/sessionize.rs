@@ -328,17 +328,11 @@ impl Sessionizer {
     /// the returned session's totals.
     pub(crate) fn place(
         &mut self,
-        site_id: i64,
-        visitor: VisitorIds,
-        sid: &str,
+        key: &SessionKey,
+        previous: Option<u64>,
         ts: Millis,
     ) -> &mut OpenSession {
-        let key = SessionKey {
-            site_id,
-            visitor: visitor.current,
-            sid: sid.into(),
-        };
-        if let (false, Some(prev)) = (self.open.contains(&key), visitor.previous) {
+        if let Some(prev) = previous.filter(|_| !self.open.contains(key)) {
             let old = SessionKey {
                 visitor: prev,
                 ..key.clone()
@@ -352,9 +346,12 @@ impl Sessionizer {
                 self.open.put(key.clone(), s);
             }
         }
-        let continues = self.open.peek(&key).is_some_and(|s| {
-            ts - s.totals.end <= self.timeout_ms && s.totals.start - ts <= self.timeout_ms
-        });
+        let timeout = self.timeout_ms;
+        // `get_mut` marks the session recently used when it continues.
+        let continues = self
+            .open
+            .get_mut(key)
+            .is_some_and(|s| ts - s.totals.end <= timeout && s.totals.start - ts <= timeout);
         if !continues {
             let id = self.next_id;
             self.next_id += 1;
@@ -367,11 +364,11 @@ impl Sessionizer {
         }
         let session = self
             .open
-            .get_mut(&key)
+            .peek_mut(key)
             .expect("present: continued or inserted");
         if !session.dirty {
             session.dirty = true;
-            self.dirty.push(key);
+            self.dirty.push(key.clone());
         }
         // Widen now so the next event of this batch sees the window.
         session.totals.end = session.totals.end.max(ts);
@@ -456,6 +453,21 @@ mod tests {
         VisitorIds { current, previous }
     }
 
+    fn place<'a>(
+        s: &'a mut Sessionizer,
+        site_id: i64,
+        visitor: VisitorIds,
+        sid: &str,
+        ts: Millis,
+    ) -> &'a mut OpenSession {
+        let key = SessionKey {
+            site_id,
+            visitor: visitor.current,
+            sid: sid.into(),
+        };
+        s.place(&key, visitor.previous, ts)
+    }
+
     #[test]
     fn visitor_ids_depend_on_salt_site_ip_and_agent() {
         let salts = Salts {
@@ -489,7 +501,7 @@ mod tests {
     }
 
     fn placed(s: &mut Sessionizer, site: i64, v: VisitorIds, sid: &str, ts: Millis) -> i64 {
-        s.place(site, v, sid, ts).id
+        place(s, site, v, sid, ts).id
     }
 
     #[test]
@@ -516,10 +528,10 @@ mod tests {
     fn flush_writes_each_changed_session_once_including_retired_ones() {
         let mut s = Sessionizer::new(30 * MIN, 1, 1000);
         let v = ids(7, None);
-        s.place(1, v, "t", 0).totals.event_count += 1;
-        s.place(1, v, "t", MIN).totals.event_count += 1;
+        place(&mut s, 1, v, "t", 0).totals.event_count += 1;
+        place(&mut s, 1, v, "t", MIN).totals.event_count += 1;
         // A gap inside the same batch closes session 1 before it is flushed.
-        s.place(1, v, "t", 60 * MIN).totals.event_count += 1;
+        place(&mut s, 1, v, "t", 60 * MIN).totals.event_count += 1;
         let mut written = vec![];
         s.flush(|o| {
             written.push((o.id, o.is_new, o.totals.event_count));
@@ -535,7 +547,7 @@ mod tests {
         })
         .unwrap();
         assert!(again.is_empty(), "nothing changed since");
-        let cont = s.place(1, v, "t", 61 * MIN);
+        let cont = place(&mut s, 1, v, "t", 61 * MIN);
         assert_eq!((cont.id, cont.is_new), (2, false));
     }
 
@@ -543,8 +555,8 @@ mod tests {
     fn out_of_order_events_within_the_window_join_the_session() {
         let mut s = Sessionizer::new(30 * MIN, 1, 1000);
         let v = ids(7, None);
-        s.place(1, v, "", 10 * MIN);
-        let open = s.place(1, v, "", 5 * MIN);
+        place(&mut s, 1, v, "", 10 * MIN);
+        let open = place(&mut s, 1, v, "", 5 * MIN);
         assert_eq!(open.id, 1);
         assert_eq!((open.totals.start, open.totals.end), (5 * MIN, 10 * MIN));
     }
@@ -552,7 +564,7 @@ mod tests {
     #[test]
     fn sessions_survive_salt_rotation() {
         let mut s = Sessionizer::new(30 * MIN, 1, 1000);
-        s.place(1, ids(7, None), "t", 0);
+        place(&mut s, 1, ids(7, None), "t", 0);
         assert_eq!(placed(&mut s, 1, ids(8, Some(7)), "t", MIN), 1);
         assert_eq!(
             placed(&mut s, 1, ids(8, None), "t", 2 * MIN),
@@ -565,8 +577,8 @@ mod tests {
     #[test]
     fn idle_sessions_are_closed_and_restore_advances_ids() {
         let mut s = Sessionizer::new(30 * MIN, 1, 1000);
-        s.place(1, ids(1, None), "", 0);
-        s.place(1, ids(2, None), "", 20 * MIN);
+        place(&mut s, 1, ids(1, None), "", 0);
+        place(&mut s, 1, ids(2, None), "", 20 * MIN);
         assert_eq!(s.close_idle(40 * MIN), 0, "unflushed sessions are kept");
         s.flush(|_| Ok::<_, ()>(())).unwrap();
         assert_eq!(s.close_idle(40 * MIN), 1);
@@ -587,10 +599,10 @@ mod tests {
     fn past_the_cap_the_least_recently_active_close_and_can_reopen() {
         let mut s = Sessionizer::new(30 * MIN, 1, 2);
         for v in 1..=3 {
-            s.place(1, ids(v, None), "t", v as Millis * MIN);
+            place(&mut s, 1, ids(v, None), "t", v as Millis * MIN);
         }
         // Touch visitor 1 again: visitor 2 is now the least recently active.
-        s.place(1, ids(1, None), "t", 4 * MIN);
+        place(&mut s, 1, ids(1, None), "t", 4 * MIN);
         assert_eq!(s.close_over_cap(), 0, "dirty sessions are never closed");
         s.flush(|_| Ok::<_, ()>(())).unwrap();
         assert_eq!(s.close_over_cap(), 1);
@@ -604,7 +616,7 @@ mod tests {
         assert_eq!(s.reopen(&key(2), 5 * MIN), Some(2), "closed: reopened");
         assert_eq!(s.reopen(&key(2), 5 * MIN), None, "handed out once");
         // Out of its window, a closed session is not reopened.
-        s.place(1, ids(9, None), "t", 10 * MIN);
+        place(&mut s, 1, ids(9, None), "t", 10 * MIN);
         s.flush(|_| Ok::<_, ()>(())).unwrap();
         s.close_over_cap();
         assert_eq!(s.closed.peek_lru().map(|(_, c)| c.id), Some(3));
@@ -612,9 +624,9 @@ mod tests {
         assert_eq!(s.close_idle(120 * MIN), 2, "idle open sessions go");
         assert_eq!(s.closed_count(), 0, "and so do stale traces");
         // A trace out of its window is not reopened.
-        s.place(1, ids(5, None), "t", 0);
-        s.place(1, ids(6, None), "t", 0);
-        s.place(1, ids(7, None), "t", 0);
+        place(&mut s, 1, ids(5, None), "t", 0);
+        place(&mut s, 1, ids(6, None), "t", 0);
+        place(&mut s, 1, ids(7, None), "t", 0);
         s.flush(|_| Ok::<_, ()>(())).unwrap();
         s.close_over_cap();
         assert_eq!(s.reopen(&key(5), 60 * MIN), None);
@@ -624,7 +636,7 @@ mod tests {
     fn past_the_memory_budget_sessions_close_too() {
         let mut s = Sessionizer::with_memory(30 * MIN, 1, 1000, 4096);
         for v in 1..=100 {
-            let open = s.place(1, ids(v, None), "t", 0);
+            let open = place(&mut s, 1, ids(v, None), "t", 0);
             open.totals.pages.extend([1; 16]);
         }
         s.flush(|_| Ok::<_, ()>(())).unwrap();
