@@ -9,7 +9,8 @@
 //!                                                 enrich)     group commit)    v
 //!        CLI (cli) ──┐                                               service ──> mine, heat,
 //!                    ├──> service (typed requests, bounds, reports,  ^           render, search
-//!  HTTP API (http) ──┘              one error)  ─────────────────────┘
+//!  HTTP API (http) ──┘              one error) ──> engine ───────────┘
+//!                                         (journeys in memory, columns)
 //! ```
 //!
 //! Two doors, one hall: [`cli`] and [`http`] parse a request, make one
@@ -33,6 +34,13 @@
 //!   site's journeys loaded through the filters and cleaned, and the mining
 //!   run over them) and [`service::charts`] (a site's charts from the
 //!   store, mining and [`heat`]).
+//! * [`engine`] is the read engine: every site's journeys held in memory
+//!   as flat, dictionary-coded columns ([`engine::site`]), shared by all
+//!   requests and brought up to date from the store's change sequence before
+//!   each answer. [`service::analysis`] asks it for a site's journeys through
+//!   a filter instead of reading session rows; it reads the store through
+//!   [`store::journeys`] only, and knows nothing of the doors or of mining
+//!   beyond the journeys it hands out.
 //! * [`event`] is the shared vocabulary: events, sessions, channels, devices,
 //!   a page view's frustration signals ([`event::PageSignals`]), recorded
 //!   clicks and viewport classes. It imports no other room.
@@ -97,6 +105,7 @@ pub(crate) mod bench;
 pub mod cli;
 pub(crate) mod config;
 pub(crate) mod demo;
+pub(crate) mod engine;
 pub(crate) mod event;
 pub(crate) mod heat;
 pub(crate) mod http;

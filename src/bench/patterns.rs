@@ -11,6 +11,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::mine::patterns::{top_patterns, PatternQuery};
+use crate::mine::JourneySet;
 use crate::mine::PageId;
 use crate::service::analysis::Analysis;
 use crate::store::read::JourneyFilter;
@@ -58,9 +59,9 @@ pub(crate) fn run(
         include_bots: true,
         ..JourneyFilter::default()
     };
-    let a = Analysis::load(store, site, &filter)?;
+    let a = Analysis::load(store, &crate::engine::Engine::new(), site, &filter)?;
     let load_seconds = started.elapsed().as_secs_f64();
-    let seqs: Vec<&[PageId]> = a.journeys.iter().map(|j| j.pages.as_slice()).collect();
+    let seqs: Vec<&[PageId]> = a.journeys.iter().map(|j| j.pages).collect();
     let q = PatternQuery {
         top_k: top,
         min_len,

@@ -153,8 +153,21 @@ impl PageMap {
     }
 
     /// The cleaned id of a raw page id (0 if unknown).
+    #[cfg(test)]
     pub(crate) fn clean(&self, raw: u32) -> PageId {
         self.clean_of.get(&raw).copied().unwrap_or(0)
+    }
+
+    /// The cleaned id of every raw id, indexed by raw id (0 where a raw id
+    /// is not this site's): one array lookup per page view instead of a
+    /// hash lookup.
+    pub(crate) fn dense(&self) -> Vec<PageId> {
+        let len = self.clean_of.keys().max().map_or(0, |m| *m as usize + 1);
+        let mut dense = vec![0; len];
+        for (raw, clean) in &self.clean_of {
+            dense[*raw as usize] = *clean;
+        }
+        dense
     }
 
     /// The raw page ids that clean to `clean`.

@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::{ratio, Journey, PageId};
+use super::{ratio, JourneySet, PageId};
 
 /// Traffic through one page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,7 +31,7 @@ pub(crate) struct PageFlow {
 }
 
 /// Every page's flow, most viewed first (then by page id).
-pub(crate) fn page_flows(journeys: &[Journey]) -> Vec<PageFlow> {
+pub(crate) fn page_flows(journeys: &(impl JourneySet + ?Sized)) -> Vec<PageFlow> {
     let size = journeys
         .iter()
         .flat_map(|j| j.pages.iter())
@@ -39,11 +39,11 @@ pub(crate) fn page_flows(journeys: &[Journey]) -> Vec<PageFlow> {
         .map_or(0, |m| *m as usize + 1);
     // views, entries, exits, bounces
     let mut counts = vec![[0u32; 4]; size];
-    for j in journeys {
+    for j in journeys.iter() {
         let (Some(first), Some(last)) = (j.pages.first(), j.pages.last()) else {
             continue;
         };
-        for p in &j.pages {
+        for p in j.pages {
             counts[*p as usize][0] += 1;
         }
         counts[*first as usize][1] += 1;
@@ -105,11 +105,14 @@ pub(crate) struct Transitions {
 
 /// Transitions of `q.page`. Every view is accounted for: views = entries +
 /// previous + previous_other = exits + next + next_other.
-pub(crate) fn transitions(journeys: &[Journey], q: &TransitionQuery) -> Transitions {
+pub(crate) fn transitions(
+    journeys: &(impl JourneySet + ?Sized),
+    q: &TransitionQuery,
+) -> Transitions {
     let mut before: FxHashMap<PageId, u32> = FxHashMap::default();
     let mut after: FxHashMap<PageId, u32> = FxHashMap::default();
     let (mut views, mut entries, mut exits) = (0, 0, 0);
-    for j in journeys {
+    for j in journeys.iter() {
         for (i, p) in j.pages.iter().enumerate() {
             if *p != q.page {
                 continue;
@@ -156,6 +159,7 @@ fn split_top(counts: FxHashMap<PageId, u32>, k: usize) -> (Neighbours, Neighbour
 mod tests {
     use super::*;
     use crate::mine::testing::journeys;
+    use crate::mine::Journey;
 
     #[test]
     fn entries_exits_and_bounces_by_hand() {
@@ -218,7 +222,7 @@ mod tests {
         for f in page_flows(&js) {
             let views = js
                 .iter()
-                .flat_map(|j| &j.pages)
+                .flat_map(|j| j.pages)
                 .filter(|p| **p == f.page)
                 .count() as u32;
             let entries = js.iter().filter(|j| j.pages[0] == f.page).count() as u32;

@@ -16,7 +16,7 @@
 
 use serde::Serialize;
 
-use super::{ratio, Journey, PageId};
+use super::{ratio, JourneyRef, JourneySet, PageId};
 use crate::event::Millis;
 
 /// A return to the previous page within this long counts as a quick back.
@@ -76,7 +76,7 @@ struct JourneySignals {
     session: SessionFrustration,
 }
 
-fn journey_signals(j: &Journey) -> JourneySignals {
+fn journey_signals(j: JourneyRef<'_>) -> JourneySignals {
     let n = j.pages.len();
     let mut quick_back = vec![false; n];
     let mut in_loop = vec![false; n];
@@ -103,7 +103,7 @@ fn journey_signals(j: &Journey) -> JourneySignals {
             i += 1;
         }
     }
-    for s in &j.signals {
+    for s in j.signals {
         session.rage_clicks += u32::from(s.rage_clicks);
         session.dead_clicks += u32::from(s.dead_clicks);
         session.errors += u32::from(s.error);
@@ -121,7 +121,10 @@ fn journey_signals(j: &Journey) -> JourneySignals {
 }
 
 /// Per page and per session frustration; `worst` bounds the session list.
-pub(crate) fn frustration(journeys: &[Journey], worst: usize) -> FrustrationReport {
+pub(crate) fn frustration(
+    journeys: &(impl JourneySet + ?Sized),
+    worst: usize,
+) -> FrustrationReport {
     let size = journeys
         .iter()
         .flat_map(|j| j.pages.iter())
@@ -130,7 +133,7 @@ pub(crate) fn frustration(journeys: &[Journey], worst: usize) -> FrustrationRepo
     let mut pages = vec![PageFrustration::default(); size];
     let mut sessions = Vec::new();
     let mut frustrated_sessions = 0;
-    for j in journeys {
+    for j in journeys.iter() {
         let js = journey_signals(j);
         for (i, &page) in j.pages.iter().enumerate() {
             let pf = &mut pages[page as usize];
@@ -214,7 +217,7 @@ pub(crate) struct Moments {
 /// The moments that matter; `is_goal(page)` marks pages where leaving is
 /// success; `top` bounds each list.
 pub(crate) fn moments(
-    journeys: &[Journey],
+    journeys: &(impl JourneySet + ?Sized),
     is_goal: impl Fn(PageId) -> bool,
     top: usize,
 ) -> Moments {
@@ -270,6 +273,7 @@ mod tests {
     use super::*;
     use crate::event::PageSignals;
     use crate::mine::testing::journeys;
+    use crate::mine::Journey;
 
     fn timed(pages: &[PageId], times_s: &[i64]) -> Journey {
         Journey {
@@ -285,27 +289,29 @@ mod tests {
         // 1 → 2 (left after 5 s) → 1: quick back on 2.
         // 1 → 3 (left after 30 s) → 1: a slow return, not frustration.
         let j = timed(&[1, 2, 1, 3, 1], &[0, 10, 15, 20, 50]);
-        let js = journey_signals(&j);
+        let js = journey_signals(j.as_ref());
         assert_eq!(js.quick_back, [false, true, false, false, false]);
         assert_eq!(js.session.quick_backs, 1);
         // Exactly 10 s still counts.
-        let js = journey_signals(&timed(&[1, 2, 1], &[0, 10, 20]));
+        let js = journey_signals(timed(&[1, 2, 1], &[0, 10, 20]).as_ref());
         assert_eq!(js.session.quick_backs, 1);
-        let js = journey_signals(&timed(&[1, 2, 1], &[0, 10, 21]));
+        let js = journey_signals(timed(&[1, 2, 1], &[0, 10, 21]).as_ref());
         assert_eq!(js.session.quick_backs, 0);
     }
 
     #[test]
     fn loops_go_round_between_two_pages() {
-        let js = journey_signals(&timed(&[5, 1, 2, 1, 2, 6], &[0, 100, 200, 300, 400, 500]));
+        let js =
+            journey_signals(timed(&[5, 1, 2, 1, 2, 6], &[0, 100, 200, 300, 400, 500]).as_ref());
         assert_eq!(js.session.loops, 1);
         assert_eq!(js.in_loop, [false, true, true, true, true, false]);
-        let two = journey_signals(&timed(&[1, 2, 1, 2, 1, 2], &[0, 100, 200, 300, 400, 500]));
+        let two =
+            journey_signals(timed(&[1, 2, 1, 2, 1, 2], &[0, 100, 200, 300, 400, 500]).as_ref());
         assert_eq!(two.session.loops, 2);
         // A B A C is a back, not a loop; so is a repeat A A A A.
-        let none = journey_signals(&timed(&[1, 2, 1, 3], &[0, 100, 200, 300]));
+        let none = journey_signals(timed(&[1, 2, 1, 3], &[0, 100, 200, 300]).as_ref());
         assert_eq!(none.session.loops, 0);
-        let none = journey_signals(&timed(&[1, 1, 1, 1], &[0, 100, 200, 300]));
+        let none = journey_signals(timed(&[1, 1, 1, 1], &[0, 100, 200, 300]).as_ref());
         assert_eq!(none.session.loops, 0);
     }
 

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::cancel::Cancel;
-use super::{ratio, Journey, PageId};
+use super::{ratio, JourneySet, PageId};
 
 /// How many destinations `FunnelStep::dropped_to` lists.
 pub(crate) const DROPPED_TO_TOP: usize = 10;
@@ -126,13 +126,17 @@ impl Matcher {
 
 /// Runs the funnel over the journeys.
 #[cfg(test)]
-pub(crate) fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Funnel {
+pub(crate) fn funnel(journeys: &(impl JourneySet + ?Sized), q: &FunnelQuery) -> Funnel {
     funnel_until(journeys, q, &Cancel::never())
 }
 
 /// [`funnel`], leaving the journeys not yet counted out when `cancel`
 /// says so (the caller then discards the result).
-pub(crate) fn funnel_until(journeys: &[Journey], q: &FunnelQuery, cancel: &Cancel) -> Funnel {
+pub(crate) fn funnel_until(
+    journeys: &(impl JourneySet + ?Sized),
+    q: &FunnelQuery,
+    cancel: &Cancel,
+) -> Funnel {
     let n = q.steps.len();
     if n == 0 {
         return Funnel {
@@ -145,7 +149,7 @@ pub(crate) fn funnel_until(journeys: &[Journey], q: &FunnelQuery, cancel: &Cance
     let mut exited = vec![0u32; n];
     let mut went: Vec<FxHashMap<PageId, u32>> = vec![FxHashMap::default(); n];
     let mut ticker = cancel.ticker();
-    for j in journeys {
+    for j in journeys.iter() {
         if ticker.stop() {
             break;
         }
@@ -216,6 +220,7 @@ pub(crate) fn funnel_until(journeys: &[Journey], q: &FunnelQuery, cancel: &Cance
 mod tests {
     use super::*;
     use crate::mine::testing::journeys;
+    use crate::mine::Journey;
 
     fn pages(ps: &[PageId]) -> Vec<StepMatch> {
         ps.iter().map(|p| StepMatch::Page(*p)).collect()

@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::cancel::Cancel;
-use super::{Journey, PageId};
+use super::{JourneyRef, JourneySet, PageId};
 
 /// How to draw the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub(crate) struct Graph {
 }
 
 /// The part of a journey drawn, and whether the journey ends with it.
-fn window(j: &Journey, steps: usize, root: Option<PageId>) -> Option<(&[PageId], bool)> {
+fn window(j: JourneyRef<'_>, steps: usize, root: Option<PageId>) -> Option<(&[PageId], bool)> {
     let start = match root {
         Some(r) => j.pages.iter().position(|p| *p == r)?,
         None => 0,
@@ -134,13 +134,17 @@ const DENSE_CELLS: usize = 1 << 22;
 
 /// Builds the graph; see the module documentation for how it counts.
 #[cfg(test)]
-pub(crate) fn journey_graph(journeys: &[Journey], q: &GraphQuery) -> Graph {
+pub(crate) fn journey_graph(journeys: &(impl JourneySet + ?Sized), q: &GraphQuery) -> Graph {
     journey_graph_until(journeys, q, &Cancel::never())
 }
 
 /// [`journey_graph`], leaving the journeys not yet counted out when
 /// `cancel` says so (the caller then discards the graph).
-pub(crate) fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: &Cancel) -> Graph {
+pub(crate) fn journey_graph_until(
+    journeys: &(impl JourneySet + ?Sized),
+    q: &GraphQuery,
+    cancel: &Cancel,
+) -> Graph {
     let mut ticker = cancel.ticker();
     let steps = q.steps;
     let max = journeys
@@ -155,7 +159,7 @@ pub(crate) fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: 
         // too large.
         let mut of = FxHashMap::default();
         let mut pages = Vec::new();
-        for j in journeys {
+        for j in journeys.iter() {
             for p in window(j, steps, q.root).map_or(&[][..], |w| w.0) {
                 of.entry(*p).or_insert_with(|| {
                     pages.push(*p);
@@ -170,7 +174,7 @@ pub(crate) fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: 
     let mut ends = vec![0u32; steps * size];
     // Stopped, the passes below skip the rest of the journeys; the index
     // above has every page, so nothing they look up is missing.
-    for j in journeys {
+    for j in journeys.iter() {
         if ticker.stop() {
             break;
         }
@@ -242,7 +246,7 @@ pub(crate) fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: 
     let mut matrix: Vec<Vec<u32>> = (0..steps.saturating_sub(1))
         .map(|s| vec![0; width(s) * width(s + 1)])
         .collect();
-    for j in journeys {
+    for j in journeys.iter() {
         // Once stopped, stays stopped: a pass 1 cut short stops this one
         // before it looks up a page that pass 1 never met.
         if ticker.stop() {
@@ -281,6 +285,7 @@ pub(crate) fn journey_graph_until(journeys: &[Journey], q: &GraphQuery, cancel: 
 mod tests {
     use super::*;
     use crate::mine::testing::journeys;
+    use crate::mine::Journey;
     use std::collections::BTreeMap;
 
     /// (step, page, sessions, drop_off) per node.

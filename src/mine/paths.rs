@@ -18,7 +18,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::{Journey, PageId};
+use super::{JourneySet, PageId};
 
 /// The longest path `top_paths` cuts; longer requests are clamped.
 pub(crate) const MAX_STEPS: usize = 20;
@@ -69,12 +69,16 @@ pub(crate) struct PathCount {
 /// The `q.top_k` most common paths, by sessions descending, then pages
 /// ascending (lexicographically), uncollapsed before collapsed. Sessions
 /// with no path (empty, or missing an anchor) are not counted.
-pub(crate) fn top_paths(journeys: &[Journey], q: &PathQuery) -> Vec<PathCount> {
+pub(crate) fn top_paths(journeys: &(impl JourneySet + ?Sized), q: &PathQuery) -> Vec<PathCount> {
     count_paths(journeys, q, false)
 }
 
 /// `top_paths`, with the slice-keyed counting forced for tests.
-fn count_paths(journeys: &[Journey], q: &PathQuery, force_slices: bool) -> Vec<PathCount> {
+fn count_paths(
+    journeys: &(impl JourneySet + ?Sized),
+    q: &PathQuery,
+    force_slices: bool,
+) -> Vec<PathCount> {
     let steps = q.steps.clamp(1, MAX_STEPS);
     let Some(max_page) = journeys.iter().flat_map(|j| j.pages.iter()).max() else {
         return Vec::new();
@@ -95,9 +99,9 @@ fn count_paths(journeys: &[Journey], q: &PathQuery, force_slices: bool) -> Vec<P
     }
     let mut keys: Vec<u128> = Vec::with_capacity(journeys.len());
     let mut buf: Vec<PageId> = Vec::with_capacity(MAX_STEPS + 1);
-    for j in journeys {
+    for j in journeys.iter() {
         buf.clear();
-        let Some(collapsed) = cut(&j.pages, steps, q.start, q.end, &mut buf) else {
+        let Some(collapsed) = cut(j.pages, steps, q.start, q.end, &mut buf) else {
             continue;
         };
         let mut key = 0u128;
@@ -131,14 +135,18 @@ fn count_paths(journeys: &[Journey], q: &PathQuery, force_slices: bool) -> Vec<P
 }
 
 /// The general case (long paths over many pages): counted by page slice.
-fn count_by_slices(journeys: &[Journey], q: &PathQuery, steps: usize) -> Vec<PathCount> {
+fn count_by_slices(
+    journeys: &(impl JourneySet + ?Sized),
+    q: &PathQuery,
+    steps: usize,
+) -> Vec<PathCount> {
     // Two maps rather than a flag in the key: a collapsed path and a real
     // one may hold the same ids when page 0 exists.
     let mut counts: [FxHashMap<Box<[PageId]>, u32>; 2] = Default::default();
     let mut buf: Vec<PageId> = Vec::with_capacity(MAX_STEPS + 1);
-    for j in journeys {
+    for j in journeys.iter() {
         buf.clear();
-        let Some(collapsed) = cut(&j.pages, steps, q.start, q.end, &mut buf) else {
+        let Some(collapsed) = cut(j.pages, steps, q.start, q.end, &mut buf) else {
             continue;
         };
         let map = &mut counts[collapsed as usize];
@@ -234,6 +242,7 @@ fn cut(
 mod tests {
     use super::*;
     use crate::mine::testing::journeys;
+    use crate::mine::Journey;
     use std::collections::BTreeMap;
 
     fn query(steps: usize, start: Option<PageId>, end: Option<PageId>) -> PathQuery {

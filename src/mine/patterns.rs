@@ -56,9 +56,9 @@ use serde::Serialize;
 use std::collections::hash_map::Entry;
 
 use super::cancel::Cancel;
-#[cfg(test)]
-use super::Journey;
 use super::PageId;
+#[cfg(test)]
+use super::{Journey, JourneySet};
 
 /// A navigation pattern and how many sessions go through it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -838,8 +838,11 @@ impl<'a> Miner<'a> {
 
 /// [`top_patterns`] over the pages of journeys.
 #[cfg(test)]
-pub(crate) fn top_journey_patterns(journeys: &[Journey], q: &PatternQuery) -> Vec<Pattern> {
-    let sequences: Vec<&[PageId]> = journeys.iter().map(|j| j.pages.as_slice()).collect();
+pub(crate) fn top_journey_patterns(
+    journeys: &(impl JourneySet + ?Sized),
+    q: &PatternQuery,
+) -> Vec<Pattern> {
+    let sequences: Vec<&[PageId]> = journeys.iter().map(|j| j.pages).collect();
     top_patterns(&sequences, q)
 }
 

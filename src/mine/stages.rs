@@ -14,7 +14,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::{ratio, Journey, PageId};
+use super::{ratio, JourneySet, PageId};
 
 /// The most stages a site can define (stage sets are bitmasks).
 pub(crate) const MAX_STAGES: usize = 16;
@@ -80,7 +80,7 @@ pub(crate) struct StageReport {
 /// Counts stages over `journeys`; `top_sequences` bounds the list of stage
 /// orders.
 pub(crate) fn stage_report(
-    journeys: &[Journey],
+    journeys: &(impl JourneySet + ?Sized),
     map: &StageMap,
     top_sequences: usize,
 ) -> StageReport {
@@ -91,7 +91,7 @@ pub(crate) fn stage_report(
     let mut unstaged = 0u32;
     let mut orders: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
     let mut order = Vec::with_capacity(n);
-    for j in journeys {
+    for j in journeys.iter() {
         let mut seen = 0u32;
         order.clear();
         for stage in j.pages.iter().filter_map(|p| map.stage(*p)) {
@@ -165,7 +165,10 @@ pub(crate) fn stage_report(
 
 /// Each session's deepest stage (`None`: no stage), in journey order.
 #[cfg(test)]
-pub(crate) fn deepest_stages(journeys: &[Journey], map: &StageMap) -> Vec<Option<usize>> {
+pub(crate) fn deepest_stages(
+    journeys: &(impl JourneySet + ?Sized),
+    map: &StageMap,
+) -> Vec<Option<usize>> {
     journeys
         .iter()
         .map(|j| {

@@ -15,8 +15,11 @@ use crate::mine::cancel::Cancel;
 use crate::mine::clean::{Cleaner, PageMap};
 use regex::Regex;
 
+use crate::engine::{site::Wanted, Engine};
 use crate::mine::stages::{StageMap, MAX_STAGES};
-use crate::mine::{flow, frustration, funnel, graph, paths, patterns, stages, Journey, PageId};
+use crate::mine::{
+    flow, frustration, funnel, graph, paths, patterns, stages, JourneySet, Journeys, PageId,
+};
 use crate::service::error::{Result, ServiceError};
 use crate::service::report::*;
 use crate::store::read::{self, JourneyFilter};
@@ -25,7 +28,7 @@ use crate::store::{sites, Store};
 
 /// A site's journeys, cleaned, ready for mining.
 pub(crate) struct Analysis {
-    pub journeys: Vec<Journey>,
+    pub journeys: Journeys,
     pub pages: PageMap,
     cleaner: Cleaner,
     /// The site's journey stages and goal pages.
@@ -63,16 +66,22 @@ pub(crate) fn stored_cleaner(site: &str, rules: &[(String, String)]) -> Result<C
 
 impl Analysis {
     /// Loads the journeys of `site` that pass `filter`.
-    #[cfg(feature = "dev")]
-    pub(crate) fn load(store: &Store, site: &str, filter: &JourneyFilter) -> Result<Analysis> {
-        Analysis::load_until(store, site, filter, Cancel::never())
+    #[cfg(any(test, feature = "dev"))]
+    pub(crate) fn load(
+        store: &Store,
+        engine: &Engine,
+        site: &str,
+        filter: &JourneyFilter,
+    ) -> Result<Analysis> {
+        Analysis::load_until(store, engine, site, filter, Cancel::never())
     }
 
     /// [`Analysis::load`], stopping with [`ServiceError::Stopped`] when
     /// `cancel` says so; the analysis keeps `cancel` for the mining asked
-    /// of it next.
+    /// of it next. The journeys come from the read engine.
     pub(crate) fn load_until(
         store: &Store,
+        engine: &Engine,
         site: &str,
         filter: &JourneyFilter,
         cancel: Cancel,
@@ -83,16 +92,65 @@ impl Analysis {
         let settings = sites::journey_settings(&conn, site.id)?;
         let cleaner = stored_cleaner(&site.name, &rules)?;
         cancel.check()?;
+        let raw_pages = read::site_pages(&conn, site.id)?;
+        drop(conn);
+        let pages = PageMap::build_until(&raw_pages, &cleaner, &cancel);
+        cancel.check()?;
+        let country = filter.country.as_ref().map(|c| c.to_ascii_uppercase());
+        let referrer = filter
+            .referrer_domain
+            .as_ref()
+            .map(|r| r.to_ascii_lowercase());
+        let wanted = Wanted {
+            from: filter.from,
+            to: filter.to,
+            channel: filter.channel.as_deref(),
+            device: filter.device.as_deref(),
+            country: country.as_deref(),
+            referrer_domain: referrer.as_deref(),
+            entry_page: filter
+                .entry_page
+                .as_ref()
+                .map(|path| raw_pages.iter().find(|(_, p)| p == path).map(|(id, _)| *id)),
+            include_bots: filter.include_bots,
+        };
+        let journeys = engine.journeys(
+            store,
+            site.id,
+            &wanted,
+            &pages.dense(),
+            !filter.keep_repeats,
+        )?;
+        cancel.check()?;
+        Ok(Analysis {
+            journeys,
+            pages,
+            cleaner,
+            settings,
+            site: site.name,
+            cancel,
+        })
+    }
+
+    /// The journeys as the store's rows give them, read and cleaned one by
+    /// one without the engine: what the engine must agree with.
+    #[cfg(test)]
+    pub(crate) fn load_from_rows(
+        store: &Store,
+        site: &str,
+        filter: &JourneyFilter,
+    ) -> Result<Analysis> {
+        use crate::mine::Journey;
+        let cancel = Cancel::never();
+        let conn = store.read()?;
+        let site = super::find_site(&conn, site)?;
+        let rules = sites::page_rules(&conn, site.id)?;
+        let settings = sites::journey_settings(&conn, site.id)?;
+        let cleaner = stored_cleaner(&site.name, &rules)?;
         let pages = PageMap::build_until(&read::site_pages(&conn, site.id)?, &cleaner, &cancel);
-        cancel.check()?;
-        let loaded = read_until(&conn, &cancel, |conn| {
-            read::load_journeys(conn, site.id, filter)
-        })?;
-        cancel.check()?;
-        let mut ticker = cancel.ticker();
+        let loaded = read::load_journeys(&conn, site.id, filter)?;
         let journeys = loaded
             .into_iter()
-            .take_while(|_| !ticker.stop())
             .map(|j| {
                 let journey = Journey {
                     session_id: j.session_id,
@@ -107,10 +165,9 @@ impl Analysis {
                 }
             })
             .filter(|j| !j.pages.is_empty())
-            .collect();
-        cancel.check()?;
+            .collect::<Vec<_>>();
         Ok(Analysis {
-            journeys,
+            journeys: crate::mine::JourneySet::iter(&journeys).collect(),
             pages,
             cleaner,
             settings,
@@ -452,7 +509,7 @@ impl Analysis {
 
     /// Frequent navigation patterns, with gaps.
     pub(crate) fn patterns(&self, q: &patterns::PatternQuery) -> Result<PatternsReport> {
-        let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages.as_slice()).collect();
+        let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages).collect();
         let found = patterns::top_patterns_until(&seqs, q, &self.cancel);
         // Stopped: what was found is partial, and with `all` it can be
         // millions of patterns not worth naming.

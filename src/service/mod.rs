@@ -38,6 +38,8 @@ use request::{bounds, FunnelRequest, GraphRequest, SearchRequest};
 #[derive(Clone)]
 pub(crate) struct Service {
     store: Arc<Store>,
+    /// The journeys every report reads, shared by all requests.
+    engine: Arc<crate::engine::Engine>,
 }
 
 /// A chart, with what it takes besides the filters.
@@ -67,7 +69,10 @@ pub(crate) struct SearchReport {
 
 impl Service {
     pub(crate) fn new(store: Arc<Store>) -> Service {
-        Service { store }
+        Service {
+            store,
+            engine: Arc::new(crate::engine::Engine::new()),
+        }
     }
 
     pub(crate) fn store(&self) -> &Arc<Store> {
@@ -94,7 +99,13 @@ impl Service {
                 analysis::read_until(&conn, &cancel, |c| read::overview(c, s.id, &filter, *top))?;
             return Ok(Report::Overview(overview));
         }
-        let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
+        let a = Analysis::load_until(
+            &self.store,
+            &self.engine,
+            site,
+            &filters.journey_filter(),
+            cancel,
+        )?;
         let page = |p: &Option<String>| p.as_deref().map(|p| a.page(p)).transpose();
         let report = match req {
             ReportRequest::Overview { .. } => unreachable!("answered above"),
@@ -141,13 +152,25 @@ impl Service {
             ChartRequest::Sankey { graph, size } => {
                 graph.check()?;
                 check_size(*size)?;
-                let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
+                let a = Analysis::load_until(
+                    &self.store,
+                    &self.engine,
+                    site,
+                    &filters.journey_filter(),
+                    cancel,
+                )?;
                 charts::sankey(&a, &graph_query(&a, graph)?, size.0, size.1, format)
             }
             ChartRequest::Funnel { funnel, size } => {
                 funnel.check()?;
                 check_size(*size)?;
-                let a = Analysis::load_until(&self.store, site, &filters.journey_filter(), cancel)?;
+                let a = Analysis::load_until(
+                    &self.store,
+                    &self.engine,
+                    site,
+                    &filters.journey_filter(),
+                    cancel,
+                )?;
                 charts::funnel(
                     &a,
                     &funnel.steps,

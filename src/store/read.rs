@@ -324,6 +324,7 @@ pub(crate) struct JourneyFilter {
 }
 
 /// A session's page views as stored: raw page ids, times and signals.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredJourney {
     pub session_id: i64,
@@ -373,7 +374,9 @@ fn filtered_sessions(site_id: i64, f: &JourneyFilter) -> (String, Vec<Box<dyn ru
     (sql, args)
 }
 
-/// The journeys of a site's sessions that pass `f`, oldest first.
+/// The journeys of a site's sessions that pass `f`, oldest first: how
+/// reports read them before the engine, kept to check it against.
+#[cfg(test)]
 pub(crate) fn load_journeys(
     conn: &Connection,
     site_id: i64,

@@ -1,0 +1,114 @@
+//! The rows the read engine ([`crate::engine`]) follows: each session's
+//! journey (page ids, page times, signals) and the dimensions reports filter
+//! on, read without copying the blobs, in the store's change sequence.
+//!
+//! The engine loads everything once (`changed <= watermark`, scanned in
+//! rowid order) and then asks only for what changed since (`changed >`
+//! its watermark, through the change index). Sessions are updated in place,
+//! so a row read after the watermark was taken is simply read again, newer,
+//! by the next catch-up: nothing can be missed or read stale.
+
+use super::Result;
+use crate::event::Millis;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, Row};
+
+/// One session row as the engine takes it; the blobs borrow SQLite's buffer.
+pub(crate) struct JourneyRow<'r> {
+    pub id: i64,
+    pub site_id: i64,
+    pub start: Millis,
+    /// Page ids, little-endian u32 each ([`crate::event::pack_pages`]).
+    pub pages: &'r [u8],
+    /// Page times as u32 offsets from `start` ([`crate::event::pack_times`]).
+    pub times: &'r [u8],
+    /// Signals, 3 bytes each ([`crate::event::pack_signals`]).
+    pub signals: &'r [u8],
+    pub channel: &'r str,
+    pub device: &'r str,
+    pub country: Option<&'r str>,
+    pub referrer_domain: Option<&'r str>,
+    /// The raw id of the entry page.
+    pub entry_page: Option<u32>,
+    pub is_bot: bool,
+}
+
+const COLUMNS: &str = "id, site_id, start_ms, pages, page_times, page_signals, channel, device,
+    country, referrer_domain, entry_page, is_bot";
+
+fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+    Ok(match r.get_ref(i)? {
+        ValueRef::Blob(b) => b,
+        _ => &[],
+    })
+}
+
+fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    Ok(match r.get_ref(i)? {
+        ValueRef::Text(t) => Some(std::str::from_utf8(t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })?),
+        _ => None,
+    })
+}
+
+fn journey_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<JourneyRow<'r>> {
+    Ok(JourneyRow {
+        id: r.get(0)?,
+        site_id: r.get(1)?,
+        start: r.get(2)?,
+        pages: blob(r, 3)?,
+        times: blob(r, 4)?,
+        signals: blob(r, 5)?,
+        channel: text(r, 6)?.unwrap_or(""),
+        device: text(r, 7)?.unwrap_or(""),
+        country: text(r, 8)?,
+        referrer_domain: text(r, 9)?,
+        entry_page: r.get::<_, Option<i64>>(10)?.map(|p| p as u32),
+        is_bot: r.get::<_, i64>(11)? != 0,
+    })
+}
+
+/// The store's change sequence now: every committed session change is at
+/// or below it.
+pub(crate) fn watermark(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT IFNULL(MAX(changed), 0) FROM sessions", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Hands `each` every session changed after `after` and at or before
+/// `upto`. From 0 (a first load) it scans the table in rowid order; after
+/// that it walks the change index.
+pub(crate) fn each_changed(
+    conn: &Connection,
+    after: i64,
+    upto: i64,
+    mut each: impl FnMut(JourneyRow<'_>),
+) -> Result<()> {
+    // `+changed` keeps SQLite off the change index for the first load: a
+    // scan in rowid order beats ten million index lookups.
+    let sql = if after == 0 {
+        format!("SELECT {COLUMNS} FROM sessions WHERE +changed <= ?2 AND ?1 = 0")
+    } else {
+        format!("SELECT {COLUMNS} FROM sessions WHERE changed > ?1 AND changed <= ?2")
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![after, upto])?;
+    while let Some(r) = rows.next()? {
+        each(journey_row(r)?);
+    }
+    Ok(())
+}
+
+/// Every site as `(id, created_ms)`, by id: the engine drops what it holds
+/// for a site that is gone (or whose id a new site was given).
+pub(crate) fn sites(conn: &Connection) -> Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, created_ms FROM sites ORDER BY id")?;
+    let ids = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
