@@ -11,8 +11,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::mine::patterns::{top_patterns, PatternQuery};
-use crate::mine::JourneySet;
-use crate::mine::PageId;
+use crate::mine::PageSequences;
 use crate::service::analysis::Analysis;
 use crate::store::read::JourneyFilter;
 use crate::store::Store;
@@ -61,7 +60,8 @@ pub(crate) fn run(
     };
     let a = Analysis::load(store, &crate::engine::Engine::new(), site, &filter)?;
     let load_seconds = started.elapsed().as_secs_f64();
-    let seqs: Vec<&[PageId]> = a.journeys.iter().map(|j| j.pages).collect();
+    let sequences = PageSequences::of(&*a.journeys);
+    let seqs = sequences.slices();
     let q = PatternQuery {
         top_k: top,
         min_len,

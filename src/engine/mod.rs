@@ -14,15 +14,18 @@
 //! session rows themselves. A second backend (ClickHouse) will sit behind
 //! the same call.
 
+pub(crate) mod overview;
 pub(crate) mod site;
 #[cfg(test)]
 mod tests;
 
-use crate::mine::{Journeys, PageId};
+use crate::event::Millis;
+use crate::mine::{Block, JourneySet, Journeys, PageId};
+use crate::store::read::Overview;
 use crate::store::{self, journeys as rows, Store};
 use rustc_hash::FxHashMap;
-use site::{SiteJourneys, Wanted};
-use std::sync::{Mutex, RwLock};
+use site::{Selection, SiteJourneys, Wanted};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Every site's journeys and the change they are current as of.
 #[derive(Debug, Default)]
@@ -47,6 +50,28 @@ impl Engine {
         Engine::default()
     }
 
+    /// Brings the engine up to date on a thread of its own (the server
+    /// calls it at start, so that the first report does not wait for the
+    /// first load).
+    pub(crate) fn warm_up(self: &Arc<Engine>, store: Arc<Store>) {
+        let engine = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("trailmap-engine".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                match engine.catch_up(&store) {
+                    Ok(()) => tracing::info!(
+                        seconds = started.elapsed().as_secs_f64(),
+                        "the read engine holds every session"
+                    ),
+                    Err(e) => tracing::warn!("the read engine could not load: {e}"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("the read engine loads at the first report: {e}");
+        }
+    }
+
     /// Applies what the store committed since the last call.
     fn catch_up(&self, store: &Store) -> store::Result<()> {
         let _one = self.catching_up.lock().unwrap_or_else(|e| e.into_inner());
@@ -67,36 +92,166 @@ impl Engine {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         state.sites.retain(|id, (c, _)| is_live(id, *c));
         let sites = &mut state.sites;
+        let mut behind: FxHashMap<i64, Vec<site::Change>> = FxHashMap::default();
         rows::each_changed(&conn, after, upto, |row| {
             let created = live
                 .binary_search_by_key(&row.site_id, |(id, _)| *id)
                 .map_or(0, |k| live[k].1);
-            sites
+            let site = &mut sites
                 .entry(row.site_id)
                 .or_insert_with(|| (created, SiteJourneys::default()))
-                .1
-                .apply(&row);
+                .1;
+            if let Some(change) = site.take(&row) {
+                behind.entry(row.site_id).or_default().push(change);
+            }
         })?;
+        for (id, changes) in behind {
+            if let Some((_, site)) = sites.get_mut(&id) {
+                site.merge(changes);
+            }
+        }
         state.watermark = upto;
         Ok(())
     }
 
-    /// The journeys of `site_id` that `wanted` admits, cleaned through
-    /// `clean` (indexed by raw page id) and, with `collapse`, with repeats
-    /// merged; current as of this call.
+    /// The journeys of `site_id` that `wanted` admits, current as of this
+    /// call, to be walked cleaned through `clean` (indexed by raw page id)
+    /// and, with `collapse`, with repeats merged. They are shared with the
+    /// engine, not copied: a change applied later copies what it touches.
     pub(crate) fn journeys(
         &self,
         store: &Store,
         site_id: i64,
-        wanted: &Wanted<'_>,
-        clean: &[PageId],
+        wanted: &Wanted,
+        clean: Vec<PageId>,
         collapse: bool,
-    ) -> store::Result<Journeys> {
+    ) -> store::Result<Selected> {
         self.catch_up(store)?;
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        Ok(match state.sites.get(&site_id) {
-            Some((_, site)) => site.journeys(&site.selector(wanted), clean, collapse),
-            None => Journeys::default(),
+        let (segments, selector) = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            match state.sites.get(&site_id) {
+                Some((_, site)) => (site.snapshot(), site.selector(wanted)),
+                None => (Vec::new(), Default::default()),
+            }
+        };
+        let page_bound = clean.iter().max().map_or(0, |m| *m as usize + 1);
+        Ok(Selected {
+            selection: Arc::new(Selection::new(segments, &selector)),
+            clean: clean.into(),
+            collapse,
+            page_bound,
         })
+    }
+}
+
+impl Engine {
+    /// The overview of the sessions of `site_id` that `wanted` admits;
+    /// `pages` are the site's raw pages. `None` when the store must answer
+    /// (see [`overview::overview`]).
+    pub(crate) fn overview(
+        &self,
+        store: &Store,
+        site_id: i64,
+        wanted: &Wanted,
+        pages: &[(u32, String)],
+        top: usize,
+    ) -> store::Result<Option<Overview>> {
+        self.catch_up(store)?;
+        let (segments, selector, names, visitors) = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            match state.sites.get(&site_id) {
+                Some((_, site)) => (
+                    site.snapshot(),
+                    site.selector(wanted),
+                    site.names(),
+                    site.visitor_count(),
+                ),
+                None => Default::default(),
+            }
+        };
+        let selection = Selection::new(segments, &selector);
+        let window: (Option<Millis>, Option<Millis>) = (wanted.from, wanted.to);
+        Ok(overview::overview(
+            &selection, &names, visitors, pages, window, top,
+        ))
+    }
+}
+
+/// A report's journeys: the engine's segments it selected from, walked a
+/// segment at a time and cleaned as they are walked, so that a report over
+/// ten million sessions holds a few segments' cleaned journeys at a time.
+/// A walk over more than a few segments cleans them on a second thread
+/// while the report mines the one before: two cores for every report,
+/// without a line of the mining code knowing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selected {
+    selection: Arc<Selection>,
+    /// Cleaned page id by raw page id.
+    clean: Arc<[PageId]>,
+    collapse: bool,
+    page_bound: usize,
+}
+
+/// Segments below which a walk stays on the report's thread.
+const PIPELINE_SEGMENTS: usize = 4;
+
+impl JourneySet for Selected {
+    fn len(&self) -> usize {
+        self.selection.len()
+    }
+    fn blocks(&self) -> Box<dyn Iterator<Item = Block<'_>> + '_> {
+        if self.selection.segments_with_journeys() >= PIPELINE_SEGMENTS {
+            let (tx, rx) = std::sync::mpsc::sync_channel(2);
+            let walk = self.clone();
+            let cleaner = std::thread::Builder::new()
+                .name("trailmap-clean".into())
+                .spawn(move || {
+                    for block in walk.selection.journeys(&walk.clean, walk.collapse) {
+                        // The report stopped early (its deadline, or it
+                        // needed no more): stop too.
+                        if tx.send(block).is_err() {
+                            break;
+                        }
+                    }
+                });
+            if let Ok(cleaner) = cleaner {
+                let blocks = Pipelined {
+                    blocks: rx,
+                    cleaner: Some(cleaner),
+                };
+                return Box::new(blocks.map(Block::Owned));
+            }
+        }
+        Box::new(
+            self.selection
+                .journeys(&self.clean, self.collapse)
+                .map(Block::Owned),
+        )
+    }
+    fn page_bound(&self) -> usize {
+        self.page_bound
+    }
+}
+
+/// The blocks a cleaner thread sends; its panic is the report's, never a
+/// short walk taken for a whole one.
+struct Pipelined {
+    blocks: std::sync::mpsc::Receiver<Journeys>,
+    cleaner: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Iterator for Pipelined {
+    type Item = Journeys;
+
+    fn next(&mut self) -> Option<Journeys> {
+        match self.blocks.recv() {
+            Ok(block) => Some(block),
+            Err(_) => {
+                if let Some(Err(panic)) = self.cleaner.take().map(|c| c.join()) {
+                    std::panic::resume_unwind(panic);
+                }
+                None
+            }
+        }
     }
 }

@@ -1,28 +1,42 @@
-//! One site's sessions as the read engine holds them: flat columns in
-//! session-id order (raw page ids, page times as offsets from the session's
-//! start, signals only where there are any, and the dimensions reports
-//! filter on, dictionary-coded), so that a report selects its sessions with
-//! a scan over small integers instead of reading SQLite rows.
+//! One site's sessions as the read engine holds them: flat columns (raw
+//! page ids, page times as offsets from the session's start, signals only
+//! where there are any, and the dimensions reports filter on,
+//! dictionary-coded), cut into segments of [`SEGMENT`] sessions in
+//! session-id order.
 //!
-//! Sessions change after they are first seen (an open session grows with
-//! every batch). A change to a session at the end of the columns is an
-//! append; a change to one further back marks its old entry dead and keeps
-//! the new version among the `recent` ones, until a compaction folds them
-//! back in (when they grow past a sixteenth of the site).
+//! Segments are shared, never copied per request: a report takes the list
+//! of `Arc`s as it is when it asks ([`Selection`]) and reads it for as long
+//! as it mines, while the engine goes on applying changes. A change copies
+//! only the segment it lands in, and only if a report still holds it
+//! (`Arc::make_mut`): a new session is appended to the last segment, a
+//! changed one (an open session grows with every batch) is rewritten in
+//! place in its segment's copy.
 
 use crate::event::{Millis, PageSignals};
 use crate::mine::{Journeys, PageId};
 use crate::store::journeys::JourneyRow;
+use crate::store::read::JourneyFilter;
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// No value (a session without a country, an entry page or signals).
-const NONE: u32 = u32::MAX;
+pub(super) const NONE: u32 = u32::MAX;
+
+/// Sessions per segment: copying one (to change it while a report still
+/// reads the old version) costs about a megabyte, and a report over ten
+/// million sessions walks some six hundred of them. Tests use small ones,
+/// so that a few thousand sessions already span many.
+#[cfg(not(test))]
+pub(crate) const SEGMENT: usize = 16 * 1024;
+#[cfg(test)]
+pub(crate) const SEGMENT: usize = 256;
 
 /// Distinct strings of one column, coded as small integers.
 #[derive(Debug, Default)]
 struct Dict {
     codes: FxHashMap<Box<str>, u32>,
+    /// By code.
+    names: Vec<Box<str>>,
 }
 
 impl Dict {
@@ -33,7 +47,13 @@ impl Dict {
         }
         let c = self.codes.len() as u32;
         self.codes.insert(v.into(), c);
+        self.names.push(v.into());
         c
+    }
+
+    /// The strings, by code.
+    pub(super) fn names(&self) -> Vec<Box<str>> {
+        self.names.clone()
     }
 
     /// The code of `value`, or `None` when no session has it.
@@ -42,34 +62,72 @@ impl Dict {
     }
 }
 
-/// One session's journey and dimensions, owned: a recent change.
-#[derive(Debug, Clone, Default)]
-struct Session {
-    start: Millis,
-    pages: Vec<u32>,
-    times: Vec<u32>,
-    /// Empty when every page view's signals are zero.
-    signals: Vec<PageSignals>,
-    dims: Dims,
+/// Visitor hashes coded as dense integers in the order first seen, so that
+/// counting a selection's distinct visitors is a bitmap over codes. The
+/// hashes are kept sorted (12 bytes a visitor) rather than in a hash map
+/// (some 28 at ten million): the ones seen since the last fold wait in a
+/// small map.
+#[derive(Debug, Default)]
+struct Visitors {
+    sorted: Vec<i64>,
+    /// The code of `sorted[k]`.
+    codes: Vec<u32>,
+    recent: FxHashMap<i64, u32>,
+}
+
+impl Visitors {
+    fn len(&self) -> usize {
+        self.sorted.len() + self.recent.len()
+    }
+
+    fn code(&mut self, visitor: i64) -> u32 {
+        if let Ok(k) = self.sorted.binary_search(&visitor) {
+            return self.codes[k];
+        }
+        let next = self.len() as u32;
+        let code = *self.recent.entry(visitor).or_insert(next);
+        if self.recent.len() > 65_536 && self.recent.len() > self.sorted.len() / 4 {
+            self.fold();
+        }
+        code
+    }
+
+    fn fold(&mut self) {
+        let mut recent: Vec<(i64, u32)> = self.recent.drain().collect();
+        recent.sort_unstable();
+        let old = std::mem::take(&mut self.sorted)
+            .into_iter()
+            .zip(std::mem::take(&mut self.codes));
+        let mut merged: Vec<(i64, u32)> = Vec::with_capacity(old.len() + recent.len());
+        let mut recent = recent.into_iter().peekable();
+        for (v, c) in old {
+            while let Some(r) = recent.next_if(|r| r.0 < v) {
+                merged.push(r);
+            }
+            merged.push((v, c));
+        }
+        merged.extend(recent);
+        (self.sorted, self.codes) = merged.into_iter().unzip();
+    }
 }
 
 /// What reports filter a session on, coded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Dims {
-    channel: u32,
-    device: u32,
-    country: u32,
-    referrer: u32,
-    entry: u32,
-    bot: bool,
+pub(super) struct Dims {
+    pub(super) channel: u32,
+    pub(super) device: u32,
+    pub(super) country: u32,
+    pub(super) referrer: u32,
+    pub(super) entry: u32,
+    pub(super) bot: bool,
 }
 
 /// A report's filter, resolved against the dictionaries: `None` in a field
 /// means any value, `Some(NONE)` a value no session has.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Selector {
-    pub from: Option<Millis>,
-    pub to: Option<Millis>,
+    from: Option<Millis>,
+    to: Option<Millis>,
     channel: Option<u32>,
     device: Option<u32>,
     country: Option<u32>,
@@ -92,41 +150,247 @@ impl Selector {
     }
 }
 
-/// What a report asks for, as strings (the store's filter).
+/// What a report asks for, as the store's filter says it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Wanted<'a> {
+pub(crate) struct Wanted {
     pub from: Option<Millis>,
     pub to: Option<Millis>,
-    pub channel: Option<&'a str>,
-    pub device: Option<&'a str>,
-    /// Upper-cased already (countries are stored so).
-    pub country: Option<&'a str>,
-    /// Lower-cased already.
-    pub referrer_domain: Option<&'a str>,
+    pub channel: Option<String>,
+    pub device: Option<String>,
+    /// Upper-cased (countries are stored so).
+    pub country: Option<String>,
+    /// Lower-cased.
+    pub referrer_domain: Option<String>,
     /// The raw id of the entry page asked for; `Some(None)`: a path no page has.
     pub entry_page: Option<Option<u32>>,
     pub include_bots: bool,
 }
 
-/// A site's sessions in flat columns.
-#[derive(Debug, Default)]
-pub(crate) struct SiteJourneys {
-    ids: Vec<i64>,
-    starts: Vec<Millis>,
+impl Wanted {
+    /// `filter` in the engine's terms; `pages` are the site's raw pages.
+    pub(crate) fn of(filter: &JourneyFilter, pages: &[(u32, String)]) -> Wanted {
+        Wanted {
+            from: filter.from,
+            to: filter.to,
+            channel: filter.channel.clone(),
+            device: filter.device.clone(),
+            country: filter.country.as_ref().map(|c| c.to_ascii_uppercase()),
+            referrer_domain: filter
+                .referrer_domain
+                .as_ref()
+                .map(|r| r.to_ascii_lowercase()),
+            entry_page: filter
+                .entry_page
+                .as_ref()
+                .map(|path| pages.iter().find(|(_, p)| p == path).map(|(id, _)| *id)),
+            include_bots: filter.include_bots,
+        }
+    }
+}
+
+/// A session row, owned: a change to fold into a segment further back.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    id: i64,
+    start: Millis,
+    dims: Dims,
+    visitor: u32,
+    duration: u32,
+    pages: Vec<u8>,
+    times: Vec<u8>,
+    signals: Vec<u8>,
+}
+
+impl Change {
+    fn head(&self) -> Head {
+        Head {
+            id: self.id,
+            start: self.start,
+            dims: self.dims,
+            visitor: self.visitor,
+            duration: self.duration,
+        }
+    }
+}
+
+/// A session's fields apart from its page views, coded.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    id: i64,
+    start: Millis,
+    dims: Dims,
+    visitor: u32,
+    duration: u32,
+}
+
+/// Up to [`SEGMENT`] sessions in flat columns, by id.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Segment {
+    pub(super) ids: Vec<i64>,
+    pub(super) starts: Vec<Millis>,
+    pub(super) dims: Vec<Dims>,
+    /// Visitor codes ([`Visitors`]).
+    pub(super) visitors: Vec<u32>,
+    /// End minus start (ms), [`u32::MAX`] for a session longer than 49
+    /// days (none is, under the inactivity rule; the overview then asks
+    /// the store instead of rounding).
+    pub(super) durations: Vec<u32>,
     /// Where each session's page views start in `pages` and `times`, and
     /// one past the last.
-    offsets: Vec<u32>,
-    pages: Vec<u32>,
-    times: Vec<u32>,
+    pub(super) offsets: Vec<u32>,
+    pub(super) pages: Vec<u32>,
+    /// Milliseconds after the session's start.
+    pub(super) times: Vec<u32>,
     /// Where each session's signals start in `signals`, or [`NONE`].
-    signal_at: Vec<u32>,
-    signals: Vec<PageSignals>,
-    dims: Vec<Dims>,
-    /// Entries superseded by a newer version in `recent`.
-    dead: Vec<bool>,
-    dead_count: usize,
-    /// Newer versions of sessions further back than the end, by id.
-    recent: BTreeMap<i64, Session>,
+    pub(super) signal_at: Vec<u32>,
+    pub(super) signals: Vec<PageSignals>,
+}
+
+fn le_u32(c: &[u8]) -> u32 {
+    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+}
+
+impl Segment {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn last_id(&self) -> i64 {
+        self.ids.last().copied().unwrap_or(i64::MIN)
+    }
+
+    /// Adds a session from its stored blobs ([`crate::event::pack_pages`],
+    /// `pack_times`, `pack_signals`), read as the store's reader reads them.
+    fn push(&mut self, head: Head, pages: &[u8], times: &[u8], signals: &[u8]) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let first = self.pages.len();
+        self.pages.extend(pages.chunks_exact(4).map(le_u32));
+        let n = self.pages.len() - first;
+        self.times.extend(times.chunks_exact(4).map(le_u32).take(n));
+        // Sessions written before page times existed: the last time (or
+        // the start) stands for the views without one.
+        let last = if self.times.len() > first {
+            self.times[self.times.len() - 1]
+        } else {
+            0
+        };
+        self.times.resize(first + n, last);
+        let stored = signals.chunks_exact(3).take(n);
+        if stored
+            .clone()
+            .any(|c| c[0] != 0 || c[1] != 0 || c[2] & 1 == 1)
+        {
+            let at = self.signals.len();
+            self.signal_at.push(at as u32);
+            self.signals.extend(stored.map(|c| PageSignals {
+                rage_clicks: c[0],
+                dead_clicks: c[1],
+                error: c[2] & 1 == 1,
+            }));
+            self.signals.resize(at + n, PageSignals::default());
+        } else {
+            self.signal_at.push(NONE);
+        }
+        self.offsets
+            .push(u32::try_from(self.pages.len()).expect("a segment under 4 billion views"));
+        self.ids.push(head.id);
+        self.starts.push(head.start);
+        self.dims.push(head.dims);
+        self.visitors.push(head.visitor);
+        self.durations.push(head.duration);
+    }
+
+    /// Copies session `k` of `from`.
+    fn copy(&mut self, from: &Segment, k: usize) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let (a, b) = (from.offsets[k] as usize, from.offsets[k + 1] as usize);
+        self.pages.extend_from_slice(&from.pages[a..b]);
+        self.times.extend_from_slice(&from.times[a..b]);
+        match from.signal_at[k] {
+            NONE => self.signal_at.push(NONE),
+            at => {
+                self.signal_at.push(self.signals.len() as u32);
+                let at = at as usize;
+                self.signals
+                    .extend_from_slice(&from.signals[at..at + (b - a)]);
+            }
+        }
+        self.offsets.push(self.pages.len() as u32);
+        self.ids.push(from.ids[k]);
+        self.starts.push(from.starts[k]);
+        self.dims.push(from.dims[k]);
+        self.visitors.push(from.visitors[k]);
+        self.durations.push(from.durations[k]);
+    }
+
+    fn push_change(&mut self, c: &Change) {
+        self.push(c.head(), &c.pages, &c.times, &c.signals);
+    }
+
+    /// Which sessions `sel` admits, one bit each, and how many of them
+    /// have page views (only those are journeys).
+    fn admitted(&self, sel: &Selector) -> (Vec<u64>, usize) {
+        let mut bits = vec![0u64; self.len().div_ceil(64)];
+        let mut count = 0;
+        for k in 0..self.len() {
+            if sel.admits(self.starts[k], &self.dims[k]) {
+                bits[k / 64] |= 1 << (k % 64);
+                count += usize::from(self.offsets[k + 1] > self.offsets[k]);
+            }
+        }
+        (bits, count)
+    }
+
+    /// The sessions `bits` marks, their pages cleaned through `clean`
+    /// (indexed by raw page id; a page past its end cleans to 0) and, with
+    /// `collapse`, consecutive repeats merged.
+    fn journeys(&self, bits: &[u64], count: usize, clean: &[PageId], collapse: bool) -> Journeys {
+        let cleaned = |raw: u32| clean.get(raw as usize).copied().unwrap_or(0);
+        let mut out = Journeys::with_capacity(count, count * 4);
+        for (w, word) in bits.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                let k = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
+                let start = self.starts[k];
+                out.begin(self.ids[k]);
+                match self.signal_at[k] {
+                    NONE => {
+                        for i in a..b {
+                            let time = start + Millis::from(self.times[i]);
+                            out.view(
+                                cleaned(self.pages[i]),
+                                time,
+                                PageSignals::default(),
+                                collapse,
+                            );
+                        }
+                    }
+                    at => {
+                        let signals = &self.signals[at as usize..at as usize + (b - a)];
+                        for i in a..b {
+                            let time = start + Millis::from(self.times[i]);
+                            out.view(cleaned(self.pages[i]), time, signals[i - a], collapse);
+                        }
+                    }
+                }
+                out.end();
+            }
+        }
+        out
+    }
+}
+
+/// A site's sessions, in segments.
+#[derive(Debug, Default)]
+pub(crate) struct SiteJourneys {
+    segments: Vec<Arc<Segment>>,
+    visitors: Visitors,
     channel: Dict,
     device: Dict,
     country: Dict,
@@ -134,55 +398,16 @@ pub(crate) struct SiteJourneys {
 }
 
 impl SiteJourneys {
-    /// Sessions held (each counted once, whatever its versions).
+    /// Sessions held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.ids.len() - self.dead_count + self.recent.len()
+        self.segments.iter().map(|s| s.len()).sum()
     }
 
-    /// Takes a session's current row, new or changed.
-    pub(crate) fn apply(&mut self, row: &JourneyRow<'_>) {
-        let session = self.decode(row);
-        match self.ids.last() {
-            Some(last) if row.id <= *last => {}
-            _ => return self.append(row.id, &session),
-        }
-        if let Ok(k) = self.ids.binary_search(&row.id) {
-            if !self.dead[k] {
-                self.dead[k] = true;
-                self.dead_count += 1;
-            }
-        }
-        self.recent.insert(row.id, session);
-        if self.recent.len() > 4096 && self.recent.len() > self.ids.len() / 16 {
-            self.compact();
-        }
-    }
-
-    fn decode(&mut self, row: &JourneyRow<'_>) -> Session {
-        let pages: Vec<u32> = row
-            .pages
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let mut times: Vec<u32> = row
-            .times
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        // Sessions written before page times existed: as the store's
-        // reader fills them in.
-        times.resize(pages.len(), times.last().copied().unwrap_or(0));
-        let mut signals = crate::event::unpack_signals(row.signals);
-        signals.resize(pages.len(), PageSignals::default());
-        if signals.iter().all(|s| *s == PageSignals::default()) {
-            signals.clear();
-        }
-        Session {
+    fn head(&mut self, row: &JourneyRow<'_>) -> Head {
+        Head {
+            id: row.id,
             start: row.start,
-            pages,
-            times,
-            signals,
             dims: Dims {
                 channel: self.channel.code(Some(row.channel)),
                 device: self.device.code(Some(row.device)),
@@ -191,193 +416,267 @@ impl SiteJourneys {
                 entry: row.entry_page.unwrap_or(NONE),
                 bot: row.is_bot,
             },
+            visitor: self.visitors.code(row.visitor),
+            duration: u32::try_from(row.end.saturating_sub(row.start)).unwrap_or(u32::MAX),
         }
     }
 
-    fn append(&mut self, id: i64, s: &Session) {
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
+    /// Takes a session's current row: appended when it is past every
+    /// session held (a new session, or any session of a first load, which
+    /// comes in id order); otherwise handed back, owned, for
+    /// [`SiteJourneys::merge`].
+    pub(crate) fn take(&mut self, row: &JourneyRow<'_>) -> Option<Change> {
+        let head = self.head(row);
+        if self.segments.last().is_some_and(|s| row.id <= s.last_id()) {
+            return Some(Change {
+                id: head.id,
+                start: head.start,
+                dims: head.dims,
+                visitor: head.visitor,
+                duration: head.duration,
+                pages: row.pages.to_vec(),
+                times: row.times.to_vec(),
+                signals: row.signals.to_vec(),
+            });
         }
-        self.ids.push(id);
-        self.starts.push(s.start);
-        self.pages.extend_from_slice(&s.pages);
-        self.times.extend_from_slice(&s.times);
-        self.offsets.push(self.pages.len() as u32);
-        if s.signals.is_empty() {
-            self.signal_at.push(NONE);
-        } else {
-            self.signal_at.push(self.signals.len() as u32);
-            self.signals.extend_from_slice(&s.signals);
+        if self.segments.last().is_none_or(|s| s.len() >= SEGMENT) {
+            self.segments.push(Arc::default());
         }
-        self.dims.push(s.dims);
-        self.dead.push(false);
+        let last = self.segments.last_mut().expect("pushed");
+        Arc::make_mut(last).push(head, row.pages, row.times, row.signals);
+        None
     }
 
-    /// Folds the recent versions back into the columns, in id order.
-    fn compact(&mut self) {
-        let mut old = std::mem::take(self);
-        self.channel = std::mem::take(&mut old.channel);
-        self.device = std::mem::take(&mut old.device);
-        self.country = std::mem::take(&mut old.country);
-        self.referrer = std::mem::take(&mut old.referrer);
-        let mut recent = std::mem::take(&mut old.recent).into_iter().peekable();
-        for k in 0..old.ids.len() {
-            let id = old.ids[k];
-            while let Some((rid, s)) = recent.next_if(|(rid, _)| *rid < id) {
-                self.append(rid, &s);
+    /// Folds changed (or late new) sessions into the segments their ids
+    /// fall in, rewriting only those segments.
+    pub(crate) fn merge(&mut self, mut changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        // By id; of two versions of one session, the later one counts.
+        changes.reverse();
+        changes.sort_by_key(|c| c.id);
+        changes.dedup_by_key(|c| c.id);
+        let old = std::mem::take(&mut self.segments);
+        let count = old.len();
+        let mut c = 0;
+        for (i, seg) in old.into_iter().enumerate() {
+            let end = if i + 1 == count {
+                changes.len()
+            } else {
+                c + changes[c..].partition_point(|ch| ch.id <= seg.last_id())
+            };
+            if end == c {
+                self.segments.push(seg);
+                continue;
             }
-            if !old.dead[k] {
-                self.append(id, &old.session(k));
-            }
+            self.rewrite(&seg, &changes[c..end]);
+            c = end;
         }
-        for (rid, s) in recent {
-            self.append(rid, &s);
+        if c < changes.len() {
+            // Nothing was held: the changes are the site.
+            self.rewrite(&Segment::default(), &changes[c..]);
         }
     }
 
-    /// Entry `k` of the columns, owned.
-    fn session(&self, k: usize) -> Session {
-        let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
-        let signals = match self.signal_at[k] {
-            NONE => Vec::new(),
-            at => self.signals[at as usize..at as usize + (b - a)].to_vec(),
-        };
-        Session {
-            start: self.starts[k],
-            pages: self.pages[a..b].to_vec(),
-            times: self.times[a..b].to_vec(),
-            signals,
-            dims: self.dims[k],
+    /// `seg` with `changes` (by id) in it, as one segment or several.
+    fn rewrite(&mut self, seg: &Segment, changes: &[Change]) {
+        let mut out = Segment::default();
+        let (mut k, mut m) = (0, 0);
+        while k < seg.len() || m < changes.len() {
+            if out.len() == SEGMENT {
+                self.segments.push(Arc::new(std::mem::take(&mut out)));
+            }
+            let old = seg.ids.get(k).copied().unwrap_or(i64::MAX);
+            match changes.get(m) {
+                Some(ch) if ch.id <= old => {
+                    out.push_change(ch);
+                    m += 1;
+                    k += usize::from(ch.id == old);
+                }
+                _ => {
+                    out.copy(seg, k);
+                    k += 1;
+                }
+            }
+        }
+        if out.len() > 0 {
+            self.segments.push(Arc::new(out));
         }
     }
 
     /// The filter resolved against this site's dictionaries.
-    pub(crate) fn selector(&self, w: &Wanted<'_>) -> Selector {
-        let coded = |dict: &Dict, v: Option<&str>| v.map(|v| dict.find(v).unwrap_or(NONE));
+    pub(crate) fn selector(&self, w: &Wanted) -> Selector {
+        let coded =
+            |dict: &Dict, v: &Option<String>| v.as_ref().map(|v| dict.find(v).unwrap_or(NONE));
         Selector {
             from: w.from,
             to: w.to,
-            channel: coded(&self.channel, w.channel),
-            device: coded(&self.device, w.device),
-            country: coded(&self.country, w.country),
-            referrer: coded(&self.referrer, w.referrer_domain),
+            channel: coded(&self.channel, &w.channel),
+            device: coded(&self.device, &w.device),
+            country: coded(&self.country, &w.country),
+            referrer: coded(&self.referrer, &w.referrer_domain),
             entry: w.entry_page.map(|p| p.unwrap_or(NONE)),
             include_bots: w.include_bots,
         }
     }
 
-    /// The journeys `sel` admits, their pages cleaned through `clean`
-    /// (indexed by raw page id; a page past its end cleans to 0) and, with
-    /// `collapse`, consecutive repeats merged.
-    pub(crate) fn journeys(&self, sel: &Selector, clean: &[PageId], collapse: bool) -> Journeys {
-        let cleaned = |raw: u32| clean.get(raw as usize).copied().unwrap_or(0);
-        let mut out = Journeys::with_capacity(0, 0);
-        let mut add =
-            |id: i64, start: Millis, pages: &[u32], times: &[u32], signals: &[PageSignals]| {
-                out.begin(id);
-                for i in 0..pages.len() {
-                    let s = signals.get(i).copied().unwrap_or_default();
-                    out.view(cleaned(pages[i]), start + times[i] as Millis, s, collapse);
-                }
-                out.end();
-            };
-        for k in 0..self.ids.len() {
-            if self.dead[k] || !sel.admits(self.starts[k], &self.dims[k]) {
-                continue;
-            }
-            let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
-            let signals = match self.signal_at[k] {
-                NONE => &[][..],
-                at => &self.signals[at as usize..at as usize + (b - a)],
-            };
-            add(
-                self.ids[k],
-                self.starts[k],
-                &self.pages[a..b],
-                &self.times[a..b],
-                signals,
-            );
+    /// Distinct visitors held (the bound of their codes).
+    pub(crate) fn visitor_count(&self) -> usize {
+        self.visitors.len()
+    }
+
+    /// The channel, device and country names by code.
+    pub(crate) fn names(&self) -> super::overview::Names {
+        super::overview::Names {
+            channel: self.channel.names(),
+            device: self.device.names(),
+            country: self.country.names(),
         }
-        for (id, s) in &self.recent {
-            if sel.admits(s.start, &s.dims) {
-                add(*id, s.start, &s.pages, &s.times, &s.signals);
-            }
+    }
+
+    /// The segments as they are now, shared.
+    pub(crate) fn snapshot(&self) -> Vec<Arc<Segment>> {
+        self.segments.clone()
+    }
+}
+
+/// The sessions a report asked for: the site's segments as they were when
+/// it asked, and which of their sessions its filter admits.
+#[derive(Debug, Default)]
+pub(crate) struct Selection {
+    pub(super) segments: Vec<Arc<Segment>>,
+    /// Per segment: one bit per admitted session (with or without page
+    /// views), and how many of those have page views.
+    pub(super) admitted: Vec<(Vec<u64>, usize)>,
+    count: usize,
+}
+
+impl Selection {
+    pub(crate) fn new(segments: Vec<Arc<Segment>>, sel: &Selector) -> Selection {
+        let admitted: Vec<(Vec<u64>, usize)> = segments.iter().map(|s| s.admitted(sel)).collect();
+        let count = admitted.iter().map(|(_, n)| n).sum();
+        Selection {
+            segments,
+            admitted,
+            count,
         }
-        out
+    }
+
+    /// Journeys admitted (sessions with page views).
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Segments with at least one journey admitted.
+    pub(crate) fn segments_with_journeys(&self) -> usize {
+        self.admitted.iter().filter(|(_, n)| *n > 0).count()
+    }
+
+    /// The admitted sessions' journeys, a segment at a time, cleaned
+    /// through `clean` and, with `collapse`, with repeats merged.
+    pub(crate) fn journeys<'a>(
+        &'a self,
+        clean: &'a [PageId],
+        collapse: bool,
+    ) -> impl Iterator<Item = Journeys> + 'a {
+        self.segments
+            .iter()
+            .zip(&self.admitted)
+            .filter(|(_, (_, n))| *n > 0)
+            .map(move |(seg, (bits, n))| seg.journeys(bits, *n, clean, collapse))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mine::JourneySet;
 
-    fn row(
+    fn apply(
+        site: &mut SiteJourneys,
         id: i64,
         start: Millis,
         pages: &[u32],
         channel: &str,
-    ) -> (Vec<u8>, Vec<u8>, i64, Millis, String) {
+    ) -> Option<Change> {
         let p: Vec<u8> = pages.iter().flat_map(|p| p.to_le_bytes()).collect();
         let t: Vec<u8> = (0..pages.len() as u32)
             .flat_map(|i| (i * 1000).to_le_bytes())
             .collect();
-        (p, t, id, start, channel.to_string())
-    }
-
-    fn apply(site: &mut SiteJourneys, r: &(Vec<u8>, Vec<u8>, i64, Millis, String)) {
-        site.apply(&JourneyRow {
-            id: r.2,
+        site.take(&JourneyRow {
+            id,
             site_id: 1,
-            start: r.3,
-            pages: &r.0,
-            times: &r.1,
+            visitor: id % 7,
+            start,
+            end: start + 5000,
+            pages: &p,
+            times: &t,
             signals: &[],
-            channel: &r.4,
+            channel,
             device: "desktop",
             country: None,
             referrer_domain: None,
             entry_page: None,
             is_bot: false,
-        });
+        })
     }
 
-    fn ids(j: &Journeys) -> Vec<(i64, Vec<u32>)> {
-        let mut v: Vec<_> = j.iter().map(|j| (j.session_id, j.pages.to_vec())).collect();
-        v.sort();
+    fn sessions(site: &SiteJourneys, wanted: &Wanted) -> Vec<(i64, Vec<u32>)> {
+        let clean: Vec<PageId> = (0..10).collect();
+        let sel = Selection::new(site.snapshot(), &site.selector(wanted));
+        let mut v = Vec::new();
+        for block in sel.journeys(&clean, true) {
+            v.extend(block.iter().map(|j| (j.session_id, j.pages.to_vec())));
+        }
+        assert_eq!(v.len(), sel.len());
         v
     }
 
     #[test]
-    fn changes_supersede_and_compaction_keeps_every_session_once() {
+    fn changes_rewrite_their_segments_and_keep_every_session_once_in_order() {
         let mut site = SiteJourneys::default();
+        let n = 3 * SEGMENT as i64 + 101;
+        // Odd ids first, in order: all appended.
+        for id in (1..=n).filter(|i| i % 2 == 1) {
+            assert!(apply(&mut site, id, id, &[1, 2], "direct").is_none());
+        }
+        let held = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
+        // Then every session again (the odd ones changed, the even ones
+        // late): all go to the merge.
+        let changes: Vec<Change> = (1..=n)
+            .map(|id| apply(&mut site, id, id, &[3], "search").expect("behind the end"))
+            .collect();
+        site.merge(changes);
+        assert_eq!(site.len(), n as usize);
+        let all = sessions(&site, &Wanted::default());
+        assert_eq!(
+            all.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            (1..=n).collect::<Vec<_>>()
+        );
+        assert!(all.iter().all(|(_, p)| p == &[3]));
+        assert!(site.segments.iter().all(|s| s.len() <= SEGMENT));
+        // What a report took before the change is as it was.
+        assert_eq!(held.len(), (n as usize).div_ceil(2));
         let clean: Vec<PageId> = (0..10).collect();
-        for id in 1..=5000 {
-            apply(&mut site, &row(id, id, &[1, 2], "direct"));
-        }
-        // Every old session changes: they go to `recent`, then compact.
-        for id in 1..=5000 {
-            apply(&mut site, &row(id, id, &[3], "search"));
-        }
-        assert_eq!(site.len(), 5000);
-        let all = site.journeys(&site.selector(&Wanted::default()), &clean, true);
-        assert_eq!(all.len(), 5000);
-        assert!(ids(&all).iter().all(|(_, p)| p == &[3]));
-        let search = site.selector(&Wanted {
-            channel: Some("search"),
+        assert!(held
+            .journeys(&clean, true)
+            .all(|b| b.iter().all(|j| j.pages == [1, 2])));
+
+        let search = Wanted {
+            channel: Some("search".into()),
             ..Wanted::default()
-        });
-        assert_eq!(site.journeys(&search, &clean, true).len(), 5000);
-        let none = site.selector(&Wanted {
-            channel: Some("nowhere"),
+        };
+        assert_eq!(sessions(&site, &search).len(), n as usize);
+        let nowhere = Wanted {
+            channel: Some("nowhere".into()),
             ..Wanted::default()
-        });
-        assert_eq!(site.journeys(&none, &clean, true).len(), 0);
-        let window = site.selector(&Wanted {
+        };
+        assert_eq!(sessions(&site, &nowhere).len(), 0);
+        let window = Wanted {
             from: Some(100),
             to: Some(200),
             ..Wanted::default()
-        });
-        assert_eq!(site.journeys(&window, &clean, true).len(), 100);
+        };
+        assert_eq!(sessions(&site, &window).len(), 100);
     }
 }

@@ -12,7 +12,7 @@ use crate::mine::testing::Rng;
 use crate::mine::{graph, paths, patterns};
 use crate::pipeline::{IngestBatch, SessionWriter};
 use crate::service::analysis::Analysis;
-use crate::store::read::JourneyFilter;
+use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};
 use std::time::Duration;
 
@@ -197,6 +197,17 @@ impl<T: serde::Serialize> Erased for T {
 fn compare(store: &Store, engine: &super::Engine, rng: &mut Rng, rounds: usize) {
     for _ in 0..rounds {
         let f = filters(rng);
+        // The overview, against the store's SQL.
+        let conn = store.read().unwrap();
+        let site_id = crate::service::find_site(&conn, "shop").unwrap().id;
+        let pages = read::site_pages(&conn, site_id).unwrap();
+        let top = 1 + rng.below(6) as usize;
+        let wanted = super::site::Wanted::of(&f, &pages);
+        let fast = engine
+            .overview(store, site_id, &wanted, &pages, top)
+            .unwrap();
+        let sql = read::overview(&conn, site_id, &f, top).unwrap();
+        assert_eq!(fast.as_ref(), Some(&sql), "overview, filter {f:?}");
         let fast = Analysis::load(store, engine, "shop", &f).unwrap();
         let rows = Analysis::load_from_rows(store, "shop", &f).unwrap();
         let (fast, rows) = (answers(&fast), answers(&rows));

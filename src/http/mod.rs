@@ -236,6 +236,7 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
         body_budget: BodyBudget::new(settings.conn.body_budget_bytes, metrics.clone()),
         metrics,
     });
+    app.service.warm_up();
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

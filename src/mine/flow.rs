@@ -32,24 +32,22 @@ pub(crate) struct PageFlow {
 
 /// Every page's flow, most viewed first (then by page id).
 pub(crate) fn page_flows(journeys: &(impl JourneySet + ?Sized)) -> Vec<PageFlow> {
-    let size = journeys
-        .iter()
-        .flat_map(|j| j.pages.iter())
-        .max()
-        .map_or(0, |m| *m as usize + 1);
+    let size = journeys.page_bound();
     // views, entries, exits, bounces
     let mut counts = vec![[0u32; 4]; size];
-    for j in journeys.iter() {
-        let (Some(first), Some(last)) = (j.pages.first(), j.pages.last()) else {
-            continue;
-        };
-        for p in j.pages {
-            counts[*p as usize][0] += 1;
-        }
-        counts[*first as usize][1] += 1;
-        counts[*last as usize][2] += 1;
-        if j.pages.len() == 1 {
-            counts[*first as usize][3] += 1;
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            let (Some(first), Some(last)) = (j.pages.first(), j.pages.last()) else {
+                continue;
+            };
+            for p in j.pages {
+                counts[*p as usize][0] += 1;
+            }
+            counts[*first as usize][1] += 1;
+            counts[*last as usize][2] += 1;
+            if j.pages.len() == 1 {
+                counts[*first as usize][3] += 1;
+            }
         }
     }
     let mut flows: Vec<PageFlow> = counts
@@ -112,19 +110,21 @@ pub(crate) fn transitions(
     let mut before: FxHashMap<PageId, u32> = FxHashMap::default();
     let mut after: FxHashMap<PageId, u32> = FxHashMap::default();
     let (mut views, mut entries, mut exits) = (0, 0, 0);
-    for j in journeys.iter() {
-        for (i, p) in j.pages.iter().enumerate() {
-            if *p != q.page {
-                continue;
-            }
-            views += 1;
-            match i.checked_sub(1).map(|k| j.pages[k]) {
-                Some(prev) => *before.entry(prev).or_default() += 1,
-                None => entries += 1,
-            }
-            match j.pages.get(i + 1) {
-                Some(next) => *after.entry(*next).or_default() += 1,
-                None => exits += 1,
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            for (i, p) in j.pages.iter().enumerate() {
+                if *p != q.page {
+                    continue;
+                }
+                views += 1;
+                match i.checked_sub(1).map(|k| j.pages[k]) {
+                    Some(prev) => *before.entry(prev).or_default() += 1,
+                    None => entries += 1,
+                }
+                match j.pages.get(i + 1) {
+                    Some(next) => *after.entry(*next).or_default() += 1,
+                    None => exits += 1,
+                }
             }
         }
     }
@@ -222,7 +222,7 @@ mod tests {
         for f in page_flows(&js) {
             let views = js
                 .iter()
-                .flat_map(|j| j.pages)
+                .flat_map(|j| &j.pages)
                 .filter(|p| **p == f.page)
                 .count() as u32;
             let entries = js.iter().filter(|j| j.pages[0] == f.page).count() as u32;

@@ -125,35 +125,33 @@ pub(crate) fn frustration(
     journeys: &(impl JourneySet + ?Sized),
     worst: usize,
 ) -> FrustrationReport {
-    let size = journeys
-        .iter()
-        .flat_map(|j| j.pages.iter())
-        .max()
-        .map_or(0, |m| *m as usize + 1);
+    let size = journeys.page_bound();
     let mut pages = vec![PageFrustration::default(); size];
     let mut sessions = Vec::new();
     let mut frustrated_sessions = 0;
-    for j in journeys.iter() {
-        let js = journey_signals(j);
-        for (i, &page) in j.pages.iter().enumerate() {
-            let pf = &mut pages[page as usize];
-            let s = j.signals[i];
-            pf.views += 1;
-            pf.rage_clicks += u32::from(s.rage_clicks);
-            pf.dead_clicks += u32::from(s.dead_clicks);
-            pf.errors += u32::from(s.error);
-            pf.quick_backs += u32::from(js.quick_back[i]);
-            pf.loops += u32::from(js.in_loop[i]);
-            let frustrated = s.rage_clicks > 0
-                || s.dead_clicks > 0
-                || s.error
-                || js.quick_back[i]
-                || js.in_loop[i];
-            pf.frustrated_views += u32::from(frustrated);
-        }
-        if js.session.score > 0 {
-            frustrated_sessions += 1;
-            sessions.push(js.session);
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            let js = journey_signals(j);
+            for (i, &page) in j.pages.iter().enumerate() {
+                let pf = &mut pages[page as usize];
+                let s = j.signals[i];
+                pf.views += 1;
+                pf.rage_clicks += u32::from(s.rage_clicks);
+                pf.dead_clicks += u32::from(s.dead_clicks);
+                pf.errors += u32::from(s.error);
+                pf.quick_backs += u32::from(js.quick_back[i]);
+                pf.loops += u32::from(js.in_loop[i]);
+                let frustrated = s.rage_clicks > 0
+                    || s.dead_clicks > 0
+                    || s.error
+                    || js.quick_back[i]
+                    || js.in_loop[i];
+                pf.frustrated_views += u32::from(frustrated);
+            }
+            if js.session.score > 0 {
+                frustrated_sessions += 1;
+                sessions.push(js.session);
+            }
         }
     }
     let mut pages: Vec<PageFrustration> = pages

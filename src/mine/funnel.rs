@@ -149,41 +149,43 @@ pub(crate) fn funnel_until(
     let mut exited = vec![0u32; n];
     let mut went: Vec<FxHashMap<PageId, u32>> = vec![FxHashMap::default(); n];
     let mut ticker = cancel.ticker();
-    for j in journeys.iter() {
-        if ticker.stop() {
-            break;
-        }
-        let Some(entry) = j.pages.iter().position(|p| matcher.matches(0, *p)) else {
-            continue;
-        };
-        let t0 = j.times[entry];
-        // Inclusive; saturating so that `i64::MAX` means no limit whatever
-        // the times. Times are in order, so the views in the window from
-        // `entry` on are a prefix: the loose search stops at the first late one.
-        let in_window = |k: usize| j.times[k].saturating_sub(t0) <= q.window_ms;
-        let (mut step, mut at) = (0, entry);
-        while step + 1 < n {
-            let found = if q.strict {
-                Some(at + 1).filter(|&k| {
-                    k < j.pages.len() && in_window(k) && matcher.matches(step + 1, j.pages[k])
-                })
-            } else {
-                (at + 1..j.pages.len())
-                    .take_while(|&k| in_window(k))
-                    .find(|&k| matcher.matches(step + 1, j.pages[k]))
+    'journeys: for block in journeys.blocks() {
+        for j in block.iter() {
+            if ticker.stop() {
+                break 'journeys;
+            }
+            let Some(entry) = j.pages.iter().position(|p| matcher.matches(0, *p)) else {
+                continue;
             };
-            let Some(k) = found else { break };
+            let t0 = j.times[entry];
+            // Inclusive; saturating so that `i64::MAX` means no limit whatever
+            // the times. Times are in order, so the views in the window from
+            // `entry` on are a prefix: the loose search stops at the first late one.
+            let in_window = |k: usize| j.times[k].saturating_sub(t0) <= q.window_ms;
+            let (mut step, mut at) = (0, entry);
+            while step + 1 < n {
+                let found = if q.strict {
+                    Some(at + 1).filter(|&k| {
+                        k < j.pages.len() && in_window(k) && matcher.matches(step + 1, j.pages[k])
+                    })
+                } else {
+                    (at + 1..j.pages.len())
+                        .take_while(|&k| in_window(k))
+                        .find(|&k| matcher.matches(step + 1, j.pages[k]))
+                };
+                let Some(k) = found else { break };
+                reached[step] += 1;
+                step += 1;
+                at = k;
+            }
             reached[step] += 1;
-            step += 1;
-            at = k;
-        }
-        reached[step] += 1;
-        if step + 1 < n {
-            // Dropped after `step`: where did the session go right after
-            // that view, if anywhere?
-            match j.pages.get(at + 1) {
-                Some(p) => *went[step].entry(*p).or_default() += 1,
-                None => exited[step] += 1,
+            if step + 1 < n {
+                // Dropped after `step`: where did the session go right after
+                // that view, if anywhere?
+                match j.pages.get(at + 1) {
+                    Some(p) => *went[step].entry(*p).or_default() += 1,
+                    None => exited[step] += 1,
+                }
             }
         }
     }

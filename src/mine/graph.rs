@@ -147,11 +147,7 @@ pub(crate) fn journey_graph_until(
 ) -> Graph {
     let mut ticker = cancel.ticker();
     let steps = q.steps;
-    let max = journeys
-        .iter()
-        .flat_map(|j| j.pages.iter())
-        .max()
-        .map_or(0, |m| *m as usize + 1);
+    let max = journeys.page_bound();
     let (size, ix) = if steps.saturating_mul(max) <= DENSE_CELLS {
         (max, Index::Identity)
     } else {
@@ -159,12 +155,14 @@ pub(crate) fn journey_graph_until(
         // too large.
         let mut of = FxHashMap::default();
         let mut pages = Vec::new();
-        for j in journeys.iter() {
-            for p in window(j, steps, q.root).map_or(&[][..], |w| w.0) {
-                of.entry(*p).or_insert_with(|| {
-                    pages.push(*p);
-                    pages.len() as u32 - 1
-                });
+        for block in journeys.blocks() {
+            for j in block.iter() {
+                for p in window(j, steps, q.root).map_or(&[][..], |w| w.0) {
+                    of.entry(*p).or_insert_with(|| {
+                        pages.push(*p);
+                        pages.len() as u32 - 1
+                    });
+                }
             }
         }
         (pages.len(), Index::Compact { of, pages })
@@ -174,18 +172,20 @@ pub(crate) fn journey_graph_until(
     let mut ends = vec![0u32; steps * size];
     // Stopped, the passes below skip the rest of the journeys; the index
     // above has every page, so nothing they look up is missing.
-    for j in journeys.iter() {
-        if ticker.stop() {
-            break;
-        }
-        let Some((shown, ended)) = window(j, steps, q.root) else {
-            continue;
-        };
-        for (s, p) in shown.iter().enumerate() {
-            seen[s * size + ix.of(*p)] += 1;
-        }
-        if ended {
-            ends[(shown.len() - 1) * size + ix.of(*shown.last().unwrap())] += 1;
+    'journeys: for block in journeys.blocks() {
+        for j in block.iter() {
+            if ticker.stop() {
+                break 'journeys;
+            }
+            let Some((shown, ended)) = window(j, steps, q.root) else {
+                continue;
+            };
+            for (s, p) in shown.iter().enumerate() {
+                seen[s * size + ix.of(*p)] += 1;
+            }
+            if ended {
+                ends[(shown.len() - 1) * size + ix.of(*shown.last().unwrap())] += 1;
+            }
         }
     }
 
@@ -246,19 +246,21 @@ pub(crate) fn journey_graph_until(
     let mut matrix: Vec<Vec<u32>> = (0..steps.saturating_sub(1))
         .map(|s| vec![0; width(s) * width(s + 1)])
         .collect();
-    for j in journeys.iter() {
-        // Once stopped, stays stopped: a pass 1 cut short stops this one
-        // before it looks up a page that pass 1 never met.
-        if ticker.stop() {
-            break;
-        }
-        let Some((shown, _)) = window(j, steps, q.root) else {
-            continue;
-        };
-        for (s, pair) in shown.windows(2).enumerate() {
-            let a = local[s * size + ix.of(pair[0])] as usize;
-            let b = local[(s + 1) * size + ix.of(pair[1])] as usize;
-            matrix[s][a * width(s + 1) + b] += 1;
+    'journeys: for block in journeys.blocks() {
+        for j in block.iter() {
+            // Once stopped, stays stopped: a pass 1 cut short stops this one
+            // before it looks up a page that pass 1 never met.
+            if ticker.stop() {
+                break 'journeys;
+            }
+            let Some((shown, _)) = window(j, steps, q.root) else {
+                continue;
+            };
+            for (s, pair) in shown.windows(2).enumerate() {
+                let a = local[s * size + ix.of(pair[0])] as usize;
+                let b = local[(s + 1) * size + ix.of(pair[1])] as usize;
+                matrix[s][a * width(s + 1) + b] += 1;
+            }
         }
     }
     let min_link = q.min_link.max(1);

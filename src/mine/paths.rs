@@ -80,9 +80,10 @@ fn count_paths(
     force_slices: bool,
 ) -> Vec<PathCount> {
     let steps = q.steps.clamp(1, MAX_STEPS);
-    let Some(max_page) = journeys.iter().flat_map(|j| j.pages.iter()).max() else {
+    if journeys.len() == 0 {
         return Vec::new();
-    };
+    }
+    let max_page = journeys.page_bound().saturating_sub(1);
     // Most paths are short and page ids small: then a whole path packs
     // into one u128 (each page as id + 1 in `bits` bits, first page most
     // significant, 0 = no page, then the collapsed flag in the lowest
@@ -93,23 +94,25 @@ fn count_paths(
     // half the time of a hash map (125 vs 230 ms), and pattern-defeating
     // quicksort stays fast when there are few distinct paths.
     let slots = steps.max(3);
-    let bits = (u64::BITS - (*max_page as u64 + 1).leading_zeros()) as usize;
+    let bits = (u64::BITS - (max_page as u64 + 1).leading_zeros()) as usize;
     if force_slices || slots * bits + 1 > 128 {
         return count_by_slices(journeys, q, steps);
     }
     let mut keys: Vec<u128> = Vec::with_capacity(journeys.len());
     let mut buf: Vec<PageId> = Vec::with_capacity(MAX_STEPS + 1);
-    for j in journeys.iter() {
-        buf.clear();
-        let Some(collapsed) = cut(j.pages, steps, q.start, q.end, &mut buf) else {
-            continue;
-        };
-        let mut key = 0u128;
-        for i in 0..slots {
-            let v = buf.get(i).map_or(0, |p| *p as u128 + 1);
-            key = key << bits | v;
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            buf.clear();
+            let Some(collapsed) = cut(j.pages, steps, q.start, q.end, &mut buf) else {
+                continue;
+            };
+            let mut key = 0u128;
+            for i in 0..slots {
+                let v = buf.get(i).map_or(0, |p| *p as u128 + 1);
+                key = key << bits | v;
+            }
+            keys.push(key << 1 | collapsed as u128);
         }
-        keys.push(key << 1 | collapsed as u128);
     }
     keys.sort_unstable();
     let mut all: Vec<(u128, u32)> = Vec::new();
@@ -144,17 +147,19 @@ fn count_by_slices(
     // one may hold the same ids when page 0 exists.
     let mut counts: [FxHashMap<Box<[PageId]>, u32>; 2] = Default::default();
     let mut buf: Vec<PageId> = Vec::with_capacity(MAX_STEPS + 1);
-    for j in journeys.iter() {
-        buf.clear();
-        let Some(collapsed) = cut(j.pages, steps, q.start, q.end, &mut buf) else {
-            continue;
-        };
-        let map = &mut counts[collapsed as usize];
-        // Look up by slice: only a path not seen before allocates its key.
-        match map.get_mut(buf.as_slice()) {
-            Some(n) => *n += 1,
-            None => {
-                map.insert(buf.as_slice().into(), 1);
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            buf.clear();
+            let Some(collapsed) = cut(j.pages, steps, q.start, q.end, &mut buf) else {
+                continue;
+            };
+            let map = &mut counts[collapsed as usize];
+            // Look up by slice: only a path not seen before allocates its key.
+            match map.get_mut(buf.as_slice()) {
+                Some(n) => *n += 1,
+                None => {
+                    map.insert(buf.as_slice().into(), 1);
+                }
             }
         }
     }

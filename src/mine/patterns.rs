@@ -842,8 +842,7 @@ pub(crate) fn top_journey_patterns(
     journeys: &(impl JourneySet + ?Sized),
     q: &PatternQuery,
 ) -> Vec<Pattern> {
-    let sequences: Vec<&[PageId]> = journeys.iter().map(|j| j.pages).collect();
-    top_patterns(&sequences, q)
+    top_patterns(&super::PageSequences::of(journeys).slices(), q)
 }
 
 #[cfg(test)]

@@ -91,33 +91,35 @@ pub(crate) fn stage_report(
     let mut unstaged = 0u32;
     let mut orders: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
     let mut order = Vec::with_capacity(n);
-    for j in journeys.iter() {
-        let mut seen = 0u32;
-        order.clear();
-        for stage in j.pages.iter().filter_map(|p| map.stage(*p)) {
-            let s = usize::from(stage);
-            if s >= n {
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            let mut seen = 0u32;
+            order.clear();
+            for stage in j.pages.iter().filter_map(|p| map.stage(*p)) {
+                let s = usize::from(stage);
+                if s >= n {
+                    continue;
+                }
+                if seen & (1 << s) == 0 {
+                    seen |= 1 << s;
+                    order.push(stage);
+                }
+            }
+            if seen == 0 {
+                unstaged += 1;
                 continue;
             }
-            if seen & (1 << s) == 0 {
-                seen |= 1 << s;
-                order.push(stage);
+            let deep = 31 - seen.leading_zeros() as usize;
+            deepest[deep] += 1;
+            for (s, v) in visited.iter_mut().enumerate() {
+                if seen & (1 << s) != 0 {
+                    *v += 1;
+                } else if s < deep {
+                    skipped[s] += 1;
+                }
             }
+            *orders.entry(order.clone()).or_default() += 1;
         }
-        if seen == 0 {
-            unstaged += 1;
-            continue;
-        }
-        let deep = 31 - seen.leading_zeros() as usize;
-        deepest[deep] += 1;
-        for (s, v) in visited.iter_mut().enumerate() {
-            if seen & (1 << s) != 0 {
-                *v += 1;
-            } else if s < deep {
-                skipped[s] += 1;
-            }
-        }
-        *orders.entry(order.clone()).or_default() += 1;
     }
 
     let staged = journeys.len() as u32 - unstaged;
@@ -169,16 +171,17 @@ pub(crate) fn deepest_stages(
     journeys: &(impl JourneySet + ?Sized),
     map: &StageMap,
 ) -> Vec<Option<usize>> {
-    journeys
-        .iter()
-        .map(|j| {
+    let mut deepest = Vec::with_capacity(journeys.len());
+    for block in journeys.blocks() {
+        deepest.extend(block.iter().map(|j| {
             j.pages
                 .iter()
                 .filter_map(|p| map.stage(*p))
                 .max()
                 .map(usize::from)
-        })
-        .collect()
+        }));
+    }
+    deepest
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use regex::Regex;
 use crate::engine::{site::Wanted, Engine};
 use crate::mine::stages::{StageMap, MAX_STAGES};
 use crate::mine::{
-    flow, frustration, funnel, graph, paths, patterns, stages, JourneySet, Journeys, PageId,
+    flow, frustration, funnel, graph, paths, patterns, stages, JourneySet, PageId, PageSequences,
 };
 use crate::service::error::{Result, ServiceError};
 use crate::service::report::*;
@@ -28,7 +28,8 @@ use crate::store::{sites, Store};
 
 /// A site's journeys, cleaned, ready for mining.
 pub(crate) struct Analysis {
-    pub journeys: Journeys,
+    /// The read engine's selection; in tests, also the rows' journeys.
+    pub journeys: Box<dyn JourneySet + Send + Sync>,
     pub pages: PageMap,
     cleaner: Cleaner,
     /// The site's journey stages and goal pages.
@@ -96,34 +97,12 @@ impl Analysis {
         drop(conn);
         let pages = PageMap::build_until(&raw_pages, &cleaner, &cancel);
         cancel.check()?;
-        let country = filter.country.as_ref().map(|c| c.to_ascii_uppercase());
-        let referrer = filter
-            .referrer_domain
-            .as_ref()
-            .map(|r| r.to_ascii_lowercase());
-        let wanted = Wanted {
-            from: filter.from,
-            to: filter.to,
-            channel: filter.channel.as_deref(),
-            device: filter.device.as_deref(),
-            country: country.as_deref(),
-            referrer_domain: referrer.as_deref(),
-            entry_page: filter
-                .entry_page
-                .as_ref()
-                .map(|path| raw_pages.iter().find(|(_, p)| p == path).map(|(id, _)| *id)),
-            include_bots: filter.include_bots,
-        };
-        let journeys = engine.journeys(
-            store,
-            site.id,
-            &wanted,
-            &pages.dense(),
-            !filter.keep_repeats,
-        )?;
+        let wanted = Wanted::of(filter, &raw_pages);
+        let journeys =
+            engine.journeys(store, site.id, &wanted, pages.dense(), !filter.keep_repeats)?;
         cancel.check()?;
         Ok(Analysis {
-            journeys,
+            journeys: Box::new(journeys),
             pages,
             cleaner,
             settings,
@@ -140,7 +119,7 @@ impl Analysis {
         site: &str,
         filter: &JourneyFilter,
     ) -> Result<Analysis> {
-        use crate::mine::Journey;
+        use crate::mine::{Journey, Journeys};
         let cancel = Cancel::never();
         let conn = store.read()?;
         let site = super::find_site(&conn, site)?;
@@ -167,7 +146,7 @@ impl Analysis {
             .filter(|j| !j.pages.is_empty())
             .collect::<Vec<_>>();
         Ok(Analysis {
-            journeys: crate::mine::JourneySet::iter(&journeys).collect(),
+            journeys: Box::new(journeys.iter().map(Journey::as_ref).collect::<Journeys>()),
             pages,
             cleaner,
             settings,
@@ -226,7 +205,7 @@ impl Analysis {
 
     /// The most common paths.
     pub(crate) fn paths(&self, q: &paths::PathQuery) -> PathsReport {
-        let paths = paths::top_paths(&self.journeys, q)
+        let paths = paths::top_paths(&*self.journeys, q)
             .into_iter()
             .map(|path| PathRow {
                 pages: self.names(&path.pages),
@@ -294,7 +273,7 @@ impl Analysis {
             self.finished()?;
         }
         let f = funnel::funnel_until(
-            &self.journeys,
+            &*self.journeys,
             &funnel::FunnelQuery {
                 steps: matches,
                 window_ms,
@@ -308,7 +287,7 @@ impl Analysis {
 
     /// The journey graph behind the Sankey chart.
     pub(crate) fn graph(&self, q: &graph::GraphQuery) -> GraphReport {
-        let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
+        let g = graph::journey_graph_until(&*self.journeys, q, &self.cancel);
         let nodes = g
             .nodes
             .into_iter()
@@ -330,7 +309,7 @@ impl Analysis {
     pub(crate) fn sankey_data(&self, q: &graph::GraphQuery) -> Result<crate::render::SankeyData> {
         use crate::render::{SankeyData, SankeyLink, SankeyNode};
         let stages = self.stage_map()?;
-        let g = graph::journey_graph_until(&self.journeys, q, &self.cancel);
+        let g = graph::journey_graph_until(&*self.journeys, q, &self.cancel);
         let nodes = g
             .nodes
             .iter()
@@ -375,7 +354,7 @@ impl Analysis {
 
     /// Entries, exits, exit and bounce rates per page.
     pub(crate) fn flows(&self) -> ExitsReport {
-        let pages = flow::page_flows(&self.journeys)
+        let pages = flow::page_flows(&*self.journeys)
             .into_iter()
             .map(|flow| FlowRow {
                 page: self.name(flow.page),
@@ -390,7 +369,7 @@ impl Analysis {
 
     /// Where visitors of a page came from and went.
     pub(crate) fn transitions(&self, page: PageId, top_k: usize) -> TransitionsReport {
-        let t = flow::transitions(&self.journeys, &flow::TransitionQuery { page, top_k });
+        let t = flow::transitions(&*self.journeys, &flow::TransitionQuery { page, top_k });
         TransitionsReport {
             page: self.name(t.page),
             previous: self.views_of(&t.previous),
@@ -449,7 +428,7 @@ impl Analysis {
     /// sessions entered them.
     pub(crate) fn stages(&self) -> Result<StagesReport> {
         let map = self.stage_map()?;
-        let mut report = stages::stage_report(&self.journeys, &map, 10);
+        let mut report = stages::stage_report(&*self.journeys, &map, 10);
         let name = |i: usize| self.settings.stages[i].name.clone();
         let stages = std::mem::take(&mut report.stages)
             .into_iter()
@@ -474,7 +453,7 @@ impl Analysis {
 
     /// Frustration per page, and the most frustrated sessions.
     pub(crate) fn frustration(&self, worst: usize) -> FrustrationReport {
-        let mut report = frustration::frustration(&self.journeys, worst);
+        let mut report = frustration::frustration(&*self.journeys, worst);
         let pages = std::mem::take(&mut report.pages)
             .into_iter()
             .map(|counts| FrustrationRow {
@@ -489,7 +468,7 @@ impl Analysis {
     /// frustration, and by both.
     pub(crate) fn moments(&self, top: usize) -> Result<MomentsReport> {
         let goal = self.goal_pages()?;
-        let mut moments = frustration::moments(&self.journeys, |p| goal[p as usize], top);
+        let mut moments = frustration::moments(&*self.journeys, |p| goal[p as usize], top);
         let rows = |list: Vec<frustration::Moment>| -> Vec<MomentRow> {
             list.into_iter()
                 .map(|moment| MomentRow {
@@ -509,8 +488,8 @@ impl Analysis {
 
     /// Frequent navigation patterns, with gaps.
     pub(crate) fn patterns(&self, q: &patterns::PatternQuery) -> Result<PatternsReport> {
-        let seqs: Vec<&[PageId]> = self.journeys.iter().map(|j| j.pages).collect();
-        let found = patterns::top_patterns_until(&seqs, q, &self.cancel);
+        let sequences = PageSequences::of(&*self.journeys);
+        let found = patterns::top_patterns_until(&sequences.slices(), q, &self.cancel);
         // Stopped: what was found is partial, and with `all` it can be
         // millions of patterns not worth naming.
         self.finished()?;

@@ -75,8 +75,36 @@ impl Service {
         }
     }
 
+    /// Loads the read engine in the background (the server, at start).
+    pub(crate) fn warm_up(&self) {
+        self.engine.warm_up(self.store.clone());
+    }
+
     pub(crate) fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// The overview, counted by the read engine; by the store in the one
+    /// case the engine cannot (a session longer than 49 days).
+    fn overview(
+        &self,
+        site: &str,
+        filters: &Filters,
+        top: usize,
+        cancel: &Cancel,
+    ) -> Result<read::Overview> {
+        let conn = self.store.read()?;
+        let s = find_site(&conn, site)?;
+        let filter = filters.journey_filter();
+        let pages = read::site_pages(&conn, s.id)?;
+        let wanted = crate::engine::site::Wanted::of(&filter, &pages);
+        if let Some(o) = self
+            .engine
+            .overview(&self.store, s.id, &wanted, &pages, top)?
+        {
+            return Ok(o);
+        }
+        analysis::read_until(&conn, cancel, |c| read::overview(c, s.id, &filter, top))
     }
 
     /// Runs a report over the sessions of `site` that pass `filters`,
@@ -91,13 +119,9 @@ impl Service {
         let filters = filters.clone().check()?;
         req.check()?;
         if let ReportRequest::Overview { top } = req {
-            // Plain aggregates in SQL: no journeys to load.
-            let conn = self.store.read()?;
-            let s = find_site(&conn, site)?;
-            let filter = filters.journey_filter();
-            let overview =
-                analysis::read_until(&conn, &cancel, |c| read::overview(c, s.id, &filter, *top))?;
-            return Ok(Report::Overview(overview));
+            return Ok(Report::Overview(
+                self.overview(site, &filters, *top, &cancel)?,
+            ));
         }
         let a = Analysis::load_until(
             &self.store,

@@ -17,7 +17,10 @@ use rusqlite::{params, Connection, Row};
 pub(crate) struct JourneyRow<'r> {
     pub id: i64,
     pub site_id: i64,
+    /// The visitor hash ([`crate::ingest::sessionize`]).
+    pub visitor: i64,
     pub start: Millis,
+    pub end: Millis,
     /// Page ids, little-endian u32 each ([`crate::event::pack_pages`]).
     pub pages: &'r [u8],
     /// Page times as u32 offsets from `start` ([`crate::event::pack_times`]).
@@ -34,7 +37,7 @@ pub(crate) struct JourneyRow<'r> {
 }
 
 const COLUMNS: &str = "id, site_id, start_ms, pages, page_times, page_signals, channel, device,
-    country, referrer_domain, entry_page, is_bot";
+    country, referrer_domain, entry_page, is_bot, visitor, end_ms";
 
 fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
     Ok(match r.get_ref(i)? {
@@ -66,6 +69,8 @@ fn journey_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<JourneyRow<'r>> {
         referrer_domain: text(r, 9)?,
         entry_page: r.get::<_, Option<i64>>(10)?.map(|p| p as u32),
         is_bot: r.get::<_, i64>(11)? != 0,
+        visitor: r.get(12)?,
+        end: r.get(13)?,
     })
 }
 
