@@ -5,7 +5,7 @@
 //! digit ([`crate::store::read::overview`] is what the tests hold them
 //! against), ties broken by name as its `ORDER BY n DESC, name` does.
 
-use super::site::{Selection, NONE};
+use super::site::{wide, Selection, NONE};
 use crate::event::Millis;
 use crate::store::read::{Bucket, Counted, Overview};
 use rustc_hash::FxHashMap;
@@ -80,9 +80,9 @@ pub(crate) fn overview(
                     count(&mut entries, seg.pages[seg.offsets[k] as usize]);
                     count(&mut exits, seg.pages[seg.offsets[k + 1] as usize - 1]);
                 }
-                count(&mut channels, d.channel);
-                count(&mut devices, d.device);
-                count(&mut countries, d.country);
+                count(&mut channels, wide(d.channel));
+                count(&mut devices, wide(d.device));
+                count(&mut countries, wide(d.country));
                 // Sessions come roughly in time order: most fall in the
                 // hour of the one before.
                 let h = start / HOUR * HOUR;

@@ -114,12 +114,37 @@ impl Visitors {
 /// What reports filter a session on, coded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Dims {
-    pub(super) channel: u32,
-    pub(super) device: u32,
-    pub(super) country: u32,
     pub(super) referrer: u32,
     pub(super) entry: u32,
+    /// Channels and devices are the store's enums, countries ISO codes: a
+    /// few hundred values at most ([`small`] saturates past 65,534).
+    pub(super) channel: u16,
+    pub(super) device: u16,
+    pub(super) country: u16,
     pub(super) bot: bool,
+}
+
+/// `code` in 16 bits ([`SMALL_NONE`] for none).
+fn small(code: u32) -> u16 {
+    if code == NONE {
+        SMALL_NONE
+    } else {
+        u16::try_from(code)
+            .unwrap_or(SMALL_NONE - 1)
+            .min(SMALL_NONE - 1)
+    }
+}
+
+/// No value, in 16 bits.
+pub(super) const SMALL_NONE: u16 = u16::MAX;
+
+/// A 16-bit code back in 32 bits.
+pub(super) fn wide(code: u16) -> u32 {
+    if code == SMALL_NONE {
+        NONE
+    } else {
+        u32::from(code)
+    }
 }
 
 /// A report's filter, resolved against the dictionaries: `None` in a field
@@ -142,9 +167,9 @@ impl Selector {
         self.from.is_none_or(|f| start >= f)
             && self.to.is_none_or(|t| start < t)
             && (self.include_bots || !d.bot)
-            && is(self.channel, d.channel)
-            && is(self.device, d.device)
-            && is(self.country, d.country)
+            && is(self.channel, wide(d.channel))
+            && is(self.device, wide(d.device))
+            && is(self.country, wide(d.country))
             && is(self.referrer, d.referrer)
             && is(self.entry, d.entry)
     }
@@ -327,6 +352,21 @@ impl Segment {
         self.durations.push(from.durations[k]);
     }
 
+    /// Gives back the columns' spare capacity (a full segment's views
+    /// would otherwise sit in vectors up to twice their size).
+    fn shrink(&mut self) {
+        self.ids.shrink_to_fit();
+        self.starts.shrink_to_fit();
+        self.dims.shrink_to_fit();
+        self.visitors.shrink_to_fit();
+        self.durations.shrink_to_fit();
+        self.offsets.shrink_to_fit();
+        self.pages.shrink_to_fit();
+        self.times.shrink_to_fit();
+        self.signal_at.shrink_to_fit();
+        self.signals.shrink_to_fit();
+    }
+
     fn push_change(&mut self, c: &Change) {
         self.push(c.head(), &c.pages, &c.times, &c.signals);
     }
@@ -409,9 +449,9 @@ impl SiteJourneys {
             id: row.id,
             start: row.start,
             dims: Dims {
-                channel: self.channel.code(Some(row.channel)),
-                device: self.device.code(Some(row.device)),
-                country: self.country.code(row.country),
+                channel: small(self.channel.code(Some(row.channel))),
+                device: small(self.device.code(Some(row.device))),
+                country: small(self.country.code(row.country)),
                 referrer: self.referrer.code(row.referrer_domain),
                 entry: row.entry_page.unwrap_or(NONE),
                 bot: row.is_bot,
@@ -440,6 +480,9 @@ impl SiteJourneys {
             });
         }
         if self.segments.last().is_none_or(|s| s.len() >= SEGMENT) {
+            if let Some(full) = self.segments.last_mut() {
+                Arc::make_mut(full).shrink();
+            }
             self.segments.push(Arc::default());
         }
         let last = self.segments.last_mut().expect("pushed");
@@ -485,6 +528,7 @@ impl SiteJourneys {
         let (mut k, mut m) = (0, 0);
         while k < seg.len() || m < changes.len() {
             if out.len() == SEGMENT {
+                out.shrink();
                 self.segments.push(Arc::new(std::mem::take(&mut out)));
             }
             let old = seg.ids.get(k).copied().unwrap_or(i64::MAX);
@@ -501,6 +545,7 @@ impl SiteJourneys {
             }
         }
         if out.len() > 0 {
+            out.shrink();
             self.segments.push(Arc::new(out));
         }
     }

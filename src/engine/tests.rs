@@ -240,3 +240,23 @@ fn the_engine_answers_every_report_as_the_rows_do() {
     .unwrap();
     compare(&store, &engine, &mut rng, 15);
 }
+
+#[test]
+fn changes_after_a_removed_site_are_not_numbered_as_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let origins = ["https://shop.example".to_string()];
+    let shop = sites::add(&mut store.admin().unwrap(), "shop", &origins, 0).unwrap();
+    let other = sites::add(&mut store.admin().unwrap(), "other", &origins, 0).unwrap();
+    let mut rng = Rng(0xdead_beef);
+    let engine = super::Engine::new();
+    write(&store, shop.id, &mut rng, 400);
+    // The latest changes are the other site's; the engine takes them all.
+    write(&store, other.id, &mut rng, 400);
+    compare(&store, &engine, &mut rng, 2);
+    assert!(sites::remove(&mut store.admin().unwrap(), "other").unwrap());
+    // The shop's next changes must be numbered past everything the
+    // engine saw, or it would never read them.
+    write(&store, shop.id, &mut rng, 400);
+    compare(&store, &engine, &mut rng, 5);
+}

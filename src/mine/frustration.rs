@@ -15,6 +15,8 @@
 //! exits and are left out of that ranking.
 
 use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use super::{ratio, JourneyRef, JourneySet, PageId};
 use crate::event::Millis;
@@ -53,6 +55,73 @@ pub(crate) struct SessionFrustration {
     pub loops: u32,
     /// The sum of the counts above: how many frustrating moments.
     pub score: u32,
+}
+
+/// The `keep` most frustrated sessions offered (by score, then the newer
+/// session id first): a min-heap of at most `keep`, so that what a report
+/// holds is bounded by what it shows, not by how many sessions had a
+/// signal (millions, on a big site).
+struct Worst {
+    keep: usize,
+    heap: BinaryHeap<Reverse<Ranked>>,
+}
+
+/// A session ordered by (score, session id).
+struct Ranked(SessionFrustration);
+
+impl Ranked {
+    fn key(&self) -> (u32, i64) {
+        (self.0.score, self.0.session_id)
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Ranked) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Ranked) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Ranked) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl Worst {
+    fn new(keep: usize) -> Worst {
+        Worst {
+            keep,
+            heap: BinaryHeap::with_capacity(keep.min(1 << 16) + 1),
+        }
+    }
+
+    fn offer(&mut self, s: SessionFrustration) {
+        if self.keep == 0 {
+            return;
+        }
+        self.heap.push(Reverse(Ranked(s)));
+        if self.heap.len() > self.keep {
+            self.heap.pop();
+        }
+    }
+
+    /// The sessions kept, worst first.
+    fn into_sorted(self) -> Vec<SessionFrustration> {
+        // Ascending by `Reverse`: the greatest (score, id) first.
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.0 .0)
+            .collect()
+    }
 }
 
 /// Frustration over a set of journeys.
@@ -127,7 +196,7 @@ pub(crate) fn frustration(
 ) -> FrustrationReport {
     let size = journeys.page_bound();
     let mut pages = vec![PageFrustration::default(); size];
-    let mut sessions = Vec::new();
+    let mut sessions = Worst::new(worst);
     let mut frustrated_sessions = 0;
     for block in journeys.blocks() {
         for j in block.iter() {
@@ -150,7 +219,7 @@ pub(crate) fn frustration(
             }
             if js.session.score > 0 {
                 frustrated_sessions += 1;
-                sessions.push(js.session);
+                sessions.offer(js.session);
             }
         }
     }
@@ -169,8 +238,7 @@ pub(crate) fn frustration(
             .cmp(&a.frustrated_views)
             .then(a.page.cmp(&b.page))
     });
-    sessions.sort_by(|a, b| b.score.cmp(&a.score).then(b.session_id.cmp(&a.session_id)));
-    sessions.truncate(worst);
+    let sessions = sessions.into_sorted();
     FrustrationReport {
         sessions: journeys.len() as u32,
         frustrated_sessions,
@@ -269,6 +337,28 @@ pub(crate) fn moments(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worst_kept_are_the_first_of_all_sorted() {
+        let mut rng = crate::mine::testing::Rng(7);
+        let all: Vec<SessionFrustration> = (0..2000)
+            .map(|i| SessionFrustration {
+                session_id: rng.below(500) as i64 * 1000 + i,
+                score: rng.below(12) as u32,
+                ..SessionFrustration::default()
+            })
+            .collect();
+        for keep in [0, 1, 7, 100, 5000] {
+            let mut worst = Worst::new(keep);
+            for s in &all {
+                worst.offer(s.clone());
+            }
+            let mut sorted = all.clone();
+            sorted.sort_by(|a, b| b.score.cmp(&a.score).then(b.session_id.cmp(&a.session_id)));
+            sorted.truncate(keep);
+            assert_eq!(worst.into_sorted(), sorted, "keep {keep}");
+        }
+    }
     use crate::event::PageSignals;
     use crate::mine::testing::journeys;
     use crate::mine::Journey;

@@ -74,14 +74,17 @@ fn journey_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<JourneyRow<'r>> {
     })
 }
 
+/// The last number of the change sequence: the latest session change, or
+/// the floor a removed site left (its sessions took the latest numbers
+/// with them, and the sequence must not count them again).
+pub(crate) const LAST_CHANGE: &str = "MAX(
+    (SELECT IFNULL(MAX(changed), 0) FROM sessions),
+    IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'change_floor'), 0))";
+
 /// The store's change sequence now: every committed session change is at
 /// or below it.
 pub(crate) fn watermark(conn: &Connection) -> Result<i64> {
-    Ok(
-        conn.query_row("SELECT IFNULL(MAX(changed), 0) FROM sessions", [], |r| {
-            r.get(0)
-        })?,
-    )
+    Ok(conn.query_row(&format!("SELECT {LAST_CHANGE}"), [], |r| r.get(0))?)
 }
 
 /// Hands `each` every session changed after `after` and at or before

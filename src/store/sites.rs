@@ -110,6 +110,14 @@ pub(crate) fn remove(conn: &mut Connection, name: &str) -> Result<bool> {
             delete.execute([chunk])?;
         }
     }
+    // The change sequence must not go back when the latest changes leave
+    // with the site: whoever follows it (the read engine, the search
+    // indexer) would skip the next ones, numbered as old.
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('change_floor', (SELECT IFNULL(MAX(changed), 0) FROM sessions))
+         ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+        [],
+    )?;
     // Sessions, pages and origins go by ON DELETE CASCADE.
     tx.execute("DELETE FROM sites WHERE id = ?1", [id])?;
     tx.commit()?;

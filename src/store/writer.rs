@@ -231,7 +231,7 @@ impl Writer {
         // Under the write lock, so every writer (a server and an import on
         // one file) draws from one sequence, in commit order.
         let change: i64 = tx
-            .prepare_cached("SELECT IFNULL(MAX(changed), 0) + 1 FROM sessions")?
+            .prepare_cached(&format!("SELECT {} + 1", super::journeys::LAST_CHANGE))?
             .query_row([], |r| r.get(0))?;
         // Likewise the session ids: another process may have stored
         // sessions since this one last looked, so new ones start past them.
