@@ -58,7 +58,7 @@ pub(crate) fn run(
         include_bots: true,
         ..JourneyFilter::default()
     };
-    let a = Analysis::load(store, &crate::engine::Engine::new(), site, &filter)?;
+    let a = Analysis::load(store, &crate::engine::Engine::default(), site, &filter)?;
     let load_seconds = started.elapsed().as_secs_f64();
     let sequences = PageSequences::of(&*a.journeys);
     let seqs = sequences.slices();

@@ -16,6 +16,7 @@
 
 pub(crate) mod overview;
 pub(crate) mod site;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +32,9 @@ use std::sync::{Arc, Mutex, RwLock};
 #[derive(Debug, Default)]
 pub(crate) struct Engine {
     state: RwLock<State>,
+    /// Where each site's columns are kept between processes
+    /// ([`snapshot`]); `None` keeps nothing.
+    snapshots: Option<std::path::PathBuf>,
     /// Held by the one request catching up, so that two do not read the
     /// same changes twice.
     catching_up: Mutex<()>,
@@ -40,14 +44,42 @@ pub(crate) struct Engine {
 struct State {
     /// The last change applied.
     watermark: i64,
-    /// By site id: the site's creation time (a removed site's id can be
-    /// given to a new one) and its journeys.
-    sites: FxHashMap<i64, (i64, SiteJourneys)>,
+    /// By site id: the sites followed.
+    sites: FxHashMap<i64, Followed>,
+}
+
+/// A site the engine follows.
+#[derive(Debug, Default)]
+struct Followed {
+    /// The site's creation time: a removed site's id can be given to a
+    /// new one.
+    created: i64,
+    journeys: SiteJourneys,
+    /// Rows applied since its snapshot was read or written.
+    unsaved: u64,
+}
+
+impl Followed {
+    /// Whether enough changed since the snapshot to write it again: a
+    /// twentieth of the site, and at least 10,000 sessions.
+    fn snapshot_is_stale(&self) -> bool {
+        self.unsaved >= 10_000 && self.unsaved as usize >= self.journeys.sessions() / 20
+    }
 }
 
 impl Engine {
+    /// An engine that keeps nothing on disk (tests).
+    #[cfg(test)]
     pub(crate) fn new() -> Engine {
         Engine::default()
+    }
+
+    /// The engine of the database at `db`, keeping its snapshots beside it.
+    pub(crate) fn beside(db: &std::path::Path) -> Engine {
+        Engine {
+            snapshots: Some(snapshot::dir(db)),
+            ..Engine::default()
+        }
     }
 
     /// Brings the engine up to date on a thread of its own (the server
@@ -59,12 +91,21 @@ impl Engine {
             .name("trailmap-engine".into())
             .spawn(move || {
                 let started = std::time::Instant::now();
-                match engine.catch_up(&store) {
+                match engine.catch_up(&store, None) {
                     Ok(()) => tracing::info!(
                         seconds = started.elapsed().as_secs_f64(),
                         "the read engine holds every session"
                     ),
                     Err(e) => tracing::warn!("the read engine could not load: {e}"),
+                }
+                // Then it keeps the snapshots recent. The thread ends with
+                // the process (nothing it writes is needed for a clean
+                // stop: a torn snapshot is ignored).
+                loop {
+                    std::thread::sleep(SNAPSHOT_EVERY);
+                    if let Err(e) = engine.keep_snapshots(&store) {
+                        tracing::warn!("the read engine could not catch up: {e}");
+                    }
                 }
             });
         if let Err(e) = spawned {
@@ -72,8 +113,12 @@ impl Engine {
         }
     }
 
-    /// Applies what the store committed since the last call.
-    fn catch_up(&self, store: &Store) -> store::Result<()> {
+    /// Applies what the store committed since the last call to the sites
+    /// followed, and starts following `wanted` (one site, or with `None`
+    /// every site) if it is not yet: from its snapshot and the changes
+    /// since, or else from the store's rows (then it writes the snapshot,
+    /// so that the next process starts from it).
+    fn catch_up(&self, store: &Store, wanted: Option<i64>) -> store::Result<()> {
         let _one = self.catching_up.lock().unwrap_or_else(|e| e.into_inner());
         let conn = store.read()?;
         let upto = rows::watermark(&conn)?;
@@ -81,36 +126,112 @@ impl Engine {
         // to follow: drop what is held for sites that are gone.
         let live = rows::sites(&conn)?;
         let is_live = |id: &i64, created: i64| live.binary_search(&(*id, created)).is_ok();
-        let (after, stale) = {
+        let (after, stale, missing) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-            let stale = state.sites.iter().any(|(id, (c, _))| !is_live(id, *c));
-            (state.watermark, stale)
+            let stale = state.sites.iter().any(|(id, f)| !is_live(id, f.created));
+            let missing: Vec<(i64, i64)> = live
+                .iter()
+                .filter(|(id, _)| wanted.is_none_or(|w| w == *id) && !state.sites.contains_key(id))
+                .copied()
+                .collect();
+            (state.watermark, stale, missing)
         };
-        if upto <= after && !stale {
+        if upto == after && !stale && missing.is_empty() {
             return Ok(());
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        state.sites.retain(|id, (c, _)| is_live(id, *c));
-        let sites = &mut state.sites;
-        let mut behind: FxHashMap<i64, Vec<site::Change>> = FxHashMap::default();
-        rows::each_changed(&conn, after, upto, |row| {
-            let created = live
-                .binary_search_by_key(&row.site_id, |(id, _)| *id)
-                .map_or(0, |k| live[k].1);
-            let site = &mut sites
-                .entry(row.site_id)
-                .or_insert_with(|| (created, SiteJourneys::default()))
-                .1;
-            if let Some(change) = site.take(&row) {
-                behind.entry(row.site_id).or_default().push(change);
+        if upto < after {
+            // The sequence went back: another database file took this
+            // one's place. Start again.
+            tracing::warn!(
+                upto,
+                after,
+                "the database's changes went back; the read engine reloads"
+            );
+            state.sites.clear();
+        }
+        state.sites.retain(|id, f| is_live(id, f.created));
+        apply(&conn, &mut state.sites, None, after, upto)?;
+        state.watermark = upto;
+        let mut to_write: Vec<i64> = Vec::new();
+        for (id, created) in missing {
+            let from_snapshot = self.snapshots.as_ref().and_then(|dir| {
+                snapshot::read(dir, id, created, upto)
+                    .map_err(|e| {
+                        tracing::warn!(site = id, "the read engine's snapshot is not used: {e}")
+                    })
+                    .ok()
+                    .flatten()
+            });
+            let (since, site) = from_snapshot.unwrap_or((0, SiteJourneys::default()));
+            let mut one = FxHashMap::default();
+            one.insert(
+                id,
+                Followed {
+                    created,
+                    journeys: site,
+                    unsaved: 0,
+                },
+            );
+            apply(&conn, &mut one, Some(id), since, upto)?;
+            if since == 0 || one[&id].snapshot_is_stale() {
+                to_write.push(id);
             }
-        })?;
-        for (id, changes) in behind {
-            if let Some((_, site)) = sites.get_mut(&id) {
-                site.merge(changes);
+            state.sites.extend(one);
+        }
+        drop(state);
+        self.write_snapshots(&to_write, upto);
+        Ok(())
+    }
+
+    /// Writes the snapshots of `ids` as of change `upto`, the engine's
+    /// watermark (called with the catching-up lock held, so nothing moves
+    /// it meanwhile; reports go on reading).
+    fn write_snapshots(&self, ids: &[i64], upto: i64) {
+        let Some(dir) = &self.snapshots else { return };
+        for id in ids {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            let Some(f) = state.sites.get(id) else {
+                continue;
+            };
+            let started = std::time::Instant::now();
+            match snapshot::write(dir, *id, f.created, upto, &f.journeys) {
+                Ok(()) => {
+                    tracing::info!(
+                        site = id,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "read engine snapshot written"
+                    );
+                    drop(state);
+                    let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+                    if let Some(f) = state.sites.get_mut(id) {
+                        f.unsaved = 0;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(site = id, "the read engine's snapshot was not written: {e}")
+                }
             }
         }
-        state.watermark = upto;
+    }
+
+    /// Catches up and writes the snapshot of every site that changed
+    /// enough since its last one (the server, every few minutes, so that a
+    /// restart or a CLI command starts from a recent one).
+    pub(crate) fn keep_snapshots(&self, store: &Store) -> store::Result<()> {
+        self.catch_up(store, None)?;
+        let _one = self.catching_up.lock().unwrap_or_else(|e| e.into_inner());
+        let (stale, upto): (Vec<i64>, i64) = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            let stale = state
+                .sites
+                .iter()
+                .filter(|(_, f)| f.snapshot_is_stale())
+                .map(|(id, _)| *id)
+                .collect();
+            (stale, state.watermark)
+        };
+        self.write_snapshots(&stale, upto);
         Ok(())
     }
 
@@ -126,11 +247,11 @@ impl Engine {
         clean: Vec<PageId>,
         collapse: bool,
     ) -> store::Result<Selected> {
-        self.catch_up(store)?;
+        self.catch_up(store, Some(site_id))?;
         let (segments, selector) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-            match state.sites.get(&site_id) {
-                Some((_, site)) => (site.snapshot(), site.selector(wanted)),
+            match state.sites.get(&site_id).map(|f| &f.journeys) {
+                Some(site) => (site.snapshot(), site.selector(wanted)),
                 None => (Vec::new(), Default::default()),
             }
         };
@@ -142,6 +263,35 @@ impl Engine {
             page_bound,
         })
     }
+}
+
+/// Applies the rows changed in `(after, upto]` to `sites` (of `only`, or
+/// of every site in it); rows of sites not in `sites` are not followed.
+fn apply(
+    conn: &rusqlite::Connection,
+    sites: &mut FxHashMap<i64, Followed>,
+    only: Option<i64>,
+    after: i64,
+    upto: i64,
+) -> store::Result<()> {
+    if after >= upto || sites.is_empty() {
+        return Ok(());
+    }
+    let mut behind: FxHashMap<i64, Vec<site::Change>> = FxHashMap::default();
+    rows::each_changed(conn, only, after, upto, |row| {
+        if let Some(f) = sites.get_mut(&row.site_id) {
+            f.unsaved += 1;
+            if let Some(change) = f.journeys.take(&row) {
+                behind.entry(row.site_id).or_default().push(change);
+            }
+        }
+    })?;
+    for (id, changes) in behind {
+        if let Some(f) = sites.get_mut(&id) {
+            f.journeys.merge(changes);
+        }
+    }
+    Ok(())
 }
 
 impl Engine {
@@ -156,11 +306,11 @@ impl Engine {
         pages: &[(u32, String)],
         top: usize,
     ) -> store::Result<Option<Overview>> {
-        self.catch_up(store)?;
+        self.catch_up(store, Some(site_id))?;
         let (segments, selector, names, visitors) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-            match state.sites.get(&site_id) {
-                Some((_, site)) => (
+            match state.sites.get(&site_id).map(|f| &f.journeys) {
+                Some(site) => (
                     site.snapshot(),
                     site.selector(wanted),
                     site.names(),
@@ -191,6 +341,9 @@ pub(crate) struct Selected {
     collapse: bool,
     page_bound: usize,
 }
+
+/// How often a server checks whether a site's snapshot is stale.
+const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Segments below which a walk stays on the report's thread.
 const PIPELINE_SEGMENTS: usize = 4;

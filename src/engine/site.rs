@@ -33,13 +33,23 @@ pub(crate) const SEGMENT: usize = 256;
 
 /// Distinct strings of one column, coded as small integers.
 #[derive(Debug, Default)]
-struct Dict {
+pub(super) struct Dict {
     codes: FxHashMap<Box<str>, u32>,
     /// By code.
-    names: Vec<Box<str>>,
+    pub(super) names: Vec<Box<str>>,
 }
 
 impl Dict {
+    /// The dictionary of `names`, coded in their order.
+    pub(super) fn of(names: Vec<Box<str>>) -> Dict {
+        let codes = names
+            .iter()
+            .enumerate()
+            .map(|(c, n)| (n.clone(), c as u32))
+            .collect();
+        Dict { codes, names }
+    }
+
     fn code(&mut self, value: Option<&str>) -> u32 {
         let Some(v) = value else { return NONE };
         if let Some(c) = self.codes.get(v) {
@@ -68,11 +78,11 @@ impl Dict {
 /// (some 28 at ten million): the ones seen since the last fold wait in a
 /// small map.
 #[derive(Debug, Default)]
-struct Visitors {
-    sorted: Vec<i64>,
+pub(super) struct Visitors {
+    pub(super) sorted: Vec<i64>,
     /// The code of `sorted[k]`.
-    codes: Vec<u32>,
-    recent: FxHashMap<i64, u32>,
+    pub(super) codes: Vec<u32>,
+    pub(super) recent: FxHashMap<i64, u32>,
 }
 
 impl Visitors {
@@ -92,7 +102,7 @@ impl Visitors {
         code
     }
 
-    fn fold(&mut self) {
+    pub(super) fn fold(&mut self) {
         let mut recent: Vec<(i64, u32)> = self.recent.drain().collect();
         recent.sort_unstable();
         let old = std::mem::take(&mut self.sorted)
@@ -249,7 +259,7 @@ struct Head {
 }
 
 /// Up to [`SEGMENT`] sessions in flat columns, by id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Segment {
     pub(super) ids: Vec<i64>,
     pub(super) starts: Vec<Millis>,
@@ -429,21 +439,15 @@ impl Segment {
 /// A site's sessions, in segments.
 #[derive(Debug, Default)]
 pub(crate) struct SiteJourneys {
-    segments: Vec<Arc<Segment>>,
-    visitors: Visitors,
-    channel: Dict,
-    device: Dict,
-    country: Dict,
-    referrer: Dict,
+    pub(super) segments: Vec<Arc<Segment>>,
+    pub(super) visitors: Visitors,
+    pub(super) channel: Dict,
+    pub(super) device: Dict,
+    pub(super) country: Dict,
+    pub(super) referrer: Dict,
 }
 
 impl SiteJourneys {
-    /// Sessions held.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.segments.iter().map(|s| s.len()).sum()
-    }
-
     fn head(&mut self, row: &JourneyRow<'_>) -> Head {
         Head {
             id: row.id,
@@ -564,6 +568,11 @@ impl SiteJourneys {
             entry: w.entry_page.map(|p| p.unwrap_or(NONE)),
             include_bots: w.include_bots,
         }
+    }
+
+    /// Sessions held.
+    pub(crate) fn sessions(&self) -> usize {
+        self.segments.iter().map(|s| s.len()).sum()
     }
 
     /// Distinct visitors held (the bound of their codes).
@@ -692,7 +701,7 @@ mod tests {
             .map(|id| apply(&mut site, id, id, &[3], "search").expect("behind the end"))
             .collect();
         site.merge(changes);
-        assert_eq!(site.len(), n as usize);
+        assert_eq!(site.sessions(), n as usize);
         let all = sessions(&site, &Wanted::default());
         assert_eq!(
             all.iter().map(|(id, _)| *id).collect::<Vec<_>>(),

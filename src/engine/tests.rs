@@ -260,3 +260,34 @@ fn changes_after_a_removed_site_are_not_numbered_as_old() {
     write(&store, shop.id, &mut rng, 400);
     compare(&store, &engine, &mut rng, 5);
 }
+
+#[test]
+fn a_new_process_starts_from_the_snapshot_and_the_changes_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let store = Store::open(&db).unwrap();
+    let origins = ["https://shop.example".to_string()];
+    let site = sites::add(&mut store.admin().unwrap(), "shop", &origins, 0).unwrap();
+    let mut rng = Rng(0x0dd_ba11);
+    write(&store, site.id, &mut rng, 1500);
+    // The first process loads from the rows and leaves a snapshot.
+    compare(&store, &super::Engine::beside(&db), &mut rng, 3);
+    let columns = super::snapshot::dir(&db).join(format!("site-{}.columns", site.id));
+    let first = std::fs::metadata(&columns)
+        .expect("a snapshot")
+        .modified()
+        .unwrap();
+    // More sessions and changes; the next process starts from the
+    // snapshot (left as it was) and reads only what changed since.
+    write(&store, site.id, &mut rng, 1500);
+    compare(&store, &super::Engine::beside(&db), &mut rng, 8);
+    assert_eq!(
+        std::fs::metadata(&columns).unwrap().modified().unwrap(),
+        first
+    );
+    // A broken snapshot is passed over: the rows answer, and a new one is
+    // written.
+    std::fs::write(&columns, b"trailmap-engine\nnot columns").unwrap();
+    compare(&store, &super::Engine::beside(&db), &mut rng, 3);
+    assert!(std::fs::metadata(&columns).unwrap().len() > 100);
+}

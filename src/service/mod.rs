@@ -69,10 +69,8 @@ pub(crate) struct SearchReport {
 
 impl Service {
     pub(crate) fn new(store: Arc<Store>) -> Service {
-        Service {
-            store,
-            engine: Arc::new(crate::engine::Engine::new()),
-        }
+        let engine = Arc::new(crate::engine::Engine::beside(store.path()));
+        Service { store, engine }
     }
 
     /// Loads the read engine in the background (the server, at start).

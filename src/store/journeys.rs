@@ -87,24 +87,32 @@ pub(crate) fn watermark(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row(&format!("SELECT {LAST_CHANGE}"), [], |r| r.get(0))?)
 }
 
-/// Hands `each` every session changed after `after` and at or before
-/// `upto`. From 0 (a first load) it scans the table in rowid order; after
-/// that it walks the change index.
+/// Hands `each` every session (of site `only`, or of every site) changed
+/// after `after` and at or before `upto`. From 0 (a first load) it scans
+/// the table in rowid order, which is session-id order; after that it
+/// walks the change index.
 pub(crate) fn each_changed(
     conn: &Connection,
+    only: Option<i64>,
     after: i64,
     upto: i64,
     mut each: impl FnMut(JourneyRow<'_>),
 ) -> Result<()> {
-    // `+changed` keeps SQLite off the change index for the first load: a
-    // scan in rowid order beats ten million index lookups.
-    let sql = if after == 0 {
-        format!("SELECT {COLUMNS} FROM sessions WHERE +changed <= ?2 AND ?1 = 0")
+    // `+changed` and `+site_id` keep SQLite off the indexes for a first
+    // load: a scan in rowid order beats ten million index lookups, and
+    // hands the sessions over in id order, which the engine appends.
+    let site = if only.is_some() {
+        " AND +site_id = ?3"
     } else {
-        format!("SELECT {COLUMNS} FROM sessions WHERE changed > ?1 AND changed <= ?2")
+        " AND ?3 IS NULL"
+    };
+    let sql = if after == 0 {
+        format!("SELECT {COLUMNS} FROM sessions WHERE +changed <= ?2 AND ?1 = 0{site}")
+    } else {
+        format!("SELECT {COLUMNS} FROM sessions WHERE changed > ?1 AND changed <= ?2{site}")
     };
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![after, upto])?;
+    let mut rows = stmt.query(params![after, upto, only])?;
     while let Some(r) = rows.next()? {
         each(journey_row(r)?);
     }

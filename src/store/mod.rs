@@ -150,6 +150,11 @@ impl Store {
         })
     }
 
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Sets the busy timeout of the connections opened from now on.
     pub(crate) fn set_busy_timeout(&mut self, wait: Duration) {
         self.busy_timeout = wait;

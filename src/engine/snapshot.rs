@@ -1,0 +1,457 @@
+//! The read engine's columns on disk, one file per site, so that a process
+//! that starts (a `trailmap paths` over ten million sessions, a restarted
+//! server) reads one file instead of every session row, then takes only
+//! the changes since from the store.
+//!
+//! A snapshot is a cache, never the truth: it names the site (id and
+//! creation time) and the change it is current as of, and it is used only
+//! when the site is the same and the store has reached that change. A file
+//! that is torn, truncated, of another format version or fails its CRC is
+//! ignored with a warning, and the site loads from the store's rows (and
+//! is written again). Files are written to a temporary name and renamed,
+//! so a reader never sees half of one. Their layout is little-endian
+//! arrays, column by column, a segment at a time: what [`super::site`]
+//! holds in memory, with nothing a visitor sent that the database does not
+//! already hold (visitor hashes, page ids, times, coded dimensions).
+
+use super::site::{Dict, Dims, Segment, SiteJourneys, Visitors};
+use crate::event::PageSignals;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const MAGIC: &[u8; 16] = b"trailmap-engine\n";
+/// Bumped whenever the layout changes: older files are then ignored.
+const VERSION: u32 = 1;
+
+/// The folder beside the database: `trailmap.db.engine/`.
+pub(crate) fn dir(db: &Path) -> PathBuf {
+    let mut dir = db.as_os_str().to_owned();
+    dir.push(".engine");
+    dir.into()
+}
+
+fn file(dir: &Path, site_id: i64) -> PathBuf {
+    dir.join(format!("site-{site_id}.columns"))
+}
+
+/// Writes `site` as of change `watermark`.
+pub(crate) fn write(
+    dir: &Path,
+    site_id: i64,
+    created: i64,
+    watermark: i64,
+    site: &SiteJourneys,
+) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = file(dir, site_id);
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    let written = (|| {
+        let mut w = Out {
+            inner: BufWriter::with_capacity(1 << 20, File::create(&partial)?),
+            crc: flate2::Crc::new(),
+        };
+        w.raw(MAGIC)?;
+        w.u32(VERSION)?;
+        w.i64(site_id)?;
+        w.i64(created)?;
+        w.i64(watermark)?;
+        for dict in [&site.channel, &site.device, &site.country, &site.referrer] {
+            w.u64(dict.names.len() as u64)?;
+            for name in &dict.names {
+                w.bytes(name.as_bytes())?;
+            }
+        }
+        let mut recent: Vec<(i64, u32)> =
+            site.visitors.recent.iter().map(|(v, c)| (*v, *c)).collect();
+        recent.sort_unstable();
+        for (sorted, codes) in [
+            (&site.visitors.sorted[..], &site.visitors.codes[..]),
+            (
+                &recent.iter().map(|r| r.0).collect::<Vec<_>>()[..],
+                &recent.iter().map(|r| r.1).collect::<Vec<_>>()[..],
+            ),
+        ] {
+            w.u64(sorted.len() as u64)?;
+            w.array(sorted, |v| v.to_le_bytes())?;
+            w.array(codes, |v| v.to_le_bytes())?;
+        }
+        w.u64(site.segments.len() as u64)?;
+        for seg in &site.segments {
+            segment(&mut w, seg)?;
+        }
+        let crc = w.crc.sum();
+        w.inner.write_all(&crc.to_le_bytes())?;
+        let file = w.inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    })();
+    match written {
+        Ok(()) => std::fs::rename(&partial, &path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+fn segment(w: &mut Out, seg: &Segment) -> io::Result<()> {
+    w.u64(seg.ids.len() as u64)?;
+    w.u64(seg.pages.len() as u64)?;
+    w.u64(seg.signals.len() as u64)?;
+    w.array(&seg.ids, |v| v.to_le_bytes())?;
+    w.array(&seg.starts, |v| v.to_le_bytes())?;
+    w.array(&seg.dims, |d| d.referrer.to_le_bytes())?;
+    w.array(&seg.dims, |d| d.entry.to_le_bytes())?;
+    w.array(&seg.dims, |d| d.channel.to_le_bytes())?;
+    w.array(&seg.dims, |d| d.device.to_le_bytes())?;
+    w.array(&seg.dims, |d| d.country.to_le_bytes())?;
+    w.array(&seg.dims, |d| [u8::from(d.bot)])?;
+    w.array(&seg.visitors, |v| v.to_le_bytes())?;
+    w.array(&seg.durations, |v| v.to_le_bytes())?;
+    w.array(&seg.offsets, |v| v.to_le_bytes())?;
+    w.array(&seg.pages, |v| v.to_le_bytes())?;
+    w.array(&seg.times, |v| v.to_le_bytes())?;
+    w.array(&seg.signal_at, |v| v.to_le_bytes())?;
+    w.array(&seg.signals, |s| {
+        [s.rage_clicks, s.dead_clicks, u8::from(s.error)]
+    })
+}
+
+/// The snapshot of site `site_id` (created at `created`) and the change it
+/// is current as of, if there is one the store (at change `upto`) can
+/// continue from. `Ok(None)`: no usable file (none, another site's, or
+/// newer than the store).
+pub(crate) fn read(
+    dir: &Path,
+    site_id: i64,
+    created: i64,
+    upto: i64,
+) -> io::Result<Option<(i64, SiteJourneys)>> {
+    let path = file(dir, site_id);
+    let f = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut r = In {
+        inner: BufReader::with_capacity(1 << 20, f),
+        crc: flate2::Crc::new(),
+    };
+    let mut magic = [0u8; 16];
+    r.raw(&mut magic)?;
+    if &magic != MAGIC || r.u32()? != VERSION {
+        return Err(invalid(&path, "another format or version"));
+    }
+    if r.i64()? != site_id || r.i64()? != created {
+        return Ok(None);
+    }
+    let watermark = r.i64()?;
+    if watermark > upto || watermark <= 0 {
+        return Ok(None);
+    }
+    let mut dicts = Vec::with_capacity(4);
+    for _ in 0..4 {
+        let n = r.len()?;
+        let mut names = Vec::with_capacity(n.min(1 << 16));
+        for _ in 0..n {
+            let bytes = r.bytes()?;
+            let name =
+                String::from_utf8(bytes).map_err(|_| invalid(&path, "a name that is not UTF-8"))?;
+            names.push(name.into_boxed_str());
+        }
+        dicts.push(Dict::of(names));
+    }
+    let mut visitors = Visitors::default();
+    let n = r.len()?;
+    visitors.sorted = r.array(n, i64::from_le_bytes)?;
+    visitors.codes = r.array(n, u32::from_le_bytes)?;
+    let n = r.len()?;
+    let recent_visitors: Vec<i64> = r.array(n, i64::from_le_bytes)?;
+    let recent_codes: Vec<u32> = r.array(n, u32::from_le_bytes)?;
+    visitors.recent = recent_visitors.into_iter().zip(recent_codes).collect();
+    visitors.fold();
+    let count = r.len()?;
+    let mut segments = Vec::with_capacity(count.min(1 << 20));
+    for _ in 0..count {
+        segments.push(Arc::new(read_segment(&mut r, &path)?));
+    }
+    let sum = r.crc.sum();
+    let mut stored = [0u8; 4];
+    r.inner.read_exact(&mut stored)?;
+    if u32::from_le_bytes(stored) != sum {
+        return Err(invalid(&path, "its checksum does not match"));
+    }
+    let mut dicts = dicts.into_iter();
+    let mut next = || dicts.next().expect("four dictionaries");
+    let site = SiteJourneys {
+        segments,
+        visitors,
+        channel: next(),
+        device: next(),
+        country: next(),
+        referrer: next(),
+    };
+    Ok(Some((watermark, site)))
+}
+
+fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
+    let (n, views, signals) = (r.len()?, r.len()?, r.len()?);
+    let ids = r.array(n, i64::from_le_bytes)?;
+    let starts = r.array(n, i64::from_le_bytes)?;
+    let referrer: Vec<u32> = r.array(n, u32::from_le_bytes)?;
+    let entry: Vec<u32> = r.array(n, u32::from_le_bytes)?;
+    let channel: Vec<u16> = r.array(n, u16::from_le_bytes)?;
+    let device: Vec<u16> = r.array(n, u16::from_le_bytes)?;
+    let country: Vec<u16> = r.array(n, u16::from_le_bytes)?;
+    let bot: Vec<u8> = r.array(n, |b: [u8; 1]| b[0])?;
+    let dims = (0..n)
+        .map(|k| Dims {
+            referrer: referrer[k],
+            entry: entry[k],
+            channel: channel[k],
+            device: device[k],
+            country: country[k],
+            bot: bot[k] != 0,
+        })
+        .collect();
+    let seg = Segment {
+        ids,
+        starts,
+        dims,
+        visitors: r.array(n, u32::from_le_bytes)?,
+        durations: r.array(n, u32::from_le_bytes)?,
+        offsets: r.array(n + 1, u32::from_le_bytes)?,
+        pages: r.array(views, u32::from_le_bytes)?,
+        times: r.array(views, u32::from_le_bytes)?,
+        signal_at: r.array(n, u32::from_le_bytes)?,
+        signals: r.array(signals, |b: [u8; 3]| PageSignals {
+            rage_clicks: b[0],
+            dead_clicks: b[1],
+            error: b[2] & 1 == 1,
+        })?,
+    };
+    // What the reports index with must hold: the offsets run from 0 to
+    // the views, in order, and every signal run lies in the signals.
+    let offsets_hold = seg.offsets.first() == Some(&0)
+        && seg.offsets.last().map(|o| *o as usize) == Some(views)
+        && seg.offsets.windows(2).all(|w| w[0] <= w[1]);
+    let signals_hold = (0..n).all(|k| match seg.signal_at[k] {
+        u32::MAX => true,
+        at => at as usize + (seg.offsets[k + 1] - seg.offsets[k]) as usize <= signals,
+    });
+    if !offsets_hold || !signals_hold || seg.ids.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(invalid(path, "a segment that does not hold together"));
+    }
+    Ok(seg)
+}
+
+fn invalid(path: &Path, why: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{}: {why}", path.display()),
+    )
+}
+
+/// A writer that keeps the CRC of what it wrote.
+struct Out {
+    inner: BufWriter<File>,
+    crc: flate2::Crc,
+}
+
+impl Out {
+    fn raw(&mut self, b: &[u8]) -> io::Result<()> {
+        self.crc.update(b);
+        self.inner.write_all(b)
+    }
+    fn u32(&mut self, v: u32) -> io::Result<()> {
+        self.raw(&v.to_le_bytes())
+    }
+    fn u64(&mut self, v: u64) -> io::Result<()> {
+        self.raw(&v.to_le_bytes())
+    }
+    fn i64(&mut self, v: i64) -> io::Result<()> {
+        self.raw(&v.to_le_bytes())
+    }
+    fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.u64(b.len() as u64)?;
+        self.raw(b)
+    }
+    /// Each item as its `N` bytes, through a buffer of many.
+    fn array<T, const N: usize>(
+        &mut self,
+        items: &[T],
+        bytes: impl Fn(&T) -> [u8; N],
+    ) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(N * items.len().min(1 << 16));
+        for chunk in items.chunks(1 << 16) {
+            buf.clear();
+            for item in chunk {
+                buf.extend_from_slice(&bytes(item));
+            }
+            self.raw(&buf)?;
+        }
+        Ok(())
+    }
+}
+
+/// A reader that keeps the CRC of what it read.
+struct In {
+    inner: BufReader<File>,
+    crc: flate2::Crc,
+}
+
+/// More than this in one length is a broken file, not a big site.
+const MAX_LEN: u64 = 1 << 34;
+
+impl In {
+    fn raw(&mut self, b: &mut [u8]) -> io::Result<()> {
+        self.inner.read_exact(b)?;
+        self.crc.update(b);
+        Ok(())
+    }
+    fn u32(&mut self) -> io::Result<u32> {
+        let mut b = [0u8; 4];
+        self.raw(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn i64(&mut self) -> io::Result<i64> {
+        let mut b = [0u8; 8];
+        self.raw(&mut b)?;
+        Ok(i64::from_le_bytes(b))
+    }
+    fn len(&mut self) -> io::Result<usize> {
+        let mut b = [0u8; 8];
+        self.raw(&mut b)?;
+        let n = u64::from_le_bytes(b);
+        if n > MAX_LEN {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a length past any site",
+            ));
+        }
+        Ok(n as usize)
+    }
+    fn bytes(&mut self) -> io::Result<Vec<u8>> {
+        let n = self.len()?;
+        let mut b = vec![0u8; n.min(1 << 20)];
+        if n > b.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a name past any name",
+            ));
+        }
+        self.raw(&mut b)?;
+        Ok(b)
+    }
+    /// `n` items of `N` bytes each, read through a buffer of many.
+    fn array<T, const N: usize>(
+        &mut self,
+        n: usize,
+        item: impl Fn([u8; N]) -> T,
+    ) -> io::Result<Vec<T>> {
+        // Grown as it is read: a broken length fails at the end of the
+        // file, not by asking for all the memory there is.
+        let mut out = Vec::with_capacity(n.min(1 << 20));
+        let mut buf = vec![0u8; N * n.min(1 << 16)];
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(1 << 16);
+            let bytes = &mut buf[..take * N];
+            self.raw(bytes)?;
+            out.extend(
+                bytes
+                    .chunks_exact(N)
+                    .map(|c| item(c.try_into().expect("N bytes"))),
+            );
+            left -= take;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::site::{Selection, Wanted};
+    use crate::mine::testing::Rng;
+    use crate::store::journeys::JourneyRow;
+
+    /// A site of random sessions, some changed after they were first taken.
+    fn site(rng: &mut Rng) -> SiteJourneys {
+        let mut site = SiteJourneys::default();
+        let channels = ["direct", "search", "social"];
+        let mut changes = Vec::new();
+        for id in 1..=3000i64 {
+            let again = rng.below(4) == 0;
+            for _ in 0..1 + usize::from(again) {
+                let n = 1 + rng.below(6) as usize;
+                let pages: Vec<u8> = (0..n)
+                    .flat_map(|_| (1 + rng.below(9) as u32).to_le_bytes())
+                    .collect();
+                let times: Vec<u8> = (0..n as u32)
+                    .flat_map(|i| (i * 7000).to_le_bytes())
+                    .collect();
+                let signals: Vec<u8> = (0..n).flat_map(|_| [rng.below(2) as u8, 0, 0]).collect();
+                let row = JourneyRow {
+                    id,
+                    site_id: 7,
+                    visitor: rng.below(900) as i64,
+                    start: 1_000_000 + id * 1000,
+                    end: 1_000_000 + id * 1000 + 9000,
+                    pages: &pages,
+                    times: &times,
+                    signals: &signals,
+                    channel: channels[rng.below(3) as usize],
+                    device: "mobile",
+                    country: (rng.below(2) == 0).then_some("SE"),
+                    referrer_domain: None,
+                    entry_page: Some(1),
+                    is_bot: rng.below(10) == 0,
+                };
+                changes.extend(site.take(&row));
+            }
+        }
+        site.merge(changes);
+        site
+    }
+
+    fn everything(site: &SiteJourneys) -> Vec<(i64, Vec<u32>, Vec<i64>)> {
+        let clean: Vec<u32> = (0..10).collect();
+        let sel = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
+        sel.journeys(&clean, false)
+            .flat_map(|b| {
+                b.iter()
+                    .map(|j| (j.session_id, j.pages.to_vec(), j.times.to_vec()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_site_comes_back_as_it_was_written_and_a_broken_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = Rng(42);
+        let written = site(&mut rng);
+        write(dir.path(), 7, 123, 50, &written).unwrap();
+        let (watermark, read_back) = read(dir.path(), 7, 123, 60).unwrap().expect("a snapshot");
+        assert_eq!(watermark, 50);
+        assert_eq!(read_back.segments, written.segments);
+        assert_eq!(read_back.visitor_count(), written.visitor_count());
+        assert_eq!(everything(&read_back), everything(&written));
+        // Another site with the same id, or a store behind the file.
+        assert!(read(dir.path(), 7, 124, 60).unwrap().is_none());
+        assert!(read(dir.path(), 7, 123, 49).unwrap().is_none());
+        assert!(read(dir.path(), 8, 123, 60).unwrap().is_none());
+        // A flipped byte, and a torn file.
+        let path = file(dir.path(), 7);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(read(dir.path(), 7, 123, 60).is_err());
+        bytes[middle] ^= 0x40;
+        std::fs::write(&path, &bytes[..bytes.len() - 9]).unwrap();
+        assert!(read(dir.path(), 7, 123, 60).is_err());
+    }
+}
