@@ -87,6 +87,9 @@ pub(crate) struct ServeArgs {
     /// Longest a report or chart may compute before it answers 503 (seconds, fractions allowed).
     #[arg(long, env = "TRAILMAP_ANALYSIS_TIMEOUT_SECONDS")]
     pub analysis_timeout_seconds: Option<f64>,
+    /// Most reports and charts computed at once; more wait their turn (within their timeout). Default: the number of CPUs.
+    #[arg(long, env = "TRAILMAP_MAX_CONCURRENT_REPORTS")]
+    pub max_concurrent_reports: Option<usize>,
     /// Most sessions held in memory; past it the least recently active close.
     #[arg(long, env = "TRAILMAP_MAX_OPEN_SESSIONS")]
     pub max_open_sessions: Option<usize>,
@@ -274,6 +277,7 @@ pub(crate) struct FileServe {
     pub replay_quota_mb: Option<u64>,
     pub replay_retention_days: Option<u64>,
     pub analysis_timeout_seconds: Option<f64>,
+    pub max_concurrent_reports: Option<usize>,
     pub max_open_sessions: Option<usize>,
     pub max_session_memory_mb: Option<usize>,
     pub max_cached_pages: Option<usize>,
@@ -450,6 +454,8 @@ pub(crate) struct Limits {
     pub max_events_per_batch: usize,
     /// Longest a report or chart of the read API may compute.
     pub analysis_timeout: Duration,
+    /// Most reports and charts computed at once.
+    pub max_concurrent_reports: usize,
 }
 
 impl Default for Limits {
@@ -458,6 +464,9 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             max_events_per_batch: 200,
             analysis_timeout: Duration::from_secs(10),
+            // Reports are CPU-bound: more at once than cores only shares
+            // them out slower, and adds each one's working memory.
+            max_concurrent_reports: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -717,6 +726,12 @@ pub(crate) fn resolve_serve(
         }
         s.limits.analysis_timeout = Duration::from_secs_f64(secs);
     }
+    if let Some(n) = args.max_concurrent_reports.or(f.max_concurrent_reports) {
+        if !(1..=256).contains(&n) {
+            bail!("max concurrent reports must be 1..=256, got {n}");
+        }
+        s.limits.max_concurrent_reports = n;
+    }
     if let Some(secs) = args.busy_timeout_secs.or(f.busy_timeout_secs) {
         if !(1..=600).contains(&secs) {
             bail!("busy timeout must be 1..=600 seconds, got {secs}");
@@ -923,6 +938,15 @@ mod tests {
         let file: FileConfig = toml::from_str("[serve]\nanalysis_timeout_seconds = 2.5\n").unwrap();
         let s = resolve_serve(&store, &ServeArgs::default(), file).unwrap();
         assert_eq!(s.limits.analysis_timeout, Duration::from_millis(2500));
+        let none = ServeArgs {
+            max_concurrent_reports: Some(0),
+            ..ServeArgs::default()
+        };
+        let err = resolve_serve(&store, &none, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("max concurrent reports"), "{err}");
+        let file: FileConfig = toml::from_str("[serve]\nmax_concurrent_reports = 3\n").unwrap();
+        let s = resolve_serve(&store, &ServeArgs::default(), file).unwrap();
+        assert_eq!(s.limits.max_concurrent_reports, 3);
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct ReportArgs<T: clap::Args> {
 #[derive(Subcommand)]
 enum Command {
     /// Run the collector and the read API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Fresh database, the demo shop on a second port, realistic traffic.
     Demo(crate::config::DemoArgs),
     /// Import access logs (or a sequence file) as sessions.

@@ -74,8 +74,8 @@ pub(crate) fn write(
             ),
         ] {
             w.u64(sorted.len() as u64)?;
-            w.array(sorted, |v| v.to_le_bytes())?;
-            w.array(codes, |v| v.to_le_bytes())?;
+            w.numbers(sorted, |v| v.to_le_bytes())?;
+            w.numbers(codes, |v| v.to_le_bytes())?;
         }
         w.u64(site.segments.len() as u64)?;
         for seg in &site.segments {
@@ -99,20 +99,20 @@ fn segment(w: &mut Out, seg: &Segment) -> io::Result<()> {
     w.u64(seg.ids.len() as u64)?;
     w.u64(seg.pages.len() as u64)?;
     w.u64(seg.signals.len() as u64)?;
-    w.array(&seg.ids, |v| v.to_le_bytes())?;
-    w.array(&seg.starts, |v| v.to_le_bytes())?;
+    w.numbers(&seg.ids, |v| v.to_le_bytes())?;
+    w.numbers(&seg.starts, |v| v.to_le_bytes())?;
     w.array(&seg.dims, |d| d.referrer.to_le_bytes())?;
     w.array(&seg.dims, |d| d.entry.to_le_bytes())?;
     w.array(&seg.dims, |d| d.channel.to_le_bytes())?;
     w.array(&seg.dims, |d| d.device.to_le_bytes())?;
     w.array(&seg.dims, |d| d.country.to_le_bytes())?;
     w.array(&seg.dims, |d| [u8::from(d.bot)])?;
-    w.array(&seg.visitors, |v| v.to_le_bytes())?;
-    w.array(&seg.durations, |v| v.to_le_bytes())?;
-    w.array(&seg.offsets, |v| v.to_le_bytes())?;
-    w.array(&seg.pages, |v| v.to_le_bytes())?;
-    w.array(&seg.times, |v| v.to_le_bytes())?;
-    w.array(&seg.signal_at, |v| v.to_le_bytes())?;
+    w.numbers(&seg.visitors, |v| v.to_le_bytes())?;
+    w.numbers(&seg.durations, |v| v.to_le_bytes())?;
+    w.numbers(&seg.offsets, |v| v.to_le_bytes())?;
+    w.numbers(&seg.pages, |v| v.to_le_bytes())?;
+    w.numbers(&seg.times, |v| v.to_le_bytes())?;
+    w.numbers(&seg.signal_at, |v| v.to_le_bytes())?;
     w.array(&seg.signals, |s| {
         [s.rage_clicks, s.dead_clicks, u8::from(s.error)]
     })
@@ -134,9 +134,11 @@ pub(crate) fn read(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    let remaining = f.metadata()?.len();
     let mut r = In {
         inner: BufReader::with_capacity(1 << 20, f),
         crc: flate2::Crc::new(),
+        remaining,
     };
     let mut magic = [0u8; 16];
     r.raw(&mut magic)?;
@@ -164,13 +166,15 @@ pub(crate) fn read(
     }
     let mut visitors = Visitors::default();
     let n = r.len()?;
-    visitors.sorted = r.array(n, i64::from_le_bytes)?;
-    visitors.codes = r.array(n, u32::from_le_bytes)?;
+    visitors.sorted = r.numbers(n, i64::from_le_bytes)?;
+    visitors.codes = r.numbers(n, u32::from_le_bytes)?;
     let n = r.len()?;
-    let recent_visitors: Vec<i64> = r.array(n, i64::from_le_bytes)?;
-    let recent_codes: Vec<u32> = r.array(n, u32::from_le_bytes)?;
+    let recent_visitors: Vec<i64> = r.numbers(n, i64::from_le_bytes)?;
+    let recent_codes: Vec<u32> = r.numbers(n, u32::from_le_bytes)?;
     visitors.recent = recent_visitors.into_iter().zip(recent_codes).collect();
-    visitors.fold();
+    if !visitors.recent.is_empty() {
+        visitors.fold();
+    }
     let count = r.len()?;
     let mut segments = Vec::with_capacity(count.min(1 << 20));
     for _ in 0..count {
@@ -197,13 +201,13 @@ pub(crate) fn read(
 
 fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
     let (n, views, signals) = (r.len()?, r.len()?, r.len()?);
-    let ids = r.array(n, i64::from_le_bytes)?;
-    let starts = r.array(n, i64::from_le_bytes)?;
-    let referrer: Vec<u32> = r.array(n, u32::from_le_bytes)?;
-    let entry: Vec<u32> = r.array(n, u32::from_le_bytes)?;
-    let channel: Vec<u16> = r.array(n, u16::from_le_bytes)?;
-    let device: Vec<u16> = r.array(n, u16::from_le_bytes)?;
-    let country: Vec<u16> = r.array(n, u16::from_le_bytes)?;
+    let ids = r.numbers(n, i64::from_le_bytes)?;
+    let starts = r.numbers(n, i64::from_le_bytes)?;
+    let referrer: Vec<u32> = r.numbers(n, u32::from_le_bytes)?;
+    let entry: Vec<u32> = r.numbers(n, u32::from_le_bytes)?;
+    let channel: Vec<u16> = r.numbers(n, u16::from_le_bytes)?;
+    let device: Vec<u16> = r.numbers(n, u16::from_le_bytes)?;
+    let country: Vec<u16> = r.numbers(n, u16::from_le_bytes)?;
     let bot: Vec<u8> = r.array(n, |b: [u8; 1]| b[0])?;
     let dims = (0..n)
         .map(|k| Dims {
@@ -219,12 +223,12 @@ fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
         ids,
         starts,
         dims,
-        visitors: r.array(n, u32::from_le_bytes)?,
-        durations: r.array(n, u32::from_le_bytes)?,
-        offsets: r.array(n + 1, u32::from_le_bytes)?,
-        pages: r.array(views, u32::from_le_bytes)?,
-        times: r.array(views, u32::from_le_bytes)?,
-        signal_at: r.array(n, u32::from_le_bytes)?,
+        visitors: r.numbers(n, u32::from_le_bytes)?,
+        durations: r.numbers(n, u32::from_le_bytes)?,
+        offsets: r.numbers(n + 1, u32::from_le_bytes)?,
+        pages: r.numbers(views, u32::from_le_bytes)?,
+        times: r.numbers(views, u32::from_le_bytes)?,
+        signal_at: r.numbers(n, u32::from_le_bytes)?,
         signals: r.array(signals, |b: [u8; 3]| PageSignals {
             rage_clicks: b[0],
             dead_clicks: b[1],
@@ -277,6 +281,21 @@ impl Out {
         self.u64(b.len() as u64)?;
         self.raw(b)
     }
+    /// Numbers as they lie in memory where that is little-endian.
+    fn numbers<T, const N: usize>(
+        &mut self,
+        items: &[T],
+        to_le: impl Fn(&T) -> [u8; N],
+    ) -> io::Result<()>
+    where
+        T: zerocopy::IntoBytes + zerocopy::Immutable,
+    {
+        if cfg!(target_endian = "big") || std::mem::size_of::<T>() != N {
+            return self.array(items, to_le);
+        }
+        self.raw(zerocopy::IntoBytes::as_bytes(items))
+    }
+
     /// Each item as its `N` bytes, through a buffer of many.
     fn array<T, const N: usize>(
         &mut self,
@@ -299,6 +318,8 @@ impl Out {
 struct In {
     inner: BufReader<File>,
     crc: flate2::Crc,
+    /// Bytes of the file not read yet: no length may ask for more.
+    remaining: u64,
 }
 
 /// More than this in one length is a broken file, not a big site.
@@ -308,7 +329,34 @@ impl In {
     fn raw(&mut self, b: &mut [u8]) -> io::Result<()> {
         self.inner.read_exact(b)?;
         self.crc.update(b);
+        self.remaining = self.remaining.saturating_sub(b.len() as u64);
         Ok(())
+    }
+
+    /// `n` numbers stored little-endian, read straight into the vector's
+    /// memory where the machine is little-endian too.
+    fn numbers<T, const N: usize>(
+        &mut self,
+        n: usize,
+        from_le: impl Fn([u8; N]) -> T,
+    ) -> io::Result<Vec<T>>
+    where
+        T: zerocopy::FromBytes + zerocopy::IntoBytes + Copy,
+    {
+        if (n as u64).saturating_mul(N as u64) > self.remaining {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a column past the end of the file",
+            ));
+        }
+        if cfg!(target_endian = "big") || std::mem::size_of::<T>() != N {
+            return self.array(n, from_le);
+        }
+        // Zeroed by the allocator (fresh pages come zeroed), not by a pass.
+        let mut out =
+            T::new_vec_zeroed(n).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        self.raw(zerocopy::IntoBytes::as_mut_bytes(&mut out[..]))?;
+        Ok(out)
     }
     fn u32(&mut self) -> io::Result<u32> {
         let mut b = [0u8; 4];
@@ -350,9 +398,13 @@ impl In {
         n: usize,
         item: impl Fn([u8; N]) -> T,
     ) -> io::Result<Vec<T>> {
-        // Grown as it is read: a broken length fails at the end of the
-        // file, not by asking for all the memory there is.
-        let mut out = Vec::with_capacity(n.min(1 << 20));
+        if (n as u64).saturating_mul(N as u64) > self.remaining {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a column past the end of the file",
+            ));
+        }
+        let mut out = Vec::with_capacity(n);
         let mut buf = vec![0u8; N * n.min(1 << 16)];
         let mut left = n;
         while left > 0 {

@@ -68,8 +68,19 @@ pub(super) async fn run_analysis<T: Send + 'static>(
 ) -> Result<T, ServiceError> {
     let cancel = Cancel::after(app.limits.analysis_timeout);
     let _abandon_when_dropped = cancel.on_drop();
+    // Waiting for a turn counts against the deadline.
+    let turn = tokio::time::timeout(
+        app.limits.analysis_timeout,
+        app.reports_running.clone().acquire_owned(),
+    )
+    .await;
+    let Ok(Ok(permit)) = turn else {
+        app.metrics.analysis_stopped("deadline");
+        return Err(Stopped::Deadline(app.limits.analysis_timeout).into());
+    };
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let result = work(&app, cancel);
         if let Err(ServiceError::Stopped(why)) = &result {
             app.metrics.analysis_stopped(match why {

@@ -60,6 +60,8 @@ const SALT_CHECK_EVERY: Duration = Duration::from_secs(60);
 /// Everything a request handler needs, shared by all connections.
 pub(crate) struct App {
     pub store: Arc<Store>,
+    /// One permit per report or chart computing (`--max-concurrent-reports`).
+    pub reports_running: Arc<tokio::sync::Semaphore>,
     /// What the read API answers (the same service the CLI calls).
     pub service: crate::service::Service,
     pub submitter: Submitter,
@@ -221,6 +223,9 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
         ua: UaParser::new(),
         geo,
         token_digest,
+        reports_running: Arc::new(tokio::sync::Semaphore::new(
+            settings.limits.max_concurrent_reports,
+        )),
         limits: settings.limits,
         trust_proxy: settings.trust_proxy,
         tracker: assets::Tracker::embedded(),
