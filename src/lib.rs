@@ -34,13 +34,20 @@
 //!   site's journeys loaded through the filters and cleaned, and the mining
 //!   run over them) and [`service::charts`] (a site's charts from the
 //!   store, mining and [`heat`]).
-//! * [`engine`] is the read engine: every site's journeys held in memory
-//!   as flat, dictionary-coded columns ([`engine::site`]), shared by all
-//!   requests and brought up to date from the store's change sequence before
-//!   each answer. [`service::analysis`] asks it for a site's journeys through
-//!   a filter instead of reading session rows; it reads the store through
-//!   [`store::journeys`] only, and knows nothing of the doors or of mining
-//!   beyond the journeys it hands out.
+//! * [`engine`] is the read engine: every site's sessions held in memory
+//!   as flat, dictionary-coded columns in shared segments
+//!   ([`engine::site`]), brought up to date from the store's change
+//!   sequence before each answer. [`service::analysis`] asks it for a
+//!   site's journeys through a filter (walked a segment at a time, cleaned
+//!   on a second thread) instead of reading session rows, and the service
+//!   for the overview ([`engine::overview`], one pass over the columns).
+//!   Each site's columns are kept in a file beside the database between
+//!   processes ([`engine`]'s `snapshot`: a cache, never the truth). It reads
+//!   the store through [`store::journeys`] only, and knows nothing of the
+//!   doors. Where it leaves the house plan (which gives it store and event
+//!   only): it uses [`mine`]'s journey types, `Journeys` and `JourneySet`,
+//!   because what it hands out is what mining walks, and the store's
+//!   `Overview` type for the overview it counts.
 //! * [`event`] is the shared vocabulary: events, sessions, channels, devices,
 //!   a page view's frustration signals ([`event::PageSignals`]), recorded
 //!   clicks and viewport classes. It imports no other room.

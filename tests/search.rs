@@ -400,6 +400,14 @@ fn imported_logs_are_found_and_the_index_catches_up() {
         out.contains(&format!("indexed {} sessions", stored + 1)),
         "{out}"
     );
+    // ... and the read engine's files, from the rows.
+    assert!(
+        out.contains(&format!("read engine's columns of {} sessions", stored + 1)),
+        "{out}"
+    );
+    let mut engine_dir = db.as_os_str().to_owned();
+    engine_dir.push(".engine");
+    assert!(std::fs::read_dir(&engine_dir).unwrap().count() >= 1);
     assert_eq!(
         ids(&search_cli("entry:/presentations/logstash-scale11x/")),
         want

@@ -48,6 +48,11 @@ struct State {
     sites: FxHashMap<i64, Followed>,
 }
 
+/// Where the engine of the database at `db` keeps its files.
+pub(crate) fn snapshot_dir(db: &std::path::Path) -> std::path::PathBuf {
+    snapshot::dir(db)
+}
+
 /// A site the engine follows.
 #[derive(Debug, Default)]
 struct Followed {
@@ -213,6 +218,23 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Forgets the files beside the database, then reads every site from
+    /// the store's rows and writes its file again (`trailmap reindex`).
+    /// Returns the sessions held.
+    pub(crate) fn rebuild(store: &Store) -> store::Result<usize> {
+        let engine = Engine::beside(store.path());
+        if let Some(dir) = &engine.snapshots {
+            match std::fs::remove_dir_all(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(store::StoreError::Io(e)),
+            }
+        }
+        engine.catch_up(store, None)?;
+        let state = engine.state.read().unwrap_or_else(|e| e.into_inner());
+        Ok(state.sites.values().map(|f| f.journeys.sessions()).sum())
     }
 
     /// Catches up and writes the snapshot of every site that changed

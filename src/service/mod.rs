@@ -73,6 +73,13 @@ impl Service {
         Service { store, engine }
     }
 
+    /// Rebuilds the read engine's files from the store's rows: the
+    /// sessions they hold, and where they are.
+    pub(crate) fn rebuild_engine(&self) -> Result<(usize, std::path::PathBuf)> {
+        let n = crate::engine::Engine::rebuild(&self.store)?;
+        Ok((n, crate::engine::snapshot_dir(self.store.path())))
+    }
+
     /// Loads the read engine in the background (the server, at start).
     pub(crate) fn warm_up(&self) {
         self.engine.warm_up(self.store.clone());
