@@ -118,7 +118,13 @@ pub(crate) fn stage_report(
                     skipped[s] += 1;
                 }
             }
-            *orders.entry(order.clone()).or_default() += 1;
+            // Looked up by slice: a key is allocated once per distinct order.
+            match orders.get_mut(&order[..]) {
+                Some(count) => *count += 1,
+                None => {
+                    orders.insert(order.clone(), 1);
+                }
+            }
         }
     }
 
