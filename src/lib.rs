@@ -42,7 +42,8 @@
 //!   on a second thread) instead of reading session rows, and the service
 //!   for the overview ([`engine::overview`], one pass over the columns).
 //!   Each site's columns are kept in a file beside the database between
-//!   processes ([`engine`]'s `snapshot`: a cache, never the truth). It reads
+//!   processes ([`engine`]'s `snapshot`: a cache, never the truth), which a
+//!   new process maps into memory and reads in place (`column`). It reads
 //!   the store through [`store::journeys`] only, and knows nothing of the
 //!   doors. Where it leaves the house plan (which gives it store and event
 //!   only): it uses [`mine`]'s journey types, `Journeys` and `JourneySet`,

@@ -14,6 +14,7 @@
 //! session rows themselves. A second backend (ClickHouse) will sit behind
 //! the same call.
 
+mod column;
 pub(crate) mod overview;
 pub(crate) mod site;
 mod snapshot;

@@ -57,28 +57,32 @@ pub(crate) fn overview(
         }
     };
     for (seg, (bits, _)) in sel.segments.iter().zip(&sel.admitted) {
+        // The columns as slices once, not through `Column` at every session.
+        let (offsets, pages, starts): (&[u32], &[u32], &[Millis]) =
+            (&seg.offsets, &seg.pages, &seg.starts);
+        let (durations, visitor_codes): (&[u32], &[u32]) = (&seg.durations, &seg.visitors);
         for (w, word) in bits.iter().enumerate() {
             let mut word = *word;
             while word != 0 {
                 let k = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                let views = (seg.offsets[k + 1] - seg.offsets[k]) as u64;
+                let views = (offsets[k + 1] - offsets[k]) as u64;
                 let d = seg.dims[k];
-                let start = seg.starts[k];
-                if seg.durations[k] == u32::MAX {
+                let start = starts[k];
+                if durations[k] == u32::MAX {
                     return None;
                 }
                 sessions += 1;
                 page_views += views;
                 bounces += u64::from(views == 1);
-                duration += u64::from(seg.durations[k]);
+                duration += u64::from(durations[k]);
                 first = first.min(start);
                 last = last.max(start);
-                let v = seg.visitors[k] as usize;
+                let v = visitor_codes[k] as usize;
                 seen[v / 64] |= 1 << (v % 64);
                 if views > 0 {
-                    count(&mut entries, seg.pages[seg.offsets[k] as usize]);
-                    count(&mut exits, seg.pages[seg.offsets[k + 1] as usize - 1]);
+                    count(&mut entries, pages[offsets[k] as usize]);
+                    count(&mut exits, pages[offsets[k + 1] as usize - 1]);
                 }
                 count(&mut channels, wide(d.channel));
                 count(&mut devices, wide(d.device));

@@ -12,6 +12,7 @@
 //! changed one (an open session grows with every batch) is rewritten in
 //! place in its segment's copy.
 
+use super::column::Column;
 use crate::event::{Millis, PageSignals};
 use crate::mine::{Journeys, PageId};
 use crate::store::journeys::JourneyRow;
@@ -261,23 +262,23 @@ struct Head {
 /// Up to [`SEGMENT`] sessions in flat columns, by id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Segment {
-    pub(super) ids: Vec<i64>,
-    pub(super) starts: Vec<Millis>,
+    pub(super) ids: Column<i64>,
+    pub(super) starts: Column<Millis>,
     pub(super) dims: Vec<Dims>,
     /// Visitor codes ([`Visitors`]).
-    pub(super) visitors: Vec<u32>,
+    pub(super) visitors: Column<u32>,
     /// End minus start (ms), [`u32::MAX`] for a session longer than 49
     /// days (none is, under the inactivity rule; the overview then asks
     /// the store instead of rounding).
-    pub(super) durations: Vec<u32>,
+    pub(super) durations: Column<u32>,
     /// Where each session's page views start in `pages` and `times`, and
     /// one past the last.
-    pub(super) offsets: Vec<u32>,
-    pub(super) pages: Vec<u32>,
+    pub(super) offsets: Column<u32>,
+    pub(super) pages: Column<u32>,
     /// Milliseconds after the session's start.
-    pub(super) times: Vec<u32>,
+    pub(super) times: Column<u32>,
     /// Where each session's signals start in `signals`, or [`NONE`].
-    pub(super) signal_at: Vec<u32>,
+    pub(super) signal_at: Column<u32>,
     pub(super) signals: Vec<PageSignals>,
 }
 
@@ -298,12 +299,16 @@ impl Segment {
     /// `pack_times`, `pack_signals`), read as the store's reader reads them.
     fn push(&mut self, head: Head, pages: &[u8], times: &[u8], signals: &[u8]) {
         if self.offsets.is_empty() {
-            self.offsets.push(0);
+            self.offsets.to_mut().push(0);
         }
         let first = self.pages.len();
-        self.pages.extend(pages.chunks_exact(4).map(le_u32));
+        self.pages
+            .to_mut()
+            .extend(pages.chunks_exact(4).map(le_u32));
         let n = self.pages.len() - first;
-        self.times.extend(times.chunks_exact(4).map(le_u32).take(n));
+        self.times
+            .to_mut()
+            .extend(times.chunks_exact(4).map(le_u32).take(n));
         // Sessions written before page times existed: the last time (or
         // the start) stands for the views without one.
         let last = if self.times.len() > first {
@@ -311,14 +316,14 @@ impl Segment {
         } else {
             0
         };
-        self.times.resize(first + n, last);
+        self.times.to_mut().resize(first + n, last);
         let stored = signals.chunks_exact(3).take(n);
         if stored
             .clone()
             .any(|c| c[0] != 0 || c[1] != 0 || c[2] & 1 == 1)
         {
             let at = self.signals.len();
-            self.signal_at.push(at as u32);
+            self.signal_at.to_mut().push(at as u32);
             self.signals.extend(stored.map(|c| PageSignals {
                 rage_clicks: c[0],
                 dead_clicks: c[1],
@@ -326,54 +331,54 @@ impl Segment {
             }));
             self.signals.resize(at + n, PageSignals::default());
         } else {
-            self.signal_at.push(NONE);
+            self.signal_at.to_mut().push(NONE);
         }
-        self.offsets
-            .push(u32::try_from(self.pages.len()).expect("a segment under 4 billion views"));
-        self.ids.push(head.id);
-        self.starts.push(head.start);
+        let end = u32::try_from(self.pages.len()).expect("a segment under 4 billion views");
+        self.offsets.to_mut().push(end);
+        self.ids.to_mut().push(head.id);
+        self.starts.to_mut().push(head.start);
         self.dims.push(head.dims);
-        self.visitors.push(head.visitor);
-        self.durations.push(head.duration);
+        self.visitors.to_mut().push(head.visitor);
+        self.durations.to_mut().push(head.duration);
     }
 
     /// Copies session `k` of `from`.
     fn copy(&mut self, from: &Segment, k: usize) {
         if self.offsets.is_empty() {
-            self.offsets.push(0);
+            self.offsets.to_mut().push(0);
         }
         let (a, b) = (from.offsets[k] as usize, from.offsets[k + 1] as usize);
-        self.pages.extend_from_slice(&from.pages[a..b]);
-        self.times.extend_from_slice(&from.times[a..b]);
+        self.pages.to_mut().extend_from_slice(&from.pages[a..b]);
+        self.times.to_mut().extend_from_slice(&from.times[a..b]);
         match from.signal_at[k] {
-            NONE => self.signal_at.push(NONE),
+            NONE => self.signal_at.to_mut().push(NONE),
             at => {
-                self.signal_at.push(self.signals.len() as u32);
+                self.signal_at.to_mut().push(self.signals.len() as u32);
                 let at = at as usize;
                 self.signals
                     .extend_from_slice(&from.signals[at..at + (b - a)]);
             }
         }
-        self.offsets.push(self.pages.len() as u32);
-        self.ids.push(from.ids[k]);
-        self.starts.push(from.starts[k]);
+        self.offsets.to_mut().push(self.pages.len() as u32);
+        self.ids.to_mut().push(from.ids[k]);
+        self.starts.to_mut().push(from.starts[k]);
         self.dims.push(from.dims[k]);
-        self.visitors.push(from.visitors[k]);
-        self.durations.push(from.durations[k]);
+        self.visitors.to_mut().push(from.visitors[k]);
+        self.durations.to_mut().push(from.durations[k]);
     }
 
     /// Gives back the columns' spare capacity (a full segment's views
     /// would otherwise sit in vectors up to twice their size).
     fn shrink(&mut self) {
-        self.ids.shrink_to_fit();
-        self.starts.shrink_to_fit();
+        self.ids.shrink();
+        self.starts.shrink();
         self.dims.shrink_to_fit();
-        self.visitors.shrink_to_fit();
-        self.durations.shrink_to_fit();
-        self.offsets.shrink_to_fit();
-        self.pages.shrink_to_fit();
-        self.times.shrink_to_fit();
-        self.signal_at.shrink_to_fit();
+        self.visitors.shrink();
+        self.durations.shrink();
+        self.offsets.shrink();
+        self.pages.shrink();
+        self.times.shrink();
+        self.signal_at.shrink();
         self.signals.shrink_to_fit();
     }
 
@@ -386,10 +391,11 @@ impl Segment {
     fn admitted(&self, sel: &Selector) -> (Vec<u64>, usize) {
         let mut bits = vec![0u64; self.len().div_ceil(64)];
         let mut count = 0;
+        let (starts, offsets): (&[Millis], &[u32]) = (&self.starts, &self.offsets);
         for k in 0..self.len() {
-            if sel.admits(self.starts[k], &self.dims[k]) {
+            if sel.admits(starts[k], &self.dims[k]) {
                 bits[k / 64] |= 1 << (k % 64);
-                count += usize::from(self.offsets[k + 1] > self.offsets[k]);
+                count += usize::from(offsets[k + 1] > offsets[k]);
             }
         }
         (bits, count)
@@ -400,32 +406,32 @@ impl Segment {
     /// `collapse`, consecutive repeats merged.
     fn journeys(&self, bits: &[u64], count: usize, clean: &[PageId], collapse: bool) -> Journeys {
         let cleaned = |raw: u32| clean.get(raw as usize).copied().unwrap_or(0);
+        // The columns as slices once, not through `Column` at every view.
+        let (ids, starts, offsets): (&[i64], &[Millis], &[u32]) =
+            (&self.ids, &self.starts, &self.offsets);
+        let (pages, times, signal_at): (&[u32], &[u32], &[u32]) =
+            (&self.pages, &self.times, &self.signal_at);
         let mut out = Journeys::with_capacity(count, count * 4);
         for (w, word) in bits.iter().enumerate() {
             let mut word = *word;
             while word != 0 {
                 let k = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
-                let start = self.starts[k];
-                out.begin(self.ids[k]);
-                match self.signal_at[k] {
+                let (a, b) = (offsets[k] as usize, offsets[k + 1] as usize);
+                let start = starts[k];
+                out.begin(ids[k]);
+                match signal_at[k] {
                     NONE => {
                         for i in a..b {
-                            let time = start + Millis::from(self.times[i]);
-                            out.view(
-                                cleaned(self.pages[i]),
-                                time,
-                                PageSignals::default(),
-                                collapse,
-                            );
+                            let time = start + Millis::from(times[i]);
+                            out.view(cleaned(pages[i]), time, PageSignals::default(), collapse);
                         }
                     }
                     at => {
                         let signals = &self.signals[at as usize..at as usize + (b - a)];
                         for i in a..b {
-                            let time = start + Millis::from(self.times[i]);
-                            out.view(cleaned(self.pages[i]), time, signals[i - a], collapse);
+                            let time = start + Millis::from(times[i]);
+                            out.view(cleaned(pages[i]), time, signals[i - a], collapse);
                         }
                     }
                 }

@@ -14,16 +14,17 @@
 //! holds in memory, with nothing a visitor sent that the database does not
 //! already hold (visitor hashes, page ids, times, coded dimensions).
 
+use super::column::{Column, Mapped};
 use super::site::{Dict, Dims, Segment, SiteJourneys, Visitors};
 use crate::event::PageSignals;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const MAGIC: &[u8; 16] = b"trailmap-engine\n";
 /// Bumped whenever the layout changes: older files are then ignored.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The folder beside the database: `trailmap.db.engine/`.
 pub(crate) fn dir(db: &Path) -> PathBuf {
@@ -51,6 +52,7 @@ pub(crate) fn write(
         let mut w = Out {
             inner: BufWriter::with_capacity(1 << 20, File::create(&partial)?),
             crc: flate2::Crc::new(),
+            pos: 0,
         };
         w.raw(MAGIC)?;
         w.u32(VERSION)?;
@@ -101,11 +103,11 @@ fn segment(w: &mut Out, seg: &Segment) -> io::Result<()> {
     w.u64(seg.signals.len() as u64)?;
     w.numbers(&seg.ids, |v| v.to_le_bytes())?;
     w.numbers(&seg.starts, |v| v.to_le_bytes())?;
-    w.array(&seg.dims, |d| d.referrer.to_le_bytes())?;
-    w.array(&seg.dims, |d| d.entry.to_le_bytes())?;
-    w.array(&seg.dims, |d| d.channel.to_le_bytes())?;
-    w.array(&seg.dims, |d| d.device.to_le_bytes())?;
-    w.array(&seg.dims, |d| d.country.to_le_bytes())?;
+    w.aligned(&seg.dims, |d| d.referrer.to_le_bytes())?;
+    w.aligned(&seg.dims, |d| d.entry.to_le_bytes())?;
+    w.aligned(&seg.dims, |d| d.channel.to_le_bytes())?;
+    w.aligned(&seg.dims, |d| d.device.to_le_bytes())?;
+    w.aligned(&seg.dims, |d| d.country.to_le_bytes())?;
     w.array(&seg.dims, |d| [u8::from(d.bot)])?;
     w.numbers(&seg.visitors, |v| v.to_le_bytes())?;
     w.numbers(&seg.durations, |v| v.to_le_bytes())?;
@@ -134,11 +136,15 @@ pub(crate) fn read(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let remaining = f.metadata()?.len();
+    // SAFETY: the map is only read, and the file never changes under it:
+    // snapshots are written under another name and renamed over the old
+    // one (a replaced file lives on for whoever maps it), and nothing in
+    // trailmap truncates or rewrites one in place.
+    let map = Arc::new(unsafe { memmap2::Mmap::map(&f)? });
     let mut r = In {
-        inner: BufReader::with_capacity(1 << 20, f),
+        map,
+        pos: 0,
         crc: flate2::Crc::new(),
-        remaining,
     };
     let mut magic = [0u8; 16];
     r.raw(&mut magic)?;
@@ -181,9 +187,7 @@ pub(crate) fn read(
         segments.push(Arc::new(read_segment(&mut r, &path)?));
     }
     let sum = r.crc.sum();
-    let mut stored = [0u8; 4];
-    r.inner.read_exact(&mut stored)?;
-    if u32::from_le_bytes(stored) != sum {
+    if r.trailer()? != sum {
         return Err(invalid(&path, "its checksum does not match"));
     }
     let mut dicts = dicts.into_iter();
@@ -201,8 +205,8 @@ pub(crate) fn read(
 
 fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
     let (n, views, signals) = (r.len()?, r.len()?, r.len()?);
-    let ids = r.numbers(n, i64::from_le_bytes)?;
-    let starts = r.numbers(n, i64::from_le_bytes)?;
+    let ids = r.column(n)?;
+    let starts = r.column(n)?;
     let referrer: Vec<u32> = r.numbers(n, u32::from_le_bytes)?;
     let entry: Vec<u32> = r.numbers(n, u32::from_le_bytes)?;
     let channel: Vec<u16> = r.numbers(n, u16::from_le_bytes)?;
@@ -223,12 +227,12 @@ fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
         ids,
         starts,
         dims,
-        visitors: r.numbers(n, u32::from_le_bytes)?,
-        durations: r.numbers(n, u32::from_le_bytes)?,
-        offsets: r.numbers(n + 1, u32::from_le_bytes)?,
-        pages: r.numbers(views, u32::from_le_bytes)?,
-        times: r.numbers(views, u32::from_le_bytes)?,
-        signal_at: r.numbers(n, u32::from_le_bytes)?,
+        visitors: r.column(n)?,
+        durations: r.column(n)?,
+        offsets: r.column(n + 1)?,
+        pages: r.column(views)?,
+        times: r.column(views)?,
+        signal_at: r.column(n)?,
         signals: r.array(signals, |b: [u8; 3]| PageSignals {
             rage_clicks: b[0],
             dead_clicks: b[1],
@@ -261,12 +265,29 @@ fn invalid(path: &Path, why: &str) -> io::Error {
 struct Out {
     inner: BufWriter<File>,
     crc: flate2::Crc,
+    /// Bytes written so far.
+    pos: usize,
 }
 
 impl Out {
     fn raw(&mut self, b: &[u8]) -> io::Result<()> {
         self.crc.update(b);
+        self.pos += b.len();
         self.inner.write_all(b)
+    }
+    /// Pads to where the next array of numbers must start.
+    fn align(&mut self) -> io::Result<()> {
+        let pad = (ALIGN - self.pos % ALIGN) % ALIGN;
+        self.raw(&[0u8; ALIGN][..pad])
+    }
+    /// `array`, starting where a mapped reader can take it in place.
+    fn aligned<T, const N: usize>(
+        &mut self,
+        items: &[T],
+        bytes: impl Fn(&T) -> [u8; N],
+    ) -> io::Result<()> {
+        self.align()?;
+        self.array(items, bytes)
     }
     fn u32(&mut self, v: u32) -> io::Result<()> {
         self.raw(&v.to_le_bytes())
@@ -290,6 +311,7 @@ impl Out {
     where
         T: zerocopy::IntoBytes + zerocopy::Immutable,
     {
+        self.align()?;
         if cfg!(target_endian = "big") || std::mem::size_of::<T>() != N {
             return self.array(items, to_le);
         }
@@ -314,49 +336,47 @@ impl Out {
     }
 }
 
-/// A reader that keeps the CRC of what it read.
+/// A reader over the mapped file that keeps the CRC of what it read.
 struct In {
-    inner: BufReader<File>,
+    map: Arc<memmap2::Mmap>,
+    pos: usize,
     crc: flate2::Crc,
-    /// Bytes of the file not read yet: no length may ask for more.
-    remaining: u64,
 }
 
 /// More than this in one length is a broken file, not a big site.
 const MAX_LEN: u64 = 1 << 34;
 
+fn eof() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "the file ends too soon")
+}
+
 impl In {
+    /// The next `n` bytes, counted into the CRC.
+    fn take(&mut self, n: usize) -> io::Result<&[u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.map.len())
+            .ok_or_else(eof)?;
+        let bytes = &self.map[self.pos..end];
+        self.crc.update(bytes);
+        self.pos = end;
+        Ok(bytes)
+    }
     fn raw(&mut self, b: &mut [u8]) -> io::Result<()> {
-        self.inner.read_exact(b)?;
-        self.crc.update(b);
-        self.remaining = self.remaining.saturating_sub(b.len() as u64);
+        let n = b.len();
+        b.copy_from_slice(self.take(n)?);
         Ok(())
     }
-
-    /// `n` numbers stored little-endian, read straight into the vector's
-    /// memory where the machine is little-endian too.
-    fn numbers<T, const N: usize>(
-        &mut self,
-        n: usize,
-        from_le: impl Fn([u8; N]) -> T,
-    ) -> io::Result<Vec<T>>
-    where
-        T: zerocopy::FromBytes + zerocopy::IntoBytes + Copy,
-    {
-        if (n as u64).saturating_mul(N as u64) > self.remaining {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "a column past the end of the file",
-            ));
-        }
-        if cfg!(target_endian = "big") || std::mem::size_of::<T>() != N {
-            return self.array(n, from_le);
-        }
-        // Zeroed by the allocator (fresh pages come zeroed), not by a pass.
-        let mut out =
-            T::new_vec_zeroed(n).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        self.raw(zerocopy::IntoBytes::as_mut_bytes(&mut out[..]))?;
-        Ok(out)
+    /// Skips the padding the writer put before an array of numbers.
+    fn align(&mut self) -> io::Result<()> {
+        let pad = (ALIGN - self.pos % ALIGN) % ALIGN;
+        self.take(pad).map(|_| ())
+    }
+    /// The stored CRC, after everything it covers.
+    fn trailer(&mut self) -> io::Result<u32> {
+        let b = self.map.get(self.pos..self.pos + 4).ok_or_else(eof)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     fn u32(&mut self) -> io::Result<u32> {
         let mut b = [0u8; 4];
@@ -382,43 +402,70 @@ impl In {
     }
     fn bytes(&mut self) -> io::Result<Vec<u8>> {
         let n = self.len()?;
-        let mut b = vec![0u8; n.min(1 << 20)];
-        if n > b.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a name past any name",
-            ));
-        }
-        self.raw(&mut b)?;
-        Ok(b)
+        Ok(self.take(n)?.to_vec())
     }
-    /// `n` items of `N` bytes each, read through a buffer of many.
+    /// `n` items of `N` bytes each, decoded.
     fn array<T, const N: usize>(
         &mut self,
         n: usize,
         item: impl Fn([u8; N]) -> T,
     ) -> io::Result<Vec<T>> {
-        if (n as u64).saturating_mul(N as u64) > self.remaining {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "a column past the end of the file",
+        let bytes = self.take(n.checked_mul(N).ok_or_else(eof)?)?;
+        Ok(bytes
+            .chunks_exact(N)
+            .map(|c| item(c.try_into().expect("N bytes")))
+            .collect())
+    }
+    /// `n` little-endian numbers, copied out.
+    fn numbers<T, const N: usize>(
+        &mut self,
+        n: usize,
+        from_le: impl Fn([u8; N]) -> T,
+    ) -> io::Result<Vec<T>> {
+        self.align()?;
+        self.array(n, from_le)
+    }
+    /// `n` little-endian numbers as a column that reads them where they
+    /// lie in the map (copied out on a big-endian machine).
+    fn column<T>(&mut self, n: usize) -> io::Result<Column<T>>
+    where
+        T: zerocopy::FromBytes + zerocopy::Immutable + zerocopy::KnownLayout + Clone + Number,
+    {
+        self.align()?;
+        let at = self.pos;
+        let bytes = self.take(n.checked_mul(std::mem::size_of::<T>()).ok_or_else(eof)?)?;
+        if cfg!(target_endian = "big") {
+            return Ok(Column::Owned(
+                bytes
+                    .chunks_exact(std::mem::size_of::<T>())
+                    .map(T::from_le)
+                    .collect(),
             ));
         }
-        let mut out = Vec::with_capacity(n);
-        let mut buf = vec![0u8; N * n.min(1 << 16)];
-        let mut left = n;
-        while left > 0 {
-            let take = left.min(1 << 16);
-            let bytes = &mut buf[..take * N];
-            self.raw(bytes)?;
-            out.extend(
-                bytes
-                    .chunks_exact(N)
-                    .map(|c| item(c.try_into().expect("N bytes"))),
-            );
-            left -= take;
-        }
-        Ok(out)
+        let mapped = Mapped::new(&self.map, at, n)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a column out of line"))?;
+        Ok(Column::Mapped(mapped))
+    }
+}
+
+/// Where arrays of numbers start in the file: at multiples of 8 bytes,
+/// so that a mapped column is aligned for any of them.
+const ALIGN: usize = 8;
+
+/// A number stored little-endian.
+trait Number: Sized {
+    fn from_le(b: &[u8]) -> Self;
+}
+
+impl Number for i64 {
+    fn from_le(b: &[u8]) -> i64 {
+        i64::from_le_bytes(b.try_into().expect("8 bytes"))
+    }
+}
+
+impl Number for u32 {
+    fn from_le(b: &[u8]) -> u32 {
+        u32::from_le_bytes(b.try_into().expect("4 bytes"))
     }
 }
 
