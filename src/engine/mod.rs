@@ -343,7 +343,7 @@ impl Engine {
             }
         };
         let selection = Selection::new(segments, &selector);
-        let window: (Option<Millis>, Option<Millis>) = (wanted.from, wanted.to);
+        let window: (Option<Millis>, Option<Millis>) = (wanted.filter.from, wanted.filter.to);
         Ok(overview::overview(
             &selection, &names, visitors, pages, window, top,
         ))

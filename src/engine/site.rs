@@ -186,40 +186,33 @@ impl Selector {
     }
 }
 
-/// What a report asks for, as the store's filter says it.
+/// What a report asks for: the store's filter, and its entry page as a
+/// raw page id (`Some(None)`: a path no page has).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Wanted {
-    pub from: Option<Millis>,
-    pub to: Option<Millis>,
-    pub channel: Option<String>,
-    pub device: Option<String>,
-    /// Upper-cased (countries are stored so).
-    pub country: Option<String>,
-    /// Lower-cased.
-    pub referrer_domain: Option<String>,
-    /// The raw id of the entry page asked for; `Some(None)`: a path no page has.
+    pub filter: JourneyFilter,
     pub entry_page: Option<Option<u32>>,
-    pub include_bots: bool,
 }
 
 impl Wanted {
     /// `filter` in the engine's terms; `pages` are the site's raw pages.
     pub(crate) fn of(filter: &JourneyFilter, pages: &[(u32, String)]) -> Wanted {
+        let entry_page = filter
+            .entry_page
+            .as_ref()
+            .map(|path| pages.iter().find(|(_, p)| p == path).map(|(id, _)| *id));
         Wanted {
-            from: filter.from,
-            to: filter.to,
-            channel: filter.channel.clone(),
-            device: filter.device.clone(),
-            country: filter.country.as_ref().map(|c| c.to_ascii_uppercase()),
-            referrer_domain: filter
-                .referrer_domain
-                .as_ref()
-                .map(|r| r.to_ascii_lowercase()),
-            entry_page: filter
-                .entry_page
-                .as_ref()
-                .map(|path| pages.iter().find(|(_, p)| p == path).map(|(id, _)| *id)),
-            include_bots: filter.include_bots,
+            filter: filter.clone(),
+            entry_page,
+        }
+    }
+
+    /// Only `filter` (tests).
+    #[cfg(test)]
+    pub(crate) fn only(filter: JourneyFilter) -> Wanted {
+        Wanted {
+            filter,
+            entry_page: None,
         }
     }
 }
@@ -562,17 +555,20 @@ impl SiteJourneys {
 
     /// The filter resolved against this site's dictionaries.
     pub(crate) fn selector(&self, w: &Wanted) -> Selector {
-        let coded =
-            |dict: &Dict, v: &Option<String>| v.as_ref().map(|v| dict.find(v).unwrap_or(NONE));
+        let coded = |dict: &Dict, v: Option<&str>| v.map(|v| dict.find(v).unwrap_or(NONE));
+        let f = &w.filter;
+        // Countries are stored upper-cased, referrer domains lower-cased.
+        let country = f.country.as_ref().map(|c| c.to_ascii_uppercase());
+        let referrer = f.referrer_domain.as_ref().map(|r| r.to_ascii_lowercase());
         Selector {
-            from: w.from,
-            to: w.to,
-            channel: coded(&self.channel, &w.channel),
-            device: coded(&self.device, &w.device),
-            country: coded(&self.country, &w.country),
-            referrer: coded(&self.referrer, &w.referrer_domain),
+            from: f.from,
+            to: f.to,
+            channel: coded(&self.channel, f.channel.as_deref()),
+            device: coded(&self.device, f.device.as_deref()),
+            country: coded(&self.country, country.as_deref()),
+            referrer: coded(&self.referrer, referrer.as_deref()),
             entry: w.entry_page.map(|p| p.unwrap_or(NONE)),
-            include_bots: w.include_bots,
+            include_bots: f.include_bots,
         }
     }
 
@@ -722,21 +718,21 @@ mod tests {
             .journeys(&clean, true)
             .all(|b| b.iter().all(|j| j.pages == [1, 2])));
 
-        let search = Wanted {
+        let search = Wanted::only(JourneyFilter {
             channel: Some("search".into()),
-            ..Wanted::default()
-        };
+            ..JourneyFilter::default()
+        });
         assert_eq!(sessions(&site, &search).len(), n as usize);
-        let nowhere = Wanted {
+        let nowhere = Wanted::only(JourneyFilter {
             channel: Some("nowhere".into()),
-            ..Wanted::default()
-        };
+            ..JourneyFilter::default()
+        });
         assert_eq!(sessions(&site, &nowhere).len(), 0);
-        let window = Wanted {
+        let window = Wanted::only(JourneyFilter {
             from: Some(100),
             to: Some(200),
-            ..Wanted::default()
-        };
+            ..JourneyFilter::default()
+        });
         assert_eq!(sessions(&site, &window).len(), 100);
     }
 }
