@@ -121,5 +121,46 @@ fn fresh_database(db: &Path) -> Result<()> {
                 .with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
+    // What was derived from it goes with it: the search index and the read
+    // engine's files would otherwise describe the old database.
+    for dir in [
+        crate::search::indexer::index_dir(db),
+        crate::service::Service::engine_dir(db),
+    ] {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_earlier_demo_database_goes_with_what_was_derived_from_it_and_no_other_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("demo.db");
+        let store = crate::store::Store::open(&db).unwrap();
+        meta::mark_demo(&store.admin().unwrap()).unwrap();
+        drop(store);
+        let derived = [
+            crate::search::indexer::index_dir(&db),
+            crate::service::Service::engine_dir(&db),
+        ];
+        for d in &derived {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("x"), b"old").unwrap();
+        }
+        fresh_database(&db).unwrap();
+        assert!(!db.exists());
+        assert!(derived.iter().all(|d| !d.exists()));
+
+        let other = dir.path().join("shop.db");
+        drop(crate::store::Store::open(&other).unwrap());
+        assert!(fresh_database(&other).is_err());
+        assert!(other.exists());
+    }
 }

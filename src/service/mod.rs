@@ -73,11 +73,16 @@ impl Service {
         Service { store, engine }
     }
 
+    /// Where the read engine of the database at `db` keeps its files.
+    pub(crate) fn engine_dir(db: &std::path::Path) -> std::path::PathBuf {
+        crate::engine::snapshot_dir(db)
+    }
+
     /// Rebuilds the read engine's files from the store's rows: the
     /// sessions they hold, and where they are.
     pub(crate) fn rebuild_engine(&self) -> Result<(usize, std::path::PathBuf)> {
         let n = crate::engine::Engine::rebuild(&self.store)?;
-        Ok((n, crate::engine::snapshot_dir(self.store.path())))
+        Ok((n, Service::engine_dir(self.store.path())))
     }
 
     /// Loads the read engine in the background (the server, at start).
