@@ -135,14 +135,12 @@ impl Engine {
         let (after, stale, missing) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             let stale = state.sites.iter().any(|(id, f)| !is_live(id, f.created));
-            let missing: Vec<(i64, i64)> = live
+            let missing = live
                 .iter()
-                .filter(|(id, _)| wanted.is_none_or(|w| w == *id) && !state.sites.contains_key(id))
-                .copied()
-                .collect();
+                .any(|(id, _)| wanted.is_none_or(|w| w == *id) && !state.sites.contains_key(id));
             (state.watermark, stale, missing)
         };
-        if upto == after && !stale && missing.is_empty() {
+        if upto == after && !stale && !missing {
             return Ok(());
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
@@ -159,6 +157,12 @@ impl Engine {
         state.sites.retain(|id, f| is_live(id, f.created));
         apply(&conn, &mut state.sites, None, after, upto)?;
         state.watermark = upto;
+        // Again under the write lock: a reload above forgot every site.
+        let missing: Vec<(i64, i64)> = live
+            .iter()
+            .filter(|(id, _)| wanted.is_none_or(|w| w == *id) && !state.sites.contains_key(id))
+            .copied()
+            .collect();
         let mut to_write: Vec<i64> = Vec::new();
         for (id, created) in missing {
             let from_snapshot = self.snapshots.as_ref().and_then(|dir| {
