@@ -304,12 +304,17 @@ pub(crate) struct Moments {
 /// The moments that matter; `is_goal(page)` marks pages where leaving is
 /// success; `top` bounds each list.
 pub(crate) fn moments(
-    journeys: &(impl JourneySet + ?Sized),
+    journeys: &(impl JourneySet + Sync + ?Sized),
     is_goal: impl Fn(PageId) -> bool,
     top: usize,
 ) -> Moments {
-    let flows = super::flow::page_flows(journeys);
-    let report = frustration(journeys, 0);
+    // Two independent walks: on two threads at once.
+    let (flows, report) = std::thread::scope(|s| {
+        let flows = s.spawn(|| super::flow::page_flows(journeys));
+        let report = frustration(journeys, 0);
+        let flows = flows.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (flows, report)
+    });
     let size = flows.iter().map(|f| f.page as usize + 1).max().unwrap_or(0);
     let mut frustrated = vec![0u32; size];
     for p in &report.pages {
