@@ -312,7 +312,9 @@ pub(crate) fn moments(
     let (flows, report) = std::thread::scope(|s| {
         let flows = s.spawn(|| super::flow::page_flows(journeys));
         let report = frustration(journeys, 0);
-        let flows = flows.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let flows = flows
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (flows, report)
     });
     let size = flows.iter().map(|f| f.page as usize + 1).max().unwrap_or(0);
