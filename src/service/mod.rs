@@ -117,6 +117,17 @@ impl Service {
         analysis::read_until(&conn, cancel, |c| read::overview(c, s.id, &filter, top))
     }
 
+    /// The journeys of `site` that pass `filters`, from the read engine.
+    fn analysis(&self, site: &str, filters: &Filters, cancel: Cancel) -> Result<Analysis> {
+        Analysis::load_until(
+            &self.store,
+            &self.engine,
+            site,
+            &filters.journey_filter(),
+            cancel,
+        )
+    }
+
     /// Runs a report over the sessions of `site` that pass `filters`,
     /// within `cancel`.
     pub(crate) fn report(
@@ -133,13 +144,7 @@ impl Service {
                 self.overview(site, &filters, *top, &cancel)?,
             ));
         }
-        let a = Analysis::load_until(
-            &self.store,
-            &self.engine,
-            site,
-            &filters.journey_filter(),
-            cancel,
-        )?;
+        let a = self.analysis(site, &filters, cancel)?;
         let page = |p: &Option<String>| p.as_deref().map(|p| a.page(p)).transpose();
         let report = match req {
             ReportRequest::Overview { .. } => unreachable!("answered above"),
@@ -186,25 +191,13 @@ impl Service {
             ChartRequest::Sankey { graph, size } => {
                 graph.check()?;
                 check_size(*size)?;
-                let a = Analysis::load_until(
-                    &self.store,
-                    &self.engine,
-                    site,
-                    &filters.journey_filter(),
-                    cancel,
-                )?;
+                let a = self.analysis(site, &filters, cancel)?;
                 charts::sankey(&a, &graph_query(&a, graph)?, size.0, size.1, format)
             }
             ChartRequest::Funnel { funnel, size } => {
                 funnel.check()?;
                 check_size(*size)?;
-                let a = Analysis::load_until(
-                    &self.store,
-                    &self.engine,
-                    site,
-                    &filters.journey_filter(),
-                    cancel,
-                )?;
+                let a = self.analysis(site, &filters, cancel)?;
                 charts::funnel(
                     &a,
                     &funnel.steps,
