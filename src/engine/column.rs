@@ -108,9 +108,3 @@ impl<T: FromBytes + Immutable + KnownLayout + std::fmt::Debug> std::fmt::Debug f
         f.debug_list().entries(self.iter().take(8)).finish()
     }
 }
-
-impl<T> From<Vec<T>> for Column<T> {
-    fn from(v: Vec<T>) -> Self {
-        Column::Owned(v)
-    }
-}

@@ -241,6 +241,8 @@ impl Journeys {
         }
     }
 
+    /// Adds a whole journey (tests build theirs so).
+    #[cfg(test)]
     pub(crate) fn push(&mut self, j: JourneyRef<'_>) {
         self.begin(j.session_id);
         for i in 0..j.pages.len() {
@@ -264,6 +266,7 @@ impl Journeys {
     }
 }
 
+#[cfg(test)]
 impl<'a> FromIterator<JourneyRef<'a>> for Journeys {
     fn from_iter<I: IntoIterator<Item = JourneyRef<'a>>>(iter: I) -> Journeys {
         let mut all = Journeys::with_capacity(0, 0);
