@@ -120,6 +120,9 @@ pub(crate) struct ServeArgs {
     /// Replay layout uploads per minute to one site (0 = no limit).
     #[arg(long, env = "TRAILMAP_REPLAY_UPLOADS_PER_SITE_MINUTE")]
     pub replay_uploads_per_site_minute: Option<u32>,
+    /// Compressed replay layout MiB one client address may upload an hour (0 = no limit).
+    #[arg(long, env = "TRAILMAP_REPLAY_UPLOAD_MB_PER_CLIENT_HOUR")]
+    pub replay_upload_mb_per_client_hour: Option<u32>,
     /// Seconds a write waits for another writer on the database (an import) before failing.
     #[arg(long, env = "TRAILMAP_BUSY_TIMEOUT_SECS")]
     pub busy_timeout_secs: Option<u64>,
@@ -288,6 +291,7 @@ pub(crate) struct FileServe {
     pub rate_tracked_clients: Option<usize>,
     pub replay_uploads_per_client_minute: Option<u32>,
     pub replay_uploads_per_site_minute: Option<u32>,
+    pub replay_upload_mb_per_client_hour: Option<u32>,
     pub busy_timeout_secs: Option<u64>,
     pub disk_full_retry_after_secs: Option<u32>,
     pub header_timeout_secs: Option<u64>,
@@ -365,6 +369,9 @@ pub(crate) struct RateLimits {
     pub replay_per_client_minute: u32,
     /// Replay uploads per minute per site (also their burst).
     pub replay_per_site_minute: u32,
+    /// Compressed replay bytes an hour per client address, in MiB (also
+    /// their burst): what one client can push through the site's quota.
+    pub replay_mb_per_client_hour: u32,
 }
 
 impl Default for RateLimits {
@@ -375,6 +382,9 @@ impl Default for RateLimits {
             tracked_clients: 100_000,
             replay_per_client_minute: 60,
             replay_per_site_minute: 1200,
+            // A visitor's layouts are tens of KiB each, shared by content
+            // hash across pages seen twice: 16 MiB is hundreds of pages.
+            replay_mb_per_client_hour: 16,
         }
     }
 }
@@ -831,6 +841,17 @@ fn resolve_load(args: &ServeArgs, f: &FileServe, s: &mut ServeSettings) -> Resul
             bail!("replay uploads per site must be 0 (off) ..=10000000 a minute, got {n}");
         }
         r.replay_per_site_minute = n;
+    }
+    if let Some(n) = args
+        .replay_upload_mb_per_client_hour
+        .or(f.replay_upload_mb_per_client_hour)
+    {
+        // Below one largest upload, no upload would ever fit.
+        let fits = (crate::replay::MAX_UPLOAD_BYTES / (1024 * 1024)) as u32;
+        if n != 0 && !(fits..=1_000_000).contains(&n) {
+            bail!("replay upload MiB per client hour must be 0 (off) or {fits}..=1000000, got {n}");
+        }
+        r.replay_mb_per_client_hour = n;
     }
     Ok(())
 }

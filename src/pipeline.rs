@@ -22,7 +22,7 @@
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -472,13 +472,22 @@ struct QueueBounds {
     /// Set by the writer when the batches it committed waited longer than
     /// `max_wait` and more are waiting; cleared once it catches up.
     overloaded: AtomicBool,
+    /// When the oldest batch still in the queue was queued, in nanoseconds
+    /// since `epoch` (0: none waits). A submitter stamps it when it finds
+    /// it 0; the writer clears it when it takes the queue (or stamps the
+    /// time it took it, when batches stay behind, which can only
+    /// understate their wait). So a commit that hangs (another writer's
+    /// lock, a slow disk) refuses new batches once the batches behind it
+    /// have waited `max_wait`, not only after it ends.
+    oldest_queued_ns: AtomicU64,
+    epoch: Instant,
 }
 
 impl QueueBounds {
     /// Takes room for `bytes`, or says which bound refuses it. An empty
     /// queue takes any batch (the body limit bounds one batch).
     fn admit(&self, bytes: usize) -> Result<(), SubmitError> {
-        if self.overloaded.load(Relaxed) {
+        if self.overloaded.load(Relaxed) || self.oldest_waited() > self.max_wait {
             return Err(SubmitError::QueueWait);
         }
         let before = self.bytes.fetch_add(bytes, Relaxed);
@@ -491,6 +500,32 @@ impl QueueBounds {
 
     fn release(&self, bytes: usize) {
         self.bytes.fetch_sub(bytes, Relaxed);
+    }
+
+    fn now_ns(&self) -> u64 {
+        // Never 0, which means "none waits".
+        (self.epoch.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// How long the oldest batch in the queue has waited so far.
+    fn oldest_waited(&self) -> Duration {
+        match self.oldest_queued_ns.load(Relaxed) {
+            0 => Duration::ZERO,
+            since => Duration::from_nanos(self.now_ns().saturating_sub(since)),
+        }
+    }
+
+    /// A batch is being queued: the oldest one, if none waits.
+    fn stamp_queued(&self) {
+        let _ = self
+            .oldest_queued_ns
+            .compare_exchange(0, self.now_ns(), Relaxed, Relaxed);
+    }
+
+    /// The writer took what was queued; `more` when some stayed behind.
+    fn taken(&self, more: bool) {
+        let next = if more { self.now_ns() } else { 0 };
+        self.oldest_queued_ns.store(next, Relaxed);
     }
 }
 
@@ -510,6 +545,7 @@ impl Submitter {
         let (done, answer) = oneshot::channel();
         let bytes = batch.queued_bytes();
         self.bounds.admit(bytes)?;
+        self.bounds.stamp_queued();
         let job = Job::Batch(Queued {
             batch: Box::new(batch),
             done,
@@ -552,6 +588,8 @@ impl Pipeline {
             max_wait: limits.queue_max_wait,
             bytes: AtomicUsize::new(0),
             overloaded: AtomicBool::new(false),
+            oldest_queued_ns: AtomicU64::new(0),
+            epoch: Instant::now(),
         });
         let thread_metrics = metrics.clone();
         let worker = WriterThread {
@@ -561,6 +599,7 @@ impl Pipeline {
             limits,
             bounds: bounds.clone(),
             metrics: thread_metrics,
+            disk_full_at: None,
         };
         let thread = std::thread::Builder::new()
             .name("trailmap-writer".into())
@@ -597,7 +636,15 @@ struct WriterThread {
     limits: PipelineLimits,
     bounds: Arc<QueueBounds>,
     metrics: Arc<Metrics>,
+    /// When a commit last failed for a full disk.
+    disk_full_at: Option<Instant>,
 }
+
+/// While the disk is full, a commit is tried at most this often: each try
+/// that fails reloads the open sessions from the store, which under load
+/// would be paid for every group. Between tries batches are refused at
+/// once (503), and `/healthz` clears the flag as soon as space is back.
+const DISK_FULL_RETRY: Duration = Duration::from_secs(1);
 
 type Group = Vec<Queued>;
 
@@ -625,6 +672,7 @@ impl WriterThread {
                     group.push(queued);
                 }
             }
+            self.bounds.taken(!rx.is_empty());
             self.metrics
                 .queue_depth
                 .fetch_sub(group.len() as i64, Relaxed);
@@ -655,10 +703,16 @@ impl WriterThread {
         if group.is_empty() {
             return;
         }
+        if self.disk_still_full() {
+            // Nothing was applied, so nothing needs recovering.
+            self.answer(group, vec![Err(SubmitError::DiskFull); group.len()]);
+            return;
+        }
         let batches: Vec<&IngestBatch> = group.iter().map(|q| &*q.batch).collect();
         let results = match self.commit(&batches) {
             Ok(()) => {
                 self.metrics.disk_full.store(false, Relaxed);
+                self.disk_full_at = None;
                 vec![Ok(()); group.len()]
             }
             // Retrying one by one cannot help: every batch needs space.
@@ -668,6 +722,7 @@ impl WriterThread {
                     group.len()
                 );
                 self.metrics.disk_full.store(true, Relaxed);
+                self.disk_full_at = Some(Instant::now());
                 self.recover();
                 vec![Err(SubmitError::DiskFull); group.len()]
             }
@@ -693,6 +748,7 @@ impl WriterThread {
                             tracing::error!("batch for site {} not committed: {e}", b.site_id);
                             if e.is_disk_full() {
                                 self.metrics.disk_full.store(true, Relaxed);
+                                self.disk_full_at = Some(Instant::now());
                                 SubmitError::DiskFull
                             } else {
                                 SubmitError::Failed(e.to_string())
@@ -702,6 +758,21 @@ impl WriterThread {
                     .collect()
             }
         };
+        self.answer(group, results);
+    }
+
+    /// Whether a commit should not even be tried: the last one failed for
+    /// a full disk less than [`DISK_FULL_RETRY`] ago, and `/healthz` has
+    /// not seen space come back since.
+    fn disk_still_full(&self) -> bool {
+        self.metrics.disk_full.load(Relaxed)
+            && self
+                .disk_full_at
+                .is_some_and(|at| at.elapsed() < DISK_FULL_RETRY)
+    }
+
+    /// Answers every waiting handler of `group`, which it empties.
+    fn answer(&self, group: &mut Group, results: Vec<Result<(), SubmitError>>) {
         for (Queued { batch, done, .. }, result) in group.drain(..).zip(results) {
             if result.is_ok() {
                 self.metrics

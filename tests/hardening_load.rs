@@ -170,6 +170,53 @@ fn batches_waiting_too_long_make_collect_answer_503_until_it_catches_up() {
 }
 
 #[test]
+fn a_hanging_commit_refuses_new_batches_once_those_queued_waited_too_long() {
+    let s = Server::start(&[
+        "--queue-max-wait-ms",
+        "500",
+        "--busy-timeout-secs",
+        "8",
+        "--rate-per-client",
+        "0",
+    ]);
+    let t0 = now_ms();
+    // Another writer (an import, say) holds the database's write lock: the
+    // server's next commit waits up to its busy timeout for it.
+    let lock = open_db(&s.db);
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    std::thread::scope(|scope| {
+        let hanging = scope.spawn(|| s.collect(&batch("hang-1", &[pageview(t0, "/a", "")])));
+        std::thread::sleep(Duration::from_millis(300));
+        let queued = scope.spawn(|| s.collect(&batch("hang-2", &[pageview(t0, "/b", "")])));
+        // The second batch has waited 500 ms behind the hanging commit
+        // well before that commit ends: the next one is refused at once,
+        // not after the 8 s busy timeout.
+        std::thread::sleep(Duration::from_millis(900));
+        let asked = Instant::now();
+        let r = s.collect(&batch("hang-3", &[pageview(t0, "/c", "")]));
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(r.body.contains("wait too long"), "{}", r.body);
+        assert!(r.header("retry-after").is_some());
+        lock.execute_batch("COMMIT").unwrap();
+        // What was queued is committed once the lock is gone.
+        assert_eq!(hanging.join().unwrap().status, 202);
+        assert_eq!(queued.join().unwrap().status, 202);
+    });
+    assert_eq!(stored_events(&s), 2);
+    let r = s.collect(&batch("after", &[pageview(now_ms(), "/after", "")]));
+    assert_eq!(
+        r.status, 202,
+        "accepted again once the queue is empty: {}",
+        r.body
+    );
+}
+
+#[test]
 fn one_client_over_its_rate_gets_429_while_another_still_gets_202() {
     let s = Server::start(&[
         "--trust-proxy",
@@ -301,12 +348,55 @@ fn junk_uploads_do_not_push_out_layouts_sessions_reference() {
         )
         .unwrap();
     assert_eq!(refs, 0);
-    // Full of referenced layouts: junk is refused, nothing real deleted.
-    let (hash, gz) = random_layout(600);
-    let r = upload(&s, "192.0.2.99", &hash, &gz);
+    // Junk with forged references (a `$layout` event for each) cannot lock
+    // the quota: only referenced layouts are left, so a new layout makes
+    // room by deleting the least recently referenced ones, and the real
+    // layouts sessions showed last stay.
+    for i in 0..3 {
+        let (hash, gz) = random_layout(600);
+        let r = upload(&s, &format!("192.0.2.{}", 50 + i), &hash, &gz);
+        assert_eq!(r.status, 201, "pinned junk {i}: {}", r.body);
+        reference(&s, &format!("forger-{i}"), &hash);
+    }
+    let (hash, gz) = &real[3];
+    let r = upload(&s, "192.0.2.3", hash, gz);
+    assert_eq!(r.status, 201, "a new real layout finds room: {}", r.body);
+    reference(&s, "visitor-3", hash);
+    assert!(layout_stored(&s, hash));
+    // A layout over the quota itself is refused.
+    let (hash, gz) = random_layout(2400);
+    let r = upload(&s, "192.0.2.98", &hash, &gz);
     assert_eq!(r.status, 413, "{}", r.body);
     assert!(r.body.contains("quota"), "{}", r.body);
-    assert!(real.iter().take(3).all(|(h, _)| layout_stored(&s, h)));
+}
+
+#[test]
+fn one_client_cannot_push_more_than_its_hourly_share_of_replay_bytes() {
+    let s = Server::start(&[
+        "--trust-proxy",
+        "true",
+        "--replay-upload-mb-per-client-hour",
+        "2",
+    ]);
+    // ~300 KiB each: the sixth or seventh is over 2 MiB.
+    let mut statuses = vec![];
+    for _ in 0..9 {
+        let (hash, gz) = random_layout(600);
+        let r = upload(&s, "192.0.2.1", &hash, &gz);
+        if r.status == 429 {
+            assert!(r.body.contains("share of replay layouts"), "{}", r.body);
+            let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=3600).contains(&retry), "{retry}");
+            assert!(!layout_stored(&s, &hash), "a refused upload is not stored");
+        }
+        statuses.push(r.status);
+    }
+    let stored = statuses.iter().filter(|c| **c == 201).count();
+    assert!((6..=7).contains(&stored), "{statuses:?}");
+    assert!(statuses[stored..].iter().all(|c| *c == 429), "{statuses:?}");
+    // Another address has its own share.
+    let (hash, gz) = random_layout(600);
+    assert_eq!(upload(&s, "192.0.2.2", &hash, &gz).status, 201);
 }
 
 #[test]

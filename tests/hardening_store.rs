@@ -421,8 +421,32 @@ fn a_full_disk_answers_503_reports_unhealthy_and_recovers() {
         health.body
     );
     assert!(s.get("/metrics").body.contains("trailmap_disk_full 1"));
-    // Still full: still refused, never a 500.
-    assert_eq!(post(&s).status, 503);
+    // Still full: still refused, never a 500, and without a commit try
+    // (each failing try reloads the open sessions) for every batch.
+    let failures = |s: &Server| {
+        let m = s.get("/metrics").body;
+        let line = m
+            .lines()
+            .find(|l| l.starts_with("trailmap_commit_failures_total "))
+            .unwrap()
+            .to_string();
+        line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    let failed_before = failures(&s);
+    let started = std::time::Instant::now();
+    for _ in 0..30 {
+        assert_eq!(post(&s).status, 503);
+    }
+    let tries = failures(&s) - failed_before;
+    let allowed = started.elapsed().as_secs() + 2;
+    assert!(
+        tries <= allowed,
+        "{tries} commits tried for 30 refused batches in {:?}",
+        started.elapsed()
+    );
+    for _ in 0..5 {
+        assert_eq!(s.get("/healthz").status, 503, "unhealthy while full");
+    }
 
     std::fs::remove_file(filler).unwrap();
     assert_eq!(s.get("/healthz").status, 200, "healthy once space is back");

@@ -527,9 +527,10 @@ fn unauthorized() -> Reply {
 }
 
 /// Healthy when the database answers and writes do not fail for lack of
-/// space. While they do, each check probes the filesystem, so that the
-/// server reports healthy again as soon as space is freed, before any
-/// collect request has to try (a balancer sends none to an unhealthy node).
+/// space. While they do, each check asks the filesystem for its free space
+/// (no write), so that the server reports healthy again as soon as space is
+/// freed, before any collect request has to try (a balancer sends none to
+/// an unhealthy node), and the writer tries its next commit at once.
 async fn health(app: &Arc<App>) -> Reply {
     let store = app.store.clone();
     let metrics = app.metrics.clone();

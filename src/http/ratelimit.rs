@@ -78,7 +78,19 @@ impl RateLimiter {
         self.check(&client_key(ip))
     }
 
+    /// Takes `cost` units (bytes, say, for a limiter made with a rate in
+    /// bytes) from a client address's bucket, or says how long until it
+    /// has them. Nothing is taken when refused.
+    pub(crate) fn check_client_cost(&self, ip: IpAddr, cost: u32) -> Result<(), Duration> {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        self.check_cost_at(&client_key(ip), cost, now)
+    }
+
     fn check_at(&self, key: &[u8], now: u64) -> Result<(), Duration> {
+        self.check_cost_at(key, 1, now)
+    }
+
+    fn check_cost_at(&self, key: &[u8], cost: u32, now: u64) -> Result<(), Duration> {
         let mut h = SipHasher13::new_with_key(&self.key);
         h.write(key);
         let hashed = h.finish();
@@ -86,7 +98,7 @@ impl RateLimiter {
         let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
         let known = map.get_mut(&hashed);
         let arrival = known.as_deref().copied().unwrap_or(now).max(now);
-        let next = arrival + self.interval_ns;
+        let next = arrival + self.interval_ns.saturating_mul(u64::from(cost));
         if next - now > self.tolerance_ns {
             return Err(Duration::from_nanos(next - now - self.tolerance_ns));
         }
@@ -131,6 +143,8 @@ pub(crate) struct Limiters {
     pub replay_client: Option<RateLimiter>,
     /// Replay layout uploads per site.
     pub replay_site: Option<RateLimiter>,
+    /// Compressed replay bytes per client, counted in KiB.
+    pub replay_client_kib: Option<RateLimiter>,
 }
 
 impl Limiters {
@@ -156,6 +170,12 @@ impl Limiters {
                 r.replay_per_site_minute,
                 4096,
             ),
+            replay_client_kib: RateLimiter::new(
+                r.replay_mb_per_client_hour.saturating_mul(1024),
+                Duration::from_secs(3600),
+                r.replay_mb_per_client_hour.saturating_mul(1024),
+                r.tracked_clients,
+            ),
         }
     }
 }
@@ -178,6 +198,25 @@ mod tests {
     use super::*;
 
     const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_cost_takes_that_many_units_and_nothing_when_refused() {
+        // 100 units a second, 100 at once.
+        let l = RateLimiter::new(100, Duration::from_secs(1), 100, 1000).unwrap();
+        assert!(l.check_cost_at(b"a", 60, SEC).is_ok());
+        assert!(l.check_cost_at(b"a", 60, SEC).is_err(), "only 40 left");
+        assert!(
+            l.check_cost_at(b"a", 40, SEC).is_ok(),
+            "the refusal took none"
+        );
+        assert!(l.check_cost_at(b"a", 1, SEC).is_err());
+        // Half a second refills 50.
+        assert!(l.check_cost_at(b"a", 50, SEC + SEC / 2).is_ok());
+        assert!(
+            l.check_cost_at(b"a", 101, 100 * SEC).is_err(),
+            "over the burst"
+        );
+    }
 
     #[test]
     fn a_burst_then_the_rate_per_key() {

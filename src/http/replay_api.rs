@@ -17,7 +17,7 @@
 //! /replay/frame/{site}/{hash}?expires=&sig=` shows it, sanitized, under a
 //! sandboxing Content-Security-Policy.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -96,7 +96,8 @@ async fn accept_upload(
     }
     // Before the body is read: a refused upload costs nothing more.
     let probe = hyper::body::Body::size_hint(req.body()).exact() == Some(0);
-    if let Some(refusal) = check_rates(app, &req, peer, site.id, probe) {
+    let ip = client_ip(req.headers(), peer, app.trust_proxy);
+    if let Some(refusal) = check_rates(app, ip, site.id, probe) {
         app.drain_body(req.into_body(), replay::MAX_UPLOAD_BYTES)
             .await;
         return Ok(refusal);
@@ -131,6 +132,9 @@ async fn accept_upload(
             ),
             e => (e.status(), e.message()),
         })?;
+    if let Some(refusal) = check_bytes(app, ip, body.len()) {
+        return Ok(refusal);
+    }
     let (hash, site_id, quota) = (hash.to_string(), site.id, app.replay.quota_bytes);
     let app2 = app.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Reply, StoreError> {
@@ -165,7 +169,7 @@ async fn accept_upload(
             return Ok(reply::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!(
-                    "the site's replay quota of {} MiB is full of layouts sessions use",
+                    "the layout is larger than the site's replay quota of {} MiB",
                     quota / (1024 * 1024)
                 ),
             ));
@@ -212,14 +216,7 @@ async fn accept_upload(
 /// cheap as a collect batch and counts as one of the client's; an upload
 /// counts against the replay limits of the client and of the site. The
 /// 429 to answer, if over one (`None`: within the limits).
-fn check_rates(
-    app: &App,
-    req: &Request<Incoming>,
-    peer: SocketAddr,
-    site_id: i64,
-    probe: bool,
-) -> Option<Reply> {
-    let ip = client_ip(req.headers(), peer, app.trust_proxy);
+fn check_rates(app: &App, ip: IpAddr, site_id: i64, probe: bool) -> Option<Reply> {
     let l = &app.limiters;
     let (client, site) = if probe {
         (l.collect.as_ref(), None)
@@ -239,6 +236,20 @@ fn check_rates(
         ));
     }
     None
+}
+
+/// The client's hourly byte budget for uploads, charged with `bytes` once
+/// they are read: however many uploads a minute the rate allows, one
+/// client cannot push more than its share through a site's quota. The 429
+/// to answer, if over it.
+fn check_bytes(app: &App, ip: IpAddr, bytes: usize) -> Option<Reply> {
+    let limiter = app.limiters.replay_client_kib.as_ref()?;
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    let wait = limiter.check_client_cost(ip, kib).err()?;
+    Some(ratelimit::too_many(
+        wait,
+        "this address uploaded its hour's share of replay layouts; retry after the Retry-After delay",
+    ))
 }
 
 /// `GET /api/sites/{site}/layouts/{hash}` and

@@ -7,8 +7,13 @@
 //! Anyone on a registered origin can upload, so the quota could be filled
 //! with junk. Layouts that sessions reference (their `$layout` events, noted
 //! by the pipeline in `layout_refs`) are what replay needs; a full quota
-//! makes room by deleting unreferenced layouts, least recently used first
-//! ([`make_room`]), and never deletes a referenced one to do so.
+//! makes room by deleting unreferenced layouts first, least recently used
+//! first ([`make_room`]). A reference is visitor input too (anyone can send
+//! a `$layout` event for junk they uploaded), so it does not pin a layout
+//! for good: when only referenced layouts are left, those referenced least
+//! recently go, and a quota can never be locked against new sessions. How
+//! fast one client can push bytes through is bounded by the upload limits
+//! (`http::ratelimit`).
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -90,11 +95,14 @@ pub(crate) fn reference(conn: &Connection, site_id: i64, hash: &str, ts: Millis)
     Ok(())
 }
 
-/// Makes `needed` bytes fit under a site's `quota` by deleting layouts no
-/// session references, least recently used first. Deletes nothing and
-/// returns `false` when even that would not be enough (the upload is
-/// refused; referenced layouts stay).
+/// Makes `needed` bytes fit under a site's `quota`: deletes layouts no
+/// session references, least recently used first, then, if that is not
+/// enough, referenced ones, least recently referenced first. Deletes
+/// nothing and returns `false` only when `needed` is over the quota itself.
 pub(crate) fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64) -> Result<bool> {
+    if needed > quota {
+        return Ok(false);
+    }
     let used = usage(conn, site_id)?;
     if used + needed <= quota {
         return Ok(true);
@@ -105,9 +113,9 @@ pub(crate) fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64
     {
         let mut stmt = conn.prepare_cached(
             "SELECT l.id, length(l.html_gz) FROM layouts l
-             WHERE l.site_id = ?1 AND NOT EXISTS (SELECT 1 FROM layout_refs r
-                 WHERE r.site_id = l.site_id AND r.hash = l.hash)
-             ORDER BY l.used_ms, l.id",
+             LEFT JOIN layout_refs r ON r.site_id = l.site_id AND r.hash = l.hash
+             WHERE l.site_id = ?1
+             ORDER BY r.seen_ms IS NOT NULL, r.seen_ms, l.used_ms, l.id",
         )?;
         let mut rows = stmt.query([site_id])?;
         while let Some(row) = rows.next()? {
@@ -117,9 +125,6 @@ pub(crate) fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64
                 break;
             }
         }
-    }
-    if freed < excess {
-        return Ok(false);
     }
     let mut delete = conn.prepare_cached("DELETE FROM layouts WHERE id = ?1")?;
     for id in victims {
@@ -300,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_quota_deletes_unreferenced_layouts_only() {
+    fn a_full_quota_deletes_unreferenced_layouts_first_then_the_least_recently_referenced() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).unwrap();
         let mut conn = store.admin().unwrap();
@@ -316,9 +321,24 @@ mod tests {
         assert!(make_room(&conn, site, 30, 100).unwrap());
         assert!(get(&conn, site, "junk1").unwrap().is_none());
         assert!(get(&conn, site, "junk2").unwrap().is_some());
-        // 70 more would need the referenced layout: refused, nothing deleted.
-        assert!(!make_room(&conn, site, 70, 100).unwrap());
+        // Over the quota itself: refused, nothing deleted.
+        assert!(!make_room(&conn, site, 101, 100).unwrap());
         assert!(get(&conn, site, "junk2").unwrap().is_some());
+        // 30 more take the last unreferenced one, never a referenced one.
+        reference(&conn, site, "real", 1_500).unwrap();
+        insert(&conn, site, "newer", url, &[0; 30], 300, 4_000).unwrap();
+        reference(&conn, site, "newer", 4_500).unwrap();
+        assert!(make_room(&conn, site, 30, 100).unwrap());
+        assert!(get(&conn, site, "junk2").unwrap().is_none());
         assert!(get(&conn, site, "real").unwrap().is_some());
+        // Only referenced ones left (forged references are references
+        // too): the least recently referenced goes, so the quota cannot be
+        // locked. "real" was referenced at 1.5 s, "newer" at 4.5 s.
+        insert(&conn, site, "next", url, &[0; 30], 300, 5_000).unwrap();
+        reference(&conn, site, "next", 5_500).unwrap();
+        assert!(make_room(&conn, site, 30, 100).unwrap());
+        assert!(get(&conn, site, "real").unwrap().is_none());
+        assert!(get(&conn, site, "newer").unwrap().is_some());
+        assert!(get(&conn, site, "next").unwrap().is_some());
     }
 }

@@ -89,7 +89,8 @@ impl StoreError {
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
-/// What [`Store::has_room`] writes: enough for a group commit's WAL frames.
+/// Free bytes [`Store::has_room`] asks for: enough for a group commit's WAL
+/// frames.
 const SPACE_PROBE_BYTES: usize = 256 * 1024;
 
 /// Connections wait this long for a lock held by another writer, unless
@@ -160,22 +161,30 @@ impl Store {
         self.busy_timeout = wait;
     }
 
-    /// Whether the database's filesystem takes writes again after it was
-    /// full: writes [`SPACE_PROBE_BYTES`] to a file beside the database,
-    /// syncs and removes it. Lets /healthz notice that space came back
-    /// without waiting for a collect request to try.
+    /// Whether the database's filesystem has room again after it was full:
+    /// at least [`SPACE_PROBE_BYTES`] free for unprivileged writers, as
+    /// `statvfs` counts them. It writes nothing, so `/healthz`, which anyone
+    /// may call, can ask it on every check without costing the disk a write.
+    /// A filesystem that says so and still refuses (a quota it does not
+    /// report) only makes the next commit fail and set the flag again.
     pub(crate) fn has_room(&self) -> bool {
-        let mut name = self.path.as_os_str().to_os_string();
-        name.push(".space-probe");
-        let probe = PathBuf::from(name);
-        let written = (|| {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&probe)?;
-            f.write_all(&[0u8; SPACE_PROBE_BYTES])?;
-            f.sync_all()
-        })();
-        let _ = std::fs::remove_file(&probe);
-        written.is_ok()
+        use std::os::unix::ffi::OsStrExt;
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c_dir` is a NUL-terminated path and `st` a plain struct
+        // that statvfs fills in; nothing is kept past the call.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c_dir.as_ptr(), &mut st) } != 0 {
+            return false;
+        }
+        let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+        free >= SPACE_PROBE_BYTES as u64
     }
 
     /// Whether the database answers a query (what `/healthz` calls
