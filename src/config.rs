@@ -229,10 +229,12 @@ pub(crate) struct FileConfig {
     pub import: FileImport,
     #[serde(default)]
     pub demo: FileDemo,
-    /// The budgets of user-written patterns (rules, funnel steps, stages,
-    /// goals), the same for every command: see [`crate::mine::budget`].
+    /// The `[budgets]` table: the budgets of user-written patterns (rules,
+    /// funnel steps, stages, goals), the same for every command. Kept as
+    /// written: what its keys mean belongs to the patterns' owner, which
+    /// reads it through [`crate::service::install_budgets`].
     #[serde(default)]
-    pub budgets: crate::mine::budget::Budgets,
+    pub budgets: toml::Table,
 }
 
 impl FileConfig {

@@ -30,7 +30,12 @@
 //!   sites and the token: `trailmap site ...`, `rotate-token`, and the
 //!   API's site list), [`service::settings`] (a
 //!   site's path rules and journey stages, checked against the budgets
-//!   before they are saved), [`service::analysis`] (a
+//!   before they are saved, and the `[budgets]` table installed for the
+//!   process), [`service::layouts`] (replay's layouts: uploads stored
+//!   within the quota, a page's latest layout, a layout's sanitized HTML),
+//!   [`service::import`] (`trailmap import` and `reindex`: the commands
+//!   that change what the store holds, checked like every request),
+//!   [`service::analysis`] (a
 //!   site's journeys loaded through the filters and cleaned, and the mining
 //!   run over them) and [`service::charts`] (a site's charts from the
 //!   store, mining and [`heat`]).
@@ -79,7 +84,7 @@
 //!   hang-up flag long mining loops check. It uses only [`event`].
 //! * [`heat`] maps recorded clicks from many layout widths onto one
 //!   reference layout: recorded clicks in, the heatmap drawer's input
-//!   ([`render::HeatmapData`]) out. Pure, no I/O, no journeys; it uses only
+//!   ([`render::input::HeatmapData`]) out. Pure, no I/O, no journeys; it uses only
 //!   [`event`] and [`render::input`].
 //! * [`render`] draws charts: data in, SVG/PNG bytes out, no I/O. What the
 //!   drawers take (Sankey, funnel, heatmap and scroll map data, the output
@@ -97,11 +102,20 @@
 //! * [`metrics`] holds the counters the collector and the pipeline bump,
 //!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and
-//!   `trailmap.toml`.
-//! * [`import`] is `trailmap import`: access logs (and sequence files)
-//!   through the same enrichment and session rule as the collector.
+//!   `trailmap.toml`. It uses only [`event`]: the `[budgets]` table is
+//!   kept as written and read by the service, whose patterns it bounds.
+//! * [`import`] is the access-log source (and sequence files): lines
+//!   through the same enrichment and session rule as the collector. The
+//!   service runs it for `trailmap import` (the plan's service table does
+//!   not name it; it is a source beside `ingest`, below the service).
 //! * [`demo`] is `trailmap demo`: the demo shop on a second port and
 //!   realistic persona traffic through the real collector.
+//!
+//! Where the doors leave the plan: `trailmap serve` and `trailmap demo`
+//! start the other door, so [`cli`] calls [`http::serve`] and
+//! [`demo::run`] with the resolved settings (as mini-redis's server binary
+//! calls `server::run`); everything those servers answer goes through the
+//! service. The `dev`-only `trailmap bench` calls its tools directly.
 //! * `bench` holds the load generator and benchmark helpers behind
 //!   `trailmap bench ...`; a developer tool, not part of the product: it is
 //!   built only with the `dev` feature (`cargo build --features dev`).

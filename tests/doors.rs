@@ -216,13 +216,16 @@ fn text_reports_are_tables_for_people() {
 }
 
 #[test]
-fn a_read_command_never_creates_a_database() {
+fn reads_imports_and_reindex_never_create_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("typo.db");
     for cmd in [
         &["exits", "--site", "shop"][..],
         &["search", "--site", "shop", "page:/"],
         &["site", "list"],
+        // An import needs a registered site, so a database `site add` made.
+        &["import", "--site", "shop", "/dev/null"],
+        &["reindex"],
     ] {
         let (ok, _, err) = run_cli(&missing, cmd);
         assert!(!ok, "{cmd:?}");

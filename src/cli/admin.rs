@@ -2,12 +2,15 @@
 //! stages settings, the token, the search index, the bench helpers.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
 use super::{ImportArgs, SiteCommand};
 use crate::config::{self, FileConfig, ServeArgs, StoreArgs};
 use crate::pipeline::now_ms;
+use crate::service::import::ImportRequest;
+use crate::service::Service;
 use crate::store::{sites, Store};
 
 pub(super) fn serve(store: &StoreArgs, args: &ServeArgs, file: FileConfig) -> Result<()> {
@@ -22,9 +25,26 @@ pub(super) fn demo(store: &StoreArgs, args: &config::DemoArgs, file: FileConfig)
 
 pub(super) fn import(store: &StoreArgs, file: FileConfig, args: ImportArgs) -> Result<()> {
     let settings = config::resolve_import(store, &args.settings, file)?;
-    let store = Store::open(&settings.db)?;
     let json = args.json;
-    let summary = crate::import::run(&store, import_options(args, settings)?)?;
+    let request = ImportRequest {
+        site: args.site,
+        format: args.format,
+        inputs: args.inputs,
+        enable_bots: args.enable_bots,
+        enable_static: args.enable_static,
+        enable_redirects: args.enable_redirects,
+        enable_all_methods: args.enable_all_methods,
+        include_paths: args.include_paths,
+        exclude_paths: args.exclude_paths,
+        static_ext: args.static_ext,
+        strip_query: args.strip_query_string,
+        commit_every: args.commit_every,
+        geoip: settings.geoip,
+        session_timeout: settings.session_timeout,
+        max_line_bytes: settings.max_line_bytes,
+        progress: !json,
+    };
+    let summary = Service::new(Arc::new(Store::open_existing(&settings.db)?)).import(request)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -34,24 +54,18 @@ pub(super) fn import(store: &StoreArgs, file: FileConfig, args: ImportArgs) -> R
 }
 
 pub(super) fn reindex(store: &StoreArgs, file: &FileConfig) -> Result<()> {
-    let db = config::db_path(store, file);
-    let store = Store::open_existing(&db)?;
-    let dir = crate::search::indexer::index_dir(&db);
-    let index = crate::search::SearchIndex::open(&dir)?;
-    let started = std::time::Instant::now();
-    let n = crate::search::indexer::rebuild(&store, &index)?;
+    let done = super::reports::service(store, file)?.reindex()?;
     println!(
-        "indexed {n} sessions in {:.1} s into {}",
-        started.elapsed().as_secs_f64(),
-        dir.display()
+        "indexed {} sessions in {:.1} s into {}",
+        done.search_sessions,
+        done.search_secs,
+        done.search_dir.display()
     );
-    let started = std::time::Instant::now();
-    let service = crate::service::Service::new(std::sync::Arc::new(store));
-    let (n, dir) = service.rebuild_engine()?;
     println!(
-        "wrote the read engine's columns of {n} sessions in {:.1} s into {}",
-        started.elapsed().as_secs_f64(),
-        dir.display()
+        "wrote the read engine's columns of {} sessions in {:.1} s into {}",
+        done.engine_sessions,
+        done.engine_secs,
+        done.engine_dir.display()
     );
     Ok(())
 }
@@ -68,7 +82,7 @@ pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Re
         // Adding a site is how a database starts; listing and removing read one.
         SiteCommand::Add { .. } => {
             let db = config::db_path(store, file);
-            crate::service::Service::new(std::sync::Arc::new(Store::open(&db)?))
+            Service::new(Arc::new(Store::open(&db)?))
         }
         _ => super::reports::service(store, file)?,
     };
@@ -167,55 +181,6 @@ pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: super::BenchComma
             Ok(())
         }
     }
-}
-
-pub(super) fn import_options(
-    args: ImportArgs,
-    settings: config::ImportSettings,
-) -> Result<crate::import::ImportOptions> {
-    use crate::import::{filter::Filter, input::Source, ImportOptions, InputFormat};
-    let format = match args.format.as_str() {
-        "seq" => InputFormat::Seq,
-        spec => InputFormat::Log(
-            crate::ingest::accesslog::LogFormat::parse(spec)
-                .map_err(|e| anyhow::anyhow!("invalid --format: {e}"))?,
-        ),
-    };
-    let regexes = |list: &[String], flag: &str| {
-        list.iter()
-            .map(|r| regex::Regex::new(r).with_context(|| format!("invalid {flag} {r:?}")))
-            .collect::<Result<Vec<_>>>()
-    };
-    let mut filter = Filter {
-        enable_bots: args.enable_bots,
-        enable_static: args.enable_static,
-        enable_redirects: args.enable_redirects,
-        enable_all_methods: args.enable_all_methods,
-        include: regexes(&args.include_paths, "--include-path")?,
-        exclude: regexes(&args.exclude_paths, "--exclude-path")?,
-        ..Filter::default()
-    };
-    if let Some(ext) = args.static_ext {
-        filter.static_extensions = ext
-            .into_iter()
-            .map(|e| e.trim_start_matches('.').to_string())
-            .collect();
-    }
-    if args.commit_every == 0 {
-        anyhow::bail!("--commit-every must be at least 1");
-    }
-    Ok(ImportOptions {
-        site: args.site,
-        format,
-        inputs: args.inputs.iter().map(|i| Source::parse(i)).collect(),
-        filter,
-        strip_query: args.strip_query_string,
-        geoip: settings.geoip,
-        session_timeout: settings.session_timeout,
-        commit_every: args.commit_every,
-        max_line_bytes: settings.max_line_bytes,
-        progress: !args.json,
-    })
 }
 
 /// `trailmap stages --set FILE`: checks and saves a site's stages and goals.

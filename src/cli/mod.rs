@@ -345,7 +345,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     use crate::service::request::ReportRequest as R;
     let file = crate::config::load_file(&cli.store)?;
     // Every command, so that stored rules mean the same to each of them.
-    crate::mine::budget::install(file.budgets).map_err(anyhow::Error::msg)?;
+    crate::service::install_budgets(&file.budgets)?;
     let store = &cli.store;
     match cli.command {
         Command::Serve(args) => admin::serve(store, &args, file),

@@ -99,7 +99,13 @@ pub(crate) struct Body {
     _share: Share,
 }
 
-impl Body {}
+impl Body {
+    /// The bytes, shared (no copy); the share of the budget stays with
+    /// this `Body`, so keep it alive while they are in use.
+    pub(crate) fn bytes(&self) -> Bytes {
+        self.bytes.clone()
+    }
+}
 
 impl std::ops::Deref for Body {
     type Target = [u8];

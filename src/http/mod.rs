@@ -83,9 +83,6 @@ pub(crate) struct App {
     pub search: Option<Arc<SearchIndex>>,
     /// What session replay may store.
     pub replay: crate::config::ReplayLimits,
-    /// The connection replay uploads write through, opened on first use
-    /// and kept: the recorder asks once per page view.
-    pub replay_db: std::sync::Mutex<Option<rusqlite::Connection>>,
     /// Per-client and per-site rate limits.
     pub limiters: ratelimit::Limiters,
     /// Busy timeout and disk-full Retry-After.
@@ -233,7 +230,6 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
         dashboards: dashboards::Dashboards::new(settings.dashboards_dir.clone()),
         search,
         replay: settings.replay,
-        replay_db: std::sync::Mutex::new(None),
         limiters: ratelimit::Limiters::new(&settings.rates),
         store_limits: settings.store,
         conn: settings.conn,

@@ -66,6 +66,7 @@ pub(crate) fn service_error(e: &crate::service::ServiceError) -> Reply {
     match e {
         E::NotFound(m) => error(StatusCode::NOT_FOUND, m),
         E::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
+        E::TooLarge(m) => error(StatusCode::PAYLOAD_TOO_LARGE, m),
         E::Conflict(m) => error(StatusCode::CONFLICT, m),
         E::Stopped(why) => busy(5, &why.to_string()),
         E::Unavailable(m) => error(StatusCode::SERVICE_UNAVAILABLE, m),

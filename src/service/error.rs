@@ -1,7 +1,7 @@
 //! The one error type of the service layer: what went wrong, in the kinds a
 //! caller can act on, whichever door (CLI or HTTP) the request came
-//! through. Each door maps each kind once: HTTP to a status (404, 400, 409,
-//! 503, 500), the CLI to a message.
+//! through. Each door maps each kind once: HTTP to a status (404, 400, 413,
+//! 409, 503, 500), the CLI to a message.
 
 use crate::mine::cancel::Stopped;
 use crate::search::SearchError;
@@ -16,6 +16,10 @@ pub enum ServiceError {
     /// unknown choice, a pattern that does not compile.
     #[error("{0}")]
     Invalid(String),
+    /// What was sent is larger than a limit allows (an upload over its
+    /// size or the site's quota).
+    #[error("{0}")]
+    TooLarge(String),
     /// The site's stored settings break a budget (they were saved before
     /// it existed): what to fix, and how.
     #[error("{0}")]
@@ -69,6 +73,15 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::Invalid(m) => ServiceError::Invalid(m),
             StoreError::NotFound(m) => ServiceError::NotFound(m),
+            // Not the server's fault, and it passes: worth a retry. The
+            // detail goes to the log, as an internal error's would.
+            other if other.is_disk_full() || other.is_busy() => {
+                tracing::warn!("a write failed for now: {other}");
+                ServiceError::Unavailable(
+                    "the database cannot take writes right now (disk full or busy); retry later"
+                        .into(),
+                )
+            }
             other => ServiceError::Internal {
                 context: "the database failed",
                 source: Box::new(other),

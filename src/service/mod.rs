@@ -11,6 +11,8 @@
 pub(crate) mod analysis;
 pub(crate) mod charts;
 pub(crate) mod error;
+pub(crate) mod import;
+pub(crate) mod layouts;
 pub(crate) mod registry;
 pub(crate) mod report;
 pub(crate) mod request;
@@ -31,6 +33,7 @@ use charts::PageChart;
 pub(crate) use error::{Result, ServiceError};
 pub(crate) use report::{Report, SessionSummary};
 pub(crate) use request::{Filters, ReportKind, ReportRequest};
+pub(crate) use settings::install_budgets;
 
 use request::{bounds, FunnelRequest, GraphRequest, SearchRequest};
 
@@ -40,6 +43,8 @@ pub(crate) struct Service {
     store: Arc<Store>,
     /// The journeys every report reads, shared by all requests.
     engine: Arc<crate::engine::Engine>,
+    /// Where replay uploads are written.
+    layouts: Arc<layouts::LayoutWriter>,
 }
 
 /// A chart, with what it takes besides the filters.
@@ -70,7 +75,11 @@ pub(crate) struct SearchReport {
 impl Service {
     pub(crate) fn new(store: Arc<Store>) -> Service {
         let engine = Arc::new(crate::engine::Engine::beside(store.path()));
-        Service { store, engine }
+        Service {
+            store,
+            engine,
+            layouts: Arc::default(),
+        }
     }
 
     /// Where the read engine of the database at `db` keeps its files.

@@ -12,6 +12,18 @@ use super::Service;
 use crate::mine::clean::Cleaner;
 use crate::store::sites::{self, JourneySettings};
 
+/// Reads the `[budgets]` table of trailmap.toml and installs it for the
+/// process (every command does, at start, so that stored rules mean the
+/// same to each of them). Unknown keys and values out of range are refused.
+pub(crate) fn install_budgets(table: &toml::Table) -> Result<()> {
+    use serde::de::IntoDeserializer;
+    let budgets = crate::mine::budget::Budgets::deserialize(
+        toml::Value::Table(table.clone()).into_deserializer(),
+    )
+    .map_err(|e| ServiceError::invalid(format!("[budgets]: {e}")))?;
+    crate::mine::budget::install(budgets).map_err(ServiceError::Invalid)
+}
+
 /// One path rule: a regex over the path (and its kept query) and its
 /// replacement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,195 @@
+//! Session replay's layouts, as trailmap answers for them: storing what the
+//! recorder uploads (checked, within the site's quota), finding the layout
+//! to show behind a page's heatmap, describing one with its signed frame
+//! link, and a layout's HTML sanitized for the player.
+//!
+//! The HTTP door decodes the upload and applies what only it knows (the
+//! origin, the client's rates, the body's size and deadline); everything
+//! that touches the stored layouts is here, with the service's one error
+//! type, so an upload's 4xx and 5xx are answered like every other request's.
+
+use std::sync::{Mutex, PoisonError};
+
+use serde::Serialize;
+
+use super::{find_site, Result, Service, ServiceError};
+use crate::event::{Millis, ViewportClass};
+use crate::mine::clean::Cleaner;
+use crate::replay::{self, sanitize, sign};
+use crate::store::layouts::{self, Layout, Sighting};
+use crate::store::{read, sites};
+
+/// One upload from the recorder, decoded by the door.
+#[derive(Debug)]
+pub(crate) struct Upload {
+    /// The SHA-256 of the layout's HTML, in lowercase hex (checked).
+    pub hash: String,
+    /// The page it was captured on, stored like page URLs.
+    pub url: String,
+    pub sighting: Sighting,
+    /// The gzipped HTML; empty for "do you have it?".
+    pub body: bytes::Bytes,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Uploaded {
+    /// An empty body, and the layout is known (its sighting noted).
+    Known,
+    /// The layout was stored already.
+    AlreadyStored,
+    /// The layout is stored now.
+    Created,
+}
+
+/// A stored layout, with the signed link that shows it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LayoutView {
+    #[serde(flatten)]
+    pub layout: Layout,
+    pub frame_url: String,
+    /// Where and at what size it was last seen (a page's latest layout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Sighting>,
+}
+
+/// The connection uploads write through: one, opened on first use and
+/// kept, so that an upload does not open a database connection.
+#[derive(Default)]
+pub(crate) struct LayoutWriter(Mutex<Option<rusqlite::Connection>>);
+
+impl Service {
+    /// Stores an upload of site `site_id` (a probe when its body is empty),
+    /// making room within `quota` compressed bytes first.
+    pub(crate) fn store_layout(
+        &self,
+        site_id: i64,
+        upload: &Upload,
+        quota: u64,
+        now: Millis,
+    ) -> Result<Uploaded> {
+        let mut slot = self
+            .layouts
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(self.store.admin()?);
+        }
+        let conn = slot.as_ref().expect("opened above");
+        let Upload {
+            hash,
+            url,
+            sighting,
+            body,
+        } = upload;
+        {
+            if layouts::touch(conn, site_id, hash, now)? {
+                layouts::record_sighting(conn, site_id, hash, sighting, now)?;
+                return Ok(if body.is_empty() {
+                    Uploaded::Known
+                } else {
+                    Uploaded::AlreadyStored
+                });
+            }
+            if body.is_empty() {
+                return Err(ServiceError::not_found("unknown layout: upload it"));
+            }
+            let raw_bytes = replay::check_upload(body, hash).map_err(|e| match e {
+                replay::UploadError::TooLarge => ServiceError::TooLarge(e.to_string()),
+                e => ServiceError::invalid(e.to_string()),
+            })?;
+            if !layouts::make_room(conn, site_id, body.len() as u64, quota)? {
+                return Err(ServiceError::TooLarge(format!(
+                    "the layout is larger than the site's replay quota of {} MiB",
+                    quota / (1024 * 1024)
+                )));
+            }
+            let created = layouts::insert(conn, site_id, hash, url, body, raw_bytes, now)?;
+            layouts::record_sighting(conn, site_id, hash, sighting, now)?;
+            Ok(if created {
+                Uploaded::Created
+            } else {
+                Uploaded::AlreadyStored
+            })
+        }
+    }
+
+    /// A stored layout of `site`, with a frame link signed by the token.
+    pub(crate) fn layout(
+        &self,
+        site: &str,
+        hash: &str,
+        token_digest: &str,
+        now: Millis,
+    ) -> Result<LayoutView> {
+        let conn = self.store.read()?;
+        let s = find_site(&conn, site)?;
+        let (layout, _) = layouts::get(&conn, s.id, hash)?
+            .ok_or_else(|| ServiceError::not_found("no such layout"))?;
+        Ok(LayoutView {
+            layout,
+            frame_url: sign::frame_url(token_digest, &s.name, hash, now),
+            seen: None,
+        })
+    }
+
+    /// The latest layout seen on `page` at a viewport class: on any raw
+    /// path that the site's rules clean to the same page. `None` until a
+    /// visitor with the recorder has viewed it (most pages, at first).
+    pub(crate) fn page_layout(
+        &self,
+        site: &str,
+        page: &str,
+        class: ViewportClass,
+        token_digest: &str,
+        now: Millis,
+    ) -> Result<Option<LayoutView>> {
+        let conn = self.store.read()?;
+        let s = find_site(&conn, site)?;
+        let cleaner = Cleaner::new(&sites::page_rules(&conn, s.id)?).unwrap_or_default();
+        let target = cleaner.clean(page);
+        let mut paths: Vec<String> = read::site_pages(&conn, s.id)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .filter(|p| cleaner.clean(p) == target)
+            .collect();
+        // A layout may arrive before its page view is stored.
+        paths.push(page.to_string());
+        let Some((hash, seen)) = layouts::latest_for_pages(&conn, s.id, &paths, class.as_str())?
+        else {
+            return Ok(None);
+        };
+        let Some((layout, _)) = layouts::get(&conn, s.id, &hash)? else {
+            return Ok(None);
+        };
+        Ok(Some(LayoutView {
+            layout,
+            frame_url: sign::frame_url(token_digest, &s.name, &hash, now),
+            seen: Some(seen),
+        }))
+    }
+
+    /// A layout's HTML, sanitized again for the player: nothing runs, and
+    /// no URL outside `origins` (the site's) is fetched.
+    pub(crate) fn layout_html(
+        &self,
+        site_id: i64,
+        hash: &str,
+        origins: &[String],
+    ) -> Result<String> {
+        let conn = self.store.read()?;
+        let (layout, gz) = layouts::get(&conn, site_id, hash)?
+            .ok_or_else(|| ServiceError::not_found("no such layout"))?;
+        // Stored layouts were checked at upload; one that no longer
+        // inflates is as good as gone.
+        let html = replay::inflate(&gz).ok_or_else(|| ServiceError::not_found("no such layout"))?;
+        Ok(sanitize::sanitize(&html, &layout.url, origins))
+    }
+
+    /// Deletes layouts unused since `before`; how many went.
+    pub(crate) fn prune_layouts(&self, before: Millis) -> Result<usize> {
+        let conn = self.store.admin()?;
+        Ok(layouts::prune(&conn, before)?)
+    }
+}
