@@ -13,6 +13,14 @@ use serde::{Deserialize, Serialize};
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in trailmap is one.
 pub(crate) type Millis = i64;
 
+/// The wall clock in milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
 /// What happened. The numeric codes are stored on disk: never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

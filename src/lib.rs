@@ -102,8 +102,9 @@
 //! * [`metrics`] holds the counters the collector and the pipeline bump,
 //!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and
-//!   `trailmap.toml`. It uses only [`event`]: the `[budgets]` table is
-//!   kept as written and read by the service, whose patterns it bounds.
+//!   `trailmap.toml`. It uses [`event`], and [`replay`]'s upload size to
+//!   check the limits that must hold one; the `[budgets]` table is kept as
+//!   written and read by the service, whose patterns it bounds.
 //! * [`import`] is the access-log source (and sequence files): lines
 //!   through the same enrichment and session rule as the collector. The
 //!   service runs it for `trailmap import` (the plan's service table does

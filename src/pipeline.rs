@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::PipelineLimits;
 
-use crate::event::{Acquisition, ClientInfo, Event, EventKind, Geo, Millis, Source};
+use crate::event::{now_ms, Acquisition, ClientInfo, Event, EventKind, Geo, Millis, Source};
 use crate::ingest::enrich;
 use crate::ingest::sessionize::{OpenSession, SessionKey, Sessionizer, VisitorIds};
 use crate::metrics::Metrics;
@@ -811,14 +811,6 @@ impl WriterThread {
             Err(e) => tracing::error!("cannot reload sessions after a failed commit: {e}"),
         }
     }
-}
-
-/// The wall clock in milliseconds.
-pub(crate) fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -2,16 +2,14 @@
 //! stages settings, the token, the search index, the bench helpers.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
 use super::{ImportArgs, SiteCommand};
 use crate::config::{self, FileConfig, ServeArgs, StoreArgs};
-use crate::pipeline::now_ms;
 use crate::service::import::ImportRequest;
+use crate::service::settings::JourneySettings;
 use crate::service::Service;
-use crate::store::{sites, Store};
 
 pub(super) fn serve(store: &StoreArgs, args: &ServeArgs, file: FileConfig) -> Result<()> {
     let settings = config::resolve_serve(store, args, file)?;
@@ -44,7 +42,7 @@ pub(super) fn import(store: &StoreArgs, file: FileConfig, args: ImportArgs) -> R
         max_line_bytes: settings.max_line_bytes,
         progress: !json,
     };
-    let summary = Service::new(Arc::new(Store::open_existing(&settings.db)?)).import(request)?;
+    let summary = Service::open_existing(&settings.db)?.import(request)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -80,10 +78,7 @@ pub(super) fn rotate_token(store: &StoreArgs, file: &FileConfig) -> Result<()> {
 pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Result<()> {
     let service = match cmd {
         // Adding a site is how a database starts; listing and removing read one.
-        SiteCommand::Add { .. } => {
-            let db = config::db_path(store, file);
-            Service::new(Arc::new(Store::open(&db)?))
-        }
+        SiteCommand::Add { .. } => Service::open_or_create(&config::db_path(store, file))?,
         _ => super::reports::service(store, file)?,
     };
     match cmd {
@@ -93,7 +88,7 @@ pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Re
             keep_query,
             json,
         } => {
-            let site = service.add_site(&name, &origins, &keep_query, now_ms())?;
+            let site = service.add_site(&name, &origins, &keep_query)?;
             if json {
                 println!("{}", serde_json::to_string(&site)?);
             } else {
@@ -146,8 +141,8 @@ pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: super::BenchComma
             min_len,
             rounds,
         } => {
-            let store = Store::open_existing(&config::db_path(store, file))?;
-            let report = crate::bench::patterns::run(&store, &site, top, min_len, rounds)?;
+            let service = Service::open_existing(&config::db_path(store, file))?;
+            let report = crate::bench::patterns::run(service.store(), &site, top, min_len, rounds)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
@@ -192,7 +187,7 @@ pub(super) fn save_journey_settings(
 ) -> Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let settings: sites::JourneySettings = serde_json::from_str(&text)
+    let settings: JourneySettings = serde_json::from_str(&text)
         .with_context(|| format!("{} is not journey settings JSON", file.display()))?;
     super::reports::service(store, config_file)?.set_journey_settings(site, &settings)?;
     Ok(())

@@ -236,8 +236,8 @@ pub struct RenderArgs {
     #[arg(long, value_enum, default_value_t = crate::event::ViewportClass::Desktop)]
     pub viewport: crate::event::ViewportClass,
     /// Heatmap: weigh clicks, or unique sessions.
-    #[arg(long, value_enum, default_value_t = crate::heat::Count::Clicks)]
-    pub count: crate::heat::Count,
+    #[arg(long, value_enum, default_value_t = crate::service::charts::Count::Clicks)]
+    pub count: crate::service::charts::Count,
     /// Heatmap: all clicks with rage/dead marks, clicks only, or rage/dead only.
     #[arg(long, value_enum, default_value_t = crate::service::charts::Layer::Both)]
     pub layer: crate::service::charts::Layer,

@@ -8,21 +8,13 @@ use super::args::FilterArgs;
 use super::print::print;
 use super::{RenderArgs, ReportArgs, SearchArgs};
 use crate::config::{self, FileConfig, StoreArgs};
-use crate::mine::cancel::Cancel;
-use crate::render::Format;
-use crate::render::HeatmapStyle;
-use crate::search::{indexer, SearchError, SearchIndex};
 use crate::service::charts::{ChartKind, PageChart};
 use crate::service::request::SearchRequest;
-use crate::service::{ChartRequest, ReportRequest, Service};
-use crate::store::Store;
+use crate::service::{Cancel, ChartRequest, Format, HeatmapStyle, ReportRequest, Service};
 
 /// The service over the existing database the flags (or the settings file) name.
 pub(super) fn service(store: &StoreArgs, file: &FileConfig) -> Result<Service> {
-    let db = config::db_path(store, file);
-    Ok(Service::new(std::sync::Arc::new(Store::open_existing(
-        &db,
-    )?)))
+    Ok(Service::open_existing(&config::db_path(store, file))?)
 }
 
 /// `trailmap REPORT --site S ...`.
@@ -43,15 +35,7 @@ pub(super) fn report<T: clap::Args>(
 /// date first; beside a running server (which keeps it current), reads it.
 pub(super) fn search(store: &StoreArgs, file: &FileConfig, args: &SearchArgs) -> Result<()> {
     let service = service(store, file)?;
-    let dir = indexer::index_dir(&config::db_path(store, file));
-    let index = match SearchIndex::open(&dir) {
-        Ok(index) => {
-            indexer::catch_up(service.store(), &index)?;
-            index
-        }
-        Err(SearchError::Index(m)) if m.contains("in use") => SearchIndex::open_read_only(&dir)?,
-        Err(e) => return Err(e.into()),
-    };
+    let index = service.local_search_index()?;
     let req = SearchRequest {
         query: args.query.clone(),
         sort: args.sort,

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use tokio::net::TcpListener;
 
 use crate::config::{DemoSettings, ServeSettings};
-use crate::pipeline::now_ms;
+use crate::event::now_ms;
 use crate::store::{meta, sites, Store};
 
 /// The site the demo registers.

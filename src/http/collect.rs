@@ -15,10 +15,11 @@ use hyper::{HeaderMap, Request, StatusCode};
 use super::body::BodyError;
 use super::reply::{self, Reply};
 use super::{ratelimit, App};
+use crate::event::now_ms;
 use crate::event::Source;
 use crate::ingest::payload::{self, PayloadError};
 use crate::ingest::privacy::host_of;
-use crate::pipeline::{now_ms, IngestBatch, SubmitError};
+use crate::pipeline::{IngestBatch, SubmitError};
 
 pub(crate) async fn collect(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let origin = header_str(req.headers(), ORIGIN).map(str::to_string);

@@ -40,10 +40,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::{ConnLimits, Limits, ServeSettings, Synchronous};
+use crate::event::now_ms;
 use crate::ingest::enrich::{GeoIp, UaParser};
 use crate::ingest::sessionize::{day_of, Salts, VisitorHasher};
 use crate::metrics::Metrics;
-use crate::pipeline::{now_ms, Pipeline, Submitter};
+use crate::pipeline::{Pipeline, Submitter};
 use crate::search::indexer::{index_dir, Indexer};
 use crate::search::SearchIndex;
 use crate::store::{secrets, Store};

@@ -25,13 +25,14 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use crate::event::now_ms;
 use crate::event::{Event, EventDetail, EventKind, Millis};
 use crate::ingest::accesslog::{parse_seq_line, unescape, LogFormat};
 use crate::ingest::enrich::{GeoIp, UaParser};
 use crate::ingest::payload::{limits, path_keeping_query, truncate};
 use crate::ingest::privacy::{mask_path_emails, UrlPolicy};
 use crate::ingest::sessionize::{Salts, VisitorHasher};
-use crate::pipeline::{now_ms, SessionWriter};
+use crate::pipeline::SessionWriter;
 use crate::store::{read, sites, Store};
 use filter::Filter;
 use gather::Gatherer;

@@ -90,11 +90,10 @@ struct SiteCache {
     fresh: std::collections::HashSet<i64>,
 }
 
-impl Default for SiteCache {
-    fn default() -> Self {
-        SiteCache::new(crate::config::PipelineLimits::default().max_cached_pages)
-    }
-}
+/// Page paths a one-off pass (`trailmap search`, `reindex`) keeps: the
+/// default of the server's `--max-cached-pages`, which the server's own
+/// indexer is given instead.
+const ONE_OFF_MAX_PATHS: usize = 100_000;
 
 impl SiteCache {
     /// A cache of at most `max_paths` page paths.
@@ -173,7 +172,7 @@ impl SiteCache {
 /// Indexes every session changed after the index's watermark, batch by
 /// batch, committing each. Returns how many sessions it indexed.
 pub(crate) fn catch_up(store: &Store, index: &SearchIndex) -> Result<usize, IndexError> {
-    catch_up_with(store, index, &mut SiteCache::default())
+    catch_up_with(store, index, &mut SiteCache::new(ONE_OFF_MAX_PATHS))
 }
 
 /// [`catch_up`] with a cache that outlives the pass.
@@ -278,5 +277,16 @@ impl Indexer {
 impl Drop for Indexer {
     fn drop(&mut self) {
         self.halt();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_off_passes_keep_as_many_paths_as_the_server_by_default() {
+        assert_eq!(
+            super::ONE_OFF_MAX_PATHS,
+            crate::config::PipelineLimits::default().max_cached_pages
+        );
     }
 }

@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 
 use crate::event::ViewportClass;
-use crate::heat::{self, Count};
+use crate::heat;
+/// Which clicks a heatmap counts: a choice of the chart request.
+pub(crate) use crate::heat::Count;
 use crate::mine::cancel::Cancel;
 use crate::mine::clean::PageMap;
 use crate::mine::graph::GraphQuery;

@@ -21,15 +21,17 @@ pub(crate) mod table;
 
 use std::sync::Arc;
 
-use crate::mine::cancel::Cancel;
 use crate::mine::{graph::GraphQuery, paths::PathQuery, patterns::PatternQuery};
-use crate::render::Format;
 use crate::search::SearchIndex;
 use crate::store::read;
 use crate::store::{sites, Store};
 use analysis::Analysis;
 use charts::PageChart;
 
+// Types of the service's own requests that rooms below define: the
+// deadline a caller hands in, and the chart choices.
+pub(crate) use crate::mine::cancel::Cancel;
+pub(crate) use crate::render::{Format, HeatmapStyle};
 pub(crate) use error::{Result, ServiceError};
 pub(crate) use report::{Report, SessionSummary};
 pub(crate) use request::{Filters, ReportKind, ReportRequest};
@@ -73,6 +75,19 @@ pub(crate) struct SearchReport {
 }
 
 impl Service {
+    /// The service over the database at `db`, which must exist (the
+    /// commands that read or import: a mistyped `--db` is an error that
+    /// names the path, not a new empty database).
+    pub(crate) fn open_existing(db: &std::path::Path) -> Result<Service> {
+        Ok(Service::new(Arc::new(Store::open_existing(db)?)))
+    }
+
+    /// The service over the database at `db`, made if missing (how a
+    /// database starts: `trailmap site add`).
+    pub(crate) fn open_or_create(db: &std::path::Path) -> Result<Service> {
+        Ok(Service::new(Arc::new(Store::open(db)?)))
+    }
+
     pub(crate) fn new(store: Arc<Store>) -> Service {
         let engine = Arc::new(crate::engine::Engine::beside(store.path()));
         Service {
@@ -226,6 +241,28 @@ impl Service {
                 },
                 &cancel,
             ),
+        }
+    }
+
+    /// The search index beside the database, for a process that does not
+    /// serve: with no server holding it, brought up to date first; beside a
+    /// running server (which keeps it current), opened to read.
+    pub(crate) fn local_search_index(&self) -> Result<SearchIndex> {
+        let dir = crate::search::indexer::index_dir(self.store.path());
+        match SearchIndex::open(&dir) {
+            Ok(index) => {
+                crate::search::indexer::catch_up(&self.store, &index).map_err(|e| {
+                    ServiceError::Internal {
+                        context: "bringing the search index up to date failed",
+                        source: Box::new(e),
+                    }
+                })?;
+                Ok(index)
+            }
+            Err(crate::search::SearchError::Index(m)) if m.contains("in use") => {
+                Ok(SearchIndex::open_read_only(&dir)?)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

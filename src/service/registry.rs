@@ -20,10 +20,9 @@ impl Service {
         name: &str,
         origins: &[String],
         keep_query: &[String],
-        now_ms: i64,
     ) -> Result<sites::Site> {
         let mut conn = self.store().admin()?;
-        let mut site = sites::add(&mut conn, name, origins, now_ms)?;
+        let mut site = sites::add(&mut conn, name, origins, crate::event::now_ms())?;
         if !keep_query.is_empty() {
             sites::set_keep_query(&conn, site.id, keep_query)?;
             site.keep_query = keep_query.to_vec();

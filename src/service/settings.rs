@@ -10,7 +10,8 @@ use super::analysis::check_settings;
 use super::error::{Result, ServiceError};
 use super::Service;
 use crate::mine::clean::Cleaner;
-use crate::store::sites::{self, JourneySettings};
+use crate::store::sites;
+pub(crate) use crate::store::sites::JourneySettings;
 
 /// Reads the `[budgets]` table of trailmap.toml and installs it for the
 /// process (every command does, at start, so that stored rules mean the
