@@ -452,7 +452,10 @@ pub(crate) enum SubmitError {
 /// it waits.
 struct Queued {
     batch: Box<IngestBatch>,
-    done: oneshot::Sender<Result<(), SubmitError>>,
+    /// The answer, with the batch itself: the handler frees it, so the
+    /// single writer thread does not spend its time on that (freeing a
+    /// batch's events was about 6% of it).
+    done: oneshot::Sender<(Result<(), SubmitError>, Box<IngestBatch>)>,
     bytes: usize,
     since: Instant,
 }
@@ -560,7 +563,10 @@ impl Submitter {
             });
         }
         self.metrics.queue_depth.fetch_add(1, Relaxed);
-        answer.await.unwrap_or(Err(SubmitError::Closed))
+        match answer.await {
+            Ok((result, _batch)) => result,
+            Err(_) => Err(SubmitError::Closed),
+        }
     }
 }
 
@@ -779,8 +785,9 @@ impl WriterThread {
                     .events_accepted
                     .fetch_add(batch.events.len() as u64, Relaxed);
             }
-            // The handler may have gone (client disconnected); the data is stored anyway.
-            let _ = done.send(result);
+            // The handler may have gone (client disconnected); the data is
+            // stored anyway, and the batch is freed here then.
+            let _ = done.send((result, batch));
         }
     }
 

@@ -81,22 +81,27 @@ impl std::fmt::Display for PayloadError {
 }
 
 #[derive(Deserialize)]
-struct RawBatch {
+struct RawBatch<'a> {
     site: String,
     sid: String,
     #[serde(default)]
     now: Option<f64>,
-    events: Vec<RawEvent>,
+    #[serde(borrow)]
+    events: Vec<RawEvent<'a>>,
 }
 
 /// One event as sent. Unknown fields are ignored so that a newer tracker can
 /// talk to an older server.
+///
+/// The type and the URL, which every event has, are borrowed from the body
+/// when they hold no escapes (nearly always): no allocation for them.
 #[derive(Deserialize)]
-struct RawEvent {
-    #[serde(rename = "type")]
-    kind: String,
+struct RawEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
     ts: f64,
-    url: Option<String>,
+    #[serde(borrow)]
+    url: Option<Cow<'a, str>>,
     referrer: Option<String>,
     title: Option<String>,
     status: Option<f64>,
@@ -128,10 +133,11 @@ pub fn parse_batch(
     max_events: usize,
     server_now: Millis,
 ) -> Result<Batch, PayloadError> {
-    if std::str::from_utf8(body).is_err() {
+    let Ok(text) = std::str::from_utf8(body) else {
         return Err(PayloadError::new("invalid_utf8", "body is not valid UTF-8"));
-    }
-    let raw: RawBatch = serde_json::from_slice(body)
+    };
+    // From the checked text: the parser need not check each string again.
+    let raw: RawBatch = serde_json::from_str(text)
         .map_err(|e| PayloadError::new("malformed_json", format!("malformed batch: {e}")))?;
     let count = raw.events.len();
     validate(raw, max_events, server_now).map_err(|e| PayloadError {
@@ -140,7 +146,11 @@ pub fn parse_batch(
     })
 }
 
-fn validate(raw: RawBatch, max_events: usize, server_now: Millis) -> Result<Batch, PayloadError> {
+fn validate(
+    raw: RawBatch<'_>,
+    max_events: usize,
+    server_now: Millis,
+) -> Result<Batch, PayloadError> {
     if raw.site.is_empty() || raw.site.chars().count() > limits::SITE {
         return Err(PayloadError::new(
             "invalid_site",
@@ -179,8 +189,9 @@ fn validate(raw: RawBatch, max_events: usize, server_now: Millis) -> Result<Batc
     }
     let clock = Clock::new(raw.now, server_now)?;
     let mut events = Vec::with_capacity(raw.events.len());
+    let mut last_page = LastPage::default();
     for (i, ev) in raw.events.into_iter().enumerate() {
-        events.push(validate_event(ev, &clock).map_err(|e| e.at(i))?);
+        events.push(validate_event(ev, &clock, &mut last_page).map_err(|e| e.at(i))?);
     }
     // Stable: events with the same time keep the order the tracker sent.
     events.sort_by_key(|e| e.ts);
@@ -286,8 +297,39 @@ impl FieldError {
     }
 }
 
-fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
-    let kind = match raw.kind.as_str() {
+/// The last URL of a batch and what it was cut and parsed to: the events
+/// of one batch mostly come from one page (the tracker sends a page's
+/// events together), so each URL is parsed once, not once per event.
+#[derive(Default)]
+struct LastPage {
+    raw: String,
+    url: String,
+    path: String,
+}
+
+impl LastPage {
+    /// `raw` cut to the URL limit, and its page path (`None`: not an
+    /// absolute http(s) URL).
+    fn of(&mut self, raw: &str) -> Option<(String, String)> {
+        if raw != self.raw {
+            let url = truncate(raw, limits::URL);
+            let path = page_path(&url)?;
+            *self = LastPage {
+                raw: raw.to_string(),
+                url,
+                path,
+            };
+        }
+        Some((self.url.clone(), self.path.clone()))
+    }
+}
+
+fn validate_event(
+    raw: RawEvent<'_>,
+    clock: &Clock,
+    last_page: &mut LastPage,
+) -> Result<Event, FieldError> {
+    let kind = match &*raw.kind {
         "pageview" => EventKind::Pageview,
         "click" => EventKind::Click,
         "scroll" => EventKind::Scroll,
@@ -307,8 +349,8 @@ fn validate_event(raw: RawEvent, clock: &Clock) -> Result<Event, FieldError> {
 
     let (url, path) = match raw.url {
         Some(u) if !u.is_empty() => {
-            let u = truncate(&u, limits::URL);
-            let path = page_path(&u)
+            let (u, path) = last_page
+                .of(&u)
                 .ok_or_else(|| FieldError::invalid("url", "must be an absolute http(s) URL"))?;
             (Some(u), Some(path))
         }

@@ -5,12 +5,11 @@
 use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
 
 use super::Result;
 use crate::event::{
     pack_ids, pack_pages, pack_signals, pack_times, unpack_ids, unpack_signals, unpack_times,
-    Acquisition, ClientInfo, Event, EventDetail, EventKind, Geo, SessionTotals, Source,
+    Acquisition, ClientInfo, Event, Geo, SessionTotals, Source,
 };
 
 /// The pipeline's connection.
@@ -22,22 +21,34 @@ pub(crate) struct Writer {
 
 /// An event as stored inside a chunk: `{"type", "ts", ...fields}`. Request
 /// handlers encode in parallel, so the single writer only concatenates.
+///
+/// Written as the prefix, then the detail serialized as the struct it is
+/// with its opening brace turned into a comma: the same bytes as a
+/// `#[serde(flatten)]` wrapper would give, without serde's flatten, which
+/// serializes through a map and cost the request handlers about 2% of
+/// their time (the test below holds the two to the same output).
 pub(crate) fn encode_event(event: &Event) -> Box<str> {
-    #[derive(Serialize)]
-    struct Stored<'a> {
-        #[serde(rename = "type")]
-        kind: EventKind,
-        ts: i64,
-        #[serde(flatten)]
-        detail: &'a EventDetail,
+    use std::fmt::Write;
+    let mut out = String::with_capacity(160);
+    let _ = write!(
+        out,
+        "{{\"type\":\"{}\",\"ts\":{}",
+        event.kind.as_str(),
+        event.ts
+    );
+    let at = out.len();
+    let mut bytes = out.into_bytes();
+    serde_json::to_writer(&mut bytes, &event.detail).expect("events serialise");
+    if bytes.len() - at == 2 {
+        // `{}`: nothing but type and time.
+        bytes.truncate(at);
+        bytes.push(b'}');
+    } else {
+        bytes[at] = b',';
     }
-    serde_json::to_string(&Stored {
-        kind: event.kind,
-        ts: event.ts,
-        detail: &event.detail,
-    })
-    .expect("events serialise")
-    .into_boxed_str()
+    String::from_utf8(bytes)
+        .expect("serde_json writes UTF-8")
+        .into_boxed_str()
 }
 
 /// Copies the WAL back into the database on its own thread and connection,
@@ -518,5 +529,61 @@ impl WriteTxn<'_> {
     pub(crate) fn commit(self) -> Result<()> {
         self.tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_event;
+    use crate::event::{Event, EventDetail, EventKind};
+
+    /// What `encode_event` wrote before it was written by hand.
+    fn flattened(event: &Event) -> String {
+        #[derive(serde::Serialize)]
+        struct Stored<'a> {
+            #[serde(rename = "type")]
+            kind: EventKind,
+            ts: i64,
+            #[serde(flatten)]
+            detail: &'a EventDetail,
+        }
+        serde_json::to_string(&Stored {
+            kind: event.kind,
+            ts: event.ts,
+            detail: &event.detail,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn events_encode_as_the_flattened_form_did() {
+        let full: EventDetail = serde_json::from_value(serde_json::json!({
+            "url": "https://shop.test/p?q=\"x\"", "referrer": "https://g.test/",
+            "title": "T\u{e9}\n", "vw": 1280, "vh": 800, "x": 1.5, "y": -2.0, "sel": "a#b",
+            "rage": true, "name": "add", "props": {"n": 3, "s": "\\"},
+        }))
+        .unwrap();
+        for (kind, detail) in [
+            (EventKind::Pageview, full),
+            (EventKind::Leave, EventDetail::default()),
+            (
+                EventKind::Click,
+                EventDetail {
+                    x: Some(3.25),
+                    ..EventDetail::default()
+                },
+            ),
+        ] {
+            let event = Event {
+                kind,
+                ts: 1_700_000_000_123,
+                path: Some("/p".into()),
+                detail,
+            };
+            let encoded = encode_event(&event);
+            assert_eq!(&*encoded, flattened(&event));
+            let back: serde_json::Value = serde_json::from_str(&encoded).unwrap();
+            assert_eq!(back["type"], kind.as_str());
+        }
     }
 }
