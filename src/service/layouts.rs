@@ -83,36 +83,34 @@ impl Service {
             sighting,
             body,
         } = upload;
-        {
-            if layouts::touch(conn, site_id, hash, now)? {
-                layouts::record_sighting(conn, site_id, hash, sighting, now)?;
-                return Ok(if body.is_empty() {
-                    Uploaded::Known
-                } else {
-                    Uploaded::AlreadyStored
-                });
-            }
-            if body.is_empty() {
-                return Err(ServiceError::not_found("unknown layout: upload it"));
-            }
-            let raw_bytes = replay::check_upload(body, hash).map_err(|e| match e {
-                replay::UploadError::TooLarge => ServiceError::TooLarge(e.to_string()),
-                e => ServiceError::invalid(e.to_string()),
-            })?;
-            if !layouts::make_room(conn, site_id, body.len() as u64, quota)? {
-                return Err(ServiceError::TooLarge(format!(
-                    "the layout is larger than the site's replay quota of {} MiB",
-                    quota / (1024 * 1024)
-                )));
-            }
-            let created = layouts::insert(conn, site_id, hash, url, body, raw_bytes, now)?;
+        if layouts::touch(conn, site_id, hash, now)? {
             layouts::record_sighting(conn, site_id, hash, sighting, now)?;
-            Ok(if created {
-                Uploaded::Created
+            return Ok(if body.is_empty() {
+                Uploaded::Known
             } else {
                 Uploaded::AlreadyStored
-            })
+            });
         }
+        if body.is_empty() {
+            return Err(ServiceError::not_found("unknown layout: upload it"));
+        }
+        let raw_bytes = replay::check_upload(body, hash).map_err(|e| match e {
+            replay::UploadError::TooLarge => ServiceError::TooLarge(e.to_string()),
+            e => ServiceError::invalid(e.to_string()),
+        })?;
+        if !layouts::make_room(conn, site_id, body.len() as u64, quota)? {
+            return Err(ServiceError::TooLarge(format!(
+                "the layout is larger than the site's replay quota of {} MiB",
+                quota / (1024 * 1024)
+            )));
+        }
+        let created = layouts::insert(conn, site_id, hash, url, body, raw_bytes, now)?;
+        layouts::record_sighting(conn, site_id, hash, sighting, now)?;
+        Ok(if created {
+            Uploaded::Created
+        } else {
+            Uploaded::AlreadyStored
+        })
     }
 
     /// A stored layout of `site`, with a frame link signed by the token.
