@@ -121,6 +121,10 @@ async fn accept_upload(
     .await;
     Ok(match stored {
         Ok(Uploaded::Known) => reply::empty(StatusCode::NO_CONTENT),
+        Ok(Uploaded::Wanted) => reply::json(
+            StatusCode::OK,
+            &serde_json::json!({"wanted": "the layout, gzipped, as the body of a POST to this URL"}),
+        ),
         Ok(Uploaded::AlreadyStored) => reply::empty(StatusCode::OK),
         Ok(Uploaded::Created) => reply::empty(StatusCode::CREATED),
         Err(e) => reply::service_error(&e),

@@ -36,6 +36,10 @@ pub(crate) struct Upload {
 pub(crate) enum Uploaded {
     /// An empty body, and the layout is known (its sighting noted).
     Known,
+    /// An empty body, and the layout is not stored: the recorder is to
+    /// send it. A success, not a "not found": a shop's developers read
+    /// every 4xx in their console as a bug of their site.
+    Wanted,
     /// The layout was stored already.
     AlreadyStored,
     /// The layout is stored now.
@@ -92,7 +96,7 @@ impl Service {
             });
         }
         if body.is_empty() {
-            return Err(ServiceError::not_found("unknown layout: upload it"));
+            return Ok(Uploaded::Wanted);
         }
         let raw_bytes = replay::check_upload(body, hash).map_err(|e| match e {
             replay::UploadError::TooLarge => ServiceError::TooLarge(e.to_string()),

@@ -145,8 +145,8 @@
       trailmap('$layout', { hash: hash, at: at, path: path, ...size });
       target =
         new URL('/api/replay/snapshots/' + hash, tag.src) + '?' + new URLSearchParams({ site: tag.dataset.site, url: url, ...size });
-      // 204: the collector has it; 404: it wants the body.
-      if ((await post()).status == 404 && bytes.length <= 16 << 20) {
+      // 204: the collector has it; 200: it wants the body.
+      if ((await post()).status == 200 && bytes.length <= 16 << 20) {
         start = performance.now();
         bytes = await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'))).blob();
         measure('gzip', start);
