@@ -61,7 +61,8 @@ function niceMax(v) {
 
 function drawSeries(box, series, bucket, metric) {
   clear(box);
-  if (!series.length) { box.appendChild(empty('No sessions in this range.')); return; }
+  // The server fills every bucket of the range (zeros where nobody came).
+  if (!series.some((p) => p.sessions)) { box.appendChild(empty('No sessions in this range.')); return; }
   const W = Math.max(320, box.clientWidth || 800), H = 240;
   const m = { l: 44, r: 12, t: 12, b: 28 };
   const iw = W - m.l - m.r, ih = H - m.t - m.b;

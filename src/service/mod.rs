@@ -21,6 +21,7 @@ pub(crate) mod table;
 
 use std::sync::Arc;
 
+use crate::event::Millis;
 use crate::mine::{graph::GraphQuery, paths::PathQuery, patterns::PatternQuery};
 use crate::search::SearchIndex;
 use crate::store::read;
@@ -132,13 +133,15 @@ impl Service {
         let filter = filters.journey_filter();
         let pages = read::site_pages(&conn, s.id)?;
         let wanted = crate::engine::site::Wanted::of(&filter, &pages);
-        if let Some(o) = self
+        let mut o = match self
             .engine
             .overview(&self.store, s.id, &wanted, &pages, top)?
         {
-            return Ok(o);
-        }
-        analysis::read_until(&conn, cancel, |c| read::overview(c, s.id, &filter, top))
+            Some(o) => o,
+            None => analysis::read_until(&conn, cancel, |c| read::overview(c, s.id, &filter, top))?,
+        };
+        fill_series(&mut o, filters.from, filters.to);
+        Ok(o)
     }
 
     /// The journeys of `site` that pass `filters`, from the read engine.
@@ -403,4 +406,124 @@ fn graph_query(a: &Analysis, g: &GraphRequest) -> Result<GraphQuery> {
             .map(|(step, page)| Ok((*step, a.page(page)?)))
             .collect::<Result<_>>()?,
     })
+}
+
+/// At most this many buckets are filled in: ten years of days.
+const MAX_FILLED_BUCKETS: i64 = 3_660;
+
+/// Gives every bucket of the asked window a place in the overview's time
+/// series, the empty ones with zeros, so that a chart of "the last 7 days"
+/// draws 7 days and not a straight line between the two that had visits.
+/// The window is `from..to` where given, else the first and last bucket
+/// with sessions; a window of more than [`MAX_FILLED_BUCKETS`] is filled
+/// only between the buckets with sessions.
+fn fill_series(o: &mut read::Overview, from: Option<Millis>, to: Option<Millis>) {
+    let step = o.bucket_ms;
+    if step <= 0 {
+        return;
+    }
+    let floor = |t: Millis| t.div_euclid(step) * step;
+    let (first, last) = match (o.series.first(), o.series.last()) {
+        (Some(f), Some(l)) => (Some(f.start), Some(l.start)),
+        _ => (None, None),
+    };
+    let bounds = |lo: Option<Millis>, hi: Option<Millis>| {
+        let lo = floor(lo?);
+        // `to` is exclusive: a window ending at midnight ends with the day before.
+        let hi = hi?;
+        (hi > lo).then_some((lo, hi))
+    };
+    let Some((lo, hi)) = bounds(from.or(first), to.or(last.map(|l| l + 1)))
+        .filter(|(lo, hi)| (hi - lo) / step <= MAX_FILLED_BUCKETS)
+        .or_else(|| bounds(first, last.map(|l| l + 1)))
+        .filter(|(lo, hi)| (hi - lo) / step <= MAX_FILLED_BUCKETS)
+    else {
+        return;
+    };
+    let mut had = std::mem::take(&mut o.series).into_iter().peekable();
+    let mut start = lo;
+    while start < hi {
+        // Buckets before the window (a SQL division truncates toward zero
+        // before 1970) are kept where they fall.
+        while let Some(b) = had.next_if(|b| b.start < start) {
+            o.series.push(b);
+        }
+        match had.next_if(|b| b.start == start) {
+            Some(b) => o.series.push(b),
+            None => o.series.push(read::Bucket {
+                start,
+                sessions: 0,
+                page_views: 0,
+            }),
+        }
+        start += step;
+    }
+    o.series.extend(had);
+}
+
+#[cfg(test)]
+mod fill_tests {
+    use super::*;
+
+    const DAY: Millis = 86_400_000;
+
+    fn overview(starts: &[Millis]) -> read::Overview {
+        read::Overview {
+            sessions: starts.len() as u64,
+            visitors: 0,
+            page_views: 0,
+            bounce_rate: 0.0,
+            mean_duration_s: 0.0,
+            entry_pages: vec![],
+            exit_pages: vec![],
+            channels: vec![],
+            countries: vec![],
+            devices: vec![],
+            bucket_ms: DAY,
+            series: starts
+                .iter()
+                .map(|&start| read::Bucket {
+                    start,
+                    sessions: 3,
+                    page_views: 5,
+                })
+                .collect(),
+        }
+    }
+
+    fn days(o: &read::Overview) -> Vec<(Millis, u64)> {
+        o.series
+            .iter()
+            .map(|b| (b.start / DAY, b.sessions))
+            .collect()
+    }
+
+    #[test]
+    fn a_window_gets_every_bucket_with_zeros_between() {
+        let mut o = overview(&[10 * DAY, 13 * DAY]);
+        fill_series(&mut o, Some(8 * DAY + 5), Some(15 * DAY));
+        assert_eq!(
+            days(&o),
+            [(8, 0), (9, 0), (10, 3), (11, 0), (12, 0), (13, 3), (14, 0)]
+        );
+    }
+
+    #[test]
+    fn without_a_window_the_gaps_between_sessions_are_filled() {
+        let mut o = overview(&[10 * DAY, 12 * DAY]);
+        fill_series(&mut o, None, None);
+        assert_eq!(days(&o), [(10, 3), (11, 0), (12, 3)]);
+        let mut empty = overview(&[]);
+        fill_series(&mut empty, None, None);
+        assert!(empty.series.is_empty());
+        fill_series(&mut empty, Some(DAY), Some(3 * DAY));
+        assert_eq!(days(&empty), [(1, 0), (2, 0)]);
+    }
+
+    #[test]
+    fn a_huge_window_is_filled_only_where_sessions_are() {
+        let mut o = overview(&[10 * DAY, 12 * DAY]);
+        fill_series(&mut o, Some(0), Some(100_000 * DAY));
+        assert_eq!(days(&o), [(10, 3), (11, 0), (12, 3)]);
+    }
 }

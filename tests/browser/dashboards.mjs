@@ -119,6 +119,11 @@ await step('overview', async () => {
   check('overview page views equal API', pv === String(api.page_views), { shown: pv, api: api.page_views });
   check('overview has sessions', api.sessions > 0, api.sessions);
   check('sessions chart drawn', (await q('#sessions-chart svg path.line').count()) === 1);
+  // Last 7 days: a point for each day of the range, empty days at zero (not
+  // a line between the days that had visits).
+  check('series has every day of the range', api.bucket_ms === 86400000 && api.series.length >= 7, { bucket: api.bucket_ms, days: api.series.length });
+  check('series steps one bucket at a time', api.series.every((b, i) => i === 0 || b.start - api.series[i - 1].start === api.bucket_ms), api.series.map((b) => b.start));
+  check('a dot per bucket', (await q('#sessions-chart svg circle.dot').count()) === api.series.length);
   check('entry pages listed', (await q('.card:has(h2:text("Top entry pages")) .barlist-row').count()) === Math.min(10, api.entry_pages.length));
   await shot('overview');
   // Clicking a device applies the filter everywhere (and lands in the URL).
