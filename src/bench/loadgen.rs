@@ -71,6 +71,9 @@ pub(crate) struct LoadOptions {
     pub events_per_batch: usize,
     /// Number of distinct session ids (`sid`) to rotate through.
     pub sessions: usize,
+    /// Every visit goes to this path (e.g. `/`) instead of a random one of
+    /// the shop's pages: a heatmap benchmark's million clicks on one page.
+    pub page: Option<String>,
 }
 
 /// Outcome of one [`run`].
@@ -521,7 +524,14 @@ fn body_pool(opts: &LoadOptions, seed: u64) -> anyhow::Result<(Bytes, Vec<Bytes>
     let origin = opts.origin.trim_end_matches('/');
     let mut tails = Vec::with_capacity(POOL_SIZE);
     for i in 0..POOL_SIZE {
-        let events = batch_events(&mut rng, origin, opts.events_per_batch, i % 2 == 1, now_ms);
+        let events = batch_events(
+            &mut rng,
+            origin,
+            opts.page.as_deref(),
+            opts.events_per_batch,
+            i % 2 == 1,
+            now_ms,
+        );
         let events = serde_json::to_string(&events)?;
         let tail = format!(r#"","now":{now_ms},"events":{events}}}"#);
         // The longest sid is the prefix (11 chars) plus a u64 in decimal (20).
@@ -538,8 +548,15 @@ fn body_pool(opts: &LoadOptions, seed: u64) -> anyhow::Result<(Bytes, Vec<Bytes>
 
 /// One visit to one page: a pageview, then clicks and scrolls with one custom
 /// event among them, then a leave; timestamps increase and end just before
-/// `now_ms`, the batch's send time.
-fn batch_events(rng: &mut StdRng, origin: &str, n: usize, mobile: bool, now_ms: u64) -> Vec<Value> {
+/// `now_ms`, the batch's send time. `page` pins the visited path.
+fn batch_events(
+    rng: &mut StdRng,
+    origin: &str,
+    page: Option<&str>,
+    n: usize,
+    mobile: bool,
+    now_ms: u64,
+) -> Vec<Value> {
     const DESKTOP: &[(u32, u32)] = &[(1280, 720), (1440, 900), (1536, 864), (1920, 1080)];
     const MOBILE: &[(u32, u32)] = &[(390, 844), (412, 915), (360, 800)];
     const REFERRERS: &[&str] = &[
@@ -610,6 +627,10 @@ fn batch_events(rng: &mut StdRng, origin: &str, n: usize, mobile: bool, now_ms: 
                 name.to_string(),
             )
         }
+    };
+    let (path, title) = match page {
+        Some(p) => (p.to_string(), format!("Shop – {p}")),
+        None => (path, title),
     };
     let url = format!("{origin}{path}");
     // Landing views sometimes carry campaign tags, which the server strips.
@@ -839,6 +860,7 @@ mod tests {
             rate,
             events_per_batch: EVENTS,
             sessions: 50,
+            page: None,
         })
         .await
         .unwrap();
@@ -916,6 +938,7 @@ mod tests {
             rate: None,
             events_per_batch: 1000,
             sessions: 1,
+            page: None,
         };
         assert!(body_pool(&opts, 1).is_err());
         let (head, tails) = body_pool(

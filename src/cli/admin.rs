@@ -155,6 +155,7 @@ pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: super::BenchComma
             rate,
             events,
             sessions,
+            page,
             json,
         } => {
             let opts = crate::bench::loadgen::LoadOptions {
@@ -166,6 +167,7 @@ pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: super::BenchComma
                 rate,
                 events_per_batch: events,
                 sessions,
+                page,
             };
             let report = runtime()?.block_on(crate::bench::loadgen::run(opts))?;
             if json {

@@ -317,6 +317,9 @@ pub enum BenchCommand {
         /// Distinct tracker sessions to spread batches over.
         #[arg(long, default_value_t = 5000)]
         sessions: usize,
+        /// Send every visit to this path (e.g. `/`), not to random shop pages.
+        #[arg(long)]
+        page: Option<String>,
         #[arg(long)]
         json: bool,
     },
