@@ -446,3 +446,58 @@ fn the_index_survives_a_kill_and_catches_up() {
     assert_eq!(search(&s2, "page:/k/7")["total"], 1);
     drop(s);
 }
+
+#[test]
+fn bots_are_left_out_unless_asked_for() {
+    const GOOGLEBOT: &str = "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.126 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    let s = Server::start(&["--trust-proxy", "true"]);
+    post(&s, "h1", USA, CHROME, "", &[(0, "/x"), (5, "/cart")], &[]);
+    post(&s, "h2", SWEDEN, IPHONE, "", &[(0, "/y")], &[]);
+    post(&s, "g", USA, GOOGLEBOT, "", &[(0, "/z"), (1, "/cart")], &[]);
+    let started = Instant::now();
+    while s.get_json("/api/sites/shop/sessions?q=&include_bots=true")["total"] != 3 {
+        assert!(started.elapsed() < Duration::from_secs(20), "index stuck");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let all = s.get_json("/api/sites/shop/sessions?limit=100&include_bots=true");
+    let e: std::collections::BTreeMap<i64, String> = all["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_i64().unwrap(),
+                x["entry_page"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(e.len(), 3, "{all}");
+    let set = |list: &[&str]| -> BTreeSet<i64> { list.iter().map(|p| id_of(&e, p)).collect() };
+    let people = set(&["/x", "/y"]);
+
+    // The session list (no query) and every search leave bots out...
+    assert_eq!(
+        ids(&s.get_json("/api/sites/shop/sessions?limit=100")),
+        people
+    );
+    for q in ["", "page:/cart", "source:tracker"] {
+        let r = search(&s, q);
+        let want: BTreeSet<i64> = if q == "page:/cart" {
+            set(&["/x"])
+        } else {
+            people.clone()
+        };
+        assert_eq!(ids(&r), want, "{q}: {r}");
+        assert_eq!(r["total"].as_u64(), Some(want.len() as u64), "{q}");
+    }
+    // ...unless asked: the flag, the device filter, or `device:bot`.
+    let with_bots = s.get_json("/api/sites/shop/sessions?q=page:/cart&include_bots=true");
+    assert_eq!(ids(&with_bots), set(&["/x", "/z"]), "{with_bots}");
+    assert_eq!(ids(&search(&s, "device:bot")), set(&["/z"]));
+    assert_eq!(
+        ids(&s.get_json("/api/sites/shop/sessions?q=&device=bot")),
+        set(&["/z"])
+    );
+    // The reports agree: the overview counts the two people.
+    assert_eq!(s.get_json("/api/sites/shop/overview")["sessions"], 2);
+}

@@ -27,6 +27,7 @@ use tantivy::Term;
 use super::schema::{self, Fields};
 use super::syntax;
 use super::values::{self, Moment};
+use crate::event::DeviceClass;
 
 /// The filters every view of the dashboards takes (the date range, channel,
 /// device, country, referrer), applied beside the user's query as terms
@@ -44,6 +45,9 @@ pub(crate) struct SearchFilters {
     pub device: Option<String>,
     pub country: Option<String>,
     pub referrer: Option<String>,
+    /// Leave out sessions of bots (`device:bot`), unless the `device`
+    /// filter or the query text asks for them.
+    pub leave_out_bots: bool,
 }
 
 /// The user's query restricted to `site` and narrowed by `filters`, or a
@@ -80,6 +84,13 @@ fn build_query(
     for filter in b.filters(filters)? {
         subs.push((Occur::Must, filter));
     }
+    if filters.leave_out_bots && !asks_for_bots(filters, input) {
+        let bot = Term::from_field_text(f.device, DeviceClass::Bot.as_str());
+        subs.push((
+            Occur::MustNot,
+            Box::new(TermQuery::new(bot, IndexRecordOption::Basic)),
+        ));
+    }
     if !input.trim().is_empty() {
         let prepared = syntax::prepare(input)?;
         let ast = parse_query(&prepared).map_err(|_| grammar_error(&prepared))?;
@@ -101,6 +112,18 @@ fn build_query(
         return Ok(subs.pop().expect("the site query").1);
     }
     Ok(Box::new(BooleanQuery::new(subs)))
+}
+
+/// Whether bots are what the search is after: the device filter is `bot`,
+/// or the query names `device:bot` (a search for bots that left them out
+/// would always find nothing).
+fn asks_for_bots(filters: &SearchFilters, input: &str) -> bool {
+    let bot = DeviceClass::Bot.as_str();
+    filters.device.as_deref() == Some(bot)
+        || input
+            .to_ascii_lowercase()
+            .split(|c: char| c.is_whitespace() || "()+-".contains(c))
+            .any(|w| w.trim_matches('"') == "device:bot")
 }
 
 /// The grammar's strict parser says only "no"; its lenient one says what

@@ -339,6 +339,7 @@ impl Service {
                 to: filters.to,
                 limit,
                 after,
+                include_bots: filters.include_bots,
             },
         )?;
         let next_cursor = (found.len() == limit)

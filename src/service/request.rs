@@ -298,6 +298,7 @@ impl Filters {
             device: self.device.map(|d| d.as_str().to_string()),
             country: self.country.clone(),
             referrer: self.referrer.clone(),
+            leave_out_bots: !self.include_bots,
         }
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct SessionQuery {
     pub to: Option<Millis>,
     pub limit: usize,
     pub after: Option<(Millis, i64)>,
+    /// Bots' sessions are left out unless this is set.
+    pub include_bots: bool,
 }
 
 const SESSION_COLUMNS: &str = "s.id, s.source, s.start_ms, s.end_ms, pe.path, px.path,
@@ -80,6 +82,7 @@ pub(crate) fn list_sessions(
         "SELECT {SESSION_COLUMNS} {SESSION_JOINS}
          WHERE s.site_id = ?1 AND s.start_ms >= ?2 AND s.start_ms < ?3
            AND (s.start_ms < ?4 OR (s.start_ms = ?4 AND s.id < ?5))
+           AND (?7 OR s.is_bot = 0)
          ORDER BY s.start_ms DESC, s.id DESC
          LIMIT ?6"
     );
@@ -92,7 +95,8 @@ pub(crate) fn list_sessions(
             q.to.unwrap_or(i64::MAX),
             after_start,
             after_id,
-            q.limit as i64
+            q.limit as i64,
+            q.include_bots
         ],
         session_from_row,
     )?;

@@ -267,6 +267,18 @@ let searchSupported = false;
 await step('sessions', async () => {
   const probe = await apiGet(`/api/sites/${site}/sessions?q=${encodeURIComponent('page:/cart.html')}&limit=5`);
   searchSupported = probe.status === 200 && typeof probe.body.total === 'number';
+  // Bots stay out of the list and of search unless "Include bots" is
+  // checked (the demo sends Googlebot and bingbot visits).
+  const botsThere = await apiGet(`/api/sites/${site}/sessions?q=device:bot&limit=5&include_bots=true`);
+  check('the demo has bot sessions', botsThere.status === 200 && botsThere.body.total > 0, botsThere.body.total);
+  await go(`#/sessions?site=${site}&range=all`);
+  await q('#sessions-table tbody tr').first().waitFor(T);
+  check('no bot in the session list', (await q('#sessions-table tbody .flag.bot').count()) === 0, await q('#sessions-table tbody .flag.bot').count());
+  await go(`#/sessions?site=${site}&range=all&q=${encodeURIComponent('source:tracker')}`);
+  await q('#sessions-table tbody tr').first().waitFor(T);
+  check('no bot in search results', (await q('#sessions-table tbody .flag.bot').count()) === 0, await q('#sessions-table tbody .flag.bot').count());
+  await go(`#/sessions?site=${site}&range=all&bots=1&q=${encodeURIComponent('device:bot')}`);
+  await q('#sessions-table tbody .flag.bot').first().waitFor(T);
   await go(`#/sessions?site=${site}&range=7d`);
   await q('#session-q').waitFor(T);
   await q('#session-q').fill('page:/cart.html');
