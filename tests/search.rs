@@ -178,6 +178,16 @@ fn queries_find_exactly_the_sessions_they_describe() {
         assert_eq!(r["total"].as_u64(), Some(want.len() as u64), "{q}");
     }
 
+    // An empty result says which page term matched no page, and what would.
+    let none = search(&s, "page:/check AND referrer:google.com");
+    assert_eq!(none["total"], 0, "{none}");
+    let hint = none["hints"][0].as_str().unwrap_or_default();
+    assert!(hint.contains("page:/check*"), "{none}");
+    assert!(
+        search(&s, "page:/checkout")["hints"].is_null(),
+        "no hints beside results"
+    );
+
     // Sorted by duration, paginated, with the total of all hits.
     let longest = s.get_json("/api/sites/shop/sessions?q=source:tracker&sort=longest&limit=2");
     let first: Vec<i64> = longest["sessions"]

@@ -3,7 +3,7 @@ import { h, s, api, clear, fmt, card, link, setParams, filterParams, empty, load
 import { createPlayer } from './player.js';
 
 const EXAMPLES = [
-  ['page:/checkout AND -page:/thank-you', 'reached checkout but did not buy'],
+  ['page:/checkout/* AND -page:/thank-you.html', 'reached checkout but did not buy'],
   ['referrer:google.com', 'came from Google'],
   ['rage:true', 'had rage clicks'],
   ['duration:>60', 'lasted over a minute'],
@@ -25,7 +25,7 @@ async function renderList(el, ctx) {
   const cursor = p.get('cursor') || '';
 
   el.appendChild(h('div.view-head', h('h1', 'Sessions'), h('p.muted', 'Find sessions by what happened in them, then replay their journey step by step.')));
-  const input = h('input#session-q.mono', { type: 'search', value: q, placeholder: 'e.g. page:/checkout AND -page:/thank-you', 'aria-label': 'Search sessions', spellcheck: 'false', autocomplete: 'off' });
+  const input = h('input#session-q.mono', { type: 'search', value: q, placeholder: 'e.g. page:/checkout/* AND -page:/thank-you.html', 'aria-label': 'Search sessions', spellcheck: 'false', autocomplete: 'off' });
   const form = h('form.search-form#session-search', { role: 'search' },
     h('span.search-icon', { 'aria-hidden': 'true' }, '⌕'), input,
     h('button.btn.btn-primary', { type: 'submit' }, 'Search'));
@@ -70,7 +70,14 @@ async function renderList(el, ctx) {
     : fmt.n(list.length) + ' sessions' + (data.next_cursor ? ' (more available)' : '');
   countEl.dataset.total = searchMode ? data.total : list.length;
   clear(results);
-  if (!list.length) { results.appendChild(empty(q ? 'No session matches this query.' : 'No sessions in this range.', 'Try a longer date range or fewer filters.')); return; }
+  if (!list.length) {
+    // The server says which term matched no page, when it can tell.
+    const hints = data.hints || [];
+    if (hints.length) msg.appendChild(h('ul.notice#search-hints', hints.map((t) => h('li', t))));
+    results.appendChild(empty(q ? 'No session matches this query.' : 'No sessions in this range.',
+      hints.length ? 'See why above.' : 'Try a longer date range or fewer filters.'));
+    return;
+  }
   // The session view gets the list it came from (for next / previous).
   const back = { q: q || null, sort: sort === 'newest' ? null : sort, limit: limit === 50 ? null : limit, offset: offset || null, cursor: cursor || null, from: 'list' };
   results.appendChild(sessionTable(list, back));

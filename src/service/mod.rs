@@ -11,6 +11,7 @@
 pub(crate) mod analysis;
 pub(crate) mod charts;
 pub(crate) mod error;
+mod hints;
 pub(crate) mod import;
 pub(crate) mod layouts;
 pub(crate) mod registry;
@@ -73,6 +74,10 @@ pub(crate) struct SearchReport {
     pub offset: usize,
     pub limit: usize,
     pub sessions: Vec<SessionSummary>,
+    /// Why nothing matched, when the query tells (see [`hints`]); only
+    /// for an empty result.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
 }
 
 impl Service {
@@ -288,12 +293,20 @@ impl Service {
             req.offset,
             req.limit,
         )?;
-        let sessions = read::sessions_by_ids(&*self.store.read()?, site_id, &found.session_ids)?;
+        let conn = self.store.read()?;
+        let sessions = read::sessions_by_ids(&conn, site_id, &found.session_ids)?;
+        let hints = if found.total == 0 {
+            let pages = read::site_pages(&conn, site_id)?;
+            hints::page_hints(&req.query, pages.iter().map(|(_, p)| p.as_str()))
+        } else {
+            vec![]
+        };
         Ok(SearchReport {
             total: found.total,
             offset: req.offset,
             limit: req.limit,
             sessions: sessions.iter().map(SessionSummary::of).collect(),
+            hints,
         })
     }
 }

@@ -610,8 +610,12 @@ impl SearchReport {
                 s.client.device.as_str().into(),
             ]);
         }
+        let mut summary = vec![("matching sessions", self.total.into())];
+        for h in &self.hints {
+            summary.push(("hint", h.as_str().into()));
+        }
         Tables {
-            summary: vec![("matching sessions", self.total.into())],
+            summary,
             tables: vec![t],
         }
     }

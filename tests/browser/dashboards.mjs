@@ -279,6 +279,20 @@ await step('sessions', async () => {
   check('no bot in search results', (await q('#sessions-table tbody .flag.bot').count()) === 0, await q('#sessions-table tbody .flag.bot').count());
   await go(`#/sessions?site=${site}&range=all&bots=1&q=${encodeURIComponent('device:bot')}`);
   await q('#sessions-table tbody .flag.bot').first().waitFor(T);
+  // The example shown as the placeholder finds sessions on the demo; the
+  // same question with a section typed as a page says what would match.
+  await go(`#/sessions?site=${site}&range=all`);
+  await q('#session-q').waitFor(T);
+  const example = (await q('#session-q').getAttribute('placeholder')).replace(/^e\.g\. /, '');
+  await q('#session-q').fill(example);
+  await q('#session-search button[type=submit]').click();
+  await page.waitForFunction(() => location.hash.includes('q='), null, T);
+  await q('#sessions-table tbody tr, #session-results .empty').first().waitFor(T);
+  check('the placeholder example finds sessions', (await q('#sessions-table tbody tr').count()) > 0, example);
+  await go(`#/sessions?site=${site}&range=all&q=${encodeURIComponent('page:/checkout AND -page:/thank-you')}`);
+  await q('#search-hints').waitFor(T);
+  const hintText = await q('#search-hints').textContent();
+  check('an exact page that is a section suggests its prefix', hintText.includes('page:/checkout/*'), hintText);
   await go(`#/sessions?site=${site}&range=7d`);
   await q('#session-q').waitFor(T);
   await q('#session-q').fill('page:/cart.html');
