@@ -33,6 +33,8 @@
 //!   before they are saved, and the `[budgets]` table installed for the
 //!   process), [`service::layouts`] (replay's layouts: uploads stored
 //!   within the quota, a page's latest layout, a layout's sanitized HTML),
+//!   [`service::hints`] (why an empty search found nothing: a page term
+//!   that names no page, and the prefix that would match),
 //!   [`service::import`] (`trailmap import` and `reindex`: the commands
 //!   that change what the store holds, checked like every request),
 //!   [`service::analysis`] (a

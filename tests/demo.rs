@@ -189,3 +189,73 @@ fn the_tracker_is_served_with_caching_headers() {
     let head = agent().head(&s.url("/t.js")).call().unwrap();
     assert_eq!(head.status(), 200);
 }
+
+#[test]
+fn the_demo_says_where_everything_is_and_a_failed_start_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A collector port in use: the demo fails before it creates a database.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let db = dir.path().join("new.db");
+    let out = Command::new(bin())
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--shop-listen", "127.0.0.1:0", "--visitors", "0", "--db"])
+        .arg(&db)
+        .env("TRAILMAP_LOG", "info")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(!db.exists(), "no database left behind");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes off a terminal: {err:?}"
+    );
+
+    // A start that works prints the dashboards' address and the CLI's --db,
+    // and logs to a pipe in plain text.
+    let mut child = Command::new(bin())
+        .args(["demo", "--listen", "127.0.0.1:0", "--visitors", "0", "--db"])
+        .arg(&db)
+        .env_remove("TRAILMAP_TOKEN")
+        .env("TRAILMAP_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    while !printed.contains("ready") {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() == 0 {
+            break;
+        }
+        printed.push_str(&line);
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let collector = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("trailmap listening on "))
+        .expect("the collector's address")
+        .to_string();
+    assert!(
+        printed.contains(&format!(
+            "dashboards: {collector}/dashboard/ (sign in with the API token)"
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "trailmap --db {} overview --site shop",
+            db.display()
+        )),
+        "{printed}"
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.is_empty() && !log.contains('\u{1b}'), "{log:?}");
+}

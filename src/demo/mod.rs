@@ -25,15 +25,21 @@ pub(crate) const SITE: &str = "shop";
 /// Runs the demo until `shutdown` resolves, with the settings
 /// [`crate::config::resolve_demo`] resolved.
 pub(crate) async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) -> Result<()> {
-    fresh_database(&opts.db)?;
     let shop_addr = opts.shop_listen.unwrap_or_else(|| {
         let mut a = opts.listen;
         a.set_port(if a.port() == 0 { 0 } else { a.port() + 1 });
         a
     });
+    // Both ports first: a start that cannot listen (a port in use) must
+    // fail before it replaces or creates a database.
     let shop_listener = TcpListener::bind(shop_addr)
         .await
         .with_context(|| format!("cannot listen on {shop_addr} for the demo shop"))?;
+    drop(
+        std::net::TcpListener::bind(opts.listen)
+            .with_context(|| format!("cannot listen on {} for the collector", opts.listen))?,
+    );
+    fresh_database(&opts.db)?;
     let shop_port = shop_listener.local_addr()?.port();
     let shop_url = format!("http://127.0.0.1:{shop_port}");
     {
@@ -62,9 +68,14 @@ pub(crate) async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) 
 
     println!("trailmap listening on {collector_url}");
     println!("demo shop on {shop_url}");
+    println!("dashboards: {collector_url}/dashboard/ (sign in with the API token)");
     println!("API token: {token}");
     println!(
         "try: curl -H 'Authorization: Bearer {token}' {collector_url}/api/sites/{SITE}/sessions"
+    );
+    println!(
+        "the CLI reads the same database: trailmap --db {} overview --site {SITE}",
+        opts.db.display()
     );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
