@@ -100,7 +100,9 @@
 //!   the connection cap and who is closed to make room), [`http::body`] (the
 //!   one body reader: size, deadline, a server-wide memory budget) and
 //!   [`http::ratelimit`] (per-client and per-site token buckets by a keyed
-//!   hash of the address).
+//!   hash of the address). [`http::encoding`] sends the embedded assets in
+//!   the brotli or gzip form `build.rs` made of them, and larger API
+//!   answers in gzip.
 //! * [`metrics`] holds the counters the collector and the pipeline bump,
 //!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and

@@ -12,12 +12,14 @@ fn the_demo_fills_every_report_with_realistic_sessions() {
     let demo = start_demo(120);
     assert_eq!(demo.token.len(), 48, "a generated token is printed");
     let mut sessions = vec![];
-    let mut path = "/api/sites/shop/sessions?limit=1000".to_string();
+    let mut path = "/api/sites/shop/sessions?limit=1000&include_bots=true".to_string();
     loop {
         let page = demo_get_json(&demo, &path);
         sessions.extend(page["sessions"].as_array().unwrap().clone());
         match page["next_cursor"].as_str() {
-            Some(c) => path = format!("/api/sites/shop/sessions?limit=1000&cursor={c}"),
+            Some(c) => {
+                path = format!("/api/sites/shop/sessions?limit=1000&include_bots=true&cursor={c}")
+            }
             None => break,
         }
     }
@@ -177,7 +179,8 @@ fn the_tracker_is_served_with_caching_headers() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(etag, format!("\"{version}\""));
+    // ureq asks for gzip: the gzip form has its own ETag.
+    assert_eq!(etag, format!("\"{version}-gz\""));
     let pinned = agent()
         .get(&s.url(&format!("/t/{version}.js")))
         .call()
@@ -258,4 +261,136 @@ fn the_demo_says_where_everything_is_and_a_failed_start_leaves_nothing() {
     );
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(!log.is_empty() && !log.contains('\u{1b}'), "{log:?}");
+}
+
+/// A raw HTTP/1.1 GET with exactly these headers: (status line, headers
+/// lowercased, body as sent).
+fn raw_get(s: &Server, path: &str, headers: &str) -> (String, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = s
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = vec![];
+    c.read_to_end(&mut all).unwrap();
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&all[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().to_string();
+    let fields = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, fields, all[split + 4..].to_vec())
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn assets_and_large_answers_travel_compressed() {
+    let s = Server::start(&[]);
+    let committed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tracker-js/dist/t.min.js"
+    ))
+    .unwrap();
+    // Brotli for a browser that takes it, the bytes of the committed build.
+    let (status, f, body) = raw_get(&s, "/t.js", "Accept-Encoding: gzip, deflate, br, zstd\r\n");
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(field(&f, "content-encoding"), Some("br"));
+    assert_eq!(field(&f, "vary"), Some("accept-encoding"));
+    let mut plain = vec![];
+    brotli::BrotliDecompress(&mut &body[..], &mut plain).unwrap();
+    assert_eq!(plain, committed);
+    assert!(
+        body.len() * 2 < committed.len(),
+        "{} of {}",
+        body.len(),
+        committed.len()
+    );
+    // Gzip when brotli is refused; as it is without Accept-Encoding.
+    let (_, f, body) = raw_get(&s, "/t.js", "Accept-Encoding: br;q=0, gzip\r\n");
+    assert_eq!(field(&f, "content-encoding"), Some("gzip"));
+    let mut plain = vec![];
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
+    assert_eq!(plain, committed);
+    let (_, f, body) = raw_get(&s, "/t.js", "");
+    assert_eq!(field(&f, "content-encoding"), None);
+    assert_eq!(body, committed);
+    // Each form revalidates by its own ETag.
+    let (_, f, _) = raw_get(&s, "/t.js", "Accept-Encoding: br\r\n");
+    let etag = field(&f, "etag").unwrap().to_string();
+    let (status, f, body) = raw_get(
+        &s,
+        "/t.js",
+        &format!("Accept-Encoding: br\r\nIf-None-Match: {etag}\r\n"),
+    );
+    assert!(status.contains("304"), "{status}");
+    assert!(body.is_empty() && field(&f, "content-encoding").is_none());
+    let (status, ..) = raw_get(
+        &s,
+        "/t.js",
+        &format!("Accept-Encoding: gzip\r\nIf-None-Match: {etag}\r\n"),
+    );
+    assert!(status.contains("200"), "another form: {status}");
+
+    // The dashboards' scripts, made at build time too.
+    let (_, f, body) = raw_get(&s, "/dashboard/js/core.js", "Accept-Encoding: br\r\n");
+    assert_eq!(field(&f, "content-encoding"), Some("br"));
+    let mut plain = vec![];
+    brotli::BrotliDecompress(&mut &body[..], &mut plain).unwrap();
+    assert_eq!(
+        plain,
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/dashboards/js/core.js"
+        ))
+        .unwrap()
+    );
+
+    // An API answer over 1 KiB in gzip; a small one as it is.
+    for i in 0..40 {
+        let r = agent()
+            .post(&s.url("/api/collect"))
+            .set("Content-Type", "application/json")
+            .set("Origin", "http://shop.test")
+            .send_string(&format!(
+                r#"{{"site":"shop","sid":"s{i}","events":[{{"type":"pageview","ts":{},"url":"http://shop.test/p/{i}"}}]}}"#,
+                now_ms()
+            ));
+        assert_eq!(r.map(|r| r.status()).unwrap_or(0), 202);
+    }
+    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+    let (_, f, body) = raw_get(
+        &s,
+        "/api/sites/shop/sessions?limit=100",
+        &format!("{auth}Accept-Encoding: gzip\r\n"),
+    );
+    assert_eq!(field(&f, "content-encoding"), Some("gzip"), "{f:?}");
+    let mut plain = vec![];
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 40);
+    let (_, f, _) = raw_get(
+        &s,
+        "/api/sites",
+        &format!("{auth}Accept-Encoding: gzip\r\n"),
+    );
+    assert_eq!(
+        field(&f, "content-encoding"),
+        None,
+        "small answers go as they are"
+    );
 }

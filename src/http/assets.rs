@@ -7,12 +7,12 @@
 //! cached for an hour and revalidated by ETag; `/t/{version}.js` names one
 //! build and is cached for a year.
 
-use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use hyper::{Request, StatusCode};
 use sha2::{Digest, Sha256};
 
+use super::encoding::{self, Encoding};
 use super::reply::{self, Reply};
 
 /// The committed tracker build.
@@ -23,30 +23,31 @@ const TRACKER_JS: &[u8] = include_bytes!("../../tracker-js/dist/t.min.js");
 const REPLAY_JS: &[u8] = include_bytes!("../../tracker-js/dist/replay.min.js");
 
 pub(crate) struct Tracker {
-    body: Bytes,
+    /// Where the build lives in the repository: its key among the assets
+    /// compressed at build time.
+    key: &'static str,
+    body: &'static [u8],
     /// First 16 hex digits of the build's SHA-256: the versioned file name.
     version: String,
-    etag: HeaderValue,
 }
 
 impl Tracker {
     pub(crate) fn embedded() -> Tracker {
-        Tracker::new(TRACKER_JS)
+        Tracker::new("tracker-js/dist/t.min.js", TRACKER_JS)
     }
 
     /// The replay recorder, served the same way.
     pub(crate) fn embedded_recorder() -> Tracker {
-        Tracker::new(REPLAY_JS)
+        Tracker::new("tracker-js/dist/replay.min.js", REPLAY_JS)
     }
 
-    pub(crate) fn new(js: &'static [u8]) -> Tracker {
+    pub(crate) fn new(key: &'static str, js: &'static [u8]) -> Tracker {
         let digest = Sha256::digest(js);
         let version: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        let etag = HeaderValue::from_str(&format!("\"{version}\"")).expect("hex is a valid header");
         Tracker {
-            body: Bytes::from_static(js),
+            key,
+            body: js,
             version,
-            etag,
         }
     }
 
@@ -61,22 +62,32 @@ impl Tracker {
         } else {
             "public, max-age=3600"
         };
+        // The smallest form the browser accepts, each form its own ETag
+        // (a cache must not answer a gzip request with brotli bytes).
+        let (body, coding) =
+            encoding::embedded(self.key, self.body, Encoding::negotiate(req.headers()));
+        let etag = HeaderValue::from_str(&format!("\"{}{}\"", self.version, coding.etag_suffix()))
+            .expect("hex is a valid header");
         let not_modified = req
             .headers()
             .get(IF_NONE_MATCH)
-            .is_some_and(|v| v.as_bytes() == self.etag.as_bytes());
+            .is_some_and(|v| v.as_bytes() == etag.as_bytes());
         let mut r = if not_modified {
             reply::empty(StatusCode::NOT_MODIFIED)
         } else {
             reply::text(
                 StatusCode::OK,
                 "application/javascript; charset=utf-8",
-                self.body.clone(),
+                body,
             )
         };
+        encoding::mark(&mut r, coding);
+        if not_modified {
+            r.headers_mut().remove(hyper::header::CONTENT_ENCODING);
+        }
         let h = r.headers_mut();
         h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-        h.insert(ETAG, self.etag.clone());
+        h.insert(ETAG, etag);
         // Shops that isolate their pages (COEP) may still load it.
         h.insert(
             "cross-origin-resource-policy",

@@ -20,6 +20,7 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, LOCATION};
 use hyper::StatusCode;
 use include_dir::{include_dir, Dir};
 
+use super::encoding::{self, Encoding};
 use super::reply::{self, Reply};
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/dashboards");
@@ -40,7 +41,9 @@ impl Dashboards {
     }
 
     /// `GET /dashboard/{rest}`; an empty rest is the index page.
-    pub(crate) fn serve(&self, rest: &[&str]) -> Reply {
+    /// The embedded pages go in the smallest form the request accepts
+    /// (made at build time, see [`super::encoding`]).
+    pub(crate) fn serve(&self, rest: &[&str], headers: &hyper::HeaderMap) -> Reply {
         let path = if rest.is_empty() || rest == [""] {
             "index.html".to_string()
         } else {
@@ -49,16 +52,22 @@ impl Dashboards {
         if path.split('/').any(|s| s.is_empty() || s.starts_with('.')) {
             return reply::error(StatusCode::NOT_FOUND, "not found");
         }
-        let body: Option<Bytes> = match &self.dir {
-            Some(dir) => std::fs::read(dir.join(&path)).ok().map(Bytes::from),
+        let wanted = Encoding::negotiate(headers);
+        let body: Option<(Bytes, Encoding)> = match &self.dir {
+            Some(dir) => std::fs::read(dir.join(&path))
+                .ok()
+                .map(|b| (Bytes::from(b), Encoding::Identity)),
             None => EMBEDDED
                 .get_file(&path)
-                .map(|f| Bytes::from_static(f.contents())),
+                .map(|f| encoding::embedded(&format!("dashboards/{path}"), f.contents(), wanted)),
         };
-        let Some(body) = body else {
+        let Some((body, coding)) = body else {
             return reply::error(StatusCode::NOT_FOUND, "not found");
         };
         let mut r = reply::text(StatusCode::OK, content_type(&path), body);
+        if coding != Encoding::Identity {
+            encoding::mark(&mut r, coding);
+        }
         let h = r.headers_mut();
         h.insert("content-security-policy", HeaderValue::from_static(CSP));
         h.insert(

@@ -17,6 +17,7 @@ pub(crate) mod charts_api;
 pub(crate) mod collect;
 pub(crate) mod conn;
 pub(crate) mod dashboards;
+pub(crate) mod encoding;
 pub(crate) mod mine_api;
 pub(crate) mod ratelimit;
 pub(crate) mod registry;
@@ -419,6 +420,7 @@ fn metrics_text(app: &App) -> Reply {
 /// Dispatches a request through the route table ([`routes`]) and counts it.
 async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let path = req.uri().path().to_string();
+    let coding = encoding::Encoding::negotiate(req.headers());
     let (label, reply) = match routes::find(req.method(), &path) {
         routes::Lookup::NotFound => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
         routes::Lookup::WrongMethod(allowed) => ("other", method_not_allowed(allowed)),
@@ -451,7 +453,7 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
             .entry(hyper::header::RETRY_AFTER)
             .or_insert(hyper::header::HeaderValue::from_static("1"));
     }
-    reply
+    encoding::compress(reply, coding).await
 }
 
 /// The handler of a matched route (the token, where needed, is checked).
@@ -479,7 +481,7 @@ async fn dispatch(
                 .split('/')
                 .filter(|s| !s.is_empty())
                 .collect();
-            app.dashboards.serve(&rest)
+            app.dashboards.serve(&rest, req.headers())
         }
         Route::Healthz => health(app).await,
         Route::Tracker => app.tracker.serve(&req, None),
