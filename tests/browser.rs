@@ -59,7 +59,7 @@ fn require_browser() -> bool {
 /// Polls the API until the demo's only session has `pages` page views.
 fn session_with_pages(demo: &Demo, pages: usize) -> Value {
     for _ in 0..100 {
-        let list = demo_get_json(demo, "/api/sites/shop/sessions");
+        let list = demo_get_json(demo, "/api/sites/shop/sessions?include_bots=true");
         if let Some(s) = list["sessions"].as_array().and_then(|a| a.first()) {
             if s["page_count"].as_u64() == Some(pages as u64) {
                 let detail = demo_get_json(demo, &format!("/api/sites/shop/sessions/{}", s["id"]));
@@ -109,7 +109,7 @@ fn a_real_browser_journey_is_recorded_exactly() {
         "/gifts/results",
     ];
     let detail = session_with_pages(&demo, expected_pages.len());
-    let list = demo_get_json(&demo, "/api/sites/shop/sessions");
+    let list = demo_get_json(&demo, "/api/sites/shop/sessions?include_bots=true");
     assert_eq!(
         list["sessions"].as_array().unwrap().len(),
         1,
@@ -314,7 +314,7 @@ fn visitor_strings_never_run_in_the_dashboards() {
         .set("Content-Type", "application/json")
         .send_string(&body);
     assert_eq!(r.map(|r| r.status()).unwrap_or(0), 202);
-    let list = demo_get_json(&demo, "/api/sites/shop/sessions");
+    let list = demo_get_json(&demo, "/api/sites/shop/sessions?include_bots=true");
     let id = list["sessions"][0]["id"].to_string();
     let detail = demo_get_json(&demo, &format!("/api/sites/shop/sessions/{id}"));
     assert!(
@@ -361,7 +361,7 @@ fn a_recorded_session_replays_in_the_dashboard() {
     let mut all_stored = false;
     let conn = open_db(&demo.db);
     for _ in 0..100 {
-        let list = demo_get_json(&demo, "/api/sites/shop/sessions");
+        let list = demo_get_json(&demo, "/api/sites/shop/sessions?include_bots=true");
         if let Some(s) = list["sessions"].as_array().and_then(|a| a.first()) {
             detail = demo_get_json(&demo, &format!("/api/sites/shop/sessions/{}", s["id"]));
             hashes = detail["events"]
