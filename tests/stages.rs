@@ -106,16 +106,23 @@ fn stages_reach_drop_off_and_skips() {
             "advocacy"
         ]
     );
-    // Deepest: reader awareness, searcher consideration, buyer and looper
-    // decision, helper retention.
-    assert_eq!(column(stages, "deepest"), [1, 1, 2, 1, 0]);
-    assert_eq!(column(stages, "reached"), [5, 4, 3, 1, 0]);
+    // Deepest on the main line: reader awareness, searcher consideration,
+    // buyer and looper decision. The helper only read the FAQ: retention
+    // is a side stage, so it reached no stage of the main line (it used to
+    // count as having passed awareness, consideration and decision).
+    assert_eq!(column(stages, "deepest"), [1, 1, 2, 0, 0]);
+    assert_eq!(column(stages, "reached"), [4, 3, 2, 1, 0]);
     assert_eq!(column(stages, "visited"), [2, 2, 2, 1, 0]);
+    assert_eq!(stages[3]["side"], true);
+    assert!(stages[2]["side"].is_null(), "main stages say nothing");
     // The searcher skipped awareness, the looper awareness and
-    // consideration, the helper every stage before retention.
-    assert_eq!(column(stages, "skipped"), [3, 2, 1, 0, 0]);
-    assert_eq!(stages[1]["conversion_from_previous"], 0.8);
-    assert_eq!(stages[0]["drop_off_rate"], 0.2);
+    // consideration; a side stage is skipped by nobody.
+    assert_eq!(column(stages, "skipped"), [2, 1, 0, 0, 0]);
+    assert_eq!(stages[1]["conversion_from_previous"], 0.75);
+    assert_eq!(stages[0]["drop_off_rate"], 0.25);
+    // The headline: one of the five reached the thank-you page.
+    assert_eq!(r["converted"], 1);
+    assert_eq!(r["conversion_rate"], 0.2);
     let orders: Vec<Value> = r["sequences"].as_array().unwrap().clone();
     assert!(orders.contains(
         &serde_json::json!({"stages": ["awareness", "consideration", "decision"], "sessions": 1})

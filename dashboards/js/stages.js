@@ -24,19 +24,22 @@ export async function render(el, ctx) {
     const fill = h('span.sf-fill');
     fill.style.height = (data.sessions ? (st.reached / data.sessions) * 100 : 0) + '%';
     fill.style.background = colour.get(st.stage);
-    if (i > 0) flow.appendChild(h('div.sf-arrow', h('span', fmt.pct(st.conversion_from_previous)), h('span.muted', '→')));
-    flow.appendChild(h('div.sf-stage', { dataset: { stage: st.stage } },
+    // A side stage (help, account) is off the main line: no arrow into it.
+    if (i > 0 && !st.side) flow.appendChild(h('div.sf-arrow', h('span', fmt.pct(st.conversion_from_previous)), h('span.muted', '→')));
+    flow.appendChild(h('div.sf-stage' + (st.side ? '.sf-side' : ''), { dataset: { stage: st.stage, side: st.side ? '1' : '0' } },
       h('div.sf-bar', fill),
-      h('div.sf-name', st.stage),
+      h('div.sf-name', st.stage + (st.side ? ' (side)' : '')),
       h('div.sf-num', fmt.n(st.reached)),
       h('div.sf-sub', fmt.pct(st.conversion_from_start) + ' of all')));
   });
+  // The headline is what the stages lead to: goal conversions.
   body.appendChild(h('div.kpis',
+    h('div.kpi#stage-conversion', h('div.kpi-label', 'Converted (reached a goal page)'), h('div.kpi-value', fmt.pct(data.conversion_rate)), h('div.kpi-sub', fmt.n(data.converted) + ' sessions')),
     h('div.kpi', h('div.kpi-label', 'Sessions'), h('div.kpi-value', fmt.n(data.sessions))),
     h('div.kpi', h('div.kpi-label', 'Without any stage'), h('div.kpi-value', fmt.n(data.unstaged)), h('div.kpi-sub', fmt.pct(data.unstaged / data.sessions) + ' of sessions')),
-    ...stages.slice(-1).map((st) => h('div.kpi', h('div.kpi-label', 'Reached ' + st.stage), h('div.kpi-value', fmt.pct(st.conversion_from_start))))));
+    ...stages.filter((st) => !st.side).slice(-1).map((st) => h('div.kpi', h('div.kpi-label', 'Reached ' + st.stage), h('div.kpi-value', fmt.pct(st.conversion_from_start))))));
   body.appendChild(card('Progress through the stages', h('div', flow,
-    h('p.muted.small', '"Reached" counts sessions that got to a stage or any later one; the arrow shows the share that went on from the previous stage.'))));
+    h('p.muted.small', '"Reached" counts sessions that got to a stage or any later one of the main line; a side stage (help, account) counts who visited it and implies nothing before it. The arrow shows the share that went on from the previous stage.'))));
 
   body.appendChild(card('Stage details', table([
     { label: 'Stage', render: (r) => h('span.stage-name', h('span.dot-c', { dataset: { c: '' } }), r.stage) },
@@ -67,7 +70,7 @@ export async function render(el, ctx) {
 async function renderSettings(box, ctx) {
   const cfg = await api(ctx.base + '/stages/settings', null, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
-  let stages = (cfg.stages || []).map((x) => ({ name: x.name, pages: (x.pages || []).join('\n') }));
+  let stages = (cfg.stages || []).map((x) => ({ name: x.name, pages: (x.pages || []).join('\n'), side: !!x.side }));
   const goals = h('textarea#stage-goals', { rows: 2, spellcheck: 'false', 'aria-label': 'Goal pages' });
   goals.value = (cfg.goals || []).join('\n');
   const list = h('div.stage-settings#stage-settings');
@@ -79,10 +82,13 @@ async function renderSettings(box, ctx) {
       const pages = h('textarea', { rows: Math.max(2, st.pages.split('\n').length), spellcheck: 'false', 'aria-label': 'Stage ' + (i + 1) + ' page patterns' });
       pages.value = st.pages;
       name.addEventListener('input', () => { st.name = name.value; });
+      const side = h('input.ss-side', { type: 'checkbox', checked: st.side, 'aria-label': 'Stage ' + (i + 1) + ' is a side stage' });
+      side.addEventListener('change', () => { st.side = side.checked; });
       pages.addEventListener('input', () => { st.pages = pages.value; });
       const mv = (d) => () => { const j = i + d; if (j < 0 || j >= stages.length) return; [stages[i], stages[j]] = [stages[j], stages[i]]; paint(); };
       const sw = h('span.dot-c'); sw.style.background = COLOURS[i % COLOURS.length];
-      list.appendChild(h('div.ss-row', h('div.ss-name', sw, name), pages,
+      list.appendChild(h('div.ss-row', h('div.ss-name', sw, name,
+        h('label.small.muted', { title: 'Off the main line (help, account): a visit implies no progress through the stages before it' }, side, ' side stage')), pages,
         h('div.ss-acts',
           h('button.icon-btn', { type: 'button', 'aria-label': 'Move stage up', disabled: i === 0, on: { click: mv(-1) } }, '↑'),
           h('button.icon-btn', { type: 'button', 'aria-label': 'Move stage down', disabled: i === stages.length - 1, on: { click: mv(1) } }, '↓'),
@@ -93,7 +99,7 @@ async function renderSettings(box, ctx) {
   const save = h('button.btn.btn-primary#stages-save', { type: 'button' }, 'Save settings');
   save.addEventListener('click', async () => {
     const body = {
-      stages: stages.map((st) => ({ name: st.name.trim(), pages: st.pages.split('\n').map((x) => x.trim()).filter(Boolean) })),
+      stages: stages.map((st) => ({ name: st.name.trim(), pages: st.pages.split('\n').map((x) => x.trim()).filter(Boolean), side: st.side })),
       goals: goals.value.split('\n').map((x) => x.trim()).filter(Boolean),
     };
     save.disabled = true; status.className = 'form-status'; status.textContent = 'Saving…';

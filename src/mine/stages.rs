@@ -3,7 +3,11 @@
 //! A site's rules put pages into ordered stages (awareness, consideration,
 //! decision, retention, advocacy by default; a site may rename, reorder,
 //! add or drop them). A session's *deepest* stage is the furthest one it
-//! viewed a page of, whatever the order it went in. From that follow the
+//! viewed a page of, whatever the order it went in. A *side* stage (help
+//! and account pages: retention by default) is off the main line: visiting
+//! it says nothing of how far the visitor got, so it neither is a
+//! session's deepest stage nor implies the stages before it; its "reached"
+//! is who visited it. From that follow the
 //! questions a product team asks of the journey as a whole: how many got
 //! at least as far as each stage, how many stopped there (the drop-off to
 //! the next), and how many reached a stage while skipping an earlier one
@@ -26,6 +30,8 @@ pub(crate) struct StageMap {
     pub of: Vec<Option<u8>>,
     /// How many stages there are (stage indexes are `0..count`).
     pub count: usize,
+    /// Side stages, as a bitmask of stage indexes.
+    pub side: u32,
 }
 
 impl StageMap {
@@ -39,6 +45,9 @@ impl StageMap {
 pub(crate) struct StageCount {
     #[serde(skip)]
     pub stage: usize,
+    /// A side stage: off the main line (see the module's doc).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub side: bool,
     /// Sessions that viewed a page of this stage.
     pub visited: u32,
     /// Sessions whose deepest stage is this one or a later one.
@@ -109,12 +118,17 @@ pub(crate) fn stage_report(
                 unstaged += 1;
                 continue;
             }
-            let deep = 31 - seen.leading_zeros() as usize;
-            deepest[deep] += 1;
+            // The deepest stage of the main line; none for a session that
+            // saw only side stages.
+            let main = seen & !map.side;
+            let deep = (main != 0).then(|| 31 - main.leading_zeros() as usize);
+            if let Some(deep) = deep {
+                deepest[deep] += 1;
+            }
             for (s, v) in visited.iter_mut().enumerate() {
                 if seen & (1 << s) != 0 {
                     *v += 1;
-                } else if s < deep {
+                } else if map.side & (1 << s) == 0 && deep.is_some_and(|d| s < d) {
                     skipped[s] += 1;
                 }
             }
@@ -129,29 +143,41 @@ pub(crate) fn stage_report(
     }
 
     let staged = journeys.len() as u32 - unstaged;
-    // reached[s] = sessions whose deepest stage is s or later.
+    let is_side = |s: usize| map.side & (1 << s) != 0;
+    // reached[s] = sessions whose deepest main stage is s or later; for a
+    // side stage, the sessions that visited it.
     let mut reached = vec![0u32; n];
     let mut below = 0;
     for s in (0..n).rev() {
-        below += deepest[s];
-        reached[s] = below;
+        if is_side(s) {
+            reached[s] = visited[s];
+        } else {
+            below += deepest[s];
+            reached[s] = below;
+        }
     }
-    let stages = (0..n)
-        .map(|s| StageCount {
+    let mut previous_main: Option<usize> = None;
+    let mut stages = Vec::with_capacity(n);
+    for s in 0..n {
+        let from_previous = match (is_side(s), previous_main) {
+            (false, Some(p)) => ratio(reached[s], reached[p]),
+            _ => ratio(reached[s], staged),
+        };
+        stages.push(StageCount {
             stage: s,
+            side: is_side(s),
             visited: visited[s],
             reached: reached[s],
             deepest: deepest[s],
-            conversion_from_previous: if s == 0 {
-                ratio(reached[0], staged)
-            } else {
-                ratio(reached[s], reached[s - 1])
-            },
+            conversion_from_previous: from_previous,
             conversion_from_start: ratio(reached[s], staged),
             drop_off_rate: ratio(deepest[s], reached[s]),
             skipped: skipped[s],
-        })
-        .collect();
+        });
+        if !is_side(s) {
+            previous_main = Some(s);
+        }
+    }
 
     let mut sequences: Vec<StageSequence> = orders
         .into_iter()
@@ -169,6 +195,21 @@ pub(crate) fn stage_report(
         stages,
         sequences,
     }
+}
+
+/// Sessions that viewed a goal page (`is_goal`): the conversions the
+/// stages lead to.
+pub(crate) fn converted(
+    journeys: &(impl JourneySet + ?Sized),
+    is_goal: impl Fn(PageId) -> bool,
+) -> u32 {
+    let mut n = 0;
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            n += u32::from(j.pages.iter().any(|p| is_goal(*p)));
+        }
+    }
+    n
 }
 
 /// Each session's deepest stage (`None`: no stage), in journey order.
@@ -202,7 +243,11 @@ mod tests {
         for (p, s) in [(1, 0), (2, 0), (3, 1), (4, 1), (5, 2), (6, 3)] {
             of[p] = Some(s);
         }
-        StageMap { of, count: 4 }
+        StageMap {
+            of,
+            count: 4,
+            side: 0,
+        }
     }
 
     #[test]
@@ -247,6 +292,43 @@ mod tests {
             sessions: 1
         }));
         assert_eq!(r.sequences.iter().map(|s| s.sessions).sum::<u32>(), 5);
+    }
+
+    #[test]
+    fn a_side_stage_implies_no_progress_on_the_main_line() {
+        // Stage 2 (page 5) is a side stage here: help pages, say.
+        let side = StageMap {
+            side: 1 << 2,
+            ..map()
+        };
+        let j = journeys(&[
+            &[5],       // only help: reached nothing on the main line
+            &[1, 5],    // awareness, then help
+            &[1, 3, 6], // awareness → consideration → retention
+            &[6],       // straight to retention: skipped 0 and 1, not 2
+        ]);
+        let r = stage_report(&j, &side, 10);
+        let reached: Vec<u32> = r.stages.iter().map(|s| s.reached).collect();
+        assert_eq!(reached, [3, 2, 2, 2], "side: reached = visited");
+        let deepest: Vec<u32> = r.stages.iter().map(|s| s.deepest).collect();
+        assert_eq!(deepest, [1, 0, 0, 2]);
+        let skipped: Vec<u32> = r.stages.iter().map(|s| s.skipped).collect();
+        assert_eq!(skipped, [1, 1, 0, 0]);
+        assert!(r.stages[2].side && !r.stages[3].side);
+        // Retention's previous main stage is consideration, not help.
+        assert_eq!(r.stages[3].conversion_from_previous, 1.0);
+        assert_eq!(r.stages[2].conversion_from_previous, 2.0 / 4.0);
+        // Without the side mark, the help-only session would count as
+        // having reached awareness and consideration.
+        let plain = stage_report(&j, &map(), 10);
+        assert_eq!(plain.stages[0].reached, 4);
+    }
+
+    #[test]
+    fn conversions_are_sessions_with_a_goal_page() {
+        let j = journeys(&[&[1, 5], &[5, 5], &[1], &[]]);
+        assert_eq!(converted(&j, |p| p == 5), 2);
+        assert_eq!(converted(&j, |_| false), 0);
     }
 
     #[test]

@@ -393,9 +393,17 @@ impl Analysis {
                 self.finished()?;
             }
         }
+        let side = self
+            .settings
+            .stages
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.side)
+            .fold(0u32, |mask, (i, _)| mask | 1 << i.min(31));
         Ok(StageMap {
             of,
             count: self.settings.stages.len(),
+            side,
         })
     }
 
@@ -429,6 +437,8 @@ impl Analysis {
     pub(crate) fn stages(&self) -> Result<StagesReport> {
         let map = self.stage_map()?;
         let mut report = stages::stage_report(&*self.journeys, &map, 10);
+        let goal = self.goal_pages()?;
+        let converted = stages::converted(&*self.journeys, |p| goal[p as usize]);
         let name = |i: usize| self.settings.stages[i].name.clone();
         let stages = std::mem::take(&mut report.stages)
             .into_iter()
@@ -445,6 +455,8 @@ impl Analysis {
             })
             .collect();
         Ok(StagesReport {
+            conversion_rate: crate::mine::ratio(converted, report.sessions),
+            converted,
             report,
             stages,
             sequences,

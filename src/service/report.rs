@@ -115,6 +115,9 @@ pub(crate) struct TransitionsReport {
 pub(crate) struct StagesReport {
     #[serde(flatten)]
     pub report: StageReport,
+    /// Sessions that viewed a goal page, and their share of all.
+    pub converted: u32,
+    pub conversion_rate: f64,
     pub stages: Vec<StageRow>,
     pub sequences: Vec<SequenceRow>,
 }
@@ -363,8 +366,13 @@ impl Report {
                 );
                 for s in &r.stages {
                     let c = &s.counts;
+                    let name = if c.side {
+                        format!("{} (side)", s.stage)
+                    } else {
+                        s.stage.clone()
+                    };
                     t.row(vec![
-                        s.stage.as_str().into(),
+                        name.as_str().into(),
                         c.visited.into(),
                         c.reached.into(),
                         c.deepest.into(),
@@ -381,6 +389,8 @@ impl Report {
                 Tables {
                     summary: vec![
                         ("sessions", r.report.sessions.into()),
+                        ("converted (reached a goal page)", r.converted.into()),
+                        ("conversion rate", Cell::Rate(r.conversion_rate)),
                         ("unstaged", r.report.unstaged.into()),
                     ],
                     tables: vec![t, seq],

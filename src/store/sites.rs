@@ -201,6 +201,10 @@ pub(crate) fn set_keep_query(conn: &Connection, site_id: i64, names: &[String]) 
 pub(crate) struct Stage {
     pub name: String,
     pub pages: Vec<String>,
+    /// Off the main line (help, account pages): a visit implies no
+    /// progress through the stages before it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub side: bool,
 }
 
 /// How a site's pages map to journey stages, and which pages are goals
@@ -220,6 +224,7 @@ impl Default for JourneySettings {
         let stage = |name: &str, pages: &[&str]| Stage {
             name: name.to_string(),
             pages: pages.iter().map(|p| p.to_string()).collect(),
+            side: name == "retention",
         };
         JourneySettings {
             stages: vec![

@@ -224,6 +224,20 @@ await step('stages', async () => {
   await q('#stage-flow .sf-stage').first().waitFor(T);
   const api = (await apiGet(`/api/sites/${site}/stages`)).body;
   check('one block per stage', (await q('#stage-flow .sf-stage').count()) === api.stages.length);
+  // Reading the FAQ is not progress: retention is a side stage, so no
+  // main stage counts more sessions than the one before it, and the
+  // headline is goal conversion.
+  const main = api.stages.filter((st) => !st.side);
+  check('retention is a side stage', api.stages.some((st) => st.stage === 'retention' && st.side), api.stages.map((st) => [st.stage, st.side]));
+  check('reach never grows down the main line', main.every((st, i) => i === 0 || st.reached <= main[i - 1].reached), main.map((st) => st.reached));
+  // Decision is reached only by sessions that saw a decision page or a
+  // later page of the main line (advocacy), never by reading the FAQ.
+  const at = (name) => api.stages.find((st) => st.stage === name) || { visited: 0 };
+  check('decision reached only through decision or advocacy', at('decision').reached <= at('decision').visited + at('advocacy').visited,
+    { reached: at('decision').reached, decision: at('decision').visited, advocacy: at('advocacy').visited });
+  const headline = await q('#stage-conversion .kpi-value').textContent();
+  check('headline is goal conversion', api.converted > 0 && headline.trim() === (api.conversion_rate * 100).toFixed(1) + '%', { headline, rate: api.conversion_rate });
+  check('side stage drawn apart', (await q('#stage-flow .sf-stage[data-side="1"]').count()) === api.stages.filter((st) => st.side).length);
   await q('#stage-settings .ss-row').first().waitFor(T);
   check('stage settings editable', (await q('#stage-settings .ss-row').count()) > 0);
   await shot('stages');
