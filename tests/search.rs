@@ -88,7 +88,12 @@ fn wait_indexed(s: &Server, n: u64) {
 
 /// The entry page of each session, by id.
 fn entries(s: &Server) -> std::collections::BTreeMap<i64, String> {
-    let list = s.get_json("/api/sites/shop/sessions?limit=100");
+    entries_at(s, "/api/sites/shop/sessions?limit=100")
+}
+
+/// The entry page of each session the list at `path` holds, by id.
+fn entries_at(s: &Server, path: &str) -> std::collections::BTreeMap<i64, String> {
+    let list = s.get_json(path);
     list["sessions"]
         .as_array()
         .unwrap()
@@ -469,19 +474,8 @@ fn bots_are_left_out_unless_asked_for() {
         assert!(started.elapsed() < Duration::from_secs(20), "index stuck");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let all = s.get_json("/api/sites/shop/sessions?limit=100&include_bots=true");
-    let e: std::collections::BTreeMap<i64, String> = all["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| {
-            (
-                x["id"].as_i64().unwrap(),
-                x["entry_page"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    assert_eq!(e.len(), 3, "{all}");
+    let e = entries_at(&s, "/api/sites/shop/sessions?limit=100&include_bots=true");
+    assert_eq!(e.len(), 3, "{e:?}");
     let set = |list: &[&str]| -> BTreeSet<i64> { list.iter().map(|p| id_of(&e, p)).collect() };
     let people = set(&["/x", "/y"]);
 

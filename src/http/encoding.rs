@@ -46,16 +46,20 @@ impl Encoding {
             let Ok(value) = value.to_str() else { continue };
             for item in value.split(',') {
                 let mut parts = item.split(';');
-                let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-                let q = parts
-                    .filter_map(|p| p.trim().strip_prefix("q=").map(str::trim))
-                    .find_map(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                match name.as_str() {
-                    "br" => br = Some(q),
-                    "gzip" | "x-gzip" => gzip = Some(q),
-                    "*" => star = Some(q),
-                    _ => {}
+                // Asked on every request, the collector's too: no allocation.
+                let name = parts.next().unwrap_or("").trim();
+                let q = || {
+                    parts
+                        .filter_map(|p| p.trim().strip_prefix("q=").map(str::trim))
+                        .find_map(|q| q.parse::<f32>().ok())
+                        .unwrap_or(1.0)
+                };
+                if name.eq_ignore_ascii_case("br") {
+                    br = Some(q());
+                } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+                    gzip = Some(q());
+                } else if name == "*" {
+                    star = Some(q());
                 }
             }
         }
