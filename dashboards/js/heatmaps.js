@@ -72,7 +72,8 @@ export async function render(el, ctx) {
   const side = h('div.hm-side',
     h('div.hm-page.mono', page),
     info ? h('dl.facts',
-      h('dt', 'Views'), h('dd', fmt.n(info.views)),
+      // The page's figures cover every device; the map shows one class.
+      h('dt', 'Views, all devices'), h('dd', fmt.n(info.views)),
       h('dt', 'Entries'), h('dd', fmt.n(info.entries)),
       h('dt', 'Exit rate'), h('dd', fmt.pct(info.exit_rate)),
       h('dt', 'Bounce rate'), h('dd', fmt.pct(info.bounce_rate))) : null,

@@ -139,6 +139,14 @@ impl FunnelChart<'_> {
     ) -> Result<(), RenderError> {
         let room = x1 - x0 - 6.0;
         let cx = (x0 + x1) / 2.0;
+        let y = above.max(TOP + 40.0) - 20.0;
+        // Nobody lost: say so, not "−0 / 0% drop".
+        if bar.dropped == 0 {
+            if text::width("no drop", SMALL_SIZE) <= room {
+                p.text("no drop", cx, y, SMALL_SIZE, palette::MUTED, Align::Center)?;
+            }
+            return Ok(());
+        }
         let count = format!("−{}", text::thousands(bar.dropped.into()));
         let share = if bar.sessions > 0 {
             Some(format!(
@@ -148,7 +156,6 @@ impl FunnelChart<'_> {
         } else {
             None
         };
-        let y = above.max(TOP + 40.0) - 20.0;
         if text::width(&count, SMALL_SIZE) <= room {
             p.text(&count, cx, y, SMALL_SIZE, palette::DROP, Align::Center)?;
             if let Some(s) = share.filter(|s| text::width(s, SMALL_SIZE) <= room) {
@@ -206,6 +213,23 @@ pub(crate) mod tests {
         let png = funnel(&bars, overall, 900, 420, Format::Png).unwrap();
         save("funnel.png", &png);
         assert_eq!(decode(&png).0, (900, 420, 3));
+    }
+
+    #[test]
+    fn a_step_nobody_left_says_no_drop() {
+        let bar = |sessions, dropped| FunnelBar {
+            label: "^/cart$".into(),
+            sessions,
+            conversion_from_previous: 1.0,
+            conversion_from_start: 1.0,
+            dropped,
+        };
+        let bars = [bar(120, 0), bar(120, 20), bar(100, 0)];
+        let svg = String::from_utf8(funnel(&bars, 0.83, 900, 420, Format::Svg).unwrap()).unwrap();
+        let t = texts(&svg);
+        assert!(t.iter().any(|s| s == "no drop"), "{t:?}");
+        assert!(!t.iter().any(|s| s == "−0" || s == "0% drop"), "{t:?}");
+        assert!(t.iter().any(|s| s == "−20"), "{t:?}");
     }
 
     #[test]

@@ -121,6 +121,15 @@ fn typical_width(class: ViewportClass) -> u32 {
     }
 }
 
+/// "1 click", "2 clicks".
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn median(mut v: Vec<u32>) -> Option<u32> {
     v.sort_unstable();
     v.get(v.len() / 2).copied()
@@ -168,7 +177,7 @@ pub(crate) fn page_chart(
                 .unwrap_or(typical_width(class)),
             depths: views.iter().map(|v| v.depth.min(height)).collect(),
             fold: median(views.iter().map(|v| v.vh).filter(|h| *h > 0).collect()),
-            title: format!("How far {label} is read · {} views", views.len()),
+            title: format!("How far {label} is read · {}", counted(views.len(), "view")),
         };
         return render::scrollmap(&data, req.format).map_err(invalid);
     }
@@ -187,8 +196,9 @@ pub(crate) fn page_chart(
         h => h,
     };
     data.title = format!(
-        "Clicks on {label} · {} clicks, {} placed by selector",
-        placed.clicks, placed.remapped
+        "Clicks on {label} · {}, {} placed by selector",
+        counted(placed.clicks, "click"),
+        placed.remapped
     );
     render::heatmap(&data, req.style, req.format).map_err(invalid)
 }

@@ -237,6 +237,8 @@ await step('stages', async () => {
     { reached: at('decision').reached, decision: at('decision').visited, advocacy: at('advocacy').visited });
   const headline = await q('#stage-conversion .kpi-value').textContent();
   check('headline is goal conversion', api.converted > 0 && headline.trim() === (api.conversion_rate * 100).toFixed(1) + '%', { headline, rate: api.conversion_rate });
+  const align = await page.evaluate(() => [...document.querySelectorAll('table.data th.num')].map((th) => getComputedStyle(th).textAlign));
+  check('number headers are right-aligned like their numbers', align.length > 0 && align.every((a) => a === 'right'), align);
   check('side stage drawn apart', (await q('#stage-flow .sf-stage[data-side="1"]').count()) === api.stages.filter((st) => st.side).length);
   await q('#stage-settings .ss-row').first().waitFor(T);
   check('stage settings editable', (await q('#stage-settings .ss-row').count()) > 0);
@@ -267,6 +269,8 @@ await step('heatmaps', async () => {
   await imgLoaded('#heatmap-img');
   check('heatmap overlay loaded', true);
   await page.waitForFunction(() => document.querySelector('#hm-stage').dataset.doc, null, T);
+  const facts = await q('.hm-side dl.facts').textContent();
+  check('the page figures say they cover every device', facts.includes('Views, all devices'), facts);
   await shot('heatmaps');
   await q('.segmented button:has-text("Rage & dead")').click();
   await page.waitForFunction(() => location.hash.includes('layer=frustration'), null, T);
