@@ -371,6 +371,36 @@ await step('shared url', async () => {
   await p2.close();
 });
 
+await step('phone width', async () => {
+  // At 390 px every view fits the screen: no sideways scroll, the sign-out
+  // button on it. (Wide tables scroll inside their own box.)
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const view of ['overview', 'journeys', 'transitions', 'funnels', 'stages', 'friction', 'heatmaps', 'sessions']) {
+    await go(`#/${view}?site=${site}&range=all`);
+    await page.waitForTimeout(600);
+    await q('#view .card, #view .empty').first().waitFor(T).catch(() => {});
+    const m = await page.evaluate(() => {
+      const so = document.querySelector('#signout-btn').getBoundingClientRect();
+      // Inside a box that scrolls or clips on its own (a wide table, the
+      // stage flow) is fine: the page itself does not move sideways.
+      const inScroller = (e) => {
+        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+          if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
+        }
+        return false;
+      };
+      const wide = [...document.querySelectorAll('body *')].filter((e) => {
+        const r = e.getBoundingClientRect();
+        return r.width > 0 && r.right > innerWidth + 1 && !inScroller(e);
+      }).slice(0, 5).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right));
+      return { scroll: document.documentElement.scrollWidth, width: innerWidth, signout: so.right <= innerWidth && so.width > 0, wide };
+    });
+    check(`${view} fits a phone`, m.scroll <= m.width && m.signout, m);
+  }
+  await shot('phone');
+  await page.setViewportSize({ width: 1360, height: 900 });
+});
+
 await step('sign-out and 401', async () => {
   await q('#signout-btn').click();
   await q('#signin').waitFor({ state: 'visible', ...T });
