@@ -189,7 +189,8 @@ export function setParams(changes, { replace = false } = {}) {
 
 // ---------- range + filters → API params ----------
 export const RANGES = [
-  ['today', 'Today'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['90d', 'Last 90 days'], ['all', 'All time'], ['custom', 'Custom…'],
+  ['today', 'Today'], ['yesterday', 'Yesterday'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['90d', 'Last 90 days'],
+  ['month', 'This month'], ['lastmonth', 'Last month'], ['ytd', 'Year to date'], ['all', 'All time'], ['custom', 'Custom…'],
 ];
 export const DEFAULT_RANGE = '7d';
 
@@ -205,6 +206,18 @@ export function rangeBounds(params) {
   const day = 86400000;
   switch (r) {
     case 'today': return { from: localMidnight(now).getTime() };
+    // Calendar ranges in the viewer's time zone; `to` is exclusive.
+    case 'yesterday': {
+      const today = localMidnight(now);
+      const y = new Date(today); y.setDate(y.getDate() - 1);
+      return { from: y.getTime(), to: today.getTime() };
+    }
+    case 'month': { const d = new Date(now); return { from: new Date(d.getFullYear(), d.getMonth(), 1).getTime() }; }
+    case 'lastmonth': {
+      const d = new Date(now);
+      return { from: new Date(d.getFullYear(), d.getMonth() - 1, 1).getTime(), to: new Date(d.getFullYear(), d.getMonth(), 1).getTime() };
+    }
+    case 'ytd': return { from: new Date(new Date(now).getFullYear(), 0, 1).getTime() };
     case '24h': return { from: now - day };
     case '30d': return { from: localMidnight(now - 29 * day).getTime() };
     case '90d': return { from: localMidnight(now - 89 * day).getTime() };

@@ -139,6 +139,29 @@ await step('overview', async () => {
   }
 });
 
+await step('date presets', async () => {
+  // Calendar presets: yesterday, this and last month, year to date.
+  const options = await q('#range-select option').evaluateAll((os) => os.map((o) => o.value));
+  for (const v of ['today', 'yesterday', '7d', '30d', '90d', 'month', 'lastmonth', 'ytd', 'all', 'custom']) {
+    check(`range preset ${v} offered`, options.includes(v), options);
+  }
+  await go(`#/overview?site=${site}&range=yesterday`);
+  await q('[data-kpi=sessions] .kpi-value').waitFor(T);
+  const b = await page.evaluate(async () => {
+    const core = await import('/dashboard/js/core.js');
+    const today = new Date(); today.setHours(0, 0, 0, 0);
+    const first = new Date(today.getFullYear(), today.getMonth(), 1);
+    const prev = new Date(today.getFullYear(), today.getMonth() - 1, 1);
+    const at = (range) => core.rangeBounds(new URLSearchParams({ range }));
+    return { y: at('yesterday'), m: at('month'), lm: at('lastmonth'), ytd: at('ytd'), today: today.getTime(), first: first.getTime(), prev: prev.getTime(), jan: new Date(today.getFullYear(), 0, 1).getTime() };
+  });
+  check('yesterday ends at midnight and lasts a day', b.y.to === b.today && Math.abs(b.y.to - b.y.from - 86400000) <= 3600000, b);
+  check('this month starts on the 1st', b.m.from === b.first && b.m.to === undefined, b);
+  check('last month is the month before', b.lm.from === b.prev && b.lm.to === b.first, b);
+  check('year to date starts on 1 January', b.ytd.from === b.jan, b);
+  check('yesterday selected', (await q('#range-select').inputValue()) === 'yesterday');
+});
+
 await step('journeys', async () => {
   await go(`#/journeys?site=${site}&range=7d&steps=5&nodes=8`);
   await q('svg.sankey .node').first().waitFor(T);
