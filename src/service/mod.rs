@@ -145,7 +145,7 @@ impl Service {
             Some(o) => o,
             None => analysis::read_until(&conn, cancel, |c| read::overview(c, s.id, &filter, top))?,
         };
-        fill_series(&mut o, filters.from, filters.to);
+        fill_series(&mut o, filters.from, filters.to, crate::event::now_ms());
         Ok(o)
     }
 
@@ -428,10 +428,11 @@ const MAX_FILLED_BUCKETS: i64 = 3_660;
 /// Gives every bucket of the asked window a place in the overview's time
 /// series, the empty ones with zeros, so that a chart of "the last 7 days"
 /// draws 7 days and not a straight line between the two that had visits.
-/// The window is `from..to` where given, else the first and last bucket
-/// with sessions; a window of more than [`MAX_FILLED_BUCKETS`] is filled
-/// only between the buckets with sessions.
-fn fill_series(o: &mut read::Overview, from: Option<Millis>, to: Option<Millis>) {
+/// The window is `from..to` where given (a window with a start and no end
+/// runs until `now`), else the first and last bucket with sessions; a
+/// window of more than [`MAX_FILLED_BUCKETS`] is filled only between the
+/// buckets with sessions.
+fn fill_series(o: &mut read::Overview, from: Option<Millis>, to: Option<Millis>, now: Millis) {
     let step = o.bucket_ms;
     if step <= 0 {
         return;
@@ -447,7 +448,8 @@ fn fill_series(o: &mut read::Overview, from: Option<Millis>, to: Option<Millis>)
         let hi = hi?;
         (hi > lo).then_some((lo, hi))
     };
-    let Some((lo, hi)) = bounds(from.or(first), to.or(last.map(|l| l + 1)))
+    let end = to.or_else(|| from.map(|_| now.max(last.map_or(now, |l| l + 1))));
+    let Some((lo, hi)) = bounds(from.or(first), end.or(last.map(|l| l + 1)))
         .filter(|(lo, hi)| (hi - lo) / step <= MAX_FILLED_BUCKETS)
         .or_else(|| bounds(first, last.map(|l| l + 1)))
         .filter(|(lo, hi)| (hi - lo) / step <= MAX_FILLED_BUCKETS)
@@ -515,7 +517,7 @@ mod fill_tests {
     #[test]
     fn a_window_gets_every_bucket_with_zeros_between() {
         let mut o = overview(&[10 * DAY, 13 * DAY]);
-        fill_series(&mut o, Some(8 * DAY + 5), Some(15 * DAY));
+        fill_series(&mut o, Some(8 * DAY + 5), Some(15 * DAY), 99 * DAY);
         assert_eq!(
             days(&o),
             [(8, 0), (9, 0), (10, 3), (11, 0), (12, 0), (13, 3), (14, 0)]
@@ -525,19 +527,27 @@ mod fill_tests {
     #[test]
     fn without_a_window_the_gaps_between_sessions_are_filled() {
         let mut o = overview(&[10 * DAY, 12 * DAY]);
-        fill_series(&mut o, None, None);
+        fill_series(&mut o, None, None, 99 * DAY);
         assert_eq!(days(&o), [(10, 3), (11, 0), (12, 3)]);
         let mut empty = overview(&[]);
-        fill_series(&mut empty, None, None);
+        fill_series(&mut empty, None, None, 99 * DAY);
         assert!(empty.series.is_empty());
-        fill_series(&mut empty, Some(DAY), Some(3 * DAY));
+        fill_series(&mut empty, Some(DAY), Some(3 * DAY), 99 * DAY);
         assert_eq!(days(&empty), [(1, 0), (2, 0)]);
     }
 
     #[test]
     fn a_huge_window_is_filled_only_where_sessions_are() {
         let mut o = overview(&[10 * DAY, 12 * DAY]);
-        fill_series(&mut o, Some(0), Some(100_000 * DAY));
+        fill_series(&mut o, Some(0), Some(100_000 * DAY), 99 * DAY);
         assert_eq!(days(&o), [(10, 3), (11, 0), (12, 3)]);
+    }
+
+    #[test]
+    fn a_window_without_an_end_runs_until_now() {
+        // "The last 7 days" on a site whose last visit was two days ago.
+        let mut o = overview(&[10 * DAY]);
+        fill_series(&mut o, Some(9 * DAY), None, 12 * DAY + 5);
+        assert_eq!(days(&o), [(9, 0), (10, 3), (11, 0), (12, 0)]);
     }
 }
