@@ -48,6 +48,12 @@ const BAD: &[(&str, &[&str], &str, &str)] = &[
         "step 0 (\"(\")",
     ),
     (
+        "overview",
+        &["--interval", "hour"],
+        "interval=hour",
+        "interval: hour covers a range of at most 31 days",
+    ),
+    (
         "patterns",
         &["--min-len", "30"],
         "min_len=30",
@@ -154,6 +160,8 @@ fn a_good_request_answers_alike_through_both_doors() {
     let s = Server::start_on(&db, &["--token", TOKEN]);
     let cases: &[(&str, &[&str], &str)] = &[
         ("overview", &["--top", "3"], "top=3"),
+        ("overview", &["--interval", "week"], "interval=week"),
+        ("overview", &["--interval", "month"], "interval=month"),
         ("paths", &["--steps", "3", "--top", "7"], "steps=3&top=7"),
         ("exits", &["--channel", "direct"], "channel=direct"),
         (

@@ -5,7 +5,13 @@ export async function render(el, ctx) {
   el.appendChild(h('div.view-head', h('h1', 'Overview'), h('p.muted', 'How many people came, where from, and where they landed and left.')));
   const body = h('div', loading());
   el.appendChild(body);
-  const data = await api(ctx.base + '/overview', { top: 10, ...filterParams(ctx.params) }, { signal: ctx.signal });
+  // The series' interval: hours only for ranges of a month or less (the
+  // server's bound is 31 days).
+  const range = ctx.params.get('range') || '7d';
+  const hourOK = ['today', 'yesterday', '24h', '7d', '30d'].includes(range);
+  let interval = ['hour', 'day', 'week', 'month'].includes(ctx.params.get('interval')) ? ctx.params.get('interval') : '';
+  if (interval === 'hour' && !hourOK) interval = '';
+  const data = await api(ctx.base + '/overview', { top: 10, interval: interval || null, ...filterParams(ctx.params) }, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   clear(body);
 
@@ -25,9 +31,14 @@ export async function render(el, ctx) {
       type: 'button', class: v === metric ? 'on' : '', 'aria-pressed': String(v === metric),
       on: { click: () => setParams({ metric: v === 'sessions' ? null : v }, { replace: true }) },
     }, l)));
+  const intervalSel = h('select#interval-select', { 'aria-label': 'Interval' },
+    [['', 'Auto'], ['hour', 'By hour'], ['day', 'By day'], ['week', 'By week'], ['month', 'By month']]
+      .filter(([v]) => v !== 'hour' || hourOK)
+      .map(([v, l]) => h('option', { value: v, selected: v === interval }, l)));
+  intervalSel.addEventListener('change', () => setParams({ interval: intervalSel.value || null }, { replace: true }));
   const chartBox = h('div.chart#sessions-chart');
-  body.appendChild(card(metric === 'sessions' ? 'Sessions over time' : 'Page views over time', chartBox, { actions: toggle, cls: 'chart-card' }));
-  const draw = () => drawSeries(chartBox, data.series || [], data.bucket_ms, metric);
+  body.appendChild(card(metric === 'sessions' ? 'Sessions over time' : 'Page views over time', chartBox, { actions: h('div.row-actions', intervalSel, toggle), cls: 'chart-card' }));
+  const draw = () => drawSeries(chartBox, data.series || [], data.bucket_ms, metric, data.interval);
   requestAnimationFrame(draw);
   const ro = new ResizeObserver(() => draw());
   ro.observe(chartBox);
@@ -46,8 +57,11 @@ export async function render(el, ctx) {
   ));
 }
 
-function bucketLabel(ms, bucket) {
+function bucketLabel(ms, bucket, interval) {
   const d = new Date(ms);
+  // Weeks and months start at UTC midnight: named in UTC.
+  if (interval === 'month') return d.toLocaleDateString(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' });
+  if (interval === 'week') return 'wk ' + d.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
   if (bucket >= 86400000) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
   return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
@@ -59,7 +73,7 @@ function niceMax(v) {
   return 10 * p;
 }
 
-function drawSeries(box, series, bucket, metric) {
+function drawSeries(box, series, bucket, metric, interval) {
   clear(box);
   // The server fills every bucket of the range (zeros where nobody came).
   if (!series.some((p) => p.sessions)) { box.appendChild(empty('No sessions in this range.')); return; }
@@ -82,7 +96,7 @@ function drawSeries(box, series, bucket, metric) {
   const ticks = Math.min(n, Math.max(2, Math.floor(iw / 110)));
   for (let k = 0; k < ticks; k++) {
     const i = ticks === 1 ? 0 : Math.round((k / (ticks - 1)) * (n - 1));
-    svg.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': k === 0 ? 'start' : k === ticks - 1 ? 'end' : 'middle', class: 'axis' }, bucketLabel(series[i].start, bucket)));
+    svg.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': k === 0 ? 'start' : k === ticks - 1 ? 'end' : 'middle', class: 'axis' }, bucketLabel(series[i].start, bucket, interval)));
   }
   const pts = vals.map((v, i) => [x(i), y(v)]);
   const line = pts.map((p, i) => (i ? 'L' : 'M') + p[0].toFixed(1) + ',' + p[1].toFixed(1)).join('');
@@ -102,7 +116,7 @@ function drawSeries(box, series, bucket, metric) {
     cross.setAttribute('x1', x(i)); cross.setAttribute('x2', x(i));
     hot.setAttribute('cx', x(i)); hot.setAttribute('cy', y(vals[i]));
     const p = series[i];
-    showTip(e.clientX, e.clientY, h('strong', bucketLabel(p.start, bucket)),
+    showTip(e.clientX, e.clientY, h('strong', bucketLabel(p.start, bucket, interval)),
       h('div', fmt.n(p.sessions) + ' sessions'), h('div', fmt.n(p.page_views) + ' page views'));
   });
   hit.addEventListener('pointerleave', () => { hideTip(); cross.setAttribute('x1', -10); cross.setAttribute('x2', -10); hot.setAttribute('cx', -10); });

@@ -50,7 +50,7 @@ enum Command {
     /// Import access logs (or a sequence file) as sessions.
     Import(ImportArgs),
     /// Headline figures: sessions, visitors, bounce rate, top pages, channels, countries, devices.
-    Overview(ReportArgs<TopArgs>),
+    Overview(ReportArgs<OverviewArgs>),
     /// The most common paths (of up to --steps pages), optionally anchored.
     Paths(ReportArgs<PathArgs>),
     /// Entries, exits, exit rate and bounce rate per page.
@@ -97,6 +97,18 @@ pub struct TopArgs {
     /// Rows per list, 1 to 1000.
     #[arg(long, default_value_t = bounds::TOP.default)]
     top: usize,
+}
+
+/// The overview's flags: `--top`, and the series' `--interval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OverviewArgs {
+    /// Rows per list, 1 to 1000.
+    #[arg(long, default_value_t = bounds::TOP.default)]
+    top: usize,
+    /// The time series' bucket (default: hours up to two days, else days;
+    /// hour covers at most 31 days).
+    #[arg(long, value_enum)]
+    interval: Option<crate::service::request::Interval>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -358,7 +370,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => admin::demo(store, &args, file),
         Command::Import(args) => admin::import(store, file, args),
         Command::Overview(a) => {
-            reports::report(store, &file, &a, R::Overview { top: a.options.top })
+            let req = R::Overview {
+                top: a.options.top,
+                interval: a.options.interval,
+            };
+            reports::report(store, &file, &a, req)
         }
         Command::Paths(a) => {
             let o = &a.options;

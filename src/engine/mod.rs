@@ -323,7 +323,8 @@ fn apply(
 
 impl Engine {
     /// The overview of the sessions of `site_id` that `wanted` admits;
-    /// `pages` are the site's raw pages. `None` when the store must answer
+    /// `pages` are the site's raw pages; `bucket` the series' bucket (ms),
+    /// chosen by the range's span when `None`. `None` when the store must answer
     /// (see [`overview::overview`]).
     pub(crate) fn overview(
         &self,
@@ -332,6 +333,7 @@ impl Engine {
         wanted: &Wanted,
         pages: &[(u32, String)],
         top: usize,
+        bucket: Option<Millis>,
     ) -> store::Result<Option<Overview>> {
         self.catch_up(store, Some(site_id))?;
         let (segments, selector, names, visitors) = {
@@ -349,7 +351,7 @@ impl Engine {
         let selection = Selection::new(segments, &selector);
         let window: (Option<Millis>, Option<Millis>) = (wanted.filter.from, wanted.filter.to);
         Ok(overview::overview(
-            &selection, &names, visitors, pages, window, top,
+            &selection, &names, visitors, pages, window, top, bucket,
         ))
     }
 }

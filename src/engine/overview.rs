@@ -32,6 +32,7 @@ pub(crate) fn overview(
     pages: &[(u32, String)],
     (from, to): (Option<Millis>, Option<Millis>),
     top: usize,
+    bucket: Option<Millis>,
 ) -> Option<Overview> {
     let page_bound = pages
         .iter()
@@ -110,7 +111,7 @@ pub(crate) fn overview(
     }
     let (first, last) = (sessions > 0).then_some((first, last)).unzip();
     let span = to.or(last).unwrap_or(0) - from.or(first).unwrap_or(0);
-    let bucket_ms = if span <= 2 * DAY { HOUR } else { DAY };
+    let bucket_ms = bucket.unwrap_or(if span <= 2 * DAY { HOUR } else { DAY });
     let mut buckets: FxHashMap<Millis, (u64, u64)> = FxHashMap::default();
     for (h, (s, v)) in hours {
         // Integer division truncates toward zero, in SQL as here.
@@ -152,6 +153,7 @@ pub(crate) fn overview(
         countries: ranked(&countries, |k| Some(&*names.country[k]), top),
         devices: ranked(&devices, |k| Some(&*names.device[k]), top),
         bucket_ms,
+        interval: if bucket_ms < DAY { "hour" } else { "day" },
         series,
     })
 }

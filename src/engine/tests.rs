@@ -202,11 +202,12 @@ fn compare(store: &Store, engine: &super::Engine, rng: &mut Rng, rounds: usize) 
         let site_id = crate::service::find_site(&conn, "shop").unwrap().id;
         let pages = read::site_pages(&conn, site_id).unwrap();
         let top = 1 + rng.below(6) as usize;
+        let bucket = [None, Some(3_600_000), Some(86_400_000)][rng.below(3) as usize];
         let wanted = super::site::Wanted::of(&f, &pages);
         let fast = engine
-            .overview(store, site_id, &wanted, &pages, top)
+            .overview(store, site_id, &wanted, &pages, top, bucket)
             .unwrap();
-        let sql = read::overview(&conn, site_id, &f, top).unwrap();
+        let sql = read::overview(&conn, site_id, &f, top, bucket).unwrap();
         assert_eq!(fast.as_ref(), Some(&sql), "overview, filter {f:?}");
         let fast = Analysis::load(store, engine, "shop", &f).unwrap();
         let rows = Analysis::load_from_rows(store, "shop", &f).unwrap();

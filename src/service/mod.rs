@@ -39,7 +39,8 @@ pub(crate) use report::{Report, SessionSummary};
 pub(crate) use request::{Filters, ReportKind, ReportRequest};
 pub(crate) use settings::install_budgets;
 
-use request::{bounds, FunnelRequest, GraphRequest, SearchRequest};
+use chrono::Datelike as _;
+use request::{bounds, FunnelRequest, GraphRequest, Interval, SearchRequest};
 
 /// The service over one store.
 #[derive(Clone)]
@@ -131,8 +132,23 @@ impl Service {
         site: &str,
         filters: &Filters,
         top: usize,
+        interval: Option<Interval>,
         cancel: &Cancel,
     ) -> Result<read::Overview> {
+        let now = crate::event::now_ms();
+        let bucket = match interval {
+            None => None,
+            Some(Interval::Hour) => {
+                let span = filters.to.unwrap_or(now) - filters.from.unwrap_or(i64::MIN / 2);
+                if span > MAX_HOURLY_SPAN_MS {
+                    return Err(ServiceError::invalid(
+                        "interval: hour covers a range of at most 31 days (set from and to, or pick day)",
+                    ));
+                }
+                Some(HOUR_MS)
+            }
+            Some(_) => Some(DAY_MS),
+        };
         let conn = self.store.read()?;
         let s = find_site(&conn, site)?;
         let filter = filters.journey_filter();
@@ -140,12 +156,17 @@ impl Service {
         let wanted = crate::engine::site::Wanted::of(&filter, &pages);
         let mut o = match self
             .engine
-            .overview(&self.store, s.id, &wanted, &pages, top)?
+            .overview(&self.store, s.id, &wanted, &pages, top, bucket)?
         {
             Some(o) => o,
-            None => analysis::read_until(&conn, cancel, |c| read::overview(c, s.id, &filter, top))?,
+            None => analysis::read_until(&conn, cancel, |c| {
+                read::overview(c, s.id, &filter, top, bucket)
+            })?,
         };
-        fill_series(&mut o, filters.from, filters.to, crate::event::now_ms());
+        fill_series(&mut o, filters.from, filters.to, now);
+        if let Some(i @ (Interval::Week | Interval::Month)) = interval {
+            regroup(&mut o, i);
+        }
         Ok(o)
     }
 
@@ -171,9 +192,9 @@ impl Service {
     ) -> Result<Report> {
         let filters = filters.clone().check()?;
         req.check()?;
-        if let ReportRequest::Overview { top } = req {
+        if let ReportRequest::Overview { top, interval } = req {
             return Ok(Report::Overview(
-                self.overview(site, &filters, *top, &cancel)?,
+                self.overview(site, &filters, *top, *interval, &cancel)?,
             ));
         }
         let a = self.analysis(site, &filters, cancel)?;
@@ -422,6 +443,48 @@ fn graph_query(a: &Analysis, g: &GraphRequest) -> Result<GraphQuery> {
     })
 }
 
+const HOUR_MS: Millis = 3_600_000;
+const DAY_MS: Millis = 86_400_000;
+/// The longest range an hourly series may cover: 744 buckets.
+const MAX_HOURLY_SPAN_MS: Millis = 31 * DAY_MS;
+
+/// Merges a daily series into weeks (from Monday) or calendar months, UTC.
+/// `bucket_ms` says 7 days for weeks and a nominal 30 for months; the
+/// `interval` field says which.
+fn regroup(o: &mut read::Overview, interval: Interval) {
+    let start_of = |t: Millis| -> Millis {
+        match interval {
+            Interval::Week => {
+                // 1970-01-01 was a Thursday: three days after a Monday.
+                let day = t.div_euclid(DAY_MS);
+                (day - (day + 3).rem_euclid(7)) * DAY_MS
+            }
+            Interval::Month => chrono::DateTime::from_timestamp_millis(t)
+                .and_then(|d| d.date_naive().with_day(1))
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map_or(t, |d| d.and_utc().timestamp_millis()),
+            Interval::Hour | Interval::Day => t,
+        }
+    };
+    let mut merged: Vec<read::Bucket> = Vec::new();
+    for b in o.series.drain(..) {
+        let start = start_of(b.start);
+        match merged.last_mut() {
+            Some(last) if last.start == start => {
+                last.sessions += b.sessions;
+                last.page_views += b.page_views;
+            }
+            _ => merged.push(read::Bucket { start, ..b }),
+        }
+    }
+    o.series = merged;
+    o.bucket_ms = match interval {
+        Interval::Week => 7 * DAY_MS,
+        _ => 30 * DAY_MS,
+    };
+    o.interval = interval.as_str();
+}
+
 /// At most this many buckets are filled in: ten years of days.
 const MAX_FILLED_BUCKETS: i64 = 3_660;
 
@@ -496,6 +559,7 @@ mod fill_tests {
             countries: vec![],
             devices: vec![],
             bucket_ms: DAY,
+            interval: "day",
             series: starts
                 .iter()
                 .map(|&start| read::Bucket {
@@ -541,6 +605,28 @@ mod fill_tests {
         let mut o = overview(&[10 * DAY, 12 * DAY]);
         fill_series(&mut o, Some(0), Some(100_000 * DAY), 99 * DAY);
         assert_eq!(days(&o), [(10, 3), (11, 0), (12, 3)]);
+    }
+
+    #[test]
+    fn days_merge_into_weeks_from_monday_and_calendar_months() {
+        // 2026-11-30 is a Monday; 2026-12-01 starts a month.
+        let nov30 = chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
+        let d = |n: i64| nov30 + n * DAY;
+        let mut o = overview(&[d(-1), d(0), d(1), d(6), d(7)]);
+        let mut m = o.clone();
+        regroup(&mut o, Interval::Week);
+        let weeks: Vec<(Millis, u64)> = o.series.iter().map(|b| (b.start, b.sessions)).collect();
+        assert_eq!(weeks, [(d(-7), 3), (d(0), 9), (d(7), 3)]);
+        assert_eq!((o.bucket_ms, o.interval), (7 * DAY, "week"));
+        regroup(&mut m, Interval::Month);
+        let months: Vec<(Millis, u64)> = m.series.iter().map(|b| (b.start, b.sessions)).collect();
+        assert_eq!(months, [(d(-29), 6), (d(1), 9)], "November, December");
+        assert_eq!(m.interval, "month");
     }
 
     #[test]

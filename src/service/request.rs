@@ -366,18 +366,51 @@ pub(crate) struct PatternsRequest {
     pub all: bool,
 }
 
+/// The time series' bucket of the overview (`interval`); by the range's
+/// span when not given: hours up to two days, else days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Interval {
+    Hour,
+    Day,
+    /// Weeks from Monday (UTC).
+    Week,
+    /// Calendar months (UTC).
+    Month,
+}
+
+impl Interval {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Interval::Hour => "hour",
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+        }
+    }
+}
+
 /// A report, with what it takes besides the filters.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ReportRequest {
-    Overview { top: usize },
+    Overview {
+        top: usize,
+        interval: Option<Interval>,
+    },
     Paths(PathsRequest),
     Exits,
-    Transitions { page: String, top: usize },
+    Transitions {
+        page: String,
+        top: usize,
+    },
     Journeys(GraphRequest),
     Funnel(FunnelRequest),
     Stages,
-    Frustration { worst: usize },
-    Moments { top: usize },
+    Frustration {
+        worst: usize,
+    },
+    Moments {
+        top: usize,
+    },
     Patterns(PatternsRequest),
 }
 
@@ -388,6 +421,7 @@ impl ReportRequest {
         Ok(match kind {
             ReportKind::Overview => ReportRequest::Overview {
                 top: p.number(&TOP)?,
+                interval: p.choice("interval")?,
             },
             ReportKind::Paths => ReportRequest::Paths(PathsRequest {
                 steps: p.number(&STEPS)?,
@@ -423,7 +457,7 @@ impl ReportRequest {
     pub(crate) fn check(&self) -> Result<()> {
         use bounds::*;
         match self {
-            ReportRequest::Overview { top }
+            ReportRequest::Overview { top, .. }
             | ReportRequest::Transitions { top, .. }
             | ReportRequest::Moments { top } => {
                 TOP.check(*top)?;

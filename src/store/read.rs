@@ -446,6 +446,9 @@ pub(crate) struct Overview {
     /// The bucket size of `series` (ms): an hour for ranges up to two
     /// days, a day otherwise.
     pub bucket_ms: Millis,
+    /// What a bucket is: "hour" or "day" (and "week" or "month" when the
+    /// service merges days).
+    pub interval: &'static str,
     pub series: Vec<Bucket>,
 }
 
@@ -456,6 +459,7 @@ pub(crate) fn overview(
     site_id: i64,
     f: &JourneyFilter,
     top: usize,
+    bucket: Option<Millis>,
 ) -> Result<Overview> {
     let (from, args) = filtered_sessions(site_id, f);
     let args = || rusqlite::params_from_iter(args.iter());
@@ -502,11 +506,11 @@ pub(crate) fn overview(
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     };
     let span = f.to.or(last).unwrap_or(0) - f.from.or(first).unwrap_or(0);
-    let bucket_ms: Millis = if span <= 2 * 86_400_000 {
+    let bucket_ms: Millis = bucket.unwrap_or(if span <= 2 * 86_400_000 {
         3_600_000
     } else {
         86_400_000
-    };
+    });
     let mut stmt = conn.prepare(&format!(
         "SELECT s.start_ms / {bucket_ms} * {bucket_ms} AS b, COUNT(*), SUM(s.page_count)
          {from} GROUP BY b ORDER BY b"
@@ -536,6 +540,11 @@ pub(crate) fn overview(
         countries: counted("s.country")?,
         devices: counted("s.device")?,
         bucket_ms,
+        interval: if bucket_ms < 86_400_000 {
+            "hour"
+        } else {
+            "day"
+        },
         series,
     })
 }

@@ -124,6 +124,17 @@ await step('overview', async () => {
   check('series has every day of the range', api.bucket_ms === 86400000 && api.series.length >= 7, { bucket: api.bucket_ms, days: api.series.length });
   check('series steps one bucket at a time', api.series.every((b, i) => i === 0 || b.start - api.series[i - 1].start === api.bucket_ms), api.series.map((b) => b.start));
   check('a dot per bucket', (await q('#sessions-chart svg circle.dot').count()) === api.series.length);
+  // The interval picker: weeks start on Monday (UTC), one dot each.
+  check('hours offered for a week', (await q('#interval-select option[value=hour]').count()) === 1);
+  await q('#interval-select').selectOption('week');
+  await page.waitForFunction(() => location.hash.includes('interval=week'), null, T);
+  await q('#sessions-chart svg, #sessions-chart .empty').first().waitFor(T);
+  const weekly = (await apiGet(`/api/sites/${site}/overview?interval=week&from=${Date.now() - 6 * 86400000}`)).body;
+  check('weekly series', weekly.interval === 'week' && weekly.bucket_ms === 7 * 86400000 && weekly.series.every((b) => new Date(b.start).getUTCDay() === 1), weekly.series);
+  check('a dot per week', (await q('#sessions-chart svg circle.dot').count()) >= 1 && (await q('#sessions-chart svg circle.dot').count()) <= 2);
+  await go(`#/overview?site=${site}&range=all&interval=hour`);
+  await q('#sessions-chart svg, #sessions-chart .empty').first().waitFor(T);
+  check('no hours over all time', (await q('#interval-select option[value=hour]').count()) === 0);
   check('entry pages listed', (await q('.card:has(h2:text("Top entry pages")) .barlist-row').count()) === Math.min(10, api.entry_pages.length));
   await shot('overview');
   // Clicking a device applies the filter everywhere (and lands in the URL).
