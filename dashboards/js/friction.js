@@ -54,7 +54,7 @@ export async function render(el, ctx) {
     { label: 'Errors', num: true, render: (r) => cnt(r.errors) },
     { label: 'Quick backs', num: true, render: (r) => cnt(r.quick_backs) },
     { label: 'Loops', num: true, render: (r) => cnt(r.loops) },
-  ], pages, { cls: 'frustration-table', empty: 'No frustration signals in this range. 🎉' })));
+  ], pages, { cls: 'frustration-table', empty: 'No frustration signals in this range.' })));
 
   body.appendChild(card('Most frustrated sessions', table([
     { label: 'Session', render: (r) => h('a', { href: link('session', { id: r.session_id }) }, '#' + r.session_id) },

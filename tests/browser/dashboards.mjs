@@ -430,6 +430,9 @@ await step('phone width', async () => {
       return { scroll: document.documentElement.scrollWidth, width: innerWidth, signout: so.right <= innerWidth && so.width > 0, wide };
     });
     check(`${view} fits a phone`, m.scroll <= m.width && m.signout, m);
+    // No emoji: many machines (this one too) have no font for them.
+    const emoji = await page.evaluate(() => (document.body.innerText.match(/[\u{1F300}-\u{1FAFF}]/gu) || []));
+    check(`${view} shows no emoji`, emoji.length === 0, emoji);
   }
   await shot('phone');
   await page.setViewportSize({ width: 1360, height: 900 });
