@@ -10,14 +10,23 @@ export async function render(el, ctx) {
   el.appendChild(h('div.view-head', h('h1', 'Funnels'),
     h('p.muted', 'Steps are regular expressions over page paths, in order. A session converts when it reaches each step in turn within the time window.')));
 
-  const [exits, paths] = await Promise.all([
+  const [exits, paths, settings] = await Promise.all([
     api(ctx.base + '/exits', filterParams(p), { signal: ctx.signal }).catch(() => ({ pages: [] })),
     steps.length ? null : api(ctx.base + '/paths', { steps: 5, top: 1, ...filterParams(p) }, { signal: ctx.signal }).catch(() => null),
+    steps.length ? null : api(ctx.base + '/stages/settings', null, { signal: ctx.signal }).catch(() => null),
   ]);
   if (!ctx.isCurrent()) return;
   let suggested = false;
   if (!steps.length) {
-    const top = paths && paths.paths && paths.paths[0];
+    // A funnel is about converting: suggest the most common path into the
+    // most viewed goal page (the site's goal patterns), else the most
+    // common path.
+    const goals = ((settings && settings.goals) || []).map((g) => { try { return new RegExp(g); } catch (e) { return null; } }).filter(Boolean);
+    const goal = (exits.pages || []).filter((x) => goals.some((re) => re.test(x.page))).sort((a, b) => b.views - a.views)[0];
+    const toGoal = goal ? await api(ctx.base + '/paths', { steps: 5, top: 1, end: goal.page, ...filterParams(p) }, { signal: ctx.signal }).catch(() => null) : null;
+    if (!ctx.isCurrent()) return;
+    const intoGoal = toGoal && toGoal.paths && toGoal.paths[0];
+    const top = intoGoal && intoGoal.pages.length >= 2 ? intoGoal : paths && paths.paths && paths.paths[0];
     steps = top && top.pages.length >= 2 ? top.pages.map((x) => '^' + reEscape(x) + '$') : ['', ''];
     suggested = !!(top && top.pages.length >= 2);
   }

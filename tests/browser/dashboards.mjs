@@ -238,6 +238,9 @@ await step('transitions', async () => {
 await step('funnels', async () => {
   await go(`#/funnels?site=${site}&range=7d`);
   await q('#funnel-editor .fe-row').first().waitFor(T);
+  // The suggested funnel ends at the goal (the thank-you page).
+  const suggestedLast = await q('#funnel-editor .fe-row').last().locator('input').inputValue();
+  check('the suggested funnel ends at the goal page', suggestedLast.includes('thank'), suggestedLast);
   // Define a three-step funnel on the page.
   while ((await q('#funnel-editor .fe-row').count()) < 3) await q('#funnel-add').click();
   while ((await q('#funnel-editor .fe-row').count()) > 3) await q('#funnel-editor .fe-row').last().locator('button[aria-label="Remove step"]').click();
