@@ -7,7 +7,7 @@
 
 use super::site::{wide, Selection, NONE};
 use crate::event::Millis;
-use crate::store::read::{Bucket, Counted, Overview};
+use crate::store::read::{self, Bucket, Counted, Overview};
 use rustc_hash::FxHashMap;
 
 /// The strings behind a site's dictionary codes.
@@ -19,7 +19,6 @@ pub(crate) struct Names {
 }
 
 const HOUR: Millis = 3_600_000;
-const DAY: Millis = 86_400_000;
 
 /// The overview of `sel`; `visitors` bounds the visitor codes, `pages` are
 /// the site's raw pages (id, path), `from` and `to` the filter's window.
@@ -111,7 +110,7 @@ pub(crate) fn overview(
     }
     let (first, last) = (sessions > 0).then_some((first, last)).unzip();
     let span = to.or(last).unwrap_or(0) - from.or(first).unwrap_or(0);
-    let bucket_ms = bucket.unwrap_or(if span <= 2 * DAY { HOUR } else { DAY });
+    let bucket_ms = read::series_bucket(span, bucket);
     let mut buckets: FxHashMap<Millis, (u64, u64)> = FxHashMap::default();
     for (h, (s, v)) in hours {
         // Integer division truncates toward zero, in SQL as here.
@@ -153,7 +152,7 @@ pub(crate) fn overview(
         countries: ranked(&countries, |k| Some(&*names.country[k]), top),
         devices: ranked(&devices, |k| Some(&*names.device[k]), top),
         bucket_ms,
-        interval: if bucket_ms < DAY { "hour" } else { "day" },
+        interval: read::interval_name(bucket_ms),
         series,
     })
 }

@@ -452,6 +452,24 @@ pub(crate) struct Overview {
     pub series: Vec<Bucket>,
 }
 
+/// The overview series' bucket (ms): `asked`, or by the range's span, an
+/// hour up to two days and a day beyond. The engine's overview and this
+/// one's SQL choose alike through it.
+pub(crate) fn series_bucket(span: Millis, asked: Option<Millis>) -> Millis {
+    const HOUR: Millis = 3_600_000;
+    const DAY: Millis = 86_400_000;
+    asked.unwrap_or(if span <= 2 * DAY { HOUR } else { DAY })
+}
+
+/// What a bucket of `bucket_ms` is called in the overview's `interval`.
+pub(crate) fn interval_name(bucket_ms: Millis) -> &'static str {
+    if bucket_ms < 86_400_000 {
+        "hour"
+    } else {
+        "day"
+    }
+}
+
 /// The overview of the sessions of a site that pass `f`; `top` bounds the
 /// lists.
 pub(crate) fn overview(
@@ -506,11 +524,7 @@ pub(crate) fn overview(
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     };
     let span = f.to.or(last).unwrap_or(0) - f.from.or(first).unwrap_or(0);
-    let bucket_ms: Millis = bucket.unwrap_or(if span <= 2 * 86_400_000 {
-        3_600_000
-    } else {
-        86_400_000
-    });
+    let bucket_ms = series_bucket(span, bucket);
     let mut stmt = conn.prepare(&format!(
         "SELECT s.start_ms / {bucket_ms} * {bucket_ms} AS b, COUNT(*), SUM(s.page_count)
          {from} GROUP BY b ORDER BY b"
@@ -540,11 +554,7 @@ pub(crate) fn overview(
         countries: counted("s.country")?,
         devices: counted("s.device")?,
         bucket_ms,
-        interval: if bucket_ms < 86_400_000 {
-            "hour"
-        } else {
-            "day"
-        },
+        interval: interval_name(bucket_ms),
         series,
     })
 }
