@@ -54,7 +54,12 @@ impl Tracker {
     /// `GET /t.js`, or `GET /t/{file}` with `file` from the path. An unknown
     /// version (a tag pinned to an older build) still gets the current
     /// script, with the short cache, rather than breaking the shop's tracking.
-    pub(crate) fn serve(&self, req: &Request<Incoming>, versioned: Option<&str>) -> Reply {
+    pub(crate) fn serve(
+        &self,
+        req: &Request<Incoming>,
+        versioned: Option<&str>,
+        wanted: Encoding,
+    ) -> Reply {
         let pinned =
             versioned.is_some_and(|f| f.strip_suffix(".js") == Some(self.version.as_str()));
         let cache = if pinned {
@@ -64,8 +69,7 @@ impl Tracker {
         };
         // The smallest form the browser accepts, each form its own ETag
         // (a cache must not answer a gzip request with brotli bytes).
-        let (body, coding) =
-            encoding::embedded(self.key, self.body, Encoding::negotiate(req.headers()));
+        let (body, coding) = encoding::embedded(self.key, self.body, wanted);
         let etag = HeaderValue::from_str(&format!("\"{}{}\"", self.version, coding.etag_suffix()))
             .expect("hex is a valid header");
         let not_modified = req

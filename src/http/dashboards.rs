@@ -41,9 +41,9 @@ impl Dashboards {
     }
 
     /// `GET /dashboard/{rest}`; an empty rest is the index page.
-    /// The embedded pages go in the smallest form the request accepts
-    /// (made at build time, see [`super::encoding`]).
-    pub(crate) fn serve(&self, rest: &[&str], headers: &hyper::HeaderMap) -> Reply {
+    /// The embedded pages go in the `wanted` form, the smallest the
+    /// request accepts (made at build time, see [`super::encoding`]).
+    pub(crate) fn serve(&self, rest: &[&str], wanted: Encoding) -> Reply {
         let path = if rest.is_empty() || rest == [""] {
             "index.html".to_string()
         } else {
@@ -52,7 +52,6 @@ impl Dashboards {
         if path.split('/').any(|s| s.is_empty() || s.starts_with('.')) {
             return reply::error(StatusCode::NOT_FOUND, "not found");
         }
-        let wanted = Encoding::negotiate(headers);
         let body: Option<(Bytes, Encoding)> = match &self.dir {
             Some(dir) => std::fs::read(dir.join(&path))
                 .ok()

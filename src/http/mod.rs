@@ -429,7 +429,7 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
         {
             (m.spec.label, unauthorized())
         }
-        routes::Lookup::Route(m) => (m.spec.label, dispatch(&app, req, peer, &m).await),
+        routes::Lookup::Route(m) => (m.spec.label, dispatch(&app, req, peer, &m, coding).await),
     };
     app.metrics.request(label, reply.status().as_u16());
     let mut reply = reply;
@@ -462,6 +462,7 @@ async fn dispatch(
     req: Request<Incoming>,
     peer: SocketAddr,
     m: &routes::Matched<'_>,
+    coding: encoding::Encoding,
 ) -> Reply {
     use routes::Route;
     let query = req.uri().query().map(str::to_string);
@@ -481,12 +482,12 @@ async fn dispatch(
                 .split('/')
                 .filter(|s| !s.is_empty())
                 .collect();
-            app.dashboards.serve(&rest, req.headers())
+            app.dashboards.serve(&rest, coding)
         }
         Route::Healthz => health(app).await,
-        Route::Tracker => app.tracker.serve(&req, None),
-        Route::Recorder => app.recorder.serve(&req, None),
-        Route::TrackerVersioned => app.tracker.serve(&req, Some(m.param("file"))),
+        Route::Tracker => app.tracker.serve(&req, None, coding),
+        Route::Recorder => app.recorder.serve(&req, None, coding),
+        Route::TrackerVersioned => app.tracker.serve(&req, Some(m.param("file")), coding),
         Route::Metrics => metrics_text(app),
         Route::Sites => api::list_sites(app).await,
         Route::Sessions => api::list_sessions(app, site, query).await,
