@@ -90,6 +90,9 @@ pub(crate) struct ServeArgs {
     /// Most reports and charts computed at once; more wait their turn (within their timeout). Default: the number of CPUs.
     #[arg(long, env = "TRAILMAP_MAX_CONCURRENT_REPORTS")]
     pub max_concurrent_reports: Option<usize>,
+    /// Most memory (MiB) the clicks and view depths of the pages mapped lately take; 0 keeps none.
+    #[arg(long, env = "TRAILMAP_HEATMAP_MEMORY_MB")]
+    pub heatmap_memory_mb: Option<usize>,
     /// Most sessions held in memory; past it the least recently active close.
     #[arg(long, env = "TRAILMAP_MAX_OPEN_SESSIONS")]
     pub max_open_sessions: Option<usize>,
@@ -283,6 +286,7 @@ pub(crate) struct FileServe {
     pub replay_retention_days: Option<u64>,
     pub analysis_timeout_seconds: Option<f64>,
     pub max_concurrent_reports: Option<usize>,
+    pub heatmap_memory_mb: Option<usize>,
     pub max_open_sessions: Option<usize>,
     pub max_session_memory_mb: Option<usize>,
     pub max_cached_pages: Option<usize>,
@@ -468,6 +472,8 @@ pub(crate) struct Limits {
     pub analysis_timeout: Duration,
     /// Most reports and charts computed at once.
     pub max_concurrent_reports: usize,
+    /// Bytes the clicks and view depths of the pages mapped lately take.
+    pub heatmap_memory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -479,6 +485,7 @@ impl Default for Limits {
             // Reports are CPU-bound: more at once than cores only shares
             // them out slower, and adds each one's working memory.
             max_concurrent_reports: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            heatmap_memory_bytes: crate::engine::activity::DEFAULT_BUDGET_BYTES,
         }
     }
 }
@@ -743,6 +750,12 @@ pub(crate) fn resolve_serve(
             bail!("max concurrent reports must be 1..=256, got {n}");
         }
         s.limits.max_concurrent_reports = n;
+    }
+    if let Some(mb) = args.heatmap_memory_mb.or(f.heatmap_memory_mb) {
+        if mb > 1024 * 1024 {
+            bail!("heatmap memory must be 0..=1048576 MiB, got {mb}");
+        }
+        s.limits.heatmap_memory_bytes = mb << 20;
     }
     if let Some(secs) = args.busy_timeout_secs.or(f.busy_timeout_secs) {
         if !(1..=600).contains(&secs) {

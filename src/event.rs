@@ -249,8 +249,9 @@ pub(crate) struct RecordedClick {
     pub vw: u32,
     /// Document (layout) width when clicked; 0 if unknown (then `vw`).
     pub dw: u32,
-    /// CSS selector of the clicked element.
-    pub sel: Option<String>,
+    /// CSS selector of the clicked element (shared: a page's clicks repeat
+    /// a few selectors).
+    pub sel: Option<std::sync::Arc<str>>,
     /// Offset of the click within the element's box.
     pub ox: f64,
     pub oy: f64,

@@ -40,7 +40,7 @@
 //!   [`service::analysis`] (a
 //!   site's journeys loaded through the filters and cleaned, and the mining
 //!   run over them) and [`service::charts`] (a site's charts from the
-//!   store, mining and [`heat`]).
+//!   engine, mining and [`heat`]).
 //! * [`engine`] is the read engine: every site's sessions held in memory
 //!   as flat, dictionary-coded columns in shared segments
 //!   ([`engine::site`]), brought up to date from the store's change
@@ -50,12 +50,18 @@
 //!   for the overview ([`engine::overview`], one pass over the columns).
 //!   Each site's columns are kept in a file beside the database between
 //!   processes ([`engine`]'s `snapshot`: a cache, never the truth), which a
-//!   new process maps into memory and reads in place (`column`). It reads
-//!   the store through [`store::journeys`] only, and knows nothing of the
+//!   new process maps into memory and reads in place (`column`). Heatmaps
+//!   and scroll maps take their page's clicks and view depths from it
+//!   ([`engine::activity`]: loaded at a page's first map, then followed
+//!   like the sessions, within a byte budget), their sessions selected
+//!   through the same columns as every report's. It reads the store
+//!   through [`store::journeys`] and, for pages' activity,
+//!   [`store::read::each_page_activity`] only, and knows nothing of the
 //!   doors. Where it leaves the house plan (which gives it store and event
 //!   only): it uses [`mine`]'s journey types, `Journeys` and `JourneySet`,
 //!   because what it hands out is what mining walks, and the store's
-//!   `Overview` type for the overview it counts.
+//!   `Overview` type for the overview it counts (and its `PageActivity`
+//!   for the clicks it hands to [`heat`]).
 //! * [`event`] is the shared vocabulary: events, sessions, channels, devices,
 //!   a page view's frustration signals ([`event::PageSignals`]), recorded
 //!   clicks and viewport classes. It imports no other room.

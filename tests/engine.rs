@@ -84,3 +84,46 @@ fn a_stored_event_is_in_the_next_report_and_a_restart_starts_from_the_file() {
     assert_eq!(again.get_json("/api/sites/shop/overview")["sessions"], 21);
     again.terminate();
 }
+
+fn chart_svg(s: &Server, path: &str) -> String {
+    let r = s.get(path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    r.body
+}
+
+#[test]
+fn a_click_answered_202_is_in_the_next_heatmap_and_scroll_map() {
+    let s = Server::start(&[]);
+    let t = now_ms() - 60_000;
+    let heatmap = "/api/sites/shop/charts/heatmap.svg?page=/product";
+    let scrollmap = "/api/sites/shop/charts/scrollmap.svg?page=/product";
+    let first = s.collect(&batch(
+        "heat-one-aaaaaaaa",
+        &[
+            pageview(t, "/product", ""),
+            click(t + 100, 200.0, 300.0, "#buy", false),
+        ],
+    ));
+    assert_eq!(first.status, 202, "{}", first.body);
+    // The first map loads the page's clicks into the engine.
+    assert!(chart_svg(&s, heatmap).contains("1 click,"));
+    assert!(chart_svg(&s, scrollmap).contains("1 view"));
+    // More clicks in the same session and a new session: in the very next
+    // maps, asked right after the 202s.
+    for (sid, at) in [("heat-one-aaaaaaaa", 200), ("heat-two-aaaaaaaa", 300)] {
+        let mut events = vec![click(t + at, 210.0, 310.0, "#buy", true)];
+        if sid == "heat-two-aaaaaaaa" {
+            events.insert(0, pageview(t + at - 50, "/product", ""));
+        }
+        let r = s.collect(&batch(sid, &events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let started = Instant::now();
+    assert!(chart_svg(&s, heatmap).contains("3 clicks,"));
+    assert!(started.elapsed().as_secs_f64() < 2.0);
+    assert!(chart_svg(&s, scrollmap).contains("2 views"));
+    // A filter selects the sessions as every report does: a window that
+    // ends before them counts none.
+    let before = format!("{heatmap}&to={}", t - 3_600_000);
+    assert!(chart_svg(&s, &before).contains("0 clicks,"));
+}

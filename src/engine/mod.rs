@@ -7,13 +7,18 @@
 //! the store's change sequence, as the search index does: it loads every
 //! session once (the first report after a start), then before each answer
 //! takes what changed since its watermark, so an event committed before a
-//! request is in its answer. Nothing here is written to disk yet: a
-//! restarted server (or each CLI command) loads again.
+//! request is in its answer. Each site's columns are kept in a snapshot
+//! file beside the database ([`snapshot`]), so that a restarted server (or
+//! a CLI command) reads only the changes since.
 //!
-//! Reports reach the engine through [`Engine::journeys`]; they never read
-//! session rows themselves. A second backend (ClickHouse) will sit behind
+//! Reports reach the engine through [`Engine::journeys`] and
+//! [`Engine::overview`]; heatmaps and scroll maps through
+//! [`Engine::page_activity`], which holds the clicks and view depths of
+//! the pages mapped lately ([`activity`]) and selects their sessions as
+//! reports do. None of them reads session rows itself. A second backend (ClickHouse) will sit behind
 //! the same call.
 
+pub(crate) mod activity;
 mod column;
 pub(crate) mod overview;
 pub(crate) mod site;
@@ -23,7 +28,7 @@ mod tests;
 
 use crate::event::Millis;
 use crate::mine::{Block, JourneySet, Journeys, PageId};
-use crate::store::read::Overview;
+use crate::store::read::{Overview, PageActivity};
 use crate::store::{self, journeys as rows, Store};
 use rustc_hash::FxHashMap;
 use site::{Selection, SiteJourneys, Wanted};
@@ -39,6 +44,10 @@ pub(crate) struct Engine {
     /// Held by the one request catching up, so that two do not read the
     /// same changes twice.
     catching_up: Mutex<()>,
+    /// The clicks and view depths of the pages mapped lately
+    /// ([`activity`]); not in [`State`], so that reading a page's events
+    /// blocks no report.
+    pages: Mutex<activity::Pages>,
 }
 
 #[derive(Debug, Default)]
@@ -289,6 +298,57 @@ impl Engine {
             collapse,
             page_bound,
         })
+    }
+}
+
+impl Engine {
+    /// Sets what the pages' clicks and view depths may take in memory
+    /// (0 keeps none between questions).
+    pub(crate) fn set_activity_budget(&self, bytes: usize) {
+        self.pages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_budget(bytes);
+    }
+
+    /// The clicks and view depths on `raw_pages` (the raw pages of one
+    /// cleaned page) of the sessions of `site_id` that `wanted` admits,
+    /// oldest session first, current as of this call. The page's events
+    /// are read through `conn` the first time it is asked for, then only
+    /// those that changed.
+    pub(crate) fn page_activity(
+        &self,
+        store: &Store,
+        conn: &rusqlite::Connection,
+        site_id: i64,
+        wanted: &Wanted,
+        raw_pages: &[u32],
+    ) -> store::Result<PageActivity> {
+        self.catch_up(store, Some(site_id))?;
+        let (segments, selector, created, watermark, live) = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            let Some(f) = state.sites.get(&site_id) else {
+                return Ok(PageActivity::default());
+            };
+            let live: Vec<(i64, i64)> =
+                state.sites.iter().map(|(id, f)| (*id, f.created)).collect();
+            (
+                f.journeys.snapshot(),
+                f.journeys.selector(wanted),
+                f.created,
+                state.watermark,
+                live,
+            )
+        };
+        let site = activity::Site {
+            id: site_id,
+            created,
+            segments: &segments,
+            selector: &selector,
+            watermark,
+            live: &live,
+        };
+        activity::select(&self.pages, conn, &site, raw_pages)
     }
 }
 

@@ -597,6 +597,34 @@ impl SiteJourneys {
     }
 }
 
+/// The start of each session of `ids` (ascending) that `sel` admits in
+/// `segments`; `None` for one it does not admit or they do not hold. A walk
+/// down both lists: a heatmap's sessions are looked up, not every session
+/// of the site tested.
+pub(crate) fn admitted_starts(
+    segments: &[Arc<Segment>],
+    sel: &Selector,
+    ids: &[i64],
+) -> Vec<Option<Millis>> {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut s = 0;
+    for &id in ids {
+        while segments.get(s).is_some_and(|seg| seg.last_id() < id) {
+            s += 1;
+        }
+        let held = segments.get(s).and_then(|seg| {
+            let ids: &[i64] = &seg.ids;
+            let k = ids.binary_search(&id).ok()?;
+            Some((seg.starts[k], seg.dims[k]))
+        });
+        out.push(
+            held.filter(|(start, dims)| sel.admits(*start, dims))
+                .map(|(start, _)| start),
+        );
+    }
+    out
+}
+
 /// The sessions a report asked for: the site's segments as they were when
 /// it asked, and which of their sessions its filter admits.
 #[derive(Debug, Default)]

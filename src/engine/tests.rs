@@ -42,9 +42,14 @@ fn batch(rng: &mut Rng, site_id: i64, visitor: u64, ts: Millis) -> IngestBatch {
     let mut t = ts;
     for i in 0..1 + rng.below(6) {
         let path = PAGES[rng.below(PAGES.len() as u64) as usize];
+        let vw = [390, 820, 1280, 1440][rng.below(4) as usize];
         let mut detail = EventDetail {
             url: Some(format!("https://shop.example{path}")),
             status: (path == "/missing").then_some(404),
+            vw: Some(vw),
+            vh: Some(700),
+            dw: Some(vw),
+            dh: Some(1000 + 100 * rng.below(20) as u32),
             ..EventDetail::default()
         };
         if i == 0 {
@@ -56,14 +61,32 @@ fn batch(rng: &mut Rng, site_id: i64, visitor: u64, ts: Millis) -> IngestBatch {
             path: Some(path.to_string()),
             detail,
         });
-        if rng.below(4) == 0 {
+        for k in 0..rng.below(4) {
+            let coordinate = |rng: &mut Rng| rng.below(20_000) as f64 / 10.0;
             events.push(Event {
                 kind: EventKind::Click,
-                ts: t + 1,
+                ts: t + 1 + k as Millis,
                 path: None,
                 detail: EventDetail {
                     rage: rng.below(2) == 0,
                     dead: rng.below(2) == 0,
+                    x: Some(coordinate(rng)),
+                    y: Some(coordinate(rng)),
+                    ox: Some(coordinate(rng) / 10.0),
+                    oy: Some(coordinate(rng) / 10.0),
+                    sel: (rng.below(4) > 0).then(|| format!("#b{}", rng.below(5))),
+                    ..EventDetail::default()
+                },
+            });
+        }
+        if rng.below(3) == 0 {
+            events.push(Event {
+                kind: EventKind::Scroll,
+                ts: t + 10,
+                path: None,
+                detail: EventDetail {
+                    max_depth: Some(700 + 50 * rng.below(40) as u32),
+                    dh: Some(1000 + 100 * rng.below(30) as u32),
                     ..EventDetail::default()
                 },
             });
@@ -194,7 +217,10 @@ impl<T: serde::Serialize> Erased for T {
     }
 }
 
-fn compare(store: &Store, engine: &super::Engine, rng: &mut Rng, rounds: usize) {
+/// Asks `rounds` random questions both ways; returns the clicks the
+/// heatmap questions counted (so that a test can tell it compared some).
+fn compare(store: &Store, engine: &super::Engine, rng: &mut Rng, rounds: usize) -> usize {
+    let mut clicks = 0;
     for _ in 0..rounds {
         let f = filters(rng);
         // The overview, against the store's SQL.
@@ -209,6 +235,29 @@ fn compare(store: &Store, engine: &super::Engine, rng: &mut Rng, rounds: usize) 
             .unwrap();
         let sql = read::overview(&conn, site_id, &f, top, bucket).unwrap();
         assert_eq!(fast.as_ref(), Some(&sql), "overview, filter {f:?}");
+        // The clicks and view depths heatmaps draw, against the store's
+        // filtered read of the event chunks.
+        let page = ["/cart", "/shoes/42", "/", "/nope"][rng.below(4) as usize];
+        let mut raw: Vec<u32> = pages
+            .iter()
+            .filter(|(_, p)| p == page || (page == "/shoes/42" && p.starts_with("/shoes/")))
+            .map(|(id, _)| *id)
+            .collect();
+        raw.sort_unstable();
+        let every = JourneyFilter {
+            include_bots: true,
+            ..JourneyFilter::default()
+        };
+        for f in [f.clone(), every] {
+            let wanted = super::site::Wanted::of(&f, &pages);
+            let fast = engine
+                .page_activity(store, &conn, site_id, &wanted, &raw)
+                .unwrap();
+            let slow =
+                read::page_activity(&conn, site_id, &f, &raw.iter().copied().collect()).unwrap();
+            assert_eq!(fast, slow, "page activity of {page}, filter {f:?}");
+            clicks += slow.clicks.len();
+        }
         let fast = Analysis::load(store, engine, "shop", &f).unwrap();
         let rows = Analysis::load_from_rows(store, "shop", &f).unwrap();
         let (fast, rows) = (answers(&fast), answers(&rows));
@@ -217,6 +266,7 @@ fn compare(store: &Store, engine: &super::Engine, rng: &mut Rng, rounds: usize) 
         }
         assert_eq!(fast.len(), rows.len(), "filter {f:?}");
     }
+    clicks
 }
 
 #[test]
@@ -228,10 +278,15 @@ fn the_engine_answers_every_report_as_the_rows_do() {
     let mut rng = Rng(0x5eed_cafe);
     let engine = super::Engine::new();
     write(&store, site.id, &mut rng, 6000);
-    compare(&store, &engine, &mut rng, 30);
-    // More batches: new sessions and changes to ones the engine holds.
+    assert!(compare(&store, &engine, &mut rng, 30) > 1000);
+    // More batches: new sessions and changes to ones the engine holds
+    // (and to the pages' activity it holds).
     write(&store, site.id, &mut rng, 3000);
-    compare(&store, &engine, &mut rng, 15);
+    assert!(compare(&store, &engine, &mut rng, 15) > 500);
+    // With no memory for pages' activity, each question reads it again.
+    engine.set_activity_budget(0);
+    write(&store, site.id, &mut rng, 500);
+    compare(&store, &engine, &mut rng, 5);
     // Rules clean pages at question time, so a rule change is seen at once.
     sites::set_page_rules(
         &mut store.admin().unwrap(),

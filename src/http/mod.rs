@@ -215,7 +215,8 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
         .map(|index| Indexer::start(store.clone(), index, settings.pipeline.max_cached_pages));
     let app = Arc::new(App {
         sites: SiteRegistry::load(store.clone())?,
-        service: crate::service::Service::new(store.clone()),
+        service: crate::service::Service::new(store.clone())
+            .with_heatmap_memory(settings.limits.heatmap_memory_bytes),
         store,
         submitter: pipeline.submitter(),
         hasher,

@@ -3,8 +3,7 @@
 //! the API's `/charts/` endpoints so that both draw the same picture from
 //! the same filters.
 
-use std::collections::HashSet;
-
+use crate::engine::{site::Wanted, Engine};
 use crate::event::ViewportClass;
 use crate::heat;
 /// Which clicks a heatmap counts: a choice of the chart request.
@@ -136,10 +135,12 @@ fn median(mut v: Vec<u32>) -> Option<u32> {
 }
 
 /// The heatmap or scroll map of one page over the sessions of `site` that
-/// pass `filter`. Only the page's event chunks are read: no journeys.
+/// pass `filter`, from the read engine's copy of the page's clicks and
+/// view depths ([`crate::engine::activity`]).
 /// Stops with [`ServiceError::Stopped`] when `cancel` says so.
 pub(crate) fn page_chart(
     store: &Store,
+    engine: &Engine,
     site: &str,
     filter: &JourneyFilter,
     req: &PageChart,
@@ -149,15 +150,17 @@ pub(crate) fn page_chart(
     let conn = store.read()?;
     let s = super::find_site(&conn, site)?;
     let cleaner = stored_cleaner(&s.name, &sites::page_rules(&conn, s.id)?)?;
-    let pages = PageMap::build_until(&read::site_pages(&conn, s.id)?, &cleaner, cancel);
+    let site_pages = read::site_pages(&conn, s.id)?;
+    let pages = PageMap::build_until(&site_pages, &cleaner, cancel);
     cancel.check()?;
     let clean = cleaner.clean(path);
     let id = pages
         .id_of(&clean)
         .ok_or_else(|| ServiceError::NotFound(format!("no page {path:?} in this site")))?;
-    let raw: HashSet<u32> = pages.raw_ids(id).into_iter().collect();
+    let raw = pages.raw_ids(id);
+    let wanted = Wanted::of(filter, &site_pages);
     let activity = read_until(&conn, cancel, |conn| {
-        read::page_activity(conn, s.id, filter, &raw)
+        engine.page_activity(store, conn, s.id, &wanted, &raw)
     })?;
     cancel.check()?;
     let class = req.viewport;

@@ -104,6 +104,13 @@ impl Service {
         }
     }
 
+    /// This service, holding at most `bytes` of the clicks and view depths
+    /// of the pages mapped lately (the server's `--heatmap-memory-mb`).
+    pub(crate) fn with_heatmap_memory(self, bytes: usize) -> Service {
+        self.engine.set_activity_budget(bytes);
+        self
+    }
+
     /// Where the read engine of the database at `db` keeps its files.
     pub(crate) fn engine_dir(db: &std::path::Path) -> std::path::PathBuf {
         crate::engine::snapshot_dir(db)
@@ -262,6 +269,7 @@ impl Service {
             }
             ChartRequest::Page(page) => charts::page_chart(
                 &self.store,
+                &self.engine,
                 site,
                 &filters.journey_filter(),
                 &PageChart {

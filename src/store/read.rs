@@ -601,9 +601,10 @@ struct ActivityEvent {
 }
 
 /// The clicks and view depths on `pages` (raw page ids) in the sessions of
-/// a site that pass `f`. Only the event chunks that hold one of the pages
-/// are parsed: a session's packed page list says which sessions to open,
-/// and a chunk's page ids which chunks.
+/// a site that pass `f`, oldest first: how heatmaps read them before the
+/// read engine held them ([`crate::engine::activity`]), kept to check it
+/// against.
+#[cfg(test)]
 pub(crate) fn page_activity(
     conn: &Connection,
     site_id: i64,
@@ -613,24 +614,120 @@ pub(crate) fn page_activity(
     let (from, args) = filtered_sessions(site_id, f);
     let sql = format!("SELECT s.id, s.pages, s.chunks {from} ORDER BY s.start_ms, s.id");
     let mut stmt = conn.prepare(&sql)?;
-    let mut chunk_stmt =
-        conn.prepare_cached("SELECT page_ids, events FROM event_chunks WHERE id = ?1")?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
     let mut out = PageActivity::default();
+    let mut reader = ActivityReader::new(conn, pages)?;
     while let Some(row) = rows.next()? {
-        let session_id: i64 = row.get(0)?;
-        if !unpack_pages(&row.get::<_, Vec<u8>>(1)?)
-            .iter()
-            .any(|p| pages.contains(p))
-        {
+        let id: i64 = row.get(0)?;
+        reader.session(
+            id,
+            &row.get::<_, Vec<u8>>(1)?,
+            &row.get::<_, Vec<u8>>(2)?,
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
+/// Hands `each` the clicks and view depths on `pages` (raw page ids) of
+/// every session of `site_id` that changed in `(after, upto]` and visited
+/// one of them, in session-id order: what the read engine's page activity
+/// ([`crate::engine::activity`]) loads once and then follows, as it
+/// follows journeys.
+pub(crate) fn each_page_activity(
+    conn: &Connection,
+    site_id: i64,
+    pages: &std::collections::HashSet<u32>,
+    after: i64,
+    upto: i64,
+    mut each: impl FnMut(i64, PageActivity),
+) -> Result<()> {
+    // A first load scans the table in rowid (session id) order, as the
+    // engine's first load does: cheaper than a lookup per session through
+    // an index. Later ones walk the change index.
+    let sql = if after == 0 {
+        "SELECT id, pages, chunks FROM sessions
+         WHERE +site_id = ?1 AND +changed <= ?3 AND ?2 = 0 ORDER BY id"
+    } else {
+        "SELECT id, pages, chunks FROM sessions
+         WHERE changed > ?2 AND changed <= ?3 AND +site_id = ?1 ORDER BY id"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params![site_id, after, upto])?;
+    let mut reader = ActivityReader::new(conn, pages)?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let mut one = PageActivity::default();
+        let pages = match row.get_ref(1)? {
+            rusqlite::types::ValueRef::Blob(b) => b,
+            _ => &[],
+        };
+        if !reader.visited(pages) {
             continue;
         }
+        let chunks = match row.get_ref(2)? {
+            rusqlite::types::ValueRef::Blob(b) => unpack_ids(b),
+            _ => Vec::new(),
+        };
+        reader.chunks(id, &chunks, &mut one)?;
+        each(id, one);
+    }
+    Ok(())
+}
+
+/// Reads one session's activity on some pages from its event chunks.
+struct ActivityReader<'c> {
+    chunk: rusqlite::CachedStatement<'c>,
+    pages: &'c std::collections::HashSet<u32>,
+}
+
+impl<'c> ActivityReader<'c> {
+    fn new(
+        conn: &'c Connection,
+        pages: &'c std::collections::HashSet<u32>,
+    ) -> Result<ActivityReader<'c>> {
+        Ok(ActivityReader {
+            chunk: conn
+                .prepare_cached("SELECT page_ids, events FROM event_chunks WHERE id = ?1")?,
+            pages,
+        })
+    }
+
+    /// Whether a session's packed page list holds one of the pages.
+    fn visited(&self, packed_pages: &[u8]) -> bool {
+        packed_pages.chunks_exact(4).any(|p| {
+            self.pages
+                .contains(&u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+        })
+    }
+
+    /// Adds the activity of the session with these packed pages and chunk
+    /// ids to `out`, if it visited one of the pages.
+    #[cfg(test)]
+    fn session(
+        &mut self,
+        session_id: i64,
+        packed_pages: &[u8],
+        packed_chunks: &[u8],
+        out: &mut PageActivity,
+    ) -> Result<()> {
+        if self.visited(packed_pages) {
+            self.chunks(session_id, &unpack_ids(packed_chunks), out)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the activity in a session's event chunks to `out`. Only the
+    /// chunks that hold one of the pages are parsed.
+    fn chunks(&mut self, session_id: i64, chunks: &[i64], out: &mut PageActivity) -> Result<()> {
+        let pages = self.pages;
         // The view in progress: clicks and scrolls belong to the latest
         // page view of their page.
         let mut view: Option<ViewDepth> = None;
-        for chunk in unpack_ids(&row.get::<_, Vec<u8>>(2)?) {
-            let (page_ids, json): (Vec<u8>, String) =
-                chunk_stmt.query_row([chunk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for chunk in chunks {
+            let (page_ids, json): (Vec<u8>, String) = self
+                .chunk
+                .query_row([chunk], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let page_ids = unpack_pages(&page_ids);
             if !page_ids.iter().any(|p| pages.contains(p)) {
                 continue;
@@ -664,7 +761,7 @@ pub(crate) fn page_activity(
                             y,
                             vw: view.map_or(0, |v| v.vw),
                             dw: e.dw.or(view.map(|v| v.dw)).unwrap_or(0),
-                            sel: e.sel,
+                            sel: e.sel.map(Into::into),
                             ox: e.ox.unwrap_or(0.0),
                             oy: e.oy.unwrap_or(0.0),
                             rage: e.rage,
@@ -681,8 +778,8 @@ pub(crate) fn page_activity(
             }
         }
         out.views.extend(view);
+        Ok(())
     }
-    Ok(out)
 }
 
 /// Every page of a site: (id, path).
