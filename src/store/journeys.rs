@@ -39,7 +39,8 @@ pub(crate) struct JourneyRow<'r> {
 const COLUMNS: &str = "id, site_id, start_ms, pages, page_times, page_signals, channel, device,
     country, referrer_domain, entry_page, is_bot, visitor, end_ms";
 
-fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+/// A blob column without copying it (none for a NULL).
+pub(super) fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
     Ok(match r.get_ref(i)? {
         ValueRef::Blob(b) => b,
         _ => &[],

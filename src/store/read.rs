@@ -657,19 +657,11 @@ pub(crate) fn each_page_activity(
     let mut reader = ActivityReader::new(conn, pages)?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        let mut one = PageActivity::default();
-        let pages = match row.get_ref(1)? {
-            rusqlite::types::ValueRef::Blob(b) => b,
-            _ => &[],
-        };
-        if !reader.visited(pages) {
+        if !reader.visited(super::journeys::blob(row, 1)?) {
             continue;
         }
-        let chunks = match row.get_ref(2)? {
-            rusqlite::types::ValueRef::Blob(b) => unpack_ids(b),
-            _ => Vec::new(),
-        };
-        reader.chunks(id, &chunks, &mut one)?;
+        let mut one = PageActivity::default();
+        reader.chunks(id, &unpack_ids(super::journeys::blob(row, 2)?), &mut one)?;
         each(id, one);
     }
     Ok(())
