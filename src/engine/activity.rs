@@ -290,7 +290,7 @@ impl Pages {
     }
 }
 
-/// A site the engine follows as [`current`] needs it: its key, the
+/// A site the engine follows as [`select`] needs it: its key, the
 /// journeys' segments and the change they are current as of, and every
 /// site followed (whose pages may stay held).
 pub(crate) struct Site<'a> {

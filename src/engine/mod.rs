@@ -15,8 +15,8 @@
 //! [`Engine::overview`]; heatmaps and scroll maps through
 //! [`Engine::page_activity`], which holds the clicks and view depths of
 //! the pages mapped lately ([`activity`]) and selects their sessions as
-//! reports do. None of them reads session rows itself. A second backend (ClickHouse) will sit behind
-//! the same call.
+//! reports do. None of them reads session rows itself. A second backend
+//! (ClickHouse) will sit behind the same calls.
 
 pub(crate) mod activity;
 mod column;
