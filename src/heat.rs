@@ -67,17 +67,20 @@ struct Anchor {
     max_oy: f64,
 }
 
-/// Maps the clicks of viewport `class` onto the class's reference layout,
-/// as the heatmap drawer's input: `width` is the reference layout width (0
-/// without clicks), `height` the deepest mapped click + 1 px (the document
-/// height to use when the page's height is not known otherwise), `points`
-/// every click and `marks` the rage and dead ones (also in `points`), for
-/// the marker layer; the title is left empty. Clicks with non-finite
-/// coordinates, or beyond [`MAX_COORD_PX`], are skipped.
+/// Maps the clicks of viewport `class` onto one layout width, as the
+/// heatmap drawer's input: `onto` when given (the width of the layout the
+/// map is shown over), else the class's most common width. `width` is
+/// that reference width (0 without clicks and without `onto`), `height`
+/// the deepest mapped click + 1 px (the document height to use when the
+/// page's height is not known otherwise), `points` every click and `marks`
+/// the rage and dead ones (also in `points`), for the marker layer; the
+/// title is left empty. Clicks with non-finite coordinates, or beyond
+/// [`MAX_COORD_PX`], are skipped.
 pub(crate) fn map_clicks(
     clicks: &[RecordedClick],
     class: ViewportClass,
     count: Count,
+    onto: Option<u32>,
 ) -> (HeatmapData, Placement) {
     let layout_width = |c: &RecordedClick| if c.dw > 0 { c.dw } else { c.vw };
     let kept: Vec<&RecordedClick> = clicks
@@ -85,7 +88,10 @@ pub(crate) fn map_clicks(
         .filter(|c| c.x.abs() <= MAX_COORD_PX && c.y.abs() <= MAX_COORD_PX && layout_width(c) > 0)
         .filter(|c| ViewportClass::of_width(if c.vw > 0 { c.vw } else { c.dw }) == class)
         .collect();
-    let Some(reference) = most_common(kept.iter().map(|c| layout_width(c))) else {
+    let Some(reference) = onto
+        .filter(|w| *w > 0)
+        .or_else(|| most_common(kept.iter().map(|c| layout_width(c))))
+    else {
         return (HeatmapData::default(), Placement::default());
     };
     let anchors = anchors(
@@ -285,7 +291,7 @@ mod tests {
 
     #[test]
     fn the_same_element_on_two_layouts_lands_on_the_same_spot() {
-        let (m, p) = map_clicks(&two_layouts(), ViewportClass::Desktop, Count::Clicks);
+        let (m, p) = map_clicks(&two_layouts(), ViewportClass::Desktop, Count::Clicks, None);
         assert_eq!(m.width, 1280);
         assert_eq!((p.clicks, p.remapped, p.approximated), (4, 1, 0));
         assert_eq!(at(&m, 3), (1030.0, 610.0));
@@ -294,12 +300,37 @@ mod tests {
     }
 
     #[test]
+    fn clicks_are_drawn_onto_the_width_of_the_layout_shown() {
+        // The layout behind the map is the 1440 px one: its click stays,
+        // the 1280 px ones move to #buy's box there (origin 1100, 700).
+        let (m, p) = map_clicks(
+            &two_layouts(),
+            ViewportClass::Desktop,
+            Count::Clicks,
+            Some(1440),
+        );
+        assert_eq!(m.width, 1440);
+        assert_eq!((p.clicks, p.remapped, p.approximated), (4, 3, 0));
+        assert_eq!(at(&m, 3), (1130.0, 710.0));
+        assert_eq!(at(&m, 0), (1110.0, 705.0));
+        // A width nobody clicked at: every click is scaled onto it.
+        let (m, p) = map_clicks(
+            &two_layouts(),
+            ViewportClass::Desktop,
+            Count::Clicks,
+            Some(1920),
+        );
+        assert_eq!((m.width, p.approximated), (1920, 4));
+        assert_eq!(at(&m, 0), (1515.0, 605.0));
+    }
+
+    #[test]
     fn unknown_selectors_are_scaled_and_counted_as_approximated() {
         let mut clicks = two_layouts();
         clicks.push(click(5, 720.0, 300.0, 1440, Some("#newsletter"), 3.0, 3.0));
         clicks.push(click(6, 720.0, 310.0, 1440, None, 0.0, 0.0));
         clicks.push(click(7, 1.0, 1.0, 1280, None, 0.0, 0.0));
-        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
         assert_eq!((m.width, p.remapped, p.approximated), (1280, 1, 2));
         assert_eq!(at(&m, 4), (640.0, 300.0));
         assert_eq!(at(&m, 5), (640.0, 310.0));
@@ -310,7 +341,7 @@ mod tests {
         let mut clicks = two_layouts();
         // A wider button on the other layout: offset 400 > widest seen (50).
         clicks.push(click(7, 1500.0, 900.0, 1440, Some("#buy"), 400.0, 900.0));
-        let (m, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+        let (m, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
         assert_eq!(at(&m, 4), (1050.0, 640.0));
     }
 
@@ -322,7 +353,7 @@ mod tests {
             click(3, 910.0, 100.0, 1280, Some("ul>li>a"), 10.0, 0.0),
             click(4, 144.0, 100.0, 1440, Some("ul>li>a"), 10.0, 0.0),
         ];
-        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
         assert_eq!((p.remapped, p.approximated), (0, 1));
         assert_eq!(at(&m, 3), (128.0, 100.0));
     }
@@ -336,14 +367,14 @@ mod tests {
         for s in 0..10 {
             clicks.push(click(100 + s, 10.0, 10.0, 390, None, 0.0, 0.0));
         }
-        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
         assert_eq!(
             (m.width, p.clicks),
             (1440, 6),
             "3 clicks each: a tie goes to the wider layout"
         );
         clicks.push(click(10, 10.0, 10.0, 1280, None, 0.0, 0.0));
-        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+        let (m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
         assert_eq!((m.width, p.clicks), (1280, 7));
     }
 
@@ -354,13 +385,15 @@ mod tests {
             std::slice::from_ref(&c),
             ViewportClass::Mobile,
             Count::Clicks,
+            None,
         );
         assert_eq!((placed.clicks, mobile.width), (1, 390));
         assert_eq!(
             map_clicks(
                 std::slice::from_ref(&c),
                 ViewportClass::Desktop,
-                Count::Clicks
+                Count::Clicks,
+                None,
             )
             .1
             .clicks,
@@ -370,7 +403,7 @@ mod tests {
         c.vw = 800;
         c.dw = 1280;
         assert_eq!(
-            map_clicks(&[c], ViewportClass::Tablet, Count::Clicks)
+            map_clicks(&[c], ViewportClass::Tablet, Count::Clicks, None)
                 .0
                 .width,
             1280
@@ -387,7 +420,7 @@ mod tests {
             .collect();
         clicks.push(click(2, 101.0, 101.0, 1280, None, 0.0, 0.0));
         clicks.push(click(1, 500.0, 500.0, 1280, None, 0.0, 0.0));
-        let (m, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Sessions);
+        let (m, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Sessions, None);
         let near: f32 = m
             .points
             .iter()
@@ -396,7 +429,7 @@ mod tests {
             .sum();
         assert!((near - 2.0).abs() < 1e-5, "{near}");
         assert_eq!(m.points[11].weight, 1.0);
-        let (by_click, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+        let (by_click, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
         assert!(by_click.points.iter().all(|p| p.weight == 1.0));
     }
 
@@ -405,7 +438,7 @@ mod tests {
         let mut clicks = two_layouts();
         clicks[0].rage = true;
         clicks[3].dead = true;
-        let (m, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+        let (m, _) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
         assert_eq!(m.marks.len(), 2);
         assert_eq!((m.marks[1].x, m.marks[1].y), (1030.0, 610.0));
     }
@@ -413,7 +446,7 @@ mod tests {
     #[test]
     fn garbage_is_skipped_and_empty_input_is_empty() {
         assert_eq!(
-            map_clicks(&[], ViewportClass::Desktop, Count::Clicks),
+            map_clicks(&[], ViewportClass::Desktop, Count::Clicks, None),
             (HeatmapData::default(), Placement::default())
         );
         let mut bad = vec![
@@ -424,7 +457,7 @@ mod tests {
             click(1, 1e300, 1e300, 1400, Some("#a"), 1e300, 1e300),
         ];
         bad[2].vw = 0;
-        let (m, p) = map_clicks(&bad, ViewportClass::Desktop, Count::Sessions);
+        let (m, p) = map_clicks(&bad, ViewportClass::Desktop, Count::Sessions, None);
         assert_eq!(p.clicks, 1);
         assert_eq!((m.points[0].x, m.points[0].y, m.height), (0.0, 0.0, 1));
     }
@@ -432,7 +465,12 @@ mod tests {
     #[test]
     fn mapped_clicks_feed_the_heatmap() {
         use crate::render::{heatmap, Format, HeatmapStyle};
-        let (mut m, _) = map_clicks(&two_layouts(), ViewportClass::Desktop, Count::Sessions);
+        let (mut m, _) = map_clicks(
+            &two_layouts(),
+            ViewportClass::Desktop,
+            Count::Sessions,
+            None,
+        );
         m.height = m.height.max(800);
         assert!(heatmap(&m, HeatmapStyle::Overlay, Format::Png).is_ok());
     }
@@ -484,7 +522,7 @@ mod tests {
         let mut times = Vec::new();
         for _ in 0..7 {
             let t = std::time::Instant::now();
-            let (mut m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks);
+            let (mut m, p) = map_clicks(&clicks, ViewportClass::Desktop, Count::Clicks, None);
             m.height = m.height.max(4000);
             let png = heatmap(&m, HeatmapStyle::Overlay, Format::Png).unwrap();
             times.push(t.elapsed());

@@ -120,7 +120,9 @@
 //!   service runs it for `trailmap import` (the plan's service table does
 //!   not name it; it is a source beside `ingest`, below the service).
 //! * [`demo`] is `trailmap demo`: the demo shop on a second port and
-//!   realistic persona traffic through the real collector.
+//!   realistic persona traffic through the real collector, its clicks
+//!   placed on the shop's layouts as Chromium measured them
+//!   (`demo::shop_layouts`, from `examples/storefront/capture.mjs`).
 //!
 //! Where the doors leave the plan: `trailmap serve` and `trailmap demo`
 //! start the other door, so [`cli`] calls [`http::serve`] and

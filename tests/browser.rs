@@ -154,6 +154,27 @@ fn a_real_browser_journey_is_recorded_exactly() {
             "offset within the element"
         );
     }
+    // A click in the sticky header while scrolled down is stored where the
+    // header is drawn, at the top of the page (viewport coordinates).
+    let seen = page_click("search-input");
+    let stored = clicks
+        .iter()
+        .find(|c| c["sel"] == "#search-input")
+        .expect("the click in the sticky header is stored");
+    assert!(
+        seen["y"].as_f64().unwrap() - seen["cy"].as_f64().unwrap() > 300.0,
+        "the page was scrolled: {seen}"
+    );
+    for (axis, client) in [("x", "cx"), ("y", "cy")] {
+        let (a, b) = (
+            seen[client].as_f64().unwrap(),
+            stored[axis].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() <= 1.0,
+            "sticky {axis}: on screen {a}, stored {b}"
+        );
+    }
     let add = clicks.iter().find(|c| c["sel"] == "#add-to-cart").unwrap();
     assert!(add["text"].as_str().unwrap().contains("Add to cart"));
     let link = clicks.iter().find(|c| c["text"] == "Shop shoes").unwrap();
@@ -268,6 +289,20 @@ fn the_dashboards_show_the_demo_data() {
         "dashboards.mjs",
         &[&demo.collector, &demo.token, shots.to_str().unwrap()],
     );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
+/// The demo's heatmaps look like real ones: every click the demo stored
+/// falls inside the box of the element it names, on the layout stored for
+/// its page, laid out in Chromium at the click's width.
+#[test]
+fn demo_clicks_fall_inside_the_elements_they_name_on_the_stored_layouts() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(120);
+    let summary = run_script("demo_heatmap.mjs", &[&demo.collector, &demo.token]);
     assert_eq!(summary["ok"], true, "{summary}");
 }
 

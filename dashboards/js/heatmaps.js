@@ -95,10 +95,13 @@ export async function render(el, ctx) {
     clear(stage).appendChild(img);
     return;
   }
-  const [url, layout] = await Promise.all([
-    apiImage(ctx.base + '/charts/heatmap.png', { page, viewport, count, layer, style: 'overlay', ...f }, { signal: ctx.signal }),
-    loadLayout(ctx, page, viewport),
-  ]);
+  // The layout first: the clicks are drawn onto its width, so that the
+  // overlay and the page behind it share one coordinate system.
+  const layout = await loadLayout(ctx, page, viewport);
+  if (!ctx.isCurrent()) return;
+  const onto = layout ? { layout_width: layout.dataset.doc.split('x')[0] } : {};
+  const url = await apiImage(ctx.base + '/charts/heatmap.png',
+    { page, viewport, count, layer, style: 'overlay', ...onto, ...f }, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   const img = h('img.hm-overlay#heatmap-img', { alt: 'Click heatmap of ' + page + ' on ' + viewport });
   const canvas = h('div.hm-canvas' + (layout ? '.has-layout' : ''), { dataset: { viewport } });

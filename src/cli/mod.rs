@@ -256,6 +256,11 @@ pub struct RenderArgs {
     /// Heatmap: a standalone picture, or a transparent overlay at page size.
     #[arg(long)]
     pub overlay: bool,
+    /// Heatmap: draw onto a layout of this width in px (clicks made at
+    /// other widths move to their element there); default: the viewport
+    /// class's most common width.
+    #[arg(long)]
+    pub layout_width: Option<u32>,
 }
 
 #[derive(Subcommand)]

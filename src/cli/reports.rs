@@ -80,6 +80,7 @@ pub(super) fn render(store: &StoreArgs, file: &FileConfig, args: &RenderArgs) ->
                 HeatmapStyle::Standalone
             },
             format,
+            layout_width: args.layout_width,
         }),
     };
     let service = service(store, file)?;

@@ -6,6 +6,7 @@
 //! where to look. The database is marked as a demo database, so a later
 //! `demo` may replace it, while a real one is never touched.
 
+pub(crate) mod shop_layouts;
 pub(crate) mod storefront;
 pub(crate) mod traffic;
 

@@ -100,19 +100,26 @@ impl Storefront {
 }
 
 /// What the replay recorder would capture of the page at `path` (a 404
-/// page for unknown paths) in a fresh browser: the HTML with its
-/// placeholders filled, its scripts removed and a `<base>` naming the page.
-/// The demo's simulated visitors show these layouts, so their sessions
-/// replay on real pages and heatmaps have a background.
+/// page for unknown paths): the page's DOM after its scripts ran, as
+/// captured in Chromium ([`super::shop_layouts`]), or for a page not
+/// captured its HTML with the placeholders filled; scripts removed and a
+/// `<base>` naming the page. The demo's simulated visitors show these
+/// layouts, so their sessions replay on real pages and heatmaps have a
+/// background their clicks fit.
 pub(crate) fn snapshot(path: &str, shop_origin: &str, collector_url: &str, site: &str) -> String {
     // The page is the path; the query (utm tags, a search) is not.
     let path = path.split(['?', '#']).next().unwrap_or(path);
-    let file = resolve(path)
-        .or_else(|| SHOP.get_file("404.html"))
-        .expect("the storefront has a 404 page");
-    let html = String::from_utf8_lossy(file.contents())
-        .replace("{{TRAILMAP_URL}}", collector_url)
-        .replace("{{TRAILMAP_SITE}}", site);
+    let html = match super::shop_layouts::page(path) {
+        Some(captured) => captured.html.clone(),
+        None => {
+            let file = resolve(path)
+                .or_else(|| SHOP.get_file("404.html"))
+                .expect("the storefront has a 404 page");
+            String::from_utf8_lossy(file.contents())
+                .replace("{{TRAILMAP_URL}}", collector_url)
+                .replace("{{TRAILMAP_SITE}}", site)
+        }
+    };
     crate::replay::sanitize::sanitize(
         &html,
         &format!("{shop_origin}{path}"),

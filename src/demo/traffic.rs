@@ -31,6 +31,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+use super::shop_layouts::{self, PageLayout};
 use crate::event::Millis;
 
 /// What was sent.
@@ -86,21 +87,22 @@ const NETWORKS: [&str; 6] = [
 ];
 
 /// One planned page view: where, from where, how long, what happened.
+/// The document's height and the clicked elements' places come from the
+/// page's measured layout at the visitor's width ([`shop_layouts`]).
 struct Page {
     path: String,
     referrer: Option<String>,
     dwell_ms: i64,
-    /// Height of the document, for scrolls.
-    height: u32,
     actions: Vec<Action>,
     status: Option<u16>,
 }
 
 enum Action {
     Scroll(f64),
+    /// A click on the element that `query` finds on the page (for
+    /// [`shop_layouts::CARD`], the card linking to `href`).
     Click {
-        sel: &'static str,
-        text: &'static str,
+        query: &'static str,
         href: Option<String>,
         rage: bool,
         dead: bool,
@@ -195,13 +197,19 @@ async fn send_visit(target: &Target, visit: &Visit) -> Result<(usize, usize)> {
     Ok((batches, events))
 }
 
+/// The page's document height at viewport width `vw`.
+fn height_of(path: &str, vw: u32) -> u32 {
+    shop_layouts::page(path).map_or(2400, |l| l.height(vw))
+}
+
 /// The batch a tracker would send for one page view.
 fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Value {
     let d = visit.device;
     let url = format!("{}{}", target.shop, page.path);
+    let height = height_of(&page.path, d.vw);
     let mut events = vec![json!({
         "type": "pageview", "ts": start, "url": url, "referrer": page.referrer,
-        "title": title_of(&page.path), "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": page.height,
+        "title": title_of(&page.path), "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": height,
         "status": page.status,
     })];
     // What the recorder sends once the page is idle (crawlers run no script).
@@ -212,7 +220,7 @@ fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Val
     {
         events.push(json!({
             "type": "custom", "ts": start + 300, "name": "$layout",
-            "props": {"hash": hash, "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": page.height,
+            "props": {"hash": hash, "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": height,
                       "at": start + 300, "path": page.path},
         }));
     }
@@ -224,26 +232,33 @@ fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Val
         let seed = (i as u32).wrapping_mul(2_654_435_761) ^ (start as u32);
         match action {
             Action::Scroll(frac) => {
-                let depth = (page.height as f64 * frac)
-                    .max(d.vh as f64)
-                    .min(page.height as f64);
+                let depth = (height as f64 * frac).max(d.vh as f64).min(height as f64);
                 max_depth = max_depth.max(depth);
-                events.push(json!({"type": "scroll", "ts": t, "depth": depth.round(), "max_depth": max_depth.round(), "dh": page.height}));
+                events.push(json!({"type": "scroll", "ts": t, "depth": depth.round(), "max_depth": max_depth.round(), "dh": height}));
             }
             Action::Click {
-                sel,
-                text,
+                query,
                 href,
                 rage,
                 dead,
             } => {
-                let (x, y) = click_spot(sel, d, page.height, seed);
+                // An element hidden at this width is not clicked there.
+                let Some((el, [bx, by, bw, bh])) = shop_layouts::page(&page.path)
+                    .and_then(|l| l.target(query, href.as_deref()))
+                    .and_then(|el| Some((el, el.at(d.vw)?)))
+                else {
+                    continue;
+                };
+                let (ox, oy) = spot_in(bw, bh, seed);
                 let repeats = if *rage { 4 } else { 1 };
                 for r in 0..repeats {
+                    // Rage: the same spot again, a px further each time.
+                    let ox = (ox + r as f64).min(bw - 0.5);
                     events.push(json!({
-                        "type": "click", "ts": t + r * 200, "x": x + r as f64, "y": y, "dw": d.vw,
-                        "sel": sel, "ox": 12 + (seed % 40), "oy": 8 + (seed % 12), "text": text,
-                        "href": href, "rage": *rage && r >= 2, "dead": *dead,
+                        "type": "click", "ts": t + r * 200, "x": bx + ox, "y": by + oy, "dw": d.vw,
+                        "sel": el.sel, "ox": ox, "oy": oy, "text": el.text,
+                        "href": el.href.as_ref().map(|h| format!("{}{h}", target.shop)),
+                        "rage": *rage && r >= 2, "dead": *dead,
                     }));
                 }
             }
@@ -259,33 +274,13 @@ fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Val
     json!({"site": target.site, "sid": visit.sid, "now": target.now, "events": events})
 }
 
-/// Where on the page an element sits, roughly, by device: the same
-/// selector lands in the same area, as it would on a real layout.
-fn click_spot(sel: &str, d: Device, height: u32, seed: u32) -> (f64, f64) {
-    let mobile = d.vw < 768;
-    let jitter = (seed % 23) as f64;
-    let (fx, fy) = match sel {
-        "#add-to-cart" => (
-            if mobile { 0.5 } else { 0.72 },
-            if mobile { 0.55 } else { 0.35 },
-        ),
-        "#checkout" | "#to-shipping" | "#to-payment" | "#pay" => {
-            (if mobile { 0.5 } else { 0.8 }, 0.6)
-        }
-        "#promo-banner" => (0.5, 0.18),
-        "#product-price" => (
-            if mobile { 0.3 } else { 0.68 },
-            if mobile { 0.45 } else { 0.25 },
-        ),
-        "#search-input" => (0.45, 0.05),
-        _ => (
-            0.3 + (seed % 40) as f64 / 100.0,
-            0.3 + (seed % 50) as f64 / 100.0,
-        ),
-    };
-    let x = (d.vw as f64 * fx + jitter).min(d.vw as f64 - 1.0);
-    let y = (height as f64 * fy + jitter * 2.0).min(height as f64 - 1.0);
-    ((x * 10.0).round() / 10.0, (y * 10.0).round() / 10.0)
+/// Where in an element's box of `w` × `h` px a click lands (its offset
+/// from the box's corner): anywhere in the middle 60%, as people aim for
+/// the middle of what they click, at 0.1 px.
+fn spot_in(w: f64, h: f64, seed: u32) -> (f64, f64) {
+    let unit = |v: u32| (v % 1000) as f64 / 1000.0;
+    let at = |len: f64, u: f64| (len * (0.2 + 0.6 * u) * 10.0).round() / 10.0;
+    (at(w, unit(seed)), at(h, unit(seed.rotate_left(16))))
 }
 
 fn title_of(path: &str) -> String {
@@ -316,13 +311,14 @@ async fn upload_layout(target: &Target, collector: &str, path: &str, html: &str)
     let gz = Bytes::from(gz.finish()?);
     let page_url = format!("{}{path}", target.shop);
     for (i, d) in [DEVICES[0], DEVICES[3], DEVICES[5]].iter().enumerate() {
+        let dh = height_of(path, d.vw).to_string();
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("site", &target.site)
             .append_pair("url", &page_url)
             .append_pair("vw", &d.vw.to_string())
             .append_pair("vh", &d.vh.to_string())
             .append_pair("dw", &d.vw.to_string())
-            .append_pair("dh", "2400")
+            .append_pair("dh", &dh)
             .finish();
         let req = hyper::Request::post(format!(
             "{}/api/replay/snapshots/{hash}?{query}",
@@ -421,12 +417,33 @@ fn product(rng: &mut StdRng) -> u32 {
     rng.random_range(101..=110)
 }
 
+/// One of the product cards on the page at `path` (its measured layout
+/// lists them), as the click on it and the product it leads to.
+fn card(path: &str, rng: &mut StdRng) -> (Action, u32) {
+    let links = shop_layouts::page(path).map_or_else(Vec::new, PageLayout::card_links);
+    let Some(link) = links.get(rng.random_range(0..links.len().max(1))) else {
+        // No cards measured: a product anyway, with no click on the way.
+        return (Action::Scroll(0.5), product(rng));
+    };
+    let id = link
+        .trim_start_matches("/product/")
+        .trim_end_matches(".html")
+        .parse()
+        .unwrap_or(101);
+    let click = Action::Click {
+        query: shop_layouts::CARD,
+        href: Some(link.to_string()),
+        rage: false,
+        dead: false,
+    };
+    (click, id)
+}
+
 fn page(path: impl Into<String>, rng: &mut StdRng, actions: Vec<Action>) -> Page {
     Page {
         path: path.into(),
         referrer: None,
         dwell_ms: rng.random_range(6_000..60_000),
-        height: rng.random_range(1400..4200),
         actions,
         status: None,
     }
@@ -437,11 +454,10 @@ fn landing(mut p: Page, referrer: &str) -> Page {
     p
 }
 
-fn click(sel: &'static str, text: &'static str, href: Option<String>) -> Action {
+fn click(query: &'static str) -> Action {
     Action::Click {
-        sel,
-        text,
-        href,
+        query,
+        href: None,
         rage: false,
         dead: false,
     }
@@ -450,7 +466,7 @@ fn click(sel: &'static str, text: &'static str, href: Option<String>) -> Action 
 fn add_to_cart(sku: u32) -> Vec<Action> {
     vec![
         Action::Scroll(0.4),
-        click("#add-to-cart", "Add to cart", None),
+        click("#add-to-cart"),
         Action::Custom(
             "add_to_cart",
             json!({"sku": sku.to_string(), "price": 89, "qty": 1}),
@@ -460,28 +476,21 @@ fn add_to_cart(sku: u32) -> Vec<Action> {
 
 fn checkout_until_shipping(rng: &mut StdRng) -> Vec<Page> {
     vec![
-        page(
-            "/cart.html",
-            rng,
-            vec![click(
-                "#checkout",
-                "Checkout",
-                Some("/checkout/address.html".into()),
-            )],
-        ),
-        page(
-            "/checkout/address.html",
-            rng,
-            vec![click("#to-shipping", "Continue", None)],
-        ),
+        page("/cart.html", rng, vec![click("#checkout")]),
+        page("/checkout/address.html", rng, vec![click("#to-shipping")]),
     ]
 }
 
 fn social_ad_first(rng: &mut StdRng) -> Vec<Page> {
-    let (a, b) = (product(rng), product(rng));
+    // The spring campaign advertises the hiker that has a comparison page.
+    let b = product(rng);
     let mut pages = vec![
         landing(
-            page(format!("/product/{a}.html?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring"), rng, vec![Action::Scroll(0.6), click("#compare-link", "Compare", Some("/compare.html".into()))]),
+            page(
+                "/product/101.html?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring",
+                rng,
+                vec![Action::Scroll(0.6), click("#compare-link")],
+            ),
             "https://l.facebook.com/",
         ),
         page("/compare.html", rng, vec![Action::Scroll(0.9)]),
@@ -502,14 +511,14 @@ fn email_return(rng: &mut StdRng) -> Vec<Page> {
         page(
             "/cart.html?utm_source=newsletter&utm_medium=email&utm_campaign=cart_reminder",
             rng,
-            vec![click("#checkout", "Checkout", None)],
+            vec![click("#checkout")],
         ),
         "android-app://com.google.android.gm",
     )];
     pages.push(page(
         "/checkout/address.html",
         rng,
-        vec![click("#to-shipping", "Continue", None)],
+        vec![click("#to-shipping")],
     ));
     pages.extend(pay(rng));
     pages
@@ -517,16 +526,8 @@ fn email_return(rng: &mut StdRng) -> Vec<Page> {
 
 fn pay(rng: &mut StdRng) -> Vec<Page> {
     vec![
-        page(
-            "/checkout/shipping.html",
-            rng,
-            vec![click("#to-payment", "Continue", None)],
-        ),
-        page(
-            "/checkout/payment.html",
-            rng,
-            vec![click("#pay", "Pay", None)],
-        ),
+        page("/checkout/shipping.html", rng, vec![click("#to-payment")]),
+        page("/checkout/payment.html", rng, vec![click("#pay")]),
         page(
             "/thank-you.html",
             rng,
@@ -539,18 +540,14 @@ fn pay(rng: &mut StdRng) -> Vec<Page> {
 }
 
 fn organic_searcher(rng: &mut StdRng) -> Vec<Page> {
-    let p = product(rng);
-    let category = ["shoes", "bags", "hats"][rng.random_range(0..3)];
+    let category = format!(
+        "/category/{}.html",
+        ["shoes", "bags", "hats"][rng.random_range(0..3)]
+    );
+    let (view, p) = card(&category, rng);
     let mut pages = vec![
         landing(
-            page(
-                format!("/category/{category}.html"),
-                rng,
-                vec![
-                    Action::Scroll(0.5),
-                    click("a.card-link", "View", Some(format!("/product/{p}.html"))),
-                ],
-            ),
+            page(category, rng, vec![Action::Scroll(0.5), view]),
             "https://www.google.com/",
         ),
         page(format!("/product/{p}.html"), rng, add_to_cart(p)),
@@ -565,18 +562,10 @@ fn organic_searcher(rng: &mut StdRng) -> Vec<Page> {
 }
 
 fn returning_buyer(rng: &mut StdRng) -> Vec<Page> {
-    let p = product(rng);
+    let (view, p) = card("/search.html", rng);
     let mut pages = vec![
-        page("/", rng, vec![click("#search-input", "", None)]),
-        page(
-            "/search.html?q=boots",
-            rng,
-            vec![click(
-                "a.card-link",
-                "View",
-                Some(format!("/product/{p}.html")),
-            )],
-        ),
+        page("/", rng, vec![click("#search-input")]),
+        page("/search.html?q=boots", rng, vec![view]),
         page(format!("/product/{p}.html"), rng, add_to_cart(p)),
     ];
     pages.extend(checkout_until_shipping(rng));
@@ -590,10 +579,7 @@ fn help_seeker(rng: &mut StdRng) -> Vec<Page> {
             page(
                 "/help/faq.html",
                 rng,
-                vec![
-                    Action::Scroll(0.8),
-                    click("#faq-shipping>summary", "How much is shipping?", None),
-                ],
+                vec![Action::Scroll(0.8), click("#faq-shipping>summary")],
             ),
             "https://www.google.com/",
         ),
@@ -602,7 +588,7 @@ fn help_seeker(rng: &mut StdRng) -> Vec<Page> {
 }
 
 fn browser(rng: &mut StdRng) -> Vec<Page> {
-    let p = product(rng);
+    let (view, p) = card("/gifts/results", rng);
     let mut pages = vec![
         landing(
             page(
@@ -610,47 +596,25 @@ fn browser(rng: &mut StdRng) -> Vec<Page> {
                 rng,
                 vec![
                     Action::Click {
-                        sel: "#promo-banner",
-                        text: "Summer sale",
+                        query: "#promo-banner",
                         href: None,
                         rage: false,
                         dead: true,
                     },
-                    click(
-                        "body>header.site-header>nav.main-nav>div.wrap>a:nth-of-type(4)",
-                        "Gift finder",
-                        Some("/gifts/".into()),
-                    ),
+                    click("nav.main-nav a[href=\"/gifts/\"]"),
                 ],
             ),
             "https://www.pinterest.com/",
         ),
-        page("/gifts/", rng, vec![click("#gift-start", "Start", None)]),
-        page(
-            "/gifts/who",
-            rng,
-            vec![click("#who-friend", "A friend", None)],
-        ),
-        page(
-            "/gifts/budget",
-            rng,
-            vec![click("#budget-low", "Under $50", None)],
-        ),
-        page(
-            "/gifts/results",
-            rng,
-            vec![click(
-                "a.card-link",
-                "View",
-                Some(format!("/product/{p}.html")),
-            )],
-        ),
+        page("/gifts/", rng, vec![click("#gift-start")]),
+        page("/gifts/who", rng, vec![click("#who-friend")]),
+        page("/gifts/budget", rng, vec![click("#budget-low")]),
+        page("/gifts/results", rng, vec![view]),
         page(
             format!("/product/{p}.html"),
             rng,
             vec![Action::Click {
-                sel: "#product-price",
-                text: "$89.00",
+                query: "#product-price",
                 href: None,
                 rage: true,
                 dead: false,
@@ -712,21 +676,25 @@ mod tests {
         assert!((0.6..0.8).contains(&abandoned), "abandonment {abandoned}");
     }
 
-    #[test]
-    fn batches_are_valid_collect_payloads_within_a_day() {
-        let p = plan(50);
-        let target = Target {
+    fn target(p: &TrafficPlan<'_>) -> Target {
+        Target {
             client: Client::builder(TokioExecutor::new()).build_http(),
             collect_url: String::new(),
             site: "shop".into(),
             shop: "http://127.0.0.1:2".into(),
             now: p.now,
-            layouts: plan_visits(&p)
+            layouts: plan_visits(p)
                 .iter()
                 .flat_map(|v| v.pages.iter())
                 .map(|page| (page.path.clone(), "ab".repeat(32)))
                 .collect(),
-        };
+        }
+    }
+
+    #[test]
+    fn batches_are_valid_collect_payloads_within_a_day() {
+        let p = plan(50);
+        let target = target(&p);
         for v in plan_visits(&p) {
             assert!(v.start >= p.now - 22 * 3600 * 1000 && v.start < p.now);
             let body = page_batch(&target, &v, &v.pages[0], v.start);
@@ -741,5 +709,62 @@ mod tests {
             assert_eq!(layout.is_some(), !CRAWLERS.contains(&v.device.ua));
             assert!(batch.events.iter().all(|e| e.ts <= p.now));
         }
+    }
+
+    #[test]
+    fn every_click_lands_inside_the_box_of_the_element_it_names() {
+        let p = plan(400);
+        let target = target(&p);
+        let mut clicks = 0;
+        for v in plan_visits(&p) {
+            let mut t = v.start;
+            for page in &v.pages {
+                let planned = page
+                    .actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Click { .. }))
+                    .count();
+                let body = page_batch(&target, &v, page, t);
+                t += page.dwell_ms;
+                let layout = shop_layouts::page(&page.path).expect("every page is measured");
+                let mut sent = 0;
+                for e in body["events"].as_array().unwrap() {
+                    if e["type"] != "click" {
+                        continue;
+                    }
+                    let sel = e["sel"].as_str().unwrap();
+                    let el = layout.targets.iter().find(|t| t.sel == sel).unwrap();
+                    let [bx, by, bw, bh] = el.at(v.device.vw).unwrap();
+                    let (x, y) = (e["x"].as_f64().unwrap(), e["y"].as_f64().unwrap());
+                    assert!(
+                        x > bx && x < bx + bw && y > by && y < by + bh,
+                        "{} at {}: ({x}, {y}) outside {sel} {:?}",
+                        page.path,
+                        v.device.vw,
+                        [bx, by, bw, bh]
+                    );
+                    let (ox, oy) = (e["ox"].as_f64().unwrap(), e["oy"].as_f64().unwrap());
+                    assert!((ox - (x - bx)).abs() < 1e-6 && (oy - (y - by)).abs() < 1e-6);
+                    assert_eq!(e["text"].as_str(), el.text.as_deref());
+                    if !e["rage"].as_bool().unwrap() {
+                        sent += 1;
+                    }
+                }
+                // Rage bursts are 4 clicks, 2 of them marked rage.
+                let rage_extra = page
+                    .actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Click { rage: true, .. }))
+                    .count();
+                assert_eq!(
+                    sent,
+                    planned + rage_extra,
+                    "{}: every planned click is sent",
+                    page.path
+                );
+                clicks += sent;
+            }
+        }
+        assert!(clicks > 500, "{clicks}");
     }
 }

@@ -14,7 +14,7 @@ use crate::mine::graph::GraphQuery;
 use crate::render::{self, Format, HeatmapStyle};
 use crate::service::analysis::{read_until, stored_cleaner, Analysis};
 use crate::service::error::{Result, ServiceError};
-use crate::service::request::Params;
+use crate::service::request::{bounds, Params};
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};
 
@@ -50,13 +50,17 @@ pub(crate) struct PageChart {
     pub layer: Layer,
     pub style: HeatmapStyle,
     pub format: Format,
+    /// Heatmap: draw onto a layout of this width (the one shown behind
+    /// it); `None`: the class's most common width.
+    pub layout_width: Option<u32>,
 }
 
 impl PageChart {
     /// A page chart from parameters: `page` (required), `viewport`
     /// (default desktop), `count` (clicks), `layer` (both), `style`
-    /// (standalone).
+    /// (standalone), `layout_width` (the class's most common width).
     pub(crate) fn decode(p: &impl Params, scroll: bool, format: Format) -> Result<PageChart> {
+        let layout_width = p.number(&bounds::LAYOUT_WIDTH)?;
         Ok(PageChart {
             page: p.required("page")?.to_string(),
             scroll,
@@ -65,6 +69,7 @@ impl PageChart {
             layer: p.choice("layer")?.unwrap_or(Layer::Both),
             style: p.choice("style")?.unwrap_or(HeatmapStyle::Standalone),
             format,
+            layout_width: (layout_width > 0).then_some(layout_width),
         })
     }
 }
@@ -185,7 +190,7 @@ pub(crate) fn page_chart(
         return render::scrollmap(&data, req.format).map_err(invalid);
     }
 
-    let (mut data, placed) = heat::map_clicks(&activity.clicks, class, req.count);
+    let (mut data, placed) = heat::map_clicks(&activity.clicks, class, req.count, req.layout_width);
     match req.layer {
         Layer::Both => {}
         Layer::Clicks => data.marks.clear(),
@@ -194,6 +199,19 @@ pub(crate) fn page_chart(
     if data.width == 0 {
         data.width = typical_width(class);
     }
+    // Onto a given layout: the height of the pages seen at its width.
+    let doc_height = req
+        .layout_width
+        .and_then(|w| {
+            median(
+                views
+                    .iter()
+                    .filter(|v| v.dw == w && v.dh > 0)
+                    .map(|v| v.dh)
+                    .collect(),
+            )
+        })
+        .or(doc_height);
     data.height = match doc_height.unwrap_or(0).max(data.height) {
         0 => 800,
         h => h,

@@ -267,17 +267,22 @@ impl Service {
                     format,
                 )
             }
-            ChartRequest::Page(page) => charts::page_chart(
-                &self.store,
-                &self.engine,
-                site,
-                &filters.journey_filter(),
-                &PageChart {
-                    format,
-                    ..page.clone()
-                },
-                &cancel,
-            ),
+            ChartRequest::Page(page) => {
+                if let Some(w) = page.layout_width {
+                    bounds::LAYOUT_WIDTH.check(w)?;
+                }
+                charts::page_chart(
+                    &self.store,
+                    &self.engine,
+                    site,
+                    &filters.journey_filter(),
+                    &PageChart {
+                        format,
+                        ..page.clone()
+                    },
+                    &cancel,
+                )
+            }
         }
     }
 

@@ -72,6 +72,9 @@ pub(crate) mod bounds {
     /// Chart size in pixels.
     pub(crate) const WIDTH: Bound<u32> = b("width", 1200, 200, 4000);
     pub(crate) const HEIGHT: Bound<u32> = b("height", 640, 150, 4000);
+    /// The layout width a heatmap is drawn onto; 0: the viewport class's
+    /// most common one.
+    pub(crate) const LAYOUT_WIDTH: Bound<u32> = b("layout_width", 0, 0, 10_000);
     /// Sessions in one page of a list or a search.
     pub(crate) const LIMIT: Bound<usize> = b("limit", 50, 1, 1000);
     /// How far into a search's hits a page may start.

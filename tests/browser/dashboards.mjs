@@ -306,6 +306,12 @@ await step('heatmaps', async () => {
   await imgLoaded('#heatmap-img');
   check('heatmap overlay loaded', true);
   await page.waitForFunction(() => document.querySelector('#hm-stage').dataset.doc, null, T);
+  // The clicks are drawn in the coordinates of the layout shown behind
+  // them: one width for both (the demo stores a layout of every page).
+  const docs = await page.evaluate(() => [document.querySelector('#hm-stage').dataset.doc,
+    (document.querySelector('.hm-layout-box') || { dataset: {} }).dataset.doc]);
+  check('a stored layout is shown behind the heatmap', !!docs[1], docs);
+  check('the overlay and the layout share one width', docs[1] && docs[0].split('x')[0] === docs[1].split('x')[0], docs);
   const facts = await q('.hm-side dl.facts').textContent();
   check('the page figures say they cover every device', facts.includes('Views, all devices'), facts);
   await shot('heatmaps');

@@ -17,7 +17,7 @@ await context.addInitScript(() => {
   const log = JSON.parse(sessionStorage.getItem('journey_log') || '[]');
   const save = () => sessionStorage.setItem('journey_log', JSON.stringify(log));
   addEventListener('click', (e) => {
-    log.push({ kind: 'click', path: location.pathname, x: e.pageX, y: e.pageY,
+    log.push({ kind: 'click', path: location.pathname, x: e.pageX, y: e.pageY, cx: e.clientX, cy: e.clientY,
       id: e.target.id || null, cls: e.target.className || null,
       within: (e.target.closest("[id]") || {}).id || null });
     save();
@@ -52,6 +52,10 @@ await page.click('a.card-link[href="/product/101.html"]');
 await loaded();
 await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
 await settle(1200);
+// Scrolled down, a click in the sticky header: it is drawn at the top of
+// the page, so that is where the tracker must place it.
+await page.click('#search-input');
+await settle(200);
 await page.evaluate(() => window.scrollTo(0, 0));
 await settle(300);
 for (let i = 0; i < 4; i++) await page.click('.price-lg', { delay: 20 });

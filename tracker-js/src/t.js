@@ -19,7 +19,7 @@
   var root = document.documentElement;
   var site = data && data.site;
 
-  if (!site || (data.respectDnt != null && (navigator.globalPrivacyControl || navigator.doNotTrack == '1'))) {
+  if (!site || (data.respectDnt != null && (navigator.globalPrivacyControl || navigator.doNotTrack == 1))) {
     return;
   }
 
@@ -53,10 +53,11 @@
     } catch (e) {}
   };
 
-  // The tab's session id: about 20 random characters of a-z 0-9. Only
-  // (sid, visitor hash) needs to be unique, so Math.random is plenty.
+  // The tab's session id: about 11 random characters of a-z 0-9, then the
+  // time in base 36. Only (sid, visitor hash) needs to be unique, so
+  // Math.random is plenty.
   var sid = store('trailmap_sid');
-  if (!sid) store('trailmap_sid', (sid = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2)));
+  if (!sid) store('trailmap_sid', (sid = Math.random().toString(36).slice(2) + now().toString(36)));
 
   var on = function (target, type, listener, capture) {
     target.addEventListener(type, listener, capture);
@@ -119,7 +120,8 @@
     tick();
     depth();
     shown = 0;
-    make('leave', { engaged_ms: Math.min(engaged, 864e5), max_depth: maxDepth });
+    // The server caps engaged_ms at a day.
+    make('leave', { engaged_ms: engaged, max_depth: maxDepth });
   };
 
   // After any history change: a new URL is a new page view.
@@ -285,20 +287,25 @@
     function (e) {
       var target = e.target;
       var link;
-      var box;
       var click;
+      var fixed = target;
       if (!target.closest || target.closest('[data-trailmap-ignore]')) return;
       link = target.closest('a[href]');
-      box = target.getBoundingClientRect();
+      // Inside a fixed or sticky element (a sticky header): the click is
+      // where it is on screen, so it is placed in viewport coordinates (at
+      // the top of the page), not at the scrolled position.
+      // (f: fixed, k: sticky and -webkit-sticky; no other value has either.)
+      while (fixed && !/[fk]/.test(getComputedStyle(fixed).position)) fixed = fixed.parentElement;
       click = make(
         'click',
         {
-          x: e.pageX,
-          y: e.pageY,
+          x: fixed ? e.clientX : e.pageX,
+          y: fixed ? e.clientY : e.pageY,
           dw: root.scrollWidth,
           sel: selector(target),
-          ox: e.clientX - box.left,
-          oy: e.clientY - box.top,
+          // From the target's padding box (a border, if any, is outside).
+          ox: e.offsetX,
+          oy: e.offsetY,
           // (An SVG link's href is an object: it is sent as a string.)
           href: link && '' + link.href, // null: none
           text:
