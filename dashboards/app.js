@@ -1,8 +1,8 @@
 // trailmap dashboards: shell (sign-in, site picker, range, filters, nav)
 // and a hash router that renders one view module at a time.
 import {
-  h, clear, auth, api, signInCheck, readHash, hashFor, link, setParams, RANGES, DEFAULT_RANGE,
-  revokeImages, closeMenu, hideTip, errorBox, loading, fmt, siteBase, rangeBounds,
+  h, clear, auth, api, loadSession, signIn, signOut, isShare, isAdmin, SHARE_GONE, readHash, hashFor, link, setParams,
+  RANGES, DEFAULT_RANGE, revokeImages, closeMenu, hideTip, errorBox, loading, fmt, siteBase, rangeBounds,
 } from './js/core.js';
 import * as overview from './js/overview.js';
 import * as journeys from './js/journeys.js';
@@ -12,6 +12,7 @@ import * as stages from './js/stages.js';
 import * as friction from './js/friction.js';
 import * as heatmaps from './js/heatmaps.js';
 import * as sessions from './js/sessions.js';
+import * as team from './js/team.js';
 
 const VIEWS = [
   { group: 'Traffic' },
@@ -25,6 +26,9 @@ const VIEWS = [
   { id: 'funnels', label: 'Funnels', mod: funnels, icon: 'M3 4h18l-7 8v7l-4 2v-9z' },
   { id: 'stages', label: 'Stages', mod: stages, icon: 'M3 20h4v-6H3zM10 20h4V9h-4zM17 20h4V4h-4z' },
   { id: 'friction', label: 'Friction', mod: friction, icon: 'M12 3l10 18H2zM12 10v5M12 18v.5', aliases: ['frustration', 'moments'] },
+  // Admins only; about people and links, not traffic: no range or filters.
+  { group: 'Admin', admin: true },
+  { id: 'team', label: 'Team', mod: team, admin: true, noToolbar: true, icon: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM2 21c0-4 3-7 7-7s7 3 7 7M16 3.5a4 4 0 0 1 0 7.5M18 14c2.5.8 4 3.3 4 7' },
 ];
 const byId = new Map();
 for (const v of VIEWS) if (v.id) { byId.set(v.id, v); for (const a of v.aliases || []) byId.set(a, v); }
@@ -36,58 +40,125 @@ let currentAbort = null;
 let filterOptions = { key: '', channels: [], devices: [], countries: [], referrers: [] };
 
 // ---------- sign-in ----------
+// A share link, once opened, leaves this tab marked (a flag, no secret),
+// so that when the link stops working a reload can say why instead of
+// showing a bare sign-in form to someone who never had an account.
+const SHARED_FLAG = 'trailmap_shared';
+const flag = {
+  get() { try { return sessionStorage.getItem(SHARED_FLAG) === '1'; } catch { return false; } },
+  set(on) { try { if (on) sessionStorage.setItem(SHARED_FLAG, '1'); else sessionStorage.removeItem(SHARED_FLAG); } catch { /* private mode */ } },
+};
+
 function showSignIn(message) {
   $('app').hidden = true;
   $('signin').hidden = false;
   const err = $('signin-error');
   err.hidden = !message;
   err.textContent = message || '';
-  $('signin-token').focus();
+  $('signin-name').focus();
 }
 
-auth.onExpired = (msg) => { sites = null; showSignIn(msg || ''); };
+auth.onExpired = (msg) => { sites = null; filterOptions.key = ''; showSignIn(msg || ''); };
 
+// One form, two ways in: name + password, or an API token (the server's or
+// a user's). A token typed in wins; the server answers with the session
+// JSON and sets the HttpOnly cookie, so nothing is kept here.
 $('signin-form').addEventListener('submit', async (e) => {
   e.preventDefault();
+  const name = $('signin-name').value.trim();
+  const password = $('signin-password').value;
   const token = $('signin-token').value.trim();
   const btn = $('signin-submit');
   const err = $('signin-error');
-  if (!token) return;
+  if (!token && !(name && password)) {
+    err.hidden = false;
+    err.textContent = name ? 'Enter your password.' : 'Enter your name and password, or an API token.';
+    (name ? $('signin-password') : $('signin-name')).focus();
+    return;
+  }
   btn.disabled = true;
   btn.textContent = 'Signing in…';
   try {
-    const data = await signInCheck(token);
-    auth.set(token);
-    sites = data.sites || [];
+    await signIn(token ? { token } : { name, password });
+    flag.set(false);
+    sites = null;
+    filterOptions.key = '';
+    $('signin-password').value = '';
     $('signin-token').value = '';
     err.hidden = true;
     start();
   } catch (ex) {
     err.hidden = false;
-    err.textContent = ex.status === 401 ? 'That token was not accepted. Check it and try again.' : ex.message;
+    // The server's own words (wrong name or password, token not accepted,
+    // too many attempts), capitalised as a sentence.
+    const msg = ex.message || 'Sign-in failed';
+    err.textContent = msg.charAt(0).toUpperCase() + msg.slice(1) + (/[.!?]$/.test(msg) ? '' : '.');
   } finally {
     btn.disabled = false;
     btn.textContent = 'Sign in';
   }
 });
 
-$('signout-btn').addEventListener('click', () => {
-  auth.clear();
+$('signout-btn').addEventListener('click', async () => {
+  const btn = $('signout-btn');
+  btn.disabled = true;
+  try { await signOut(); } catch { /* the page forgets the session anyway */ } finally { btn.disabled = false; }
   sites = null;
   showSignIn('You are signed out.');
 });
 
+const shareLabel = [...$('share-btn').childNodes];
 $('share-btn').addEventListener('click', async () => {
   const btn = $('share-btn');
-  try { await navigator.clipboard.writeText(location.href); btn.textContent = 'Link copied'; } catch {
+  try { await navigator.clipboard.writeText(location.href); btn.textContent = 'Copied'; } catch {
     window.prompt('Copy this link', location.href);
   }
-  setTimeout(() => { btn.textContent = 'Copy link'; }, 1600);
+  setTimeout(() => { btn.replaceChildren(...shareLabel); }, 1600);
 });
 
+// Who is signed in, in the top bar; a share link gets a badge instead of
+// "Sign out" (there is nothing to sign out of) and no "Copy link" (the
+// dashboard URL would not open for anyone else).
+function renderWho() {
+  const s = auth.session;
+  const share = isShare(s);
+  const who = $('whoami');
+  clear(who);
+  who.hidden = share;
+  if (!share) {
+    const label = s.name || 'API token';
+    who.append(h('span.who-name', label), h('span.who-role', s.role + (s.name && s.kind === 'token' ? ' · token' : '')));
+    who.title = 'Signed in as ' + label + ' (' + s.role + (s.sites ? ', sites: ' + s.sites.join(', ') : ', all sites') + ')';
+  }
+  $('signout-btn').hidden = share;
+  $('share-btn').hidden = share;
+  const badge = $('shared-badge');
+  badge.hidden = !share;
+  if (share) {
+    const sh = s.share || {};
+    badge.title = 'A read-only link to ' + (sh.site || 'one site')
+      + (sh.view ? ', ' + sh.view + ' only' : '')
+      + (sh.expires ? ', until ' + fmt.time(Date.parse(sh.expires)) : '');
+  }
+}
+
 // ---------- boot ----------
+// The cookie decides: GET /api/session answers 200 with the session (a
+// signed-in user, or a share link just opened) or 401 (sign in).
 async function start() {
-  if (!auth.token) { showSignIn(''); return; }
+  if (!auth.session) {
+    let s;
+    try { s = await loadSession(); } catch (e) {
+      $('signin').hidden = true; $('app').hidden = false;
+      clear($('view')).appendChild(errorBox(e, start));
+      return;
+    }
+    if (!s) {
+      showSignIn(flag.get() ? SHARE_GONE : '');
+      return;
+    }
+  }
+  flag.set(isShare());
   if (!sites) {
     try { sites = (await api('/api/sites')).sites || []; } catch (e) {
       if (e.status === 401) return;
@@ -95,20 +166,39 @@ async function start() {
       clear($('view')).appendChild(errorBox(e, start));
       return;
     }
+    // The server lists only the sites this session may see; a share link
+    // is about one site whatever else it lists.
+    const only = isShare() && auth.session.share && auth.session.share.site;
+    if (only) sites = sites.filter((x) => x.name === only);
   }
+  renderWho();
   $('signin').hidden = true;
   $('app').hidden = false;
   route();
 }
 
-window.addEventListener('hashchange', () => { if (auth.token && sites) route(); });
+window.addEventListener('hashchange', () => { if (auth.session && sites) route(); });
+
+// The views this session may open: the Team view for admins only; a share
+// link limited to one view gets just that one.
+function allowed(v) {
+  if (v.admin && !isAdmin()) return false;
+  const only = isShare() && auth.session.share && auth.session.share.view;
+  if (only && v.id && v.id !== only) return false;
+  if (only && v.group) return false;
+  return true;
+}
+function homeView() {
+  const only = isShare() && auth.session.share && auth.session.share.view;
+  return only && byId.get(only) ? only : 'overview';
+}
 
 function route() {
   closeMenu();
   hideTip();
   const { route: r, params } = readHash();
   const view = byId.get(r);
-  if (!view) { location.replace(hashFor('overview', params)); return; }
+  if (!view || !allowed(view)) { location.replace(hashFor(homeView(), params)); return; }
   // Default site and range go into the URL so it is always shareable.
   const names = sites.map((x) => x.name);
   let fix = false;
@@ -118,7 +208,9 @@ function route() {
 
   renderNav(view.id);
   renderSitePicker(params.get('site'));
-  renderToolbar(params, view);
+  const bar = $('toolbar');
+  bar.hidden = !!view.noToolbar;
+  if (view.noToolbar) clear(bar); else renderToolbar(params, view);
   const el = $('view');
   if (!names.length) {
     clear(el).appendChild(h('div.empty.big', h('h2', 'No sites yet'),
@@ -136,6 +228,7 @@ function route() {
     route: r, params, site: params.get('site'), base: siteBase(params),
     signal: currentAbort.signal, isCurrent: () => seq === renderSeq,
     siteInfo: sites.find((x) => x.name === params.get('site')),
+    session: auth.session, sites,
   };
   Promise.resolve(view.mod.render(el, ctx)).catch((e) => {
     if (e && (e.name === 'AbortError' || e.status === 401)) return;
@@ -147,8 +240,13 @@ function route() {
 
 function renderNav(active) {
   const nav = clear($('sidenav'));
-  for (const v of VIEWS) {
-    if (v.group) { nav.appendChild(h('div.nav-group', v.group)); continue; }
+  const shown = VIEWS.filter(allowed);
+  shown.forEach((v, i) => {
+    if (v.group) {
+      // A group heading only above views of its own.
+      if (shown[i + 1] && !shown[i + 1].group) nav.appendChild(h('div.nav-group', v.group));
+      return;
+    }
     const icon = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
     icon.setAttribute('viewBox', '0 0 24 24');
     icon.setAttribute('aria-hidden', 'true');
@@ -159,13 +257,15 @@ function renderNav(active) {
       href: link(v.id), class: v.id === active ? 'active' : '', 'aria-current': v.id === active ? 'page' : null,
       dataset: { nav: v.id },
     }, icon, h('span', v.label)));
-  }
+  });
 }
 
 function renderSitePicker(current) {
   const sel = $('site-select');
   clear(sel);
   for (const x of sites) sel.appendChild(h('option', { value: x.name, selected: x.name === current }, x.name));
+  // Nothing to pick from one site (always so for a share link).
+  sel.disabled = sites.length < 2;
   sel.onchange = () => {
     const { route: r, params } = readHash();
     const keep = new URLSearchParams();
@@ -261,7 +361,7 @@ async function loadFilterOptions(params) {
     };
     const { route: r, params: p } = readHash();
     const view = byId.get(r);
-    if (view && auth.token) renderToolbar(p, view);
+    if (view && !view.noToolbar && auth.session) renderToolbar(p, view);
   } catch { /* options are a nicety */ filterOptions.key = ''; }
 }
 

@@ -126,6 +126,12 @@ pub(crate) struct ServeArgs {
     /// Compressed replay layout MiB one client address may upload an hour (0 = no limit).
     #[arg(long, env = "TRAILMAP_REPLAY_UPLOAD_MB_PER_CLIENT_HOUR")]
     pub replay_upload_mb_per_client_hour: Option<u32>,
+    /// Sign-in attempts a minute from one client address (0 = no limit).
+    #[arg(long, env = "TRAILMAP_SIGN_INS_PER_CLIENT_MINUTE")]
+    pub sign_ins_per_client_minute: Option<u32>,
+    /// Hours a dashboard sign-in lasts (1 to 8760).
+    #[arg(long, env = "TRAILMAP_SIGN_IN_HOURS")]
+    pub sign_in_hours: Option<u32>,
     /// Seconds a write waits for another writer on the database (an import) before failing.
     #[arg(long, env = "TRAILMAP_BUSY_TIMEOUT_SECS")]
     pub busy_timeout_secs: Option<u64>,
@@ -298,6 +304,8 @@ pub(crate) struct FileServe {
     pub replay_uploads_per_client_minute: Option<u32>,
     pub replay_uploads_per_site_minute: Option<u32>,
     pub replay_upload_mb_per_client_hour: Option<u32>,
+    pub sign_ins_per_client_minute: Option<u32>,
+    pub sign_in_hours: Option<u32>,
     pub busy_timeout_secs: Option<u64>,
     pub disk_full_retry_after_secs: Option<u32>,
     pub header_timeout_secs: Option<u64>,
@@ -332,7 +340,13 @@ pub(crate) struct ServeSettings {
     pub metrics_listen: Option<SocketAddr>,
     /// The folder the dashboards are served from; `None`: the embedded copy.
     pub dashboards_dir: Option<PathBuf>,
+    /// How long a dashboard sign-in (its cookie) lasts, in hours.
+    pub sign_in_hours: u32,
 }
+
+/// Hours a dashboard sign-in lasts unless `--sign-in-hours` says otherwise:
+/// a week.
+pub(crate) const DEFAULT_SIGN_IN_HOURS: u32 = 168;
 
 /// What the writer may hold in memory and how long a batch may wait: the
 /// collector's memory budget (README, "Memory budget").
@@ -378,6 +392,9 @@ pub(crate) struct RateLimits {
     /// Compressed replay bytes an hour per client address, in MiB (also
     /// their burst): what one client can push through the site's quota.
     pub replay_mb_per_client_hour: u32,
+    /// Sign-in attempts a minute per client address (also their burst):
+    /// with argon2's cost, what keeps password guessing slow.
+    pub sign_ins_per_client_minute: u32,
 }
 
 impl Default for RateLimits {
@@ -391,6 +408,7 @@ impl Default for RateLimits {
             // A visitor's layouts are tens of KiB each, shared by content
             // hash across pages seen twice: 16 MiB is hundreds of pages.
             replay_mb_per_client_hour: 16,
+            sign_ins_per_client_minute: 10,
         }
     }
 }
@@ -510,6 +528,7 @@ impl ServeSettings {
             conn: ConnLimits::default(),
             metrics_listen: None,
             dashboards_dir: None,
+            sign_in_hours: DEFAULT_SIGN_IN_HOURS,
         }
     }
 }
@@ -867,6 +886,21 @@ fn resolve_load(args: &ServeArgs, f: &FileServe, s: &mut ServeSettings) -> Resul
             bail!("replay upload MiB per client hour must be 0 (off) or {fits}..=1000000, got {n}");
         }
         r.replay_mb_per_client_hour = n;
+    }
+    if let Some(n) = args
+        .sign_ins_per_client_minute
+        .or(f.sign_ins_per_client_minute)
+    {
+        if n > 100_000 {
+            bail!("sign-ins per client must be 0 (off) ..=100000 a minute, got {n}");
+        }
+        r.sign_ins_per_client_minute = n;
+    }
+    if let Some(n) = args.sign_in_hours.or(f.sign_in_hours) {
+        if !(1..=8760).contains(&n) {
+            bail!("sign-in hours must be 1..=8760, got {n}");
+        }
+        s.sign_in_hours = n;
     }
     Ok(())
 }

@@ -37,6 +37,10 @@
 //!   that names no page, and the prefix that would match),
 //!   [`service::import`] (`trailmap import` and `reindex`: the commands
 //!   that change what the store holds, checked like every request),
+//!   [`service::accounts`] (users and argon2 passwords, sign-in and web
+//!   sessions, per-user API tokens, share links, and the `Principal` a
+//!   request runs as: `trailmap user|share ...` and the API's
+//!   `/api/session`, `/api/users`, `/api/tokens`, `.../shares`),
 //!   [`service::analysis`] (a
 //!   site's journeys loaded through the filters and cleaned, and the mining
 //!   run over them) and [`service::charts`] (a site's charts from the
@@ -83,8 +87,9 @@
 //! * [`store`] is the only room that speaks SQL: schema and migrations, the
 //!   write transaction API the pipeline drives, sites, read queries, the
 //!   database's own facts ([`store::meta`]: the demo marker) and the health
-//!   probe; [`store::lock`] keeps a second server off a database. It uses
-//!   only [`event`].
+//!   probe; [`store::lock`] keeps a second server off a database;
+//!   [`store::accounts`] holds users, their credentials and share links
+//!   (digests of secrets only). It uses only [`event`].
 //! * [`mine`] is path mining: pure functions over journeys (cleaned page
 //!   sequences with times and frustration signals). [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
@@ -108,7 +113,11 @@
 //!   [`http::ratelimit`] (per-client and per-site token buckets by a keyed
 //!   hash of the address). [`http::encoding`] sends the embedded assets in
 //!   the brotli or gzip form `build.rs` made of them, and larger API
-//!   answers in gzip.
+//!   answers in gzip. [`http::auth`] finds who a request is (bearer token,
+//!   sign-in cookie, share cookie) and applies the route table's access
+//!   level (public, anyone, signed, site, site admin, admin) and the CSRF
+//!   rule for cookie writes; [`http::accounts_api`] is the accounts'
+//!   endpoints and the `/s/{token}` page.
 //! * [`metrics`] holds the counters the collector and the pipeline bump,
 //!   rendered at `GET /metrics`.
 //! * [`config`] resolves settings from flags, `TRAILMAP_*` variables and

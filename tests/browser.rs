@@ -306,6 +306,26 @@ fn demo_clicks_fall_inside_the_elements_they_name_on_the_stored_layouts() {
     assert_eq!(summary["ok"], true, "{summary}");
 }
 
+/// People instead of one token, in the real browser: a viewer signs in
+/// with a password and is refused every write (with and without the CSRF
+/// header), an admin makes a share link in the Team view, the link opens
+/// only its site and view in a fresh browser, and stops working once
+/// revoked.
+#[test]
+fn team_roles_and_share_links_work_in_the_browser() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(40);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/team");
+    let summary = run_script(
+        "team.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
 /// A session full of script and HTML payloads, in the real browser: shown
 /// as text on every view, never run, never turned into markup.
 #[test]

@@ -1,8 +1,6 @@
 // Core helpers shared by every view: DOM building (text only, never HTML),
 // the authenticated API client, URL state and formatting.
 
-const TOKEN_KEY = 'trailmap_token';
-
 // ---------- DOM ----------
 // h('div.card#id', {attrs}, ...children). Strings become text nodes, so
 // visitor data can never turn into markup. Attributes named on* and
@@ -63,10 +61,12 @@ export function s(tag, attrs, ...children) {
 export function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 
 // ---------- auth ----------
+// The session lives in the server's HttpOnly cookie: the page never sees
+// or stores a token or password. It keeps only the session JSON of
+// GET/POST /api/session (who, role, sites, share, the CSRF value) in
+// memory, here.
 export const auth = {
-  get token() { return sessionStorage.getItem(TOKEN_KEY) || ''; },
-  set(t) { sessionStorage.setItem(TOKEN_KEY, t); },
-  clear() { sessionStorage.removeItem(TOKEN_KEY); },
+  session: null,
   onExpired: () => {},
 };
 
@@ -74,17 +74,28 @@ export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
-// Every request carries the bearer token; a 401 drops the token and
-// sends the user back to sign-in (the hash is kept, so the view returns).
+// Viewers and share links may read only; the server refuses their writes
+// (403) anyway, this just keeps the pages from offering them.
+export function canWrite(session = auth.session) {
+  return !!session && session.kind !== 'share' && session.role !== 'viewer';
+}
+export function isShare(session = auth.session) { return !!session && session.kind === 'share'; }
+export function isAdmin(session = auth.session) { return !!session && session.kind !== 'share' && session.role === 'admin'; }
+
+// Every request goes with the session cookie (same origin only); a write
+// carries the session's CSRF value, which a page of another origin cannot
+// read. A 401 drops the session and sends the user back to sign-in (the
+// hash is kept, so the view returns); `quiet` (sign-in itself, boot)
+// reports the 401 to the caller instead.
 async function request(path, opts = {}) {
-  const token = opts.token ?? auth.token;
-  if (!token) { auth.onExpired(); throw new ApiError(401, 'Not signed in'); }
-  const headers = { Authorization: 'Bearer ' + token };
+  const method = opts.method || 'GET';
+  const headers = {};
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD' && auth.session && auth.session.csrf) headers['X-Trailmap-CSRF'] = auth.session.csrf;
   let res;
   try {
     res = await fetch(path, {
-      method: opts.method || 'GET', headers, signal: opts.signal,
+      method, headers, signal: opts.signal, credentials: 'same-origin',
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       cache: 'no-store',
     });
@@ -92,9 +103,10 @@ async function request(path, opts = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'Cannot reach the trailmap server');
   }
-  if (res.status === 401 && opts.token === undefined) {
-    auth.clear();
-    auth.onExpired('Your session ended. Sign in again.');
+  if (res.status === 401 && !opts.quiet) {
+    const was = auth.session;
+    auth.session = null;
+    auth.onExpired(isShare(was) ? SHARE_GONE : 'Your session ended. Sign in again.');
     throw new ApiError(401, 'Signed out');
   }
   if (!res.ok) {
@@ -104,6 +116,8 @@ async function request(path, opts = {}) {
   }
   return res;
 }
+
+export const SHARE_GONE = 'This shared link was revoked or has expired. Ask whoever shared it for a new one.';
 
 export async function api(path, params, opts) {
   const res = await request(withQuery(path, params), opts);
@@ -116,7 +130,7 @@ export async function apiSend(method, path, body) {
   return text ? JSON.parse(text) : {};
 }
 
-// Fetch an image with the token header and return an object URL.
+// Fetch an image with the session cookie and return an object URL.
 // The caller (view) registers URLs so they are revoked on the next render.
 const objectUrls = new Set();
 export async function apiImage(path, params, opts) {
@@ -131,7 +145,29 @@ export function revokeImages() {
   objectUrls.clear();
 }
 
-export function signInCheck(token) { return request('/api/sites', { token }).then((r) => r.json()); }
+// The current session (GET /api/session), or null when there is none (401).
+export async function loadSession() {
+  try {
+    auth.session = await (await request('/api/session', { quiet: true })).json();
+  } catch (e) {
+    if (e.status === 401) { auth.session = null; return null; }
+    throw e;
+  }
+  return auth.session;
+}
+
+// Sign in with {name, password} or {token}; the server sets the cookie.
+// A 401 / 429 comes back as an ApiError carrying the server's message.
+export async function signIn(body) {
+  auth.session = await (await request('/api/session', { method: 'POST', body, quiet: true })).json();
+  return auth.session;
+}
+
+// End the session on the server (its cookie is cleared there); whatever
+// the answer, the page forgets it.
+export async function signOut() {
+  try { await request('/api/session', { method: 'DELETE', quiet: true }); } finally { auth.session = null; }
+}
 
 export function withQuery(path, params) {
   if (!params) return path;
@@ -276,6 +312,15 @@ export function errorBox(err, retry) {
   return h('div.error-box', { role: 'alert' },
     h('strong', 'Something went wrong'), h('pre.err-msg', err && err.message ? err.message : String(err)),
     retry ? h('button.btn', { type: 'button', on: { click: retry } }, 'Try again') : null);
+}
+// A settings editor a viewer may look at but not change: every control
+// in it disabled and a note saying why (the server would answer 403).
+export const VIEWER_NOTE = 'Viewers cannot change settings: ask an admin.';
+export function lockEditor(box, noteAfter) {
+  for (const c of box.querySelectorAll('input, textarea, select, button')) c.disabled = true;
+  const note = h('p.readonly-note', { role: 'note' }, VIEWER_NOTE);
+  if (noteAfter) noteAfter.after(note); else box.appendChild(note);
+  return note;
 }
 export function empty(text, hint) { return h('div.empty', h('p', text), hint ? h('p.muted', hint) : null); }
 

@@ -2,7 +2,7 @@
 // server-rendered sankey.svg, plus the path-cleaning rules editor.
 import {
   h, s, api, apiImage, apiSend, clear, fmt, card, link, setParams, filterParams, showTip, hideTip,
-  popMenu, empty, loading, errorBox, segmented, qv,
+  popMenu, empty, loading, errorBox, segmented, qv, canWrite, isShare, lockEditor,
 } from './core.js';
 
 const STEP_CHOICES = [2, 3, 4, 5, 6, 7, 8, 10];
@@ -45,9 +45,12 @@ export async function render(el, ctx) {
   const chartBox = h('div.sankey-box#sankey', loading());
   el.appendChild(card(root ? 'Journeys from ' + root : 'Journeys from entry pages', h('div', controls, chips, chartBox), { cls: 'sankey-card' }));
 
-  const rulesBox = h('div', loading());
-  el.appendChild(card('Path-cleaning rules', rulesBox, { sub: 'applied to every page path before it is counted' }));
-  renderRules(rulesBox, ctx).catch((e) => { if (e.name !== 'AbortError' && e.status !== 401) clear(rulesBox).appendChild(errorBox(e)); });
+  // A share link is a read-only window on the charts: no settings at all.
+  if (!isShare()) {
+    const rulesBox = h('div', loading());
+    el.appendChild(card('Path-cleaning rules', rulesBox, { sub: 'applied to every page path before it is counted' }));
+    renderRules(rulesBox, ctx).catch((e) => { if (e.name !== 'AbortError' && e.status !== 401) clear(rulesBox).appendChild(errorBox(e)); });
+  }
 
   const q = { steps, nodes, min_link: minLink, root: root || null, expand: expand.length ? expand.join(',') : null, ...filterParams(p) };
   if (mode === 'image') {
@@ -285,4 +288,5 @@ async function renderRules(box, ctx) {
     h('div.row-actions', h('button.btn#rules-add', { type: 'button', on: { click: () => { rules.push({ pattern: '', replacement: '' }); paint(); list.querySelector('.rule-row:last-child input').focus(); } } }, '+ Add rule')),
     h('label.field', h('span', 'Kept query parameters'), keepIn, h('small.muted', 'Query parameters kept in page paths (all others are dropped), comma-separated.')),
     h('div.row-actions', save, status));
+  if (!canWrite()) lockEditor(box, save.parentElement);
 }

@@ -1,6 +1,8 @@
 // Stages: how far sessions get through the customer-journey stages,
 // where they drop off, which stages they skip, and the stage settings.
-import { h, api, apiSend, clear, fmt, card, filterParams, empty, loading, errorBox, meter, table } from './core.js';
+import {
+  h, api, apiSend, clear, fmt, card, filterParams, empty, loading, errorBox, meter, table, canWrite, isShare, lockEditor,
+} from './core.js';
 
 const COLOURS = ['#3b6ea8', '#ef8a2b', '#4e9a4e', '#9467bd', '#2a9d8f', '#c2597a', '#8c6d31'];
 
@@ -8,9 +10,13 @@ export async function render(el, ctx) {
   el.appendChild(h('div.view-head', h('h1', 'Stages'),
     h('p.muted', 'Each page belongs to a stage (by the rules below). See how far sessions get, where they drop off and which stages they skip.')));
   const body = h('div', loading());
-  const settingsBox = h('div', loading());
-  el.append(body, card('Stage settings', settingsBox, { sub: 'which pages belong to which stage' }));
-  renderSettings(settingsBox, ctx).catch((e) => { if (e.name !== 'AbortError' && e.status !== 401) clear(settingsBox).appendChild(errorBox(e)); });
+  el.append(body);
+  // A share link is a read-only window on the charts: no settings at all.
+  if (!isShare()) {
+    const settingsBox = h('div', loading());
+    el.append(card('Stage settings', settingsBox, { sub: 'which pages belong to which stage' }));
+    renderSettings(settingsBox, ctx).catch((e) => { if (e.name !== 'AbortError' && e.status !== 401) clear(settingsBox).appendChild(errorBox(e)); });
+  }
   const data = await api(ctx.base + '/stages', filterParams(ctx.params), { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   clear(body);
@@ -116,4 +122,5 @@ async function renderSettings(box, ctx) {
     h('div.row-actions', h('button.btn', { type: 'button', on: { click: () => { stages.push({ name: 'new stage', pages: '' }); paint(); } } }, '+ Add stage')),
     h('label.field', h('span', 'Goal pages'), goals, h('small.muted', 'Patterns of pages that count as a conversion, one per line.')),
     h('div.row-actions', save, status));
+  if (!canWrite()) lockEditor(box, save.parentElement);
 }

@@ -3,6 +3,7 @@
 //! result printed as a table, CSV or JSON ([`print`]). `src/main.rs` only
 //! calls [`main`].
 
+mod accounts;
 mod admin;
 mod args;
 mod print;
@@ -81,6 +82,12 @@ enum Command {
     Site(SiteCommand),
     /// Replace the read API's token with a new one, printed once.
     RotateToken,
+    /// Dashboard users: add, list, remove, set a password, make an API token.
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Share links: read-only links to one site's dashboards.
+    #[command(subcommand)]
+    Share(accounts::ShareCommand),
     /// Benchmark helpers; figures go to BENCHMARKS.md (built with `--features dev`).
     #[cfg(feature = "dev")]
     #[command(subcommand)]
@@ -431,6 +438,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render(args) => reports::render(store, &file, &args),
         Command::Site(cmd) => admin::site(store, &file, cmd),
         Command::RotateToken => admin::rotate_token(store, &file),
+        Command::User(cmd) => accounts::user(store, &file, cmd),
+        Command::Share(cmd) => accounts::share(store, &file, cmd),
         #[cfg(feature = "dev")]
         Command::Bench(cmd) => admin::bench(store, &file, cmd),
     }

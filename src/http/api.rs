@@ -13,9 +13,15 @@ use super::App;
 use crate::service::request::{bounds, Params, QueryParams, SearchRequest};
 use crate::service::{Filters, Result, ServiceError};
 
-/// `GET /api/sites`
-pub(crate) async fn list_sites(app: &Arc<App>) -> Reply {
-    match blocking(app, |app| app.service.sites()).await {
+/// `GET /api/sites`: the sites the asker sees.
+pub(crate) async fn list_sites(
+    app: &Arc<App>,
+    who: Option<(crate::service::accounts::Principal, super::auth::Via)>,
+) -> Reply {
+    let Some((who, _)) = who else {
+        return super::auth::unauthorized();
+    };
+    match blocking(app, move |app| app.service.sites_seen(&who)).await {
         Ok(list) => reply::json(StatusCode::OK, &json!({ "sites": list })),
         Err(e) => reply::service_error(&e),
     }

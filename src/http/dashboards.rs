@@ -1,11 +1,12 @@
 //! The dashboards: static pages from dashboards/ (HTML, CSS, JS, no build
 //! step), embedded in the binary and served under `/dashboard/`. The pages
-//! hold no data: they sign in with the read API's token and fetch
-//! everything from the API, so they need no session state here.
+//! hold no data: they sign in through `/api/session` (a name and password,
+//! or a token) for an HttpOnly cookie, and fetch everything from the API,
+//! so nothing here knows who is looking.
 //!
 //! Every reply carries a strict Content-Security-Policy: scripts and
 //! styles only from this origin (no inline script, no eval), images from
-//! here or blob: (charts are fetched with the token and shown as blobs),
+//! here or blob: (charts are fetched through the API and shown as blobs),
 //! no framing by other sites. Visitor-controlled strings are escaped by the
 //! pages themselves; the policy is the second wall.
 //!

@@ -9,6 +9,7 @@
 //! SIGTERM or ctrl-c the server stops accepting, lets in-flight requests
 //! finish (their batches commit), drains the pipeline, and returns.
 
+pub(crate) mod accounts_api;
 pub(crate) mod api;
 pub(crate) mod assets;
 pub(crate) mod auth;
@@ -96,6 +97,8 @@ pub(crate) struct App {
     pub max_connections: usize,
     /// Body bytes all unfinished requests together may hold.
     pub body_budget: Arc<BodyBudget>,
+    /// How long a dashboard sign-in lasts.
+    pub sign_in_hours: u32,
 }
 
 impl App {
@@ -238,6 +241,7 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
         conn: settings.conn,
         max_connections,
         body_budget: BodyBudget::new(settings.conn.body_budget_bytes, metrics.clone()),
+        sign_in_hours: settings.sign_in_hours,
         metrics,
     });
     app.service.warm_up();
@@ -425,12 +429,7 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
     let (label, reply) = match routes::find(req.method(), &path) {
         routes::Lookup::NotFound => ("other", reply::error(StatusCode::NOT_FOUND, "not found")),
         routes::Lookup::WrongMethod(allowed) => ("other", method_not_allowed(allowed)),
-        routes::Lookup::Route(m)
-            if m.spec.auth && !auth::authorized(req.headers(), &app.token_digest) =>
-        {
-            (m.spec.label, unauthorized())
-        }
-        routes::Lookup::Route(m) => (m.spec.label, dispatch(&app, req, peer, &m, coding).await),
+        routes::Lookup::Route(m) => (m.spec.label, admit(&app, req, peer, &m, coding).await),
     };
     app.metrics.request(label, reply.status().as_u16());
     let mut reply = reply;
@@ -457,13 +456,45 @@ async fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Reply
     encoding::compress(reply, coding).await
 }
 
-/// The handler of a matched route (the token, where needed, is checked).
+/// Finds who asks (where the route needs to know) and lets the request
+/// through to its handler if the route allows them ([`auth::check`]).
+async fn admit(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    m: &routes::Matched<'_>,
+    coding: encoding::Encoding,
+) -> Reply {
+    let access = m.spec.access;
+    // Public routes never look at credentials, except sign-in's own.
+    if access == routes::Access::Public && m.spec.route != routes::Route::SignIn {
+        return dispatch(app, req, peer, m, coding, None).await;
+    }
+    let who = match auth::principal(app, req.headers()).await {
+        Ok(who) => who,
+        Err(e) => return reply::service_error(&e),
+    };
+    if access != routes::Access::Public {
+        let Some((p, via)) = &who else {
+            return auth::unauthorized();
+        };
+        if let Err(refused) =
+            auth::check(access, req.method(), m.param("site"), p, via, req.headers())
+        {
+            return reply::service_error(&refused);
+        }
+    }
+    dispatch(app, req, peer, m, coding, who).await
+}
+
+/// The handler of a matched route (who asks, where needed, is checked).
 async fn dispatch(
     app: &Arc<App>,
     req: Request<Incoming>,
     peer: SocketAddr,
     m: &routes::Matched<'_>,
     coding: encoding::Encoding,
+    who: Option<(crate::service::accounts::Principal, auth::Via)>,
 ) -> Reply {
     use routes::Route;
     let query = req.uri().query().map(str::to_string);
@@ -490,7 +521,15 @@ async fn dispatch(
         Route::Recorder => app.recorder.serve(&req, None, coding),
         Route::TrackerVersioned => app.tracker.serve(&req, Some(m.param("file")), coding),
         Route::Metrics => metrics_text(app),
-        Route::Sites => api::list_sites(app).await,
+        Route::SignIn => accounts_api::sign_in(app, req, peer, who).await,
+        Route::Users => accounts_api::users(app, req).await,
+        Route::User => accounts_api::remove_user(app, m.param("name")).await,
+        Route::Tokens => accounts_api::tokens(app, req, who).await,
+        Route::Token => accounts_api::remove_token(app, m.param("id"), who).await,
+        Route::Shares => accounts_api::shares(app, site, req, who).await,
+        Route::Share => accounts_api::revoke_share(app, site, m.param("id")).await,
+        Route::SharePage => accounts_api::share_page(app, m.param("token"), req, peer).await,
+        Route::Sites => api::list_sites(app, who).await,
         Route::Sessions => api::list_sessions(app, site, query).await,
         Route::Session => api::session(app, site, m.param("id")).await,
         Route::Rules if put => mine_api::put_rules(app, site, req).await,
@@ -511,19 +550,6 @@ fn method_not_allowed(allowed: &[Method]) -> Reply {
     if let Ok(v) = hyper::header::HeaderValue::from_str(&list.join(", ")) {
         r.headers_mut().insert(hyper::header::ALLOW, v);
     }
-    r
-}
-
-/// 401, with the challenge that says which scheme to use.
-fn unauthorized() -> Reply {
-    let mut r = reply::error(
-        StatusCode::UNAUTHORIZED,
-        "missing or wrong token: send Authorization: Bearer <token>",
-    );
-    r.headers_mut().insert(
-        "www-authenticate",
-        hyper::header::HeaderValue::from_static("Bearer"),
-    );
     r
 }
 
@@ -581,7 +607,8 @@ fn current_salts(store: &Store) -> Result<Salts> {
     })
 }
 
-/// Background chores: rotate the salt at UTC midnight, refresh the sites.
+/// Background chores: rotate the salt at UTC midnight, refresh the sites,
+/// prune old layouts and expired sign-ins hourly.
 async fn maintenance(app: Arc<App>) {
     let mut salt_tick = tokio::time::interval(SALT_CHECK_EVERY);
     let mut sites_tick = tokio::time::interval(registry::RELOAD_INTERVAL);
@@ -590,7 +617,13 @@ async fn maintenance(app: Arc<App>) {
         tokio::select! {
             _ = prune_tick.tick() => {
                 let app = app.clone();
-                let _ = tokio::task::spawn_blocking(move || replay_api::prune(&app)).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    replay_api::prune(&app);
+                    if let Err(e) = app.service.prune_sessions(now_ms()) {
+                        tracing::error!("pruning expired sign-ins failed: {e}");
+                    }
+                })
+                .await;
             }
             _ = salt_tick.tick() => {
                 if day_of(now_ms()) != app.hasher.day() {

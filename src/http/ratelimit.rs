@@ -145,6 +145,8 @@ pub(crate) struct Limiters {
     pub replay_site: Option<RateLimiter>,
     /// Compressed replay bytes per client, counted in KiB.
     pub replay_client_kib: Option<RateLimiter>,
+    /// Sign-in attempts per client.
+    pub sign_in: Option<RateLimiter>,
 }
 
 impl Limiters {
@@ -174,6 +176,12 @@ impl Limiters {
                 r.replay_mb_per_client_hour.saturating_mul(1024),
                 Duration::from_secs(3600),
                 r.replay_mb_per_client_hour.saturating_mul(1024),
+                r.tracked_clients,
+            ),
+            sign_in: RateLimiter::new(
+                r.sign_ins_per_client_minute,
+                minute,
+                r.sign_ins_per_client_minute,
                 r.tracked_clients,
             ),
         }

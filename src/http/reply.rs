@@ -68,6 +68,9 @@ pub(crate) fn service_error(e: &crate::service::ServiceError) -> Reply {
         E::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
         E::TooLarge(m) => error(StatusCode::PAYLOAD_TOO_LARGE, m),
         E::Conflict(m) => error(StatusCode::CONFLICT, m),
+        E::Unauthorized(m) => error(StatusCode::UNAUTHORIZED, m),
+        E::Forbidden(m) => error(StatusCode::FORBIDDEN, m),
+        E::Gone(m) => error(StatusCode::GONE, m),
         E::Stopped(why) => busy(5, &why.to_string()),
         E::Unavailable(m) => error(StatusCode::SERVICE_UNAVAILABLE, m),
         E::Internal { .. } => {

@@ -1,5 +1,6 @@
-//! The one list of what the server answers: every path, its methods,
-//! whether it needs the token, and the label /metrics counts it under.
+//! The one list of what the server answers: every path, its methods, who
+//! may ask it ([`Access`], checked by [`super::auth`]), and the label
+//! /metrics counts it under.
 //! Paths are matched by `matchit` (the router inside axum), on the same
 //! hyper server: the connection handling in [`super::conn`] and the body
 //! reader in [`super::body`] stay ours, which a tower-based framework would
@@ -22,6 +23,16 @@ pub(crate) enum Route {
     Recorder,
     TrackerVersioned,
     Metrics,
+    /// `/api/session`: sign in (POST), who am I (GET), sign out (DELETE).
+    SignIn,
+    Users,
+    User,
+    Tokens,
+    Token,
+    Shares,
+    Share,
+    /// `/s/{token}`: a share link opened in a browser.
+    SharePage,
     Sites,
     Sessions,
     Session,
@@ -34,13 +45,31 @@ pub(crate) enum Route {
     Report,
 }
 
+/// Who may ask a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone: the collector, the assets, sign-in, share links, frames
+    /// (signed URLs).
+    Public,
+    /// Anyone signed in, share links included: `/api/sites` (filtered).
+    Anyone,
+    /// A user or a token, not a share link: one's own API tokens.
+    Signed,
+    /// Whoever sees the path's `{site}`; a write (not GET/HEAD) also needs
+    /// an admin.
+    Site,
+    /// An admin who sees the path's `{site}`, even to read: its share links.
+    SiteAdmin,
+    /// An admin of every site: users, metrics.
+    Admin,
+}
+
 /// One entry of the table.
 pub(crate) struct Spec {
     pub path: &'static str,
     pub route: Route,
     pub methods: &'static [Method],
-    /// Needs `Authorization: Bearer TOKEN`.
-    pub auth: bool,
+    pub access: Access,
     /// The `route` label of `trailmap_http_requests_total`.
     pub label: &'static str,
 }
@@ -48,20 +77,23 @@ pub(crate) struct Spec {
 const GET: &[Method] = &[Method::GET];
 const GET_HEAD: &[Method] = &[Method::GET, Method::HEAD];
 const GET_PUT: &[Method] = &[Method::GET, Method::PUT];
+const GET_POST: &[Method] = &[Method::GET, Method::POST];
+const GET_POST_DELETE: &[Method] = &[Method::GET, Method::POST, Method::DELETE];
+const DELETE: &[Method] = &[Method::DELETE];
 const POST_OPTIONS: &[Method] = &[Method::POST, Method::OPTIONS];
 
 const fn spec(
     path: &'static str,
     route: Route,
     methods: &'static [Method],
-    auth: bool,
+    access: Access,
     label: &'static str,
 ) -> Spec {
     Spec {
         path,
         route,
         methods,
-        auth,
+        access,
         label,
     }
 }
@@ -73,98 +105,160 @@ pub(crate) const ROUTES: &[Spec] = &[
         "/api/collect",
         Route::Collect,
         POST_OPTIONS,
-        false,
+        Access::Public,
         "collect",
     ),
     spec(
         "/api/replay/snapshots/{hash}",
         Route::ReplayUpload,
         POST_OPTIONS,
-        false,
+        Access::Public,
         "replay",
     ),
     spec(
         "/replay/frame/{site}/{hash}",
         Route::ReplayFrame,
         GET,
-        false,
+        Access::Public,
         "replay",
     ),
-    spec("/", Route::DashboardRoot, GET, false, "dashboard"),
-    spec("/dashboard", Route::Dashboard, GET, false, "dashboard"),
+    spec("/", Route::DashboardRoot, GET, Access::Public, "dashboard"),
+    spec(
+        "/dashboard",
+        Route::Dashboard,
+        GET,
+        Access::Public,
+        "dashboard",
+    ),
     spec(
         "/dashboard/{*rest}",
         Route::Dashboard,
         GET,
-        false,
+        Access::Public,
         "dashboard",
     ),
-    spec("/healthz", Route::Healthz, GET, false, "healthz"),
-    spec("/t.js", Route::Tracker, GET_HEAD, false, "tracker"),
-    spec("/t/replay.js", Route::Recorder, GET_HEAD, false, "tracker"),
+    spec("/healthz", Route::Healthz, GET, Access::Public, "healthz"),
+    spec("/t.js", Route::Tracker, GET_HEAD, Access::Public, "tracker"),
+    spec(
+        "/t/replay.js",
+        Route::Recorder,
+        GET_HEAD,
+        Access::Public,
+        "tracker",
+    ),
     spec(
         "/t/{file}",
         Route::TrackerVersioned,
         GET_HEAD,
-        false,
+        Access::Public,
         "tracker",
     ),
-    spec("/metrics", Route::Metrics, GET, true, "metrics"),
-    spec("/api/sites", Route::Sites, GET, true, "api"),
+    spec("/metrics", Route::Metrics, GET, Access::Admin, "metrics"),
+    spec(
+        "/api/session",
+        Route::SignIn,
+        GET_POST_DELETE,
+        Access::Public,
+        "api",
+    ),
+    spec("/api/users", Route::Users, GET_POST, Access::Admin, "api"),
+    spec(
+        "/api/users/{name}",
+        Route::User,
+        DELETE,
+        Access::Admin,
+        "api",
+    ),
+    spec(
+        "/api/tokens",
+        Route::Tokens,
+        GET_POST,
+        Access::Signed,
+        "api",
+    ),
+    spec(
+        "/api/tokens/{id}",
+        Route::Token,
+        DELETE,
+        Access::Signed,
+        "api",
+    ),
+    spec(
+        "/s/{token}",
+        Route::SharePage,
+        GET_POST,
+        Access::Public,
+        "share",
+    ),
+    spec("/api/sites", Route::Sites, GET, Access::Anyone, "api"),
+    spec(
+        "/api/sites/{site}/shares",
+        Route::Shares,
+        GET_POST,
+        Access::SiteAdmin,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/shares/{id}",
+        Route::Share,
+        DELETE,
+        Access::SiteAdmin,
+        "api",
+    ),
     spec(
         "/api/sites/{site}/sessions",
         Route::Sessions,
         GET,
-        true,
+        Access::Site,
         "api",
     ),
     spec(
         "/api/sites/{site}/sessions/{id}",
         Route::Session,
         GET,
-        true,
+        Access::Site,
         "api",
     ),
     spec(
         "/api/sites/{site}/rules",
         Route::Rules,
         GET_PUT,
-        true,
+        Access::Site,
         "api",
     ),
     spec(
         "/api/sites/{site}/stages/settings",
         Route::StageSettings,
         GET_PUT,
-        true,
+        Access::Site,
         "api",
     ),
     spec(
         "/api/sites/{site}/layouts",
         Route::Layouts,
         GET,
-        true,
+        Access::Site,
         "api",
     ),
     spec(
         "/api/sites/{site}/layouts/{hash}",
         Route::Layout,
         GET,
-        true,
+        Access::Site,
         "api",
     ),
     spec(
         "/api/sites/{site}/charts/{file}",
         Route::Chart,
         GET,
-        true,
+        Access::Site,
         "api",
     ),
     spec(
         "/api/sites/{site}/{report}",
         Route::Report,
         GET,
-        true,
+        Access::Site,
         "api",
     ),
 ];

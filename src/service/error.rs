@@ -24,6 +24,15 @@ pub enum ServiceError {
     /// it existed): what to fix, and how.
     #[error("{0}")]
     Conflict(String),
+    /// Who asks could not be told (a wrong password or token).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Who asks may not do this (a viewer changing settings).
+    #[error("{0}")]
+    Forbidden(String),
+    /// It was there and is no more (an expired share link).
+    #[error("{0}")]
+    Gone(String),
     /// The analysis met its deadline, or its caller left.
     #[error("{0}")]
     Stopped(Stopped),

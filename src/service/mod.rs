@@ -8,6 +8,7 @@
 //! every error message live here, so a request means the same thing
 //! through either door.
 
+pub(crate) mod accounts;
 pub(crate) mod analysis;
 pub(crate) mod charts;
 pub(crate) mod error;

@@ -7,6 +7,7 @@
 //! transactions on their own connection; SQLite's busy timeout serialises
 //! them with the writer.
 
+pub(crate) mod accounts;
 pub(crate) mod journeys;
 pub(crate) mod layouts;
 pub(crate) mod lock;

@@ -171,6 +171,52 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site_id, hash)
     ) WITHOUT ROWID;
     "#,
+    // 8: people and links instead of one shared token. Users with a role
+    // and an argon2 password hash, limited to some sites (no rows in
+    // user_sites: every site); their credentials (web sessions and API
+    // tokens; no user: a sign-in with the server token, whose digest is the
+    // label) by the SHA-256 of the secret only; share links (read-only,
+    // one site) and the browser sessions opened through them, which end
+    // with their link.
+    r#"
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE user_sites (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        PRIMARY KEY (user_id, site_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE credentials (
+        id         INTEGER PRIMARY KEY,
+        digest     TEXT NOT NULL UNIQUE,
+        user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL CHECK (kind IN ('session', 'token')),
+        label      TEXT NOT NULL DEFAULT '',
+        csrf       TEXT NOT NULL DEFAULT '',
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER
+    );
+    CREATE TABLE share_links (
+        id            INTEGER PRIMARY KEY,
+        site_id       INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        digest        TEXT NOT NULL UNIQUE,
+        view          TEXT,
+        password_hash TEXT,
+        expires_ms    INTEGER,
+        created_ms    INTEGER NOT NULL,
+        created_by    TEXT
+    );
+    CREATE TABLE share_sessions (
+        digest     TEXT PRIMARY KEY,
+        share_id   INTEGER NOT NULL REFERENCES share_links(id) ON DELETE CASCADE,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

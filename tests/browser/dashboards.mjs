@@ -39,17 +39,21 @@ async function apiGet(path) {
 const browser = await chromium.launch(LAUNCH);
 const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
 // Report CSP violations through the console, where they are collected.
-await context.addInitScript(() => {
+const reportCsp = () => {
   document.addEventListener('securitypolicyviolation', (e) => {
     console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
   });
-});
+};
+await context.addInitScript(reportCsp);
 
 function watch(page, label) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const text = m.text();
     if (expectHttpErrors > 0 && /Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+    // Signed out, the app's first question (GET /api/session) is answered
+    // 401, which Chromium logs.
+    if (/status of 401/.test(text) && /\/api\/session$/.test((m.location() && m.location().url) || '')) return;
     problems.push({ page: label, kind: 'console', text, url: m.location() && m.location().url });
   });
   page.on('pageerror', (e) => problems.push({ page: label, kind: 'pageerror', text: String(e && e.message) }));
@@ -99,7 +103,11 @@ await step('sign-in', async () => {
   await q('#signin-submit').click();
   await q('#app').waitFor({ state: 'visible', ...T });
   check('signed in', await q('#app').isVisible());
-  check('token kept in sessionStorage', (await page.evaluate(() => sessionStorage.getItem('trailmap_token'))) === TOKEN);
+  // The session is the server's HttpOnly cookie: the page keeps no token.
+  const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie);
+  check('no token in sessionStorage, localStorage or document.cookie', !stored.includes(TOKEN), stored);
+  const jar = await context.cookies(BASE);
+  check('the session cookie is HttpOnly', jar.some((c) => c.name === 'trailmap_session' && c.httpOnly), jar.map((c) => [c.name, c.httpOnly]));
 });
 
 await step('overview', async () => {
@@ -393,8 +401,11 @@ await step('shared url', async () => {
   await page.reload();
   await q('#root-chip').waitFor(T);
   check('reload restores view', (await q('#j-steps').inputValue()) === '4' && (await q('#range-select').inputValue()) === '30d');
-  // A fresh tab (no token there): sign in, then the shared view is shown.
-  const p2 = await context.newPage();
+  // Another browser (a fresh context: no session cookie there): sign in,
+  // then the shared view is shown.
+  const context2 = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  await context2.addInitScript(reportCsp);
+  const p2 = await context2.newPage();
   watch(p2, 'shared');
   await p2.goto(BASE + '/dashboard/' + hash);
   await p2.locator('#signin-token').waitFor({ state: 'visible', ...T });
@@ -411,7 +422,7 @@ await step('shared url', async () => {
   const file = join(SHOTS, String(++shotN).padStart(2, '0') + '-shared-url.png');
   await p2.screenshot({ path: file, fullPage: true });
   screenshots.push(file);
-  await p2.close();
+  await context2.close();
 });
 
 await step('phone width', async () => {
@@ -451,9 +462,13 @@ await step('sign-out and 401', async () => {
   await q('#signout-btn').click();
   await q('#signin').waitFor({ state: 'visible', ...T });
   check('sign-out returns to sign-in', !(await q('#app').isVisible()));
-  check('token cleared', (await page.evaluate(() => sessionStorage.getItem('trailmap_token'))) === null);
-  // A stale token: the first 401 sends the user back to sign-in.
-  await page.evaluate(() => sessionStorage.setItem('trailmap_token', 'stale-token'));
+  expectHttpErrors++;
+  const after = await page.evaluate(async () => (await fetch('/api/session')).status);
+  await page.waitForTimeout(200);
+  expectHttpErrors--;
+  check('sign-out ends the session', after === 401, after);
+  // A stale session cookie: the first 401 sends the user back to sign-in.
+  await context.addCookies([{ name: 'trailmap_session', value: 'stale-session', url: BASE }]);
   expectHttpErrors++;
   await page.goto(BASE + `/dashboard/#/overview?site=${site}`);
   await q('#signin').waitFor({ state: 'visible', ...T });
