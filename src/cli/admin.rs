@@ -115,6 +115,62 @@ pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Re
             service.remove_site(&name)?;
             println!("site {name} removed with its sessions");
         }
+        SiteCommand::Check { name, json } => {
+            let v = service.install(&name)?;
+            if json {
+                println!("{}", serde_json::to_string(&v)?);
+            } else {
+                match (v.first_event, v.last_event) {
+                    (Some(first), Some(last)) => println!(
+                        "{name}: first event {}, latest {}; {}{} sessions ({} from the tracker)",
+                        crate::service::request::iso(first),
+                        crate::service::request::iso(last),
+                        if v.more { "over " } else { "" },
+                        v.sessions,
+                        v.tracker_sessions
+                    ),
+                    _ => println!(
+                        "{name}: no events yet; add the tag to the shop's pages: \
+                         <script defer src=\"https://YOUR-TRAILMAP/t.js\" data-site=\"{name}\"></script>"
+                    ),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `trailmap now --site S`: the realtime view in the terminal.
+pub(super) fn now(
+    store: &StoreArgs,
+    file: &FileConfig,
+    site: &str,
+    minutes: u32,
+    include_bots: bool,
+    json: bool,
+) -> Result<()> {
+    let service = super::reports::service(store, file)?;
+    let v = service.realtime(site, minutes, include_bots, crate::event::now_ms())?;
+    if json {
+        println!("{}", serde_json::to_string(&v)?);
+        return Ok(());
+    }
+    println!(
+        "{} visitors, {} sessions in the last {} minutes",
+        v.visitors, v.sessions, v.minutes
+    );
+    for p in &v.pages {
+        println!("  {:>5}  {}", p.sessions, p.page);
+    }
+    for f in &v.feed {
+        println!(
+            "{}  {:<8}  {}  {} {}",
+            crate::service::request::iso(f.ts),
+            if f.kind == "goal" { "goal" } else { "view" },
+            f.page,
+            f.device,
+            f.country.as_deref().unwrap_or("")
+        );
     }
     Ok(())
 }

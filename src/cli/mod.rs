@@ -80,6 +80,19 @@ enum Command {
     /// Register, list and remove sites.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Who is on a site now: visitors, current pages and the latest page views.
+    Now {
+        #[arg(long)]
+        site: String,
+        /// The window, 1 to 60 minutes.
+        #[arg(long, default_value_t = 5)]
+        minutes: u32,
+        /// Count bots too.
+        #[arg(long)]
+        include_bots: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace the read API's token with a new one, printed once.
     RotateToken,
     /// Dashboard users: add, list, remove, set a password, make an API token.
@@ -292,6 +305,12 @@ pub enum SiteCommand {
     },
     /// Remove a site with all its sessions and events.
     Remove { name: String },
+    /// Whether the site receives events: its first and latest, and how many sessions.
+    Check {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[cfg(feature = "dev")]
@@ -437,6 +456,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reindex => admin::reindex(store, &file),
         Command::Render(args) => reports::render(store, &file, &args),
         Command::Site(cmd) => admin::site(store, &file, cmd),
+        Command::Now {
+            site,
+            minutes,
+            include_bots,
+            json,
+        } => admin::now(store, &file, &site, minutes, include_bots, json),
         Command::RotateToken => admin::rotate_token(store, &file),
         Command::User(cmd) => accounts::user(store, &file, cmd),
         Command::Share(cmd) => accounts::share(store, &file, cmd),

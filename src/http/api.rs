@@ -27,6 +27,88 @@ pub(crate) async fn list_sites(
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSite {
+    name: String,
+    origins: Vec<String>,
+    #[serde(default)]
+    keep_query: Vec<String>,
+}
+
+/// `POST /api/sites`: registers a site, or adds origins to one (an admin
+/// of every site). The collector takes it at once.
+pub(crate) async fn add_site(
+    app: &Arc<App>,
+    req: hyper::Request<hyper::body::Incoming>,
+    who: Option<(crate::service::accounts::Principal, super::auth::Via)>,
+) -> Reply {
+    if !who.as_ref().is_some_and(|(p, _)| p.administers()) {
+        return reply::service_error(&ServiceError::Forbidden(
+            "only an admin of every site can add sites".into(),
+        ));
+    }
+    let body = match app.read_body(req.into_body(), 64 * 1024).await {
+        Ok(b) => b.bytes(),
+        Err(e) => return e.into_reply(),
+    };
+    let new: NewSite = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, &format!("malformed body: {e}")),
+    };
+    let existed = app.sites.site(&new.name).is_some();
+    let added = blocking(app, move |app| {
+        app.service
+            .add_site(&new.name, &new.origins, &new.keep_query)
+    })
+    .await;
+    app.sites.reload();
+    match added {
+        Ok(site) if existed => reply::json(StatusCode::OK, &site),
+        Ok(site) => reply::json(StatusCode::CREATED, &site),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
+/// `GET /api/sites/{site}/install`: does the site receive events, since when.
+pub(crate) async fn install(app: &Arc<App>, site: &str) -> Reply {
+    let site = site.to_string();
+    match blocking(app, move |app| app.service.install(&site)).await {
+        Ok(v) => reply::json(StatusCode::OK, &v),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
+/// `GET /api/sites/{site}/realtime?minutes=5&include_bots=`: the last minutes.
+pub(crate) async fn realtime(app: &Arc<App>, site: &str, query: Option<&str>) -> Reply {
+    let params = QueryParams::parse(query);
+    let minutes = match params.get("minutes").filter(|v| !v.is_empty()) {
+        None => 5,
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(m) => m,
+            Err(_) => {
+                return reply::service_error(&ServiceError::invalid(format!(
+                    "minutes: {v:?} is not a whole number"
+                )))
+            }
+        },
+    };
+    let include_bots = match params.flag("include_bots") {
+        Ok(b) => b,
+        Err(e) => return reply::service_error(&e),
+    };
+    let site = site.to_string();
+    let now = crate::event::now_ms();
+    match blocking(app, move |app| {
+        app.service.realtime(&site, minutes, include_bots, now)
+    })
+    .await
+    {
+        Ok(v) => reply::json(StatusCode::OK, &v),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
 /// `GET /api/sites/{site}/sessions?from=&to=&limit=&cursor=`, or with `q=`
 /// (or any filter besides the time range: `channel`, `device`, `country`,
 /// `referrer`) the sessions the search index finds, `sort=newest|longest`,

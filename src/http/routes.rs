@@ -33,7 +33,10 @@ pub(crate) enum Route {
     Share,
     /// `/s/{token}`: a share link opened in a browser.
     SharePage,
+    /// `GET /api/sites`, and `POST` (an admin of every site) to add one.
     Sites,
+    Install,
+    Realtime,
     Sessions,
     Session,
     Rules,
@@ -190,7 +193,21 @@ pub(crate) const ROUTES: &[Spec] = &[
         Access::Public,
         "share",
     ),
-    spec("/api/sites", Route::Sites, GET, Access::Anyone, "api"),
+    spec("/api/sites", Route::Sites, GET_POST, Access::Anyone, "api"),
+    spec(
+        "/api/sites/{site}/install",
+        Route::Install,
+        GET,
+        Access::Site,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/realtime",
+        Route::Realtime,
+        GET,
+        Access::Site,
+        "api",
+    ),
     spec(
         "/api/sites/{site}/shares",
         Route::Shares,

@@ -15,6 +15,7 @@ pub(crate) mod error;
 mod hints;
 pub(crate) mod import;
 pub(crate) mod layouts;
+pub(crate) mod live;
 pub(crate) mod registry;
 pub(crate) mod report;
 pub(crate) mod request;

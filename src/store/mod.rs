@@ -10,6 +10,7 @@
 pub(crate) mod accounts;
 pub(crate) mod journeys;
 pub(crate) mod layouts;
+pub(crate) mod live;
 pub(crate) mod lock;
 pub(crate) mod meta;
 pub(crate) mod read;

@@ -1,0 +1,181 @@
+//! Sites added through the API, the install check and the realtime view,
+//! through the real binary and real HTTP: a site added by an admin takes
+//! events at once, the install check turns from "nothing yet" to the first
+//! event, and the realtime view counts who is on the site now, with their
+//! current pages and the page views and conversions as they come.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn get(s: &Server, path: &str) -> Resp {
+    into_resp(
+        agent()
+            .get(&s.url(path))
+            .set("authorization", &format!("Bearer {TOKEN}"))
+            .call(),
+    )
+}
+
+fn post(s: &Server, path: &str, body: &str, bearer: &str) -> Resp {
+    into_resp(
+        agent()
+            .post(&s.url(path))
+            .set("authorization", &format!("Bearer {bearer}"))
+            .send_string(body),
+    )
+}
+
+#[test]
+fn a_site_added_through_the_api_shows_its_first_event_and_who_is_on_it_now() {
+    let s = Server::start(&[]);
+    let made = post(
+        &s,
+        "/api/sites",
+        r#"{"name":"blog","origins":["http://blog.test"]}"#,
+        TOKEN,
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let bad = post(
+        &s,
+        "/api/sites",
+        r#"{"name":"x","origins":["ftp://x"]}"#,
+        TOKEN,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let again = post(
+        &s,
+        "/api/sites",
+        r#"{"name":"blog","origins":["https://blog.test"]}"#,
+        TOKEN,
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["origins"].as_array().unwrap().len(), 2);
+
+    let check = get(&s, "/api/sites/blog/install").json();
+    assert_eq!(
+        (check["first_event"].clone(), check["sessions"].clone()),
+        (Value::Null, Value::from(0))
+    );
+
+    // The collector takes the new site at once, from its origin.
+    let now = now_ms();
+    let events = [
+        pageview(now - 20 * 60_000, "/old", ""),
+        pageview(now - 60_000, "/cart.html", ""),
+        pageview(now - 30_000, "/thank-you.html", ""),
+    ];
+    let body = batch("a1", &events).replace(r#""site":"shop""#, r#""site":"blog""#);
+    let r = s.collect_with(body.as_bytes(), Some("http://blog.test"), "text/plain");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let other = batch("b1", &[pageview(now - 10_000, "/product/1", "")])
+        .replace(r#""site":"shop""#, r#""site":"blog""#);
+    assert_eq!(
+        s.collect_with(other.as_bytes(), Some("http://blog.test"), "text/plain")
+            .status,
+        202
+    );
+
+    let check = get(&s, "/api/sites/blog/install").json();
+    assert_eq!(check["sessions"], 2, "{check}");
+    assert_eq!(check["tracker_sessions"], 2);
+    assert!(check["first_event"].is_string() && check["last_event"].is_string());
+    let (ok, out, err) = run_cli(&s.db, &["site", "check", "blog"]);
+    assert!(
+        ok && out.contains("first event") && out.contains("2 sessions"),
+        "{out}{err}"
+    );
+
+    // The last five minutes: one visitor (one address and browser) in two
+    // sessions (two tabs), their current pages, the feed
+    // newest first with the thank-you page as a conversion (a default goal).
+    let rt = get(&s, "/api/sites/blog/realtime?minutes=5").json();
+    assert_eq!(
+        (rt["visitors"].clone(), rt["sessions"].clone()),
+        (Value::from(1), Value::from(2)),
+        "{rt}"
+    );
+    let pages: Vec<&str> = rt["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["page"].as_str().unwrap())
+        .collect();
+    assert_eq!(pages, ["/product/1", "/thank-you.html"]);
+    let feed: Vec<(&str, &str)> = rt["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["page"].as_str().unwrap(), f["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        feed,
+        [
+            ("/product/1", "pageview"),
+            ("/thank-you.html", "goal"),
+            ("/cart.html", "pageview")
+        ],
+        "the view 20 minutes ago is outside the window"
+    );
+    let wider = get(&s, "/api/sites/blog/realtime?minutes=30").json();
+    assert_eq!(wider["feed"].as_array().unwrap().len(), 4);
+    assert_eq!(get(&s, "/api/sites/blog/realtime?minutes=0").status, 400);
+    let (ok, out, _) = run_cli(&s.db, &["now", "--site", "blog", "--json"]);
+    assert!(ok);
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            cli["visitors"].clone(),
+            cli["feed"].as_array().unwrap().len()
+        ),
+        (Value::from(1), 3)
+    );
+}
+
+#[test]
+fn only_an_admin_of_every_site_adds_sites() {
+    let s = Server::start(&[]);
+    let (ok, _, err) = run_cli(&s.db, &["user", "token", "nobody"]);
+    assert!(!ok && err.contains("no user"), "{err}");
+    let mut child = std::process::Command::new(bin())
+        .args([
+            "--db",
+            s.db.to_str().unwrap(),
+            "user",
+            "add",
+            "ann",
+            "--role",
+            "admin",
+            "--site",
+            "shop",
+        ])
+        .env("TRAILMAP_PASSWORD", "ann-password-1")
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    child = std::process::Command::new(bin())
+        .args(["--db", s.db.to_str().unwrap(), "user", "token", "ann"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(child.stdout).unwrap().trim().to_string();
+    let r = post(
+        &s,
+        "/api/sites",
+        r#"{"name":"blog","origins":["http://blog.test"]}"#,
+        &token,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // It still sees its own site's realtime view, and no other.
+    let rt = into_resp(
+        agent()
+            .get(&s.url("/api/sites/shop/realtime"))
+            .set("authorization", &format!("Bearer {token}"))
+            .call(),
+    );
+    assert_eq!(rt.status, 200, "{}", rt.body);
+}
