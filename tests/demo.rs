@@ -78,6 +78,56 @@ fn the_demo_fills_every_report_with_realistic_sessions() {
         frame.contains("Trailhead") && !frame.contains("<script"),
         "{frame}"
     );
+    // Not scripted-looking: some bounce, product pages are left too, most
+    // visitors have a country (MaxMind's test database, with no --geoip),
+    // the most frustrated sessions differ, and an app's referrer comes only
+    // from its own platform.
+    let humans: Vec<&serde_json::Value> =
+        sessions.iter().filter(|s| s["is_bot"] == false).collect();
+    let bounces =
+        humans.iter().filter(|s| s["page_count"] == 1).count() as f64 / humans.len() as f64;
+    assert!((0.05..0.4).contains(&bounces), "bounce rate {bounces}");
+    assert!(
+        humans
+            .iter()
+            .filter(|s| s["exit_page"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/product/")))
+            .count()
+            > 5,
+        "product pages are exits too"
+    );
+    let located =
+        humans.iter().filter(|s| s["country"].is_string()).count() as f64 / humans.len() as f64;
+    assert!(located > 0.6, "{located} of the sessions have a country");
+    let worst = demo_get_json(&demo, "/api/sites/shop/frustration?worst=20");
+    let shapes: std::collections::HashSet<String> = worst["worst_sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            format!(
+                "{}-{}-{}-{}",
+                w["rage_clicks"], w["dead_clicks"], w["errors"], w["quick_backs"]
+            )
+        })
+        .collect();
+    assert!(
+        shapes.len() >= 3,
+        "the most frustrated sessions are all alike: {shapes:?}"
+    );
+    let from_app: Vec<_> = humans
+        .iter()
+        .filter(|s| {
+            s["referrer"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("android-app://"))
+        })
+        .collect();
+    assert!(!from_app.is_empty(), "the Gmail app's referrer is kept");
+    for s in from_app {
+        assert_eq!(s["os"], "Android", "{s}");
+    }
     // Heatmaps of every viewport class find a background.
     for viewport in ["desktop", "tablet", "mobile"] {
         let bg = demo_get_json(

@@ -53,7 +53,12 @@ pub(crate) async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) 
 
     let mut settings = ServeSettings::new(opts.listen, opts.db.clone());
     settings.token = opts.token.clone();
-    settings.geoip = opts.geoip.clone();
+    // Countries without a real GeoIP file: MaxMind's small test database,
+    // which knows the networks the simulated visitors come from.
+    settings.geoip = match &opts.geoip {
+        Some(file) => Some(file.clone()),
+        None => Some(demo_geoip(&opts.db)?),
+    };
     settings.session_timeout = opts.session_timeout;
     settings.dashboards_dir = opts.dashboards_dir.clone();
     // The traffic generator gives each simulated visitor its own address.
@@ -110,6 +115,18 @@ pub(crate) async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) 
     let _ = stop_tx.send(true);
     let _ = shop_task.await;
     server_task.await.context("the collector task failed")?
+}
+
+/// MaxMind's test GeoIP database (src/demo/geo/README.md), written beside
+/// the demo database for the collector to open like any `--geoip` file.
+fn demo_geoip(db: &Path) -> Result<PathBuf> {
+    static TEST_DB: &[u8] = include_bytes!("geo/GeoLite2-City-Test.mmdb");
+    let mut name = db.as_os_str().to_owned();
+    name.push(".geoip-test.mmdb");
+    let path = PathBuf::from(name);
+    std::fs::write(&path, TEST_DB)
+        .with_context(|| format!("writing the demo's GeoIP test database {}", path.display()))?;
+    Ok(path)
 }
 
 /// Makes sure `db` does not exist, removing an earlier demo database but

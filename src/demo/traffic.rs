@@ -11,6 +11,10 @@
 //! - a help-seeker who reads the FAQ and leaves;
 //! - a browser who plays with the gift finder (the single-page app), hits a
 //!   404, rage-clicks a price and clicks a banner that does nothing;
+//! - a bouncer who lands on a product from a search or an ad, reads a bit
+//!   and leaves (one page: the bounce rate);
+//! - a window shopper who looks at a category and a product or two and
+//!   leaves from a product page;
 //! - crawlers.
 //!
 //! Sessions are spread over the past 22 hours (the collector accepts events
@@ -75,15 +79,18 @@ const CRAWLERS: [&str; 2] = [
     "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
 ];
 
-/// Address blocks to draw visitors from: the first four are in MaxMind's
-/// test databases (GB, SE, US, JP), so `--geoip` with them shows countries.
-const NETWORKS: [&str; 6] = [
-    "81.2.69.",
-    "89.160.20.",
-    "216.160.83.",
-    "2001:218::",
-    "203.0.113.",
-    "198.51.100.",
+/// Address blocks to draw visitors from, with the range of their last
+/// part: all but the last are networks of MaxMind's test database (GB,
+/// SE, US, JP), which the demo uses when no `--geoip` is given, so the
+/// dashboards show countries; the last is a documentation block no
+/// database knows, as some real visitors' addresses are unknown.
+const NETWORKS: [(&str, u32, u32); 6] = [
+    ("81.2.69.", 160, 191),
+    ("89.160.20.", 128, 254),
+    ("216.160.83.", 56, 63),
+    ("2001:218::", 1, 0xfffe),
+    ("2001:218::", 1, 0xfffe),
+    ("198.51.100.", 1, 254),
 ];
 
 /// One planned page view: where, from where, how long, what happened.
@@ -250,7 +257,8 @@ fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Val
                     continue;
                 };
                 let (ox, oy) = spot_in(bw, bh, seed);
-                let repeats = if *rage { 4 } else { 1 };
+                // Rage bursts of 3 to 6 clicks, as impatient people vary.
+                let repeats = if *rage { 3 + i64::from(seed % 4) } else { 1 };
                 for r in 0..repeats {
                     // Rage: the same spot again, a px further each time.
                     let ox = (ox + r as f64).min(bw - 0.5);
@@ -370,11 +378,11 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
     let window = 22 * 3600 * 1000;
     for n in 0..plan.visitors {
         let start = plan.now - window + rng.random_range(0..window - 3 * 3600 * 1000);
-        let net = NETWORKS[rng.random_range(0..NETWORKS.len())];
+        let (net, lo, hi) = NETWORKS[rng.random_range(0..NETWORKS.len())];
         let ip = if net.contains(':') {
-            format!("{net}{:x}", rng.random_range(1..0xffffu32))
+            format!("{net}{:x}", rng.random_range(lo..=hi))
         } else {
-            format!("{net}{}", rng.random_range(1..255u32))
+            format!("{net}{}", rng.random_range(lo..=hi))
         };
         let device = DEVICES[rng.random_range(0..DEVICES.len())];
         let visit = |start: Millis, device: Device, pages: Vec<Page>| Visit {
@@ -386,7 +394,7 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
         };
         let roll = rng.random_range(0..100);
         let new: Vec<Visit> = match roll {
-            0..=14 => {
+            0..=11 => {
                 // Social ad: compare, abandon at shipping; back from an email hours later.
                 let later = start + rng.random_range(2..3) * 3600 * 1000;
                 vec![
@@ -394,10 +402,12 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
                     visit(later, device, email_return(&mut rng)),
                 ]
             }
-            15..=44 => vec![visit(start, device, organic_searcher(&mut rng))],
-            45..=56 => vec![visit(start, device, returning_buyer(&mut rng))],
-            57..=69 => vec![visit(start, device, help_seeker(&mut rng))],
-            70..=89 => vec![visit(start, device, browser(&mut rng))],
+            12..=33 => vec![visit(start, device, organic_searcher(&mut rng))],
+            34..=43 => vec![visit(start, device, returning_buyer(&mut rng))],
+            44..=53 => vec![visit(start, device, help_seeker(&mut rng))],
+            54..=67 => vec![visit(start, device, browser(&mut rng))],
+            68..=79 => vec![visit(start, device, bouncer(&mut rng))],
+            80..=89 => vec![visit(start, device, window_shopper(&mut rng))],
             _ => {
                 let crawler = Device {
                     ua: CRAWLERS[rng.random_range(0..CRAWLERS.len())],
@@ -407,10 +417,75 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
                 vec![visit(start, crawler, crawl(&mut rng))]
             }
         };
-        visits.extend(new);
+        visits.extend(new.into_iter().map(fit_referrer));
     }
     visits.sort_by_key(|v| v.start);
     visits
+}
+
+/// An app's referrer only on that app's platform: the email reminder opens
+/// from Gmail's Android app on Android, and from Gmail on the web elsewhere.
+fn fit_referrer(mut v: Visit) -> Visit {
+    let android = v.device.ua.contains("Android");
+    for p in &mut v.pages {
+        if !android
+            && p.referrer
+                .as_deref()
+                .is_some_and(|r| r.starts_with("android-app://"))
+        {
+            p.referrer = Some("https://mail.google.com/".into());
+        }
+    }
+    v
+}
+
+fn bouncer(rng: &mut StdRng) -> Vec<Page> {
+    let p = product(rng);
+    let (url, referrer) = if rng.random_bool(0.5) {
+        (format!("/product/{p}.html"), "https://www.google.com/")
+    } else {
+        (
+            format!("/product/{p}.html?utm_source=google&utm_medium=cpc&utm_campaign=brand"),
+            "https://www.google.com/",
+        )
+    };
+    let depth = rng.random_range(0.2..0.7);
+    let mut only = page(url, rng, vec![Action::Scroll(depth)]);
+    only.dwell_ms = rng.random_range(3_000..40_000);
+    vec![landing(only, referrer)]
+}
+
+fn window_shopper(rng: &mut StdRng) -> Vec<Page> {
+    let category = format!(
+        "/category/{}.html",
+        ["shoes", "bags", "hats"][rng.random_range(0..3)]
+    );
+    let (view, p) = card(&category, rng);
+    let mut pages = vec![
+        landing(
+            page("/", rng, vec![Action::Scroll(0.5)]),
+            "https://www.instagram.com/",
+        ),
+        page(category, rng, vec![Action::Scroll(0.4), view]),
+        page(format!("/product/{p}.html"), rng, vec![Action::Scroll(0.8)]),
+    ];
+    if rng.random_bool(0.3) {
+        // Not what they wanted: back to the category within seconds (a
+        // quick back), then gone.
+        pages.last_mut().expect("pushed").dwell_ms = rng.random_range(2_000..8_000);
+        let back = pages[1].path.clone();
+        pages.push(page(back, rng, vec![Action::Scroll(0.2)]));
+    } else if rng.random_bool(0.5) {
+        // A second product from the first one's suggestions, then gone.
+        let (view, q) = card(&format!("/product/{p}.html"), rng);
+        pages.last_mut().expect("pushed").actions.push(view);
+        pages.push(page(
+            format!("/product/{q}.html"),
+            rng,
+            vec![Action::Scroll(0.5)],
+        ));
+    }
+    pages
 }
 
 fn product(rng: &mut StdRng) -> u32 {
