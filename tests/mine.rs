@@ -352,6 +352,31 @@ fn funnel_paths_and_graph_over_the_api() {
         "people leave at the shipping cost"
     );
     assert!(steps[1]["dropped_exited"].as_i64().unwrap() > 0);
+    // Steps may be named; unnamed ones are shown as their pattern, in the
+    // report and on the chart's axis.
+    let (status, named) =
+        get("/api/sites/shop/funnel?step=^/cart&step=^/thank-you&name=Cart&name=");
+    assert_eq!(status, 200, "{named}");
+    assert_eq!(named["steps"][0]["name"], "Cart");
+    assert_eq!(named["steps"][1]["name"], "^/thank-you");
+    let svg = ureq::get(&format!(
+        "{}/api/sites/shop/charts/funnel.svg?step=^/cart&step=^/thank-you&name=Cart&name=Bought",
+        demo.collector
+    ))
+    .set("authorization", &format!("Bearer {}", demo.token))
+    .call()
+    .unwrap()
+    .into_string()
+    .unwrap();
+    assert!(
+        svg.contains("Bought") && !svg.contains("thank-you"),
+        "the axis shows the names"
+    );
+    assert_eq!(
+        get("/api/sites/shop/funnel?step=^/a&step=^/b&name=1&name=2&name=3").0,
+        400,
+        "more names than steps"
+    );
 
     let (status, g) = get("/api/sites/shop/journeys?steps=4&nodes=3");
     assert_eq!(status, 200, "{g}");

@@ -4,7 +4,11 @@ import { h, api, apiImage, clear, fmt, card, link, setParams, filterParams, empt
 
 export async function render(el, ctx) {
   const p = ctx.params;
-  let steps = p.getAll('step').filter((x) => x !== '');
+  // Steps and their optional names travel as repeated step= and name=
+  // parameters, aligned by position.
+  const named = p.getAll('step').map((x, i) => [x, p.getAll('name')[i] || '']).filter(([x]) => x !== '');
+  let steps = named.map(([x]) => x);
+  let names = named.map(([, n]) => n);
   const win = Math.max(1, parseInt(p.get('window'), 10) || 60);
   const strict = p.get('strict') === '1';
   el.appendChild(h('div.view-head', h('h1', 'Funnels'),
@@ -36,28 +40,36 @@ export async function render(el, ctx) {
   const list = h('ol.funnel-editor#funnel-editor');
   const dl = h('datalist#funnel-pages', pages.slice(0, 300).map((x) => h('option', { value: '^' + reEscape(x.page) + '$' }, x.page)));
   let draft = steps.slice();
+  let draftNames = steps.map((_, i) => names[i] || '');
   const paint = () => {
     clear(list);
     draft.forEach((v, i) => {
       const inp = h('input.mono.step-input', { type: 'text', value: v, list: 'funnel-pages', placeholder: i === 0 ? 'e.g. ^/$ or /product/' : 'e.g. ^/cart', 'aria-label': 'Step ' + (i + 1), spellcheck: 'false' });
       inp.addEventListener('input', () => { draft[i] = inp.value; });
       inp.addEventListener('keydown', (e) => { if (e.key === 'Enter') run(); });
-      const mv = (d) => () => { const j = i + d; if (j < 0 || j >= draft.length) return; [draft[i], draft[j]] = [draft[j], draft[i]]; paint(); };
-      list.appendChild(h('li.fe-row', h('span.fe-n', String(i + 1)), inp,
+      const nameIn = h('input.step-name', { type: 'text', value: draftNames[i] || '', maxlength: 60, placeholder: 'Name (optional)', 'aria-label': 'Name of step ' + (i + 1) });
+      nameIn.addEventListener('input', () => { draftNames[i] = nameIn.value; });
+      nameIn.addEventListener('keydown', (e) => { if (e.key === 'Enter') run(); });
+      const swap = (a, x, y) => { [a[x], a[y]] = [a[y], a[x]]; };
+      const mv = (d) => () => { const j = i + d; if (j < 0 || j >= draft.length) return; swap(draft, i, j); swap(draftNames, i, j); paint(); };
+      list.appendChild(h('li.fe-row', h('span.fe-n', String(i + 1)), nameIn, inp,
         h('button.icon-btn', { type: 'button', 'aria-label': 'Move step up', disabled: i === 0, on: { click: mv(-1) } }, '↑'),
         h('button.icon-btn', { type: 'button', 'aria-label': 'Move step down', disabled: i === draft.length - 1, on: { click: mv(1) } }, '↓'),
-        h('button.icon-btn.danger', { type: 'button', 'aria-label': 'Remove step', disabled: draft.length <= 2, on: { click: () => { draft.splice(i, 1); paint(); } } }, '✕')));
+        h('button.icon-btn.danger', { type: 'button', 'aria-label': 'Remove step', disabled: draft.length <= 2, on: { click: () => { draft.splice(i, 1); draftNames.splice(i, 1); paint(); } } }, '✕')));
     });
   };
   paint();
   const winIn = h('input#funnel-window', { type: 'number', min: 1, value: win, 'aria-label': 'Window in minutes' });
   const strictIn = h('input#funnel-strict', { type: 'checkbox', checked: strict });
-  const run = () => setParams({ step: draft.map((x) => x.trim()).filter(Boolean), window: +winIn.value === 60 ? null : Math.max(1, +winIn.value || 60), strict: strictIn.checked ? '1' : null });
+  const run = () => {
+    const kept = draft.map((x, i) => [x.trim(), (draftNames[i] || '').trim()]).filter(([x]) => x);
+    setParams({ step: kept.map(([x]) => x), name: kept.some(([, n]) => n) ? kept.map(([, n]) => n) : null, window: +winIn.value === 60 ? null : Math.max(1, +winIn.value || 60), strict: strictIn.checked ? '1' : null });
+  };
   el.appendChild(card('Steps', h('div',
     suggested ? h('p.notice', 'Suggested from your most common path. Edit the steps and press "Show funnel".') : null,
     list, dl,
     h('div.row-actions',
-      h('button.btn#funnel-add', { type: 'button', on: { click: () => { draft.push(''); paint(); list.lastChild.querySelector('input').focus(); } } }, '+ Add step'),
+      h('button.btn#funnel-add', { type: 'button', on: { click: () => { draft.push(''); draftNames.push(''); paint(); list.lastChild.querySelector('input').focus(); } } }, '+ Add step'),
       h('label.ctl', h('span', 'Within'), winIn, h('span', 'minutes')),
       h('label.tb-check', strictIn, 'Strict order (no other pages between steps)'),
       h('span.topbar-spacer'),
@@ -67,12 +79,12 @@ export async function render(el, ctx) {
   el.appendChild(results);
   const active = steps.filter(Boolean);
   if (active.length < 2) { clear(results).appendChild(card(null, empty('Define at least two steps.'))); return; }
-  const q = { step: active, window_minutes: win, strict: strict ? 'true' : null, ...filterParams(p) };
+  const q = { step: active, name: names.some(Boolean) ? names : null, window_minutes: win, strict: strict ? 'true' : null, ...filterParams(p) };
   let data;
   try {
     data = await api(ctx.base + '/funnel', q, { signal: ctx.signal });
   } catch (e) {
-    if (e.status === 400) { clear(results).appendChild(errorBox(e)); return; }
+    if (e.status === 400) { clear(results).appendChild(stepError(e, list, active)); return; }
     throw e;
   }
   if (!ctx.isCurrent()) return;
@@ -97,7 +109,8 @@ export async function render(el, ctx) {
           h('span.num', fmt.n(d.sessions)), h('a.small', { href: link('sessions', { q: 'page:' + qv(d.page) }) }, 'sessions'))))
         : h('p.muted.small', 'No page recorded after the drop.')) : null;
     return h('div.fstep', { dataset: { step: i } },
-      h('div.fstep-head', h('span.fe-n', String(i + 1)), h('code.fstep-re', st.step),
+      h('div.fstep-head', h('span.fe-n', String(i + 1)),
+        st.name && st.name !== st.step ? h('span.fstep-name', st.name) : null, h('code.fstep-re', st.step),
         h('span.fstep-num', fmt.n(st.sessions), h('small', ' sessions'))),
       h('div.fbar', bar, h('span.fbar-label', fmt.pct(st.conversion_from_start) + ' of start')),
       h('div.fstep-meta', i > 0 ? h('span', fmt.pct(st.conversion_from_previous) + ' from previous step') : h('span.muted', 'Sessions that reached the first step')),
@@ -112,4 +125,26 @@ export async function render(el, ctx) {
   const img = h('img.chart-img#funnel-img', { alt: 'Funnel chart' });
   img.src = url;
   clear(chartBox).appendChild(img);
+}
+
+// A step the server refused ("step 1 ("(x") is not a valid regex: unclosed
+// group at character 2"): that step's input is marked and the message is
+// shown under the editor with the pattern and a caret at the character,
+// instead of a generic error box. Other 400s keep the error box.
+function stepError(e, list, active) {
+  const m = /^step (\d+) \(.*?\) (.*?)(?: at character (\d+))?$/.exec(e.message || '');
+  if (!m || !active[+m[1]]) return errorBox(e);
+  const i = +m[1];
+  const rows = list.querySelectorAll('.fe-row');
+  // The editor has every row, the query only the non-empty ones.
+  let seen = -1;
+  for (const row of rows) {
+    const inp = row.querySelector('.step-input');
+    if (inp.value.trim()) seen += 1;
+    if (seen === i) { inp.classList.add('invalid'); inp.setAttribute('aria-invalid', 'true'); inp.focus(); break; }
+  }
+  const col = m[3] ? +m[3] : 0;
+  return h('div.error-box.step-error#funnel-step-error', { role: 'alert' },
+    h('strong', 'Step ' + (i + 1) + ' ' + m[2]),
+    h('pre.err-msg', active[i] + (col ? '\n' + ' '.repeat(col - 1) + '^' : '')));
 }

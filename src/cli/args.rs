@@ -64,6 +64,9 @@ pub struct FunnelArgs {
     /// A step, as a regex over cleaned page paths (repeat, in order; at least two).
     #[arg(long = "step", id = "step")]
     pub steps: Vec<String>,
+    /// A step's name, shown instead of its pattern (repeat, in the steps' order).
+    #[arg(long = "name", id = "name")]
+    pub names: Vec<String>,
     /// The whole funnel must complete within this many minutes (1 to 44640).
     #[arg(long, default_value_t = bounds::WINDOW_MINUTES.default, allow_negative_numbers = true)]
     pub window_minutes: i64,
@@ -76,6 +79,7 @@ impl FunnelArgs {
     pub fn request(&self) -> FunnelRequest {
         FunnelRequest {
             steps: self.steps.clone(),
+            names: self.names.clone(),
             window_minutes: self.window_minutes,
             strict: self.strict,
         }

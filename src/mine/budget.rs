@@ -185,7 +185,7 @@ impl PatternBudget {
             .build()
             .map_err(|e| match e {
                 regex::Error::CompiledTooBig(_) => too_big(per_pattern, "a pattern"),
-                e => format!("is not a valid regex: {e}"),
+                e => invalid_regex(pattern, &e),
             })?;
         let nfa = thompson::NFA::compiler()
             .configure(thompson::Config::new().nfa_size_limit(Some(limit)))
@@ -242,6 +242,26 @@ pub(crate) fn compile_rules(rules: &[(String, String)]) -> Result<Vec<Regex>, St
     }
     check_growth(rules)?;
     Ok(compiled)
+}
+
+/// Why `pattern` is not a regex, on one line: what is wrong and at which
+/// character (1-based), so a form can point at it (the regex crate's own
+/// message draws a caret over several lines, which a one-line reason
+/// cannot keep).
+fn invalid_regex(pattern: &str, e: &regex::Error) -> String {
+    match regex_syntax::ParserBuilder::new().build().parse(pattern) {
+        Err(regex_syntax::Error::Parse(p)) => format!(
+            "is not a valid regex: {} at character {}",
+            p.kind(),
+            p.span().start.column
+        ),
+        Err(regex_syntax::Error::Translate(t)) => format!(
+            "is not a valid regex: {} at character {}",
+            t.kind(),
+            t.span().start.column
+        ),
+        _ => format!("is not a valid regex: {}", e.to_string().replace('\n', " ")),
+    }
 }
 
 /// Refuses a chain of rules whose worst case could make a path of
@@ -536,5 +556,16 @@ mod tests {
             .compile("(")
             .unwrap_err()
             .contains("not a valid regex"));
+    }
+
+    #[test]
+    fn a_bad_regex_says_what_and_where_on_one_line() {
+        let err = PatternBudget::default().compile("^/a(b").unwrap_err();
+        assert_eq!(err, "is not a valid regex: unclosed group at character 4");
+        let err = PatternBudget::default().compile("[z-a]").unwrap_err();
+        assert!(
+            err.contains("at character 2") && !err.contains('\n'),
+            "{err}"
+        );
     }
 }

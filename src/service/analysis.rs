@@ -231,6 +231,7 @@ impl Analysis {
             .zip(steps)
             .map(|(counts, pattern)| FunnelStepRow {
                 step: pattern.clone(),
+                name: pattern.clone(),
                 dropped_to: self.sessions_of(&counts.dropped_to),
                 counts,
             })

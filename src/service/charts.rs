@@ -91,10 +91,12 @@ pub(crate) fn sankey(
     render::sankey(&data, width, height, format).map_err(invalid)
 }
 
-/// The funnel chart of ordered steps (regexes over cleaned paths).
+/// The funnel chart of ordered steps (regexes over cleaned paths), each
+/// bar labelled with its step's name.
 pub(crate) fn funnel(
     a: &Analysis,
     steps: &[String],
+    labels: &[String],
     window_ms: i64,
     strict: bool,
     (width, height): (u32, u32),
@@ -104,7 +106,7 @@ pub(crate) fn funnel(
     let bars: Vec<render::FunnelBar> = f
         .steps
         .iter()
-        .zip(steps)
+        .zip(labels)
         .map(|(s, label)| render::FunnelBar {
             label: label.clone(),
             sessions: s.sessions,

@@ -222,7 +222,11 @@ impl Service {
             }
             ReportRequest::Journeys(g) => Report::Journeys(a.graph(&graph_query(&a, g)?)),
             ReportRequest::Funnel(f) => {
-                Report::Funnel(a.funnel(&f.steps, f.window_minutes * 60_000, f.strict)?)
+                let mut report = a.funnel(&f.steps, f.window_minutes * 60_000, f.strict)?;
+                for (row, name) in report.steps.iter_mut().zip(f.labels()) {
+                    row.name = name;
+                }
+                Report::Funnel(report)
             }
             ReportRequest::Stages => Report::Stages(a.stages()?),
             ReportRequest::Frustration { worst } => Report::Frustration(a.frustration(*worst)),
@@ -263,6 +267,7 @@ impl Service {
                 charts::funnel(
                     &a,
                     &funnel.steps,
+                    &funnel.labels(),
                     funnel.window_minutes * 60_000,
                     funnel.strict,
                     *size,

@@ -61,6 +61,8 @@ pub(crate) struct FunnelReport {
 pub(crate) struct FunnelStepRow {
     /// The step's pattern, as asked.
     pub step: String,
+    /// Its name, or the pattern when it has none.
+    pub name: String,
     #[serde(flatten)]
     pub counts: FunnelStep,
     pub dropped_to: Vec<PageSessions>,
@@ -329,7 +331,7 @@ impl Report {
                         .map(|p| format!("{} ({})", p.page, p.sessions))
                         .collect();
                     t.row(vec![
-                        s.step.as_str().into(),
+                        s.name.as_str().into(),
                         c.sessions.into(),
                         Cell::Rate(c.conversion_from_previous),
                         Cell::Rate(c.conversion_from_start),

@@ -340,6 +340,9 @@ pub(crate) struct PathsRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunnelRequest {
     pub steps: Vec<String>,
+    /// Names of the steps, in order (`name=`, `--name`); a step without
+    /// one is shown as its pattern.
+    pub names: Vec<String>,
     pub window_minutes: i64,
     /// Each step must be the very next page.
     pub strict: bool,
@@ -503,6 +506,11 @@ impl FunnelRequest {
     pub fn decode(p: &impl Params) -> Result<FunnelRequest> {
         Ok(FunnelRequest {
             steps: p.all("step").into_iter().map(str::to_string).collect(),
+            names: p
+                .all("name")
+                .into_iter()
+                .map(|n| n.trim().to_string())
+                .collect(),
             window_minutes: p.number(&bounds::WINDOW_MINUTES)?,
             strict: p.flag("strict")?,
         })
@@ -515,7 +523,34 @@ impl FunnelRequest {
                 "step: a funnel needs at least two steps",
             ));
         }
+        if self.names.len() > self.steps.len() {
+            return Err(ServiceError::invalid(format!(
+                "name: {} names for {} steps",
+                self.names.len(),
+                self.steps.len()
+            )));
+        }
+        if let Some(n) = self.names.iter().find(|n| n.chars().count() > 60) {
+            return Err(ServiceError::invalid(format!(
+                "name: {n:?} is longer than 60 characters"
+            )));
+        }
         Ok(())
+    }
+
+    /// What each step is called: its name, else its pattern.
+    pub fn labels(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                self.names
+                    .get(i)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(step)
+                    .clone()
+            })
+            .collect()
     }
 }
 

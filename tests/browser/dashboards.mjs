@@ -247,13 +247,15 @@ await step('funnels', async () => {
   await go(`#/funnels?site=${site}&range=7d`);
   await q('#funnel-editor .fe-row').first().waitFor(T);
   // The suggested funnel ends at the goal (the thank-you page).
-  const suggestedLast = await q('#funnel-editor .fe-row').last().locator('input').inputValue();
+  const suggestedLast = await q('#funnel-editor .fe-row').last().locator('input.step-input').inputValue();
   check('the suggested funnel ends at the goal page', suggestedLast.includes('thank'), suggestedLast);
   // Define a three-step funnel on the page.
   while ((await q('#funnel-editor .fe-row').count()) < 3) await q('#funnel-add').click();
   while ((await q('#funnel-editor .fe-row').count()) > 3) await q('#funnel-editor .fe-row').last().locator('button[aria-label="Remove step"]').click();
   const steps = ['^/$', '/product/', '/cart'];
-  for (let i = 0; i < 3; i++) await q('#funnel-editor .fe-row').nth(i).locator('input').fill(steps[i]);
+  for (let i = 0; i < 3; i++) await q('#funnel-editor .fe-row').nth(i).locator('input.step-input').fill(steps[i]);
+  // Steps can be named: the name shows instead of the raw pattern.
+  await q('#funnel-editor .fe-row').nth(0).locator('input.step-name').fill('Cart');
   await q('#funnel-run').click();
   // The suggested funnel may still be on screen: wait for the new one.
   await page.waitForFunction(() => document.querySelectorAll('#funnel-steps .fstep').length === 3, null, T).catch(() => {});
@@ -261,7 +263,18 @@ await step('funnels', async () => {
   await imgLoaded('#funnel-img');
   check('funnel chart loaded', true);
   check('funnel steps in URL', (await page.evaluate(() => new URLSearchParams(location.hash.split('?')[1]).getAll('step'))).length === 3);
+  check('a named step shows its name', (await q('#funnel-steps .fstep').first().locator('.fstep-name').textContent()) === 'Cart');
   await shot('funnels');
+  // A broken pattern: the step is marked and the error points at it.
+  expectHttpErrors++;
+  await q('#funnel-editor .fe-row').nth(1).locator('input.step-input').fill('^/checkout(');
+  await q('#funnel-run').click();
+  await q('#funnel-step-error').waitFor(T);
+  expectHttpErrors--;
+  const stepErr = await q('#funnel-step-error').textContent();
+  check('a regex error names the step', stepErr.includes('Step 2') && stepErr.includes('unclosed group'), stepErr);
+  check('a regex error keeps its caret', /\^\/checkout\(\n\s*\^/.test(await q('#funnel-step-error pre').textContent()), await q('#funnel-step-error pre').textContent());
+  check('the broken step is marked', (await q('#funnel-editor .fe-row').nth(1).locator('input.step-input.invalid').count()) === 1);
 });
 
 await step('stages', async () => {
