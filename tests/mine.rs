@@ -396,6 +396,35 @@ fn funnel_paths_and_graph_over_the_api() {
         exits["sessions"].as_i64().unwrap(),
         "every session starts in column 0"
     );
+    // Both Sankey charts colour a node alike: the report's colours are the
+    // ones the rendered chart paints with.
+    let svg = ureq::get(&format!(
+        "{}/api/sites/shop/charts/sankey.svg?steps=4&nodes=3",
+        demo.collector
+    ))
+    .set("authorization", &format!("Bearer {}", demo.token))
+    .call()
+    .unwrap()
+    .into_string()
+    .unwrap()
+    .to_lowercase();
+    let colours: std::collections::BTreeSet<&str> = nodes
+        .iter()
+        .map(|n| n["colour"].as_str().unwrap())
+        .collect();
+    assert!(colours.len() >= 2, "{colours:?}");
+    for c in &colours {
+        assert!(svg.contains(c), "{c} is not in the rendered chart");
+    }
+    assert!(
+        nodes.iter().any(|n| n["stage"].is_string()),
+        "nodes carry their stage"
+    );
+    assert!(g["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["colour"].as_str().unwrap().starts_with('#')));
     let (status, rooted) = get("/api/sites/shop/journeys?steps=3&root=/cart.html");
     assert_eq!(status, 200);
     assert!(rooted["nodes"]

@@ -91,9 +91,10 @@ async function renderImage(box, ctx, q) {
   img.src = url;
 }
 
-// Same stage colours as the server-rendered chart.
-const STAGE_COLOURS = ['#3b6ea8', '#ef8a2b', '#4e9a4e', '#9467bd', '#2a9d8f', '#c2597a', '#8c6d31'];
-const NO_STAGE = '#6366f1';
+// Only for a server that sends no colours: the answer's own `colour` of
+// each node and `stages` win (the rendered chart's palette).
+const STAGE_COLOURS = ['#3b6ea8', '#f08a24', '#4ea05a', '#9b6ab5', '#2aa198', '#d4a71f', '#9c755f'];
+const NO_STAGE = '#3b6ea8';
 
 // Pages are coloured by their stage (stage settings' regexes, first match).
 function stageMatcher(cfg) {
@@ -127,12 +128,9 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
     const total = c.reduce((a, n) => a + n.sessions, 0);
     return total ? (H - m.t - m.b - gap * (c.length - 1)) / total : Infinity;
   }));
-  // Colour by page so the same page keeps its colour across steps.
-  const colourOf = (n) => {
-    if (n.other) return '#94a3b8';
-    const st = stageOf(n.page);
-    return st ? st.colour : NO_STAGE;
-  };
+  // The server gives each node its colour (its stage's, from the same
+  // palette as the rendered chart), so both charts colour a page alike.
+  const colourOf = (n) => n.colour || (n.other ? '#c4c9d1' : NO_STAGE);
   for (const c of cols) {
     let y = m.t;
     for (const n of c) { n.x = colX(n.step); n.y = y; n.h = Math.max(2, n.sessions * scale); y += n.h + gap; }
@@ -141,6 +139,8 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
   for (const n of nodes) {
     let oy = n.y;
     for (const l of n.out.slice().sort((a, b) => nodes[a.to].y - nodes[b.to].y)) { l.sy = oy; l.w = Math.max(1, l.sessions * scale); oy += l.sessions * scale; }
+    // Drop-off leaves below the outgoing links, as in the rendered chart.
+    n.dropY = Math.min(oy, n.y + n.h - Math.max(1.5, n.drop_off * scale));
     let iy = n.y;
     for (const l of n.in.slice().sort((a, b) => nodes[a.from].y - nodes[b.from].y)) { l.ty = iy; iy += l.sessions * scale; }
   }
@@ -174,8 +174,13 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
     const g = s('g', { class: 'node' + (n.other ? ' other' : ''), tabindex: 0, role: 'button', 'aria-label': nodeName(n) + ', ' + n.sessions + ' sessions, step ' + (n.step + 1), 'data-step': n.step, 'data-page': n.page ?? '' });
     g.appendChild(s('rect', { x: n.x, y: n.y, width: nodeW, height: n.h, rx: 2, fill: colourOf(n) }));
     if (n.drop_off > 0) {
-      const dh = Math.max(1, n.drop_off * scale);
-      g.appendChild(s('rect', { x: n.x, y: n.y + n.h - dh, width: nodeW, height: dh, class: 'dropoff' }));
+      // A short band bending down and away from the node, as the rendered
+      // chart draws those who left.
+      const dh = Math.max(1.5, n.drop_off * scale), x = n.x + nodeW, y0 = n.dropY, y1 = y0 + dh, w = 8, dy = 6;
+      g.appendChild(s('path', {
+        d: `M${x},${y0}C${x + w / 2},${y0} ${x + w / 2},${y0 + dy} ${x + w},${y0 + dy}L${x + w},${y1 + dy}C${x + w / 2},${y1 + dy} ${x + w / 2},${y1} ${x},${y1}Z`,
+        class: 'dropoff', fill: data.drop_colour || '#dc3d3d',
+      }));
     }
     const last = n.step === stepsN - 1;
     const maxChars = Math.max(6, Math.floor(((last ? m.r : colGap) - nodeW - 34) / 6.8));
@@ -207,13 +212,14 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
   }
   svg.appendChild(gn);
   box.appendChild(h('div.sankey-scroll', svg));
+  // The legend is the server's: its stages in the colours it drew them in
+  // (pages in no stage share the first stage's colour, in both charts).
   const legend = h('div.legend');
-  for (const st of stageOf.stages) {
+  for (const st of (data.stages || stageOf.stages)) {
     const sw = h('span.lg'); sw.style.background = st.colour;
     legend.append(sw, h('span', st.name));
   }
-  const sw = h('span.lg'); sw.style.background = NO_STAGE;
-  legend.append(sw, h('span', 'no stage'), h('span.lg.lg-other'), h('span', 'other pages (click to expand)'), h('span.lg.lg-drop'), h('span', 'left the site here'));
+  legend.append(h('span.lg.lg-other'), h('span', 'other pages (click to expand)'), h('span.lg.lg-drop'), h('span', 'left the site here'));
   box.appendChild(legend);
 }
 

@@ -168,13 +168,16 @@ fn answers(a: &Analysis) -> Vec<String> {
             ..Default::default()
         })),
         json(&a.flows()),
-        json(&a.graph(&graph::GraphQuery {
-            steps: 4,
-            nodes_per_step: 4,
-            min_link: 1,
-            root: None,
-            expand: Vec::new(),
-        })),
+        json(
+            &a.graph(&graph::GraphQuery {
+                steps: 4,
+                nodes_per_step: 4,
+                min_link: 1,
+                root: None,
+                expand: Vec::new(),
+            })
+            .unwrap(),
+        ),
         json(&a.frustration(10)),
         json(&a.stages().unwrap()),
         json(&a.moments(5).unwrap()),

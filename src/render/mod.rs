@@ -43,6 +43,21 @@ mod speed;
 mod testutil;
 
 pub(crate) use error::RenderError;
+
+/// The colour a journey-graph node is drawn in (`other`: a grouped node;
+/// else its stage's, the first stage's without one), as `#rrggbb`.
+pub(crate) fn node_colour(stage: Option<usize>, other: bool) -> String {
+    palette::hex(if other {
+        palette::OTHER
+    } else {
+        palette::stage(stage)
+    })
+}
+
+/// The colour the charts draw drop-off in, as `#rrggbb`.
+pub(crate) fn drop_colour() -> String {
+    palette::hex(palette::DROP)
+}
 pub(crate) use funnel::funnel;
 pub(crate) use heatmap::heatmap;
 pub(crate) use input::{

@@ -43,6 +43,12 @@ pub(crate) fn stage(stage: Option<usize>) -> RGBColor {
     STAGES[stage.unwrap_or(0) % STAGES.len()]
 }
 
+/// `#rrggbb`, for the API's answers that the dashboards draw with, so the
+/// interactive chart and the rendered one colour each node alike.
+pub(crate) fn hex(c: RGBColor) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
 /// Stops of the "how much" ramp, from none (0) to most (1).
 const RAMP: [(f64, [f64; 3]); 5] = [
     (0.0, [49.0, 99.0, 206.0]),   // blue

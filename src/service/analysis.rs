@@ -286,23 +286,46 @@ impl Analysis {
         Ok(f)
     }
 
-    /// The journey graph behind the Sankey chart.
-    pub(crate) fn graph(&self, q: &graph::GraphQuery) -> GraphReport {
+    /// The journey graph behind the Sankey chart, each node with its
+    /// stage and colour as the rendered chart draws it.
+    pub(crate) fn graph(&self, q: &graph::GraphQuery) -> Result<GraphReport> {
+        let stages = self.stage_map()?;
         let g = graph::journey_graph_until(&*self.journeys, q, &self.cancel);
         let nodes = g
             .nodes
             .into_iter()
-            .map(|node| NodeRow {
-                page: node.page.map(|p| self.name(p)),
-                other: node.page.is_none(),
-                node,
+            .map(|node| {
+                let stage = node
+                    .page
+                    .and_then(|p| stages.of.get(p as usize).copied().flatten())
+                    .map(usize::from);
+                NodeRow {
+                    page: node.page.map(|p| self.name(p)),
+                    other: node.page.is_none(),
+                    stage: stage
+                        .and_then(|i| self.settings.stages.get(i))
+                        .map(|s| s.name.clone()),
+                    colour: crate::render::node_colour(stage, node.page.is_none()),
+                    node,
+                }
             })
             .collect();
-        GraphReport {
+        Ok(GraphReport {
             nodes,
+            stages: self
+                .settings
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StageColour {
+                    name: s.name.clone(),
+                    colour: crate::render::node_colour(Some(i), false),
+                })
+                .collect(),
+            drop_colour: crate::render::drop_colour(),
             links: g.links,
             other_pages: g.other_pages.iter().map(|o| self.sessions_of(o)).collect(),
-        }
+        })
     }
 
     /// The journey graph as the Sankey chart draws it: page names, "other"

@@ -220,7 +220,7 @@ impl Service {
             ReportRequest::Transitions { page, top } => {
                 Report::Transitions(a.transitions(a.page(page)?, *top))
             }
-            ReportRequest::Journeys(g) => Report::Journeys(a.graph(&graph_query(&a, g)?)),
+            ReportRequest::Journeys(g) => Report::Journeys(a.graph(&graph_query(&a, g)?)?),
             ReportRequest::Funnel(f) => {
                 let mut report = a.funnel(&f.steps, f.window_minutes * 60_000, f.strict)?;
                 for (row, name) in report.steps.iter_mut().zip(f.labels()) {

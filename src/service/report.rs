@@ -72,6 +72,10 @@ pub(crate) struct FunnelStepRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct GraphReport {
     pub nodes: Vec<NodeRow>,
+    /// The site's stages in order, with the colour their nodes are drawn
+    /// in (the same as the rendered Sankey chart's), and drop-off's.
+    pub stages: Vec<StageColour>,
+    pub drop_colour: String,
     pub links: Vec<Link>,
     /// Per step, the pages grouped into "other".
     pub other_pages: Vec<Vec<PageSessions>>,
@@ -82,8 +86,19 @@ pub(crate) struct NodeRow {
     /// `None` for the step's "other" node.
     pub page: Option<String>,
     pub other: bool,
+    /// The page's journey stage (its first matching one), if any.
+    pub stage: Option<String>,
+    /// `#rrggbb`: how both Sankey charts draw the node.
+    pub colour: String,
     #[serde(flatten)]
     pub node: Node,
+}
+
+/// A journey stage and its colour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct StageColour {
+    pub name: String,
+    pub colour: String,
 }
 
 /// `exits`: entries, exits, exit and bounce rates per page.

@@ -186,6 +186,12 @@ await step('journeys', async () => {
   await q('svg.sankey .node').first().waitFor(T);
   const nodes = await q('svg.sankey .node').count();
   check('sankey nodes drawn', nodes > 3, nodes);
+  // The interactive chart paints each node in the colour the server gives
+  // it (the rendered chart's palette).
+  const graph = (await apiGet(`/api/sites/${site}/journeys?steps=5&nodes=8&from=${Date.now() - 7 * 86400000}`)).body;
+  const fills = await page.evaluate(() => [...document.querySelectorAll('svg.sankey .node > rect:first-child')].map((r) => r.getAttribute('fill')));
+  const served = new Set(graph.nodes.map((n) => n.colour));
+  check('sankey nodes use the server colours', fills.length > 0 && fills.every((f) => served.has(f)), { fills: [...new Set(fills)], served: [...served] });
   await shot('journeys');
   // Expand an "other" node if there is one.
   if (await q('svg.sankey .node.other').count()) {
