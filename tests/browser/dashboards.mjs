@@ -469,6 +469,18 @@ await step('phone width', async () => {
       return { scroll: document.documentElement.scrollWidth, width: innerWidth, signout: so.right <= innerWidth && so.width > 0, wide };
     });
     check(`${view} fits a phone`, m.scroll <= m.width && m.signout, m);
+    // Card titles are whole: none is squeezed into a clipped sliver.
+    const cut = await page.evaluate(() => [...document.querySelectorAll('.card-head h2')]
+      .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().width < 80).map((e) => e.textContent));
+    check(`${view} card titles are not cut`, cut.length === 0, cut);
+    if (view === 'journeys') {
+      // The Sankey keeps readable labels (it scrolls inside its card).
+      const px = await page.evaluate(() => {
+        const t = document.querySelector('svg.sankey text.node-label, svg.sankey .node text');
+        return t ? t.getBoundingClientRect().height : null;
+      });
+      check('sankey labels stay readable on a phone', px === null || px >= 9, px);
+    }
     // No emoji: many machines (this one too) have no font for them.
     const emoji = await page.evaluate(() => (document.body.innerText.match(/[\u{1F300}-\u{1FAFF}]/gu) || []));
     check(`${view} shows no emoji`, emoji.length === 0, emoji);
