@@ -11,7 +11,7 @@
 // card on a canvas of the recorded size, with the same cursor and controls.
 import { h, s, api, clear, fmt, showTip, hideTip } from './core.js';
 
-const IDLE_GAP = 3000; // gaps longer than this between events are idle…
+const IDLE_GAP = 3000; // gaps longer than this between events may be idle…
 const IDLE_PLAY = 1000; // …and take this long when idle time is skipped
 const MOVE_MS = 650; // cursor travel between clicks, wall-clock ms
 const HOLD_MS = 320; // the cursor rests on a click at most this long (wall)
@@ -142,6 +142,12 @@ export function buildModel(session, events) {
       if (target !== null && Math.abs(target - top) > 0.5) { v.kf.push({ r: it.r, top: target }); top = target; }
     }
   }
+  // Time the page view was visible and focused, from its last leave (the
+  // tracker's engaged_ms is cumulative); null when unknown (access logs).
+  for (const v of views) {
+    const leaves = v.events.filter((x) => x.e.type === 'leave' && num(x.e.engaged_ms) !== null);
+    v.engaged = leaves.length ? Math.max(...leaves.map((x) => x.e.engaged_ms)) : null;
+  }
   const times = [0, ...views.flatMap((v) => v.events.map((x) => x.r)), end].sort((a, b) => a - b);
   return { T0, end, views, times, hasLayouts: views.some((v) => v.layouts.length > 0) };
 }
@@ -153,15 +159,28 @@ function sceneAtR(v, r) {
 }
 
 // Real time ↔ play time. With idle skipping, gaps over IDLE_GAP between
-// events are compressed to IDLE_PLAY.
-export function buildClock(times, skip) {
+// events are compressed towards IDLE_PLAY, but only by the time the page
+// view was not engaged (hidden or unfocused: its duration minus its
+// engaged_ms), earliest gaps first: a visitor reading a page for a minute
+// is watched for that minute at 1×, a tab left in the background is
+// skipped. Page views without engagement data (access logs) skip every
+// long gap.
+export function buildClock(times, skip, views = []) {
   const knots = [{ r: 0, p: 0 }];
   const gaps = [];
+  const idle = views.map((v) => ({ r0: v.r, r1: v.end, left: v.engaged == null ? Infinity : Math.max(0, v.end - v.r - v.engaged) }));
+  const budgetAt = (r) => idle.find((b) => b.r0 <= r && r < b.r1) || { left: Infinity };
   let p = 0, prev = 0;
   for (const r of times) {
     if (r <= prev) continue;
     const d = r - prev;
-    if (skip && d > IDLE_GAP) { gaps.push({ r0: prev, r1: r, p0: p, p1: p + IDLE_PLAY }); p += IDLE_PLAY; } else p += d;
+    const b = skip && d > IDLE_GAP ? budgetAt(prev) : null;
+    const cut = b ? Math.min(d - IDLE_PLAY, b.left) : 0;
+    if (cut > 0) {
+      b.left -= cut;
+      gaps.push({ r0: prev, r1: r, p0: p, p1: p + d - cut });
+    }
+    p += d - cut;
     knots.push({ r, p });
     prev = r;
   }
@@ -259,7 +278,7 @@ export function createPlayer(ctx, session, events, opts = {}) {
   const speedBox = h('div.pl-speed#pl-speed', { role: 'group', 'aria-label': 'Playback speed' },
     SPEEDS.map((x) => h('button', { type: 'button', dataset: { speed: String(x) }, 'aria-pressed': 'false', on: { click: () => setSpeed(x) } }, x + '×')));
   const skipInput = h('input#pl-skip', { type: 'checkbox', checked: st.skip });
-  const skipBox = h('label.pl-toggle', { title: 'Compress gaps of more than 3 s between events to 1 s' }, skipInput, h('span.pl-switch', { 'aria-hidden': 'true' }), h('span', 'Skip idle'));
+  const skipBox = h('label.pl-toggle', { title: 'Skip the time the tab was hidden or unfocused (gaps of more than 3 s between events)' }, skipInput, h('span.pl-switch', { 'aria-hidden': 'true' }), h('span', 'Skip idle'));
   const controls = h('div.pl-controls',
     h('div.pl-ctl-left', prevBtn, playBtn, nextBtn, timeLabel),
     h('div.pl-ctl-right', skipBox, speedBox));
@@ -286,7 +305,7 @@ export function createPlayer(ctx, session, events, opts = {}) {
   // ---- time base
   function rebuild() {
     const r = st.clock ? st.clock.toReal(st.P) : 0;
-    st.clock = buildClock(model.times, st.skip);
+    st.clock = buildClock(model.times, st.skip, model.views);
     const c = st.clock;
     for (const v of model.views) {
       v.p = c.toPlay(v.r);
@@ -328,7 +347,7 @@ export function createPlayer(ctx, session, events, opts = {}) {
       }
     }
     for (const g of st.clock.gaps) {
-      const el = h('div.pl-scrub-gap', { title: 'Idle ' + fmt.dur((g.r1 - g.r0) / 1000) + ' (skipped)' });
+      const el = h('div.pl-scrub-gap', { title: 'Idle ' + fmt.dur(((g.r1 - g.r0) - (g.p1 - g.p0)) / 1000) + ' (skipped)' });
       el.style.left = pct(g.p0);
       el.style.width = ((g.p1 - g.p0) / D) * 100 + '%';
       scrubGaps.appendChild(el);
@@ -539,7 +558,7 @@ export function createPlayer(ctx, session, events, opts = {}) {
     // idle skipping
     const r = c.toReal(P);
     const gap = c.gaps.find((g) => P > g.p0 && P < g.p1);
-    idleBadge.textContent = gap ? 'Skipping ' + fmt.dur((gap.r1 - gap.r0) / 1000) + ' of inactivity' : '';
+    idleBadge.textContent = gap ? 'Skipping ' + fmt.dur(((gap.r1 - gap.r0) - (gap.p1 - gap.p0)) / 1000) + ' of inactivity' : '';
     idleBadge.classList.toggle('on', !!gap);
 
     // scrubber + time

@@ -226,8 +226,6 @@ function expectations(session) {
   const rs = evs.map((e) => (last = Math.max(last, e.ts - T0)));
   const end = Math.max(last, Date.parse(session.end) - T0, 1000);
   const times = [0, ...rs, end].sort((a, b) => a - b);
-  let skipped = 0, prev = 0;
-  for (const r of times) { if (r <= prev) continue; const d = r - prev; if (d > 3000) skipped += d - 1000; prev = r; }
   // The layout shown at each click: the last $layout of its page view
   // at or before it, or the view's first. A $layout whose capture path and
   // time name an earlier page view belongs to that one (the player's rule).
@@ -247,7 +245,20 @@ function expectations(session) {
       view.layouts.push({ hash: e.props.hash, r, path: e.props.path, at: e.props.at });
     }
     if (e.type === 'click' && typeof e.x === 'number') clicks.push({ seq: e.seq, sel: e.sel, x: e.x, y: e.y, view, r });
+    if (e.type === 'leave' && typeof e.engaged_ms === 'number') view.engaged = Math.max(view.engaged ?? 0, e.engaged_ms);
   });
+  // Skip idle (the player's rule): a gap over 3 s shrinks towards 1 s, by
+  // at most its page view's time not engaged (duration - engaged_ms), in
+  // order; a page view without engagement data may skip all of its gaps.
+  views.forEach((v, i) => { v.end = i + 1 < views.length ? views[i + 1].r : end; v.left = v.engaged === undefined ? Infinity : Math.max(0, v.end - v.r - v.engaged); });
+  let skipped = 0, prev = 0;
+  for (const r of times) {
+    if (r <= prev) continue;
+    const d = r - prev;
+    const v = views.find((w) => w.r <= prev && prev < w.end);
+    if (d > 3000) { const cut = Math.min(d - 1000, v ? v.left : Infinity); skipped += cut; if (v) v.left -= cut; }
+    prev = r;
+  }
   for (const v of views) {
     for (const l of v.layouts.slice()) {
       if (!l.path || l.path === v.page || typeof l.at !== 'number') continue;
