@@ -13,10 +13,14 @@ import * as friction from './js/friction.js';
 import * as heatmaps from './js/heatmaps.js';
 import * as sessions from './js/sessions.js';
 import * as team from './js/team.js';
+import * as realtime from './js/realtime.js';
+import * as sitesView from './js/sites.js';
 
 const VIEWS = [
   { group: 'Traffic' },
   { id: 'overview', label: 'Overview', mod: overview, icon: 'M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z' },
+  // Always the last few minutes: the date range and filters do not apply.
+  { id: 'realtime', label: 'Now', mod: realtime, noToolbar: true, icon: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 7v5l3 2' },
   { group: 'Behaviour' },
   { id: 'journeys', label: 'Journeys', mod: journeys, icon: 'M3 6c8 0 8 12 18 12M3 18c8 0 8-12 18-12' },
   { id: 'transitions', label: 'Transitions', mod: transitions, icon: 'M4 12h16M14 6l6 6-6 6M4 6v12' },
@@ -29,6 +33,8 @@ const VIEWS = [
   // Admins only; about people and links, not traffic: no range or filters.
   { group: 'Admin', admin: true },
   { id: 'team', label: 'Team', mod: team, admin: true, noToolbar: true, icon: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM2 21c0-4 3-7 7-7s7 3 7 7M16 3.5a4 4 0 0 1 0 7.5M18 14c2.5.8 4 3.3 4 7' },
+  // Adding sites is for admins of every site (the server says 403 to others).
+  { id: 'sites', label: 'Sites', mod: sitesView, admin: true, allSites: true, noToolbar: true, icon: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM3 12h18M12 3c2.5 2.7 3.8 5.7 3.8 9s-1.3 6.3-3.8 9c-2.5-2.7-3.8-5.7-3.8-9S9.5 5.7 12 3z' },
 ];
 const byId = new Map();
 for (const v of VIEWS) if (v.id) { byId.set(v.id, v); for (const a of v.aliases || []) byId.set(a, v); }
@@ -145,10 +151,22 @@ function renderWho() {
 // ---------- boot ----------
 // The cookie decides: GET /api/session answers 200 with the session (a
 // signed-in user, or a share link just opened) or 401 (sign in).
+// The first question may meet a server that is starting or busy (a
+// restart, a 503): asked again a few times before the error is shown.
+const BOOT_TRIES = 5;
+async function askSession() {
+  for (let i = 1; ; i++) {
+    try { return await loadSession(); } catch (e) {
+      if (i >= BOOT_TRIES || e.name === 'AbortError') throw e;
+      await new Promise((r) => setTimeout(r, 400 * i));
+    }
+  }
+}
+
 async function start() {
   if (!auth.session) {
     let s;
-    try { s = await loadSession(); } catch (e) {
+    try { s = await askSession(); } catch (e) {
       $('signin').hidden = true; $('app').hidden = false;
       clear($('view')).appendChild(errorBox(e, start));
       return;
@@ -160,16 +178,12 @@ async function start() {
   }
   flag.set(isShare());
   if (!sites) {
-    try { sites = (await api('/api/sites')).sites || []; } catch (e) {
+    try { sites = await fetchSites(); } catch (e) {
       if (e.status === 401) return;
       $('signin').hidden = true; $('app').hidden = false;
       clear($('view')).appendChild(errorBox(e, start));
       return;
     }
-    // The server lists only the sites this session may see; a share link
-    // is about one site whatever else it lists.
-    const only = isShare() && auth.session.share && auth.session.share.site;
-    if (only) sites = sites.filter((x) => x.name === only);
   }
   renderWho();
   $('signin').hidden = true;
@@ -179,10 +193,29 @@ async function start() {
 
 window.addEventListener('hashchange', () => { if (auth.session && sites) route(); });
 
-// The views this session may open: the Team view for admins only; a share
-// link limited to one view gets just that one.
+// The server lists only the sites this session may see; a share link is
+// about one site whatever else it lists.
+async function fetchSites() {
+  const list = (await api('/api/sites')).sites || [];
+  const only = isShare() && auth.session.share && auth.session.share.site;
+  return only ? list.filter((x) => x.name === only) : list;
+}
+
+// After a site is added (Sites view): the new list in the site picker at
+// once, no reload. Resolves to the list.
+async function refreshSites() {
+  const list = await fetchSites();
+  sites = list;
+  renderSitePicker(readHash().params.get('site'));
+  return list;
+}
+
+// The views this session may open: the Team view for admins only, the
+// Sites view for admins of every site; a share link limited to one view
+// gets just that one.
 function allowed(v) {
   if (v.admin && !isAdmin()) return false;
+  if (v.allSites && auth.session.sites !== null) return false;
   const only = isShare() && auth.session.share && auth.session.share.view;
   if (only && v.id && v.id !== only) return false;
   if (only && v.group) return false;
@@ -212,9 +245,13 @@ function route() {
   bar.hidden = !!view.noToolbar;
   if (view.noToolbar) clear(bar); else renderToolbar(params, view);
   const el = $('view');
-  if (!names.length) {
+  // With no site at all only the Sites view has something to do (add one).
+  if (!names.length && view.id !== 'sites') {
+    const sitesOk = allowed(byId.get('sites'));
     clear(el).appendChild(h('div.empty.big', h('h2', 'No sites yet'),
-      h('p', 'Add a site with the trailmap CLI, install the tracker on it, and its visits appear here.')));
+      sitesOk
+        ? h('p', h('a', { href: hashFor('sites', {}) }, 'Add a site'), ', install the tracker on it, and its visits appear here.')
+        : h('p', 'Add a site with the trailmap CLI, install the tracker on it, and its visits appear here.')));
     return;
   }
   if (currentAbort) currentAbort.abort();
@@ -223,12 +260,12 @@ function route() {
   const seq = ++renderSeq;
   clear(el);
   el.dataset.view = view.id;
-  document.title = view.label + ' · ' + params.get('site') + ' · trailmap';
+  document.title = view.label + (params.get('site') ? ' · ' + params.get('site') : '') + ' · trailmap';
   const ctx = {
     route: r, params, site: params.get('site'), base: siteBase(params),
     signal: currentAbort.signal, isCurrent: () => seq === renderSeq,
     siteInfo: sites.find((x) => x.name === params.get('site')),
-    session: auth.session, sites,
+    session: auth.session, sites, refreshSites,
   };
   Promise.resolve(view.mod.render(el, ctx)).catch((e) => {
     if (e && (e.name === 'AbortError' || e.status === 401)) return;
@@ -270,7 +307,7 @@ function renderSitePicker(current) {
     const { route: r, params } = readHash();
     const keep = new URLSearchParams();
     keep.set('site', sel.value);
-    for (const k of ['range', 'from', 'to']) if (params.get(k)) keep.set(k, params.get(k));
+    for (const k of ['range', 'from', 'to', 'minutes']) if (params.get(k)) keep.set(k, params.get(k));
     location.hash = hashFor(r === 'session' ? 'sessions' : r, keep);
   };
 }
@@ -339,6 +376,7 @@ function renderToolbar(params, view) {
 // Options for the filter selects come from the unfiltered overview for
 // the selected site and range (and referrers from recent sessions).
 async function loadFilterOptions(params) {
+  if (!params.get('site')) return; // no site yet: nothing to ask about
   const key = params.get('site') + '|' + (params.get('range') || '') + '|' + (params.get('from') || '') + '|' + (params.get('to') || '');
   if (filterOptions.key === key) return;
   filterOptions.key = key;

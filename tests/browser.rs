@@ -326,6 +326,26 @@ fn team_roles_and_share_links_work_in_the_browser() {
     assert_eq!(summary["ok"], true, "{summary}");
 }
 
+/// Sites in the dashboards, the install check and the realtime view, in
+/// the real browser: an admin adds a site through the form, copies its tag,
+/// sees the install check turn from "no events yet" to the first event
+/// once a real batch arrives, and the Now view counts the visitor and
+/// shows a new page view by itself; a viewer sees Now but not Sites.
+#[test]
+fn sites_install_check_and_realtime_work_in_the_browser() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(40);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/sites");
+    let summary = run_script(
+        "sites_realtime.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
 /// A session full of script and HTML payloads, in the real browser: shown
 /// as text on every view, never run, never turned into markup.
 #[test]

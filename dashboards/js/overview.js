@@ -1,5 +1,6 @@
 // Overview: KPIs, sessions over time, top pages, channels, countries, devices.
 import { h, s, api, clear, fmt, card, barList, link, setParams, filterParams, showTip, hideTip, empty, loading } from './core.js';
+import { installCard, hasEvents } from './install.js';
 
 export async function render(el, ctx) {
   el.appendChild(h('div.view-head', h('h1', 'Overview'), h('p.muted', 'How many people came, where from, and where they landed and left.')));
@@ -14,6 +15,15 @@ export async function render(el, ctx) {
   const data = await api(ctx.base + '/overview', { top: 10, interval: interval || null, ...filterParams(ctx.params) }, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   clear(body);
+  // Nothing in this range: if the site has had nothing ever, the tag is
+  // probably not installed yet, so say how (at the top, above the zeros).
+  if (!data.sessions) {
+    const slot = h('div#overview-install');
+    body.appendChild(slot);
+    api(ctx.base + '/install', null, { signal: ctx.signal }).then((x) => {
+      if (ctx.isCurrent() && !hasEvents(x)) slot.appendChild(installCard(ctx, { initial: x }));
+    }).catch(() => { /* the card is a hint; the overview stands without it */ });
+  }
 
   const kpis = [
     ['sessions', 'Sessions', fmt.n(data.sessions)],

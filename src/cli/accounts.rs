@@ -60,7 +60,7 @@ pub(super) enum ShareCommand {
     Add {
         #[arg(long)]
         site: String,
-        /// Limit it to one view (overview, journeys, transitions, heatmaps,
+        /// Limit it to one view (overview, realtime, journeys, transitions, heatmaps,
         /// sessions, funnels, stages, friction).
         #[arg(long)]
         view: Option<String>,

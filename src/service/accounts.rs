@@ -28,6 +28,7 @@ const MAX_PASSWORD: usize = 1024;
 /// The dashboards' views a share link may be limited to.
 pub(crate) const VIEWS: &[&str] = &[
     "overview",
+    "realtime",
     "journeys",
     "transitions",
     "heatmaps",
