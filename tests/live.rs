@@ -81,6 +81,34 @@ fn a_site_added_through_the_api_shows_its_first_event_and_who_is_on_it_now() {
     assert_eq!(check["sessions"], 2, "{check}");
     assert_eq!(check["tracker_sessions"], 2);
     assert!(check["first_event"].is_string() && check["last_event"].is_string());
+    // Which origin sent the first event, and which none yet (noted just
+    // after the 202, off the collector's path: asked again for a moment).
+    let by_origin = |check: &Value| -> Vec<(String, bool)> {
+        check["origin_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["origin"].as_str().unwrap().to_string(),
+                    o["first_event"].is_string(),
+                )
+            })
+            .collect()
+    };
+    let expected = vec![
+        ("http://blog.test".to_string(), true),
+        ("https://blog.test".to_string(), false),
+    ];
+    let mut seen = by_origin(&check);
+    for _ in 0..50 {
+        if seen == expected {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        seen = by_origin(&get(&s, "/api/sites/blog/install").json());
+    }
+    assert_eq!(seen, expected);
     let (ok, out, err) = run_cli(&s.db, &["site", "check", "blog"]);
     assert!(
         ok && out.contains("first event") && out.contains("2 sessions"),

@@ -81,7 +81,13 @@ export function installCard(ctx, { initial = null, title } = {}) {
     const m = x.tracker_sessions || 0;
     // The server stops counting at 10,000 (`more`): "10,000+ sessions".
     const count = x.more ? n.toLocaleString() + '+ sessions' : plural(n, 'session', 'sessions');
-    status.textContent = 'First event received at ' + when(x.first_event) + ', latest at ' + when(x.last_event || x.first_event)
+    // The first origin the collector took an event from (the server lists
+    // them earliest first); imported logs have none.
+    const firstFrom = (x.origin_events || []).find((o) => o.first_event);
+    // When the collector first heard from the shop, then the span of the
+    // sessions (imported or backdated ones may start earlier).
+    status.textContent = (firstFrom ? 'First event received from ' + firstFrom.origin + ' at ' + when(firstFrom.first_event) + '. ' : '')
+      + 'Sessions from ' + when(x.first_event) + ' to ' + when(x.last_event || x.first_event)
       + '; ' + count + ' (' + m.toLocaleString() + (x.more ? '+' : '') + ' from the tracker)';
     if (!m) status.append(h('span.install-note', ' All of them were imported from logs: the tag has sent nothing yet.'));
   };

@@ -190,6 +190,7 @@ async fn accept(
         }
     }
 
+    let first_from = (site.id, origin.to_string());
     let client = app.ua.parse(&user_agent);
     let geo = app.geo.as_ref().map(|g| g.lookup(ip)).unwrap_or_default();
     let visitor = app.hasher.visitor_ids(site.id, ip, &user_agent);
@@ -203,7 +204,7 @@ async fn accept(
         encoded: IngestBatch::encode(&events),
         events,
     };
-    app.submitter.submit(ingest).await.map_err(|e| {
+    let stored = app.submitter.submit(ingest).await.map_err(|e| {
         with_count(match e {
             SubmitError::Busy => Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -243,7 +244,34 @@ async fn accept(
                 "the batch could not be stored (the server's log says why); retry later",
             ),
         })
-    })
+    });
+    if stored.is_ok() {
+        note_first_event(app, first_from);
+    }
+    stored
+}
+
+/// Records, once per origin and process, that the collector took an
+/// event from it (the install check's "first event received from"): the
+/// store keeps the earliest, so a restart only repeats a no-op update.
+fn note_first_event(app: &App, (site_id, origin): (i64, String)) {
+    let fresh = app
+        .origins_noted
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert((site_id, origin.clone()));
+    if !fresh {
+        return;
+    }
+    let store = app.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let noted = store.admin().and_then(|conn| {
+            crate::store::sites::note_first_event(&conn, site_id, &origin, now_ms())
+        });
+        if let Err(e) = noted {
+            tracing::warn!("noting the first event from {origin} failed: {e}");
+        }
+    });
 }
 
 /// A page URL of a batch, cleaned once for all its events.

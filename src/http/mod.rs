@@ -99,6 +99,8 @@ pub(crate) struct App {
     pub body_budget: Arc<BodyBudget>,
     /// How long a dashboard sign-in lasts.
     pub sign_in_hours: u32,
+    /// (site, origin) pairs whose first event this process has noted.
+    pub origins_noted: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
 }
 
 impl App {
@@ -242,6 +244,7 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
         max_connections,
         body_budget: BodyBudget::new(settings.conn.body_budget_bytes, metrics.clone()),
         sign_in_hours: settings.sign_in_hours,
+        origins_noted: Default::default(),
         metrics,
     });
     app.service.warm_up();

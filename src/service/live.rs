@@ -34,6 +34,16 @@ pub(crate) struct InstallView {
     pub sessions: u64,
     pub tracker_sessions: u64,
     pub more: bool,
+    /// Each origin with when the collector first took an event from it.
+    pub origin_events: Vec<OriginEvent>,
+}
+
+/// An origin of a site and its first event through the collector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct OriginEvent {
+    pub origin: String,
+    #[serde(serialize_with = "iso_opt")]
+    pub first_event: Option<Millis>,
 }
 
 /// One page view of the feed.
@@ -97,6 +107,13 @@ impl Service {
             sessions: f.sessions,
             tracker_sessions: f.tracker_sessions,
             more: f.more,
+            origin_events: sites::origin_first_events(&conn, s.id)?
+                .into_iter()
+                .map(|(origin, first_event)| OriginEvent {
+                    origin,
+                    first_event,
+                })
+                .collect(),
         })
     }
 

@@ -217,6 +217,11 @@ const MIGRATIONS: &[&str] = &[
         created_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 9: when the collector first took an event from each of a site's
+    // origins, for the install check ("first event received from ... at").
+    r#"
+    ALTER TABLE site_origins ADD COLUMN first_event_ms INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -63,6 +63,37 @@ pub(crate) fn normalize_origin(input: &str) -> Result<String> {
 }
 
 /// Registers a site, or adds origins to an existing one. Returns the site.
+/// Notes that the collector took an event from `origin` of a site at
+/// `now`, unless an earlier one was noted.
+pub(crate) fn note_first_event(
+    conn: &Connection,
+    site_id: i64,
+    origin: &str,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE site_origins SET first_event_ms = ?3
+         WHERE site_id = ?1 AND origin = ?2 AND first_event_ms IS NULL",
+        params![site_id, origin, now],
+    )?;
+    Ok(())
+}
+
+/// Each origin of a site with when the collector first took an event from
+/// it (`None`: never yet), earliest first.
+pub(crate) fn origin_first_events(
+    conn: &Connection,
+    site_id: i64,
+) -> Result<Vec<(String, Option<i64>)>> {
+    Ok(conn
+        .prepare(
+            "SELECT origin, first_event_ms FROM site_origins WHERE site_id = ?1
+             ORDER BY first_event_ms IS NULL, first_event_ms, origin",
+        )?
+        .query_map([site_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 pub(crate) fn add(
     conn: &mut Connection,
     name: &str,

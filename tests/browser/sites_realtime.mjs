@@ -196,7 +196,7 @@ await step('the Sites view lists the sites and the install check of shop', async
   await A.q('#install-status.ok, #install-status.pending, #install-status.err').first().waitFor(T);
   const st = await A.q('#install-status').getAttribute('class');
   const text = await A.q('#install-status').textContent();
-  check('the demo shop\'s install check is ok', /\bok\b/.test(st) && /^First event received at .+, latest at .+; [\d,.]+ sessions? \([\d,.]+ from the tracker\)/.test(text), { st, text });
+  check('the demo shop\'s install check is ok', /\bok\b/.test(st) && /^First event received from http:\/\/(127\.0\.0\.1|localhost):\d+ at .+\. Sessions from .+ to .+; [\d,.]+ sessions? \([\d,.]+ from the tracker\)/.test(text), { st, text });
 });
 
 await step('a bad origin shows the server\'s error as text', async () => {
@@ -288,12 +288,13 @@ await step('a tracker batch arrives and "Check again" turns the status ok', asyn
   for (; clicks < 8; clicks++) {
     await A.q('#install-check').click();
     await A.page.waitForFunction(() => !document.querySelector('#install-check').disabled, null, T);
-    if (await A.q('#install-status.ok').count()) break;
+    // Ok, and naming the origin (noted just after the 202).
+    if (await A.q('#install-status.ok').count() && /received from/.test(await A.q('#install-status').textContent())) break;
     await A.page.waitForTimeout(1000);
   }
   const text = await A.q('#install-status').textContent();
   check('the status turns ok', (await A.q('#install-status.ok').count()) === 1, { text, clicks: clicks + 1 });
-  check('it gives the times and 1 session from the tracker', /^First event received at .+, latest at .+; 1 session \(1 from the tracker\)$/.test(text), text);
+  check('it names the origin, the times and 1 session from the tracker', /^First event received from http:\/\/blog\.test at .+\. Sessions from .+ to .+; 1 session \(1 from the tracker\)$/.test(text), text);
   check('"checked" time shown', /checked/.test(await A.q('#install-checked').textContent()));
   await A.shot('sites-blog-ok');
 });
