@@ -103,11 +103,18 @@ function drawSeries(box, series, bucket, metric, interval) {
     grid.appendChild(s('text', { x: m.l - 8, y: y(v), dy: '0.32em', 'text-anchor': 'end', class: 'axis' }, fmt.compact(v)));
   }
   svg.appendChild(grid);
-  const ticks = Math.min(n, Math.max(2, Math.floor(iw / 110)));
-  for (let k = 0; k < ticks; k++) {
-    const i = ticks === 1 ? 0 : Math.round((k / (ticks - 1)) * (n - 1));
-    svg.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': k === 0 ? 'start' : k === ticks - 1 ? 'end' : 'middle', class: 'axis' }, bucketLabel(series[i].start, bucket, interval)));
-  }
+  // Axis labels: as many as fit at about 7 px a character. The first is
+  // drawn from its tick to the right and the last to the left of it, so a
+  // middle label must keep one and a half label widths from either end.
+  const labelW = Math.max(...series.map((b) => bucketLabel(b.start, bucket, interval).length)) * 7;
+  const ticks = Math.min(n, Math.max(2, Math.floor(iw / (labelW + 24))));
+  const at = [...new Set(Array.from({ length: ticks }, (_, k) => (ticks === 1 ? 0 : Math.round((k / (ticks - 1)) * (n - 1)))))];
+  const ends = [at[0], at[at.length - 1]];
+  const shown = at.filter((i) => ends.includes(i) || (x(i) - x(ends[0]) >= labelW * 1.5 && x(ends[1]) - x(i) >= labelW * 1.5));
+  shown.forEach((i, k) => {
+    const anchor = shown.length === 1 ? 'start' : k === 0 ? 'start' : k === shown.length - 1 ? 'end' : 'middle';
+    svg.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': anchor, class: 'axis' }, bucketLabel(series[i].start, bucket, interval)));
+  });
   const pts = vals.map((v, i) => [x(i), y(v)]);
   const line = pts.map((p, i) => (i ? 'L' : 'M') + p[0].toFixed(1) + ',' + p[1].toFixed(1)).join('');
   const area = line + `L${x(n - 1).toFixed(1)},${y(0)}L${x(0).toFixed(1)},${y(0)}Z`;

@@ -61,6 +61,11 @@ function watch(page, label) {
 
 const page = await context.newPage();
 watch(page, 'main');
+// The boxes of the overview chart's x-axis labels, left to right.
+const axisBoxes = () => page.evaluate(() => [...document.querySelectorAll('#sessions-chart svg > text.axis')]
+  .map((t) => { const r = t.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; })
+  .sort((a, b) => a[0] - b[0]));
+const axisClear = async () => { const b = await axisBoxes(); return b.length >= 2 && b.every((x, i) => i === 0 || x[0] >= b[i - 1][1]); };
 const q = (sel) => page.locator(sel);
 const go = async (hash) => { await page.evaluate((x) => { location.hash = x; }, hash); };
 const shot = async (name) => {
@@ -123,6 +128,22 @@ await step('overview', async () => {
   }, TOKEN);
   const shown = (await q('[data-kpi=sessions] .kpi-value').textContent()).replace(/[^\d]/g, '');
   check('overview sessions equal API', shown === String(api.sessions), { shown, api: api.sessions });
+  check('the time axis labels do not overlap', await axisClear(), await axisBoxes());
+  // All time: hourly buckets with long labels ("Dec 4, 03:00 PM").
+  await go(`#/overview?site=${site}&range=all`);
+  await q('#sessions-chart svg').waitFor(T);
+  await page.waitForTimeout(300);
+  // At several widths, since where labels fall depends on the buckets.
+  const crowded = [];
+  for (const w of [1360, 1280, 1200, 1100, 1024, 960, 900, 800, 768]) {
+    await page.setViewportSize({ width: w, height: 900 });
+    await page.waitForTimeout(250);
+    if (!(await axisClear())) crowded.push({ width: w, boxes: await axisBoxes() });
+  }
+  await page.setViewportSize({ width: 1360, height: 900 });
+  check('the time axis labels do not overlap over all time', crowded.length === 0, crowded);
+  await go(`#/overview?site=${site}&range=7d`);
+  await q('#sessions-chart svg').waitFor(T);
   const pv = (await q('[data-kpi=page_views] .kpi-value').textContent()).replace(/[^\d]/g, '');
   check('overview page views equal API', pv === String(api.page_views), { shown: pv, api: api.page_views });
   check('overview has sessions', api.sessions > 0, api.sessions);
@@ -469,6 +490,7 @@ await step('phone width', async () => {
       return { scroll: document.documentElement.scrollWidth, width: innerWidth, signout: so.right <= innerWidth && so.width > 0, wide };
     });
     check(`${view} fits a phone`, m.scroll <= m.width && m.signout, m);
+    if (view === 'overview') check('the time axis labels do not overlap on a phone', await axisClear(), await axisBoxes());
     // Card titles are whole: none is squeezed into a clipped sliver.
     const cut = await page.evaluate(() => [...document.querySelectorAll('.card-head h2')]
       .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().width < 80).map((e) => e.textContent));
