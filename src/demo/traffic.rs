@@ -456,10 +456,7 @@ fn bouncer(rng: &mut StdRng) -> Vec<Page> {
 }
 
 fn window_shopper(rng: &mut StdRng) -> Vec<Page> {
-    let category = format!(
-        "/category/{}.html",
-        ["shoes", "bags", "hats"][rng.random_range(0..3)]
-    );
+    let category = category(rng);
     let (view, p) = card(&category, rng);
     let mut pages = vec![
         landing(
@@ -490,6 +487,14 @@ fn window_shopper(rng: &mut StdRng) -> Vec<Page> {
 
 fn product(rng: &mut StdRng) -> u32 {
     rng.random_range(101..=110)
+}
+
+/// One of the shop's category pages.
+fn category(rng: &mut StdRng) -> String {
+    format!(
+        "/category/{}.html",
+        ["shoes", "bags", "hats"][rng.random_range(0..3)]
+    )
 }
 
 /// One of the product cards on the page at `path` (its measured layout
@@ -615,10 +620,7 @@ fn pay(rng: &mut StdRng) -> Vec<Page> {
 }
 
 fn organic_searcher(rng: &mut StdRng) -> Vec<Page> {
-    let category = format!(
-        "/category/{}.html",
-        ["shoes", "bags", "hats"][rng.random_range(0..3)]
-    );
+    let category = category(rng);
     let (view, p) = card(&category, rng);
     let mut pages = vec![
         landing(

@@ -55,7 +55,7 @@ pub(crate) enum PrincipalKind {
 pub(crate) struct ShareScope {
     pub site: String,
     pub view: Option<String>,
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "super::request::serialize_iso_opt")]
     pub expires: Option<Millis>,
 }
 
@@ -143,7 +143,7 @@ pub(crate) struct UserView {
     pub name: String,
     pub role: Role,
     pub sites: Option<Vec<String>>,
-    #[serde(serialize_with = "iso")]
+    #[serde(serialize_with = "super::request::serialize_iso")]
     pub created: Millis,
 }
 
@@ -169,7 +169,7 @@ pub(crate) struct SignedIn {
 pub(crate) struct TokenView {
     pub id: i64,
     pub label: String,
-    #[serde(serialize_with = "iso")]
+    #[serde(serialize_with = "super::request::serialize_iso")]
     pub created: Millis,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -182,10 +182,10 @@ pub(crate) struct ShareView {
     pub id: i64,
     pub site: String,
     pub view: Option<String>,
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "super::request::serialize_iso_opt")]
     pub expires: Option<Millis>,
     pub password: bool,
-    #[serde(serialize_with = "iso")]
+    #[serde(serialize_with = "super::request::serialize_iso")]
     pub created: Millis,
     pub created_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -631,21 +631,6 @@ impl Service {
             .into_iter()
             .filter(|s| who.sees(&s.name))
             .collect())
-    }
-}
-
-/// Times in the API's answers are ISO 8601, as everywhere else.
-fn iso<S: serde::Serializer>(ms: &Millis, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&super::request::iso(*ms))
-}
-
-fn iso_opt<S: serde::Serializer>(
-    ms: &Option<Millis>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => iso(ms, s),
-        None => s.serialize_none(),
     }
 }
 

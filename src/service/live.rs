@@ -26,9 +26,9 @@ const FEED: usize = 50;
 pub(crate) struct InstallView {
     pub site: String,
     pub origins: Vec<String>,
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "super::request::serialize_iso_opt")]
     pub first_event: Option<Millis>,
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "super::request::serialize_iso_opt")]
     pub last_event: Option<Millis>,
     /// Counted up to 10,000 (then `more`).
     pub sessions: u64,
@@ -42,14 +42,14 @@ pub(crate) struct InstallView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct OriginEvent {
     pub origin: String,
-    #[serde(serialize_with = "iso_opt")]
+    #[serde(serialize_with = "super::request::serialize_iso_opt")]
     pub first_event: Option<Millis>,
 }
 
 /// One page view of the feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct FeedItem {
-    #[serde(serialize_with = "iso")]
+    #[serde(serialize_with = "super::request::serialize_iso")]
     pub ts: Millis,
     /// `pageview`, or `goal` for a conversion.
     pub kind: &'static str,
@@ -71,26 +71,12 @@ pub(crate) struct CurrentPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct RealtimeView {
     pub minutes: u32,
-    #[serde(serialize_with = "iso")]
+    #[serde(serialize_with = "super::request::serialize_iso")]
     pub now: Millis,
     pub visitors: usize,
     pub sessions: usize,
     pub pages: Vec<CurrentPage>,
     pub feed: Vec<FeedItem>,
-}
-
-fn iso<S: serde::Serializer>(ms: &Millis, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&super::request::iso(*ms))
-}
-
-fn iso_opt<S: serde::Serializer>(
-    ms: &Option<Millis>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => iso(ms, s),
-        None => s.serialize_none(),
-    }
 }
 
 impl Service {

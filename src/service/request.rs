@@ -200,6 +200,25 @@ pub(crate) fn parse_time(v: &str, name: &str) -> Result<Millis> {
 }
 
 /// RFC 3339 in UTC with milliseconds.
+/// `serde(serialize_with)` for a time in an answer: ISO 8601, as everywhere.
+pub(crate) fn serialize_iso<S: serde::Serializer>(
+    ms: &Millis,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&iso(*ms))
+}
+
+/// [`serialize_iso`] for a time that may be missing (null).
+pub(crate) fn serialize_iso_opt<S: serde::Serializer>(
+    ms: &Option<Millis>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => serialize_iso(ms, s),
+        None => s.serialize_none(),
+    }
+}
+
 pub(crate) fn iso(ms: Millis) -> String {
     Utc.timestamp_millis_opt(ms)
         .single()

@@ -13,10 +13,8 @@
 // summary on stdout; exits non-zero on failure.
 //
 //   node tests/browser/sites_realtime.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { chromium, LAUNCH } from './chromium.mjs';
+import { harness } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -30,39 +28,7 @@ const BLOG_ORIGIN = 'http://blog.test';
 const RITA = { name: 'rita', role: 'viewer', password: 'rita-password-1', sites: [SHOP] };
 // A desktop Chrome: the collector files other agents (or none) as bots.
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-mkdirSync(SHOTS, { recursive: true });
-
-const checks = [];
-const problems = []; // console errors, page errors, CSP violations
-const screenshots = [];
-let expectHttpErrors = 0; // >0 while a step deliberately provokes 4xx replies
-let shotN = 0;
-const T = { timeout: 15000 };
-
-function check(name, ok, detail) {
-  checks.push({ name, ok: !!ok, ...(detail === undefined ? {} : { detail }) });
-  return !!ok;
-}
-async function step(name, fn) {
-  try { await fn(); } catch (e) { check(name, false, String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e)); }
-}
-async function expecting4xx(page, fn) {
-  expectHttpErrors++;
-  try { return await fn(); } finally { await page.waitForTimeout(250); expectHttpErrors--; }
-}
-
-// The API with the server token (a bearer: no cookie, no CSRF header).
-async function apiAdmin(method, path, body) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { Authorization: 'Bearer ' + TOKEN, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, body: json };
-}
+const { T, check, step, expecting4xx, apiAdmin, party: freshParty, finish } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
 
 // One batch exactly as the tracker sends it from a page of blog.test.
 async function pageview(sid, path, title) {
@@ -78,49 +44,11 @@ async function pageview(sid, path, title) {
   return { status: res.status, text: await res.text() };
 }
 
-const browser = await chromium.launch(LAUNCH);
-const bootProbe = (m) => /status of 401/.test(m.text()) && /\/api\/session$/.test((m.location() && m.location().url) || '');
-
-// A fresh context (own cookies), its page watched; `realtime` counts the
-// page's requests to the realtime endpoint (the Now view's refreshes).
-async function party(label, viewport = { width: 1360, height: 900 }) {
-  const context = await browser.newContext({ viewport });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
-    });
-  });
-  const page = await context.newPage();
-  const p = { context, page, realtime: [] };
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const text = m.text();
-    if (expectHttpErrors > 0 && /Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
-    // Signed out, the app's first question (GET /api/session) is answered
-    // 401, which Chromium logs.
-    if (bootProbe(m)) return;
-    problems.push({ page: label, kind: 'console', text, url: m.location() && m.location().url });
-  });
-  page.on('pageerror', (e) => problems.push({ page: label, kind: 'pageerror', text: String(e && e.message) }));
-  page.on('request', (r) => { if (/\/api\/sites\/[^/]+\/realtime\b/.test(r.url())) p.realtime.push({ at: Date.now(), url: r.url() }); });
-  p.q = (sel) => page.locator(sel);
-  p.go = (hash) => page.evaluate((x) => { location.hash = x; }, hash);
-  p.shot = async (name) => {
-    const file = join(SHOTS, String(++shotN).padStart(2, '0') + '-' + name + '.png');
-    await page.evaluate(() => scrollTo(0, 0));
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-  };
-  p.pageFetch = (path, { method = 'GET', body, csrf = false } = {}) => page.evaluate(async ([pth, m, b, c]) => {
-    const headers = {};
-    if (b !== null) headers['content-type'] = 'application/json';
-    if (c) headers['X-Trailmap-CSRF'] = (await (await fetch('/api/session')).json()).csrf;
-    const r = await fetch(pth, { method: m, headers, body: b === null ? undefined : JSON.stringify(b) });
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, body: json };
-  }, [path, method, body === undefined ? null : body, csrf]);
+// A fresh context whose `realtime` counts the page's requests to the
+// realtime endpoint (the Now view's refreshes).
+async function party(label, viewport) {
+  const p = { ...(await freshParty(label, viewport)), realtime: [] };
+  p.page.on('request', (r) => { if (/\/api\/sites\/[^/]+\/realtime\b/.test(r.url())) p.realtime.push({ at: Date.now(), url: r.url() }); });
   return p;
 }
 
@@ -477,9 +405,4 @@ await step('the Now view stops asking once left', async () => {
   check('no realtime request in the 11 s after leaving the view', after.length === 0, after);
 });
 
-await browser.close();
-for (const p of problems) check('no console error / CSP violation', false, p);
-const failed = checks.filter((c) => !c.ok);
-const summary = { ok: failed.length === 0, failed, problems, screenshots, checks };
-console.log(JSON.stringify(summary, null, 2));
-process.exit(summary.ok ? 0 : 1);
+await finish();

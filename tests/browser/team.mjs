@@ -9,10 +9,8 @@
 // violation. Prints a JSON summary on stdout; exits non-zero on failure.
 //
 //   node tests/browser/team.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { chromium, LAUNCH } from './chromium.mjs';
+import { harness } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -23,91 +21,7 @@ const BASE = base0.replace(/\/+$/, '');
 const ORIGIN = new URL(BASE).origin;
 const SITE = 'shop';
 const VERA = { name: 'vera', role: 'viewer', password: 'vera-password-1', sites: [SITE] };
-mkdirSync(SHOTS, { recursive: true });
-
-const checks = [];
-const problems = []; // console errors, page errors, CSP violations
-const screenshots = [];
-let expectHttpErrors = 0; // >0 while a step deliberately provokes 4xx replies
-let shotN = 0;
-const T = { timeout: 15000 };
-
-function check(name, ok, detail) {
-  checks.push({ name, ok: !!ok, ...(detail === undefined ? {} : { detail }) });
-  return !!ok;
-}
-async function step(name, fn) {
-  try { await fn(); } catch (e) { check(name, false, String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e)); }
-}
-// A deliberate 4xx: its "Failed to load resource" console line is expected
-// (it may come a moment after the answer, hence the wait).
-async function expecting4xx(page, fn) {
-  expectHttpErrors++;
-  try { return await fn(); } finally { await page.waitForTimeout(250); expectHttpErrors--; }
-}
-
-// The API with the server token (a bearer: no cookie, no CSRF header).
-async function apiAdmin(method, path, body) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { Authorization: 'Bearer ' + TOKEN, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, body: json };
-}
-
-const browser = await chromium.launch(LAUNCH);
-const bootProbe = (m) => /status of 401/.test(m.text()) && /\/api\/session$/.test((m.location() && m.location().url) || '');
-
-// A fresh context (no cookies shared with the others), its page watched.
-async function party(label, viewport = { width: 1360, height: 900 }) {
-  const context = await browser.newContext({ viewport });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
-    });
-  });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const text = m.text();
-    if (expectHttpErrors > 0 && /Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
-    // Signed out, the app's first question (GET /api/session) is answered
-    // 401, which Chromium logs.
-    if (bootProbe(m)) return;
-    problems.push({ page: label, kind: 'console', text, url: m.location() && m.location().url });
-  });
-  page.on('pageerror', (e) => problems.push({ page: label, kind: 'pageerror', text: String(e && e.message) }));
-  // Remove / revoke ask first: say yes.
-  page.on('dialog', (d) => d.accept().catch(() => {}));
-  const q = (sel) => page.locator(sel);
-  const go = (hash) => page.evaluate((x) => { location.hash = x; }, hash);
-  const shot = async (name) => {
-    const file = join(SHOTS, String(++shotN).padStart(2, '0') + '-' + name + '.png');
-    await page.evaluate(() => scrollTo(0, 0));
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-  };
-  // Run fetch in the page (its cookies, same origin); the CSRF value from
-  // GET /api/session when asked for.
-  const pageFetch = (path, { method = 'GET', body, csrf = false } = {}) => page.evaluate(async ([p, m, b, c]) => {
-    const headers = {};
-    if (b !== null) headers['content-type'] = 'application/json';
-    if (c) {
-      const s = await (await fetch('/api/session')).json();
-      headers['X-Trailmap-CSRF'] = s.csrf;
-    }
-    const r = await fetch(p, { method: m, headers, body: b === null ? undefined : JSON.stringify(b) });
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, body: json };
-  }, [path, method, body === undefined ? null : body, csrf]);
-  return { context, page, q, go, shot, pageFetch };
-}
+const { T, check, step, expecting4xx, apiAdmin, party, finish } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
 
 // What the page may see of the session: nothing secret in storage, the
 // cookie HttpOnly.
@@ -388,9 +302,4 @@ await step('sign-out ends the session', async () => {
   check('after sign-out GET /api/session is 401', after.status === 401, after);
 });
 
-await browser.close();
-for (const p of problems) check('no console error / CSP violation', false, p);
-const failed = checks.filter((c) => !c.ok);
-const summary = { ok: failed.length === 0, failed, problems, screenshots, checks };
-console.log(JSON.stringify(summary, null, 2));
-process.exit(summary.ok ? 0 : 1);
+await finish();

@@ -1,0 +1,105 @@
+// What the browser walks over people and sites share (team.mjs,
+// sites_realtime.mjs): named checks and steps, fresh browser contexts
+// ("parties": no cookies shared) whose console is watched (a 4xx line is
+// expected only inside expecting4xx, and the signed-out boot's 401 on
+// /api/session always), screenshots, fetch run inside a page (its cookies,
+// with the session's CSRF value when asked), the API with the server's
+// token, and the JSON summary that tests/browser.rs reads.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, LAUNCH } from './chromium.mjs';
+
+export async function harness({ base, token, shots }) {
+  mkdirSync(shots, { recursive: true });
+  const checks = [];
+  const problems = []; // console errors, page errors, CSP violations
+  const screenshots = [];
+  let expectHttpErrors = 0; // >0 while a step deliberately provokes 4xx replies
+  let shotN = 0;
+  const T = { timeout: 15000 };
+  const browser = await chromium.launch(LAUNCH);
+  // Signed out, the app's first question (GET /api/session) is answered
+  // 401, which Chromium logs.
+  const bootProbe = (m) => /status of 401/.test(m.text()) && /\/api\/session$/.test((m.location() && m.location().url) || '');
+
+  function check(name, ok, detail) {
+    checks.push({ name, ok: !!ok, ...(detail === undefined ? {} : { detail }) });
+    return !!ok;
+  }
+  async function step(name, fn) {
+    try { await fn(); } catch (e) { check(name, false, String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e)); }
+  }
+  // A deliberate 4xx: its "Failed to load resource" console line is expected
+  // (it may come a moment after the answer, hence the wait).
+  async function expecting4xx(page, fn) {
+    expectHttpErrors++;
+    try { return await fn(); } finally { await page.waitForTimeout(250); expectHttpErrors--; }
+  }
+
+  // The API with the server token (a bearer: no cookie, no CSRF header).
+  async function apiAdmin(method, path, body) {
+    const res = await fetch(base + path, {
+      method,
+      headers: { Authorization: 'Bearer ' + token, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    return { status: res.status, body: json };
+  }
+
+  // A fresh context (no cookies shared with the others), its page watched;
+  // dialogs (remove / revoke ask first) are answered yes.
+  async function party(label, viewport = { width: 1360, height: 900 }) {
+    const context = await browser.newContext({ viewport });
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
+      });
+    });
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      const text = m.text();
+      if (expectHttpErrors > 0 && /Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+      if (bootProbe(m)) return;
+      problems.push({ page: label, kind: 'console', text, url: m.location() && m.location().url });
+    });
+    page.on('pageerror', (e) => problems.push({ page: label, kind: 'pageerror', text: String(e && e.message) }));
+    page.on('dialog', (d) => d.accept().catch(() => {}));
+    const q = (sel) => page.locator(sel);
+    const go = (hash) => page.evaluate((x) => { location.hash = x; }, hash);
+    const shot = async (name) => {
+      const file = join(shots, String(++shotN).padStart(2, '0') + '-' + name + '.png');
+      await page.evaluate(() => scrollTo(0, 0));
+      await page.screenshot({ path: file, fullPage: true });
+      screenshots.push(file);
+    };
+    // Fetch in the page (its cookies, same origin); the CSRF value from
+    // GET /api/session when asked for.
+    const pageFetch = (path, { method = 'GET', body, csrf = false } = {}) => page.evaluate(async ([pth, m, b, c]) => {
+      const headers = {};
+      if (b !== null) headers['content-type'] = 'application/json';
+      if (c) headers['X-Trailmap-CSRF'] = (await (await fetch('/api/session')).json()).csrf;
+      const r = await fetch(pth, { method: m, headers, body: b === null ? undefined : JSON.stringify(b) });
+      const text = await r.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch { /* not JSON */ }
+      return { status: r.status, body: json };
+    }, [path, method, body === undefined ? null : body, csrf]);
+    return { context, page, q, go, shot, pageFetch };
+  }
+
+  // Closes the browser, prints the summary and exits (non-zero on failure).
+  async function finish() {
+    await browser.close();
+    for (const p of problems) check('no console error / CSP violation', false, p);
+    const failed = checks.filter((c) => !c.ok);
+    const summary = { ok: failed.length === 0, failed, problems, screenshots, checks };
+    console.log(JSON.stringify(summary, null, 2));
+    process.exit(summary.ok ? 0 : 1);
+  }
+
+  return { T, check, step, expecting4xx, apiAdmin, party, finish };
+}
