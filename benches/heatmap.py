@@ -19,34 +19,25 @@ whether both builds drew the same bytes.
 """
 import json, os, re, shutil, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_server  # noqa: E402
+
 OLD, NEW = sys.argv[1], sys.argv[2]
 BATCHES = int(sys.argv[3]) if len(sys.argv) > 3 else 200_000
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 PER = int(sys.argv[5]) if len(sys.argv) > 5 else 5
-TOKEN = "bench-token-0123456789"
+TOKEN = bench_server.TOKEN
 ORIGIN = "https://shop.example"
 PORT = 18195
 RATE = 4000
 
 
 def serve(binary, db):
-    p = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{PORT}", "--token", TOKEN,
-                          "--trust-proxy", "true", "--analysis-timeout-seconds", "600"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "TRAILMAP_LOG": "warn"})
-    for line in p.stdout:
-        if b"listening" in line:
-            break
-    return p
+    return bench_server.serve(binary, db, PORT, "--trust-proxy", "true", "--analysis-timeout-seconds", "600")
 
 
 def ask(path):
-    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/api/sites/shop/{path}",
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
-    t = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=600) as r:
-        body = r.read()
-        assert r.status == 200, (path, r.status)
-    return (time.perf_counter() - t) * 1000, body
+    return bench_server.ask(PORT, "shop", path)
 
 
 def fill(db):

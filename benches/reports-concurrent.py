@@ -15,39 +15,28 @@ under the load.
 """
 import json, os, statistics, subprocess, sys, threading, time, urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_server  # noqa: E402
+
 BIN, DB = sys.argv[1], sys.argv[2]
 CLIENTS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 SECONDS = float(sys.argv[4]) if len(sys.argv) > 4 else 60
-TOKEN = "bench-token-0123456789"
+TOKEN = bench_server.TOKEN
 PORT = 18192
 EPOCH = 946_684_800_000
 
 
 def ask(path):
-    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/api/sites/msnbc/{path}",
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
-    t = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=600) as r:
-        r.read()
-        assert r.status == 200, (path, r.status)
-    return (time.perf_counter() - t) * 1000
+    return bench_server.ask(PORT, "msnbc", path)[0]
 
 
 def status(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key):
-                return int(line.split()[1]) // 1024
+    return bench_server.memory_mb(pid, key)
 
 
 def main():
     t = time.perf_counter()
-    p = subprocess.Popen([BIN, "serve", "--db", DB, "--listen", f"127.0.0.1:{PORT}", "--token", TOKEN,
-                          "--analysis-timeout-seconds", "600"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "TRAILMAP_LOG": "warn"})
-    for line in p.stdout:
-        if b"listening" in line:
-            break
+    p = bench_server.serve(BIN, DB, PORT, "--analysis-timeout-seconds", "600")
     listening = time.perf_counter() - t
     _, span = ask("exits?entry_page=/1"), None
     ready = time.perf_counter() - t

@@ -17,20 +17,19 @@ the rates, each report's median latency under the load, and the
 """
 import json, os, statistics, subprocess, sys, threading, time, urllib.error, urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_server  # noqa: E402
+
 BIN, DB = sys.argv[1], sys.argv[2]
 SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 60
-TOKEN = "bench-token-0123456789"
+TOKEN = bench_server.TOKEN
 PORT = 18193
 BASE = f"http://127.0.0.1:{PORT}"
 EPOCH = 946_684_800_000
 
 
 def get(path):
-    req = urllib.request.Request(f"{BASE}/api/sites/msnbc/{path}", headers={"Authorization": f"Bearer {TOKEN}"})
-    t = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=600) as r:
-        body = r.read()
-    return (time.perf_counter() - t) * 1000, body
+    return bench_server.ask(PORT, "msnbc", path, check=False)
 
 
 def collect(sid, path, ts):
@@ -57,12 +56,7 @@ def bench(rate, seconds):
 
 
 def main():
-    p = subprocess.Popen([BIN, "serve", "--db", DB, "--listen", f"127.0.0.1:{PORT}", "--token", TOKEN,
-                          "--trust-proxy", "true", "--analysis-timeout-seconds", "600"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "TRAILMAP_LOG": "warn"})
-    for line in p.stdout:
-        if b"listening" in line:
-            break
+    p = bench_server.serve(BIN, DB, PORT, "--trust-proxy", "true", "--analysis-timeout-seconds", "600")
     try:
         get("exits?entry_page=/1")
         sessions = json.loads(get("overview?top=1")[1])["sessions"]

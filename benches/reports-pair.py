@@ -13,9 +13,12 @@ report with both medians (ms) and the ratio new / old.
 """
 import json, os, statistics, subprocess, sys, tempfile, time, urllib.request, zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_server  # noqa: E402
+
 OLD, NEW = sys.argv[1], sys.argv[2]
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-TOKEN = "bench-token-0123456789"
+TOKEN = bench_server.TOKEN
 HERE = os.path.dirname(os.path.abspath(__file__))
 ZIP = os.path.join(HERE, "..", "..", "shared", "data", "seq", "msnbc990928.zip")
 if not os.path.exists(ZIP):
@@ -42,21 +45,11 @@ def import_into(binary, db, seq):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 def serve(binary, db, port):
-    p = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--token", TOKEN],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "TRAILMAP_LOG": "warn"})
-    for line in p.stdout:
-        if b"listening" in line:
-            break
-    return p
+    return bench_server.serve(binary, db, port)
 
 def ask(port, report, query):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sites/msnbc/{report}?{query}",
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
-    t = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=300) as r:
-        body = r.read()
-        assert r.status == 200, (report, query, r.status)
-    return (time.perf_counter() - t) * 1000, json.loads(body)
+    ms, body = bench_server.ask(port, "msnbc", f"{report}?{query}", timeout=300)
+    return ms, json.loads(body)
 
 def main():
     d = tempfile.mkdtemp()

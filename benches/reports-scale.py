@@ -19,11 +19,14 @@ memory (VmRSS, and the peak VmHWM) after its round.
 """
 import json, os, shutil, statistics, subprocess, sys, tempfile, time, urllib.request, zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_server  # noqa: E402
+
 OLD, NEW = sys.argv[1], sys.argv[2]
 COPIES = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 PER = int(sys.argv[5]) if len(sys.argv) > 5 else 3
-TOKEN = "bench-token-0123456789"
+TOKEN = bench_server.TOKEN
 HERE = os.path.dirname(os.path.abspath(__file__))
 ZIP = os.path.join(HERE, "..", "..", "shared", "data", "seq", "msnbc990928.zip")
 if not os.path.exists(ZIP):
@@ -70,23 +73,11 @@ def questions(rnd):
 def serve(binary, db, port):
     # The API's default deadline (10 s) would cut the old build's slowest
     # reports at 10M short: both get ten minutes.
-    p = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--token", TOKEN,
-                          "--analysis-timeout-seconds", "600"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "TRAILMAP_LOG": "warn"})
-    for line in p.stdout:
-        if b"listening" in line:
-            break
-    return p
+    return bench_server.serve(binary, db, port, "--analysis-timeout-seconds", "600")
 
 
 def ask(port, path):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sites/msnbc/{path}",
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
-    t = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=600) as r:
-        body = r.read()
-        assert r.status == 200, (path, r.status)
-    ms = (time.perf_counter() - t) * 1000
+    ms, body = bench_server.ask(port, "msnbc", path)
     try:
         return ms, json.loads(body)
     except ValueError:
@@ -94,12 +85,7 @@ def ask(port, path):
 
 
 def memory(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                out[line.split(":")[0]] = int(line.split()[1]) // 1024
-    return out
+    return {"VmRSS": bench_server.memory_mb(pid, "VmRSS:"), "VmHWM": bench_server.memory_mb(pid, "VmHWM:")}
 
 
 def prepare(d, db):
