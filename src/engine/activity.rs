@@ -267,11 +267,22 @@ impl Pages {
         self.budget = bytes;
     }
 
+    /// Forgets the pages of sites not in `live` (id, creation time).
+    pub(crate) fn forget_gone(&mut self, live: &[(i64, i64)]) {
+        self.held
+            .retain(|(site, created, _), _| live.contains(&(*site, *created)));
+    }
+
+    /// How many pages' activity is held (for tests).
+    #[cfg(test)]
+    pub(crate) fn held_pages(&self) -> usize {
+        self.held.len()
+    }
+
     /// Forgets the pages of sites not in `live`, then the least recently
     /// asked for until what is held fits the budget.
     fn evict(&mut self, live: &[(i64, i64)]) {
-        self.held
-            .retain(|(site, created, _), _| live.contains(&(*site, *created)));
+        self.forget_gone(live);
         let mut total: usize = self.held.values().map(|e| e.bytes).sum();
         if total <= self.budget {
             return;

@@ -164,6 +164,13 @@ impl Engine {
             state.sites.clear();
         }
         state.sites.retain(|id, f| is_live(id, f.created));
+        if stale {
+            // Their pages' clicks too, now rather than at the next map.
+            self.pages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .forget_gone(&live);
+        }
         apply(&conn, &mut state.sites, None, after, upto)?;
         state.watermark = upto;
         // Again under the write lock: a reload above forgot every site.

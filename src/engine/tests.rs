@@ -321,6 +321,48 @@ fn changes_after_a_removed_site_are_not_numbered_as_old() {
 }
 
 #[test]
+fn a_removed_sites_page_activity_is_forgotten_at_the_next_catch_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let origins = ["https://shop.example".to_string()];
+    let shop = sites::add(&mut store.admin().unwrap(), "shop", &origins, 0).unwrap();
+    let other = sites::add(&mut store.admin().unwrap(), "other", &origins, 0).unwrap();
+    let mut rng = Rng(0x0b5e_55ed);
+    let engine = super::Engine::new();
+    write(&store, other.id, &mut rng, 200);
+    write(&store, shop.id, &mut rng, 200);
+    let conn = store.read().unwrap();
+    let raw: Vec<u32> = read::site_pages(&conn, other.id)
+        .unwrap()
+        .iter()
+        .filter(|(_, p)| p == "/cart")
+        .map(|(id, _)| *id)
+        .collect();
+    let every = super::site::Wanted::of(&JourneyFilter::default(), &[]);
+    engine
+        .page_activity(&store, &conn, other.id, &every, &raw)
+        .unwrap();
+    let held = || engine.pages.lock().unwrap().held_pages();
+    assert_eq!(held(), 1);
+    drop(conn);
+    assert!(sites::remove(&mut store.admin().unwrap(), "other").unwrap());
+    // A report of the shop catches up: the removed site's page goes.
+    let conn = store.read().unwrap();
+    let pages = read::site_pages(&conn, shop.id).unwrap();
+    engine
+        .overview(
+            &store,
+            shop.id,
+            &super::site::Wanted::of(&JourneyFilter::default(), &pages),
+            &pages,
+            3,
+            None,
+        )
+        .unwrap();
+    assert_eq!(held(), 0);
+}
+
+#[test]
 fn a_new_process_starts_from_the_snapshot_and_the_changes_since() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
