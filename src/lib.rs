@@ -41,6 +41,8 @@
 //!   sessions, per-user API tokens, share links, and the `Principal` a
 //!   request runs as: `trailmap user|share ...` and the API's
 //!   `/api/session`, `/api/users`, `/api/tokens`, `.../shares`),
+//!   [`service::annotations`] (dated notes per site, from
+//!   [`store::annotations`]),
 //!   [`service::live`] (the realtime view and the install check, from
 //!   [`store::live`]: session rows only, through the (site, start) index),
 //!   [`service::analysis`] (a

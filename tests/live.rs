@@ -207,3 +207,75 @@ fn only_an_admin_of_every_site_adds_sites() {
     );
     assert_eq!(rt.status, 200, "{}", rt.body);
 }
+
+#[test]
+fn notes_are_dated_per_site_listed_by_range_and_removed() {
+    let s = Server::start(&[]);
+    let add = |body: &str| post(&s, "/api/sites/shop/annotations", body, TOKEN);
+    let a = add(r#"{"at":"2026-11-20","text":"  new shipping prices  "}"#);
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.json()["text"], "new shipping prices");
+    assert_eq!(a.json()["at"], "2026-11-20T00:00:00.000Z");
+    assert_eq!(
+        add(r#"{"at":1790000000000,"text":"campaign launched"}"#).status,
+        201
+    );
+    assert_eq!(add(r#"{"at":"2026-11-21","text":""}"#).status, 400, "empty");
+    assert_eq!(add(r#"{"at":"soon","text":"x"}"#).status, 400, "a date");
+    assert_eq!(
+        add(&format!(
+            r#"{{"at":"2026-11-21","text":"{}"}}"#,
+            "x".repeat(201)
+        ))
+        .status,
+        400
+    );
+    let all = get(&s, "/api/sites/shop/annotations").json();
+    assert_eq!(all["annotations"].as_array().unwrap().len(), 2);
+    let nov = get(
+        &s,
+        "/api/sites/shop/annotations?from=2026-11-01&to=2026-11-30",
+    )
+    .json();
+    let texts: Vec<&str> = nov["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["new shipping prices"], "only the range's notes");
+    // The CLI sees and removes the same notes.
+    let (ok, out, err) = run_cli(&s.db, &["annotation", "list", "--site", "shop", "--json"]);
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let id = listed[0]["id"].as_i64().unwrap();
+    let (ok, _, err) = run_cli(
+        &s.db,
+        &[
+            "annotation",
+            "add",
+            "--site",
+            "shop",
+            "--at",
+            "2026-12-01",
+            "sale ends",
+        ],
+    );
+    assert!(ok, "{err}");
+    let r = into_resp(
+        agent()
+            .delete(&s.url(&format!("/api/sites/shop/annotations/{id}")))
+            .set("authorization", &format!("Bearer {TOKEN}"))
+            .call(),
+    );
+    assert_eq!(r.status, 204);
+    let left = get(&s, "/api/sites/shop/annotations").json();
+    let texts: Vec<&str> = left["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["text"].as_str().unwrap())
+        .collect();
+    // Oldest first: the September campaign was the first listed, and went.
+    assert_eq!(texts, ["new shipping prices", "sale ends"]);
+}

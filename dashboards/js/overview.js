@@ -1,5 +1,5 @@
 // Overview: KPIs, sessions over time, top pages, channels, countries, devices.
-import { h, s, api, clear, fmt, card, barList, link, setParams, filterParams, showTip, hideTip, empty, loading } from './core.js';
+import { h, s, api, apiSend, clear, fmt, card, barList, link, setParams, filterParams, showTip, hideTip, empty, loading, canWrite } from './core.js';
 import { installCard, hasEvents } from './install.js';
 
 export async function render(el, ctx) {
@@ -47,8 +47,19 @@ export async function render(el, ctx) {
       .map(([v, l]) => h('option', { value: v, selected: v === interval }, l)));
   intervalSel.addEventListener('change', () => setParams({ interval: intervalSel.value || null }, { replace: true }));
   const chartBox = h('div.chart#sessions-chart');
-  body.appendChild(card(metric === 'sessions' ? 'Sessions over time' : 'Page views over time', chartBox, { actions: h('div.row-actions', intervalSel, toggle), cls: 'chart-card' }));
-  const draw = () => drawSeries(chartBox, data.series || [], data.bucket_ms, metric, data.interval);
+  // The site's notes in this range ("campaign launched"), drawn on the
+  // series and listed under it; admins add and remove them here.
+  let notes = [];
+  const notesBox = h('div.notes#overview-notes');
+  body.appendChild(card(metric === 'sessions' ? 'Sessions over time' : 'Page views over time', h('div', chartBox, notesBox), { actions: h('div.row-actions', intervalSel, toggle), cls: 'chart-card' }));
+  const draw = () => drawSeries(chartBox, data.series || [], data.bucket_ms, metric, data.interval, notes);
+  const loadNotes = async () => {
+    try { notes = (await api(ctx.base + '/annotations', filterParams(ctx.params), { signal: ctx.signal })).annotations || []; } catch { notes = []; }
+    if (!ctx.isCurrent()) return;
+    paintNotes(notesBox, notes, ctx, loadNotes);
+    draw();
+  };
+  loadNotes();
   requestAnimationFrame(draw);
   const ro = new ResizeObserver(() => draw());
   ro.observe(chartBox);
@@ -83,7 +94,34 @@ function niceMax(v) {
   return 10 * p;
 }
 
-function drawSeries(box, series, bucket, metric, interval) {
+// The notes under the chart: each with its date, and for admins a remove
+// button and a form to add one.
+function paintNotes(box, notes, ctx, reload) {
+  clear(box);
+  const list = h('ul.note-list', notes.map((a) => h('li.note', { dataset: { id: a.id } },
+    h('span.note-at', new Date(a.at).toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' })),
+    h('span.note-text', a.text),
+    canWrite() ? h('button.linkish.note-remove', { type: 'button', 'aria-label': 'Remove note', on: { click: async () => {
+      await apiSend('DELETE', ctx.base + '/annotations/' + a.id); reload();
+    } } }, 'remove') : null)));
+  if (notes.length) box.appendChild(list);
+  if (!canWrite()) return;
+  const at = h('input#note-at', { type: 'date', value: new Date().toISOString().slice(0, 10), 'aria-label': 'Date of the note' });
+  const text = h('input#note-text', { type: 'text', maxlength: 200, placeholder: 'Add a note: campaign launched, new shipping prices…', 'aria-label': 'Note' });
+  const status = h('span.form-status');
+  const add = async () => {
+    if (!text.value.trim()) return;
+    try {
+      await apiSend('POST', ctx.base + '/annotations', { at: at.value, text: text.value });
+      text.value = '';
+      reload();
+    } catch (e) { status.className = 'form-status err'; status.textContent = e.message; }
+  };
+  text.addEventListener('keydown', (e) => { if (e.key === 'Enter') add(); });
+  box.appendChild(h('div.note-form', at, text, h('button.btn#note-add', { type: 'button', on: { click: add } }, 'Add note'), status));
+}
+
+function drawSeries(box, series, bucket, metric, interval, notes = []) {
   clear(box);
   // The server fills every bucket of the range (zeros where nobody came).
   if (!series.some((p) => p.sessions)) { box.appendChild(empty('No sessions in this range.')); return; }
@@ -138,5 +176,23 @@ function drawSeries(box, series, bucket, metric, interval) {
   });
   hit.addEventListener('pointerleave', () => { hideTip(); cross.setAttribute('x1', -10); cross.setAttribute('x2', -10); hot.setAttribute('cx', -10); });
   svg.appendChild(hit);
+  // Notes: a dashed line and a flag at their time, placed between the
+  // bucket starts around it; their text on hover.
+  const starts = series.map((p) => new Date(p.start).getTime());
+  const xAt = (t) => {
+    if (n === 1 || t <= starts[0]) return x(0);
+    for (let i = 0; i + 1 < n; i++) if (t < starts[i + 1]) return x(i + (t - starts[i]) / (starts[i + 1] - starts[i]));
+    return x(n - 1);
+  };
+  for (const a of notes) {
+    const t = new Date(a.at).getTime();
+    if (!(t >= starts[0] && t < starts[n - 1] + (bucket || 0))) continue;
+    const ax = xAt(t);
+    const g = s('g', { class: 'annotation', 'data-id': a.id });
+    g.append(s('line', { x1: ax, x2: ax, y1: m.t, y2: m.t + ih }), s('rect', { x: ax - 4, y: m.t, width: 8, height: 8, rx: 2 }), s('title', {}, a.text));
+    g.addEventListener('pointermove', (e) => showTip(e.clientX, e.clientY, h('strong', new Date(t).toLocaleString()), h('div', a.text)));
+    g.addEventListener('pointerleave', hideTip);
+    svg.appendChild(g);
+  }
   box.appendChild(svg);
 }

@@ -140,6 +140,70 @@ pub(super) fn site(store: &StoreArgs, file: &FileConfig, cmd: SiteCommand) -> Re
     Ok(())
 }
 
+/// `trailmap annotation add|list|remove`.
+pub(super) fn annotation(
+    store: &StoreArgs,
+    file: &FileConfig,
+    cmd: super::AnnotationCommand,
+) -> Result<()> {
+    use super::AnnotationCommand as A;
+    use crate::service::request::{iso, parse_time};
+    let service = super::reports::service(store, file)?;
+    match cmd {
+        A::Add {
+            site,
+            at,
+            text,
+            json,
+        } => {
+            let a = service.add_annotation(
+                &site,
+                parse_time(&at, "--at")?,
+                &text,
+                None,
+                crate::event::now_ms(),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&a)?);
+            } else {
+                println!("note {} on {site} at {}: {}", a.id, iso(a.at), a.text);
+            }
+        }
+        A::List {
+            site,
+            from,
+            to,
+            json,
+        } => {
+            let from = from
+                .as_deref()
+                .map(|v| parse_time(v, "--from"))
+                .transpose()?
+                .unwrap_or(i64::MIN);
+            let to = to
+                .as_deref()
+                .map(|v| parse_time(v, "--to"))
+                .transpose()?
+                .unwrap_or(i64::MAX);
+            let list = service.annotations(&site, from, to)?;
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else if list.is_empty() {
+                println!("no notes on {site}");
+            } else {
+                for a in list {
+                    println!("{}\t{}\t{}", a.id, iso(a.at), a.text);
+                }
+            }
+        }
+        A::Remove { site, id } => {
+            service.remove_annotation(&site, id)?;
+            println!("removed note {id} of {site}");
+        }
+    }
+    Ok(())
+}
+
 /// `trailmap now --site S`: the realtime view in the terminal.
 pub(super) fn now(
     store: &StoreArgs,

@@ -101,6 +101,9 @@ enum Command {
     /// Share links: read-only links to one site's dashboards.
     #[command(subcommand)]
     Share(accounts::ShareCommand),
+    /// Dated notes on a site's timeline ("campaign launched"), drawn on its time series.
+    #[command(subcommand)]
+    Annotation(AnnotationCommand),
     /// Benchmark helpers; figures go to BENCHMARKS.md (built with `--features dev`).
     #[cfg(feature = "dev")]
     #[command(subcommand)]
@@ -281,6 +284,38 @@ pub struct RenderArgs {
     /// class's most common width.
     #[arg(long)]
     pub layout_width: Option<u32>,
+}
+
+#[derive(Subcommand)]
+pub enum AnnotationCommand {
+    /// Add a note dated AT (YYYY-MM-DD, RFC 3339 or ms since the epoch).
+    Add {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        at: String,
+        /// The note, one line of at most 200 characters.
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a site's notes, optionally within --from/--to.
+    List {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a note.
+    Remove {
+        #[arg(long)]
+        site: String,
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -465,6 +500,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RotateToken => admin::rotate_token(store, &file),
         Command::User(cmd) => accounts::user(store, &file, cmd),
         Command::Share(cmd) => accounts::share(store, &file, cmd),
+        Command::Annotation(cmd) => admin::annotation(store, &file, cmd),
         #[cfg(feature = "dev")]
         Command::Bench(cmd) => admin::bench(store, &file, cmd),
     }

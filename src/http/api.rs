@@ -70,6 +70,85 @@ pub(crate) async fn add_site(
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAnnotation {
+    /// Milliseconds, YYYY-MM-DD or RFC 3339.
+    at: serde_json::Value,
+    text: String,
+}
+
+/// `GET /api/sites/{site}/annotations?from=&to=` (the site's notes in the
+/// range) and `POST` `{"at", "text"}` (an admin adds one).
+pub(crate) async fn annotations(
+    app: &Arc<App>,
+    site: &str,
+    req: hyper::Request<hyper::body::Incoming>,
+    query: Option<&str>,
+    who: Option<(crate::service::accounts::Principal, super::auth::Via)>,
+) -> Reply {
+    let site = site.to_string();
+    if req.method() == hyper::Method::GET {
+        let params = QueryParams::parse(query);
+        let filters = match Filters::decode(&params) {
+            Ok(f) => f,
+            Err(e) => return reply::service_error(&e),
+        };
+        let (from, to) = (
+            filters.from.unwrap_or(i64::MIN),
+            filters.to.unwrap_or(i64::MAX),
+        );
+        return match blocking(app, move |app| app.service.annotations(&site, from, to)).await {
+            Ok(list) => reply::json(StatusCode::OK, &json!({ "annotations": list })),
+            Err(e) => reply::service_error(&e),
+        };
+    }
+    let body = match app.read_body(req.into_body(), 8 * 1024).await {
+        Ok(b) => b.bytes(),
+        Err(e) => return e.into_reply(),
+    };
+    let new: NewAnnotation = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, &format!("malformed body: {e}")),
+    };
+    let at = match &new.at {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| ServiceError::invalid("at: not a whole number")),
+        serde_json::Value::String(s) => crate::service::request::parse_time(s, "at"),
+        _ => Err(ServiceError::invalid(
+            "at: milliseconds, YYYY-MM-DD or an RFC 3339 time",
+        )),
+    };
+    let at = match at {
+        Ok(at) => at,
+        Err(e) => return reply::service_error(&e),
+    };
+    let by = who.and_then(|(p, _)| p.name);
+    let now = crate::event::now_ms();
+    match blocking(app, move |app| {
+        app.service
+            .add_annotation(&site, at, &new.text, by.as_deref(), now)
+    })
+    .await
+    {
+        Ok(a) => reply::json(StatusCode::CREATED, &a),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
+/// `DELETE /api/sites/{site}/annotations/{id}`.
+pub(crate) async fn remove_annotation(app: &Arc<App>, site: &str, id: &str) -> Reply {
+    let Ok(id) = id.parse::<i64>() else {
+        return reply::error(StatusCode::NOT_FOUND, "no such note");
+    };
+    let site = site.to_string();
+    match blocking(app, move |app| app.service.remove_annotation(&site, id)).await {
+        Ok(()) => reply::empty(StatusCode::NO_CONTENT),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
 /// `GET /api/sites/{site}/install`: does the site receive events, since when.
 pub(crate) async fn install(app: &Arc<App>, site: &str) -> Reply {
     let site = site.to_string();

@@ -536,6 +536,8 @@ async fn dispatch(
         Route::Sites => api::list_sites(app, who).await,
         Route::Install => api::install(app, site).await,
         Route::Realtime => api::realtime(app, site, query).await,
+        Route::Annotations => api::annotations(app, site, req, query, who).await,
+        Route::Annotation => api::remove_annotation(app, site, m.param("id")).await,
         Route::Sessions => api::list_sessions(app, site, query).await,
         Route::Session => api::session(app, site, m.param("id")).await,
         Route::Rules if put => mine_api::put_rules(app, site, req).await,

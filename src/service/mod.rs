@@ -10,6 +10,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod analysis;
+pub(crate) mod annotations;
 pub(crate) mod charts;
 pub(crate) mod error;
 mod hints;

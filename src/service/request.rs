@@ -199,7 +199,6 @@ pub(crate) fn parse_time(v: &str, name: &str) -> Result<Millis> {
         })
 }
 
-/// RFC 3339 in UTC with milliseconds.
 /// `serde(serialize_with)` for a time in an answer: ISO 8601, as everywhere.
 pub(crate) fn serialize_iso<S: serde::Serializer>(
     ms: &Millis,
@@ -219,6 +218,7 @@ pub(crate) fn serialize_iso_opt<S: serde::Serializer>(
     }
 }
 
+/// RFC 3339 in UTC with milliseconds.
 pub(crate) fn iso(ms: Millis) -> String {
     Utc.timestamp_millis_opt(ms)
         .single()

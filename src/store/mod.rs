@@ -8,6 +8,7 @@
 //! them with the writer.
 
 pub(crate) mod accounts;
+pub(crate) mod annotations;
 pub(crate) mod journeys;
 pub(crate) mod layouts;
 pub(crate) mod live;

@@ -222,6 +222,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE site_origins ADD COLUMN first_event_ms INTEGER;
     "#,
+    // 10: dated notes per site ("new shipping prices"), shown on the
+    // time series.
+    r#"
+    CREATE TABLE annotations (
+        id         INTEGER PRIMARY KEY,
+        site_id    INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        at_ms      INTEGER NOT NULL,
+        text       TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        created_by TEXT
+    );
+    CREATE INDEX annotations_by_site ON annotations (site_id, at_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

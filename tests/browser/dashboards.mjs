@@ -129,6 +129,23 @@ await step('overview', async () => {
   const shown = (await q('[data-kpi=sessions] .kpi-value').textContent()).replace(/[^\d]/g, '');
   check('overview sessions equal API', shown === String(api.sessions), { shown, api: api.sessions });
   check('the time axis labels do not overlap', await axisClear(), await axisBoxes());
+  // Notes on the timeline: one made through the API is drawn on the chart
+  // and listed; one added with the form appears; removing it works.
+  const made = await fetch(BASE + `/api/sites/${site}/annotations`, { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ at: Date.now() - 2 * 86400000, text: 'new shipping prices' }) });
+  check('a note is made through the API', made.status === 201, made.status);
+  await go(`#/overview?site=${site}&range=7d&metric=page_views`);
+  await q('#sessions-chart .annotation').first().waitFor(T);
+  check('the note is drawn on the chart', (await q('#sessions-chart .annotation title').first().textContent()) === 'new shipping prices');
+  check('the note is listed under the chart', (await q('#overview-notes .note-text').allTextContents()).includes('new shipping prices'));
+  await q('#note-text').fill('sale ends');
+  await q('#note-add').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('#overview-notes .note-text')].some((e) => e.textContent === 'sale ends'), null, T);
+  await q('#overview-notes .note:has-text("sale ends") .note-remove').click();
+  await page.waitForFunction(() => ![...document.querySelectorAll('#overview-notes .note-text')].some((e) => e.textContent === 'sale ends'), null, T);
+  check('a note added and removed in the dashboards', true);
+  await go(`#/overview?site=${site}&range=7d`);
+  await q('#sessions-chart svg').waitFor(T);
   // All time: hourly buckets with long labels ("Dec 4, 03:00 PM").
   await go(`#/overview?site=${site}&range=all`);
   await q('#sessions-chart svg').waitFor(T);

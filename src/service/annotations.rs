@@ -1,0 +1,99 @@
+//! Annotations: dated notes per site, for the CLI (`trailmap annotation
+//! ...`), the API (`/api/sites/{site}/annotations`) and the dashboards,
+//! which draw them on the time series.
+
+use serde::Serialize;
+
+use super::error::{Result, ServiceError};
+use super::{find_site, Service};
+use crate::event::Millis;
+use crate::store::annotations;
+
+/// Longest note, in characters.
+pub(crate) const MAX_TEXT: usize = 200;
+
+/// A note as the API and the CLI show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct AnnotationView {
+    pub id: i64,
+    #[serde(serialize_with = "super::request::serialize_iso")]
+    pub at: Millis,
+    pub text: String,
+    #[serde(serialize_with = "super::request::serialize_iso")]
+    pub created: Millis,
+    pub created_by: Option<String>,
+}
+
+impl From<annotations::Annotation> for AnnotationView {
+    fn from(a: annotations::Annotation) -> AnnotationView {
+        AnnotationView {
+            id: a.id,
+            at: a.at_ms,
+            text: a.text,
+            created: a.created_ms,
+            created_by: a.created_by,
+        }
+    }
+}
+
+impl Service {
+    /// Adds a note dated `at` to `site`.
+    pub(crate) fn add_annotation(
+        &self,
+        site: &str,
+        at: Millis,
+        text: &str,
+        by: Option<&str>,
+        now: Millis,
+    ) -> Result<AnnotationView> {
+        let text = text.trim();
+        let len = text.chars().count();
+        if len == 0 || len > MAX_TEXT {
+            return Err(ServiceError::invalid(format!(
+                "text: a note has 1 to {MAX_TEXT} characters"
+            )));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(ServiceError::invalid(
+                "text: a note is one line without control characters",
+            ));
+        }
+        let conn = self.store.admin()?;
+        let s = find_site(&conn, site)?;
+        let id = annotations::add(&conn, s.id, at, text, by, now)?;
+        Ok(AnnotationView {
+            id,
+            at,
+            text: text.to_string(),
+            created: now,
+            created_by: by.map(str::to_string),
+        })
+    }
+
+    /// The notes of `site` dated in `[from, to)`.
+    pub(crate) fn annotations(
+        &self,
+        site: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<AnnotationView>> {
+        let conn = self.store.read()?;
+        let s = find_site(&conn, site)?;
+        Ok(annotations::list(&conn, s.id, from, to)?
+            .into_iter()
+            .map(AnnotationView::from)
+            .collect())
+    }
+
+    /// Removes a note of `site`.
+    pub(crate) fn remove_annotation(&self, site: &str, id: i64) -> Result<()> {
+        let conn = self.store.admin()?;
+        let s = find_site(&conn, site)?;
+        if !annotations::remove(&conn, s.id, id)? {
+            return Err(ServiceError::not_found(format!(
+                "no note {id} on site {site:?}"
+            )));
+        }
+        Ok(())
+    }
+}
