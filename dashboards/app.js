@@ -13,6 +13,7 @@ import * as friction from './js/friction.js';
 import * as heatmaps from './js/heatmaps.js';
 import * as sessions from './js/sessions.js';
 import * as team from './js/team.js';
+import { addCsvButtons } from './js/export.js';
 import * as realtime from './js/realtime.js';
 import * as sitesView from './js/sites.js';
 
@@ -42,6 +43,7 @@ for (const v of VIEWS) if (v.id) { byId.set(v.id, v); for (const a of v.aliases 
 const $ = (id) => document.getElementById(id);
 let sites = null;
 let renderSeq = 0;
+let csvWatch = null;
 let currentAbort = null;
 let filterOptions = { key: '', channels: [], devices: [], countries: [], referrers: [] };
 
@@ -267,6 +269,11 @@ function route() {
     siteInfo: sites.find((x) => x.name === params.get('site')),
     session: auth.session, sites, refreshSites,
   };
+  // Tables may appear after the view's first paint (loaded parts): the
+  // CSV buttons follow them.
+  if (csvWatch) csvWatch.disconnect();
+  csvWatch = new MutationObserver(() => addCsvButtons(el, view.id));
+  csvWatch.observe(el, { childList: true, subtree: true });
   Promise.resolve(view.mod.render(el, ctx)).catch((e) => {
     if (e && (e.name === 'AbortError' || e.status === 401)) return;
     if (seq !== renderSeq) return;

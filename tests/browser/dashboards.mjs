@@ -4,7 +4,7 @@
 // violation. Prints a JSON summary on stdout; exits non-zero on failure.
 //
 //   node tests/browser/dashboards.mjs BASE_URL TOKEN SCREENSHOT_DIR
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { chromium, LAUNCH } from './chromium.mjs';
@@ -129,6 +129,13 @@ await step('overview', async () => {
   const shown = (await q('[data-kpi=sessions] .kpi-value').textContent()).replace(/[^\d]/g, '');
   check('overview sessions equal API', shown === String(api.sessions), { shown, api: api.sessions });
   check('the time axis labels do not overlap', await axisClear(), await axisBoxes());
+  // Every table can be downloaded as CSV: the entry pages, as shown.
+  const entryCard = q('section.card:has(h2:text-is("Top entry pages"))');
+  const [dl] = await Promise.all([page.waitForEvent('download', T), entryCard.locator('.csv-btn').click()]);
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  const shownRows = await entryCard.locator('.barlist-row').count();
+  check('a table downloads as CSV, header first, a line per row', csv[0] === 'Page,Sessions' && csv.length === shownRows + 1 && /^\/[^,]*,\d+$/.test(csv[1]), { head: csv.slice(0, 3), lines: csv.length, shownRows, name: dl.suggestedFilename() });
+  check('every table card has a CSV button', (await page.evaluate(() => [...document.querySelectorAll('#view .card')].filter((c) => c.querySelector('table, [role=table]') && c.querySelector(':scope > .card-head') && !c.querySelector('.csv-btn')).length)) === 0);
   // Notes on the timeline: one made through the API is drawn on the chart
   // and listed; one added with the form appears; removing it works.
   const made = await fetch(BASE + `/api/sites/${site}/annotations`, { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' },
