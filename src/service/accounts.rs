@@ -283,7 +283,6 @@ impl Service {
             .iter()
             .map(|s| find_site(&conn, s).map(|site| site.id))
             .collect::<Result<Vec<_>>>()?;
-        accounts::validate_user_name(name)?;
         if accounts::user_by_name(&conn, name)?.is_some() {
             return Err(ServiceError::Conflict(format!(
                 "a user named {name:?} exists already"

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { chromium, LAUNCH } from './chromium.mjs';
+import { measureFit } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -497,22 +498,8 @@ await step('phone width', async () => {
     await go(`#/${view}?site=${site}&range=all`);
     await page.waitForTimeout(600);
     await q('#view .card, #view .empty').first().waitFor(T).catch(() => {});
-    const m = await page.evaluate(() => {
-      const so = document.querySelector('#signout-btn').getBoundingClientRect();
-      // Inside a box that scrolls or clips on its own (a wide table, the
-      // stage flow) is fine: the page itself does not move sideways.
-      const inScroller = (e) => {
-        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
-          if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
-        }
-        return false;
-      };
-      const wide = [...document.querySelectorAll('body *')].filter((e) => {
-        const r = e.getBoundingClientRect();
-        return r.width > 0 && r.right > innerWidth + 1 && !inScroller(e);
-      }).slice(0, 5).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right));
-      return { scroll: document.documentElement.scrollWidth, width: innerWidth, signout: so.right <= innerWidth && so.width > 0, wide };
-    });
+    const f = await measureFit(page, '#signout-btn');
+    const m = { scroll: f.scroll, width: f.width, signout: f.onScreen, wide: f.wide };
     check(`${view} fits a phone`, m.scroll <= m.width && m.signout, m);
     if (view === 'overview') check('the time axis labels do not overlap on a phone', await axisClear(), await axisBoxes());
     // Card titles are whole: none is squeezed into a clipped sliver.

@@ -9,6 +9,29 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, LAUNCH } from './chromium.mjs';
 
+// How the page at its current size fits across: the document's width
+// against the viewport's, whether the element `sel` is on the screen, and
+// up to five elements sticking out on the right (inside a box that
+// scrolls or clips on its own, like a wide table, is fine: the page
+// itself does not move sideways).
+export function measureFit(page, sel) {
+  return page.evaluate((s) => {
+    const el = document.querySelector(s);
+    const r = el ? el.getBoundingClientRect() : { width: 0, right: Infinity };
+    const inScroller = (e) => {
+      for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
+      }
+      return false;
+    };
+    const wide = [...document.querySelectorAll('body *')].filter((e) => {
+      const b = e.getBoundingClientRect();
+      return b.width > 0 && b.right > innerWidth + 1 && !inScroller(e);
+    }).slice(0, 5).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right));
+    return { scroll: document.documentElement.scrollWidth, width: innerWidth, onScreen: r.width > 0 && r.right <= innerWidth, wide };
+  }, sel);
+}
+
 export async function harness({ base, token, shots }) {
   mkdirSync(shots, { recursive: true });
   const checks = [];

@@ -14,7 +14,7 @@
 //
 //   node tests/browser/sites_realtime.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR
 
-import { harness } from './harness.mjs';
+import { harness, measureFit } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -66,20 +66,8 @@ async function fitsPhone(p, label, lastSel, ready) {
   await p.page.setViewportSize({ width: 390, height: 844 });
   await p.page.waitForTimeout(400);
   if (ready) await p.q(ready).first().waitFor(T);
-  const m = await p.page.evaluate((sel) => {
-    const last = document.querySelector(sel).getBoundingClientRect();
-    const inScroller = (e) => {
-      for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
-        if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
-      }
-      return false;
-    };
-    const wide = [...document.querySelectorAll('body *')].filter((e) => {
-      const r = e.getBoundingClientRect();
-      return r.width > 0 && r.right > innerWidth + 1 && !inScroller(e);
-    }).slice(0, 5).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right));
-    return { scroll: document.documentElement.scrollWidth, width: innerWidth, last: last.width > 0 && last.right <= innerWidth, wide };
-  }, lastSel);
+  const f = await measureFit(p.page, lastSel);
+  const m = { scroll: f.scroll, width: f.width, last: f.onScreen, wide: f.wide };
   check(`${label} fits 390 px`, m.scroll <= m.width && m.last, m);
   return m;
 }
