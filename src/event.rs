@@ -389,6 +389,41 @@ pub(crate) struct SessionTotals {
     /// Frustration signals of each page view of `pages`: rage clicks, dead
     /// clicks, and whether it was an error page.
     pub page_signals: Vec<PageSignals>,
+    /// The shop's own custom events (`add_to_cart`, `purchase`), in order,
+    /// each placed among the page views: what goals, funnels and the
+    /// events report read without opening event chunks. trailmap's own
+    /// events (`$layout`) are not among them.
+    pub marks: Vec<Mark>,
+}
+
+/// One custom event as its session keeps it, beside the page views.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Mark {
+    /// Page views recorded before it: it happened on view `after - 1`
+    /// (0: before the first page view).
+    pub after: u32,
+    pub ts: Millis,
+    pub name: String,
+    /// Its properties as validated at ingest (scalars only).
+    pub props: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Mark {
+    /// A shop's event, not one of trailmap's own (named `$...`).
+    pub(crate) fn is_shops(name: &str) -> bool {
+        !name.starts_with('$')
+    }
+
+    /// The numeric `revenue` property, when there is a finite one.
+    pub(crate) fn revenue(&self) -> Option<f64> {
+        let v = self.props.as_ref()?.get("revenue")?;
+        let n = match v {
+            serde_json::Value::Number(n) => n.as_f64()?,
+            serde_json::Value::String(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        n.is_finite().then_some(n)
+    }
 }
 
 /// What went wrong on one page view: its frustration signals, as the
@@ -441,6 +476,17 @@ impl SessionTotals {
                 if let Some(s) = view.and_then(|i| self.page_signals.get_mut(i)) {
                     s.rage_clicks = s.rage_clicks.saturating_add(u8::from(rage));
                     s.dead_clicks = s.dead_clicks.saturating_add(u8::from(dead));
+                }
+            }
+            EventKind::Custom => {
+                let name = event.detail.name.as_deref().unwrap_or("");
+                if !name.is_empty() && Mark::is_shops(name) {
+                    self.marks.push(Mark {
+                        after: self.pages.len() as u32,
+                        ts: event.ts,
+                        name: name.to_owned(),
+                        props: event.detail.props.clone(),
+                    });
                 }
             }
             _ => {}
@@ -510,6 +556,47 @@ pub(crate) fn unpack_signals(bytes: &[u8]) -> Vec<PageSignals> {
         .collect()
 }
 
+/// Packs a session's custom events for storage: a JSON array of
+/// `[after, ms after start, name, props]` (props `null` when none), or
+/// the empty string for none, which most sessions store.
+pub(crate) fn pack_marks(start: Millis, marks: &[Mark]) -> String {
+    if marks.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<serde_json::Value> = marks
+        .iter()
+        .map(|m| {
+            let offset = (m.ts - start).clamp(0, u32::MAX as Millis);
+            serde_json::json!([m.after, offset, m.name, m.props])
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// The inverse of [`pack_marks`]. The column is only ever written by
+/// [`pack_marks`]; an entry of any other shape is skipped, not guessed at.
+pub(crate) fn unpack_marks(start: Millis, text: &str) -> Vec<Mark> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    type Row = (
+        u32,
+        u32,
+        String,
+        Option<serde_json::Map<String, serde_json::Value>>,
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_default();
+    rows.into_iter()
+        .filter_map(|r| serde_json::from_value::<Row>(r).ok())
+        .map(|(after, offset, name, props)| Mark {
+            after,
+            ts: start + Millis::from(offset),
+            name,
+            props,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,6 +655,53 @@ mod tests {
             unpack_signals(&pack_signals(&t.page_signals)),
             t.page_signals
         );
+    }
+
+    #[test]
+    fn custom_events_are_kept_among_the_page_views_and_come_back_unpacked() {
+        let mut t = SessionTotals::starting_at(1000);
+        let custom = |name: &str, props: serde_json::Value| EventDetail {
+            name: Some(name.into()),
+            props: props.as_object().cloned(),
+            ..EventDetail::default()
+        };
+        use serde_json::json;
+        t.record(
+            &event(EventKind::Custom, 1000, custom("signup", json!(null))),
+            None,
+        );
+        t.record(
+            &event(EventKind::Pageview, 1100, EventDetail::default()),
+            Some(7),
+        );
+        t.record(
+            &event(
+                EventKind::Custom,
+                1200,
+                custom("$layout", json!({"hash": "x"})),
+            ),
+            Some(7),
+        );
+        t.record(
+            &event(
+                EventKind::Custom,
+                1300,
+                custom("purchase", json!({"revenue": 89.5, "currency": "EUR"})),
+            ),
+            Some(7),
+        );
+        let names: Vec<(&str, u32)> = t.marks.iter().map(|m| (m.name.as_str(), m.after)).collect();
+        assert_eq!(
+            names,
+            [("signup", 0), ("purchase", 1)],
+            "trailmap's own events are left out"
+        );
+        assert_eq!(t.marks[1].revenue(), Some(89.5));
+        assert_eq!(t.marks[0].revenue(), None);
+        assert_eq!(unpack_marks(1000, &pack_marks(1000, &t.marks)), t.marks);
+        assert_eq!(pack_marks(1000, &[]), "");
+        assert!(unpack_marks(1000, "").is_empty());
+        assert!(unpack_marks(1000, "[[1,\"x\"]]").is_empty());
     }
 
     #[test]

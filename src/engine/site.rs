@@ -14,7 +14,7 @@
 
 use super::column::Column;
 use crate::event::{Millis, PageSignals};
-use crate::mine::{Journeys, PageId};
+use crate::mine::{JourneyMark, Journeys, PageId, NO_CODE, NO_REVENUE};
 use crate::store::journeys::JourneyRow;
 use crate::store::read::JourneyFilter;
 use rustc_hash::FxHashMap;
@@ -133,6 +133,8 @@ pub(super) struct Dims {
     pub(super) device: u16,
     pub(super) country: u16,
     pub(super) bot: bool,
+    /// The landing URL's `utm_campaign`.
+    pub(super) campaign: u32,
 }
 
 /// `code` in 16 bits ([`SMALL_NONE`] for none).
@@ -217,29 +219,26 @@ impl Wanted {
     }
 }
 
+/// A custom event of a session, coded against the site's dictionaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CodedMark {
+    /// Page views before it, as stored (raw, not collapsed).
+    after: u32,
+    /// Milliseconds after the session's start.
+    offset: u32,
+    name: u32,
+    props: u32,
+    revenue_milli: i64,
+}
+
 /// A session row, owned: a change to fold into a segment further back.
 #[derive(Debug, Clone)]
 pub(crate) struct Change {
-    id: i64,
-    start: Millis,
-    dims: Dims,
-    visitor: u32,
-    duration: u32,
+    head: Head,
     pages: Vec<u8>,
     times: Vec<u8>,
     signals: Vec<u8>,
-}
-
-impl Change {
-    fn head(&self) -> Head {
-        Head {
-            id: self.id,
-            start: self.start,
-            dims: self.dims,
-            visitor: self.visitor,
-            duration: self.duration,
-        }
-    }
+    marks: Vec<CodedMark>,
 }
 
 /// A session's fields apart from its page views, coded.
@@ -273,6 +272,21 @@ pub(crate) struct Segment {
     /// Where each session's signals start in `signals`, or [`NONE`].
     pub(super) signal_at: Column<u32>,
     pub(super) signals: Vec<PageSignals>,
+    /// The sessions (by index in the segment, ascending) with custom
+    /// events: few sessions have any, so the events are kept apart.
+    pub(super) marked: Column<u32>,
+    /// Where each marked session's events start in the `mark_*` columns,
+    /// and one past the last (empty while no session is marked).
+    pub(super) mark_offsets: Column<u32>,
+    /// Raw page views before each event.
+    pub(super) mark_after: Column<u32>,
+    /// Milliseconds after the session's start.
+    pub(super) mark_times: Column<u32>,
+    pub(super) mark_names: Column<u32>,
+    /// Codes of the properties apart from revenue ([`NO_CODE`]: none).
+    pub(super) mark_props: Column<u32>,
+    /// Revenue in thousandths ([`NO_REVENUE`]: none).
+    pub(super) mark_revenue: Column<i64>,
 }
 
 fn le_u32(c: &[u8]) -> u32 {
@@ -290,9 +304,19 @@ impl Segment {
 
     /// Adds a session from its stored blobs ([`crate::event::pack_pages`],
     /// `pack_times`, `pack_signals`), read as the store's reader reads them.
-    fn push(&mut self, head: Head, pages: &[u8], times: &[u8], signals: &[u8]) {
+    fn push(
+        &mut self,
+        head: Head,
+        pages: &[u8],
+        times: &[u8],
+        signals: &[u8],
+        marks: &[CodedMark],
+    ) {
         if self.offsets.is_empty() {
             self.offsets.to_mut().push(0);
+        }
+        if !marks.is_empty() {
+            self.push_marks(self.len() as u32, marks.iter().copied());
         }
         let first = self.pages.len();
         self.pages
@@ -335,10 +359,58 @@ impl Segment {
         self.durations.to_mut().push(head.duration);
     }
 
+    /// Adds the events of session `k` (the next one pushed).
+    fn push_marks(&mut self, k: u32, marks: impl Iterator<Item = CodedMark>) {
+        if self.mark_offsets.is_empty() {
+            self.mark_offsets.to_mut().push(0);
+        }
+        self.marked.to_mut().push(k);
+        for m in marks {
+            self.mark_after.to_mut().push(m.after);
+            self.mark_times.to_mut().push(m.offset);
+            self.mark_names.to_mut().push(m.name);
+            self.mark_props.to_mut().push(m.props);
+            self.mark_revenue.to_mut().push(m.revenue_milli);
+        }
+        let end = u32::try_from(self.mark_names.len()).expect("a segment under 4 billion events");
+        self.mark_offsets.to_mut().push(end);
+    }
+
+    /// The range in the `mark_*` columns of session `k`'s events, found
+    /// from `marked[*at..]` on (`at` moves past it: a walk in session
+    /// order finds each in a step).
+    fn marks_of(&self, k: usize, at: &mut usize) -> std::ops::Range<usize> {
+        let marked: &[u32] = &self.marked;
+        while marked.get(*at).is_some_and(|m| (*m as usize) < k) {
+            *at += 1;
+        }
+        match marked.get(*at) {
+            Some(m) if *m as usize == k => {
+                self.mark_offsets[*at] as usize..self.mark_offsets[*at + 1] as usize
+            }
+            _ => 0..0,
+        }
+    }
+
+    fn coded_mark(&self, i: usize) -> CodedMark {
+        CodedMark {
+            after: self.mark_after[i],
+            offset: self.mark_times[i],
+            name: self.mark_names[i],
+            props: self.mark_props[i],
+            revenue_milli: self.mark_revenue[i],
+        }
+    }
+
     /// Copies session `k` of `from`.
     fn copy(&mut self, from: &Segment, k: usize) {
         if self.offsets.is_empty() {
             self.offsets.to_mut().push(0);
+        }
+        let mut at = from.marked.partition_point(|m| (*m as usize) < k);
+        let marks = from.marks_of(k, &mut at);
+        if !marks.is_empty() {
+            self.push_marks(self.len() as u32, marks.map(|i| from.coded_mark(i)));
         }
         let (a, b) = (from.offsets[k] as usize, from.offsets[k + 1] as usize);
         self.pages.to_mut().extend_from_slice(&from.pages[a..b]);
@@ -373,10 +445,17 @@ impl Segment {
         self.times.shrink();
         self.signal_at.shrink();
         self.signals.shrink_to_fit();
+        self.marked.shrink();
+        self.mark_offsets.shrink();
+        self.mark_after.shrink();
+        self.mark_times.shrink();
+        self.mark_names.shrink();
+        self.mark_props.shrink();
+        self.mark_revenue.shrink();
     }
 
     fn push_change(&mut self, c: &Change) {
-        self.push(c.head(), &c.pages, &c.times, &c.signals);
+        self.push(c.head, &c.pages, &c.times, &c.signals, &c.marks);
     }
 
     /// Which sessions `sel` admits, one bit each, and how many of them
@@ -405,6 +484,7 @@ impl Segment {
         let (pages, times, signal_at): (&[u32], &[u32], &[u32]) =
             (&self.pages, &self.times, &self.signal_at);
         let mut out = Journeys::with_capacity(count, count * 4);
+        let mut marked_at = 0;
         for (w, word) in bits.iter().enumerate() {
             let mut word = *word;
             while word != 0 {
@@ -413,6 +493,12 @@ impl Segment {
                 let (a, b) = (offsets[k] as usize, offsets[k + 1] as usize);
                 let start = starts[k];
                 out.begin(ids[k]);
+                let marks = self.marks_of(k, &mut marked_at);
+                if !marks.is_empty() {
+                    self.marked_journey(&mut out, k, marks, cleaned, collapse);
+                    out.end();
+                    continue;
+                }
                 match signal_at[k] {
                     NONE => {
                         for i in a..b {
@@ -433,6 +519,43 @@ impl Segment {
         }
         out
     }
+
+    /// Session `k`'s views with its events (`marks`) among them, into the
+    /// journey `out` has begun: the slower way, for the few sessions with
+    /// events.
+    fn marked_journey(
+        &self,
+        out: &mut Journeys,
+        k: usize,
+        marks: std::ops::Range<usize>,
+        cleaned: impl Fn(u32) -> PageId,
+        collapse: bool,
+    ) {
+        let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
+        let start = self.starts[k];
+        let mut marks = marks.peekable();
+        let mut events_up_to = |out: &mut Journeys, views: usize| {
+            while let Some(i) = marks.next_if(|i| self.mark_after[*i] as usize <= views) {
+                out.mark(JourneyMark {
+                    after: 0,
+                    time: start + Millis::from(self.mark_times[i]),
+                    name: self.mark_names[i],
+                    props: self.mark_props[i],
+                    revenue_milli: self.mark_revenue[i],
+                });
+            }
+        };
+        for i in a..b {
+            events_up_to(out, i - a);
+            let signals = match self.signal_at[k] {
+                NONE => PageSignals::default(),
+                at => self.signals[at as usize + (i - a)],
+            };
+            let time = start + Millis::from(self.times[i]);
+            out.view(cleaned(self.pages[i]), time, signals, collapse);
+        }
+        events_up_to(out, usize::MAX);
+    }
 }
 
 /// A site's sessions, in segments.
@@ -444,9 +567,44 @@ pub(crate) struct SiteJourneys {
     pub(super) device: Dict,
     pub(super) country: Dict,
     pub(super) referrer: Dict,
+    pub(super) campaign: Dict,
+    /// Custom events' names.
+    pub(super) event: Dict,
+    /// Custom events' properties apart from revenue, as canonical JSON.
+    pub(super) props: Dict,
 }
 
 impl SiteJourneys {
+    /// A session's custom events, coded.
+    fn marks(&mut self, row: &JourneyRow<'_>) -> Vec<CodedMark> {
+        crate::event::unpack_marks(row.start, row.marks)
+            .into_iter()
+            .map(|m| {
+                let revenue_milli = m.revenue().map_or(NO_REVENUE, |r| {
+                    (r * 1000.0).round().clamp(-9e15, 9e15) as i64
+                });
+                let props = m.props.as_ref().map(|p| {
+                    let mut p = p.clone();
+                    p.remove("revenue");
+                    p
+                });
+                let props = match props {
+                    Some(p) if !p.is_empty() => self
+                        .props
+                        .code(Some(&serde_json::Value::Object(p).to_string())),
+                    _ => NO_CODE,
+                };
+                CodedMark {
+                    after: m.after,
+                    offset: (m.ts - row.start).clamp(0, u32::MAX as Millis) as u32,
+                    name: self.event.code(Some(&m.name)),
+                    props,
+                    revenue_milli,
+                }
+            })
+            .collect()
+    }
+
     fn head(&mut self, row: &JourneyRow<'_>) -> Head {
         Head {
             id: row.id,
@@ -458,6 +616,7 @@ impl SiteJourneys {
                 referrer: self.referrer.code(row.referrer_domain),
                 entry: row.entry_page.unwrap_or(NONE),
                 bot: row.is_bot,
+                campaign: self.campaign.code(row.utm_campaign),
             },
             visitor: self.visitors.code(row.visitor),
             duration: u32::try_from(row.end.saturating_sub(row.start)).unwrap_or(u32::MAX),
@@ -470,16 +629,14 @@ impl SiteJourneys {
     /// [`SiteJourneys::merge`].
     pub(crate) fn take(&mut self, row: &JourneyRow<'_>) -> Option<Change> {
         let head = self.head(row);
+        let marks = self.marks(row);
         if self.segments.last().is_some_and(|s| row.id <= s.last_id()) {
             return Some(Change {
-                id: head.id,
-                start: head.start,
-                dims: head.dims,
-                visitor: head.visitor,
-                duration: head.duration,
+                head,
                 pages: row.pages.to_vec(),
                 times: row.times.to_vec(),
                 signals: row.signals.to_vec(),
+                marks,
             });
         }
         if self.segments.last().is_none_or(|s| s.len() >= SEGMENT) {
@@ -489,7 +646,7 @@ impl SiteJourneys {
             self.segments.push(Arc::default());
         }
         let last = self.segments.last_mut().expect("pushed");
-        Arc::make_mut(last).push(head, row.pages, row.times, row.signals);
+        Arc::make_mut(last).push(head, row.pages, row.times, row.signals, &marks);
         None
     }
 
@@ -501,8 +658,8 @@ impl SiteJourneys {
         }
         // By id; of two versions of one session, the later one counts.
         changes.reverse();
-        changes.sort_by_key(|c| c.id);
-        changes.dedup_by_key(|c| c.id);
+        changes.sort_by_key(|c| c.head.id);
+        changes.dedup_by_key(|c| c.head.id);
         let old = std::mem::take(&mut self.segments);
         let count = old.len();
         let mut c = 0;
@@ -510,7 +667,7 @@ impl SiteJourneys {
             let end = if i + 1 == count {
                 changes.len()
             } else {
-                c + changes[c..].partition_point(|ch| ch.id <= seg.last_id())
+                c + changes[c..].partition_point(|ch| ch.head.id <= seg.last_id())
             };
             if end == c {
                 self.segments.push(seg);
@@ -536,10 +693,10 @@ impl SiteJourneys {
             }
             let old = seg.ids.get(k).copied().unwrap_or(i64::MAX);
             match changes.get(m) {
-                Some(ch) if ch.id <= old => {
+                Some(ch) if ch.head.id <= old => {
                     out.push_change(ch);
                     m += 1;
-                    k += usize::from(ch.id == old);
+                    k += usize::from(ch.head.id == old);
                 }
                 _ => {
                     out.copy(seg, k);
@@ -570,6 +727,19 @@ impl SiteJourneys {
             entry: w.entry_page.map(|p| p.unwrap_or(NONE)),
             include_bots: f.include_bots,
         }
+    }
+
+    /// The dictionaries, in the order a snapshot keeps them.
+    pub(super) fn dicts(&self) -> [&Dict; 7] {
+        [
+            &self.channel,
+            &self.device,
+            &self.country,
+            &self.referrer,
+            &self.campaign,
+            &self.event,
+            &self.props,
+        ]
     }
 
     /// Sessions held.
@@ -702,6 +872,8 @@ mod tests {
             referrer_domain: None,
             entry_page: None,
             is_bot: false,
+            utm_campaign: None,
+            marks: "",
         })
     }
 
@@ -714,6 +886,77 @@ mod tests {
         }
         assert_eq!(v.len(), sel.len());
         v
+    }
+
+    fn take_marked(site: &mut SiteJourneys, id: i64, pages: &[u32], marks: &str) -> Option<Change> {
+        let p: Vec<u8> = pages.iter().flat_map(|p| p.to_le_bytes()).collect();
+        site.take(&JourneyRow {
+            id,
+            site_id: 1,
+            visitor: id,
+            start: 0,
+            end: 5000,
+            pages: &p,
+            times: &[],
+            signals: &[],
+            channel: "direct",
+            device: "desktop",
+            country: None,
+            referrer_domain: None,
+            entry_page: None,
+            is_bot: false,
+            utm_campaign: None,
+            marks,
+        })
+    }
+
+    #[test]
+    fn custom_events_follow_their_sessions_through_changes_and_collapsed_repeats() {
+        let mut site = SiteJourneys::default();
+        let cart = r#"[[2,100,"add_to_cart",{"sku":"b1"}],[3,200,"purchase",{"revenue":89.5,"currency":"EUR"}]]"#;
+        for id in 1..=(2 * SEGMENT as i64) {
+            let marks = if id % 3 == 0 { cart } else { "" };
+            assert!(take_marked(&mut site, id, &[1, 1, 2], marks).is_none());
+        }
+        // Session 5 gains its events in a later batch; 6 loses them (a
+        // repaired row): both are rewritten in their segment.
+        let changes = vec![
+            take_marked(&mut site, 5, &[1, 1, 2, 3], cart).unwrap(),
+            take_marked(&mut site, 6, &[1, 2], "").unwrap(),
+        ];
+        site.merge(changes);
+        let clean: Vec<PageId> = (0..10).collect();
+        let sel = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
+        let mut marked = Vec::new();
+        for block in sel.journeys(&clean, true) {
+            for j in block.iter() {
+                if !j.marks.is_empty() {
+                    let names: Vec<&str> = j
+                        .marks
+                        .iter()
+                        .map(|m| &*site.event.names[m.name as usize])
+                        .collect();
+                    let after: Vec<u32> = j.marks.iter().map(|m| m.after).collect();
+                    assert_eq!(names, ["add_to_cart", "purchase"]);
+                    // Raw views 1 1 2 collapse to 1 2: "after two raw views"
+                    // is after the first kept one.
+                    assert_eq!(after, [1, 2], "session {}", j.session_id);
+                    assert_eq!(j.marks[1].revenue_milli, 89_500);
+                    assert_eq!(j.marks[0].revenue_milli, NO_REVENUE);
+                    assert_eq!(
+                        &*site.props.names[j.marks[1].props as usize],
+                        r#"{"currency":"EUR"}"#
+                    );
+                    marked.push(j.session_id);
+                }
+            }
+        }
+        let mut expected: Vec<i64> = (1..=(2 * SEGMENT as i64))
+            .filter(|i| i % 3 == 0 && *i != 6)
+            .collect();
+        expected.push(5);
+        expected.sort();
+        assert_eq!(marked, expected);
     }
 
     #[test]

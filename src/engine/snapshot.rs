@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const MAGIC: &[u8; 16] = b"trailmap-engine\n";
+/// The dictionaries a file holds ([`SiteJourneys::dicts`]).
+const DICTS: usize = 7;
 /// Bumped whenever the layout changes: older files are then ignored.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// The folder beside the database: `trailmap.db.engine/`.
 pub(crate) fn dir(db: &Path) -> PathBuf {
@@ -59,7 +61,7 @@ pub(crate) fn write(
         w.i64(site_id)?;
         w.i64(created)?;
         w.i64(watermark)?;
-        for dict in [&site.channel, &site.device, &site.country, &site.referrer] {
+        for dict in site.dicts() {
             w.u64(dict.names.len() as u64)?;
             for name in &dict.names {
                 w.bytes(name.as_bytes())?;
@@ -109,6 +111,7 @@ fn segment(w: &mut Out, seg: &Segment) -> io::Result<()> {
     w.aligned(&seg.dims, |d| d.device.to_le_bytes())?;
     w.aligned(&seg.dims, |d| d.country.to_le_bytes())?;
     w.array(&seg.dims, |d| [u8::from(d.bot)])?;
+    w.aligned(&seg.dims, |d| d.campaign.to_le_bytes())?;
     w.numbers(&seg.visitors, |v| v.to_le_bytes())?;
     w.numbers(&seg.durations, |v| v.to_le_bytes())?;
     w.numbers(&seg.offsets, |v| v.to_le_bytes())?;
@@ -117,7 +120,16 @@ fn segment(w: &mut Out, seg: &Segment) -> io::Result<()> {
     w.numbers(&seg.signal_at, |v| v.to_le_bytes())?;
     w.array(&seg.signals, |s| {
         [s.rage_clicks, s.dead_clicks, u8::from(s.error)]
-    })
+    })?;
+    w.u64(seg.marked.len() as u64)?;
+    w.u64(seg.mark_names.len() as u64)?;
+    w.numbers(&seg.marked, |v| v.to_le_bytes())?;
+    w.numbers(&seg.mark_offsets, |v| v.to_le_bytes())?;
+    w.numbers(&seg.mark_after, |v| v.to_le_bytes())?;
+    w.numbers(&seg.mark_times, |v| v.to_le_bytes())?;
+    w.numbers(&seg.mark_names, |v| v.to_le_bytes())?;
+    w.numbers(&seg.mark_props, |v| v.to_le_bytes())?;
+    w.numbers(&seg.mark_revenue, |v| v.to_le_bytes())
 }
 
 /// The snapshot of site `site_id` (created at `created`) and the change it
@@ -158,8 +170,8 @@ pub(crate) fn read(
     if watermark > upto || watermark <= 0 {
         return Ok(None);
     }
-    let mut dicts = Vec::with_capacity(4);
-    for _ in 0..4 {
+    let mut dicts = Vec::with_capacity(DICTS);
+    for _ in 0..DICTS {
         let n = r.len()?;
         let mut names = Vec::with_capacity(n.min(1 << 16));
         for _ in 0..n {
@@ -191,7 +203,8 @@ pub(crate) fn read(
         return Err(invalid(&path, "its checksum does not match"));
     }
     let mut dicts = dicts.into_iter();
-    let mut next = || dicts.next().expect("four dictionaries");
+    let mut next = || dicts.next().expect("every dictionary");
+    // In the order of `SiteJourneys::dicts`.
     let site = SiteJourneys {
         segments,
         visitors,
@@ -199,6 +212,9 @@ pub(crate) fn read(
         device: next(),
         country: next(),
         referrer: next(),
+        campaign: next(),
+        event: next(),
+        props: next(),
     };
     Ok(Some((watermark, site)))
 }
@@ -213,6 +229,7 @@ fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
     let device: Vec<u16> = r.numbers(n, u16::from_le_bytes)?;
     let country: Vec<u16> = r.numbers(n, u16::from_le_bytes)?;
     let bot: Vec<u8> = r.array(n, |b: [u8; 1]| b[0])?;
+    let campaign: Vec<u32> = r.numbers(n, u32::from_le_bytes)?;
     let dims = (0..n)
         .map(|k| Dims {
             referrer: referrer[k],
@@ -221,6 +238,7 @@ fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
             device: device[k],
             country: country[k],
             bot: bot[k] != 0,
+            campaign: campaign[k],
         })
         .collect();
     let seg = Segment {
@@ -238,7 +256,17 @@ fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
             dead_clicks: b[1],
             error: b[2] & 1 == 1,
         })?,
+        ..Segment::default()
     };
+    let (marked, marks) = (r.len()?, r.len()?);
+    let mut seg = seg;
+    seg.marked = r.column(marked)?;
+    seg.mark_offsets = r.column(if marked == 0 { 0 } else { marked + 1 })?;
+    seg.mark_after = r.column(marks)?;
+    seg.mark_times = r.column(marks)?;
+    seg.mark_names = r.column(marks)?;
+    seg.mark_props = r.column(marks)?;
+    seg.mark_revenue = r.column(marks)?;
     // What the reports index with must hold: the offsets run from 0 to
     // the views, in order, and every signal run lies in the signals.
     let offsets_hold = seg.offsets.first() == Some(&0)
@@ -248,7 +276,15 @@ fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
         u32::MAX => true,
         at => at as usize + (seg.offsets[k + 1] - seg.offsets[k]) as usize <= signals,
     });
-    if !offsets_hold || !signals_hold || seg.ids.windows(2).any(|w| w[0] >= w[1]) {
+    // And the events: marked sessions ascending and in the segment, their
+    // offsets from 0 to the events, in order.
+    let marks_hold = seg.marked.windows(2).all(|w| w[0] < w[1])
+        && seg.marked.last().is_none_or(|k| (*k as usize) < n)
+        && (marked == 0
+            || (seg.mark_offsets.first() == Some(&0)
+                && seg.mark_offsets.last().map(|o| *o as usize) == Some(marks)
+                && seg.mark_offsets.windows(2).all(|w| w[0] <= w[1])));
+    if !offsets_hold || !signals_hold || !marks_hold || seg.ids.windows(2).any(|w| w[0] >= w[1]) {
         return Err(invalid(path, "a segment that does not hold together"));
     }
     Ok(seg)
@@ -492,6 +528,20 @@ mod tests {
                     .flat_map(|i| (i * 7000).to_le_bytes())
                     .collect();
                 let signals: Vec<u8> = (0..n).flat_map(|_| [rng.below(2) as u8, 0, 0]).collect();
+                let start = 1_000_000 + id * 1000;
+                let marks: Vec<crate::event::Mark> = (0..rng.below(3))
+                    .map(|i| crate::event::Mark {
+                        after: rng.below(n as u64 + 1) as u32,
+                        ts: start + i as i64 * 500,
+                        name: ["add_to_cart", "purchase"][rng.below(2) as usize].into(),
+                        props: serde_json::json!({"revenue": rng.below(90), "sku": rng.below(3)})
+                            .as_object()
+                            .cloned(),
+                    })
+                    .collect();
+                let mut marks = marks;
+                marks.sort_by_key(|m| m.after);
+                let marks = crate::event::pack_marks(start, &marks);
                 let row = JourneyRow {
                     id,
                     site_id: 7,
@@ -507,6 +557,8 @@ mod tests {
                     referrer_domain: None,
                     entry_page: Some(1),
                     is_bot: rng.below(10) == 0,
+                    utm_campaign: (rng.below(3) == 0).then_some("spring"),
+                    marks: &marks,
                 };
                 changes.extend(site.take(&row));
             }
@@ -515,13 +567,18 @@ mod tests {
         site
     }
 
-    fn everything(site: &SiteJourneys) -> Vec<(i64, Vec<u32>, Vec<i64>)> {
+    type Held = (i64, Vec<u32>, Vec<i64>, Vec<crate::mine::JourneyMark>);
+
+    fn everything(site: &SiteJourneys) -> Vec<Held> {
         let clean: Vec<u32> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
         sel.journeys(&clean, false)
             .flat_map(|b| {
                 b.iter()
-                    .map(|j| (j.session_id, j.pages.to_vec(), j.times.to_vec()))
+                    .map(|j| {
+                        let marks = j.marks.to_vec();
+                        (j.session_id, j.pages.to_vec(), j.times.to_vec(), marks)
+                    })
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -537,7 +594,13 @@ mod tests {
         assert_eq!(watermark, 50);
         assert_eq!(read_back.segments, written.segments);
         assert_eq!(read_back.visitor_count(), written.visitor_count());
-        assert_eq!(everything(&read_back), everything(&written));
+        let held = everything(&written);
+        assert!(held.iter().filter(|h| !h.3.is_empty()).count() > 1000);
+        assert_eq!(everything(&read_back), held);
+        assert_eq!(
+            read_back.dicts().map(|d| d.names()),
+            written.dicts().map(|d| d.names())
+        );
         // Another site with the same id, or a store behind the file.
         assert!(read(dir.path(), 7, 124, 60).unwrap().is_none());
         assert!(read(dir.path(), 7, 123, 49).unwrap().is_none());

@@ -397,6 +397,7 @@ mod tests {
             pages: pages.to_vec(),
             times: times_s.iter().map(|t| t * 1000).collect(),
             signals: vec![PageSignals::default(); pages.len()],
+            marks: Vec::new(),
         }
     }
 

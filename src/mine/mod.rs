@@ -26,6 +26,29 @@ use crate::event::{Millis, PageSignals};
 /// An interned, cleaned page.
 pub(crate) type PageId = u32;
 
+/// A custom event of a journey (`add_to_cart`, `purchase`), placed among
+/// its page views, as goals, event funnel steps and the events report
+/// read it. Names and properties are the read engine's codes for the
+/// site, so matching one is comparing integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JourneyMark {
+    /// Page views of the journey before it, as cleaned (with repeats
+    /// collapsed, a repeat's events belong to the view it merged into).
+    pub after: u32,
+    pub time: Millis,
+    /// The code of its name.
+    pub name: u32,
+    /// The code of its properties apart from `revenue` ([`NO_CODE`]: none).
+    pub props: u32,
+    /// Its `revenue` in thousandths ([`NO_REVENUE`]: none), so sums are exact.
+    pub revenue_milli: i64,
+}
+
+/// No code (an event without properties).
+pub(crate) const NO_CODE: u32 = u32::MAX;
+/// No revenue.
+pub(crate) const NO_REVENUE: i64 = i64::MIN;
+
 /// One session as mining sees it, owned (the tests' way to write one; the
 /// reports walk [`Journeys`]). `pages`, `times` and `signals` have the same
 /// length: one entry per page view, in order.
@@ -37,6 +60,7 @@ pub(crate) struct Journey {
     /// When each page view happened (ms since the epoch).
     pub times: Vec<Millis>,
     pub signals: Vec<PageSignals>,
+    pub marks: Vec<JourneyMark>,
 }
 
 #[cfg(test)]
@@ -50,6 +74,7 @@ impl Journey {
             pages: pages.to_vec(),
             times: (0..pages.len() as Millis).map(|i| i * 1000).collect(),
             signals: vec![PageSignals::default(); pages.len()],
+            marks: Vec::new(),
         }
     }
 
@@ -87,6 +112,9 @@ pub(crate) struct JourneyRef<'a> {
     pub pages: &'a [PageId],
     pub times: &'a [Millis],
     pub signals: &'a [PageSignals],
+    /// The journey's custom events in order ([`JourneyMark::after`] places
+    /// each among the views).
+    pub marks: &'a [JourneyMark],
 }
 
 #[cfg(test)]
@@ -97,6 +125,7 @@ impl Journey {
             pages: &self.pages,
             times: &self.times,
             signals: &self.signals,
+            marks: &self.marks,
         }
     }
 }
@@ -183,6 +212,9 @@ pub(crate) struct Journeys {
     pages: Vec<PageId>,
     times: Vec<Millis>,
     signals: Vec<PageSignals>,
+    /// Where each journey's events start in `marks`, and one past the end.
+    mark_offsets: Vec<u32>,
+    marks: Vec<JourneyMark>,
 }
 
 impl Journeys {
@@ -195,6 +227,8 @@ impl Journeys {
             pages: Vec::with_capacity(views),
             times: Vec::with_capacity(views),
             signals: Vec::with_capacity(views),
+            mark_offsets: offsets_start(journeys),
+            marks: Vec::new(),
         }
     }
 
@@ -204,7 +238,18 @@ impl Journeys {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
+        if self.mark_offsets.is_empty() {
+            self.mark_offsets.push(0);
+        }
         self.session_ids.push(session_id);
+    }
+
+    /// Adds a custom event to the journey begun last, after the views
+    /// added so far (its `after` is set here).
+    pub(crate) fn mark(&mut self, mut mark: JourneyMark) {
+        let start = *self.offsets.last().expect("begun") as usize;
+        mark.after = (self.pages.len() - start) as u32;
+        self.marks.push(mark);
     }
 
     /// Adds a page view to the journey begun last. With `collapse`, a
@@ -235,9 +280,13 @@ impl Journeys {
         let start = *self.offsets.last().expect("begun") as usize;
         if self.pages.len() == start {
             self.session_ids.pop();
+            let marks = *self.mark_offsets.last().expect("begun") as usize;
+            self.marks.truncate(marks);
         } else {
             let end = u32::try_from(self.pages.len()).expect("under 4 billion page views");
             self.offsets.push(end);
+            let marks = u32::try_from(self.marks.len()).expect("under 4 billion events");
+            self.mark_offsets.push(marks);
         }
     }
 
@@ -245,8 +294,15 @@ impl Journeys {
     #[cfg(test)]
     pub(crate) fn push(&mut self, j: JourneyRef<'_>) {
         self.begin(j.session_id);
+        let mut marks = j.marks.iter().peekable();
         for i in 0..j.pages.len() {
+            while let Some(m) = marks.next_if(|m| m.after as usize <= i) {
+                self.mark(*m);
+            }
             self.view(j.pages[i], j.times[i], j.signals[i], false);
+        }
+        for m in marks {
+            self.mark(*m);
         }
         self.end();
     }
@@ -257,11 +313,16 @@ impl Journeys {
 
     pub(crate) fn get(&self, i: usize) -> JourneyRef<'_> {
         let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
+        let (c, d) = (
+            self.mark_offsets[i] as usize,
+            self.mark_offsets[i + 1] as usize,
+        );
         JourneyRef {
             session_id: self.session_ids[i],
             pages: &self.pages[a..b],
             times: &self.times[a..b],
             signals: &self.signals[a..b],
+            marks: &self.marks[c..d],
         }
     }
 }
@@ -275,6 +336,13 @@ impl<'a> FromIterator<JourneyRef<'a>> for Journeys {
         }
         all
     }
+}
+
+/// An offsets vector for `journeys`, holding its leading 0.
+fn offsets_start(journeys: usize) -> Vec<u32> {
+    let mut offsets = Vec::with_capacity(journeys + 1);
+    offsets.push(0);
+    offsets
 }
 
 /// Every journey's pages, flat: what pattern mining needs all at once

@@ -136,6 +136,7 @@ impl Analysis {
                     pages: j.pages.iter().map(|p| pages.clean(*p)).collect(),
                     times: j.times,
                     signals: j.signals,
+                    marks: Vec::new(),
                 };
                 if filter.keep_repeats {
                     journey

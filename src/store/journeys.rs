@@ -34,10 +34,13 @@ pub(crate) struct JourneyRow<'r> {
     /// The raw id of the entry page.
     pub entry_page: Option<u32>,
     pub is_bot: bool,
+    pub utm_campaign: Option<&'r str>,
+    /// Custom events, as [`crate::event::pack_marks`] wrote them.
+    pub marks: &'r str,
 }
 
 const COLUMNS: &str = "id, site_id, start_ms, pages, page_times, page_signals, channel, device,
-    country, referrer_domain, entry_page, is_bot, visitor, end_ms";
+    country, referrer_domain, entry_page, is_bot, visitor, end_ms, utm_campaign, marks";
 
 /// A blob column without copying it (none for a NULL).
 pub(super) fn blob<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
@@ -72,6 +75,8 @@ fn journey_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<JourneyRow<'r>> {
         is_bot: r.get::<_, i64>(11)? != 0,
         visitor: r.get(12)?,
         end: r.get(13)?,
+        utm_campaign: text(r, 14)?,
+        marks: text(r, 15)?.unwrap_or(""),
     })
 }
 

@@ -2,7 +2,7 @@
 //! and `PRAGMA user_version` records how far a database has come. Append new
 //! migrations; never edit one that has shipped.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::StoreError;
 
@@ -235,7 +235,84 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX annotations_by_site ON annotations (site_id, at_ms);
     "#,
+    // 11: each session's custom events beside its page views
+    // ([`crate::event::pack_marks`]), so goals, event funnel steps and
+    // the events report never open event chunks. Sessions stored before
+    // get theirs from their chunks ([`backfill_marks`]).
+    r#"
+    ALTER TABLE sessions ADD COLUMN marks TEXT NOT NULL DEFAULT '';
+    "#,
 ];
+
+/// Work a migration needs beyond its SQL, by the version it brings the
+/// database to, run in the same transaction.
+fn after_migration(version: usize, tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    match version {
+        11 => backfill_marks(tx),
+        _ => Ok(()),
+    }
+}
+
+/// Fills the new `marks` column of every session stored before it existed
+/// from the session's event chunks, counting page views as the
+/// sessionizer does ([`crate::event::SessionTotals::record`]). Only
+/// sessions with a custom event in some chunk are read again.
+fn backfill_marks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    use crate::event::{pack_marks, unpack_ids, unpack_pages, Mark};
+    let sessions: Vec<i64> = tx
+        .prepare(
+            "SELECT DISTINCT session_id FROM event_chunks
+             WHERE instr(events, '\"type\":\"custom\"') > 0 ORDER BY session_id",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut session = tx.prepare("SELECT start_ms, chunks FROM sessions WHERE id = ?1")?;
+    let mut chunk = tx.prepare("SELECT page_ids, events FROM event_chunks WHERE id = ?1")?;
+    let mut update = tx.prepare("UPDATE sessions SET marks = ?2 WHERE id = ?1")?;
+    for id in sessions {
+        let Some((start, chunks)) = session
+            .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .optional()?
+        else {
+            continue;
+        };
+        let (mut views, mut marks) = (0u32, Vec::new());
+        for chunk_id in unpack_ids(&chunks) {
+            let Some((page_ids, events)) = chunk
+                .query_row([chunk_id], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?
+            else {
+                continue;
+            };
+            let objects: Vec<serde_json::Map<String, serde_json::Value>> =
+                serde_json::from_str(&events).unwrap_or_default();
+            for (object, page) in objects.iter().zip(unpack_pages(&page_ids)) {
+                match object.get("type").and_then(|t| t.as_str()) {
+                    Some("pageview") if page != 0 => views += 1,
+                    Some("custom") => {
+                        let name = object.get("name").and_then(|n| n.as_str()).unwrap_or("");
+                        if name.is_empty() || !Mark::is_shops(name) {
+                            continue;
+                        }
+                        marks.push(Mark {
+                            after: views,
+                            ts: object.get("ts").and_then(|t| t.as_i64()).unwrap_or(start),
+                            name: name.to_owned(),
+                            props: object.get("props").and_then(|p| p.as_object()).cloned(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !marks.is_empty() {
+            update.execute(rusqlite::params![id, pack_marks(start, &marks)])?;
+        }
+    }
+    Ok(())
+}
 
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -243,17 +320,91 @@ pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
 /// Brings a database up to [`VERSION`]. A database from a newer build is
 /// refused rather than written with an older idea of the schema.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > VERSION {
         return Err(StoreError::Invalid(format!(
             "the database has schema version {current}, newer than this build's {VERSION}; upgrade trailmap"
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target)
+        .skip(current as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        after_migration(i + 1, &tx)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_stored_before_marks_get_theirs_from_their_chunks() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 10).unwrap();
+        let pages = |ids: &[u32]| crate::event::pack_pages(ids);
+        conn.execute_batch(
+            "INSERT INTO sites (id, name, created_ms) VALUES (1, 'shop', 0);
+             INSERT INTO pages (id, site_id, path) VALUES (1, 1, '/'), (2, 1, '/cart');",
+        )
+        .unwrap();
+        let chunk = |id: i64, session: i64, ids: &[u32], events: &str| {
+            conn.execute(
+                "INSERT INTO event_chunks (id, session_id, first_seq, page_ids, events)
+                 VALUES (?1, ?2, 0, ?3, ?4)",
+                rusqlite::params![id, session, pages(ids), events],
+            )
+            .unwrap();
+        };
+        chunk(
+            1,
+            7,
+            &[1, 1],
+            r#"[{"type":"pageview","ts":1000},{"type":"custom","ts":1500,"name":"$layout"}]"#,
+        );
+        chunk(
+            2,
+            7,
+            &[2, 2],
+            r#"[{"type":"pageview","ts":2000},{"type":"custom","ts":2500,"name":"purchase","props":{"revenue":12.5}}]"#,
+        );
+        chunk(3, 8, &[1], r#"[{"type":"pageview","ts":1000}]"#);
+        for (id, chunks) in [(7i64, vec![1i64, 2]), (8, vec![3])] {
+            conn.execute(
+                "INSERT INTO sessions (id, site_id, source, sid, visitor, start_ms, end_ms,
+                    page_count, event_count, channel, browser, os, device, is_bot,
+                    rage_clicks, dead_clicks, error_pages, pages, chunks)
+                 VALUES (?1, 1, 1, 's', 1, 1000, 2500, 2, 4, 'direct', 'b', 'o', 'desktop',
+                    0, 0, 0, 0, x'', ?2)",
+                rusqlite::params![id, crate::event::pack_ids(&chunks)],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let marks = |id: i64| -> String {
+            conn.query_row("SELECT marks FROM sessions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        let back = crate::event::unpack_marks(1000, &marks(7));
+        assert_eq!(back.len(), 1, "trailmap's own $layout is not a mark");
+        assert_eq!(
+            (back[0].name.as_str(), back[0].after, back[0].ts),
+            ("purchase", 2, 2500)
+        );
+        assert_eq!(back[0].revenue(), Some(12.5));
+        assert_eq!(marks(8), "");
+    }
 }

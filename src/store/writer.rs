@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::Result;
 use crate::event::{
-    pack_ids, pack_pages, pack_signals, pack_times, unpack_ids, unpack_signals, unpack_times,
-    Acquisition, ClientInfo, Event, Geo, SessionTotals, Source,
+    pack_ids, pack_marks, pack_pages, pack_signals, pack_times, unpack_ids, unpack_marks,
+    unpack_signals, unpack_times, Acquisition, ClientInfo, Event, Geo, SessionTotals, Source,
 };
 
 /// The pipeline's connection.
@@ -293,13 +293,14 @@ impl Writer {
 const STORED_SESSION_COLUMNS: &str =
     "s.id, s.site_id, s.visitor, s.sid, s.start_ms, s.end_ms, s.event_count,
      s.pages, s.rage_clicks, s.dead_clicks, s.error_pages, s.exit_page, s.chunks,
-     s.page_times, s.page_signals";
+     s.page_times, s.page_signals, s.marks";
 
 fn stored_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOpenSession> {
     let pages: Vec<u8> = r.get(7)?;
     let chunks: Vec<u8> = r.get(12)?;
     let times: Vec<u8> = r.get(13)?;
     let signals: Vec<u8> = r.get(14)?;
+    let marks: String = r.get(15)?;
     let start: i64 = r.get(4)?;
     Ok(StoredOpenSession {
         id: r.get(0)?,
@@ -317,6 +318,7 @@ fn stored_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOpenSession> 
             chunk_ids: unpack_ids(&chunks),
             page_times: unpack_times(start, &times),
             page_signals: unpack_signals(&signals),
+            marks: unpack_marks(start, &marks),
         },
         current_page: r.get(11)?,
     })
@@ -405,10 +407,10 @@ impl WriteTxn<'_> {
                 page_count, event_count, referrer, referrer_domain, channel,
                 utm_source, utm_medium, utm_campaign, country, region, city,
                 browser, os, device, is_bot, rage_clicks, dead_clicks, error_pages, pages, chunks,
-                page_times, page_signals, changed)
+                page_times, page_signals, changed, marks)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                      ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
-                     ?32)",
+                     ?32, ?33)",
         )?;
         let (a, c, g) = (origin.acquisition, origin.client, origin.geo);
         stmt.execute(params![
@@ -444,6 +446,7 @@ impl WriteTxn<'_> {
             pack_times(totals.start, &totals.page_times),
             pack_signals(&totals.page_signals),
             self.change,
+            pack_marks(totals.start, &totals.marks),
         ])?;
         Ok(())
     }
@@ -454,7 +457,7 @@ impl WriteTxn<'_> {
             "UPDATE sessions SET start_ms = ?2, end_ms = ?3, entry_page = ?4, exit_page = ?5,
                 page_count = ?6, event_count = ?7, rage_clicks = ?8, dead_clicks = ?9,
                 error_pages = ?10, pages = ?11, chunks = ?12, page_times = ?13,
-                page_signals = ?14, changed = ?15
+                page_signals = ?14, changed = ?15, marks = ?16
              WHERE id = ?1",
         )?;
         stmt.execute(params![
@@ -473,6 +476,7 @@ impl WriteTxn<'_> {
             pack_times(totals.start, &totals.page_times),
             pack_signals(&totals.page_signals),
             self.change,
+            pack_marks(totals.start, &totals.marks),
         ])?;
         Ok(())
     }
