@@ -238,6 +238,36 @@ impl DeviceClass {
     }
 }
 
+/// What a report can break its figures down by (`breakdown=`): a
+/// session's dimensions as it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub(crate) enum Dimension {
+    Channel,
+    Device,
+    Country,
+    /// The referrer's domain.
+    Referrer,
+    /// The landing URL's `utm_campaign`.
+    UtmCampaign,
+    /// The first page of the session, as cleaned.
+    EntryPage,
+}
+
+impl Dimension {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Channel => "channel",
+            Dimension::Device => "device",
+            Dimension::Country => "country",
+            Dimension::Referrer => "referrer",
+            Dimension::UtmCampaign => "utm_campaign",
+            Dimension::EntryPage => "entry_page",
+        }
+    }
+}
+
 /// One recorded click, as the store keeps it and heatmaps read it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RecordedClick {

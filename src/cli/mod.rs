@@ -71,6 +71,12 @@ enum Command {
     Moments(ReportArgs<TopArgs>),
     /// Frequent navigation patterns, with gaps (sequential pattern mining).
     Patterns(ReportArgs<PatternArgs>),
+    /// Custom events: counts, sessions, revenue and the values of their properties.
+    Events(ReportArgs<TopArgs>),
+    /// Goal conversions and rates, overall and per segment (--breakdown).
+    Goals(ReportArgs<BreakdownArgs>),
+    /// Revenue, orders, average order value and abandoned carts, overall and per segment.
+    Revenue(ReportArgs<RevenueArgs>),
     /// Find sessions by what happened in them (see README: Search).
     Search(SearchArgs),
     /// Rebuild the session search index from the database.
@@ -132,6 +138,26 @@ pub struct OverviewArgs {
     /// hour covers at most 31 days).
     #[arg(long, value_enum)]
     interval: Option<crate::service::request::Interval>,
+}
+
+/// `--breakdown` and `--top` for the conversion reports.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BreakdownArgs {
+    /// Show the figures per value of this dimension too.
+    #[arg(long, value_enum)]
+    breakdown: Option<crate::event::Dimension>,
+    /// Segments listed, 1 to 1000.
+    #[arg(long, default_value_t = bounds::TOP.default)]
+    top: usize,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RevenueArgs {
+    #[command(flatten)]
+    by: BreakdownArgs,
+    /// The currency of the figures (default: the one with the most orders).
+    #[arg(long)]
+    currency: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -487,6 +513,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Moments(a) => reports::report(store, &file, &a, R::Moments { top: a.options.top }),
         Command::Patterns(a) => reports::report(store, &file, &a, R::Patterns(a.options.request())),
+        Command::Events(a) => reports::report(store, &file, &a, R::Events { top: a.options.top }),
+        Command::Goals(a) => {
+            let o = &a.options;
+            let req = R::Goals {
+                breakdown: o.breakdown,
+                top: o.top,
+            };
+            reports::report(store, &file, &a, req)
+        }
+        Command::Revenue(a) => {
+            let o = &a.options;
+            let req = R::Revenue {
+                breakdown: o.by.breakdown,
+                currency: o.currency.clone(),
+                top: o.by.top,
+            };
+            reports::report(store, &file, &a, req)
+        }
         Command::Search(a) => reports::search(store, &file, &a),
         Command::Reindex => admin::reindex(store, &file),
         Command::Render(args) => reports::render(store, &file, &args),

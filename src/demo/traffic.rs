@@ -359,10 +359,22 @@ async fn post(target: &Target, visit: &Visit, body: Value) -> Result<()> {
             .body(Full::new(bytes.clone()))?;
         let resp = target.client.request(req).await?;
         let status = resp.status();
+        // Visitors share the few addresses the test GeoIP database knows
+        // (as real visitors behind one NAT do), so the collector's
+        // per-address limit can ask one to wait: it waits, as the
+        // tracker would.
+        let retry_after = resp
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .clamp(1, 5);
         let text = resp.into_body().collect().await?.to_bytes();
         match status.as_u16() {
             202 => return Ok(()),
             503 => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
+            429 => tokio::time::sleep(Duration::from_secs(retry_after)).await,
             _ => bail!(
                 "the collector refused demo traffic ({status}): {}",
                 String::from_utf8_lossy(&text)
@@ -489,6 +501,16 @@ fn product(rng: &mut StdRng) -> u32 {
     rng.random_range(101..=110)
 }
 
+/// A product's price in dollars, as `examples/storefront/js/catalog.js`
+/// lists it.
+fn price(sku: u32) -> f64 {
+    const PRICES: [f64; 10] = [139.0, 119.0, 69.0, 189.0, 89.0, 49.0, 179.0, 39.0, 29.0, 27.0];
+    PRICES[(sku.clamp(101, 110) - 101) as usize]
+}
+
+/// Standard shipping, as the shop charges it.
+const SHIPPING: f64 = 7.95;
+
 /// One of the shop's category pages.
 fn category(rng: &mut StdRng) -> String {
     format!(
@@ -549,14 +571,26 @@ fn add_to_cart(sku: u32) -> Vec<Action> {
         click("#add-to-cart"),
         Action::Custom(
             "add_to_cart",
-            json!({"sku": sku.to_string(), "price": 89, "qty": 1}),
+            json!({"sku": sku.to_string(), "price": price(sku), "qty": 1,
+                   "value": price(sku), "currency": "USD"}),
         ),
     ]
 }
 
-fn checkout_until_shipping(rng: &mut StdRng) -> Vec<Page> {
+/// The cart's checkout button, as the shop's tag reports it.
+fn begin_checkout(sku: u32) -> Vec<Action> {
     vec![
-        page("/cart.html", rng, vec![click("#checkout")]),
+        click("#checkout"),
+        Action::Custom(
+            "begin_checkout",
+            json!({"value": price(sku), "items": 1, "currency": "USD"}),
+        ),
+    ]
+}
+
+fn checkout_until_shipping(rng: &mut StdRng, sku: u32) -> Vec<Page> {
+    vec![
+        page("/cart.html", rng, begin_checkout(sku)),
         page("/checkout/address.html", rng, vec![click("#to-shipping")]),
     ]
 }
@@ -576,7 +610,7 @@ fn social_ad_first(rng: &mut StdRng) -> Vec<Page> {
         page("/compare.html", rng, vec![Action::Scroll(0.9)]),
         page(format!("/product/{b}.html"), rng, add_to_cart(b)),
     ];
-    pages.extend(checkout_until_shipping(rng));
+    pages.extend(checkout_until_shipping(rng, b));
     // The shipping cost appears; they leave.
     pages.push(page(
         "/checkout/shipping.html",
@@ -587,11 +621,13 @@ fn social_ad_first(rng: &mut StdRng) -> Vec<Page> {
 }
 
 fn email_return(rng: &mut StdRng) -> Vec<Page> {
+    // The reminder brings back a cart filled in an earlier visit.
+    let sku = product(rng);
     let mut pages = vec![landing(
         page(
             "/cart.html?utm_source=newsletter&utm_medium=email&utm_campaign=cart_reminder",
             rng,
-            vec![click("#checkout")],
+            begin_checkout(sku),
         ),
         "android-app://com.google.android.gm",
     )];
@@ -600,11 +636,12 @@ fn email_return(rng: &mut StdRng) -> Vec<Page> {
         rng,
         vec![click("#to-shipping")],
     ));
-    pages.extend(pay(rng));
+    pages.extend(pay(rng, sku));
     pages
 }
 
-fn pay(rng: &mut StdRng) -> Vec<Page> {
+fn pay(rng: &mut StdRng, sku: u32) -> Vec<Page> {
+    let total = ((price(sku) + SHIPPING) * 100.0).round() / 100.0;
     vec![
         page("/checkout/shipping.html", rng, vec![click("#to-payment")]),
         page("/checkout/payment.html", rng, vec![click("#pay")]),
@@ -613,7 +650,7 @@ fn pay(rng: &mut StdRng) -> Vec<Page> {
             rng,
             vec![Action::Custom(
                 "purchase",
-                json!({"total": 96.95, "items": 1, "shipping": 7.95}),
+                json!({"revenue": total, "currency": "USD", "items": 1, "shipping": SHIPPING}),
             )],
         ),
     ]
@@ -629,7 +666,7 @@ fn organic_searcher(rng: &mut StdRng) -> Vec<Page> {
         ),
         page(format!("/product/{p}.html"), rng, add_to_cart(p)),
     ];
-    pages.extend(checkout_until_shipping(rng));
+    pages.extend(checkout_until_shipping(rng, p));
     pages.push(page(
         "/checkout/shipping.html",
         rng,
@@ -645,8 +682,8 @@ fn returning_buyer(rng: &mut StdRng) -> Vec<Page> {
         page("/search.html?q=boots", rng, vec![view]),
         page(format!("/product/{p}.html"), rng, add_to_cart(p)),
     ];
-    pages.extend(checkout_until_shipping(rng));
-    pages.extend(pay(rng));
+    pages.extend(checkout_until_shipping(rng, p));
+    pages.extend(pay(rng, p));
     pages
 }
 

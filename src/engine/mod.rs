@@ -291,11 +291,15 @@ impl Engine {
         collapse: bool,
     ) -> store::Result<Selected> {
         self.catch_up(store, Some(site_id))?;
-        let (segments, selector) = {
+        let (segments, selector, vocabulary) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             match state.sites.get(&site_id).map(|f| &f.journeys) {
-                Some(site) => (site.snapshot(), site.selector(wanted)),
-                None => (Vec::new(), Default::default()),
+                Some(site) => (
+                    site.snapshot(),
+                    site.selector(wanted),
+                    site.vocabulary(wanted.group),
+                ),
+                None => Default::default(),
             }
         };
         let page_bound = clean.iter().max().map_or(0, |m| *m as usize + 1);
@@ -303,6 +307,8 @@ impl Engine {
             selection: Arc::new(Selection::new(segments, &selector)),
             clean: clean.into(),
             collapse,
+            group: wanted.group,
+            vocabulary: Arc::new(vocabulary),
             page_bound,
         })
     }
@@ -435,7 +441,16 @@ pub(crate) struct Selected {
     /// Cleaned page id by raw page id.
     clean: Arc<[PageId]>,
     collapse: bool,
+    group: Option<crate::event::Dimension>,
+    vocabulary: Arc<site::Vocabulary>,
     page_bound: usize,
+}
+
+impl Selected {
+    /// What the codes in these journeys stand for.
+    pub(crate) fn vocabulary(&self) -> &site::Vocabulary {
+        &self.vocabulary
+    }
 }
 
 /// How often a server checks whether a site's snapshot is stale.
@@ -455,7 +470,10 @@ impl JourneySet for Selected {
             let cleaner = std::thread::Builder::new()
                 .name("trailmap-clean".into())
                 .spawn(move || {
-                    for block in walk.selection.journeys(&walk.clean, walk.collapse) {
+                    for block in walk
+                        .selection
+                        .journeys(&walk.clean, walk.collapse, walk.group)
+                    {
                         // The report stopped early (its deadline, or it
                         // needed no more): stop too.
                         if tx.send(block).is_err() {
@@ -473,7 +491,7 @@ impl JourneySet for Selected {
         }
         Box::new(
             self.selection
-                .journeys(&self.clean, self.collapse)
+                .journeys(&self.clean, self.collapse, self.group)
                 .map(Block::Owned),
         )
     }

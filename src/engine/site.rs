@@ -13,7 +13,7 @@
 //! place in its segment's copy.
 
 use super::column::Column;
-use crate::event::{Millis, PageSignals};
+use crate::event::{Dimension, Millis, PageSignals};
 use crate::mine::{JourneyMark, Journeys, PageId, NO_CODE, NO_REVENUE};
 use crate::store::journeys::JourneyRow;
 use crate::store::read::JourneyFilter;
@@ -194,6 +194,8 @@ impl Selector {
 pub(crate) struct Wanted {
     pub filter: JourneyFilter,
     pub entry_page: Option<Option<u32>>,
+    /// The dimension each journey's group is the value of.
+    pub group: Option<Dimension>,
 }
 
 impl Wanted {
@@ -206,6 +208,7 @@ impl Wanted {
         Wanted {
             filter: filter.clone(),
             entry_page,
+            group: None,
         }
     }
 
@@ -215,6 +218,7 @@ impl Wanted {
         Wanted {
             filter,
             entry_page: None,
+            group: None,
         }
     }
 }
@@ -476,7 +480,14 @@ impl Segment {
     /// The sessions `bits` marks, their pages cleaned through `clean`
     /// (indexed by raw page id; a page past its end cleans to 0) and, with
     /// `collapse`, consecutive repeats merged.
-    fn journeys(&self, bits: &[u64], count: usize, clean: &[PageId], collapse: bool) -> Journeys {
+    fn journeys(
+        &self,
+        bits: &[u64],
+        count: usize,
+        clean: &[PageId],
+        collapse: bool,
+        group: Option<Dimension>,
+    ) -> Journeys {
         let cleaned = |raw: u32| clean.get(raw as usize).copied().unwrap_or(0);
         // The columns as slices once, not through `Column` at every view.
         let (ids, starts, offsets): (&[i64], &[Millis], &[u32]) =
@@ -493,6 +504,18 @@ impl Segment {
                 let (a, b) = (offsets[k] as usize, offsets[k + 1] as usize);
                 let start = starts[k];
                 out.begin(ids[k]);
+                if let Some(dim) = group {
+                    let d = &self.dims[k];
+                    out.group(match dim {
+                        Dimension::Channel => wide(d.channel),
+                        Dimension::Device => wide(d.device),
+                        Dimension::Country => wide(d.country),
+                        Dimension::Referrer => d.referrer,
+                        Dimension::UtmCampaign => d.campaign,
+                        Dimension::EntryPage if d.entry == NONE => NONE,
+                        Dimension::EntryPage => cleaned(d.entry),
+                    });
+                }
                 let marks = self.marks_of(k, &mut marked_at);
                 if !marks.is_empty() {
                     self.marked_journey(&mut out, k, marks, cleaned, collapse);
@@ -752,6 +775,25 @@ impl SiteJourneys {
         self.visitors.len()
     }
 
+    /// The names a report's codes stand for: events, their properties,
+    /// and the values of the dimension `group` (none for the entry page,
+    /// whose codes are cleaned page ids).
+    pub(crate) fn vocabulary(&self, group: Option<Dimension>) -> Vocabulary {
+        let groups = match group {
+            Some(Dimension::Channel) => self.channel.names(),
+            Some(Dimension::Device) => self.device.names(),
+            Some(Dimension::Country) => self.country.names(),
+            Some(Dimension::Referrer) => self.referrer.names(),
+            Some(Dimension::UtmCampaign) => self.campaign.names(),
+            Some(Dimension::EntryPage) | None => Vec::new(),
+        };
+        Vocabulary {
+            events: self.event.names(),
+            props: self.props.names(),
+            groups,
+        }
+    }
+
     /// The channel, device and country names by code.
     pub(crate) fn names(&self) -> super::overview::Names {
         super::overview::Names {
@@ -765,6 +807,17 @@ impl SiteJourneys {
     pub(crate) fn snapshot(&self) -> Vec<Arc<Segment>> {
         self.segments.clone()
     }
+}
+
+/// What the codes in a report's journeys stand for, as of its selection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Vocabulary {
+    /// Custom events' names by code ([`crate::mine::JourneyMark::name`]).
+    pub events: Vec<Box<str>>,
+    /// Their properties apart from revenue, as JSON objects, by code.
+    pub props: Vec<Box<str>>,
+    /// The breakdown's values by code ([`crate::mine::JourneyRef::group`]).
+    pub groups: Vec<Box<str>>,
 }
 
 /// The start of each session of `ids` (ascending) that `sel` admits in
@@ -833,12 +886,13 @@ impl Selection {
         &'a self,
         clean: &'a [PageId],
         collapse: bool,
+        group: Option<Dimension>,
     ) -> impl Iterator<Item = Journeys> + 'a {
         self.segments
             .iter()
             .zip(&self.admitted)
             .filter(|(_, (_, n))| *n > 0)
-            .map(move |(seg, (bits, n))| seg.journeys(bits, *n, clean, collapse))
+            .map(move |(seg, (bits, n))| seg.journeys(bits, *n, clean, collapse, group))
     }
 }
 
@@ -881,7 +935,7 @@ mod tests {
         let clean: Vec<PageId> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(wanted));
         let mut v = Vec::new();
-        for block in sel.journeys(&clean, true) {
+        for block in sel.journeys(&clean, true, None) {
             v.extend(block.iter().map(|j| (j.session_id, j.pages.to_vec())));
         }
         assert_eq!(v.len(), sel.len());
@@ -928,7 +982,7 @@ mod tests {
         let clean: Vec<PageId> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
         let mut marked = Vec::new();
-        for block in sel.journeys(&clean, true) {
+        for block in sel.journeys(&clean, true, None) {
             for j in block.iter() {
                 if !j.marks.is_empty() {
                     let names: Vec<&str> = j
@@ -986,7 +1040,7 @@ mod tests {
         assert_eq!(held.len(), (n as usize).div_ceil(2));
         let clean: Vec<PageId> = (0..10).collect();
         assert!(held
-            .journeys(&clean, true)
+            .journeys(&clean, true, None)
             .all(|b| b.iter().all(|j| j.pages == [1, 2])));
 
         let search = Wanted::only(JourneyFilter {

@@ -13,6 +13,7 @@
 pub(crate) mod budget;
 pub(crate) mod cancel;
 pub(crate) mod clean;
+pub(crate) mod conversions;
 pub(crate) mod flow;
 pub(crate) mod frustration;
 pub(crate) mod funnel;
@@ -115,6 +116,9 @@ pub(crate) struct JourneyRef<'a> {
     /// The journey's custom events in order ([`JourneyMark::after`] places
     /// each among the views).
     pub marks: &'a [JourneyMark],
+    /// The code of the session's value of the dimension a report breaks
+    /// down by ([`NO_CODE`]: none, or no breakdown asked).
+    pub group: u32,
 }
 
 #[cfg(test)]
@@ -126,6 +130,7 @@ impl Journey {
             times: &self.times,
             signals: &self.signals,
             marks: &self.marks,
+            group: NO_CODE,
         }
     }
 }
@@ -215,6 +220,8 @@ pub(crate) struct Journeys {
     /// Where each journey's events start in `marks`, and one past the end.
     mark_offsets: Vec<u32>,
     marks: Vec<JourneyMark>,
+    /// Each journey's [`JourneyRef::group`].
+    groups: Vec<u32>,
 }
 
 impl Journeys {
@@ -229,6 +236,7 @@ impl Journeys {
             signals: Vec::with_capacity(views),
             mark_offsets: offsets_start(journeys),
             marks: Vec::new(),
+            groups: Vec::with_capacity(journeys),
         }
     }
 
@@ -242,6 +250,14 @@ impl Journeys {
             self.mark_offsets.push(0);
         }
         self.session_ids.push(session_id);
+        self.groups.push(NO_CODE);
+    }
+
+    /// Sets the group of the journey begun last.
+    pub(crate) fn group(&mut self, code: u32) {
+        if let Some(g) = self.groups.last_mut() {
+            *g = code;
+        }
     }
 
     /// Adds a custom event to the journey begun last, after the views
@@ -280,6 +296,7 @@ impl Journeys {
         let start = *self.offsets.last().expect("begun") as usize;
         if self.pages.len() == start {
             self.session_ids.pop();
+            self.groups.pop();
             let marks = *self.mark_offsets.last().expect("begun") as usize;
             self.marks.truncate(marks);
         } else {
@@ -294,6 +311,7 @@ impl Journeys {
     #[cfg(test)]
     pub(crate) fn push(&mut self, j: JourneyRef<'_>) {
         self.begin(j.session_id);
+        self.group(j.group);
         let mut marks = j.marks.iter().peekable();
         for i in 0..j.pages.len() {
             while let Some(m) = marks.next_if(|m| m.after as usize <= i) {
@@ -323,6 +341,7 @@ impl Journeys {
             times: &self.times[a..b],
             signals: &self.signals[a..b],
             marks: &self.marks[c..d],
+            group: self.groups[i],
         }
     }
 }

@@ -197,16 +197,16 @@ pub(crate) fn stage_report(
     }
 }
 
-/// Sessions that viewed a goal page (`is_goal`): the conversions the
-/// stages lead to.
+/// Sessions that reached a goal (`reached`): the conversions the stages
+/// lead to.
 pub(crate) fn converted(
     journeys: &(impl JourneySet + ?Sized),
-    is_goal: impl Fn(PageId) -> bool,
+    reached: impl Fn(&super::JourneyRef<'_>) -> bool,
 ) -> u32 {
     let mut n = 0;
     for block in journeys.blocks() {
         for j in block.iter() {
-            n += u32::from(j.pages.iter().any(|p| is_goal(*p)));
+            n += u32::from(reached(&j));
         }
     }
     n
@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn conversions_are_sessions_with_a_goal_page() {
         let j = journeys(&[&[1, 5], &[5, 5], &[1], &[]]);
-        assert_eq!(converted(&j, |p| p == 5), 2);
+        assert_eq!(converted(&j, |j| j.pages.contains(&5)), 2);
         assert_eq!(converted(&j, |_| false), 0);
     }
 

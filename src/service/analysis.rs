@@ -20,6 +20,7 @@ use crate::mine::stages::{StageMap, MAX_STAGES};
 use crate::mine::{
     flow, frustration, funnel, graph, paths, patterns, stages, JourneySet, PageId, PageSequences,
 };
+use crate::service::conversions::TargetSpec;
 use crate::service::error::{Result, ServiceError};
 use crate::service::report::*;
 use crate::store::read::{self, JourneyFilter};
@@ -37,7 +38,9 @@ pub(crate) struct Analysis {
     /// The site's name, for the errors that say how to fix its settings.
     site: String,
     /// When to stop.
-    cancel: Cancel,
+    pub(super) cancel: Cancel,
+    /// What the journeys' event, property and group codes stand for.
+    pub(super) vocabulary: std::sync::Arc<crate::engine::site::Vocabulary>,
 }
 
 /// Runs a long store read that stops inside SQLite once `cancel` says so
@@ -87,6 +90,19 @@ impl Analysis {
         filter: &JourneyFilter,
         cancel: Cancel,
     ) -> Result<Analysis> {
+        Analysis::load_grouped(store, engine, site, filter, None, cancel)
+    }
+
+    /// [`Analysis::load_until`], each journey carrying the code of its
+    /// value of `group` ([`crate::mine::JourneyRef::group`]).
+    pub(crate) fn load_grouped(
+        store: &Store,
+        engine: &Engine,
+        site: &str,
+        filter: &JourneyFilter,
+        group: Option<crate::event::Dimension>,
+        cancel: Cancel,
+    ) -> Result<Analysis> {
         let conn = store.read()?;
         let site = super::find_site(&conn, site)?;
         let rules = sites::page_rules(&conn, site.id)?;
@@ -97,11 +113,13 @@ impl Analysis {
         drop(conn);
         let pages = PageMap::build_until(&raw_pages, &cleaner, &cancel);
         cancel.check()?;
-        let wanted = Wanted::of(filter, &raw_pages);
+        let mut wanted = Wanted::of(filter, &raw_pages);
+        wanted.group = group;
         let journeys =
             engine.journeys(store, site.id, &wanted, pages.dense(), !filter.keep_repeats)?;
         cancel.check()?;
         Ok(Analysis {
+            vocabulary: std::sync::Arc::new(journeys.vocabulary().clone()),
             journeys: Box::new(journeys),
             pages,
             cleaner,
@@ -182,7 +200,7 @@ impl Analysis {
             .collect()
     }
 
-    fn name(&self, id: PageId) -> String {
+    pub(super) fn name(&self, id: PageId) -> String {
         self.pages.name(id).to_string()
     }
 
@@ -432,17 +450,22 @@ impl Analysis {
         })
     }
 
-    /// Whether each cleaned page is a goal (indexed by page id).
+    /// Whether each cleaned page is a page goal (indexed by page id).
     pub(crate) fn goal_pages(&self) -> Result<Vec<bool>> {
-        let (_, goals) = self.stored_settings()?;
         let mut goal = vec![false; self.pages.len()];
-        for re in &goals {
-            for page in self.pages.matching_until(re, &self.cancel) {
+        for (_, _, re) in self.stored_goals()? {
+            let Some(re) = re else { continue };
+            for page in self.pages.matching_until(&re, &self.cancel) {
                 goal[page as usize] = true;
             }
             self.finished()?;
         }
         Ok(goal)
+    }
+
+    /// The site's goals as written, read and (pages) compiled.
+    pub(super) fn stored_goals(&self) -> Result<Vec<CompiledGoal>> {
+        Ok(self.stored_settings()?.1)
     }
 
     /// The site's stored stages and goals, compiled, or why they cannot be
@@ -462,8 +485,8 @@ impl Analysis {
     pub(crate) fn stages(&self) -> Result<StagesReport> {
         let map = self.stage_map()?;
         let mut report = stages::stage_report(&*self.journeys, &map, 10);
-        let goal = self.goal_pages()?;
-        let converted = stages::converted(&*self.journeys, |p| goal[p as usize]);
+        let goals: Vec<_> = self.goal_targets()?.into_iter().map(|(_, t)| t).collect();
+        let converted = stages::converted(&*self.journeys, |j| goals.iter().any(|g| g.reached(j)));
         let name = |i: usize| self.settings.stages[i].name.clone();
         let stages = std::mem::take(&mut report.stages)
             .into_iter()
@@ -552,8 +575,11 @@ pub(crate) fn check_settings(s: &JourneySettings) -> Result<()> {
         .map_err(ServiceError::Invalid)
 }
 
-/// Each stage's page patterns, and the goal patterns, compiled.
-type CompiledSettings = (Vec<Vec<Regex>>, Vec<Regex>);
+/// A goal as written, read, and its page pattern compiled.
+pub(crate) type CompiledGoal = (String, TargetSpec, Option<Regex>);
+
+/// Each stage's page patterns, and the goals, compiled.
+type CompiledSettings = (Vec<Vec<Regex>>, Vec<CompiledGoal>);
 
 /// Compiles journey settings: at most [`budget::Budgets::max_stage_patterns`]
 /// page patterns over all stages and [`budget::Budgets::max_goal_patterns`] goals, all
@@ -600,7 +626,14 @@ fn compile_settings(s: &JourneySettings) -> std::result::Result<CompiledSettings
     let goals = s
         .goals
         .iter()
-        .map(|p| patterns.compile(p).map_err(|e| format!("goal {p:?} {e}")))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+        .map(|text| {
+            let spec = TargetSpec::parse(text).map_err(|e| format!("goal {text:?}: {e}"))?;
+            let re = match spec.page() {
+                Some(p) => Some(patterns.compile(p).map_err(|e| format!("goal {text:?} {e}"))?),
+                None => None,
+            };
+            Ok((text.clone(), spec, re))
+        })
+        .collect::<std::result::Result<Vec<_>, String>>()?;
     Ok((stages, goals))
 }

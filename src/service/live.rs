@@ -122,7 +122,10 @@ impl Service {
         let goals: Vec<regex::Regex> = sites::journey_settings(&conn, s.id)?
             .goals
             .iter()
-            .filter_map(|g| regex::Regex::new(g).ok())
+            .filter_map(|g| match super::conversions::TargetSpec::parse(g) {
+                Ok(super::conversions::TargetSpec::Page(p)) => regex::Regex::new(&p).ok(),
+                _ => None,
+            })
             .collect();
         let since = now - i64::from(minutes) * 60_000;
         let active = live::live_sessions(&conn, s.id, since, include_bots)?;

@@ -12,6 +12,7 @@ pub(crate) mod accounts;
 pub(crate) mod analysis;
 pub(crate) mod annotations;
 pub(crate) mod charts;
+pub(crate) mod conversions;
 pub(crate) mod error;
 mod hints;
 pub(crate) mod import;
@@ -207,7 +208,20 @@ impl Service {
                 self.overview(site, &filters, *top, *interval, &cancel)?,
             ));
         }
-        let a = self.analysis(site, &filters, cancel)?;
+        let group = match req {
+            ReportRequest::Goals { breakdown, .. } | ReportRequest::Revenue { breakdown, .. } => {
+                *breakdown
+            }
+            _ => None,
+        };
+        let a = Analysis::load_grouped(
+            &self.store,
+            &self.engine,
+            site,
+            &filters.journey_filter(),
+            group,
+            cancel,
+        )?;
         let page = |p: &Option<String>| p.as_deref().map(|p| a.page(p)).transpose();
         let report = match req {
             ReportRequest::Overview { .. } => unreachable!("answered above"),
@@ -238,6 +252,13 @@ impl Service {
                 max_len: p.max_len,
                 min_support: p.min_support,
             })?),
+            ReportRequest::Events { top } => Report::Events(a.events(*top)),
+            ReportRequest::Goals { breakdown, top } => Report::Goals(a.goals(*breakdown, *top)?),
+            ReportRequest::Revenue {
+                breakdown,
+                currency,
+                top,
+            } => Report::Revenue(a.revenue(*breakdown, currency.as_deref(), *top)?),
         };
         // A stopped mining function returns what it had: never show that.
         a.finished()?;

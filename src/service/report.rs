@@ -214,6 +214,9 @@ pub(crate) enum Report {
     Frustration(FrustrationReport),
     Moments(MomentsReport),
     Patterns(PatternsReport),
+    Events(super::conversions::EventsReport),
+    Goals(super::conversions::GoalsReport),
+    Revenue(super::conversions::RevenueReport),
 }
 
 impl Report {
@@ -527,6 +530,9 @@ impl Report {
                     tables: vec![t],
                 }
             }
+            Report::Events(r) => r.tables(),
+            Report::Goals(r) => r.tables(),
+            Report::Revenue(r) => r.tables(),
         }
     }
 }

@@ -339,6 +339,9 @@ pub(crate) enum ReportKind {
     Frustration,
     Moments,
     Patterns,
+    Events,
+    Goals,
+    Revenue,
 }
 
 impl ReportKind {}
@@ -437,6 +440,22 @@ pub(crate) enum ReportRequest {
         top: usize,
     },
     Patterns(PatternsRequest),
+    /// Custom events, with the `top` values of each property.
+    Events {
+        top: usize,
+    },
+    /// Goal conversions, overall and per value of `breakdown`.
+    Goals {
+        breakdown: Option<crate::event::Dimension>,
+        top: usize,
+    },
+    /// Revenue in one currency (the one with the most orders when not
+    /// given), overall and per value of `breakdown`.
+    Revenue {
+        breakdown: Option<crate::event::Dimension>,
+        currency: Option<String>,
+        top: usize,
+    },
 }
 
 impl ReportRequest {
@@ -475,6 +494,18 @@ impl ReportRequest {
                 min_support: p.number(&PATTERN_MIN_SUPPORT)?,
                 all: p.flag("all")?,
             }),
+            ReportKind::Events => ReportRequest::Events {
+                top: p.number(&TOP)?,
+            },
+            ReportKind::Goals => ReportRequest::Goals {
+                breakdown: p.choice("breakdown")?,
+                top: p.number(&TOP)?,
+            },
+            ReportKind::Revenue => ReportRequest::Revenue {
+                breakdown: p.choice("breakdown")?,
+                currency: p.get("currency").filter(|c| !c.is_empty()).map(str::to_string),
+                top: p.number(&TOP)?,
+            },
         })
     }
 
@@ -484,8 +515,20 @@ impl ReportRequest {
         match self {
             ReportRequest::Overview { top, .. }
             | ReportRequest::Transitions { top, .. }
-            | ReportRequest::Moments { top } => {
+            | ReportRequest::Moments { top }
+            | ReportRequest::Events { top }
+            | ReportRequest::Goals { top, .. } => {
                 TOP.check(*top)?;
+            }
+            ReportRequest::Revenue { top, currency, .. } => {
+                TOP.check(*top)?;
+                if let Some(c) = currency {
+                    if c.len() > 8 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+                        return Err(ServiceError::invalid(format!(
+                            "currency: {c:?} is not a currency code (EUR, USD)"
+                        )));
+                    }
+                }
             }
             ReportRequest::Paths(p) => {
                 STEPS.check(p.steps)?;

@@ -238,8 +238,9 @@ pub(crate) struct Stage {
     pub side: bool,
 }
 
-/// How a site's pages map to journey stages, and which pages are goals
-/// (reaching one means the session converted).
+/// How a site's pages map to journey stages, and its goals (reaching one
+/// means the session converted): each a page regex, or `event:NAME` with
+/// an optional `KEY=VALUE` ([`crate::service::conversions::TargetSpec`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct JourneySettings {
     /// In journey order: a later stage is deeper.
@@ -285,7 +286,11 @@ impl Default for JourneySettings {
                     &[r"^/(reviews?|refer|referral|invite|share|write-a-review)([/.?]|$)"],
                 ),
             ],
+            // A purchase with the tag's `purchase` event (GA4's name), or
+            // a view of an order confirmation page (shops without the
+            // event, and access logs).
             goals: vec![
+                "event:purchase".to_string(),
                 r"^/(thank-?you|order-confirmation|checkout/(success|thank-?you))([/.?]|$)"
                     .to_string(),
             ],

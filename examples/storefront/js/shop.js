@@ -90,7 +90,7 @@
         for (var i = 0; i < cart.length; i++) if (cart[i].id === p.id && cart[i].size === size) line = cart[i];
         if (line) line.qty = Math.min(10, line.qty + qty); else cart.push({ id: p.id, size: size, qty: qty });
         setCart(cart);
-        track('add_to_cart', { sku: String(p.id), price: p.price, qty: qty });
+        track('add_to_cart', { sku: String(p.id), price: p.price, qty: qty, value: round(p.price * qty), currency: 'USD' });
         var msg = $('#added-msg');
         msg.innerHTML = '\u2713 Added ' + qty + ' \u00d7 ' + esc(p.name) + ' to your cart. <a href="/cart.html" id="view-cart">View cart</a>';
         msg.classList.add('ok');
@@ -154,7 +154,7 @@
       btn.addEventListener('click', function () {
         var cart = getCart();
         if (!cart.length) return;
-        track('begin_checkout', { value: subtotal(cart), items: itemCount(cart) });
+        track('begin_checkout', { value: subtotal(cart), items: itemCount(cart), currency: 'USD' });
         location.href = '/checkout/address.html';
       });
       render();
@@ -227,7 +227,7 @@
         return p ? '<li><span>' + esc(p.name) + ' <small>\u00d7 ' + l.qty + '</small></span><span>' + money(p.price * l.qty) + '</span></li>' : '';
       }).join('') + '<li><span>Shipping <small>' + esc((SHIPPING[order.method] || {}).label || '') + '</small></span><span>' + money(order.shipping) + '</span></li>';
       if (!order.tracked) { // fire once per order, not on every reload
-        track('purchase', { total: order.total, items: itemCount(order.items), shipping: order.shipping });
+        track('purchase', { revenue: order.total, currency: 'USD', items: itemCount(order.items), shipping: order.shipping });
         order.tracked = true;
         save(sessionStorage, ORDER_KEY, order);
       }
