@@ -504,7 +504,9 @@ fn product(rng: &mut StdRng) -> u32 {
 /// A product's price in dollars, as `examples/storefront/js/catalog.js`
 /// lists it.
 fn price(sku: u32) -> f64 {
-    const PRICES: [f64; 10] = [139.0, 119.0, 69.0, 189.0, 89.0, 49.0, 179.0, 39.0, 29.0, 27.0];
+    const PRICES: [f64; 10] = [
+        139.0, 119.0, 69.0, 189.0, 89.0, 49.0, 179.0, 39.0, 29.0, 27.0,
+    ];
     PRICES[(sku.clamp(101, 110) - 101) as usize]
 }
 

@@ -36,6 +36,7 @@ pub(crate) const VIEWS: &[&str] = &[
     "funnels",
     "stages",
     "friction",
+    "conversions",
 ];
 
 /// How a request is authenticated.

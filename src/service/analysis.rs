@@ -629,7 +629,11 @@ fn compile_settings(s: &JourneySettings) -> std::result::Result<CompiledSettings
         .map(|text| {
             let spec = TargetSpec::parse(text).map_err(|e| format!("goal {text:?}: {e}"))?;
             let re = match spec.page() {
-                Some(p) => Some(patterns.compile(p).map_err(|e| format!("goal {text:?} {e}"))?),
+                Some(p) => Some(
+                    patterns
+                        .compile(p)
+                        .map_err(|e| format!("goal {text:?} {e}"))?,
+                ),
                 None => None,
             };
             Ok((text.clone(), spec, re))

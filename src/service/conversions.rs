@@ -195,8 +195,10 @@ impl Analysis {
             .iter()
             .map(|e| {
                 // Property values of this event, counted over its events.
-                let mut values: std::collections::BTreeMap<&str, std::collections::HashMap<String, u32>> =
-                    Default::default();
+                let mut values: std::collections::BTreeMap<
+                    &str,
+                    std::collections::HashMap<String, u32>,
+                > = Default::default();
                 for (&(name, code), &n) in &counts.props {
                     if name != e.name || code == NO_CODE {
                         continue;
@@ -329,7 +331,11 @@ impl Analysis {
         let mut orders_by_currency: std::collections::HashMap<String, u32> = Default::default();
         for block in self.journeys.blocks() {
             for j in block.iter() {
-                for m in j.marks.iter().filter(|m| m.revenue_milli != crate::mine::NO_REVENUE) {
+                for m in j
+                    .marks
+                    .iter()
+                    .filter(|m| m.revenue_milli != crate::mine::NO_REVENUE)
+                {
                     *orders_by_currency.entry(currency_of(m.props)).or_default() += 1;
                 }
             }
@@ -343,7 +349,9 @@ impl Analysis {
             Some(c) => c.trim().to_uppercase(),
             None => seen.first().map(|c| c.currency.clone()).unwrap_or_default(),
         };
-        let in_currency: Vec<bool> = (0..props.len() as u32).map(|c| currency_of(c) == chosen).collect();
+        let in_currency: Vec<bool> = (0..props.len() as u32)
+            .map(|c| currency_of(c) == chosen)
+            .collect();
         let no_props_in = chosen.is_empty();
         let in_currency = |code: u32| {
             if code == NO_CODE {
@@ -548,7 +556,14 @@ impl EventsReport {
     pub(crate) fn tables(&self) -> Tables {
         let mut events = Table::new(
             "events",
-            &["event", "count", "sessions", "session share", "orders", "revenue"],
+            &[
+                "event",
+                "count",
+                "sessions",
+                "session share",
+                "orders",
+                "revenue",
+            ],
         );
         let mut values = Table::new(
             "property values",
@@ -599,7 +614,13 @@ impl GoalsReport {
         if self.breakdown.is_some() {
             let mut by = Table::new(
                 "by segment",
-                &["value", "goal", "sessions", "conversions", "conversion rate"],
+                &[
+                    "value",
+                    "goal",
+                    "sessions",
+                    "conversions",
+                    "conversion rate",
+                ],
             );
             for g in &self.groups {
                 by.row(vec![

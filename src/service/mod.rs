@@ -204,9 +204,10 @@ impl Service {
         let filters = filters.clone().check()?;
         req.check()?;
         if let ReportRequest::Overview { top, interval } = req {
-            return Ok(Report::Overview(
-                self.overview(site, &filters, *top, *interval, &cancel)?,
-            ));
+            let overview = self.overview(site, &filters, *top, *interval, &cancel)?;
+            // Each goal's conversions over the same sessions.
+            let goals = self.analysis(site, &filters, cancel)?.goals(None, 0)?;
+            return Ok(Report::Overview(report::OverviewReport { overview, goals }));
         }
         let group = match req {
             ReportRequest::Goals { breakdown, .. } | ReportRequest::Revenue { breakdown, .. } => {

@@ -200,11 +200,19 @@ pub(crate) struct PatternRow {
     pub pattern: Pattern,
 }
 
+/// `overview`: the headline figures, and each goal's conversions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct OverviewReport {
+    #[serde(flatten)]
+    pub overview: Overview,
+    pub goals: super::conversions::GoalsReport,
+}
+
 /// Any report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub(crate) enum Report {
-    Overview(Overview),
+    Overview(OverviewReport),
     Paths(PathsReport),
     Exits(ExitsReport),
     Transitions(TransitionsReport),
@@ -537,7 +545,8 @@ impl Report {
     }
 }
 
-fn overview_tables(o: &Overview) -> Tables {
+fn overview_tables(r: &OverviewReport) -> Tables {
+    let o = &r.overview;
     let mut t = Table::new("top", &["dimension", "value", "sessions"]);
     let lists = [
         ("entry page", &o.entry_pages),
@@ -562,8 +571,9 @@ fn overview_tables(o: &Overview) -> Tables {
             ("page views", o.page_views.into()),
             ("bounce rate", Cell::Rate(o.bounce_rate)),
             ("mean duration (s)", Cell::Number(o.mean_duration_s)),
+            ("conversion rate", Cell::Rate(r.goals.conversion_rate)),
         ],
-        tables: vec![t],
+        tables: vec![t, r.goals.tables().tables.swap_remove(0)],
     }
 }
 

@@ -503,7 +503,10 @@ impl ReportRequest {
             },
             ReportKind::Revenue => ReportRequest::Revenue {
                 breakdown: p.choice("breakdown")?,
-                currency: p.get("currency").filter(|c| !c.is_empty()).map(str::to_string),
+                currency: p
+                    .get("currency")
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string),
                 top: p.number(&TOP)?,
             },
         })

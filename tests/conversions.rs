@@ -1,0 +1,282 @@
+//! Goals, custom events and revenue through the real binary: generated
+//! sessions posted to the collector, the site's goals set through the API,
+//! and the `events`, `goals`, `revenue` and `overview` reports (API and
+//! CLI) checked against counts made here from what was sent.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A small deterministic generator (no dependency for a test's dice).
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// One generated session, and what it should count as.
+struct Sent {
+    sid: String,
+    channel: &'static str,
+    campaign: Option<&'static str>,
+    events: Vec<String>,
+    /// (name, props) of its custom events.
+    customs: Vec<(&'static str, Value)>,
+    thank_you: bool,
+}
+
+fn generate(n: usize) -> Vec<Sent> {
+    let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
+    let now = now_ms();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let start = now - 3_600_000 + i as i64 * 1000;
+        let (channel, referrer) = [
+            ("direct", ""),
+            ("organic_search", "https://www.google.com/"),
+            ("social", "https://www.facebook.com/"),
+        ][dice.below(3) as usize];
+        let campaign = [None, Some("spring"), Some("winter")][dice.below(3) as usize];
+        let landing = match campaign {
+            Some(c) => format!("/?utm_source=x&utm_medium=cpc&utm_campaign={c}"),
+            None => "/".to_string(),
+        };
+        let mut s = Sent {
+            sid: format!("conv{i}"),
+            // A campaign's medium makes the channel paid.
+            channel: if campaign.is_some() { "paid" } else { channel },
+            campaign,
+            events: vec![pageview(start, &landing, referrer)],
+            customs: Vec::new(),
+            thank_you: false,
+        };
+        let mut t = start;
+        let custom = |s: &mut Sent, t: i64, name: &'static str, props: Value| {
+            s.events.push(format!(
+                r#"{{"type":"custom","ts":{t},"name":"{name}","props":{props}}}"#
+            ));
+            s.customs.push((name, props));
+        };
+        if dice.below(4) == 0 {
+            let plan = ["pro", "free"][dice.below(2) as usize];
+            custom(&mut s, t + 100, "signup", json!({ "plan": plan }));
+        }
+        let carts = dice.below(3);
+        for _ in 0..carts {
+            t += 2000;
+            s.events
+                .push(pageview(t, &format!("/product/{}", dice.below(5)), ""));
+            let value = 10 + dice.below(90);
+            custom(
+                &mut s,
+                t + 500,
+                "add_to_cart",
+                json!({"sku": format!("s{}", dice.below(4)), "value": value, "currency": "USD"}),
+            );
+        }
+        if carts > 0 && dice.below(2) == 0 {
+            t += 2000;
+            s.events.push(pageview(t, "/thank-you.html", ""));
+            s.thank_you = true;
+            // Cents, so the sums are exact in decimal.
+            let revenue = (1000 + dice.below(20_000)) as f64 / 100.0;
+            let currency = if dice.below(5) == 0 { "EUR" } else { "USD" };
+            custom(
+                &mut s,
+                t + 200,
+                "purchase",
+                json!({"revenue": revenue, "currency": currency}),
+            );
+        }
+        out.push(s);
+    }
+    out
+}
+
+fn close(a: &Value, b: f64) -> bool {
+    (a.as_f64().unwrap() - b).abs() < 1e-6
+}
+
+#[test]
+fn goals_events_and_revenue_count_what_the_collector_took() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    let sent = generate(240);
+    for x in &sent {
+        let r = s.collect(&batch(&x.sid, &x.events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+
+    // Goals: an event, an event with a property, and a page.
+    let mut settings = s.get_json("/api/sites/shop/stages/settings");
+    settings["goals"] = json!(["event:purchase", "event:signup plan=pro", "^/thank-you"]);
+    let r = s.put("/api/sites/shop/stages/settings", &settings.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    settings["goals"] = json!(["event:signup plan"]);
+    let r = s.put("/api/sites/shop/stages/settings", &settings.to_string());
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("KEY=VALUE"), "{}", r.body);
+
+    // The events report against a count of what was sent.
+    let events = s.get_json("/api/sites/shop/events?top=50");
+    assert_eq!(events["sessions"], sent.len());
+    let mut by_name: BTreeMap<&str, (usize, BTreeSet<&str>)> = BTreeMap::new();
+    for x in &sent {
+        for (name, _) in &x.customs {
+            let e = by_name.entry(name).or_default();
+            e.0 += 1;
+            e.1.insert(&x.sid);
+        }
+    }
+    let listed = events["events"].as_array().unwrap();
+    assert_eq!(listed.len(), by_name.len(), "{events}");
+    for e in listed {
+        let (count, sessions) = &by_name[e["name"].as_str().unwrap()];
+        assert_eq!(e["count"], *count, "{e}");
+        assert_eq!(e["sessions"], sessions.len(), "{e}");
+    }
+    let signup = listed.iter().find(|e| e["name"] == "signup").unwrap();
+    let plan = &signup["properties"][0];
+    assert_eq!(plan["key"], "plan");
+    let pro = sent
+        .iter()
+        .flat_map(|x| &x.customs)
+        .filter(|(n, p)| *n == "signup" && p["plan"] == "pro")
+        .count();
+    let listed_pro = plan["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["value"] == "pro")
+        .unwrap();
+    assert_eq!(listed_pro["count"], pro);
+
+    // Goals per channel.
+    let goals = s.get_json("/api/sites/shop/goals?breakdown=channel");
+    let reached = |x: &Sent| {
+        [
+            x.customs.iter().any(|(n, _)| *n == "purchase"),
+            x.customs
+                .iter()
+                .any(|(n, p)| *n == "signup" && p["plan"] == "pro"),
+            x.thank_you,
+        ]
+    };
+    let count = |pick: &dyn Fn(&Sent) -> bool| sent.iter().filter(|x| pick(x)).count();
+    for (i, g) in goals["goals"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(g["conversions"], count(&|x| reached(x)[i]), "{g}");
+    }
+    assert_eq!(
+        goals["converted"],
+        count(&|x| reached(x).iter().any(|r| *r))
+    );
+    let groups = goals["groups"].as_array().unwrap();
+    assert_eq!(
+        groups
+            .iter()
+            .map(|g| g["sessions"].as_u64().unwrap())
+            .sum::<u64>(),
+        sent.len() as u64
+    );
+    for g in groups {
+        let channel = g["value"].as_str().unwrap();
+        let members: Vec<&Sent> = sent.iter().filter(|x| x.channel == channel).collect();
+        assert_eq!(g["sessions"], members.len(), "{channel}");
+        assert_eq!(
+            g["converted"],
+            members
+                .iter()
+                .filter(|x| reached(x).iter().any(|r| *r))
+                .count(),
+            "{channel}"
+        );
+        assert_eq!(
+            g["goals"][0]["conversions"],
+            members.iter().filter(|x| reached(x)[0]).count()
+        );
+    }
+
+    // Revenue in dollars (most orders), per campaign, against the sums of
+    // what was sent; carts left without an order and their value.
+    let revenue = s.get_json("/api/sites/shop/revenue?breakdown=utm_campaign");
+    assert_eq!(revenue["currency"], "USD", "{revenue}");
+    let orders_in = |x: &Sent, cur: &str| -> Vec<f64> {
+        x.customs
+            .iter()
+            .filter(|(n, p)| *n == "purchase" && p["currency"] == cur)
+            .map(|(_, p)| p["revenue"].as_f64().unwrap())
+            .collect()
+    };
+    let check = |row: &Value, members: &[&Sent]| {
+        let usd: Vec<f64> = members.iter().flat_map(|x| orders_in(x, "USD")).collect();
+        assert_eq!(row["orders"], usd.len(), "{row}");
+        assert!(close(&row["revenue"], usd.iter().sum()), "{row}");
+        let carted: Vec<&&Sent> = members
+            .iter()
+            .filter(|x| x.customs.iter().any(|(n, _)| *n == "add_to_cart"))
+            .collect();
+        let abandoned: Vec<&&Sent> = carted
+            .iter()
+            .copied()
+            .filter(|x| !x.customs.iter().any(|(n, _)| *n == "purchase"))
+            .collect();
+        let left: f64 = abandoned
+            .iter()
+            .flat_map(|x| &x.customs)
+            .filter(|(n, _)| *n == "add_to_cart")
+            .map(|(_, p)| p["value"].as_f64().unwrap())
+            .sum();
+        assert_eq!(row["carts"], carted.len(), "{row}");
+        assert_eq!(row["abandoned_carts"], abandoned.len(), "{row}");
+        assert!(close(&row["abandoned_value"], left), "{row}");
+        assert_eq!(
+            row["buyers"],
+            members
+                .iter()
+                .filter(|x| !orders_in(x, "USD").is_empty())
+                .count()
+        );
+    };
+    let everyone: Vec<&Sent> = sent.iter().collect();
+    check(&revenue["totals"], &everyone);
+    for g in revenue["groups"].as_array().unwrap() {
+        let campaign = g["value"].as_str().unwrap();
+        let members: Vec<&Sent> = sent
+            .iter()
+            .filter(|x| x.campaign.unwrap_or("(none)") == campaign)
+            .collect();
+        check(g, &members);
+    }
+    let currencies: Vec<&str> = revenue["currencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["currency"].as_str().unwrap())
+        .collect();
+    assert_eq!(currencies, ["USD", "EUR"]);
+    let euros = s.get_json("/api/sites/shop/revenue?currency=eur");
+    let eur: f64 = sent.iter().flat_map(|x| orders_in(x, "EUR")).sum();
+    assert!(close(&euros["totals"]["revenue"], eur), "{euros}");
+    let bad = s.get("/api/sites/shop/revenue?currency=US%20D");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    // The overview carries the goals; the CLI answers as the API does.
+    let overview = s.get_json("/api/sites/shop/overview");
+    assert_eq!(overview["goals"]["converted"], goals["converted"]);
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &["goals", "--site", SITE, "--breakdown", "channel", "--json"],
+    );
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cli, goals);
+    let (ok, out, err) = run_cli(&s.db, &["revenue", "--site", SITE, "--csv"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("value,sessions,orders,revenue"), "{out}");
+}
