@@ -266,6 +266,24 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     let bad = s.get("/api/sites/shop/revenue?currency=US%20D");
     assert_eq!(bad.status, 400, "{}", bad.body);
 
+    // A funnel of a page and two events: every session lands on /, some
+    // add to the cart after it, some of those buy after that.
+    let funnel = s.get_json(
+        "/api/sites/shop/funnel?step=%5E/$&step=event:add_to_cart&step=event:purchase&window_minutes=600",
+    );
+    let steps: Vec<u64> = funnel["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|st| st["sessions"].as_u64().unwrap())
+        .collect();
+    let carted = count(&|x| x.customs.iter().any(|(n, _)| *n == "add_to_cart")) as u64;
+    let bought = count(&|x| reached(x)[0]) as u64;
+    assert_eq!(steps, [sent.len() as u64, carted, bought], "{funnel}");
+    let bad = s.get("/api/sites/shop/funnel?step=/&step=event:");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("needs a name"), "{}", bad.body);
+
     // The overview carries the goals; the CLI answers as the API does.
     let overview = s.get_json("/api/sites/shop/overview");
     assert_eq!(overview["goals"]["converted"], goals["converted"]);

@@ -9,6 +9,12 @@
 //! very next view (strict) matches step i, no later than `window_ms` after
 //! the entering view. For loose funnels the earliest matching view is taken,
 //! which is never worse for the steps after it. One pass over the journeys.
+//!
+//! A step can also be a custom event (`event:add_to_cart`): the journey is
+//! then walked as its page views and the events that some step names, in
+//! order (an event between two views comes after the first), and "the very
+//! next" of a strict funnel is the next of those; events no step names do
+//! not count. Funnels of pages only take the page views alone, as always.
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -26,6 +32,8 @@ pub(crate) enum StepMatch {
     Page(PageId),
     /// Any of these pages (a resolved pattern such as `/product/*`).
     AnyOf(Vec<PageId>),
+    /// A custom event ([`super::conversions::Target::event`]).
+    Event(super::conversions::Target),
 }
 
 /// A funnel definition.
@@ -89,6 +97,7 @@ impl Matcher {
                 #[cfg(test)]
                 StepMatch::Page(p) => vec![*p],
                 StepMatch::AnyOf(ps) => ps.clone(),
+                StepMatch::Event(_) => Vec::new(),
             }
         };
         let size = steps
@@ -124,6 +133,97 @@ impl Matcher {
     }
 }
 
+/// One thing that happened in a journey, as a funnel with event steps
+/// walks it: a page view (its index) or an event (its index in the marks).
+#[derive(Debug, Clone, Copy)]
+enum Touch {
+    View(usize),
+    Event(usize),
+}
+
+/// The walk of one journey through a funnel with event steps.
+struct EventWalk<'a> {
+    matcher: &'a Matcher,
+    /// The event steps, by index.
+    events: &'a [(usize, &'a super::conversions::Target)],
+    window_ms: i64,
+    strict: bool,
+    steps: usize,
+}
+
+impl EventWalk<'_> {
+    /// The journey's views and the events some step names, in order.
+    fn touches(&self, j: &super::JourneyRef<'_>, out: &mut Vec<Touch>) {
+        out.clear();
+        let named = |m: &super::JourneyMark| self.events.iter().any(|(_, t)| t.mark(m));
+        let mut marks = j.marks.iter().enumerate().peekable();
+        for k in 0..j.pages.len() {
+            while let Some((i, m)) = marks.next_if(|(_, m)| m.after as usize <= k) {
+                if named(m) {
+                    out.push(Touch::Event(i));
+                }
+            }
+            out.push(Touch::View(k));
+        }
+        out.extend(
+            marks
+                .filter(|(_, m)| named(m))
+                .map(|(i, _)| Touch::Event(i)),
+        );
+    }
+
+    fn time(j: &super::JourneyRef<'_>, t: Touch) -> i64 {
+        match t {
+            Touch::View(k) => j.times[k],
+            Touch::Event(i) => j.marks[i].time,
+        }
+    }
+
+    fn matches(&self, j: &super::JourneyRef<'_>, step: usize, t: Touch) -> bool {
+        match t {
+            Touch::View(k) => self.matcher.matches(step, j.pages[k]),
+            Touch::Event(i) => self
+                .events
+                .iter()
+                .any(|(s, target)| *s == step && target.mark(&j.marks[i])),
+        }
+    }
+
+    /// The last step the journey reached and, if it dropped there, the
+    /// page it viewed next (`None`: it viewed none). `None` when it never
+    /// entered.
+    fn run(
+        &self,
+        j: &super::JourneyRef<'_>,
+        touches: &mut Vec<Touch>,
+    ) -> Option<(usize, Option<PageId>)> {
+        self.touches(j, touches);
+        let entry = touches.iter().position(|t| self.matches(j, 0, *t))?;
+        let t0 = Self::time(j, touches[entry]);
+        let in_window = |k: usize| Self::time(j, touches[k]).saturating_sub(t0) <= self.window_ms;
+        let (mut step, mut at) = (0, entry);
+        while step + 1 < self.steps {
+            let found = if self.strict {
+                Some(at + 1).filter(|&k| {
+                    k < touches.len() && in_window(k) && self.matches(j, step + 1, touches[k])
+                })
+            } else {
+                (at + 1..touches.len())
+                    .take_while(|&k| in_window(k))
+                    .find(|&k| self.matches(j, step + 1, touches[k]))
+            };
+            let Some(k) = found else { break };
+            step += 1;
+            at = k;
+        }
+        let next = touches[at + 1..].iter().find_map(|t| match t {
+            Touch::View(k) => Some(j.pages[*k]),
+            Touch::Event(_) => None,
+        });
+        Some((step, next))
+    }
+}
+
 /// Runs the funnel over the journeys.
 #[cfg(test)]
 pub(crate) fn funnel(journeys: &(impl JourneySet + ?Sized), q: &FunnelQuery) -> Funnel {
@@ -149,10 +249,39 @@ pub(crate) fn funnel_until(
     let mut exited = vec![0u32; n];
     let mut went: Vec<FxHashMap<PageId, u32>> = vec![FxHashMap::default(); n];
     let mut ticker = cancel.ticker();
+    let events: Vec<(usize, &super::conversions::Target)> = q
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            StepMatch::Event(t) => Some((i, t)),
+            _ => None,
+        })
+        .collect();
+    let mut touches = Vec::new();
     'journeys: for block in journeys.blocks() {
         for j in block.iter() {
             if ticker.stop() {
                 break 'journeys;
+            }
+            if !events.is_empty() {
+                let walk = EventWalk {
+                    matcher: &matcher,
+                    events: &events,
+                    window_ms: q.window_ms,
+                    strict: q.strict,
+                    steps: n,
+                };
+                if let Some((step, next)) = walk.run(&j, &mut touches) {
+                    reached[..=step].iter_mut().for_each(|r| *r += 1);
+                    if step + 1 < n {
+                        match next {
+                            Some(p) => *went[step].entry(p).or_default() += 1,
+                            None => exited[step] += 1,
+                        }
+                    }
+                }
+                continue;
             }
             let Some(entry) = j.pages.iter().position(|p| matcher.matches(0, *p)) else {
                 continue;
@@ -443,6 +572,67 @@ mod tests {
         assert_eq!(
             to[1..].iter().map(|t| t.0).collect::<Vec<_>>(),
             (10..19).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn event_steps_take_their_place_among_the_views() {
+        use crate::mine::conversions::Target;
+        use crate::mine::{JourneyMark, NO_CODE, NO_REVENUE};
+        const CART: u32 = 4;
+        let mark = |after: u32, name: u32| JourneyMark {
+            after,
+            time: i64::from(after) * 1000 - 500,
+            name,
+            props: NO_CODE,
+            revenue_milli: NO_REVENUE,
+        };
+        let with = |id: i64, pages: &[PageId], marks: Vec<JourneyMark>| {
+            let mut j = Journey::from_pages(id, pages);
+            j.marks = marks;
+            j
+        };
+        let cart = Target {
+            pages: Vec::new(),
+            event: Some((CART, None)),
+        };
+        let all = [
+            // Product, add to cart on it, then cart page: complete.
+            with(1, &[1, 2, 3], vec![mark(1, CART)]),
+            // An event no step names between them changes nothing.
+            with(2, &[1, 2, 3], vec![mark(1, 9), mark(1, CART), mark(2, 9)]),
+            // No cart event: drops after step 1, to page 2.
+            with(3, &[1, 2, 3], vec![]),
+            // The event before the product page does not count.
+            with(4, &[5, 1, 3], vec![mark(1, CART)]),
+        ];
+        let q = |strict| FunnelQuery {
+            steps: vec![
+                StepMatch::Page(1),
+                StepMatch::Event(cart.clone()),
+                StepMatch::Page(3),
+            ],
+            window_ms: i64::MAX,
+            strict,
+        };
+        let loose = funnel(&all, &q(false));
+        assert_eq!(
+            summary(&loose),
+            vec![
+                (4, 2, vec![(2, 1), (3, 1)], 0),
+                (2, 0, vec![], 0),
+                (2, 0, vec![], 0)
+            ]
+        );
+        // Strict: the next thing after the cart event is page 2, not 3.
+        let strict = funnel(&all, &q(true));
+        assert_eq!(
+            summary(&strict),
+            vec![
+                (4, 2, vec![(2, 1), (3, 1)], 0),
+                (2, 2, vec![(2, 2)], 0),
+                (0, 0, vec![], 0)
+            ]
         );
     }
 }

@@ -171,6 +171,7 @@ impl Analysis {
             settings,
             site: site.name,
             cancel,
+            vocabulary: Default::default(),
         })
     }
 
@@ -237,7 +238,8 @@ impl Analysis {
         }
     }
 
-    /// A funnel whose steps are regexes over cleaned page paths.
+    /// A funnel whose steps are regexes over cleaned page paths or custom
+    /// events ([`TargetSpec`]).
     pub(crate) fn funnel(
         &self,
         steps: &[String],
@@ -284,8 +286,14 @@ impl Analysis {
         let mut patterns = PatternBudget::default();
         let mut matches = Vec::with_capacity(steps.len());
         for (i, s) in steps.iter().enumerate() {
+            let spec = TargetSpec::parse(s)
+                .map_err(|e| ServiceError::Invalid(format!("step {i} ({s:?}): {e}")))?;
+            let Some(page) = spec.page() else {
+                matches.push(funnel::StepMatch::Event(self.target(&spec, None)?));
+                continue;
+            };
             let re = patterns
-                .compile(s)
+                .compile(page)
                 .map_err(|e| ServiceError::Invalid(format!("step {i} ({s:?}) {e}")))?;
             matches.push(funnel::StepMatch::AnyOf(
                 self.pages.matching_until(&re, &self.cancel),
