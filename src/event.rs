@@ -392,6 +392,8 @@ pub(crate) struct Session {
     pub dead_clicks: u32,
     pub error_pages: u32,
     pub pages: Vec<u32>,
+    /// The shop's custom events, in order.
+    pub marks: Vec<Mark>,
 }
 
 impl Session {
@@ -586,6 +588,103 @@ pub(crate) fn unpack_signals(bytes: &[u8]) -> Vec<PageSignals> {
         .collect()
 }
 
+/// The longest event name the collector keeps (and so a target can name).
+const EVENT_NAME_LIMIT: usize = 64;
+
+/// A goal, a funnel step or a search's goal, as written: `event:NAME`,
+/// `event:NAME KEY=VALUE`, or a page regex (`page:REGEX` or plain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TargetSpec {
+    /// A regex over cleaned page paths.
+    Page(String),
+    Event {
+        name: String,
+        /// A property that must have a value: `(key, value)`.
+        property: Option<(String, String)>,
+    },
+}
+
+impl TargetSpec {
+    /// Reads a target; the error says what is wrong in one line.
+    pub(crate) fn parse(text: &str) -> std::result::Result<TargetSpec, String> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("page:") {
+            return Ok(TargetSpec::Page(rest.trim().to_string()));
+        }
+        let Some(rest) = text.strip_prefix("event:") else {
+            return Ok(TargetSpec::Page(text.to_string()));
+        };
+        let mut words = rest.split_whitespace();
+        let name = words.next().unwrap_or("");
+        if name.is_empty() {
+            return Err("event: needs a name (event:purchase)".into());
+        }
+        if name.chars().count() > EVENT_NAME_LIMIT {
+            return Err(format!(
+                "event:{name}: names are at most {EVENT_NAME_LIMIT} characters"
+            ));
+        }
+        let property = match words.next() {
+            None => None,
+            Some(cond) => {
+                let Some((key, value)) = cond.split_once('=') else {
+                    return Err(format!(
+                        "event:{name} {cond}: a condition is KEY=VALUE (event:signup plan=pro)"
+                    ));
+                };
+                if key.is_empty() {
+                    return Err(format!("event:{name} {cond}: the property needs a name"));
+                }
+                Some((key.to_string(), value.to_string()))
+            }
+        };
+        if let Some(extra) = words.next() {
+            return Err(format!(
+                "event:{name}: one KEY=VALUE condition at most, {extra:?} is one too many"
+            ));
+        }
+        Ok(TargetSpec::Event {
+            name: name.to_string(),
+            property,
+        })
+    }
+
+    /// The page regex, for a page target.
+    pub(crate) fn page(&self) -> Option<&str> {
+        match self {
+            TargetSpec::Page(p) => Some(p),
+            TargetSpec::Event { .. } => None,
+        }
+    }
+}
+
+/// A property value as text, the way conditions, search and the events
+/// report write it (`"pro"` as pro, `3` as 3, `true` as true).
+pub(crate) fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl TargetSpec {
+    /// Whether a custom event reaches this (event) target.
+    pub(crate) fn matches_mark(&self, m: &Mark) -> bool {
+        match self {
+            TargetSpec::Page(_) => false,
+            TargetSpec::Event { name, property } => {
+                m.name == *name
+                    && property.as_ref().is_none_or(|(key, value)| {
+                        m.props
+                            .as_ref()
+                            .and_then(|p| p.get(key))
+                            .is_some_and(|v| value_text(v) == *value)
+                    })
+            }
+        }
+    }
+}
+
 /// Packs a session's custom events for storage: a JSON array of
 /// `[after, ms after start, name, props]` (props `null` when none), or
 /// the empty string for none, which most sessions store.
@@ -732,6 +831,41 @@ mod tests {
         assert_eq!(pack_marks(1000, &[]), "");
         assert!(unpack_marks(1000, "").is_empty());
         assert!(unpack_marks(1000, "[[1,\"x\"]]").is_empty());
+    }
+
+    #[test]
+    fn targets_read_as_pages_or_events_and_bad_ones_say_why() {
+        assert_eq!(
+            TargetSpec::parse("^/thank-you").unwrap(),
+            TargetSpec::Page("^/thank-you".into())
+        );
+        assert_eq!(
+            TargetSpec::parse("page:/cart").unwrap(),
+            TargetSpec::Page("/cart".into())
+        );
+        assert_eq!(
+            TargetSpec::parse(" event:purchase ").unwrap(),
+            TargetSpec::Event {
+                name: "purchase".into(),
+                property: None
+            }
+        );
+        assert_eq!(
+            TargetSpec::parse("event:signup plan=pro").unwrap(),
+            TargetSpec::Event {
+                name: "signup".into(),
+                property: Some(("plan".into(), "pro".into()))
+            }
+        );
+        for (bad, why) in [
+            ("event:", "needs a name"),
+            ("event:signup plan", "KEY=VALUE"),
+            ("event:signup =pro", "needs a name"),
+            ("event:signup a=1 b=2", "one too many"),
+        ] {
+            let e = TargetSpec::parse(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -107,21 +107,23 @@ fn close(a: &Value, b: f64) -> bool {
 #[test]
 fn goals_events_and_revenue_count_what_the_collector_took() {
     let s = Server::start(&["--rate-per-client", "0"]);
+    // Goals: an event, an event with a property, and a page. (Set first:
+    // search marks a session converted by the goals when it indexes it.)
+    let mut settings = s.get_json("/api/sites/shop/stages/settings");
+    settings["goals"] = json!(["event:purchase", "event:signup plan=pro", "^/thank-you"]);
+    let r = s.put("/api/sites/shop/stages/settings", &settings.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut bad = settings.clone();
+    bad["goals"] = json!(["event:signup plan"]);
+    let r = s.put("/api/sites/shop/stages/settings", &bad.to_string());
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("KEY=VALUE"), "{}", r.body);
+
     let sent = generate(240);
     for x in &sent {
         let r = s.collect(&batch(&x.sid, &x.events));
         assert_eq!(r.status, 202, "{}", r.body);
     }
-
-    // Goals: an event, an event with a property, and a page.
-    let mut settings = s.get_json("/api/sites/shop/stages/settings");
-    settings["goals"] = json!(["event:purchase", "event:signup plan=pro", "^/thank-you"]);
-    let r = s.put("/api/sites/shop/stages/settings", &settings.to_string());
-    assert_eq!(r.status, 200, "{}", r.body);
-    settings["goals"] = json!(["event:signup plan"]);
-    let r = s.put("/api/sites/shop/stages/settings", &settings.to_string());
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body.contains("KEY=VALUE"), "{}", r.body);
 
     // The events report against a count of what was sent.
     let events = s.get_json("/api/sites/shop/events?top=50");
@@ -283,6 +285,33 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     let bad = s.get("/api/sites/shop/funnel?step=/&step=event:");
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.contains("needs a name"), "{}", bad.body);
+
+    // Search finds sessions by their events and properties, and
+    // `converted` means the same goals (the index follows the store
+    // within a second or so).
+    let total = |q: &str| -> u64 {
+        let path = format!(
+            "/api/sites/shop/sessions?q={}",
+            q.replace(' ', "%20").replace(':', "%3A")
+        );
+        let r = s.get(&path);
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        r.json()["total"].as_u64().unwrap()
+    };
+    let pro = count(&|x| reached(x)[1]) as u64;
+    let mut found = (0, 0, 0);
+    for _ in 0..100 {
+        found = (
+            total("event:purchase"),
+            total("event:signup AND prop.plan:pro"),
+            total("converted:true"),
+        );
+        if found == (bought, pro, goals["converted"].as_u64().unwrap()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(found, (bought, pro, goals["converted"].as_u64().unwrap()));
 
     // The overview carries the goals; the CLI answers as the API does.
     let overview = s.get_json("/api/sites/shop/overview");

@@ -25,7 +25,9 @@ export async function render(el, ctx) {
     // A funnel is about converting: suggest the most common path into the
     // most viewed goal page (the site's goal patterns), else the most
     // common path.
-    const goals = ((settings && settings.goals) || []).map((g) => { try { return new RegExp(g); } catch (e) { return null; } }).filter(Boolean);
+    // Only page goals: an event goal (`event:NAME`) is no page pattern.
+    const goals = ((settings && settings.goals) || []).filter((g) => !g.startsWith('event:'))
+      .map((g) => { try { return new RegExp(g); } catch (e) { return null; } }).filter(Boolean);
     const goal = (exits.pages || []).filter((x) => goals.some((re) => re.test(x.page))).sort((a, b) => b.views - a.views)[0];
     const toGoal = goal ? await api(ctx.base + '/paths', { steps: 5, top: 1, end: goal.page, ...filterParams(p) }, { signal: ctx.signal }).catch(() => null) : null;
     if (!ctx.isCurrent()) return;

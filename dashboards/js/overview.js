@@ -33,7 +33,11 @@ export async function render(el, ctx) {
     ['mean_duration', 'Visit duration', fmt.dur(data.mean_duration_s)],
     ['views_per', 'Views / session', data.sessions ? (data.page_views / data.sessions).toFixed(1) : '–'],
   ];
-  body.appendChild(h('div.kpis', kpis.map(([k, label, v]) => h('div.kpi', { dataset: { kpi: k } }, h('div.kpi-label', label), h('div.kpi-value', v)))));
+  // Sessions that reached any goal (a goal page or a goal event).
+  const goals = data.goals || null;
+  if (goals) kpis.push(['conversion_rate', 'Conversion rate', fmt.pct(goals.conversion_rate), fmt.n(goals.converted) + ' converted', link('conversions')]);
+  body.appendChild(h('div.kpis.kpis-overview', kpis.map(([k, label, v, sub, href]) => h('div.kpi', { dataset: { kpi: k } },
+    h('div.kpi-label', href ? h('a.kpi-link', { href, title: 'Goals, revenue and events' }, label) : label), h('div.kpi-value', v), sub ? h('div.kpi-sub', sub) : null))));
 
   const metric = ctx.params.get('metric') === 'page_views' ? 'page_views' : 'sessions';
   const toggle = h('div.segmented', { role: 'group', 'aria-label': 'Chart metric' },
@@ -75,7 +79,23 @@ export async function render(el, ctx) {
       ? barList(rows(data.countries), { labelHead: 'Country', onPick: pick('country') })
       : empty('No country data.', 'Countries appear when the server has a GeoIP database configured.'), { sub: 'click to filter' }),
     card('Devices', barList(rows(data.devices).map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Device', onPick: pick('device') }), { sub: 'click to filter' }),
+    goals ? goalsCard(goals) : null,
   ));
+}
+
+// The site's goals: each with the sessions that reached it, linking to
+// the Conversions view. Goal names can be long regexes: cut on screen,
+// whole in their title.
+function goalsCard(goals) {
+  const list = goals.goals || [];
+  const c = card('Goals', list.length
+    ? h('div', barList(list.map((g) => ({ label: g.goal, title: g.goal, value: g.conversions, sub: fmt.pct(g.conversion_rate), href: link('conversions') })),
+      { labelHead: 'Goal', valueLabel: 'Conversions', max: goals.sessions || 1 }),
+    h('p.muted.small.goals-note', fmt.n(goals.converted) + ' of ' + fmt.n(goals.sessions) + ' sessions reached a goal.'))
+    : empty('No goals are set.', 'Add them in the Stages settings: a page pattern, or event:NAME for a custom event.'),
+  { actions: h('a.btn.btn-sm#overview-conversions', { href: link('conversions') }, 'Conversions') });
+  c.id = 'overview-goals';
+  return c;
 }
 
 function bucketLabel(ms, bucket, interval) {

@@ -40,7 +40,7 @@ export async function render(el, ctx) {
   });
   // The headline is what the stages lead to: goal conversions.
   body.appendChild(h('div.kpis',
-    h('div.kpi#stage-conversion', h('div.kpi-label', 'Converted (reached a goal page)'), h('div.kpi-value', fmt.pct(data.conversion_rate)), h('div.kpi-sub', fmt.n(data.converted) + ' sessions')),
+    h('div.kpi#stage-conversion', h('div.kpi-label', 'Converted (reached a goal)'), h('div.kpi-value', fmt.pct(data.conversion_rate)), h('div.kpi-sub', fmt.n(data.converted) + ' sessions')),
     h('div.kpi', h('div.kpi-label', 'Sessions'), h('div.kpi-value', fmt.n(data.sessions))),
     h('div.kpi', h('div.kpi-label', 'Without any stage'), h('div.kpi-value', fmt.n(data.unstaged)), h('div.kpi-sub', fmt.pct(data.unstaged / data.sessions) + ' of sessions')),
     ...stages.filter((st) => !st.side).slice(-1).map((st) => h('div.kpi', h('div.kpi-label', 'Reached ' + st.stage), h('div.kpi-value', fmt.pct(st.conversion_from_start))))));
@@ -77,7 +77,7 @@ async function renderSettings(box, ctx) {
   const cfg = await api(ctx.base + '/stages/settings', null, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   let stages = (cfg.stages || []).map((x) => ({ name: x.name, pages: (x.pages || []).join('\n'), side: !!x.side }));
-  const goals = h('textarea#stage-goals', { rows: 2, spellcheck: 'false', 'aria-label': 'Goal pages' });
+  const goals = h('textarea#stage-goals', { rows: Math.max(2, (cfg.goals || []).length), spellcheck: 'false', 'aria-label': 'Goals' });
   goals.value = (cfg.goals || []).join('\n');
   const list = h('div.stage-settings#stage-settings');
   const status = h('div.form-status', { role: 'status' });
@@ -120,7 +120,7 @@ async function renderSettings(box, ctx) {
     h('div.ss-head', h('span', 'Stage'), h('span', 'Page patterns'), h('span')),
     list,
     h('div.row-actions', h('button.btn', { type: 'button', on: { click: () => { stages.push({ name: 'new stage', pages: '' }); paint(); } } }, '+ Add stage')),
-    h('label.field', h('span', 'Goal pages'), goals, h('small.muted', 'Patterns of pages that count as a conversion, one per line.')),
+    h('label.field', h('span', 'Goals'), goals, h('small.muted', 'What counts as a conversion, one per line: a page pattern (a regular expression over cleaned paths, e.g. ^/thank-you), or event:NAME, or event:NAME KEY=VALUE for a custom event (e.g. event:signup plan=pro).')),
     h('div.row-actions', save, status));
   if (!canWrite()) lockEditor(box, save.parentElement);
 }

@@ -7,7 +7,7 @@ import { h, api, apiSend, clear, fmt, card, table, empty, loading, errorBox } fr
 // What a share link can be limited to: the read-only views ('' = any).
 const SHARE_VIEWS = [
   ['', 'Any view'], ['overview', 'Overview'], ['realtime', 'Now'], ['journeys', 'Journeys'], ['transitions', 'Transitions'],
-  ['heatmaps', 'Heatmaps'], ['sessions', 'Sessions'], ['funnels', 'Funnels'], ['stages', 'Stages'], ['friction', 'Friction'],
+  ['heatmaps', 'Heatmaps'], ['sessions', 'Sessions'], ['funnels', 'Funnels'], ['stages', 'Stages'], ['conversions', 'Conversions'], ['friction', 'Friction'],
 ];
 const viewLabel = (v) => (SHARE_VIEWS.find((x) => x[0] === (v || '')) || [v, v])[1];
 

@@ -19,7 +19,7 @@ use regex::RegexSet;
 use rusqlite::Connection;
 
 use super::{SearchError, SearchIndex, SessionDoc};
-use crate::event::Session;
+use crate::event::{Session, TargetSpec};
 use crate::store::read::{self, ChangedSession};
 use crate::store::{sites, Store, StoreError};
 
@@ -70,7 +70,10 @@ impl From<SearchError> for IndexError {
 
 /// What a document needs of a site: its goal pages.
 struct SiteInfo {
+    /// Page goals.
     goals: RegexSet,
+    /// Event goals.
+    events: Vec<TargetSpec>,
 }
 
 /// Page paths most indexed documents need, kept across passes: visitors
@@ -112,8 +115,15 @@ impl SiteCache {
             let settings = sites::journey_settings(conn, site_id)?;
             // Settings are checked when saved; a pattern that no longer
             // compiles (a regex crate change) only loses the converted flag.
-            let goals = RegexSet::new(&settings.goals).unwrap_or_else(|_| RegexSet::empty());
-            self.sites.insert(site_id, SiteInfo { goals });
+            let specs: Vec<TargetSpec> = settings
+                .goals
+                .iter()
+                .filter_map(|g| TargetSpec::parse(g).ok())
+                .collect();
+            let pages: Vec<&str> = specs.iter().filter_map(TargetSpec::page).collect();
+            let goals = RegexSet::new(pages).unwrap_or_else(|_| RegexSet::empty());
+            let events = specs.into_iter().filter(|s| s.page().is_none()).collect();
+            self.sites.insert(site_id, SiteInfo { goals, events });
             self.fresh.insert(site_id);
         }
         Ok(self.sites.get_mut(&site_id).expect("inserted above"))
@@ -139,7 +149,21 @@ impl SiteCache {
             pages.push(p);
         }
         let site = self.site(conn, site_id)?;
-        let converted = pages.iter().any(|p| site.goals.is_match(p));
+        let converted = pages.iter().any(|p| site.goals.is_match(p))
+            || s.marks
+                .iter()
+                .any(|m| site.events.iter().any(|g| g.matches_mark(m)));
+        let mut events: Vec<String> = s.marks.iter().map(|m| m.name.clone()).collect();
+        events.sort();
+        events.dedup();
+        let mut props: Vec<String> = s
+            .marks
+            .iter()
+            .flat_map(|m| m.props.iter().flatten())
+            .map(|(k, v)| format!("{k}={}", crate::event::value_text(v)))
+            .collect();
+        props.sort();
+        props.dedup();
         Ok(SessionDoc {
             session_id: s.id,
             site_id,
@@ -164,6 +188,8 @@ impl SiteCache {
             dead: s.dead_clicks > 0,
             error: s.error_pages > 0,
             converted,
+            events,
+            props,
             source: s.source.as_str().to_string(),
         })
     }

@@ -69,8 +69,12 @@ pub(crate) struct SessionDoc {
     pub rage: bool,
     pub dead: bool,
     pub error: bool,
-    /// Reached a goal page.
+    /// Reached a goal (a page or an event).
     pub converted: bool,
+    /// The names of its custom events.
+    pub events: Vec<String>,
+    /// Its events' properties as `key=value`.
+    pub props: Vec<String>,
     /// "tracker" | "log".
     pub source: String,
 }

@@ -165,11 +165,13 @@ enum Target {
     Pages,
     Start,
     Session,
+    /// `prop.KEY`: a property value of any of the session's events.
+    Prop,
 }
 
 const FIELD_NAMES: &str = "page, entry, exit, referrer, channel, utm_source, utm_medium, \
     utm_campaign, country, city, browser, os, device, source, rage, dead, error, converted, \
-    duration, pages, start, session";
+    event, prop.KEY, duration, pages, start, session";
 
 struct Builder<'a> {
     f: &'a Fields,
@@ -200,6 +202,8 @@ impl Builder<'_> {
             "dead" => Target::Flag(f.dead),
             "error" => Target::Flag(f.error),
             "converted" => Target::Flag(f.converted),
+            "event" => Target::Keyword(f.event),
+            n if n.starts_with("prop.") && n.len() > 5 => Target::Prop,
             "duration" => Target::Duration,
             "pages" => Target::Pages,
             "start" => Target::Start,
@@ -306,6 +310,9 @@ impl Builder<'_> {
                 Target::Page(exact, _) | Target::Keyword(exact) => Ok(exists(exact)),
                 Target::Referrer => Ok(exists(self.f.referrer_domain)),
                 // Every session has these.
+                Target::Prop => Err(format!(
+                    "`{field}:*`: give the value to look for ({field}:VALUE)"
+                )),
                 Target::Flag(_)
                 | Target::Duration
                 | Target::Pages
@@ -389,6 +396,14 @@ impl Builder<'_> {
                 f.session_id,
                 values::session_id(v)?,
             ))),
+            Target::Prop => {
+                let key = &name["prop.".len()..];
+                Ok(keyword(
+                    f.prop,
+                    &schema::exact(&format!("{key}={v}")),
+                    lit.prefix,
+                ))
+            }
         }
     }
 
@@ -421,6 +436,7 @@ impl Builder<'_> {
             f.os,
             f.device,
             f.source,
+            f.event,
         ] {
             subs.push(keyword(field, &exact, lit.prefix));
         }
@@ -703,6 +719,8 @@ mod properties {
                 dead: false,
                 error: false,
                 converted: true,
+                events: Vec::new(),
+                props: Vec::new(),
                 source: "tracker".into(),
             };
             writer

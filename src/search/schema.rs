@@ -22,7 +22,7 @@ use super::SessionDoc;
 
 /// Bump whenever indexing changes in a way the schema does not show
 /// (tokenizer behaviour, normalisation): `open` then rebuilds the index.
-pub(crate) const INDEX_VERSION: u32 = 1;
+pub(crate) const INDEX_VERSION: u32 = 2;
 
 /// Whole value, lowercased: exact matches (`page:/checkout`, `country:se`).
 pub(crate) const EXACT_TOKENIZER: &str = "trailmap_exact";
@@ -65,6 +65,8 @@ pub(crate) struct Fields {
     pub dead: Field,
     pub error: Field,
     pub converted: Field,
+    pub event: Field,
+    pub prop: Field,
 }
 
 /// Column names the collectors read by name.
@@ -110,7 +112,9 @@ pub(crate) fn build() -> (Schema, Fields) {
     let browser = b.add_text_field("browser", exact.clone());
     let os = b.add_text_field("os", exact.clone());
     let device = b.add_text_field("device", exact.clone());
-    let source = b.add_text_field("source", exact);
+    let source = b.add_text_field("source", exact.clone());
+    let event = b.add_text_field("event", exact.clone());
+    let prop = b.add_text_field("prop", exact);
 
     let flag = NumericOptions::default().set_indexed();
     let rage = b.add_bool_field("rage", flag.clone());
@@ -146,6 +150,8 @@ pub(crate) fn build() -> (Schema, Fields) {
         dead,
         error,
         converted,
+        event,
+        prop,
     };
     (b.build(), fields)
 }
@@ -266,6 +272,12 @@ pub(crate) fn to_document(f: &Fields, d: &SessionDoc) -> TantivyDocument {
     doc.add_bool(f.dead, d.dead);
     doc.add_bool(f.error, d.error);
     doc.add_bool(f.converted, d.converted);
+    for e in &d.events {
+        doc.add_text(f.event, e);
+    }
+    for p in &d.props {
+        doc.add_text(f.prop, p);
+    }
     doc
 }
 

@@ -262,6 +262,8 @@ impl Generator {
             dead: r.below(100) < 3,
             error: r.below(100) < 2,
             converted,
+            events: Vec::new(),
+            props: Vec::new(),
             source: if r.below(100) < 10 { "log" } else { "tracker" }.to_string(),
         }
     }

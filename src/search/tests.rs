@@ -38,6 +38,8 @@ fn session(id: i64, pages: &[&str]) -> SessionDoc {
         dead: false,
         error: false,
         converted: false,
+        events: Vec::new(),
+        props: Vec::new(),
         source: "tracker".into(),
     }
 }
@@ -74,6 +76,8 @@ fn fixture() -> Vec<SessionDoc> {
     s2.device = "mobile".into();
     s2.rage = true;
     s2.converted = true;
+    s2.events = vec!["add_to_cart".into(), "purchase".into()];
+    s2.props = vec!["currency=USD".into(), "plan=pro".into()];
 
     let mut s3 = from(
         session(3, &["/product/7", "/checkout"]),
@@ -212,6 +216,14 @@ fn field_semantics() {
         ("tablet", &[3]),
         // Booleans.
         ("converted:true", &[2]),
+        // Custom events and their properties.
+        ("event:add_to_cart", &[2]),
+        ("event:Purchase", &[2]),
+        ("add_to_cart", &[2]),
+        ("event:signup", &[]),
+        ("event:purchase AND prop.plan:pro", &[2]),
+        ("prop.currency:usd", &[2]),
+        ("prop.plan:free", &[]),
         ("converted:false", &[1, 3, 4, 5, 6]),
         ("dead:true", &[]),
         // Ranges.

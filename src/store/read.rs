@@ -27,7 +27,7 @@ pub(crate) struct SessionQuery {
 const SESSION_COLUMNS: &str = "s.id, s.source, s.start_ms, s.end_ms, pe.path, px.path,
     s.page_count, s.event_count, s.referrer, s.referrer_domain, s.channel, s.utm_source,
     s.utm_medium, s.utm_campaign, s.country, s.region, s.city, s.browser, s.os, s.device,
-    s.is_bot, s.rage_clicks, s.dead_clicks, s.error_pages, s.pages";
+    s.is_bot, s.rage_clicks, s.dead_clicks, s.error_pages, s.pages, s.marks";
 
 const SESSION_JOINS: &str = "FROM sessions s
     LEFT JOIN pages pe ON pe.id = s.entry_page
@@ -37,6 +37,8 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     let channel: String = r.get(10)?;
     let device: String = r.get(19)?;
     let pages: Vec<u8> = r.get(24)?;
+    let marks: String = r.get(25)?;
+    let start: Millis = r.get(2)?;
     Ok(Session {
         id: r.get(0)?,
         source: Source::from_code(r.get(1)?),
@@ -69,6 +71,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         dead_clicks: r.get(22)?,
         error_pages: r.get(23)?,
         pages: unpack_pages(&pages),
+        marks: crate::event::unpack_marks(start, &marks),
     })
 }
 
@@ -149,8 +152,8 @@ pub(crate) fn changed_sessions(
     let row = |r: &Row<'_>| {
         Ok(ChangedSession {
             session: session_from_row(r)?,
-            change: r.get(25)?,
-            site_id: r.get(26)?,
+            change: r.get(26)?,
+            site_id: r.get(27)?,
         })
     };
     let mut batch: Vec<ChangedSession> = stmt

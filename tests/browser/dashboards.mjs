@@ -79,6 +79,19 @@ const imgLoaded = (sel) => page.waitForFunction((s) => {
   return i && i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:');
 }, sel, { timeout: 15000 });
 const T = { timeout: 15000 };
+// A share as the dashboards print it (core.js fmt.pct).
+const pct = (x) => (x * 100).toFixed(x === 0 || x === 1 ? 0 : 1) + '%';
+const digits = (t) => (t || '').replace(/[^\d]/g, '');
+// A report asked with the same range and filters as the page shows.
+const askLikePage = (path, extra = {}) => page.evaluate(async ([pth, x, tok]) => {
+  const core = await import('/dashboard/js/core.js');
+  const qs = new URLSearchParams(Object.entries({ top: 10, ...x, ...core.filterParams() }).map(([k, v]) => [k, String(v)]));
+  const r = await fetch(core.siteBase() + '/' + pth + '?' + qs, { headers: { Authorization: 'Bearer ' + tok } });
+  return r.json();
+}, [path, extra, TOKEN]);
+// The numbers of one column of a table, summed.
+const columnSum = (sel, col) => page.evaluate(([s, c]) => [...document.querySelectorAll(s + ' tbody tr')]
+  .reduce((a, tr) => a + Number((tr.children[c].textContent || '').replace(/[^\d.]/g, '') || 0), 0), [sel, col]);
 
 // The API itself refuses calls without a token.
 await step('api requires token', async () => {
@@ -129,6 +142,10 @@ await step('overview', async () => {
   }, TOKEN);
   const shown = (await q('[data-kpi=sessions] .kpi-value').textContent()).replace(/[^\d]/g, '');
   check('overview sessions equal API', shown === String(api.sessions), { shown, api: api.sessions });
+  // The share of sessions that reached a goal, beside the other figures.
+  const rate = (await q('[data-kpi=conversion_rate] .kpi-value').textContent()).trim();
+  check('overview shows the conversion rate of the API', !!api.goals && rate === pct(api.goals.conversion_rate), { shown: rate, api: api.goals && api.goals.conversion_rate });
+  check('overview lists the goals', (await q('#overview-goals .barlist-row').count()) === ((api.goals && api.goals.goals) || []).length);
   check('the time axis labels do not overlap', await axisClear(), await axisBoxes());
   // Every table can be downloaded as CSV: the entry pages, as shown.
   const entryCard = q('section.card:has(h2:text-is("Top entry pages"))');
@@ -372,6 +389,68 @@ await step('friction', async () => {
   }
 });
 
+await step('conversions', async () => {
+  const before = problems.length;
+  await go(`#/conversions?site=${site}&range=7d`);
+  await q('#goals-converted').waitFor(T);
+  await q('#revenue-kpis').waitFor(T);
+  await q('#events-card .events-table').waitFor(T);
+  const goals = await askLikePage('goals', { breakdown: 'channel' });
+  const rev = await askLikePage('revenue', { breakdown: 'utm_campaign' });
+  const ev = await askLikePage('events');
+  check('the demo converts and sells', goals.converted > 0 && rev.totals.orders > 0, { converted: goals.converted, orders: rev.totals.orders });
+  // The goals card: "Converted: N of M sessions (x%)", a row per goal.
+  const head = await q('#goals-converted').textContent();
+  const m = /Converted: ([\d,. ]+) of ([\d,. ]+) sessions \((.+)\)/.exec(head) || [];
+  check('goals card converted equals API', digits(m[1]) === String(goals.converted) && digits(m[2]) === String(goals.sessions) && m[3] === pct(goals.conversion_rate),
+    { shown: head, api: [goals.converted, goals.sessions, goals.conversion_rate] });
+  const goalRows = await q('#goal-list .barlist-row .bl-value').evaluateAll((els) => els.map((e) => e.firstChild.textContent));
+  check('each goal with its conversions', goalRows.length === goals.goals.length && goals.goals.every((g, i) => digits(goalRows[i]) === String(g.conversions)),
+    { shown: goalRows, api: goals.goals.map((g) => g.conversions) });
+  // A goal is one column of the breakdown, cut on screen, whole in its title.
+  const titles = await q('#goals-card table th .goal-head').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
+  check('goal columns carry the whole goal', JSON.stringify(titles) === JSON.stringify(goals.goals.map((g) => g.goal)), titles);
+  check('goals broken down by channel first', (await columnSum('#goals-card .goals-groups', 1)) === goals.sessions);
+  // The revenue card: revenue and orders of the report, in its currency.
+  const revenue = (await q('#revenue-kpis [data-kpi=revenue] .kpi-value').textContent()).replace(/[^\d.]/g, '');
+  const orders = digits(await q('#revenue-kpis [data-kpi=orders] .kpi-value').textContent());
+  check('revenue card revenue equals API', revenue === rev.totals.revenue.toFixed(2), { shown: revenue, api: rev.totals.revenue });
+  check('revenue card orders equal API', orders === String(rev.totals.orders), { shown: orders, api: rev.totals.orders });
+  const code = rev.currencies.length > 1 ? await q('#revenue-currency-select').inputValue() : await q('#revenue-currency').textContent();
+  check('the currency code is shown', code === rev.currency, { shown: code, api: rev.currency });
+  // Another breakdown: the table is asked again and still adds up.
+  await q('#goals-breakdown').selectOption('device');
+  await q('#goals-card .table-wrap[data-breakdown=device]').waitFor(T);
+  check('goals by device add up to the sessions', (await columnSum('#goals-card .goals-groups', 1)) === goals.sessions);
+  check('the breakdown is kept in the URL', await page.evaluate(() => location.hash.includes('goals_by=device')));
+  // Entry pages are many: the rows beyond the largest ten come as one.
+  await q('#revenue-breakdown').selectOption('entry_page');
+  await q('#revenue-card .table-wrap[data-breakdown=entry_page]').waitFor(T);
+  check('revenue by entry page adds up to the sessions', (await columnSum('#revenue-card .revenue-groups', 1)) === rev.totals.sessions);
+  const revSum = await columnSum('#revenue-card .revenue-groups', 3);
+  check('revenue by entry page adds up to the revenue', Math.abs(revSum - rev.totals.revenue) < 0.02, { sum: revSum, api: rev.totals.revenue });
+  // Events, and the properties of the one picked.
+  const evRows = await q('#events-card .events-table tbody tr').count();
+  check('a row per event', evRows === ev.events.length, { shown: evRows, api: ev.events.length });
+  const purchase = ev.events.find((e) => e.name === 'purchase');
+  if (check('the demo sends purchase events', !!purchase)) {
+    await q('#events-card .ev-name:text-is("purchase")').click();
+    await page.waitForFunction(() => document.querySelector('#event-props-select') && document.querySelector('#event-props-select').value === 'purchase', null, T);
+    const keys = await q('#props-card .props-table tbody tr td:nth-child(2) .mono').allTextContents();
+    check('the picked event shows its properties', purchase.properties.every((p) => keys.includes(p.key)), { shown: keys, api: purchase.properties.map((p) => p.key) });
+  }
+  await shot('conversions');
+  // Reload: the chosen breakdowns come back from the URL.
+  await page.reload();
+  await q('#goals-card .table-wrap[data-breakdown=device]').waitFor(T);
+  check('reload keeps the breakdowns', (await q('#revenue-breakdown').inputValue()) === 'entry_page');
+  // A range without events says how to send them.
+  await go(`#/conversions?site=${site}&range=custom&from=2001-01-01&to=2001-01-02`);
+  await q('#events-empty').waitFor(T);
+  check('no events: the tag call is explained', (await q('#events-empty').textContent()).includes("trailmap('purchase', {revenue: 89.5, currency: 'EUR'})"));
+  check('conversions view logs no console error', problems.length === before, problems.slice(before));
+});
+
 await step('heatmaps', async () => {
   const ex = (await apiGet(`/api/sites/${site}/exits`)).body;
   const top = ex.pages.slice().sort((a, b) => b.views - a.views)[0].page;
@@ -494,7 +573,7 @@ await step('phone width', async () => {
   // At 390 px every view fits the screen: no sideways scroll, the sign-out
   // button on it. (Wide tables scroll inside their own box.)
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const view of ['overview', 'journeys', 'transitions', 'funnels', 'stages', 'friction', 'heatmaps', 'sessions']) {
+  for (const view of ['overview', 'journeys', 'transitions', 'funnels', 'stages', 'conversions', 'friction', 'heatmaps', 'sessions']) {
     await go(`#/${view}?site=${site}&range=all`);
     await page.waitForTimeout(600);
     await q('#view .card, #view .empty').first().waitFor(T).catch(() => {});
