@@ -243,7 +243,7 @@ impl DeviceClass {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
-pub(crate) enum Dimension {
+pub enum Dimension {
     Channel,
     Device,
     Country,
@@ -256,7 +256,7 @@ pub(crate) enum Dimension {
 }
 
 impl Dimension {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Dimension::Channel => "channel",
             Dimension::Device => "device",

@@ -3,7 +3,7 @@
 // abandoned carts, and the custom events with their properties.
 // Goal names, segments, currencies, event names and property values come
 // from visitors or people: rendered as text (h()) only.
-import { h, api, clear, fmt, card, link, readHash, hashFor, filterParams, empty, loading, errorBox, meter, table, barList } from './core.js';
+import { h, api, clear, fmt, card, link, readHash, hashFor, filterParams, empty, loading, errorBox, meter, table, barList, qv } from './core.js';
 
 export const BREAKDOWNS = [
   ['channel', 'Channel'], ['device', 'Device'], ['country', 'Country'], ['referrer', 'Referrer'],
@@ -195,7 +195,8 @@ function paintGoals(box, data, by, keep) {
   }
   if (!data.sessions) { box.appendChild(empty('No sessions in this range.')); return; }
   box.appendChild(h('p.goals-headline#goals-converted', { dataset: { converted: String(data.converted), sessions: String(data.sessions) } },
-    'Converted: ', h('strong', fmt.n(data.converted)), ' of ', fmt.n(data.sessions), ' sessions (', h('strong', fmt.pct(data.conversion_rate)), ')'));
+    'Converted: ', h('strong', fmt.n(data.converted)), ' of ', fmt.n(data.sessions), ' sessions (', h('strong', fmt.pct(data.conversion_rate)), ')',
+    h('span.acts', h('a', { href: link('sessions', { q: 'converted:true' }), title: 'The sessions that reached a goal' }, 'sessions'))));
   box.appendChild(h('div.goal-list#goal-list', barList(goals.map((g) => ({
     label: g.goal, value: g.conversions, sub: fmt.pct(g.conversion_rate), title: g.goal,
   })), { labelHead: 'Goal', valueLabel: 'Conversions', max: data.sessions })));
@@ -315,7 +316,9 @@ function paintEvents(box, propsCard, data, state) {
     for (const tr of box.querySelectorAll('.events-table tbody tr')) tr.classList.toggle('picked', tr.dataset.event === name);
   };
   const tbl = table([
-    { label: 'Event', render: (r) => h('button.linklike.bl-label.ev-name.mono', { type: 'button', title: 'Show the properties of ' + r.name, on: { click: () => pick(r.name) } }, r.name) },
+    { label: 'Event', render: (r) => h('span.page-line',
+      h('button.linklike.bl-label.ev-name.mono', { type: 'button', title: 'Show the properties of ' + r.name, on: { click: () => pick(r.name) } }, r.name),
+      h('span.acts', h('a', { href: link('sessions', { q: 'event:' + qv(r.name) }), title: 'Sessions that sent ' + r.name }, 'sessions'))) },
     { label: 'Count', num: true, render: (r) => fmt.n(r.count) },
     { label: 'Sessions', num: true, render: (r) => fmt.n(r.sessions) },
     { label: 'Share of sessions', num: true, render: (r) => pctCell(r.session_share) },
@@ -346,7 +349,8 @@ function paintProps(box, events, name, pick) {
   box.appendChild(table([
     { label: 'Event', render: () => h('span.mono', ev.name) },
     { label: 'Property', render: (r) => h('span', h('span.mono', r.key), r.keyEvents < ev.count ? h('small.muted', ' on ' + fmt.n(r.keyEvents) + ' of ' + fmt.n(ev.count)) : null) },
-    { label: 'Value', render: (r) => (r.value === null ? h('span.muted', 'other values') : h('span.prop-value.mono', { title: r.value }, r.value)) },
+    { label: 'Value', render: (r) => (r.value === null ? h('span.muted', 'other values') : h('span.page-line', h('span.prop-value.mono', { title: r.value }, r.value),
+      /^[\w-]+$/.test(r.key) ? h('span.acts', h('a', { href: link('sessions', { q: 'event:' + qv(ev.name) + ' AND prop.' + r.key + ':' + qv(r.value) }), title: 'Sessions with this ' + r.key }, 'sessions')) : null)) },
     { label: 'Count', num: true, render: (r) => fmt.n(r.count) },
     { label: 'Share', num: true, title: 'Of the events carrying this property', render: (r) => pctCell(r.share) },
   ], rows, { cls: 'props-table', empty: 'This event carries no properties.' }));

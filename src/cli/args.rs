@@ -73,16 +73,41 @@ pub struct FunnelArgs {
     /// Each step must be the very next page.
     #[arg(long)]
     pub strict: bool,
+    /// A step (numbered from 1) that may be skipped (repeat).
+    #[arg(long = "optional", id = "optional")]
+    pub optional: Vec<usize>,
+    /// STEP:MINUTES: that step within so many minutes of the step before (repeat).
+    #[arg(long = "step-window", id = "step-window")]
+    pub step_windows: Vec<String>,
+    /// Each step's sessions per value of this dimension too.
+    #[arg(long, value_enum)]
+    pub breakdown: Option<crate::event::Dimension>,
+    /// List the sessions that reached this step (from 1) and went no further.
+    #[arg(long)]
+    pub dropped_at: Option<usize>,
+    /// How many of those to list, 1 to 1000.
+    #[arg(long, default_value_t = bounds::LIMIT.default)]
+    pub limit: usize,
 }
 
 impl FunnelArgs {
-    pub fn request(&self) -> FunnelRequest {
-        FunnelRequest {
+    pub fn request(&self) -> Result<FunnelRequest> {
+        Ok(FunnelRequest {
             steps: self.steps.clone(),
             names: self.names.clone(),
             window_minutes: self.window_minutes,
             strict: self.strict,
-        }
+            optional: self.optional.clone(),
+            step_windows: self
+                .step_windows
+                .iter()
+                .map(|w| crate::service::request::parse_step_window(w))
+                .collect::<Result<_>>()?,
+            breakdown: self.breakdown,
+            dropped_at: self.dropped_at,
+            limit: self.limit,
+            offset: 0,
+        })
     }
 }
 

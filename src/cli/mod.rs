@@ -496,7 +496,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let graph = a.options.request()?;
             reports::report(store, &file, &a, R::Journeys(graph))
         }
-        Command::Funnel(a) => reports::report(store, &file, &a, R::Funnel(a.options.request())),
+        Command::Funnel(a) => reports::report(store, &file, &a, R::Funnel(a.options.request()?)),
         Command::Stages(a) => {
             if let Some(settings) = &a.options.set {
                 admin::save_journey_settings(store, &file, &a.filter.site, settings)?;

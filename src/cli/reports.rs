@@ -62,7 +62,7 @@ pub(super) fn render(store: &StoreArgs, file: &FileConfig, args: &RenderArgs) ->
             size,
         },
         ChartKind::Funnel => ChartRequest::Funnel {
-            funnel: args.funnel.request(),
+            funnel: args.funnel.request()?,
             size,
         },
         kind => ChartRequest::Page(PageChart {

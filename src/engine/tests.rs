@@ -12,6 +12,7 @@ use crate::mine::testing::Rng;
 use crate::mine::{graph, paths, patterns};
 use crate::pipeline::{IngestBatch, SessionWriter};
 use crate::service::analysis::Analysis;
+use crate::service::request::FunnelRequest;
 use crate::store::read::{self, JourneyFilter};
 use crate::store::{sites, Store};
 use std::time::Duration;
@@ -191,15 +192,15 @@ fn answers(a: &Analysis) -> Vec<String> {
             .unwrap(),
         ),
         json(
-            &a.funnel(
-                &["^/shoes".into(), "^/cart$".into(), "^/checkout".into()],
-                3_600_000,
+            &a.funnel(&FunnelRequest::of(
+                &["^/shoes", "^/cart$", "^/checkout"],
+                60,
                 false,
-            )
+            ))
             .unwrap(),
         ),
         json(
-            &a.funnel(&["^/$".into(), "^/cart$".into()], 600_000, true)
+            &a.funnel(&FunnelRequest::of(&["^/$", "^/cart$"], 10, true))
                 .unwrap(),
         ),
     ];

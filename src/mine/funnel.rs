@@ -7,8 +7,16 @@
 //! only there (a later view of step 1 does not restart it). It reaches step
 //! i if, after the view that reached step i-1, a later view (loose) or the
 //! very next view (strict) matches step i, no later than `window_ms` after
-//! the entering view. For loose funnels the earliest matching view is taken,
-//! which is never worse for the steps after it. One pass over the journeys.
+//! the entering view and, when step i has a window of its own, no later
+//! than that after the view that reached step i-1. An optional step may be
+//! skipped: the step after it may follow the step before it directly.
+//!
+//! Each journey is walked once, as a small dynamic program: for every step
+//! the latest time a chain of matching views from the entering one reaches
+//! it (the latest is never worse for the steps after it, whose windows
+//! count from it), and the view that first did (the moment "reached"
+//! counts from, and where the drop-offs went next). Without step windows
+//! or optional steps this is the earliest-match walk it always was.
 //!
 //! A step can also be a custom event (`event:add_to_cart`): the journey is
 //! then walked as its page views and the events that some step names, in
@@ -37,7 +45,7 @@ pub(crate) enum StepMatch {
 }
 
 /// A funnel definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct FunnelQuery {
     pub steps: Vec<StepMatch>,
     /// The whole funnel must complete within this many milliseconds of the
@@ -46,6 +54,26 @@ pub(crate) struct FunnelQuery {
     /// Each step must be the very next page view; otherwise later views
     /// with anything in between also count.
     pub strict: bool,
+    /// Steps that may be skipped (by index; empty: none). Never the first
+    /// or the last.
+    pub optional: Vec<bool>,
+    /// Each step's own window from the step before it (ms, inclusive; by
+    /// index, `i64::MAX` or absent: none).
+    pub gaps: Vec<i64>,
+    /// Count each group's sessions too ([`super::JourneyRef::group`]).
+    pub grouped: bool,
+    /// List the sessions that reached this step and went no further.
+    pub dropped_at: Option<usize>,
+}
+
+impl FunnelQuery {
+    fn optional(&self, i: usize) -> bool {
+        self.optional.get(i).copied().unwrap_or(false)
+    }
+
+    fn gap(&self, i: usize) -> i64 {
+        self.gaps.get(i).copied().unwrap_or(i64::MAX)
+    }
 }
 
 /// One step's numbers.
@@ -70,6 +98,15 @@ pub(crate) struct FunnelStep {
     pub dropped_to: Vec<(PageId, u32)>,
     /// Dropped sessions that ended at this step's view.
     pub dropped_exited: u32,
+    /// The step may be skipped; its drop-offs are counted at the steps
+    /// that may not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+    /// Time from the step reached before it, over the sessions that
+    /// reached this one: median and 90th percentile (none for the first
+    /// step, or when no session got here).
+    pub median_ms: Option<i64>,
+    pub p90_ms: Option<i64>,
 }
 
 /// A funnel's result.
@@ -79,6 +116,13 @@ pub(crate) struct Funnel {
     pub steps: Vec<FunnelStep>,
     /// Last step's sessions / first step's sessions (0.0 without steps).
     pub overall_conversion: f64,
+    /// Per group (when asked): its code and each step's sessions, largest
+    /// first entry first.
+    #[serde(skip)]
+    pub groups: Vec<(u32, Vec<u32>)>,
+    /// The sessions `dropped_at` asked for, newest (largest id) first.
+    #[serde(skip)]
+    pub dropped_sessions: Vec<i64>,
 }
 
 /// Step membership per page: a dense table of bit masks (bit i = matches
@@ -125,10 +169,14 @@ impl Matcher {
         }
     }
 
-    fn matches(&self, step: usize, page: PageId) -> bool {
+    /// The steps `page` matches, one bit each (steps past 64 never match
+    /// in the dense table; the sparse one holds them).
+    fn mask(&self, page: PageId, steps: usize) -> u128 {
         match self {
-            Matcher::Dense(m) => m.get(page as usize).is_some_and(|b| b >> step & 1 == 1),
-            Matcher::Sparse(s) => s.contains(&(step, page)),
+            Matcher::Dense(m) => u128::from(m.get(page as usize).copied().unwrap_or(0)),
+            Matcher::Sparse(s) => (0..steps.min(128))
+                .filter(|i| s.contains(&(*i, page)))
+                .fold(0, |m, i| m | 1 << i),
         }
     }
 }
@@ -141,87 +189,27 @@ enum Touch {
     Event(usize),
 }
 
-/// The walk of one journey through a funnel with event steps.
-struct EventWalk<'a> {
-    matcher: &'a Matcher,
-    /// The event steps, by index.
-    events: &'a [(usize, &'a super::conversions::Target)],
-    window_ms: i64,
-    strict: bool,
-    steps: usize,
+/// What one journey did in the funnel.
+struct Outcome {
+    /// Bit i: the journey reached step i.
+    reached: u128,
+    /// The last step that may not be skipped it reached.
+    furthest: usize,
+    /// The page it viewed right after reaching `furthest` (`None`: none).
+    next: Option<PageId>,
 }
 
-impl EventWalk<'_> {
-    /// The journey's views and the events some step names, in order.
-    fn touches(&self, j: &super::JourneyRef<'_>, out: &mut Vec<Touch>) {
-        out.clear();
-        let named = |m: &super::JourneyMark| self.events.iter().any(|(_, t)| t.mark(m));
-        let mut marks = j.marks.iter().enumerate().peekable();
-        for k in 0..j.pages.len() {
-            while let Some((i, m)) = marks.next_if(|(_, m)| m.after as usize <= k) {
-                if named(m) {
-                    out.push(Touch::Event(i));
-                }
-            }
-            out.push(Touch::View(k));
-        }
-        out.extend(
-            marks
-                .filter(|(_, m)| named(m))
-                .map(|(i, _)| Touch::Event(i)),
-        );
-    }
-
-    fn time(j: &super::JourneyRef<'_>, t: Touch) -> i64 {
-        match t {
-            Touch::View(k) => j.times[k],
-            Touch::Event(i) => j.marks[i].time,
-        }
-    }
-
-    fn matches(&self, j: &super::JourneyRef<'_>, step: usize, t: Touch) -> bool {
-        match t {
-            Touch::View(k) => self.matcher.matches(step, j.pages[k]),
-            Touch::Event(i) => self
-                .events
-                .iter()
-                .any(|(s, target)| *s == step && target.mark(&j.marks[i])),
-        }
-    }
-
-    /// The last step the journey reached and, if it dropped there, the
-    /// page it viewed next (`None`: it viewed none). `None` when it never
-    /// entered.
-    fn run(
-        &self,
-        j: &super::JourneyRef<'_>,
-        touches: &mut Vec<Touch>,
-    ) -> Option<(usize, Option<PageId>)> {
-        self.touches(j, touches);
-        let entry = touches.iter().position(|t| self.matches(j, 0, *t))?;
-        let t0 = Self::time(j, touches[entry]);
-        let in_window = |k: usize| Self::time(j, touches[k]).saturating_sub(t0) <= self.window_ms;
-        let (mut step, mut at) = (0, entry);
-        while step + 1 < self.steps {
-            let found = if self.strict {
-                Some(at + 1).filter(|&k| {
-                    k < touches.len() && in_window(k) && self.matches(j, step + 1, touches[k])
-                })
-            } else {
-                (at + 1..touches.len())
-                    .take_while(|&k| in_window(k))
-                    .find(|&k| self.matches(j, step + 1, touches[k]))
-            };
-            let Some(k) = found else { break };
-            step += 1;
-            at = k;
-        }
-        let next = touches[at + 1..].iter().find_map(|t| match t {
-            Touch::View(k) => Some(j.pages[*k]),
-            Touch::Event(_) => None,
-        });
-        Some((step, next))
-    }
+/// The per-journey state of the walk, reused from journey to journey.
+#[derive(Default)]
+struct Walk {
+    touches: Vec<Touch>,
+    /// Per step: the latest time a chain reached it, and at which touch.
+    latest: Vec<Option<(i64, usize)>>,
+    /// Per step: the touch that first reached it.
+    first: Vec<usize>,
+    /// Per step: time from the step reached before it, when it was first
+    /// reached.
+    took: Vec<i64>,
 }
 
 /// Runs the funnel over the journeys.
@@ -237,20 +225,17 @@ pub(crate) fn funnel_until(
     q: &FunnelQuery,
     cancel: &Cancel,
 ) -> Funnel {
-    let n = q.steps.len();
+    let n = q.steps.len().min(128);
     if n == 0 {
         return Funnel {
             steps: Vec::new(),
             overall_conversion: 0.0,
+            groups: Vec::new(),
+            dropped_sessions: Vec::new(),
         };
     }
-    let matcher = Matcher::new(&q.steps);
-    let mut reached = vec![0u32; n];
-    let mut exited = vec![0u32; n];
-    let mut went: Vec<FxHashMap<PageId, u32>> = vec![FxHashMap::default(); n];
-    let mut ticker = cancel.ticker();
-    let events: Vec<(usize, &super::conversions::Target)> = q
-        .steps
+    let matcher = Matcher::new(&q.steps[..n]);
+    let events: Vec<(usize, &super::conversions::Target)> = q.steps[..n]
         .iter()
         .enumerate()
         .filter_map(|(i, s)| match s {
@@ -258,78 +243,62 @@ pub(crate) fn funnel_until(
             _ => None,
         })
         .collect();
-    let mut touches = Vec::new();
+    let mut reached = vec![0u32; n];
+    let mut exited = vec![0u32; n];
+    let mut went: Vec<FxHashMap<PageId, u32>> = vec![FxHashMap::default(); n];
+    let mut took: Vec<Vec<i64>> = vec![Vec::new(); n];
+    let mut groups: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    let mut dropped_sessions = Vec::new();
+    let mut walk = Walk::default();
+    let mut ticker = cancel.ticker();
     'journeys: for block in journeys.blocks() {
         for j in block.iter() {
             if ticker.stop() {
                 break 'journeys;
             }
-            if !events.is_empty() {
-                let walk = EventWalk {
-                    matcher: &matcher,
-                    events: &events,
-                    window_ms: q.window_ms,
-                    strict: q.strict,
-                    steps: n,
-                };
-                if let Some((step, next)) = walk.run(&j, &mut touches) {
-                    reached[..=step].iter_mut().for_each(|r| *r += 1);
-                    if step + 1 < n {
-                        match next {
-                            Some(p) => *went[step].entry(p).or_default() += 1,
-                            None => exited[step] += 1,
-                        }
-                    }
-                }
-                continue;
-            }
-            let Some(entry) = j.pages.iter().position(|p| matcher.matches(0, *p)) else {
+            let Some(out) = walk.run(&j, q, n, &matcher, &events) else {
                 continue;
             };
-            let t0 = j.times[entry];
-            // Inclusive; saturating so that `i64::MAX` means no limit whatever
-            // the times. Times are in order, so the views in the window from
-            // `entry` on are a prefix: the loose search stops at the first late one.
-            let in_window = |k: usize| j.times[k].saturating_sub(t0) <= q.window_ms;
-            let (mut step, mut at) = (0, entry);
-            while step + 1 < n {
-                let found = if q.strict {
-                    Some(at + 1).filter(|&k| {
-                        k < j.pages.len() && in_window(k) && matcher.matches(step + 1, j.pages[k])
-                    })
-                } else {
-                    (at + 1..j.pages.len())
-                        .take_while(|&k| in_window(k))
-                        .find(|&k| matcher.matches(step + 1, j.pages[k]))
-                };
-                let Some(k) = found else { break };
-                reached[step] += 1;
-                step += 1;
-                at = k;
+            let group = q
+                .grouped
+                .then(|| groups.entry(j.group).or_insert_with(|| vec![0; n]));
+            let mut group = group;
+            for i in (0..n).filter(|i| out.reached >> i & 1 == 1) {
+                reached[i] += 1;
+                if let Some(g) = group.as_deref_mut() {
+                    g[i] += 1;
+                }
+                if i > 0 {
+                    took[i].push(walk.took[i]);
+                }
             }
-            reached[step] += 1;
-            if step + 1 < n {
-                // Dropped after `step`: where did the session go right after
-                // that view, if anywhere?
-                match j.pages.get(at + 1) {
-                    Some(p) => *went[step].entry(*p).or_default() += 1,
-                    None => exited[step] += 1,
+            if out.furthest + 1 < n {
+                match out.next {
+                    Some(p) => *went[out.furthest].entry(p).or_default() += 1,
+                    None => exited[out.furthest] += 1,
+                }
+                if q.dropped_at == Some(out.furthest) {
+                    dropped_sessions.push(j.session_id);
                 }
             }
         }
     }
+    // Each step's drop-off counts against the next step that may not be skipped.
+    let next_required = |i: usize| (i + 1..n).find(|k| !q.optional(*k));
+    let previous_required = |i: usize| (0..i).rev().find(|k| !q.optional(*k));
     let first = reached[0];
     let steps: Vec<FunnelStep> = (0..n)
         .map(|i| {
-            let previous = if i == 0 { first } else { reached[i - 1] };
-            let dropped = if i + 1 < n {
-                reached[i] - reached[i + 1]
-            } else {
-                0
+            let optional = q.optional(i);
+            let previous = previous_required(i).map_or(first, |k| reached[k]);
+            let dropped = match next_required(i) {
+                Some(k) if !optional => reached[i] - reached[k],
+                _ => 0,
             };
             let mut to: Vec<(PageId, u32)> = std::mem::take(&mut went[i]).into_iter().collect();
             to.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             to.truncate(DROPPED_TO_TOP);
+            let (median_ms, p90_ms) = percentiles(&mut took[i]);
             FunnelStep {
                 index: i,
                 sessions: reached[i],
@@ -338,12 +307,145 @@ pub(crate) fn funnel_until(
                 dropped,
                 dropped_to: to,
                 dropped_exited: exited[i],
+                optional,
+                median_ms,
+                p90_ms,
             }
         })
         .collect();
+    let mut groups: Vec<(u32, Vec<u32>)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1[0].cmp(&a.1[0]).then(a.0.cmp(&b.0)));
+    dropped_sessions.sort_unstable_by(|a, b| b.cmp(a));
     Funnel {
         overall_conversion: ratio(reached[n - 1], first),
         steps,
+        groups,
+        dropped_sessions,
+    }
+}
+
+/// The median and 90th percentile (nearest rank) of `times`.
+fn percentiles(times: &mut [i64]) -> (Option<i64>, Option<i64>) {
+    if times.is_empty() {
+        return (None, None);
+    }
+    times.sort_unstable();
+    let rank = |p: f64| times[((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+    (Some(rank(0.5)), Some(rank(0.9)))
+}
+
+impl Walk {
+    /// The journey's views and the events some step names, in order.
+    fn touches(
+        &mut self,
+        j: &super::JourneyRef<'_>,
+        events: &[(usize, &super::conversions::Target)],
+    ) {
+        self.touches.clear();
+        if events.is_empty() {
+            self.touches.extend((0..j.pages.len()).map(Touch::View));
+            return;
+        }
+        let named = |m: &super::JourneyMark| events.iter().any(|(_, t)| t.mark(m));
+        let mut marks = j.marks.iter().enumerate().peekable();
+        for k in 0..j.pages.len() {
+            while let Some((i, m)) = marks.next_if(|(_, m)| m.after as usize <= k) {
+                if named(m) {
+                    self.touches.push(Touch::Event(i));
+                }
+            }
+            self.touches.push(Touch::View(k));
+        }
+        self.touches.extend(
+            marks
+                .filter(|(_, m)| named(m))
+                .map(|(i, _)| Touch::Event(i)),
+        );
+    }
+
+    fn run(
+        &mut self,
+        j: &super::JourneyRef<'_>,
+        q: &FunnelQuery,
+        n: usize,
+        matcher: &Matcher,
+        events: &[(usize, &super::conversions::Target)],
+    ) -> Option<Outcome> {
+        self.touches(j, events);
+        let time = |t: Touch| match t {
+            Touch::View(k) => j.times[k],
+            Touch::Event(i) => j.marks[i].time,
+        };
+        let mask = |t: Touch| -> u128 {
+            match t {
+                Touch::View(k) => matcher.mask(j.pages[k], n),
+                Touch::Event(i) => events
+                    .iter()
+                    .filter(|(_, target)| target.mark(&j.marks[i]))
+                    .fold(0, |m, (s, _)| m | 1 << s),
+            }
+        };
+        let entry = self.touches.iter().position(|t| mask(*t) & 1 == 1)?;
+        let t0 = time(self.touches[entry]);
+        self.latest.clear();
+        self.latest.resize(n, None);
+        self.first.clear();
+        self.first.resize(n, usize::MAX);
+        self.took.clear();
+        self.took.resize(n, 0);
+        self.latest[0] = Some((t0, entry));
+        self.first[0] = entry;
+        let mut reached: u128 = 1;
+        for k in entry + 1..self.touches.len() {
+            let t = time(self.touches[k]);
+            if t.saturating_sub(t0) > q.window_ms {
+                break;
+            }
+            let steps = mask(self.touches[k]) & !1;
+            if steps == 0 {
+                continue;
+            }
+            // Later steps first, so that one touch never chains to itself.
+            for i in (1..n).rev().filter(|i| steps >> i & 1 == 1) {
+                // The step it follows: the one before, or one further back
+                // over optional steps.
+                let mut best: Option<(i64, usize)> = None;
+                for p in (0..i).rev() {
+                    if let Some((tp, at)) = self.latest[p] {
+                        let fits = if q.strict { at + 1 == k } else { at < k };
+                        if fits && t.saturating_sub(tp) <= q.gap(i) && best.is_none_or(|b| tp > b.0)
+                        {
+                            best = Some((tp, at));
+                        }
+                    }
+                    if !q.optional(p) {
+                        break;
+                    }
+                }
+                let Some((tp, _)) = best else { continue };
+                if self.latest[i].is_none() {
+                    self.first[i] = k;
+                    self.took[i] = t - tp;
+                }
+                self.latest[i] = Some((t, k));
+                reached |= 1 << i;
+            }
+        }
+        let furthest = (0..n)
+            .rev()
+            .find(|i| reached >> i & 1 == 1 && !q.optional(*i))
+            .unwrap_or(0);
+        let next = self.touches[self.first[furthest] + 1..]
+            .iter()
+            .find_map(|t| match t {
+                Touch::View(k) => Some(j.pages[*k]),
+                Touch::Event(_) => None,
+            });
+        Some(Outcome {
+            reached,
+            furthest,
+            next,
+        })
     }
 }
 
@@ -402,6 +504,7 @@ mod tests {
             steps: pages(&[1, 2, 3]),
             window_ms: i64::MAX,
             strict: false,
+            ..FunnelQuery::default()
         };
         let f = funnel(&shop(), &q);
         // Step 1: A B C D E G = 6; step 2: A B C D G = 5; step 3: A B G = 3.
@@ -432,6 +535,7 @@ mod tests {
             steps: pages(&[1, 2, 3]),
             window_ms: i64::MAX,
             strict: true,
+            ..FunnelQuery::default()
         };
         let f = funnel(&shop(), &q);
         // Step 1: 6 as above. Step 2 right after: A C D = 3 (B, G drop to 5
@@ -462,6 +566,7 @@ mod tests {
             steps: pages(&[1, 2, 3]),
             window_ms,
             strict: false,
+            ..FunnelQuery::default()
         };
         // Window 2 s: H reaches 2, its 3 is late: dropped, and it went to 3.
         // I completes exactly at the limit.
@@ -499,6 +604,7 @@ mod tests {
             ],
             window_ms: i64::MAX,
             strict: false,
+            ..FunnelQuery::default()
         };
         let js = journeys(&[&[6, 2, 1], &[1, 2, 6], &[7, 6, 2]]);
         let f = funnel(&js, &q);
@@ -519,6 +625,7 @@ mod tests {
             steps: pages(&long),
             window_ms: i64::MAX,
             strict: true,
+            ..FunnelQuery::default()
         };
         let f = funnel(&journeys(&[&long, &long[..30]]), &q);
         assert_eq!((f.steps[29].sessions, f.steps[30].sessions), (2, 1));
@@ -529,6 +636,7 @@ mod tests {
             steps: pages(&[1, u32::MAX]),
             window_ms: i64::MAX,
             strict: true,
+            ..FunnelQuery::default()
         };
         let f = funnel(&journeys(&[&[1, u32::MAX], &[1, 2]]), &q);
         assert_eq!(summary(&f), [(2, 1, vec![(2, 1)], 0), (1, 0, vec![], 0)]);
@@ -542,6 +650,7 @@ mod tests {
             steps: pages(&[1, 2]),
             window_ms: i64::MAX,
             strict: false,
+            ..FunnelQuery::default()
         };
         let js = journeys(&refs);
         assert_eq!(funnel(&js, &q).steps[0].sessions, 3000);
@@ -562,6 +671,7 @@ mod tests {
             steps: pages(&[1, 2]),
             window_ms: i64::MAX,
             strict: false,
+            ..FunnelQuery::default()
         };
         let f = funnel(&journeys(&refs), &q);
         assert_eq!(f.steps[0].dropped, 14);
@@ -614,6 +724,7 @@ mod tests {
             ],
             window_ms: i64::MAX,
             strict,
+            ..FunnelQuery::default()
         };
         let loose = funnel(&all, &q(false));
         assert_eq!(
@@ -633,6 +744,173 @@ mod tests {
                 (2, 2, vec![(2, 2)], 0),
                 (0, 0, vec![], 0)
             ]
+        );
+    }
+
+    /// Whether `j` reaches step `last` of `q` by brute force: every
+    /// increasing choice of views for the steps up to it (optional ones
+    /// may be left out), checked against every rule.
+    fn brute_reaches(j: &Journey, q: &FunnelQuery, last: usize) -> bool {
+        let matches = |step: usize, k: usize| match &q.steps[step] {
+            StepMatch::Page(p) => j.pages[k] == *p,
+            StepMatch::AnyOf(ps) => ps.contains(&j.pages[k]),
+            StepMatch::Event(_) => unreachable!("pages only"),
+        };
+        let Some(entry) = (0..j.pages.len()).find(|k| matches(0, *k)) else {
+            return false;
+        };
+        // (step, view) chains, depth first.
+        fn go(
+            j: &Journey,
+            q: &FunnelQuery,
+            matches: &dyn Fn(usize, usize) -> bool,
+            entry: usize,
+            step: usize,
+            at: usize,
+            last: usize,
+        ) -> bool {
+            if step == last {
+                return true;
+            }
+            // The next step taken: step+1, or further over optional ones.
+            let mut next = step + 1;
+            loop {
+                for k in at + 1..j.pages.len() {
+                    if q.strict && k != at + 1 {
+                        break;
+                    }
+                    let in_window = j.times[k] - j.times[entry] <= q.window_ms
+                        && j.times[k] - j.times[at] <= q.gap(next);
+                    if in_window && matches(next, k) && go(j, q, matches, entry, next, k, last) {
+                        return true;
+                    }
+                }
+                if next >= last || !q.optional(next) {
+                    return false;
+                }
+                next += 1;
+            }
+        }
+        go(j, q, &matches, entry, 0, entry, last)
+    }
+
+    #[test]
+    fn optional_steps_and_step_windows_agree_with_a_brute_force_walk() {
+        let mut rng = crate::mine::testing::Rng(3);
+        for round in 0..400 {
+            let journeys: Vec<Journey> = (0..40)
+                .map(|id| {
+                    let n = 1 + rng.below(7) as usize;
+                    let mut t = 0;
+                    Journey {
+                        session_id: id,
+                        pages: (0..n).map(|_| rng.below(4) as u32).collect(),
+                        times: (0..n)
+                            .map(|_| {
+                                t += rng.below(5) as i64 * 1000;
+                                t
+                            })
+                            .collect(),
+                        signals: vec![Default::default(); n],
+                        marks: Vec::new(),
+                    }
+                })
+                .collect();
+            let steps = 3 + rng.below(2) as usize;
+            let q = FunnelQuery {
+                steps: (0..steps)
+                    .map(|_| StepMatch::Page(rng.below(4) as u32))
+                    .collect(),
+                window_ms: [i64::MAX, 8000][rng.below(2) as usize],
+                strict: round % 5 == 0,
+                optional: (0..steps)
+                    .map(|i| i > 0 && i + 1 < steps && rng.below(2) == 0)
+                    .collect(),
+                gaps: (0..steps)
+                    .map(|_| [i64::MAX, 2000, 4000][rng.below(3) as usize])
+                    .collect(),
+                grouped: false,
+                dropped_at: Some(0),
+            };
+            let f = funnel(&journeys, &q);
+            for (i, step) in f.steps.iter().enumerate() {
+                let brute = journeys.iter().filter(|j| brute_reaches(j, &q, i)).count();
+                assert_eq!(
+                    step.sessions as usize, brute,
+                    "round {round}, step {i}: {q:?}"
+                );
+            }
+            // Exactly the sessions that reached step 1 and not the next
+            // step that cannot be skipped.
+            let next = (1..steps).find(|k| !q.optional(*k)).unwrap();
+            let mut dropped: Vec<i64> = journeys
+                .iter()
+                .filter(|j| brute_reaches(j, &q, 0) && !brute_reaches(j, &q, next))
+                .map(|j| j.session_id)
+                .collect();
+            dropped.reverse();
+            assert_eq!(f.dropped_sessions, dropped, "round {round}: {q:?}");
+        }
+    }
+
+    #[test]
+    fn a_later_view_of_a_step_can_be_the_one_its_window_counts_from() {
+        // Cart at 0 s and 9 s, checkout at 10 s: within 5 s of the second
+        // cart view only.
+        let j = Journey {
+            session_id: 1,
+            pages: vec![1, 2, 2, 3],
+            times: vec![0, 1000, 9000, 10_000],
+            signals: vec![Default::default(); 4],
+            marks: Vec::new(),
+        };
+        let q = FunnelQuery {
+            steps: pages(&[1, 2, 3]),
+            window_ms: i64::MAX,
+            gaps: vec![i64::MAX, i64::MAX, 5000],
+            ..FunnelQuery::default()
+        };
+        let f = funnel(&[j], &q);
+        assert_eq!(
+            f.steps.iter().map(|s| s.sessions).collect::<Vec<_>>(),
+            [1, 1, 1]
+        );
+        // Time from the step before: 1 s to the first cart view, then 1 s
+        // from the latest cart view to checkout.
+        assert_eq!(f.steps[1].median_ms, Some(1000));
+        assert_eq!(f.steps[2].median_ms, Some(1000));
+        assert_eq!(f.steps[0].median_ms, None);
+    }
+
+    #[test]
+    fn groups_split_the_counts_and_times_have_percentiles() {
+        let mut all = crate::mine::Journeys::with_capacity(0, 0);
+        for (id, (group, gap)) in [(0, 1000), (0, 2000), (1, 3000), (1, 4000), (1, 100_000)]
+            .into_iter()
+            .enumerate()
+        {
+            let j = Journey {
+                session_id: id as i64,
+                pages: vec![1, 2],
+                times: vec![0, gap],
+                signals: vec![Default::default(); 2],
+                marks: Vec::new(),
+            };
+            let mut r = j.as_ref();
+            r.group = group;
+            all.push(r);
+        }
+        let q = FunnelQuery {
+            steps: pages(&[1, 2]),
+            window_ms: i64::MAX,
+            grouped: true,
+            ..FunnelQuery::default()
+        };
+        let f = funnel(&all, &q);
+        assert_eq!(f.groups, vec![(1, vec![3, 3]), (0, vec![2, 2])]);
+        assert_eq!(
+            (f.steps[1].median_ms, f.steps[1].p90_ms),
+            (Some(3000), Some(100_000))
         );
     }
 }

@@ -667,6 +667,7 @@ mod tests {
             ],
             window_ms: 30 * 60 * 1000,
             strict: false,
+            ..funnel::FunnelQuery::default()
         };
         let f = funnel::funnel(&js, &q);
         println!("funnel (4 steps, loose): {:?}", t.elapsed());

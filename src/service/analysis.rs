@@ -23,6 +23,7 @@ use crate::mine::{
 use crate::service::conversions::TargetSpec;
 use crate::service::error::{Result, ServiceError};
 use crate::service::report::*;
+use crate::service::request::FunnelRequest;
 use crate::store::read::{self, JourneyFilter};
 use crate::store::sites::JourneySettings;
 use crate::store::{sites, Store};
@@ -240,38 +241,51 @@ impl Analysis {
 
     /// A funnel whose steps are regexes over cleaned page paths or custom
     /// events ([`TargetSpec`]).
-    pub(crate) fn funnel(
-        &self,
-        steps: &[String],
-        window_ms: i64,
-        strict: bool,
-    ) -> Result<FunnelReport> {
-        let mut funnel = self.funnel_result(steps, window_ms, strict)?;
+    pub(crate) fn funnel(&self, f: &FunnelRequest) -> Result<FunnelReport> {
+        let mut funnel = self.funnel_result(f)?;
+        let labels = f.labels();
         let rows = std::mem::take(&mut funnel.steps)
             .into_iter()
-            .zip(steps)
-            .map(|(counts, pattern)| FunnelStepRow {
+            .zip(&f.steps)
+            .zip(labels)
+            .map(|((counts, pattern), name)| FunnelStepRow {
                 step: pattern.clone(),
-                name: pattern.clone(),
+                name,
                 dropped_to: self.sessions_of(&counts.dropped_to),
                 counts,
             })
             .collect();
+        let groups = std::mem::take(&mut funnel.groups)
+            .into_iter()
+            .map(|(code, steps)| FunnelGroupRow {
+                value: self.group_name(f.breakdown, code),
+                overall_conversion: crate::mine::ratio(
+                    steps.last().copied().unwrap_or(0),
+                    steps.first().copied().unwrap_or(0),
+                ),
+                steps,
+            })
+            .collect();
+        let dropped = std::mem::take(&mut funnel.dropped_sessions);
         Ok(FunnelReport {
             steps: rows,
             funnel,
-            strict,
-            window_ms,
+            strict: f.strict,
+            window_ms: f.window_minutes * 60_000,
+            breakdown: f.breakdown.map(|d| d.as_str().to_string()),
+            groups,
+            dropped: None,
+            dropped_ids: f.dropped_at.map(|step| DroppedIds {
+                step,
+                total: dropped.len(),
+                ids: dropped.into_iter().skip(f.offset).take(f.limit).collect(),
+            }),
         })
     }
 
     /// The funnel itself, for [`Analysis::funnel`] and the funnel chart.
-    pub(crate) fn funnel_result(
-        &self,
-        steps: &[String],
-        window_ms: i64,
-        strict: bool,
-    ) -> Result<funnel::Funnel> {
+    pub(crate) fn funnel_result(&self, f: &FunnelRequest) -> Result<funnel::Funnel> {
+        let steps = &f.steps;
         if steps.len() < 2 {
             return Err(ServiceError::Invalid(
                 "a funnel needs at least two steps".into(),
@@ -300,17 +314,29 @@ impl Analysis {
             ));
             self.finished()?;
         }
-        let f = funnel::funnel_until(
+        let n = steps.len();
+        let result = funnel::funnel_until(
             &*self.journeys,
             &funnel::FunnelQuery {
                 steps: matches,
-                window_ms,
-                strict,
+                window_ms: f.window_minutes * 60_000,
+                strict: f.strict,
+                optional: (1..=n).map(|i| f.optional.contains(&i)).collect(),
+                gaps: (1..=n)
+                    .map(|i| {
+                        f.step_windows
+                            .iter()
+                            .rfind(|(s, _)| *s == i)
+                            .map_or(i64::MAX, |(_, m)| m * 60_000)
+                    })
+                    .collect(),
+                grouped: f.breakdown.is_some(),
+                dropped_at: f.dropped_at.map(|d| d - 1),
             },
             &self.cancel,
         );
         self.finished()?;
-        Ok(f)
+        Ok(result)
     }
 
     /// The journey graph behind the Sankey chart, each node with its

@@ -95,18 +95,16 @@ pub(crate) fn sankey(
 /// bar labelled with its step's name.
 pub(crate) fn funnel(
     a: &Analysis,
-    steps: &[String],
-    labels: &[String],
-    window_ms: i64,
-    strict: bool,
+    req: &super::request::FunnelRequest,
     (width, height): (u32, u32),
     format: Format,
 ) -> Result<Vec<u8>> {
-    let f = a.funnel_result(steps, window_ms, strict)?;
+    let labels = req.labels();
+    let f = a.funnel_result(req)?;
     let bars: Vec<render::FunnelBar> = f
         .steps
         .iter()
-        .zip(labels)
+        .zip(&labels)
         .map(|(s, label)| render::FunnelBar {
             label: label.clone(),
             sessions: s.sessions,

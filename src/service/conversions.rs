@@ -95,7 +95,7 @@ impl Analysis {
     }
 
     /// The name of a group code of `dim`.
-    fn group_name(&self, dim: Option<Dimension>, code: u32) -> String {
+    pub(super) fn group_name(&self, dim: Option<Dimension>, code: u32) -> String {
         if code == NO_CODE {
             return "(none)".into();
         }

@@ -213,6 +213,7 @@ impl Service {
             ReportRequest::Goals { breakdown, .. } | ReportRequest::Revenue { breakdown, .. } => {
                 *breakdown
             }
+            ReportRequest::Funnel(f) => f.breakdown,
             _ => None,
         };
         let a = Analysis::load_grouped(
@@ -238,9 +239,16 @@ impl Service {
             }
             ReportRequest::Journeys(g) => Report::Journeys(a.graph(&graph_query(&a, g)?)?),
             ReportRequest::Funnel(f) => {
-                let mut report = a.funnel(&f.steps, f.window_minutes * 60_000, f.strict)?;
-                for (row, name) in report.steps.iter_mut().zip(f.labels()) {
-                    row.name = name;
+                let mut report = a.funnel(f)?;
+                if let Some(d) = report.dropped_ids.take() {
+                    let conn = self.store.read()?;
+                    let site_id = find_site(&conn, site)?.id;
+                    let sessions = read::sessions_by_ids(&conn, site_id, &d.ids)?;
+                    report.dropped = Some(report::DroppedSessions {
+                        step: d.step,
+                        total: d.total,
+                        sessions: sessions.iter().map(SessionSummary::of).collect(),
+                    });
                 }
                 Report::Funnel(report)
             }
@@ -287,15 +295,7 @@ impl Service {
                 funnel.check()?;
                 check_size(*size)?;
                 let a = self.analysis(site, &filters, cancel)?;
-                charts::funnel(
-                    &a,
-                    &funnel.steps,
-                    &funnel.labels(),
-                    funnel.window_minutes * 60_000,
-                    funnel.strict,
-                    *size,
-                    format,
-                )
+                charts::funnel(&a, funnel, *size, format)
             }
             ChartRequest::Page(page) => {
                 if let Some(w) = page.layout_width {

@@ -55,6 +55,39 @@ pub(crate) struct FunnelReport {
     pub funnel: Funnel,
     pub strict: bool,
     pub window_ms: i64,
+    pub breakdown: Option<String>,
+    /// Per value of the breakdown, each step's sessions.
+    pub groups: Vec<FunnelGroupRow>,
+    /// The sessions that dropped at the step asked (`dropped_at`).
+    pub dropped: Option<DroppedSessions>,
+    /// Their ids, for the service to fill `dropped` from.
+    #[serde(skip)]
+    pub dropped_ids: Option<DroppedIds>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct FunnelGroupRow {
+    pub value: String,
+    /// Each step's sessions, in the steps' order.
+    pub steps: Vec<u32>,
+    pub overall_conversion: f64,
+}
+
+/// The sessions that reached a step and went no further.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct DroppedSessions {
+    /// The step (from 1).
+    pub step: usize,
+    pub total: usize,
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// [`DroppedSessions`] before the sessions are read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DroppedIds {
+    pub step: usize,
+    pub total: usize,
+    pub ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

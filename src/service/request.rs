@@ -368,6 +368,18 @@ pub struct FunnelRequest {
     pub window_minutes: i64,
     /// Each step must be the very next page.
     pub strict: bool,
+    /// Steps (numbered from 1) that may be skipped (`optional=N`).
+    pub optional: Vec<usize>,
+    /// Steps (from 1) with a window of their own from the step before:
+    /// `(step, minutes)` (`step_window=N:MINUTES`).
+    pub step_windows: Vec<(usize, i64)>,
+    /// Each step's sessions per value of this dimension too.
+    pub breakdown: Option<crate::event::Dimension>,
+    /// List the sessions that reached this step (from 1) and went no
+    /// further, `limit` of them from `offset`, newest first.
+    pub dropped_at: Option<usize>,
+    pub limit: usize,
+    pub offset: usize,
 }
 
 /// `journeys` and the Sankey chart: the journey graph.
@@ -567,6 +579,29 @@ impl ReportRequest {
     }
 }
 
+/// A step number as a person writes it (1 for the first).
+fn step_number(key: &str, v: &str) -> Result<usize> {
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            ServiceError::invalid(format!("{key}: {v:?} is not a step number (1, 2, ...)"))
+        })
+}
+
+/// `N:MINUTES`: step N within that many minutes of the step before.
+pub(crate) fn parse_step_window(v: &str) -> Result<(usize, i64)> {
+    let bad = || {
+        ServiceError::invalid(format!(
+            "step_window: {v:?} is not STEP:MINUTES (3:30: step 3 within 30 minutes of step 2)"
+        ))
+    };
+    let (step, minutes) = v.split_once(':').ok_or_else(bad)?;
+    let minutes: i64 = minutes.trim().parse().map_err(|_| bad())?;
+    Ok((step_number("step_window", step)?, minutes))
+}
+
 impl FunnelRequest {
     pub fn decode(p: &impl Params) -> Result<FunnelRequest> {
         Ok(FunnelRequest {
@@ -578,7 +613,42 @@ impl FunnelRequest {
                 .collect(),
             window_minutes: p.number(&bounds::WINDOW_MINUTES)?,
             strict: p.flag("strict")?,
+            optional: p
+                .all("optional")
+                .into_iter()
+                .map(|v| step_number("optional", v))
+                .collect::<Result<_>>()?,
+            step_windows: p
+                .all("step_window")
+                .into_iter()
+                .map(parse_step_window)
+                .collect::<Result<_>>()?,
+            breakdown: p.choice("breakdown")?,
+            dropped_at: p
+                .get("dropped_at")
+                .filter(|v| !v.is_empty())
+                .map(|v| step_number("dropped_at", v))
+                .transpose()?,
+            limit: p.number(&bounds::LIMIT)?,
+            offset: p.number(&bounds::OFFSET)?,
         })
+    }
+
+    /// A plain funnel: steps, a window, strict or not.
+    #[cfg(test)]
+    pub(crate) fn of(steps: &[&str], window_minutes: i64, strict: bool) -> FunnelRequest {
+        FunnelRequest {
+            steps: steps.iter().map(|s| s.to_string()).collect(),
+            names: Vec::new(),
+            window_minutes,
+            strict,
+            optional: Vec::new(),
+            step_windows: Vec::new(),
+            breakdown: None,
+            dropped_at: None,
+            limit: bounds::LIMIT.default,
+            offset: 0,
+        }
     }
 
     pub fn check(&self) -> Result<()> {
@@ -600,6 +670,36 @@ impl FunnelRequest {
                 "name: {n:?} is longer than 60 characters"
             )));
         }
+        let last = self.steps.len();
+        if let Some(o) = self.optional.iter().find(|o| **o <= 1 || **o >= last) {
+            return Err(ServiceError::invalid(format!(
+                "optional: step {o} cannot be optional (only steps 2 to {} can)",
+                last - 1
+            )));
+        }
+        for (step, minutes) in &self.step_windows {
+            if *step < 2 || *step > last {
+                return Err(ServiceError::invalid(format!(
+                    "step_window: step {step} has no step before it in a funnel of {last} (2 to {last})"
+                )));
+            }
+            bounds::WINDOW_MINUTES.check(*minutes).map_err(|_| {
+                ServiceError::invalid(format!(
+                    "step_window: {minutes} minutes for step {step} is out of range (1 to {})",
+                    bounds::WINDOW_MINUTES.max
+                ))
+            })?;
+        }
+        if let Some(d) = self.dropped_at {
+            if d >= last || self.optional.contains(&d) {
+                return Err(ServiceError::invalid(format!(
+                    "dropped_at: step {d} has no drop-offs (a step from 1 to {} that is not optional)",
+                    last - 1
+                )));
+            }
+        }
+        bounds::LIMIT.check(self.limit)?;
+        bounds::OFFSET.check(self.offset)?;
         Ok(())
     }
 

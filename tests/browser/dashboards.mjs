@@ -401,7 +401,7 @@ await step('conversions', async () => {
   check('the demo converts and sells', goals.converted > 0 && rev.totals.orders > 0, { converted: goals.converted, orders: rev.totals.orders });
   // The goals card: "Converted: N of M sessions (x%)", a row per goal.
   const head = await q('#goals-converted').textContent();
-  const m = /Converted: ([\d,. ]+) of ([\d,. ]+) sessions \((.+)\)/.exec(head) || [];
+  const m = /Converted: ([\d,. ]+) of ([\d,. ]+) sessions \(([^)]+)\)/.exec(head) || [];
   check('goals card converted equals API', digits(m[1]) === String(goals.converted) && digits(m[2]) === String(goals.sessions) && m[3] === pct(goals.conversion_rate),
     { shown: head, api: [goals.converted, goals.sessions, goals.conversion_rate] });
   const goalRows = await q('#goal-list .barlist-row .bl-value').evaluateAll((els) => els.map((e) => e.firstChild.textContent));
@@ -444,6 +444,14 @@ await step('conversions', async () => {
   await page.reload();
   await q('#goals-card .table-wrap[data-breakdown=device]').waitFor(T);
   check('reload keeps the breakdowns', (await q('#revenue-breakdown').inputValue()) === 'entry_page');
+  // An event's sessions are a search away: as many as the report counts.
+  if (purchase) {
+    await q('#events-card tr[data-event=purchase] .acts a').click();
+    await page.waitForFunction(() => location.hash.startsWith('#/sessions') && location.hash.includes('q=event'), null, T);
+    await q('#session-count[data-total]').waitFor(T);
+    const total = await q('#session-count').getAttribute('data-total');
+    check('the sessions that sent purchase are found', Number(total) === purchase.sessions, { shown: total, api: purchase.sessions });
+  }
   // A range without events says how to send them.
   await go(`#/conversions?site=${site}&range=custom&from=2001-01-01&to=2001-01-02`);
   await q('#events-empty').waitFor(T);

@@ -35,6 +35,9 @@ const views = [
   ['overview', '#/overview?site=shop&range=all', '.view .card'],
   ['friction', '#/friction?site=shop&range=all', '.view .card'],
   ['transitions', '#/transitions?site=shop&range=all', '.view .card'],
+  // The event's name and property, and the utm_campaign as a segment
+  // (the hostile session is a bot's: counted with bots only).
+  ['conversions', '#/conversions?site=shop&range=all&bots=1', '#events-card table, #events-card .empty'],
 ];
 const results = [];
 for (const [name, hash, ready] of views) {
