@@ -282,6 +282,45 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     let carted = count(&|x| x.customs.iter().any(|(n, _)| *n == "add_to_cart")) as u64;
     let bought = count(&|x| reached(x)[0]) as u64;
     assert_eq!(steps, [sent.len() as u64, carted, bought], "{funnel}");
+    // The sessions that added to the cart and bought nothing after:
+    // exactly those, none of which has a purchase.
+    let dropped = s.get_json(
+        "/api/sites/shop/funnel?step=%5E/$&step=event:add_to_cart&step=event:purchase&window_minutes=600&dropped_at=2&limit=1000",
+    );
+    let listed = dropped["dropped"]["sessions"].as_array().unwrap();
+    assert_eq!(dropped["dropped"]["total"].as_u64(), Some(carted - bought));
+    assert_eq!(listed.len() as u64, carted - bought);
+    for session in listed {
+        let detail = s.get_json(&format!("/api/sites/shop/sessions/{}", session["id"]));
+        let names: Vec<&str> = detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect();
+        assert!(names.contains(&"add_to_cart"), "{names:?}");
+        assert!(!names.contains(&"purchase"), "{names:?}");
+    }
+    // Per channel, side by side, adding up to the whole; a signup step
+    // that may be skipped counts who passed it.
+    let by_channel = s.get_json(
+        "/api/sites/shop/funnel?step=%5E/$&step=event:signup&step=event:add_to_cart&optional=2&window_minutes=600&breakdown=channel",
+    );
+    let groups = by_channel["groups"].as_array().unwrap();
+    for (i, step) in by_channel["steps"].as_array().unwrap().iter().enumerate() {
+        let sum: u64 = groups.iter().map(|g| g["steps"][i].as_u64().unwrap()).sum();
+        assert_eq!(step["sessions"].as_u64(), Some(sum), "{by_channel}");
+    }
+    let signed_up = count(&|x| x.customs.iter().any(|(n, _)| *n == "signup")) as u64;
+    assert_eq!(by_channel["steps"][1]["sessions"].as_u64(), Some(signed_up));
+    assert_eq!(by_channel["steps"][2]["sessions"].as_u64(), Some(carted));
+    assert_eq!(by_channel["steps"][1]["optional"], true);
+    for g in groups {
+        let members = sent.iter().filter(|x| x.channel == g["value"]).count() as u64;
+        assert_eq!(g["steps"][0].as_u64(), Some(members), "{g}");
+    }
+    let bad = s.get("/api/sites/shop/funnel?step=/&step=/b&optional=1");
+    assert_eq!(bad.status, 400, "{}", bad.body);
     let bad = s.get("/api/sites/shop/funnel?step=/&step=event:");
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.contains("needs a name"), "{}", bad.body);
