@@ -352,6 +352,34 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     }
     assert_eq!(found, (bought, pro, goals["converted"].as_u64().unwrap()));
 
+    // A site whose carts were never bought: its figures are in the
+    // carts' currency, so what they held still counts.
+    let made = into_resp(
+        agent()
+            .post(&s.url("/api/sites"))
+            .set("authorization", &format!("Bearer {TOKEN}"))
+            .send_string(r#"{"name":"carts","origins":["http://carts.test"]}"#),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let t = now_ms() - 60_000;
+    let left = batch(
+        "c1",
+        &[
+            pageview(t, "/", ""),
+            format!(
+                r#"{{"type":"custom","ts":{},"name":"add_to_cart","props":{{"value":12.5,"currency":"eur"}}}}"#,
+                t + 10
+            ),
+        ],
+    )
+    .replace(r#""site":"shop""#, r#""site":"carts""#);
+    let r = s.collect_with(left.as_bytes(), Some("http://carts.test"), "text/plain");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let carts = s.get_json("/api/sites/carts/revenue");
+    assert_eq!(carts["currency"], "EUR", "{carts}");
+    assert_eq!(carts["totals"]["abandoned_carts"], 1);
+    assert!(close(&carts["totals"]["abandoned_value"], 12.5), "{carts}");
+
     // The overview carries the goals; the CLI answers as the API does.
     let overview = s.get_json("/api/sites/shop/overview");
     assert_eq!(overview["goals"]["converted"], goals["converted"]);

@@ -252,16 +252,18 @@ impl Analysis {
                 .unwrap_or_default()
                 .to_uppercase()
         };
-        // The currencies orders came in, most orders first.
+        // The currencies orders came in, most orders first; and carts'.
+        let cart = self.event_code(CART_EVENT);
         let mut orders_by_currency: std::collections::HashMap<String, u32> = Default::default();
+        let mut carts_by_currency: std::collections::HashMap<String, u32> = Default::default();
         for block in self.journeys.blocks() {
             for j in block.iter() {
-                for m in j
-                    .marks
-                    .iter()
-                    .filter(|m| m.revenue_milli != crate::mine::NO_REVENUE)
-                {
-                    *orders_by_currency.entry(currency_of(m.props)).or_default() += 1;
+                for m in j.marks {
+                    if m.revenue_milli != crate::mine::NO_REVENUE {
+                        *orders_by_currency.entry(currency_of(m.props)).or_default() += 1;
+                    } else if m.name == cart && cart != NO_CODE {
+                        *carts_by_currency.entry(currency_of(m.props)).or_default() += 1;
+                    }
                 }
             }
         }
@@ -272,7 +274,16 @@ impl Analysis {
         seen.sort_by(|a, b| b.orders.cmp(&a.orders).then(a.currency.cmp(&b.currency)));
         let chosen = match currency {
             Some(c) => c.trim().to_uppercase(),
-            None => seen.first().map(|c| c.currency.clone()).unwrap_or_default(),
+            // Without orders, the carts' currency, so that what they hold
+            // still has one.
+            None => match seen.first() {
+                Some(c) => c.currency.clone(),
+                None => carts_by_currency
+                    .into_iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .map(|(c, _)| c)
+                    .unwrap_or_default(),
+            },
         };
         let in_currency: Vec<bool> = (0..props.len() as u32)
             .map(|c| currency_of(c) == chosen)
@@ -305,7 +316,7 @@ impl Analysis {
         let cart_value = |code: u32| values.get(code as usize).copied().unwrap_or(0);
         let q = RevenueQuery {
             in_currency: &in_currency,
-            cart: self.event_code(CART_EVENT),
+            cart,
             cart_value: &cart_value,
         };
         let all = conversions::revenue(&*self.journeys, &q, false);

@@ -450,7 +450,7 @@ impl Report {
                 Tables {
                     summary: vec![
                         ("sessions", r.report.sessions.into()),
-                        ("converted (reached a goal page)", r.converted.into()),
+                        ("converted (reached a goal)", r.converted.into()),
                         ("conversion rate", Cell::Rate(r.conversion_rate)),
                         ("unstaged", r.report.unstaged.into()),
                     ],
