@@ -352,6 +352,56 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     }
     assert_eq!(found, (bought, pro, goals["converted"].as_u64().unwrap()));
 
+    // A funnel saved by name runs as its steps do, with a breakdown
+    // of the day; the CLI runs it too; bad ones are refused, gone ones 404.
+    let definition =
+        "step=%5E/$&step=event:add_to_cart&step=event:purchase&name=Home&window_minutes=600";
+    let put = |name: &str, query: &str| {
+        into_resp(
+            agent()
+                .put(&s.url(&format!("/api/sites/shop/funnels/{name}")))
+                .set("authorization", &format!("Bearer {TOKEN}"))
+                .send_string(&json!({ "query": query }).to_string()),
+        )
+    };
+    let saved = put("Checkout%20flow", definition);
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.json()["labels"][0], "Home");
+    let list = s.get_json("/api/sites/shop/funnels");
+    assert_eq!(list["funnels"][0]["name"], "Checkout flow", "{list}");
+    let by_name = s.get_json("/api/sites/shop/funnel?saved=Checkout%20flow&breakdown=device");
+    let by_steps = s.get_json(&format!(
+        "/api/sites/shop/funnel?{definition}&breakdown=device"
+    ));
+    assert_eq!(by_name, by_steps);
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &[
+            "funnel",
+            "--site",
+            SITE,
+            "--saved",
+            "Checkout flow",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cli["steps"], by_name["steps"]);
+    assert_eq!(put("bad", "step=%28&step=/x").status, 400);
+    assert_eq!(put("one", "step=/x").status, 400);
+    let gone = into_resp(
+        agent()
+            .delete(&s.url("/api/sites/shop/funnels/Checkout%20flow"))
+            .set("authorization", &format!("Bearer {TOKEN}"))
+            .call(),
+    );
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    assert_eq!(
+        s.get("/api/sites/shop/funnel?saved=Checkout%20flow").status,
+        404
+    );
+
     // A site whose carts were never bought: its figures are in the
     // carts' currency, so what they held still counts.
     let made = into_resp(

@@ -204,6 +204,58 @@ pub(super) fn annotation(
     Ok(())
 }
 
+/// `trailmap funnels save|list|remove`.
+pub(super) fn funnels(
+    store: &StoreArgs,
+    file: &FileConfig,
+    cmd: super::FunnelsCommand,
+) -> Result<()> {
+    use super::FunnelsCommand as F;
+    let service = super::reports::service(store, file)?;
+    match cmd {
+        F::Save {
+            site,
+            name,
+            funnel,
+            json,
+        } => {
+            let f = service.save_funnel(
+                &site,
+                &name,
+                &funnel.request()?,
+                None,
+                crate::event::now_ms(),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&f)?);
+            } else {
+                println!(
+                    "saved funnel {:?} of {site}: {}",
+                    f.name,
+                    f.labels.join(" → ")
+                );
+            }
+        }
+        F::List { site, json } => {
+            let list = service.saved_funnels(&site)?;
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else if list.is_empty() {
+                println!("no saved funnels on {site}");
+            } else {
+                for f in list {
+                    println!("{}	{}", f.name, f.labels.join(" → "));
+                }
+            }
+        }
+        F::Remove { site, name } => {
+            service.remove_funnel(&site, &name)?;
+            println!("removed funnel {name:?} of {site}");
+        }
+    }
+    Ok(())
+}
+
 /// `trailmap now --site S`: the realtime view in the terminal.
 pub(super) fn now(
     store: &StoreArgs,

@@ -88,6 +88,9 @@ pub struct FunnelArgs {
     /// How many of those to list, 1 to 1000.
     #[arg(long, default_value_t = bounds::LIMIT.default)]
     pub limit: usize,
+    /// Run the site's saved funnel of this name (`trailmap funnels`).
+    #[arg(long)]
+    pub saved: Option<String>,
 }
 
 impl FunnelArgs {
@@ -107,6 +110,7 @@ impl FunnelArgs {
             dropped_at: self.dropped_at,
             limit: self.limit,
             offset: 0,
+            saved: self.saved.clone(),
         })
     }
 }

@@ -110,6 +110,9 @@ enum Command {
     /// Dated notes on a site's timeline ("campaign launched"), drawn on its time series.
     #[command(subcommand)]
     Annotation(AnnotationCommand),
+    /// Saved funnels: save one by name, list, remove (`funnel --saved NAME` runs one).
+    #[command(subcommand)]
+    Funnels(FunnelsCommand),
     /// Benchmark helpers; figures go to BENCHMARKS.md (built with `--features dev`).
     #[cfg(feature = "dev")]
     #[command(subcommand)]
@@ -310,6 +313,35 @@ pub struct RenderArgs {
     /// class's most common width.
     #[arg(long)]
     pub layout_width: Option<u32>,
+}
+
+#[derive(Subcommand)]
+pub enum FunnelsCommand {
+    /// Save a funnel under a name (replacing one of that name).
+    Save {
+        #[arg(long)]
+        site: String,
+        /// The funnel's name, 1 to 60 characters.
+        #[arg(long = "as", id = "as")]
+        name: String,
+        #[command(flatten)]
+        funnel: args::FunnelArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a site's saved funnels.
+    List {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a saved funnel.
+    Remove {
+        #[arg(long)]
+        site: String,
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -545,6 +577,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => accounts::user(store, &file, cmd),
         Command::Share(cmd) => accounts::share(store, &file, cmd),
         Command::Annotation(cmd) => admin::annotation(store, &file, cmd),
+        Command::Funnels(cmd) => admin::funnels(store, &file, cmd),
         #[cfg(feature = "dev")]
         Command::Bench(cmd) => admin::bench(store, &file, cmd),
     }

@@ -149,6 +149,68 @@ pub(crate) async fn remove_annotation(app: &Arc<App>, site: &str, id: &str) -> R
     }
 }
 
+/// `GET /api/sites/{site}/funnels`: the site's saved funnels.
+pub(crate) async fn saved_funnels(app: &Arc<App>, site: &str) -> Reply {
+    let site = site.to_string();
+    match blocking(app, move |app| app.service.saved_funnels(&site)).await {
+        Ok(list) => reply::json(StatusCode::OK, &json!({ "funnels": list })),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewFunnel {
+    /// The definition, as `funnel?` takes it.
+    query: String,
+}
+
+/// `PUT /api/sites/{site}/funnels/{name}` `{"query": "step=...&step=..."}`:
+/// an admin saves (or replaces) a funnel.
+pub(crate) async fn save_funnel(
+    app: &Arc<App>,
+    site: &str,
+    name: &str,
+    req: hyper::Request<hyper::body::Incoming>,
+    who: Option<(crate::service::accounts::Principal, super::auth::Via)>,
+) -> Reply {
+    let body = match app.read_body(req.into_body(), 16 * 1024).await {
+        Ok(b) => b.bytes(),
+        Err(e) => return e.into_reply(),
+    };
+    let new: NewFunnel = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, &format!("malformed body: {e}")),
+    };
+    let funnel =
+        match crate::service::request::FunnelRequest::decode(&QueryParams::parse(Some(&new.query)))
+        {
+            Ok(f) => f,
+            Err(e) => return reply::service_error(&e),
+        };
+    let (site, name) = (site.to_string(), name.to_string());
+    let by = who.and_then(|(p, _)| p.name);
+    let now = crate::event::now_ms();
+    match blocking(app, move |app| {
+        app.service
+            .save_funnel(&site, &name, &funnel, by.as_deref(), now)
+    })
+    .await
+    {
+        Ok(f) => reply::json(StatusCode::OK, &f),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
+/// `DELETE /api/sites/{site}/funnels/{name}`.
+pub(crate) async fn remove_funnel(app: &Arc<App>, site: &str, name: &str) -> Reply {
+    let (site, name) = (site.to_string(), name.to_string());
+    match blocking(app, move |app| app.service.remove_funnel(&site, &name)).await {
+        Ok(()) => reply::empty(StatusCode::NO_CONTENT),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
 /// `GET /api/sites/{site}/install`: does the site receive events, since when.
 pub(crate) async fn install(app: &Arc<App>, site: &str) -> Reply {
     let site = site.to_string();

@@ -538,6 +538,16 @@ async fn dispatch(
         Route::Realtime => api::realtime(app, site, query).await,
         Route::Annotations => api::annotations(app, site, req, query, who).await,
         Route::Annotation => api::remove_annotation(app, site, m.param("id")).await,
+        Route::Funnels => api::saved_funnels(app, site).await,
+        Route::SavedFunnel => {
+            // A name is a path segment: "Checkout%20flow" is "Checkout flow".
+            let name = percent_encoding::percent_decode_str(m.param("name")).decode_utf8_lossy();
+            if put {
+                api::save_funnel(app, site, &name, req, who).await
+            } else {
+                api::remove_funnel(app, site, &name).await
+            }
+        }
         Route::Sessions => api::list_sessions(app, site, query).await,
         Route::Session => api::session(app, site, m.param("id")).await,
         Route::Rules if put => mine_api::put_rules(app, site, req).await,

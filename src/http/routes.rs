@@ -39,6 +39,9 @@ pub(crate) enum Route {
     Realtime,
     Annotations,
     Annotation,
+    /// A site's saved funnels.
+    Funnels,
+    SavedFunnel,
     Sessions,
     Session,
     Rules,
@@ -85,6 +88,7 @@ const GET_PUT: &[Method] = &[Method::GET, Method::PUT];
 const GET_POST: &[Method] = &[Method::GET, Method::POST];
 const GET_POST_DELETE: &[Method] = &[Method::GET, Method::POST, Method::DELETE];
 const DELETE: &[Method] = &[Method::DELETE];
+const PUT_DELETE: &[Method] = &[Method::PUT, Method::DELETE];
 const POST_OPTIONS: &[Method] = &[Method::POST, Method::OPTIONS];
 
 const fn spec(
@@ -214,6 +218,20 @@ pub(crate) const ROUTES: &[Spec] = &[
         "/api/sites/{site}/annotations/{id}",
         Route::Annotation,
         DELETE,
+        Access::Site,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/funnels",
+        Route::Funnels,
+        GET,
+        Access::Site,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/funnels/{name}",
+        Route::SavedFunnel,
+        PUT_DELETE,
         Access::Site,
         "api",
     ),

@@ -14,6 +14,7 @@ pub(crate) mod annotations;
 pub(crate) mod charts;
 pub(crate) mod conversions;
 pub(crate) mod error;
+pub(crate) mod funnels;
 mod hints;
 pub(crate) mod import;
 pub(crate) mod layouts;
@@ -202,6 +203,14 @@ impl Service {
         cancel: Cancel,
     ) -> Result<Report> {
         let filters = filters.clone().check()?;
+        let resolved;
+        let req = match req {
+            ReportRequest::Funnel(f) if f.saved.is_some() => {
+                resolved = ReportRequest::Funnel(self.resolve_funnel(site, f)?);
+                &resolved
+            }
+            other => other,
+        };
         req.check()?;
         if let ReportRequest::Overview { top, interval } = req {
             let overview = self.overview(site, &filters, *top, *interval, &cancel)?;
@@ -292,6 +301,7 @@ impl Service {
                 charts::sankey(&a, &graph_query(&a, graph)?, size.0, size.1, format)
             }
             ChartRequest::Funnel { funnel, size } => {
+                let funnel = &self.resolve_funnel(site, funnel)?;
                 funnel.check()?;
                 check_size(*size)?;
                 let a = self.analysis(site, &filters, cancel)?;

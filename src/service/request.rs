@@ -380,6 +380,9 @@ pub struct FunnelRequest {
     pub dropped_at: Option<usize>,
     pub limit: usize,
     pub offset: usize,
+    /// Run the site's saved funnel of this name (`saved=`) with this
+    /// request's breakdown and drop-off listing.
+    pub saved: Option<String>,
 }
 
 /// `journeys` and the Sankey chart: the journey graph.
@@ -631,7 +634,44 @@ impl FunnelRequest {
                 .transpose()?,
             limit: p.number(&bounds::LIMIT)?,
             offset: p.number(&bounds::OFFSET)?,
+            saved: p.get("saved").filter(|v| !v.is_empty()).map(str::to_string),
         })
+    }
+
+    /// The funnel's definition (steps, names, windows, strict, optional
+    /// steps) as the API's query string: what a saved funnel keeps.
+    pub(crate) fn to_query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for s in &self.steps {
+            q.append_pair("step", s);
+        }
+        for n in &self.names {
+            q.append_pair("name", n);
+        }
+        q.append_pair("window_minutes", &self.window_minutes.to_string());
+        if self.strict {
+            q.append_pair("strict", "true");
+        }
+        for o in &self.optional {
+            q.append_pair("optional", &o.to_string());
+        }
+        for (step, minutes) in &self.step_windows {
+            q.append_pair("step_window", &format!("{step}:{minutes}"));
+        }
+        q.finish()
+    }
+
+    /// `saved`'s definition with this request's breakdown, drop-off
+    /// listing and paging.
+    pub(crate) fn with_definition(&self, definition: FunnelRequest) -> FunnelRequest {
+        FunnelRequest {
+            breakdown: self.breakdown,
+            dropped_at: self.dropped_at,
+            limit: self.limit,
+            offset: self.offset,
+            saved: self.saved.clone(),
+            ..definition
+        }
     }
 
     /// A plain funnel: steps, a window, strict or not.
@@ -648,6 +688,7 @@ impl FunnelRequest {
             dropped_at: None,
             limit: bounds::LIMIT.default,
             offset: 0,
+            saved: None,
         }
     }
 

@@ -242,6 +242,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sessions ADD COLUMN marks TEXT NOT NULL DEFAULT '';
     "#,
+    // 12: funnels saved per site, by name: the funnel as the API's query
+    // string (`step=...&step=...&window_minutes=...`).
+    r#"
+    CREATE TABLE funnels (
+        site_id    INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        query      TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        created_by TEXT,
+        PRIMARY KEY (site_id, name)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Work a migration needs beyond its SQL, by the version it brings the
