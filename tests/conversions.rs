@@ -119,6 +119,7 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("KEY=VALUE"), "{}", r.body);
 
+    let sent_at = now_ms();
     let sent = generate(240);
     for x in &sent {
         let r = s.collect(&batch(&x.sid, &x.events));
@@ -401,6 +402,45 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
         s.get("/api/sites/shop/funnel?saved=Checkout%20flow").status,
         404
     );
+
+    // Held against the span just before: the earlier report is the one
+    // asked for that span, and the tables say before and change.
+    let first = sent_at - 3_600_000;
+    let (mid, end) = (first + 120_000, first + 240_000);
+    let compared = s.get_json(&format!(
+        "/api/sites/shop/goals?from={mid}&to={end}&compare=previous"
+    ));
+    let earlier = s.get_json(&format!(
+        "/api/sites/shop/goals?from={}&to={mid}",
+        mid - 120_000
+    ));
+    assert_eq!(compared["compare"]["previous"], earlier, "{compared}");
+    assert_eq!(compared["compare"]["mode"], "previous");
+    assert!(
+        compared["sessions"].as_u64().unwrap() > 0 && earlier["sessions"].as_u64().unwrap() > 0
+    );
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &[
+            "goals",
+            "--site",
+            SITE,
+            "--from",
+            &mid.to_string(),
+            "--to",
+            &end.to_string(),
+            "--compare",
+            "previous",
+            "--csv",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("goal,conversions,conversion rate,before,change"),
+        "{out}"
+    );
+    let no_start = s.get("/api/sites/shop/goals?compare=year");
+    assert_eq!(no_start.status, 400, "{}", no_start.body);
 
     // A site whose carts were never bought: its figures are in the
     // carts' currency, so what they held still counts.

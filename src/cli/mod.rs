@@ -38,6 +38,10 @@ pub struct ReportArgs<T: clap::Args> {
     filter: FilterArgs,
     #[command(flatten)]
     options: T,
+    /// Hold the report against the same span just before its range, or a
+    /// year earlier (needs --from).
+    #[arg(long, value_enum)]
+    compare: Option<crate::service::request::Compare>,
     #[command(flatten)]
     out: OutputArgs,
 }

@@ -26,7 +26,13 @@ pub(super) fn report<T: clap::Args>(
 ) -> Result<()> {
     let service = service(store, file)?;
     let filters = args.filter.filters()?;
-    let report = service.report(&args.filter.site, &filters, &req, Cancel::never())?;
+    let report = service.report_compared(
+        &args.filter.site,
+        &filters,
+        &req,
+        args.compare,
+        Cancel::never(),
+    )?;
     print(&report, |r| r.tables(), args.out.output())?;
     Ok(())
 }

@@ -41,15 +41,17 @@ pub(crate) async fn analysis(app: &Arc<App>, site: &str, kind: &str, query: Opti
             Filters::decode(&params)?,
             ReportRequest::decode(kind, &params)?,
             csv,
+            params.choice("compare")?,
         ))
     })();
-    let (filters, req, csv) = match decoded {
+    let (filters, req, csv, compare) = match decoded {
         Ok(d) => d,
         Err(e) => return reply::service_error(&e),
     };
     let site = site.to_string();
     let result = run_analysis(app, move |app, cancel| {
-        app.service.report(&site, &filters, &req, cancel)
+        app.service
+            .report_compared(&site, &filters, &req, compare, cancel)
     })
     .await;
     match result {

@@ -47,6 +47,37 @@ pub(crate) use settings::install_budgets;
 use chrono::Datelike as _;
 use request::{bounds, FunnelRequest, GraphRequest, Interval, SearchRequest};
 
+/// A report, and the same report over an earlier range when asked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub(crate) struct Compared {
+    #[serde(flatten)]
+    pub report: Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Comparison>,
+}
+
+/// The earlier range a report was held against, and its report there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub(crate) struct Comparison {
+    pub mode: request::Compare,
+    #[serde(serialize_with = "request::serialize_iso")]
+    pub from: Millis,
+    #[serde(serialize_with = "request::serialize_iso")]
+    pub to: Millis,
+    pub previous: Report,
+}
+
+impl Compared {
+    /// The report's tables, each figure with its earlier value and the
+    /// change when compared.
+    pub(crate) fn tables(&self) -> table::Tables {
+        match &self.compare {
+            None => self.report.tables(),
+            Some(c) => self.report.tables().compared(&c.previous.tables()),
+        }
+    }
+}
+
 /// The service over one store.
 #[derive(Clone)]
 pub(crate) struct Service {
@@ -191,6 +222,45 @@ impl Service {
             &filters.journey_filter(),
             cancel,
         )
+    }
+
+    /// [`Service::report`], and with `compare` the same report over the
+    /// earlier range too (the same span just before, or a year earlier).
+    pub(crate) fn report_compared(
+        &self,
+        site: &str,
+        filters: &Filters,
+        req: &ReportRequest,
+        compare: Option<request::Compare>,
+        cancel: Cancel,
+    ) -> Result<Compared> {
+        let report = self.report(site, filters, req, cancel.clone())?;
+        let Some(mode) = compare else {
+            return Ok(Compared {
+                report,
+                compare: None,
+            });
+        };
+        let from = filters
+            .from
+            .ok_or_else(|| ServiceError::invalid("compare: needs a range with a start (from)"))?;
+        let to = filters.to.unwrap_or_else(crate::event::now_ms);
+        let (earlier_from, earlier_to) = mode.earlier(from, to);
+        let earlier = Filters {
+            from: Some(earlier_from),
+            to: Some(earlier_to),
+            ..filters.clone()
+        };
+        let previous = self.report(site, &earlier, req, cancel)?;
+        Ok(Compared {
+            report,
+            compare: Some(Comparison {
+                mode,
+                from: earlier_from,
+                to: earlier_to,
+                previous,
+            }),
+        })
     }
 
     /// Runs a report over the sessions of `site` that pass `filters`,

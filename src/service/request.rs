@@ -409,6 +409,37 @@ pub(crate) struct PatternsRequest {
     pub all: bool,
 }
 
+/// What a report is held against (`compare=`): the same span just before
+/// its range, or its range a year earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Compare {
+    Previous,
+    Year,
+}
+
+impl Compare {
+    /// The earlier range for `[from, to)`.
+    pub(crate) fn earlier(self, from: Millis, to: Millis) -> (Millis, Millis) {
+        match self {
+            Compare::Previous => (from - (to - from), from),
+            Compare::Year => (year_before(from), year_before(to)),
+        }
+    }
+}
+
+/// The same moment a calendar year earlier (29 February: the 28th).
+fn year_before(t: Millis) -> Millis {
+    use chrono::Datelike;
+    let Some(at) = DateTime::from_timestamp_millis(t) else {
+        return t - 365 * 86_400_000;
+    };
+    let earlier = at
+        .with_year(at.year() - 1)
+        .or_else(|| at.with_day(28).and_then(|d| d.with_year(at.year() - 1)));
+    earlier.map_or(t - 365 * 86_400_000, |d| d.timestamp_millis())
+}
+
 /// The time series' bucket of the overview (`interval`); by the range's
 /// span when not given: hours up to two days, else days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

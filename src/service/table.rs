@@ -121,6 +121,65 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    /// These tables held against `earlier`'s (the same report over an
+    /// earlier range): each table gains, for its first figure, the earlier
+    /// value of the row with the same key (its text cells) and the change;
+    /// the headline figures follow as a table of their own.
+    pub(crate) fn compared(mut self, earlier: &Tables) -> Tables {
+        let key = |row: &[Cell]| -> String {
+            row.iter()
+                .filter(|c| !c.is_numeric())
+                .map(Cell::raw)
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        };
+        let change = |now: &Cell, before: &Cell| match (now, before) {
+            (Cell::Count(a), Cell::Count(b)) if *b > 0 => Cell::Rate(*a as f64 / *b as f64 - 1.0),
+            (Cell::Rate(a) | Cell::Number(a), Cell::Rate(b) | Cell::Number(b)) if *b != 0.0 => {
+                Cell::Rate(a / b - 1.0)
+            }
+            _ => Cell::Empty,
+        };
+        for t in &mut self.tables {
+            let Some(figure) = t
+                .rows
+                .first()
+                .and_then(|r| r.iter().position(Cell::is_numeric))
+            else {
+                continue;
+            };
+            let before: std::collections::HashMap<String, Cell> = earlier
+                .tables
+                .iter()
+                .find(|e| e.title == t.title)
+                .map(|e| {
+                    e.rows
+                        .iter()
+                        .map(|r| (key(r), r.get(figure).cloned().unwrap_or(Cell::Empty)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            t.columns.extend(["before", "change"]);
+            for row in &mut t.rows {
+                let was = before.get(&key(row)).cloned().unwrap_or(Cell::Empty);
+                let delta = change(&row[figure], &was);
+                row.extend([was, delta]);
+            }
+        }
+        let mut figures = Table::new("compared", &["figure", "now", "before", "change"]);
+        for (label, now) in self.summary.iter().filter(|(_, c)| c.is_numeric()) {
+            let was = earlier
+                .summary
+                .iter()
+                .find(|(l, _)| l == label)
+                .map_or(Cell::Empty, |(_, c)| c.clone());
+            let delta = change(now, &was);
+            figures.row(vec![(*label).into(), now.clone(), was, delta]);
+        }
+        self.tables.push(figures);
+        self
+    }
+
     /// The main table as CSV (header row first; fractions as fractions),
     /// or only the header row when the report has no table.
     pub(crate) fn csv(&self) -> String {
