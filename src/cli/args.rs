@@ -3,7 +3,9 @@
 //! bounds so that the CLI and the API default alike.
 
 use crate::event::{Channel, DeviceClass};
-use crate::service::request::{bounds, parse_time, FunnelRequest, GraphRequest, PatternsRequest};
+use crate::service::request::{
+    bounds, parse_time, FunnelRequest, GraphRequest, PatternsRequest, Unit,
+};
 use crate::service::{Filters, Result};
 
 /// The site and the filters every report takes.
@@ -91,6 +93,9 @@ pub struct FunnelArgs {
     /// Run the site's saved funnel of this name (`trailmap funnels`).
     #[arg(long)]
     pub saved: Option<String>,
+    /// Count sessions, or visitors (a visitor's sessions of one UTC day as one).
+    #[arg(long, value_enum, default_value_t = Unit::Session)]
+    pub unit: Unit,
 }
 
 impl FunnelArgs {
@@ -111,6 +116,7 @@ impl FunnelArgs {
             limit: self.limit,
             offset: 0,
             saved: self.saved.clone(),
+            unit: self.unit,
         })
     }
 }

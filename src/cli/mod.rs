@@ -78,7 +78,7 @@ enum Command {
     /// Custom events: counts, sessions, revenue and the values of their properties.
     Events(ReportArgs<TopArgs>),
     /// Goal conversions and rates, overall and per segment (--breakdown).
-    Goals(ReportArgs<BreakdownArgs>),
+    Goals(ReportArgs<GoalsArgs>),
     /// Revenue, orders, average order value and abandoned carts, overall and per segment.
     Revenue(ReportArgs<RevenueArgs>),
     /// Find sessions by what happened in them (see README: Search).
@@ -156,6 +156,16 @@ pub struct BreakdownArgs {
     /// Segments listed, 1 to 1000.
     #[arg(long, default_value_t = bounds::TOP.default)]
     top: usize,
+}
+
+/// `goals`: a breakdown, and what to count.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GoalsArgs {
+    #[command(flatten)]
+    by: BreakdownArgs,
+    /// Count sessions, or visitors (a visitor's sessions of one UTC day as one).
+    #[arg(long, value_enum, default_value_t = crate::service::request::Unit::Session)]
+    unit: crate::service::request::Unit,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -553,8 +563,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Goals(a) => {
             let o = &a.options;
             let req = R::Goals {
-                breakdown: o.breakdown,
-                top: o.top,
+                breakdown: o.by.breakdown,
+                top: o.by.top,
+                unit: o.unit,
             };
             reports::report(store, &file, &a, req)
         }

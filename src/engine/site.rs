@@ -504,6 +504,7 @@ impl Segment {
                 let (a, b) = (offsets[k] as usize, offsets[k + 1] as usize);
                 let start = starts[k];
                 out.begin(ids[k]);
+                out.visitor(self.visitors[k]);
                 if let Some(dim) = group {
                     let d = &self.dims[k];
                     out.group(match dim {

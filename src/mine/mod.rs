@@ -21,6 +21,7 @@ pub(crate) mod graph;
 pub(crate) mod paths;
 pub(crate) mod patterns;
 pub(crate) mod stages;
+pub(crate) mod stitch;
 
 use crate::event::{Millis, PageSignals};
 
@@ -119,6 +120,9 @@ pub(crate) struct JourneyRef<'a> {
     /// The code of the session's value of the dimension a report breaks
     /// down by ([`NO_CODE`]: none, or no breakdown asked).
     pub group: u32,
+    /// The code of the session's visitor (the same for the sessions of one
+    /// visitor in one UTC day; [`NO_CODE`]: unknown).
+    pub visitor: u32,
 }
 
 #[cfg(test)]
@@ -131,6 +135,7 @@ impl Journey {
             signals: &self.signals,
             marks: &self.marks,
             group: NO_CODE,
+            visitor: NO_CODE,
         }
     }
 }
@@ -222,6 +227,8 @@ pub(crate) struct Journeys {
     marks: Vec<JourneyMark>,
     /// Each journey's [`JourneyRef::group`].
     groups: Vec<u32>,
+    /// Each journey's [`JourneyRef::visitor`].
+    visitors: Vec<u32>,
 }
 
 impl Journeys {
@@ -237,6 +244,7 @@ impl Journeys {
             mark_offsets: offsets_start(journeys),
             marks: Vec::new(),
             groups: Vec::with_capacity(journeys),
+            visitors: Vec::with_capacity(journeys),
         }
     }
 
@@ -251,6 +259,14 @@ impl Journeys {
         }
         self.session_ids.push(session_id);
         self.groups.push(NO_CODE);
+        self.visitors.push(NO_CODE);
+    }
+
+    /// Sets the visitor of the journey begun last.
+    pub(crate) fn visitor(&mut self, code: u32) {
+        if let Some(v) = self.visitors.last_mut() {
+            *v = code;
+        }
     }
 
     /// Sets the group of the journey begun last.
@@ -297,6 +313,7 @@ impl Journeys {
         if self.pages.len() == start {
             self.session_ids.pop();
             self.groups.pop();
+            self.visitors.pop();
             let marks = *self.mark_offsets.last().expect("begun") as usize;
             self.marks.truncate(marks);
         } else {
@@ -307,11 +324,11 @@ impl Journeys {
         }
     }
 
-    /// Adds a whole journey (tests build theirs so).
-    #[cfg(test)]
+    /// Adds a whole journey.
     pub(crate) fn push(&mut self, j: JourneyRef<'_>) {
         self.begin(j.session_id);
         self.group(j.group);
+        self.visitor(j.visitor);
         let mut marks = j.marks.iter().peekable();
         for i in 0..j.pages.len() {
             while let Some(m) = marks.next_if(|m| m.after as usize <= i) {
@@ -342,6 +359,7 @@ impl Journeys {
             signals: &self.signals[a..b],
             marks: &self.marks[c..d],
             group: self.groups[i],
+            visitor: self.visitors[i],
         }
     }
 }

@@ -176,6 +176,15 @@ impl Analysis {
         })
     }
 
+    /// Counts visitors from here on: each visitor's sessions of one UTC day
+    /// joined into one journey ([`crate::mine::stitch`]).
+    pub(crate) fn join_visitors(&mut self) -> Result<()> {
+        let joined = crate::mine::stitch::by_visitor(&*self.journeys);
+        self.finished()?;
+        self.journeys = Box::new(joined);
+        Ok(())
+    }
+
     /// `Err` when the analysis was stopped: whatever the mining returned
     /// since is partial and must not be shown.
     pub(crate) fn finished(&self) -> Result<()> {
@@ -273,6 +282,7 @@ impl Analysis {
             strict: f.strict,
             window_ms: f.window_minutes * 60_000,
             breakdown: f.breakdown.map(|d| d.as_str().to_string()),
+            unit: f.unit,
             groups,
             dropped: None,
             dropped_ids: f.dropped_at.map(|step| DroppedIds {

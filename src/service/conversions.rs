@@ -230,6 +230,7 @@ impl Analysis {
                 })
                 .collect(),
             breakdown: breakdown.map(|d| d.as_str().to_string()),
+            unit: super::request::Unit::Session,
             groups,
         })
     }
@@ -400,6 +401,8 @@ pub(crate) struct GoalsReport {
     pub conversion_rate: f64,
     pub goals: Vec<GoalRow>,
     pub breakdown: Option<String>,
+    /// What the counts count: sessions, or visitors (`unit=visitor`).
+    pub unit: super::request::Unit,
     pub groups: Vec<GoalGroupRow>,
 }
 

@@ -295,7 +295,12 @@ impl Service {
             ReportRequest::Funnel(f) => f.breakdown,
             _ => None,
         };
-        let a = Analysis::load_grouped(
+        let unit = match req {
+            ReportRequest::Goals { unit, .. } => *unit,
+            ReportRequest::Funnel(f) => f.unit,
+            _ => request::Unit::Session,
+        };
+        let mut a = Analysis::load_grouped(
             &self.store,
             &self.engine,
             site,
@@ -303,6 +308,9 @@ impl Service {
             group,
             cancel,
         )?;
+        if unit == request::Unit::Visitor {
+            a.join_visitors()?;
+        }
         let page = |p: &Option<String>| p.as_deref().map(|p| a.page(p)).transpose();
         let report = match req {
             ReportRequest::Overview { .. } => unreachable!("answered above"),
@@ -319,6 +327,7 @@ impl Service {
             ReportRequest::Journeys(g) => Report::Journeys(a.graph(&graph_query(&a, g)?)?),
             ReportRequest::Funnel(f) => {
                 let mut report = a.funnel(f)?;
+                report.unit = f.unit;
                 if let Some(d) = report.dropped_ids.take() {
                     let conn = self.store.read()?;
                     let site_id = find_site(&conn, site)?.id;
@@ -341,7 +350,15 @@ impl Service {
                 min_support: p.min_support,
             })?),
             ReportRequest::Events { top } => Report::Events(a.events(*top)),
-            ReportRequest::Goals { breakdown, top } => Report::Goals(a.goals(*breakdown, *top)?),
+            ReportRequest::Goals {
+                breakdown,
+                top,
+                unit,
+            } => {
+                let mut goals = a.goals(*breakdown, *top)?;
+                goals.unit = *unit;
+                Report::Goals(goals)
+            }
             ReportRequest::Revenue {
                 breakdown,
                 currency,

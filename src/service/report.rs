@@ -56,6 +56,8 @@ pub(crate) struct FunnelReport {
     pub strict: bool,
     pub window_ms: i64,
     pub breakdown: Option<String>,
+    /// What the counts count: sessions, or visitors (`unit=visitor`).
+    pub unit: super::request::Unit,
     /// Per value of the breakdown, each step's sessions.
     pub groups: Vec<FunnelGroupRow>,
     /// The sessions that dropped at the step asked (`dropped_at`).

@@ -383,6 +383,8 @@ pub struct FunnelRequest {
     /// Run the site's saved funnel of this name (`saved=`) with this
     /// request's breakdown and drop-off listing.
     pub saved: Option<String>,
+    /// Count sessions or visitors.
+    pub unit: Unit,
 }
 
 /// `journeys` and the Sankey chart: the journey graph.
@@ -407,6 +409,16 @@ pub(crate) struct PatternsRequest {
     pub min_support: u32,
     /// Every pattern at or above `min_support`, not only the top.
     pub all: bool,
+}
+
+/// What funnels and goals count (`unit=`): sessions, or visitors (a
+/// visitor's sessions of one UTC day as one journey).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    #[default]
+    Session,
+    Visitor,
 }
 
 /// What a report is held against (`compare=`): the same span just before
@@ -494,6 +506,7 @@ pub(crate) enum ReportRequest {
     Goals {
         breakdown: Option<crate::event::Dimension>,
         top: usize,
+        unit: Unit,
     },
     /// Revenue in one currency (the one with the most orders when not
     /// given), overall and per value of `breakdown`.
@@ -546,6 +559,7 @@ impl ReportRequest {
             ReportKind::Goals => ReportRequest::Goals {
                 breakdown: p.choice("breakdown")?,
                 top: p.number(&TOP)?,
+                unit: p.choice("unit")?.unwrap_or_default(),
             },
             ReportKind::Revenue => ReportRequest::Revenue {
                 breakdown: p.choice("breakdown")?,
@@ -666,6 +680,7 @@ impl FunnelRequest {
             limit: p.number(&bounds::LIMIT)?,
             offset: p.number(&bounds::OFFSET)?,
             saved: p.get("saved").filter(|v| !v.is_empty()).map(str::to_string),
+            unit: p.choice("unit")?.unwrap_or_default(),
         })
     }
 
@@ -701,6 +716,7 @@ impl FunnelRequest {
             limit: self.limit,
             offset: self.offset,
             saved: self.saved.clone(),
+            unit: self.unit,
             ..definition
         }
     }
@@ -720,6 +736,7 @@ impl FunnelRequest {
             limit: bounds::LIMIT.default,
             offset: 0,
             saved: None,
+            unit: Unit::Session,
         }
     }
 

@@ -1,0 +1,113 @@
+//! A visitor's sessions of one day as one journey, for the reports that
+//! count visitors instead of sessions (`unit=visitor` on funnels and
+//! goals): a visitor who left the cart in one session and bought in a
+//! second the same day then counts once, converted, and the time to
+//! convert spans both.
+//!
+//! The visitor id is the cookieless daily hash ([`crate::ingest::sessionize`]):
+//! it is the same for one visitor within one UTC day and never across
+//! days, so neither is a stitched journey.
+
+use super::{JourneyRef, JourneySet, Journeys, NO_CODE};
+
+/// Every journey of `journeys`, those of one visitor joined into one in
+/// the order they started (the first session's id and group stand for
+/// the joined one). Journeys of an unknown visitor stay alone.
+pub(crate) fn by_visitor(journeys: &(impl JourneySet + ?Sized)) -> Journeys {
+    let mut all = Journeys::with_capacity(journeys.len(), 0);
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            all.push(j);
+        }
+    }
+    let first_time = |j: &JourneyRef<'_>| j.times.first().copied().unwrap_or(0);
+    let mut order: Vec<usize> = (0..JourneySet::len(&all)).collect();
+    order.sort_by_key(|&i| {
+        let j = all.get(i);
+        (j.visitor, first_time(&j), j.session_id)
+    });
+    let mut out = Journeys::with_capacity(order.len(), 0);
+    let mut k = 0;
+    while k < order.len() {
+        let first = all.get(order[k]);
+        out.begin(first.session_id);
+        out.group(first.group);
+        out.visitor(first.visitor);
+        loop {
+            let j = all.get(order[k]);
+            let mut marks = j.marks.iter().peekable();
+            for v in 0..j.pages.len() {
+                while let Some(m) = marks.next_if(|m| m.after as usize <= v) {
+                    out.mark(*m);
+                }
+                out.view(j.pages[v], j.times[v], j.signals[v], false);
+            }
+            for m in marks {
+                out.mark(*m);
+            }
+            k += 1;
+            let same = k < order.len()
+                && first.visitor != NO_CODE
+                && all.get(order[k]).visitor == first.visitor;
+            if !same {
+                break;
+            }
+        }
+        out.end();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mine::{Journey, JourneyMark, NO_REVENUE};
+
+    #[test]
+    fn one_visitors_sessions_join_in_the_order_they_started() {
+        let mut all = Journeys::with_capacity(0, 0);
+        let mut add =
+            |id: i64, visitor: u32, pages: &[u32], start: i64, marks: Vec<JourneyMark>| {
+                let mut j = Journey::from_pages(id, pages);
+                j.times.iter_mut().for_each(|t| *t += start);
+                j.marks = marks;
+                let mut r = j.as_ref();
+                r.visitor = visitor;
+                r.group = id as u32;
+                all.push(r);
+            };
+        let buy = JourneyMark {
+            after: 1,
+            time: 0,
+            name: 7,
+            props: NO_CODE,
+            revenue_milli: NO_REVENUE,
+        };
+        add(2, 5, &[3, 4], 50_000, vec![buy]);
+        add(1, 5, &[1, 2], 0, Vec::new());
+        add(3, 6, &[9], 0, Vec::new());
+        add(4, NO_CODE, &[8], 0, Vec::new());
+        add(5, NO_CODE, &[8], 0, Vec::new());
+        let joined = by_visitor(&all);
+        let got: Vec<(i64, Vec<u32>, Vec<u32>, u32)> = joined
+            .iter()
+            .map(|j| {
+                (
+                    j.session_id,
+                    j.pages.to_vec(),
+                    j.marks.iter().map(|m| m.after).collect(),
+                    j.group,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, vec![1, 2, 3, 4], vec![3], 1),
+                (3, vec![9], vec![], 3),
+                (4, vec![8], vec![], 4),
+                (5, vec![8], vec![], 5),
+            ]
+        );
+    }
+}
