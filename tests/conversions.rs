@@ -353,6 +353,26 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     }
     assert_eq!(found, (bought, pro, goals["converted"].as_u64().unwrap()));
 
+    // Events as nodes of the journey graph: a signup comes right after
+    // the landing page, so it is the second step of those who signed up;
+    // the Sankey chart draws it too.
+    let graph = s.get_json("/api/sites/shop/journeys?steps=3&nodes=20&events=true");
+    let signups = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["page"] == "event:signup" && n["step"] == 1)
+        .unwrap_or_else(|| panic!("{graph}"));
+    let signed_up = count(&|x| x.customs.iter().any(|(n, _)| *n == "signup")) as u64;
+    assert_eq!(signups["sessions"].as_u64(), Some(signed_up));
+    let plain = s.get_json("/api/sites/shop/journeys?steps=3&nodes=20");
+    assert!(!plain.to_string().contains("event:"), "{plain}");
+    let sankey = s.get("/api/sites/shop/charts/sankey.svg?steps=3&events=true");
+    assert_eq!(sankey.status, 200, "{}", sankey.body);
+    assert!(sankey.body.contains("event:signup"));
+    let rooted = s.get_json("/api/sites/shop/journeys?steps=2&events=true&root=event:signup");
+    assert_eq!(rooted["nodes"][0]["page"], "event:signup", "{rooted}");
+
     // A funnel saved by name runs as its steps do, with a breakdown
     // of the day; the CLI runs it too; bad ones are refused, gone ones 404.
     let definition =

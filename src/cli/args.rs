@@ -139,6 +139,9 @@ pub struct GraphArgs {
     /// Pages to show even where they would be "other": STEP:PATH,STEP:PATH (steps from 0).
     #[arg(long)]
     pub expand: Option<String>,
+    /// Custom events as nodes of their own, among the pages (event:NAME).
+    #[arg(long)]
+    pub events: bool,
 }
 
 impl GraphArgs {
@@ -149,6 +152,7 @@ impl GraphArgs {
             min_link: self.min_link,
             root: self.root.clone(),
             expand: crate::service::request::parse_expand(self.expand.as_deref())?,
+            events: self.events,
         })
     }
 }

@@ -18,7 +18,8 @@ use regex::Regex;
 use crate::engine::{site::Wanted, Engine};
 use crate::mine::stages::{StageMap, MAX_STAGES};
 use crate::mine::{
-    flow, frustration, funnel, graph, paths, patterns, stages, JourneySet, PageId, PageSequences,
+    flow, frustration, funnel, graph, paths, patterns, stages, JourneySet, Journeys, PageId,
+    PageSequences,
 };
 use crate::service::conversions::TargetSpec;
 use crate::service::error::{Result, ServiceError};
@@ -42,6 +43,8 @@ pub(crate) struct Analysis {
     pub(super) cancel: Cancel,
     /// What the journeys' event, property and group codes stand for.
     pub(super) vocabulary: std::sync::Arc<crate::engine::site::Vocabulary>,
+    /// Where events' page ids start, once they are nodes ([`Analysis::join_events`]).
+    event_base: Option<PageId>,
 }
 
 /// Runs a long store read that stops inside SQLite once `cancel` says so
@@ -121,6 +124,7 @@ impl Analysis {
         cancel.check()?;
         Ok(Analysis {
             vocabulary: std::sync::Arc::new(journeys.vocabulary().clone()),
+            event_base: None,
             journeys: Box::new(journeys),
             pages,
             cleaner,
@@ -173,6 +177,7 @@ impl Analysis {
             site: site.name,
             cancel,
             vocabulary: Default::default(),
+            event_base: None,
         })
     }
 
@@ -194,6 +199,15 @@ impl Analysis {
     /// The cleaned page a path names: `/product/42/` finds `/product/:id`
     /// when a rule says so.
     pub(crate) fn page(&self, path: &str) -> Result<PageId> {
+        if let (Some(base), Some(event)) = (self.event_base, path.strip_prefix("event:")) {
+            let code = self.event_code(event.trim());
+            if code != crate::mine::NO_CODE {
+                return Ok(base + code);
+            }
+            return Err(ServiceError::NotFound(format!(
+                "no event {event:?} in this site"
+            )));
+        }
         self.pages
             .id_of(&self.cleaner.clean(path))
             .ok_or_else(|| ServiceError::NotFound(format!("no page {path:?} in this site")))
@@ -205,14 +219,51 @@ impl Analysis {
                 if *id == 0 {
                     "…".to_string()
                 } else {
-                    self.pages.name(*id).to_string()
+                    self.name(*id)
                 }
             })
             .collect()
     }
 
     pub(super) fn name(&self, id: PageId) -> String {
-        self.pages.name(id).to_string()
+        match self.event_base {
+            Some(base) if id >= base => self
+                .vocabulary
+                .events
+                .get((id - base) as usize)
+                .map_or_else(|| "event:?".into(), |e| format!("event:{e}")),
+            _ => self.pages.name(id).to_string(),
+        }
+    }
+
+    /// Custom events as nodes of their own from here on: each event a
+    /// view of a page `event:NAME` where it happened among the views
+    /// (for the journey graph and the Sankey chart).
+    pub(crate) fn join_events(&mut self) -> Result<()> {
+        let base = self.pages.len() as PageId;
+        let mut out = Journeys::with_capacity(self.journeys.len(), 0);
+        for block in self.journeys.blocks() {
+            for j in block.iter() {
+                out.begin(j.session_id);
+                out.group(j.group);
+                out.visitor(j.visitor);
+                let mut marks = j.marks.iter().peekable();
+                for v in 0..j.pages.len() {
+                    while let Some(m) = marks.next_if(|m| m.after as usize <= v) {
+                        out.view(base + m.name, m.time, Default::default(), false);
+                    }
+                    out.view(j.pages[v], j.times[v], j.signals[v], false);
+                }
+                for m in marks {
+                    out.view(base + m.name, m.time, Default::default(), false);
+                }
+                out.end();
+            }
+        }
+        self.finished()?;
+        self.journeys = Box::new(out);
+        self.event_base = Some(base);
+        Ok(())
     }
 
     fn sessions_of(&self, list: &[(PageId, u32)]) -> Vec<PageSessions> {
@@ -403,7 +454,7 @@ impl Analysis {
             .map(|n| SankeyNode {
                 step: n.step,
                 label: match n.page {
-                    Some(p) => self.pages.name(p).to_string(),
+                    Some(p) => self.name(p),
                     None => {
                         let grouped = g.other_pages.get(n.step).map_or(0, Vec::len);
                         format!("Other ({grouped} pages)")

@@ -324,7 +324,12 @@ impl Service {
             ReportRequest::Transitions { page, top } => {
                 Report::Transitions(a.transitions(a.page(page)?, *top))
             }
-            ReportRequest::Journeys(g) => Report::Journeys(a.graph(&graph_query(&a, g)?)?),
+            ReportRequest::Journeys(g) => {
+                if g.events {
+                    a.join_events()?;
+                }
+                Report::Journeys(a.graph(&graph_query(&a, g)?)?)
+            }
             ReportRequest::Funnel(f) => {
                 let mut report = a.funnel(f)?;
                 report.unit = f.unit;
@@ -384,7 +389,10 @@ impl Service {
             ChartRequest::Sankey { graph, size } => {
                 graph.check()?;
                 check_size(*size)?;
-                let a = self.analysis(site, &filters, cancel)?;
+                let mut a = self.analysis(site, &filters, cancel)?;
+                if graph.events {
+                    a.join_events()?;
+                }
                 charts::sankey(&a, &graph_query(&a, graph)?, size.0, size.1, format)
             }
             ChartRequest::Funnel { funnel, size } => {

@@ -398,6 +398,8 @@ pub struct GraphRequest {
     /// Pages to show even where they would be grouped as "other":
     /// `(step from 0, page)`.
     pub expand: Vec<(usize, String)>,
+    /// Custom events as nodes of their own, among the pages (`events=true`).
+    pub events: bool,
 }
 
 /// `patterns`: frequent navigation patterns, with gaps.
@@ -817,6 +819,7 @@ impl GraphRequest {
             min_link: p.number(&MIN_LINK)?,
             root: p.get("root").filter(|v| !v.is_empty()).map(str::to_string),
             expand: parse_expand(p.get("expand"))?,
+            events: p.flag("events")?,
         })
     }
 
