@@ -6,3 +6,4 @@
 pub(crate) mod loadgen;
 pub(crate) mod parse;
 pub(crate) mod patterns;
+pub(crate) mod shop;

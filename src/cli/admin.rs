@@ -307,6 +307,17 @@ pub(super) fn bench(store: &StoreArgs, file: &FileConfig, cmd: super::BenchComma
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
+        BenchCommand::Shop {
+            site,
+            sessions,
+            days,
+            seed,
+        } => {
+            let db = config::db_path(store, file);
+            let report = crate::bench::shop::run(&db, &site, sessions, days, seed)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
         BenchCommand::Patterns {
             site,
             top,

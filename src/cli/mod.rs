@@ -423,6 +423,19 @@ pub enum SiteCommand {
 #[cfg(feature = "dev")]
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Write a shop-like dataset (channels, devices, countries, carts,
+    /// orders with revenue) into a database, through the real write path.
+    Shop {
+        #[arg(long, default_value = "shop")]
+        site: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        sessions: u64,
+        /// Days the sessions spread over.
+        #[arg(long, default_value_t = 90)]
+        days: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Parse an access log in memory and report lines/s (parsing alone).
     Parse {
         #[arg(long, default_value = "combined")]
