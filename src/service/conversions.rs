@@ -186,13 +186,22 @@ impl Analysis {
     pub(crate) fn goals(&self, breakdown: Option<Dimension>, top: usize) -> Result<GoalsReport> {
         let targets = self.goal_targets()?;
         let (names, targets): (Vec<String>, Vec<Target>) = targets.into_iter().unzip();
-        let all = conversions::goals(&*self.journeys, &targets, false);
-        let total = all.first().cloned().unwrap_or(conversions::GoalGroup {
+        // One pass: per group when a breakdown is asked (each session is
+        // in one group, so the groups add up to the whole), else one group.
+        let counted = conversions::goals(&*self.journeys, &targets, breakdown.is_some());
+        let mut total = conversions::GoalGroup {
             group: NO_CODE,
             sessions: 0,
             converted: 0,
             reached: vec![0; targets.len()],
-        });
+        };
+        for g in &counted {
+            total.sessions += g.sessions;
+            total.converted += g.converted;
+            for (t, n) in total.reached.iter_mut().zip(&g.reached) {
+                *t += n;
+            }
+        }
         let row = |g: &conversions::GoalGroup| GoalGroupRow {
             value: self.group_name(breakdown, g.group),
             sessions: g.sessions,
@@ -209,11 +218,7 @@ impl Analysis {
         };
         let groups = match breakdown {
             None => Vec::new(),
-            Some(_) => conversions::goals(&*self.journeys, &targets, true)
-                .iter()
-                .take(top)
-                .map(row)
-                .collect(),
+            Some(_) => counted.iter().take(top).map(row).collect(),
         };
         self.finished()?;
         Ok(GoalsReport {
@@ -320,11 +325,26 @@ impl Analysis {
             cart,
             cart_value: &cart_value,
         };
-        let all = conversions::revenue(&*self.journeys, &q, false);
-        let total = all.first().cloned().unwrap_or_default();
+        // One pass, as for goals: the groups add up to the whole.
+        let counted = conversions::revenue(&*self.journeys, &q, breakdown.is_some());
+        let mut total = conversions::RevenueGroup {
+            group: NO_CODE,
+            ..Default::default()
+        };
+        for g in &counted {
+            total.sessions += g.sessions;
+            total.orders += g.orders;
+            total.revenue_milli = total.revenue_milli.saturating_add(g.revenue_milli);
+            total.buyers += g.buyers;
+            total.carts += g.carts;
+            total.abandoned += g.abandoned;
+            total.abandoned_value_milli = total
+                .abandoned_value_milli
+                .saturating_add(g.abandoned_value_milli);
+        }
         let groups = match breakdown {
             None => Vec::new(),
-            Some(_) => conversions::revenue(&*self.journeys, &q, true)
+            Some(_) => counted
                 .iter()
                 .take(top)
                 .map(|g| RevenueRow::of(g, self.group_name(breakdown, g.group)))
