@@ -43,15 +43,24 @@
 //!   `/api/session`, `/api/users`, `/api/tokens`, `.../shares`),
 //!   [`service::annotations`] (dated notes per site, from
 //!   [`store::annotations`]),
+//!   [`service::conversions`] (the one syntax of goals and event steps,
+//!   `event:NAME KEY=VALUE` or a page regex, resolved against the engine's
+//!   codes; the `events`, `goals` and `revenue` reports),
+//!   [`service::funnels`] (saved funnels, from [`store::funnels`]: a
+//!   funnel's definition as the API's query string),
 //!   [`service::live`] (the realtime view and the install check, from
 //!   [`store::live`]: session rows only, through the (site, start) index),
 //!   [`service::analysis`] (a
-//!   site's journeys loaded through the filters and cleaned, and the mining
-//!   run over them) and [`service::charts`] (a site's charts from the
+//!   site's journeys loaded through the filters and cleaned, optionally
+//!   grouped by a dimension, joined per visitor or with events as nodes,
+//!   and the mining run over them) and [`service::charts`] (a site's charts from the
 //!   engine, mining and [`heat`]).
 //! * [`engine`] is the read engine: every site's sessions held in memory
 //!   as flat, dictionary-coded columns in shared segments
-//!   ([`engine::site`]), brought up to date from the store's change
+//!   ([`engine::site`]; the shop's custom events in columns of their own,
+//!   kept only for the sessions that have any, their names and properties
+//!   coded too, and handed to mining beside the page views with the codes'
+//!   [`engine::site::Vocabulary`]), brought up to date from the store's change
 //!   sequence before each answer. [`service::analysis`] asks it for a
 //!   site's journeys through a filter (walked a segment at a time, cleaned
 //!   on a second thread) instead of reading session rows, and the service
@@ -71,7 +80,10 @@
 //!   `Overview` type for the overview it counts (and its `PageActivity`
 //!   for the clicks it hands to [`heat`]).
 //! * [`event`] is the shared vocabulary: events, sessions, channels, devices,
-//!   a page view's frustration signals ([`event::PageSignals`]), recorded
+//!   a page view's frustration signals ([`event::PageSignals`]), a
+//!   session's custom events ([`event::Mark`]), what a goal or a funnel
+//!   step is ([`event::TargetSpec`], read by the service and by search),
+//!   the dimensions a report breaks down by ([`event::Dimension`]), recorded
 //!   clicks and viewport classes. It imports no other room.
 //! * [`ingest`] turns untrusted input into validated, enriched events: the
 //!   tracker's wire format ([`ingest::payload`]), user agent / bot / channel /
@@ -92,10 +104,15 @@
 //!   write transaction API the pipeline drives, sites, read queries, the
 //!   database's own facts ([`store::meta`]: the demo marker) and the health
 //!   probe; [`store::lock`] keeps a second server off a database;
+//!   [`store::funnels`] keeps saved funnels;
 //!   [`store::accounts`] holds users, their credentials and share links
 //!   (digests of secrets only). It uses only [`event`].
 //! * [`mine`] is path mining: pure functions over journeys (cleaned page
-//!   sequences with times and frustration signals). [`mine::budget`] holds
+//!   sequences with times, frustration signals and custom events).
+//!   [`mine::conversions`] counts goals, events and revenue per group;
+//!   [`mine::stitch`] joins a visitor's sessions of a day for
+//!   `unit=visitor`; [`mine::funnel`] walks page and event steps, optional
+//!   steps and step windows as one small dynamic program per journey. [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
 //!   goals), the same for every door; [`mine::cancel`] is the deadline and
 //!   hang-up flag long mining loops check. It uses only [`event`].
@@ -142,8 +159,9 @@
 //! [`demo::run`] with the resolved settings (as mini-redis's server binary
 //! calls `server::run`); everything those servers answer goes through the
 //! service. The `dev`-only `trailmap bench` calls its tools directly.
-//! * `bench` holds the load generator and benchmark helpers behind
-//!   `trailmap bench ...`; a developer tool, not part of the product: it is
+//! * `bench` holds the load generator, the shop-like dataset
+//!   (`bench::shop`, written through the real write path) and benchmark
+//!   helpers behind `trailmap bench ...`; a developer tool, not part of the product: it is
 //!   built only with the `dev` feature (`cargo build --features dev`).
 
 #![warn(unreachable_pub)]

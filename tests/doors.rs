@@ -45,7 +45,7 @@ const BAD: &[(&str, &[&str], &str, &str)] = &[
         "funnel",
         &["--step", "(", "--step", "."],
         "step=(&step=.",
-        "step 0 (\"(\")",
+        "step 1 (\"(\")",
     ),
     (
         "overview",

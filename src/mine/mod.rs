@@ -157,6 +157,18 @@ pub(crate) trait JourneySet {
     fn page_bound(&self) -> usize;
 }
 
+impl<T: JourneySet + ?Sized> JourneySet for Box<T> {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn blocks(&self) -> Box<dyn Iterator<Item = Block<'_>> + '_> {
+        (**self).blocks()
+    }
+    fn page_bound(&self) -> usize {
+        (**self).page_bound()
+    }
+}
+
 impl JourneySet for Journeys {
     fn len(&self) -> usize {
         self.session_ids.len()

@@ -8,7 +8,84 @@
 //! it is the same for one visitor within one UTC day and never across
 //! days, so neither is a stitched journey.
 
-use super::{JourneyRef, JourneySet, Journeys, NO_CODE};
+use super::{Block, JourneyRef, JourneySet, Journeys, NO_CODE};
+
+/// `journeys` with each visitor's sessions joined: the visitors with one
+/// session are walked where they are (no copy of the whole set); those
+/// with several are copied and joined once, as one more block.
+pub(crate) struct ByVisitor<S> {
+    inner: S,
+    /// Bit per visitor code: more than one session.
+    several: Vec<u64>,
+    joined: Journeys,
+    len: usize,
+}
+
+fn has(bits: &[u64], code: u32) -> bool {
+    code != NO_CODE
+        && bits
+            .get(code as usize / 64)
+            .is_some_and(|w| w >> (code % 64) & 1 == 1)
+}
+
+impl<S: JourneySet> ByVisitor<S> {
+    /// Two walks of `inner`: one counts each visitor's sessions, the
+    /// other copies those of visitors with several and joins them.
+    pub(crate) fn new(inner: S) -> ByVisitor<S> {
+        let (mut once, mut several) = (Vec::<u64>::new(), Vec::<u64>::new());
+        for block in inner.blocks() {
+            for j in block.iter().filter(|j| j.visitor != NO_CODE) {
+                let (w, b) = (j.visitor as usize / 64, j.visitor % 64);
+                if once.len() <= w {
+                    once.resize(w + 1, 0);
+                    several.resize(w + 1, 0);
+                }
+                if once[w] >> b & 1 == 1 {
+                    several[w] |= 1 << b;
+                }
+                once[w] |= 1 << b;
+            }
+        }
+        let mut copied = Journeys::with_capacity(0, 0);
+        let mut alone = 0;
+        for block in inner.blocks() {
+            for j in block.iter() {
+                if has(&several, j.visitor) {
+                    copied.push(j);
+                } else {
+                    alone += 1;
+                }
+            }
+        }
+        let joined = by_visitor(&copied);
+        let len = alone + JourneySet::len(&joined);
+        ByVisitor {
+            inner,
+            several,
+            joined,
+            len,
+        }
+    }
+}
+
+impl<S: JourneySet> JourneySet for ByVisitor<S> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn blocks(&self) -> Box<dyn Iterator<Item = Block<'_>> + '_> {
+        let alone = self.inner.blocks().map(|block| {
+            let mut out = Journeys::with_capacity(0, 0);
+            for j in block.iter().filter(|j| !has(&self.several, j.visitor)) {
+                out.push(j);
+            }
+            Block::Owned(out)
+        });
+        Box::new(alone.chain(std::iter::once(Block::Borrowed(&self.joined))))
+    }
+    fn page_bound(&self) -> usize {
+        self.inner.page_bound().max(self.joined.page_bound())
+    }
+}
 
 /// Every journey of `journeys`, those of one visitor joined into one in
 /// the order they started (the first session's id and group stand for
@@ -109,5 +186,14 @@ mod tests {
                 (5, vec![8], vec![], 5),
             ]
         );
+        // Walked in place, the same journeys (the joined ones last).
+        let walked = ByVisitor::new(all);
+        let mut ids: Vec<i64> = walked
+            .blocks()
+            .flat_map(|b| b.iter().map(|j| j.session_id).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(ids, [3, 4, 5, 1]);
+        ids.sort();
+        assert_eq!(JourneySet::len(&walked), 4);
     }
 }

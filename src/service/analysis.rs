@@ -184,7 +184,8 @@ impl Analysis {
     /// Counts visitors from here on: each visitor's sessions of one UTC day
     /// joined into one journey ([`crate::mine::stitch`]).
     pub(crate) fn join_visitors(&mut self) -> Result<()> {
-        let joined = crate::mine::stitch::by_visitor(&*self.journeys);
+        let inner = std::mem::replace(&mut self.journeys, Box::new(Journeys::default()));
+        let joined = crate::mine::stitch::ByVisitor::new(inner);
         self.finished()?;
         self.journeys = Box::new(joined);
         Ok(())
@@ -362,14 +363,14 @@ impl Analysis {
         let mut matches = Vec::with_capacity(steps.len());
         for (i, s) in steps.iter().enumerate() {
             let spec = TargetSpec::parse(s)
-                .map_err(|e| ServiceError::Invalid(format!("step {i} ({s:?}): {e}")))?;
+                .map_err(|e| ServiceError::Invalid(format!("step {} ({s:?}): {e}", i + 1)))?;
             let Some(page) = spec.page() else {
                 matches.push(funnel::StepMatch::Event(self.target(&spec, None)?));
                 continue;
             };
             let re = patterns
                 .compile(page)
-                .map_err(|e| ServiceError::Invalid(format!("step {i} ({s:?}) {e}")))?;
+                .map_err(|e| ServiceError::Invalid(format!("step {} ({s:?}) {e}", i + 1)))?;
             matches.push(funnel::StepMatch::AnyOf(
                 self.pages.matching_until(&re, &self.cancel),
             ));

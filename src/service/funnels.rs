@@ -80,11 +80,11 @@ impl Service {
         let mut patterns = PatternBudget::default();
         for (i, step) in funnel.steps.iter().enumerate() {
             let spec = TargetSpec::parse(step)
-                .map_err(|e| ServiceError::invalid(format!("step {i} ({step:?}): {e}")))?;
+                .map_err(|e| ServiceError::invalid(format!("step {} ({step:?}): {e}", i + 1)))?;
             if let Some(p) = spec.page() {
                 patterns
                     .compile(p)
-                    .map_err(|e| ServiceError::invalid(format!("step {i} ({step:?}) {e}")))?;
+                    .map_err(|e| ServiceError::invalid(format!("step {} ({step:?}) {e}", i + 1)))?;
             }
         }
         let query = funnel.to_query();
