@@ -459,6 +459,14 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
         out.starts_with("goal,conversions,conversion rate,before,change"),
         "{out}"
     );
+    // Revenue is held against the same currency; euros asked are euros
+    // before too.
+    for q in ["", "&currency=eur"] {
+        let r = s.get_json(&format!(
+            "/api/sites/shop/revenue?from={mid}&to={end}&compare=previous{q}"
+        ));
+        assert_eq!(r["compare"]["previous"]["currency"], r["currency"], "{r}");
+    }
     let no_start = s.get("/api/sites/shop/goals?compare=year");
     assert_eq!(no_start.status, 400, "{}", no_start.body);
 

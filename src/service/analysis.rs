@@ -29,6 +29,9 @@ use crate::store::read::{self, JourneyFilter};
 use crate::store::sites::JourneySettings;
 use crate::store::{sites, Store};
 
+/// Segments a funnel's breakdown lists before it sums the rest.
+const FUNNEL_SEGMENTS: usize = 100;
+
 /// A site's journeys, cleaned, ready for mining.
 pub(crate) struct Analysis {
     /// The read engine's selection; in tests, also the rows' journeys.
@@ -316,17 +319,31 @@ impl Analysis {
                 counts,
             })
             .collect();
-        let groups = std::mem::take(&mut funnel.groups)
+        // The largest segments, the rest summed as one "(other)" row, so
+        // the rows always add up to the whole.
+        let mut counted = std::mem::take(&mut funnel.groups);
+        let rest: Vec<(u32, Vec<u32>)> = counted.split_off(counted.len().min(FUNNEL_SEGMENTS));
+        let row = |value: String, steps: Vec<u32>| FunnelGroupRow {
+            value,
+            overall_conversion: crate::mine::ratio(
+                steps.last().copied().unwrap_or(0),
+                steps.first().copied().unwrap_or(0),
+            ),
+            steps,
+        };
+        let mut groups: Vec<FunnelGroupRow> = counted
             .into_iter()
-            .map(|(code, steps)| FunnelGroupRow {
-                value: self.group_name(f.breakdown, code),
-                overall_conversion: crate::mine::ratio(
-                    steps.last().copied().unwrap_or(0),
-                    steps.first().copied().unwrap_or(0),
-                ),
-                steps,
-            })
+            .map(|(code, steps)| row(self.group_name(f.breakdown, code), steps))
             .collect();
+        if !rest.is_empty() {
+            let mut sum = vec![0u32; f.steps.len()];
+            for (_, steps) in &rest {
+                for (t, n) in sum.iter_mut().zip(steps) {
+                    *t += n;
+                }
+            }
+            groups.push(row("(other)".into(), sum));
+        }
         let dropped = std::mem::take(&mut funnel.dropped_sessions);
         Ok(FunnelReport {
             steps: rows,

@@ -251,6 +251,27 @@ impl Service {
             to: Some(earlier_to),
             ..filters.clone()
         };
+        // Revenue is held against the same currency, even where another
+        // had more orders then.
+        let same_currency;
+        let req = match (req, &report) {
+            (
+                ReportRequest::Revenue {
+                    breakdown,
+                    currency: None,
+                    top,
+                },
+                Report::Revenue(r),
+            ) => {
+                same_currency = ReportRequest::Revenue {
+                    breakdown: *breakdown,
+                    currency: Some(r.currency.clone()).filter(|c| !c.is_empty()),
+                    top: *top,
+                };
+                &same_currency
+            }
+            _ => req,
+        };
         let previous = self.report(site, &earlier, req, cancel)?;
         Ok(Compared {
             report,
