@@ -2,7 +2,7 @@
 // and a hash router that renders one view module at a time.
 import {
   h, clear, auth, api, loadSession, signIn, signOut, isShare, isAdmin, SHARE_GONE, readHash, hashFor, link, setParams,
-  RANGES, DEFAULT_RANGE, revokeImages, closeMenu, hideTip, errorBox, loading, fmt, siteBase, rangeBounds,
+  RANGES, DEFAULT_RANGE, revokeImages, closeMenu, hideTip, errorBox, loading, fmt, siteBase, rangeBounds, COMPARES, compareMode,
 } from './js/core.js';
 import * as overview from './js/overview.js';
 import * as journeys from './js/journeys.js';
@@ -18,21 +18,23 @@ import { addCsvButtons } from './js/export.js';
 import * as realtime from './js/realtime.js';
 import * as sitesView from './js/sites.js';
 
+// `compare`: the view shows its figures against an earlier range when asked
+// (the toolbar's Compare control).
 const VIEWS = [
   { group: 'Traffic' },
-  { id: 'overview', label: 'Overview', mod: overview, icon: 'M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z' },
+  { id: 'overview', label: 'Overview', mod: overview, compare: true, icon: 'M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z' },
   // Always the last few minutes: the date range and filters do not apply.
   { id: 'realtime', label: 'Now', mod: realtime, noToolbar: true, icon: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 7v5l3 2' },
   { group: 'Behaviour' },
   { id: 'journeys', label: 'Journeys', mod: journeys, icon: 'M3 6c8 0 8 12 18 12M3 18c8 0 8-12 18-12' },
-  { id: 'transitions', label: 'Transitions', mod: transitions, icon: 'M4 12h16M14 6l6 6-6 6M4 6v12' },
+  { id: 'transitions', label: 'Transitions', mod: transitions, compare: true, icon: 'M4 12h16M14 6l6 6-6 6M4 6v12' },
   { id: 'heatmaps', label: 'Heatmaps', mod: heatmaps, icon: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zm0 5a4 4 0 1 0 0 8 4 4 0 0 0 0-8z' },
   { id: 'sessions', label: 'Sessions', mod: sessions, icon: 'M4 5h16M4 12h16M4 19h10', aliases: ['session'] },
   { group: 'Conversion' },
   { id: 'funnels', label: 'Funnels', mod: funnels, icon: 'M3 4h18l-7 8v7l-4 2v-9z' },
-  { id: 'stages', label: 'Stages', mod: stages, icon: 'M3 20h4v-6H3zM10 20h4V9h-4zM17 20h4V4h-4z' },
-  { id: 'conversions', label: 'Conversions', mod: conversions, icon: 'M5 21V4M5 4h12l-2.5 4L17 12H5' },
-  { id: 'friction', label: 'Friction', mod: friction, icon: 'M12 3l10 18H2zM12 10v5M12 18v.5', aliases: ['frustration', 'moments'] },
+  { id: 'stages', label: 'Stages', mod: stages, compare: true, icon: 'M3 20h4v-6H3zM10 20h4V9h-4zM17 20h4V4h-4z' },
+  { id: 'conversions', label: 'Conversions', mod: conversions, compare: true, icon: 'M5 21V4M5 4h12l-2.5 4L17 12H5' },
+  { id: 'friction', label: 'Friction', mod: friction, compare: true, icon: 'M12 3l10 18H2zM12 10v5M12 18v.5', aliases: ['frustration', 'moments'] },
   // Admins only; about people and links, not traffic: no range or filters.
   { group: 'Admin', admin: true },
   { id: 'team', label: 'Team', mod: team, admin: true, noToolbar: true, icon: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM2 21c0-4 3-7 7-7s7 3 7 7M16 3.5a4 4 0 0 1 0 7.5M18 14c2.5.8 4 3.3 4 7' },
@@ -316,7 +318,7 @@ function renderSitePicker(current) {
     const { route: r, params } = readHash();
     const keep = new URLSearchParams();
     keep.set('site', sel.value);
-    for (const k of ['range', 'from', 'to', 'minutes']) if (params.get(k)) keep.set(k, params.get(k));
+    for (const k of ['range', 'from', 'to', 'compare', 'minutes']) if (params.get(k)) keep.set(k, params.get(k));
     location.hash = hashFor(r === 'session' ? 'sessions' : r, keep);
   };
 }
@@ -343,6 +345,20 @@ function renderToolbar(params, view) {
     f.addEventListener('change', apply);
     t.addEventListener('change', apply);
     rangeBox.append(f, h('span.muted', '–'), t);
+  }
+  // Compare with the same span just before, or a year earlier: kept in
+  // the URL (and across views) like the range; only the views with
+  // figures to compare show it, and over a range without a start (all
+  // time) it is off, saying why.
+  if (view.compare) {
+    const asked = COMPARES.some(([v]) => v && v === params.get('compare')) ? params.get('compare') : '';
+    const open = !!compareMode(new URLSearchParams({ range, from: params.get('from') || '', compare: 'previous' }));
+    const cmpSel = h('select#compare-select', {
+      'aria-label': 'Compare with', class: asked && open ? 'set' : '', disabled: !open,
+      title: open ? 'Show the figures against an earlier range' : 'Comparing needs a range with a start: pick one other than ' + (range === 'all' ? 'All time' : 'this one'),
+    }, COMPARES.map(([v, l]) => h('option', { value: v, selected: open ? v === asked : v === '' }, l)));
+    cmpSel.addEventListener('change', () => setParams({ compare: cmpSel.value || null }));
+    rangeBox.appendChild(h('label.tb-compare', { title: cmpSel.title }, h('span.tb-compare-label', 'Compare'), cmpSel));
   }
   bar.appendChild(rangeBox);
 

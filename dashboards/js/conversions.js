@@ -3,7 +3,12 @@
 // abandoned carts, and the custom events with their properties.
 // Goal names, segments, currencies, event names and property values come
 // from visitors or people: rendered as text (h()) only.
-import { h, api, clear, fmt, card, link, readHash, hashFor, filterParams, empty, loading, errorBox, meter, table, barList, qv } from './core.js';
+// With a comparison (compare=previous|year) every headline figure shows
+// the earlier one and the change, and the tables a change column.
+import {
+  h, api, clear, fmt, card, link, readHash, hashFor, filterParams, empty, loading, errorBox, meter, table, barList, qv,
+  compareMode, compareName, compareLine, delta, deltaCell,
+} from './core.js';
 
 export const BREAKDOWNS = [
   ['channel', 'Channel'], ['device', 'Device'], ['country', 'Country'], ['referrer', 'Referrer'],
@@ -84,15 +89,29 @@ function cartCurrency(events) {
 
 const pctCell = (rate, cls) => h('span', fmt.pct(rate), meter(rate, cls));
 
+// A row's match in the earlier report's list: by `key`; absent from a
+// list shorter than TOP means none then (a zero row), from a full one
+// unknown (null: beyond the earlier top rows). The computed rest row
+// matches the earlier rest.
+function earlierRow(list, row, key, rest) {
+  if (!list) return undefined;
+  if (row.rest) return rest || { sessions: 0 };
+  const found = list.find((x) => x[key] === row[key]);
+  return found || (list.length < TOP ? {} : null);
+}
+const NOT_LISTED = 'not among the earlier top ' + TOP;
+const cap = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
 // ---------- render ----------
 export async function render(el, ctx) {
   el.appendChild(h('div.view-head', h('h1', 'Conversions'),
     h('p.muted', 'Which sessions reach a goal, what they buy, and the custom events your pages send.')));
   const f = filterParams(ctx.params);
+  const mode = compareMode(ctx.params);
   const opts = { signal: ctx.signal };
   // The events are asked once: the events card shows them and the revenue
   // card needs them to say why it has no orders.
-  const askEvents = () => { const p = api(ctx.base + '/events', { top: TOP, ...f }, opts); p.catch(() => {}); return p; };
+  const askEvents = () => { const p = api(ctx.base + '/events', { top: TOP, compare: mode, ...f }, opts); p.catch(() => {}); return p; };
   let eventsP = askEvents(); // each card reports its own failure
   const state = {
     goalsBy: choice(ctx.params, 'goals_by', 'channel'),
@@ -129,7 +148,7 @@ export async function render(el, ctx) {
     const table0 = goalsBox.querySelector('.goals-groups');
     if (table0) table0.classList.add('stale'); else clear(goalsBox).appendChild(loading());
     try {
-      const data = await api(ctx.base + '/goals', { breakdown: by, top: TOP, ...f }, opts);
+      const data = await api(ctx.base + '/goals', { breakdown: by, top: TOP, compare: mode, ...f }, opts);
       if (!ctx.isCurrent() || my !== goalsSeq) return;
       paintGoals(goalsBox, data, by, keep);
     } catch (e) {
@@ -145,7 +164,7 @@ export async function render(el, ctx) {
     const table0 = revenueBox.querySelector('.revenue-groups');
     if (table0) table0.classList.add('stale'); else clear(revenueBox).appendChild(loading());
     try {
-      const ask = (currency) => api(ctx.base + '/revenue', { breakdown: by, currency: currency || null, top: TOP, ...f }, opts);
+      const ask = (currency) => api(ctx.base + '/revenue', { breakdown: by, currency: currency || null, top: TOP, compare: mode, ...f }, opts);
       let data = await ask(state.currency);
       if (!ctx.isCurrent() || my !== revenueSeq) return;
       const events = data.currencies && data.currencies.length ? null : await eventsP.catch(() => null);
@@ -155,6 +174,13 @@ export async function render(el, ctx) {
       const cartCur = events && !state.currency && data.totals && data.totals.carts ? cartCurrency(events) : '';
       if (cartCur) {
         data = await ask(cartCur);
+        if (!ctx.isCurrent() || my !== revenueSeq) return;
+      }
+      // Each range picks the currency most of its orders came in: the
+      // earlier one is asked again in this one's, so the amounts compare.
+      const before = data.compare && data.compare.previous;
+      if (before && data.currency && before.currency && before.currency !== data.currency) {
+        data = await ask(data.currency);
         if (!ctx.isCurrent() || my !== revenueSeq) return;
       }
       paintCurrency(revActions.querySelector('.rev-currency-slot'), data, (cur) => {
@@ -197,20 +223,37 @@ function paintGoals(box, data, by, keep) {
   box.appendChild(h('p.goals-headline#goals-converted', { dataset: { converted: String(data.converted), sessions: String(data.sessions) } },
     'Converted: ', h('strong', fmt.n(data.converted)), ' of ', fmt.n(data.sessions), ' sessions (', h('strong', fmt.pct(data.conversion_rate)), ')',
     h('span.acts', h('a', { href: link('sessions', { q: 'converted:true' }), title: 'The sessions that reached a goal' }, 'sessions'))));
+  const cmp = data.compare || null;
+  const prev = cmp ? cmp.previous : null;
+  if (prev) {
+    box.appendChild(h('p.goals-compare#goals-compare', { dataset: { converted: String(prev.converted), sessions: String(prev.sessions) } },
+      h('span.muted', cap(compareName(cmp.mode)) + ':'),
+      h('span', fmt.n(prev.converted) + ' of ' + fmt.n(prev.sessions) + ' sessions (' + (prev.sessions ? fmt.pct(prev.conversion_rate) : '–') + ')'),
+      h('span.gc-item', h('span.muted', 'converted '), delta(data.converted, prev.converted)),
+      h('span.gc-item', h('span.muted', 'rate '), delta(data.conversion_rate, prev.conversion_rate, { rate: true, none: !prev.sessions, noneText: 'no sessions before' }))));
+  }
+  const prevGoal = (name) => { const g = prev && (prev.goals || []).find((x) => x.goal === name); return g ? g.conversions : 0; };
   box.appendChild(h('div.goal-list#goal-list', barList(goals.map((g) => ({
     label: g.goal, value: g.conversions, sub: fmt.pct(g.conversion_rate), title: g.goal,
-  })), { labelHead: 'Goal', valueLabel: 'Conversions', max: data.sessions })));
+    delta: prev ? deltaCell(g.conversions, prevGoal(g.goal)) : null,
+  })), { labelHead: 'Goal', valueLabel: 'Conversions', max: data.sessions, changeHead: prev ? 'Change' : null })));
   box.appendChild(h('p.muted.small', 'A session converts when it reaches any goal; each goal counts the sessions that reached it.'));
 
   const groups = (data.groups || []).slice();
   const rest = restRow(groups, { ...data, ...Object.fromEntries(goals.map((g, i) => ['g' + i, g.conversions])) }, ['converted', ...goals.map((_, i) => 'g' + i)]);
   const rows = groups.map((g) => ({ ...g, ...Object.fromEntries((g.goals || []).map((x, i) => ['g' + i, x.conversions])) }));
   if (rest) rows.push(rest);
+  const prevGroups = prev ? prev.groups || [] : null;
+  const prevRest = prev ? restRow(prevGroups, prev, ['converted']) : null;
   const label = (BREAKDOWNS.find(([v]) => v === by) || [by, by])[1];
   const t = table([
     { label, render: (r) => segmentCell(by, r, keep) },
     { label: 'Sessions', num: true, render: (r) => fmt.n(r.sessions) },
     { label: 'Converted', num: true, render: (r) => fmt.n(r.converted) },
+    ...(prev ? [{
+      label: 'Change', num: true, title: 'Converted, against the ' + compareName(cmp.mode),
+      render: (r) => { const e = earlierRow(prevGroups, r, 'value', prevRest); return deltaCell(r.converted, e ? e.converted || 0 : null, { noneText: NOT_LISTED }); },
+    }] : []),
     { label: 'Rate', num: true, render: (r) => pctCell(r.sessions ? r.converted / r.sessions : 0, 'good') },
     ...goals.map((g, i) => ({
       label: h('span.goal-head', { title: g.goal }, g.goal), num: true, title: g.goal,
@@ -255,17 +298,35 @@ function paintRevenue(box, data, by, events, keep) {
     // Carts are add_to_cart events: their abandonment still means something.
     if (!t.carts) return;
   }
-  const kpi = (key, label, value, sub) => h('div.kpi', { dataset: { kpi: key } }, h('div.kpi-label', label), h('div.kpi-value', value), sub ? h('div.kpi-sub', sub) : null);
+  // The earlier report, when compared (its amounts in the same currency:
+  // loadRevenue asks it so).
+  const cmp = data.compare || null;
+  const prev = cmp ? cmp.previous : null;
+  const pt = prev ? prev.totals || {} : null;
+  const sameCur = prev && (!prev.currency || !cur || prev.currency === cur);
+  const money = (v) => amount(v, cur);
+  const line = (key, opts = {}) => {
+    if (!pt) return null;
+    if (opts.money && !sameCur) return compareLine(t[key], null, { noneText: 'the earlier amounts are in ' + prev.currency, noneShort: 'in ' + prev.currency + ' before' });
+    return compareLine(t[key], pt[key], { show: opts.money ? money : undefined, ...opts });
+  };
+  const kpi = (key, label, value, sub, cmpLine) => h('div.kpi', { dataset: { kpi: key } }, h('div.kpi-label', label), h('div.kpi-value', value), sub ? h('div.kpi-sub', sub) : null, cmpLine || null);
   box.appendChild(h('div.kpis.kpis-card#revenue-kpis',
     noOrders ? null : [
-      kpi('revenue', 'Revenue', amount(t.revenue, cur), cur),
-      kpi('orders', 'Orders', fmt.n(t.orders), fmt.n(t.buyers) + ' buying sessions'),
-      kpi('average_order_value', 'Average order', amount(t.average_order_value, cur), cur),
-      kpi('conversion_rate', 'Conversion rate', fmt.pct(t.conversion_rate), 'sessions with an order'),
+      kpi('revenue', 'Revenue', amount(t.revenue, cur), cur, line('revenue', { money: true })),
+      kpi('orders', 'Orders', fmt.n(t.orders), fmt.n(t.buyers) + ' buying sessions', line('orders')),
+      kpi('average_order_value', 'Average order', amount(t.average_order_value, cur), cur, line('average_order_value', { money: true, none: pt && !pt.orders, noneText: 'no orders before' })),
+      kpi('conversion_rate', 'Conversion rate', fmt.pct(t.conversion_rate), 'sessions with an order', line('conversion_rate', { rate: true, none: pt && !pt.sessions, noneText: 'no sessions before' })),
     ],
-    kpi('abandoned_carts', 'Abandoned carts', fmt.n(t.abandoned_carts), 'of ' + fmt.n(t.carts) + ' carts'),
-    kpi('abandoned_value', 'Abandoned value', cur ? amount(t.abandoned_value, cur) : '–', cur ? cur + ', in the carts left' : 'no currency known'),
-    kpi('abandonment_rate', 'Abandonment rate', fmt.pct(t.abandonment_rate), 'carts without an order')));
+    kpi('abandoned_carts', 'Abandoned carts', fmt.n(t.abandoned_carts), 'of ' + fmt.n(t.carts) + ' carts', line('abandoned_carts', { lowerBetter: true })),
+    kpi('abandoned_value', 'Abandoned value', cur ? amount(t.abandoned_value, cur) : '–', cur ? cur + ', in the carts left' : 'no currency known',
+      cur ? line('abandoned_value', { money: true, lowerBetter: true }) : null),
+    kpi('abandonment_rate', 'Abandonment rate', fmt.pct(t.abandonment_rate), 'carts without an order',
+      line('abandonment_rate', { rate: true, lowerBetter: true, none: pt && !pt.carts, noneText: 'no carts before' }))));
+  if (pt && noOrders && pt.orders) {
+    box.appendChild(h('p.muted.small#revenue-earlier-orders', cap(compareName(cmp.mode)) + ': ' + fmt.n(pt.orders) + ' orders, '
+      + amount(pt.revenue, prev.currency) + (prev.currency ? ' ' + prev.currency : '') + '.'));
+  }
   box.appendChild(h('p.muted.small', 'Orders are custom events with a numeric revenue; carts are sessions with an add_to_cart event, abandoned when no order followed.'));
 
   const groups = (data.groups || []).slice();
@@ -277,11 +338,21 @@ function paintRevenue(box, data, by, events, keep) {
   }
   const label = (BREAKDOWNS.find(([v]) => v === by) || [by, by])[1];
   const code = cur ? ' (' + cur + ')' : '';
+  const prevGroups = prev ? prev.groups || [] : null;
+  const prevRest = prev ? restRow(prevGroups, pt, ['revenue']) : null;
   const tbl = table([
     { label, render: (r) => segmentCell(by, r, keep) },
     { label: 'Sessions', num: true, render: (r) => fmt.n(r.sessions) },
     { label: 'Orders', num: true, render: (r) => fmt.n(r.orders) },
     { label: 'Revenue' + code, num: true, render: (r) => amount(r.revenue, cur) },
+    ...(prev ? [{
+      label: 'Change', num: true, title: 'Revenue, against the ' + compareName(cmp.mode),
+      render: (r) => {
+        if (!sameCur) return deltaCell(r.revenue, null, { noneText: 'the earlier amounts are in ' + prev.currency });
+        const e = earlierRow(prevGroups, r, 'value', prevRest);
+        return deltaCell(r.revenue, e ? e.revenue || 0 : null, { show: money, noneText: NOT_LISTED });
+      },
+    }] : []),
     { label: 'AOV' + code, num: true, title: 'Average order value', render: (r) => (r.orders ? amount(r.average_order_value, cur) : '–') },
     { label: 'Buyers', num: true, title: 'Sessions with an order', render: (r) => fmt.n(r.buyers) },
     { label: 'Conv. rate', num: true, title: 'Buyers per session', render: (r) => fmt.pct(r.conversion_rate) },
@@ -308,6 +379,7 @@ function paintEvents(box, propsCard, data, state) {
     return;
   }
   box.appendChild(h('p.muted.small#events-summary', fmt.n(data.sessions_with_events) + ' of ' + fmt.n(data.sessions) + ' sessions sent a custom event.'));
+  const prev = data.compare ? data.compare.previous : null;
   const propsBox = propsCard.querySelector('.props-box');
   const pick = (name, write = true) => {
     state.event = name;
@@ -320,6 +392,10 @@ function paintEvents(box, propsCard, data, state) {
       h('button.linklike.bl-label.ev-name.mono', { type: 'button', title: 'Show the properties of ' + r.name, on: { click: () => pick(r.name) } }, r.name),
       h('span.acts', h('a', { href: link('sessions', { q: 'event:' + qv(r.name) }), title: 'Sessions that sent ' + r.name }, 'sessions'))) },
     { label: 'Count', num: true, render: (r) => fmt.n(r.count) },
+    ...(prev ? [{
+      label: 'Change', num: true, title: 'Count, against the ' + compareName(data.compare.mode),
+      render: (r) => { const e = earlierRow(prev.events || [], r, 'name'); return deltaCell(r.count, e ? e.count || 0 : null, { noneText: NOT_LISTED }); },
+    }] : []),
     { label: 'Sessions', num: true, render: (r) => fmt.n(r.sessions) },
     { label: 'Share of sessions', num: true, render: (r) => pctCell(r.session_share) },
     { label: 'Orders', num: true, title: 'Events with a numeric revenue', render: (r) => fmt.n(r.orders) },

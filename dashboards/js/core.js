@@ -182,7 +182,7 @@ export function withQuery(path, params) {
 
 // ---------- URL state ----------
 // #/route?site=shop&range=7d&channel=email&root=/cart.html
-export const GLOBAL_KEYS = ['site', 'range', 'from', 'to', 'channel', 'device', 'country', 'referrer', 'bots'];
+export const GLOBAL_KEYS = ['site', 'range', 'from', 'to', 'compare', 'channel', 'device', 'country', 'referrer', 'bots'];
 
 export function readHash() {
   const raw = location.hash.replace(/^#\/?/, '');
@@ -225,7 +225,7 @@ export function setParams(changes, { replace = false } = {}) {
 
 // ---------- range + filters → API params ----------
 export const RANGES = [
-  ['today', 'Today'], ['yesterday', 'Yesterday'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['90d', 'Last 90 days'],
+  ['today', 'Today'], ['yesterday', 'Yesterday'], ['12h', 'Last 12 hours'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['90d', 'Last 90 days'],
   ['month', 'This month'], ['lastmonth', 'Last month'], ['ytd', 'Year to date'], ['all', 'All time'], ['custom', 'Custom…'],
 ];
 export const DEFAULT_RANGE = '7d';
@@ -254,6 +254,7 @@ export function rangeBounds(params) {
       return { from: new Date(d.getFullYear(), d.getMonth() - 1, 1).getTime(), to: new Date(d.getFullYear(), d.getMonth(), 1).getTime() };
     }
     case 'ytd': return { from: new Date(new Date(now).getFullYear(), 0, 1).getTime() };
+    case '12h': return { from: now - day / 2 };
     case '24h': return { from: now - day };
     case '30d': return { from: localMidnight(now - 29 * day).getTime() };
     case '90d': return { from: localMidnight(now - 89 * day).getTime() };
@@ -275,6 +276,79 @@ export function filterParams(params = readHash().params) {
   for (const k of ['channel', 'device', 'country', 'referrer']) if (params.get(k)) out[k] = params.get(k);
   if (params.get('bots') === '1') out.include_bots = 'true';
   return out;
+}
+
+// ---------- comparison with an earlier range ----------
+// compare=previous (the same span just before) or compare=year (the
+// range a calendar year earlier). The server needs a range with a start:
+// over all time there is nothing to compare with.
+export const COMPARES = [['', 'None'], ['previous', 'Previous period'], ['year', 'Previous year']];
+export function compareMode(params = readHash().params) {
+  const c = params.get('compare');
+  if (c !== 'previous' && c !== 'year') return null;
+  return rangeBounds(params).from === undefined ? null : c;
+}
+// How the earlier range is called in legends and sentences.
+export const compareName = (mode) => (mode === 'year' ? 'a year earlier' : 'previous period');
+
+// How a figure moved against the earlier range: ▲ or ▼ and the change
+// (relative for counts and amounts, in points for rates), green when
+// that is better and red when worse (`lowerBetter` for bounce rates,
+// abandoned carts...), grey when nothing changed or there is no earlier
+// figure (`none`: the earlier range had no sessions to make a rate of),
+// "new" when the earlier figure was 0. Screen readers (and the title)
+// get the sentence: "up 12% from 340". `neutral`: neither way is better
+// (grey arrows).
+export function delta(cur, prev, { rate = false, lowerBetter = false, neutral = false, show = rate ? fmt.pct : fmt.n, none = false, noneText = 'no earlier figure' } = {}) {
+  const bad = (v) => v === null || v === undefined || Number.isNaN(v);
+  let dir, text, label, csv, change = '';
+  if (none || bad(prev) || bad(cur)) {
+    dir = 'none'; text = '–'; label = noneText; csv = '';
+  } else if (rate) {
+    const d = (cur - prev) * 100;
+    const pts = Math.abs(d).toFixed(1);
+    change = String(cur - prev);
+    if (pts === '0.0') { dir = 'flat'; text = '±0 pts'; label = 'no change from ' + show(prev); csv = '0 pts'; } else {
+      dir = d > 0 ? 'up' : 'down';
+      text = (d > 0 ? '▲ ' : '▼ ') + pts + ' pts';
+      label = (d > 0 ? 'up ' : 'down ') + pts + ' points from ' + show(prev);
+      csv = (d > 0 ? '+' : '-') + pts + ' pts';
+    }
+  } else if (prev === 0) {
+    if (cur === 0) { dir = 'flat'; text = '±0%'; label = 'no change from ' + show(0); csv = '0%'; } else {
+      dir = cur > 0 ? 'up' : 'down'; text = (cur > 0 ? '▲' : '▼') + ' new'; label = 'new: ' + (cur > 0 ? 'up' : 'down') + ' from ' + show(0); csv = 'new';
+    }
+  } else {
+    const r = (cur - prev) / Math.abs(prev);
+    const a = Math.abs(r) * 100;
+    const p = a.toFixed(a < 10 ? 1 : 0);
+    change = String(r);
+    if (Number(p) === 0) { dir = 'flat'; text = '±0%'; label = 'no change from ' + show(prev); csv = '0%'; } else {
+      dir = r > 0 ? 'up' : 'down';
+      text = (r > 0 ? '▲ ' : '▼ ') + p + '%';
+      label = (r > 0 ? 'up ' : 'down ') + p + '% from ' + show(prev);
+      csv = (r > 0 ? '+' : '-') + p + '%';
+    }
+  }
+  const tone = !neutral && (dir === 'up' || dir === 'down') ? ((dir === 'down') === lowerBetter ? 'better' : 'worse') : 'same';
+  return h('span.delta', { class: dir + ' ' + tone, role: 'img', 'aria-label': label, title: label, dataset: { dir, change, csv } }, text);
+}
+
+// A headline figure's comparison line: the change and the earlier value.
+export function compareLine(cur, prev, opts = {}) {
+  const show = opts.show || (opts.rate ? fmt.pct : fmt.n);
+  const d = delta(cur, prev, { ...opts, show });
+  const gone = d.dataset.dir === 'none';
+  // The arrow's words already say "from …": read once.
+  return h('div.kpi-cmp', d, h('span.kpi-was', { 'aria-hidden': gone ? null : 'true', dataset: { value: gone ? '' : String(prev) } }, gone ? (opts.noneShort || 'none before') : 'from ' + show(prev)));
+}
+
+// A row's change in a list or table: the arrow, and the earlier value
+// small beside it (left out of the CSV, which gets the signed change).
+export function deltaCell(cur, prev, opts = {}) {
+  const d = delta(cur, prev, opts);
+  const show = opts.show || (opts.rate ? fmt.pct : fmt.n);
+  return h('span.delta-cell', d, d.dataset.dir === 'none' || opts.short ? null : h('small.delta-was', { 'aria-hidden': 'true' }, ' from ' + show(prev)));
 }
 
 export function siteBase(params = readHash().params) {
@@ -331,11 +405,14 @@ export function card(title, body, opts = {}) {
 }
 
 // A bar-list row table: [{label, value, href?, sub?}] with proportional bars.
-export function barList(rows, { valueLabel = 'Sessions', labelHead = 'Page', fmtValue = fmt.n, max, onPick, actions } = {}) {
+// With `changeHead` (a comparison), each row's `delta` (deltaCell) in a
+// column of its own.
+export function barList(rows, { valueLabel = 'Sessions', labelHead = 'Page', fmtValue = fmt.n, max, onPick, actions, changeHead } = {}) {
   if (!rows.length) return empty('No data for this range.');
   const top = max ?? Math.max(...rows.map((r) => r.value), 1);
-  return h('div.barlist', { role: 'table' },
-    h('div.barlist-head', { role: 'row' }, h('span', { role: 'columnheader' }, labelHead), h('span', { role: 'columnheader' }, valueLabel)),
+  return h('div.barlist', { role: 'table', class: changeHead ? 'cmp' : '' },
+    h('div.barlist-head', { role: 'row' }, h('span', { role: 'columnheader' }, labelHead), h('span', { role: 'columnheader' }, valueLabel),
+      changeHead ? h('span.bl-delta', { role: 'columnheader' }, changeHead) : null),
     rows.map((r) => {
       const bar = h('span.bar');
       bar.style.width = Math.max(0.5, (r.value / top) * 100) + '%';
@@ -344,7 +421,8 @@ export function barList(rows, { valueLabel = 'Sessions', labelHead = 'Page', fmt
           : h('span.bl-label', { title: r.label }, r.label);
       return h('div.barlist-row', { role: 'row' }, bar,
         h('span.bl-cell', { role: 'cell' }, labelEl, actions ? actions(r) : null),
-        h('span.bl-value', { role: 'cell' }, fmtValue(r.value), r.sub ? h('small', r.sub) : null));
+        h('span.bl-value', { role: 'cell' }, fmtValue(r.value), r.sub ? h('small', r.sub) : null),
+        changeHead ? h('span.bl-delta', { role: 'cell' }, r.delta || null) : null);
     }));
 }
 

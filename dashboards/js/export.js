@@ -2,6 +2,8 @@
 // table (or a bar list) gets a "CSV" button that saves what the table
 // shows, its header row first. Link chips and buttons inside cells
 // ("heatmap · sessions · flow", "Open") are not data and are left out.
+// A change column holds the signed change (the earlier value beside it
+// on screen is left out).
 // Cells that a spreadsheet would run as a formula (=, +, -, @ before
 // anything but a number) are written with a leading apostrophe.
 import { h } from './core.js';
@@ -10,6 +12,8 @@ const SKIP = '.acts, .row-acts, button:not(.bl-label), .bar, .meter, small';
 
 function cellText(cell) {
   const c = cell.cloneNode(true);
+  // A change against the earlier range is written signed (+12%, -3.5 pts).
+  for (const x of c.querySelectorAll('.delta[data-csv]')) x.replaceWith(x.dataset.csv);
   for (const x of c.querySelectorAll(SKIP)) x.remove();
   return (c.textContent || '').replace(/\s+/g, ' ').trim();
 }
@@ -27,7 +31,7 @@ function rowsOf(box) {
 
 function field(v) {
   let s = String(v);
-  if (/^[=+\-@]/.test(s) && !/^[+-]?\d[\d.,]*%?$/.test(s)) s = "'" + s;
+  if (/^[=+\-@]/.test(s) && !/^[+-]?\d[\d.,]*(%| pts)?$/.test(s)) s = "'" + s;
   return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 }
 

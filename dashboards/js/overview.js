@@ -1,5 +1,10 @@
 // Overview: KPIs, sessions over time, top pages, channels, countries, devices.
-import { h, s, api, apiSend, clear, fmt, card, barList, link, setParams, filterParams, showTip, hideTip, empty, loading, canWrite } from './core.js';
+// With a comparison (compare=previous|year) each figure shows the earlier
+// one and the change, the chart the earlier series dashed.
+import {
+  h, s, api, apiSend, clear, fmt, card, barList, link, setParams, filterParams, showTip, hideTip, empty, loading, canWrite,
+  compareMode, compareName, compareLine, deltaCell,
+} from './core.js';
 import { installCard, hasEvents } from './install.js';
 
 export async function render(el, ctx) {
@@ -9,12 +14,18 @@ export async function render(el, ctx) {
   // The series' interval: hours only for ranges of a month or less (the
   // server's bound is 31 days).
   const range = ctx.params.get('range') || '7d';
-  const hourOK = ['today', 'yesterday', '24h', '7d', '30d'].includes(range);
+  const hourOK = ['today', 'yesterday', '12h', '24h', '7d', '30d'].includes(range);
   let interval = ['hour', 'day', 'week', 'month'].includes(ctx.params.get('interval')) ? ctx.params.get('interval') : '';
   if (interval === 'hour' && !hourOK) interval = '';
-  const data = await api(ctx.base + '/overview', { top: 10, interval: interval || null, ...filterParams(ctx.params) }, { signal: ctx.signal });
+  // Compared, the lists are asked longer than shown, so that a row is
+  // matched with its earlier figure even when it moved in the ranking.
+  const mode = compareMode(ctx.params);
+  const f = filterParams(ctx.params);
+  const data = await api(ctx.base + '/overview', { top: mode ? CMP_TOP : TOP, interval: interval || null, compare: mode, ...f }, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   clear(body);
+  const cmp = data.compare || null;
+  const prev = cmp ? cmp.previous : null;
   // Nothing in this range: if the site has had nothing ever, the tag is
   // probably not installed yet, so say how (at the top, above the zeros).
   if (!data.sessions) {
@@ -25,19 +36,31 @@ export async function render(el, ctx) {
     }).catch(() => { /* the card is a hint; the overview stands without it */ });
   }
 
+  // Each figure: [key, label, shown, sub, href, compared line].
+  const perSession = (x) => (x && x.sessions ? x.page_views / x.sessions : null);
+  const was = (cur, get, opts = {}) => (prev ? compareLine(cur, get(prev), { none: opts.rate || opts.avg ? !prev.sessions : false, ...opts }) : null);
   const kpis = [
-    ['sessions', 'Sessions', fmt.n(data.sessions)],
-    ['visitors', 'Visitors', fmt.n(data.visitors)],
-    ['page_views', 'Page views', fmt.n(data.page_views)],
-    ['bounce_rate', 'Bounce rate', fmt.pct(data.bounce_rate)],
-    ['mean_duration', 'Visit duration', fmt.dur(data.mean_duration_s)],
-    ['views_per', 'Views / session', data.sessions ? (data.page_views / data.sessions).toFixed(1) : '–'],
+    ['sessions', 'Sessions', fmt.n(data.sessions), null, null, was(data.sessions, (p) => p.sessions)],
+    ['visitors', 'Visitors', fmt.n(data.visitors), null, null, was(data.visitors, (p) => p.visitors)],
+    ['page_views', 'Page views', fmt.n(data.page_views), null, null, was(data.page_views, (p) => p.page_views)],
+    ['bounce_rate', 'Bounce rate', fmt.pct(data.bounce_rate), null, null, was(data.bounce_rate, (p) => p.bounce_rate, { rate: true, lowerBetter: true })],
+    ['mean_duration', 'Visit duration', fmt.dur(data.mean_duration_s), null, null, was(data.mean_duration_s, (p) => p.mean_duration_s, { avg: true, show: fmt.dur })],
+    ['views_per', 'Views / session', data.sessions ? perSession(data).toFixed(1) : '–', null, null,
+      was(perSession(data), perSession, { avg: true, show: (v) => (v === null ? '–' : v.toFixed(1)) })],
   ];
   // Sessions that reached any goal (a goal page or a goal event).
   const goals = data.goals || null;
-  if (goals) kpis.push(['conversion_rate', 'Conversion rate', fmt.pct(goals.conversion_rate), fmt.n(goals.converted) + ' converted', link('conversions')]);
-  body.appendChild(h('div.kpis.kpis-overview', kpis.map(([k, label, v, sub, href]) => h('div.kpi', { dataset: { kpi: k } },
-    h('div.kpi-label', href ? h('a.kpi-link', { href, title: 'Goals, revenue and events' }, label) : label), h('div.kpi-value', v), sub ? h('div.kpi-sub', sub) : null))));
+  const prevGoals = prev && prev.goals ? prev.goals : null;
+  if (goals) {
+    kpis.push(['conversion_rate', 'Conversion rate', fmt.pct(goals.conversion_rate), fmt.n(goals.converted) + ' converted', link('conversions'),
+      prevGoals ? compareLine(goals.conversion_rate, prevGoals.conversion_rate, { rate: true, none: !prevGoals.sessions }) : null]);
+  }
+  body.appendChild(h('div.kpis.kpis-overview', kpis.map(([k, label, v, sub, href, line]) => h('div.kpi', { dataset: { kpi: k } },
+    h('div.kpi-label', href ? h('a.kpi-link', { href, title: 'Goals, revenue and events' }, label) : label), h('div.kpi-value', v), sub ? h('div.kpi-sub', sub) : null, line))));
+  if (cmp) {
+    body.appendChild(h('p.muted.small.compare-note#compare-note', 'Compared with the ' + (cmp.mode === 'year' ? 'same range a year earlier' : 'previous period') + ': ',
+      when(cmp.from) + ' – ' + when(cmp.to) + '.'));
+  }
 
   const metric = ctx.params.get('metric') === 'page_views' ? 'page_views' : 'sessions';
   const toggle = h('div.segmented', { role: 'group', 'aria-label': 'Chart metric' },
@@ -56,7 +79,11 @@ export async function render(el, ctx) {
   let notes = [];
   const notesBox = h('div.notes#overview-notes');
   body.appendChild(card(metric === 'sessions' ? 'Sessions over time' : 'Page views over time', h('div', chartBox, notesBox), { actions: h('div.row-actions', intervalSel, toggle), cls: 'chart-card' }));
-  const draw = () => drawSeries(chartBox, data.series || [], data.bucket_ms, metric, data.interval, notes);
+  // The earlier series is drawn over the current one: shifted by the
+  // distance between the two ranges' starts.
+  const earlier = prev && f.from !== undefined
+    ? { series: prev.series || [], offset: f.from - Date.parse(cmp.from), name: compareName(cmp.mode) } : null;
+  const draw = () => drawSeries(chartBox, data.series || [], data.bucket_ms, metric, data.interval, notes, earlier);
   const loadNotes = async () => {
     try { notes = (await api(ctx.base + '/annotations', filterParams(ctx.params), { signal: ctx.signal })).annotations || []; } catch { notes = []; }
     if (!ctx.isCurrent()) return;
@@ -70,27 +97,53 @@ export async function render(el, ctx) {
   ctx.signal.addEventListener('abort', () => ro.disconnect());
 
   const pick = (key) => (r) => setParams({ [key]: r.key });
-  const rows = (list, mapHref) => (list || []).map((x) => ({ label: x.name ?? '(unknown)', key: x.name, value: x.sessions, href: mapHref ? mapHref(x.name) : null }));
+  // A row's earlier figure, matched by name: absent from a list that was
+  // not cut at its length means none that time (0); from a longer one,
+  // unknown (beyond the earlier top rows).
+  const earlierOf = (key, name) => {
+    const list = prev ? prev[key] || [] : [];
+    const row = list.find((x) => x.name === name);
+    return row ? row.sessions : list.length < CMP_TOP ? 0 : null;
+  };
+  const rows = (key, mapHref) => (data[key] || []).slice(0, TOP).map((x) => ({
+    label: x.name ?? '(unknown)', key: x.name, value: x.sessions, href: mapHref ? mapHref(x.name) : null,
+    delta: prev ? deltaCell(x.sessions, earlierOf(key, x.name), { short: true, noneText: 'not among the earlier top ' + CMP_TOP }) : null,
+  }));
+  const change = prev ? 'Change' : null;
   body.appendChild(h('div.grid2',
-    card('Top entry pages', barList(rows(data.entry_pages, (p) => link('journeys', { root: p })), { labelHead: 'Page' }), { sub: 'click: journeys from here' }),
-    card('Top exit pages', barList(rows(data.exit_pages, (p) => link('transitions', { page: p })), { labelHead: 'Page' }), { sub: 'click: transitions' }),
-    card('Channels', barList(rows(data.channels).map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Channel', onPick: pick('channel') }), { sub: 'click to filter' }),
+    card('Top entry pages', barList(rows('entry_pages', (p) => link('journeys', { root: p })), { labelHead: 'Page', changeHead: change }), { sub: 'click: journeys from here' }),
+    card('Top exit pages', barList(rows('exit_pages', (p) => link('transitions', { page: p })), { labelHead: 'Page', changeHead: change }), { sub: 'click: transitions' }),
+    card('Channels', barList(rows('channels').map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Channel', onPick: pick('channel'), changeHead: change }), { sub: 'click to filter' }),
     card('Countries', data.countries && data.countries.length
-      ? barList(rows(data.countries), { labelHead: 'Country', onPick: pick('country') })
+      ? barList(rows('countries'), { labelHead: 'Country', onPick: pick('country'), changeHead: change })
       : empty('No country data.', 'Countries appear when the server has a GeoIP database configured.'), { sub: 'click to filter' }),
-    card('Devices', barList(rows(data.devices).map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Device', onPick: pick('device') }), { sub: 'click to filter' }),
-    goals ? goalsCard(goals) : null,
+    card('Devices', barList(rows('devices').map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Device', onPick: pick('device'), changeHead: change }), { sub: 'click to filter' }),
+    goals ? goalsCard(goals, prevGoals) : null,
   ));
 }
+
+// The earlier range's bounds, with their year (a year earlier reads the
+// same otherwise).
+const when = (iso) => new Date(Date.parse(iso)).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+const TOP = 10; // rows per list
+const CMP_TOP = 50; // rows asked per list when compared
 
 // The site's goals: each with the sessions that reached it, linking to
 // the Conversions view. Goal names can be long regexes: cut on screen,
 // whole in their title.
-function goalsCard(goals) {
+// Compared, each goal's change against its earlier conversions.
+function goalsCard(goals, prevGoals) {
   const list = goals.goals || [];
+  const earlier = (name) => {
+    const g = prevGoals && (prevGoals.goals || []).find((x) => x.goal === name);
+    return g ? g.conversions : 0;
+  };
   const c = card('Goals', list.length
-    ? h('div', barList(list.map((g) => ({ label: g.goal, title: g.goal, value: g.conversions, sub: fmt.pct(g.conversion_rate), href: link('conversions') })),
-      { labelHead: 'Goal', valueLabel: 'Conversions', max: goals.sessions || 1 }),
+    ? h('div', barList(list.map((g) => ({
+      label: g.goal, title: g.goal, value: g.conversions, sub: fmt.pct(g.conversion_rate), href: link('conversions'),
+      delta: prevGoals ? deltaCell(g.conversions, earlier(g.goal), { short: true }) : null,
+    })), { labelHead: 'Goal', valueLabel: 'Conversions', max: goals.sessions || 1, changeHead: prevGoals ? 'Change' : null }),
     h('p.muted.small.goals-note', fmt.n(goals.converted) + ' of ' + fmt.n(goals.sessions) + ' sessions reached a goal.'))
     : empty('No goals are set.', 'Add them in the Stages settings: a page pattern, or event:NAME for a custom event.'),
   { actions: h('a.btn.btn-sm#overview-conversions', { href: link('conversions') }, 'Conversions') });
@@ -141,19 +194,29 @@ function paintNotes(box, notes, ctx, reload) {
   box.appendChild(h('div.note-form', at, text, h('button.btn#note-add', { type: 'button', on: { click: add } }, 'Add note'), status));
 }
 
-function drawSeries(box, series, bucket, metric, interval, notes = []) {
+// `earlier` (a comparison): {series, offset, name}, the earlier range's
+// series, drawn dashed at its bucket times + offset.
+function drawSeries(box, series, bucket, metric, interval, notes = [], earlier = null) {
   clear(box);
   // The server fills every bucket of the range (zeros where nobody came).
-  if (!series.some((p) => p.sessions)) { box.appendChild(empty('No sessions in this range.')); return; }
+  const before = earlier ? earlier.series.map((p) => ({ t: p.start + earlier.offset, v: p[metric] || 0, p })) : [];
+  if (!series.some((p) => p.sessions) && !before.some((b) => b.p.sessions)) {
+    box.appendChild(empty(earlier ? 'No sessions in this range or the ' + earlier.name + '.' : 'No sessions in this range.'));
+    return;
+  }
   const W = Math.max(320, box.clientWidth || 800), H = 240;
   const m = { l: 44, r: 12, t: 12, b: 28 };
   const iw = W - m.l - m.r, ih = H - m.t - m.b;
   const vals = series.map((p) => p[metric] || 0);
-  const ymax = niceMax(Math.max(...vals, 1));
+  const ymax = niceMax(Math.max(...vals, ...before.map((b) => b.v), 1));
   const n = series.length;
   const x = (i) => m.l + (n === 1 ? iw / 2 : (i / (n - 1)) * iw);
   const y = (v) => m.t + ih - (v / ymax) * ih;
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': `${metric} over time`, class: 'series' });
+  const what = metric === 'page_views' ? 'page views' : 'sessions';
+  const svg = s('svg', {
+    viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', class: 'series',
+    'aria-label': `${what} over time` + (earlier ? `, the ${earlier.name} dashed` : ''),
+  });
   const grid = s('g', { class: 'grid' });
   for (let i = 0; i <= 4; i++) {
     const v = (ymax / 4) * i;
@@ -178,11 +241,39 @@ function drawSeries(box, series, bucket, metric, interval, notes = []) {
   const area = line + `L${x(n - 1).toFixed(1)},${y(0)}L${x(0).toFixed(1)},${y(0)}Z`;
   const defs = s('defs', {}, s('linearGradient', { id: 'area-grad', x1: 0, x2: 0, y1: 0, y2: 1 },
     s('stop', { offset: '0%', class: 'grad-top' }), s('stop', { offset: '100%', class: 'grad-bottom' })));
-  svg.append(defs, s('path', { d: area, class: 'area', fill: 'url(#area-grad)' }), s('path', { d: line, class: 'line' }));
+  svg.append(defs, s('path', { d: area, class: 'area', fill: 'url(#area-grad)' }));
+  // Times to x: between the bucket starts around them, and beyond the
+  // ends a bucket's width apart (clipped to the plot).
+  const starts = series.map((p) => new Date(p.start).getTime());
+  const step = n > 1 ? x(1) - x(0) : iw;
+  const span = (i) => (n > 1 ? starts[Math.min(i + 1, n - 1)] - starts[Math.min(i, n - 2)] : bucket || 1);
+  const xAt = (t) => {
+    if (n === 1) return x(0) + ((t - starts[0]) / (bucket || 1)) * step;
+    if (t <= starts[0]) return x(0) + ((t - starts[0]) / span(0)) * step;
+    for (let i = 0; i + 1 < n; i++) if (t < starts[i + 1]) return x(i + (t - starts[i]) / (starts[i + 1] - starts[i]));
+    return x(n - 1) + ((t - starts[n - 1]) / span(n - 2)) * step;
+  };
+  // The earlier range: a lighter dashed line under the current one.
+  let hotPrev = null;
+  if (earlier && before.length) {
+    svg.appendChild(s('clipPath', { id: 'plot-clip' }, s('rect', { x: m.l, y: 0, width: iw, height: H })));
+    const bp = before.map((b) => [xAt(b.t), y(b.v)]);
+    const d = bp.map((p, i) => (i ? 'L' : 'M') + p[0].toFixed(1) + ',' + p[1].toFixed(1)).join('');
+    svg.appendChild(s('path', { d, class: 'line-prev', 'clip-path': 'url(#plot-clip)' }, s('title', {}, earlier.name)));
+    hotPrev = s('circle', { class: 'hot-prev', r: 4, cx: -10, cy: -10 });
+  }
+  svg.appendChild(s('path', { d: line, class: 'line' }));
   if (n <= 60) for (const p of pts) svg.appendChild(s('circle', { cx: p[0], cy: p[1], r: 2.5, class: 'dot' }));
+  // The earlier bucket nearest a current one (within half a bucket).
+  const earlierAt = (i) => {
+    let best = null;
+    for (const b of before) if (!best || Math.abs(b.t - starts[i]) < Math.abs(best.t - starts[i])) best = b;
+    return best && Math.abs(best.t - starts[i]) <= (bucket || span(0)) / 2 ? best : null;
+  };
   const cross = s('line', { class: 'cross', y1: m.t, y2: m.t + ih, x1: -10, x2: -10 });
   const hot = s('circle', { class: 'hot', r: 5, cx: -10, cy: -10 });
   svg.append(cross, hot);
+  if (hotPrev) svg.appendChild(hotPrev);
   const hit = s('rect', { x: m.l, y: m.t, width: iw, height: ih, class: 'hit' });
   hit.addEventListener('pointermove', (e) => {
     const r = svg.getBoundingClientRect();
@@ -191,23 +282,24 @@ function drawSeries(box, series, bucket, metric, interval, notes = []) {
     cross.setAttribute('x1', x(i)); cross.setAttribute('x2', x(i));
     hot.setAttribute('cx', x(i)); hot.setAttribute('cy', y(vals[i]));
     const p = series[i];
+    const b = earlier ? earlierAt(i) : null;
+    if (hotPrev) { hotPrev.setAttribute('cx', b ? xAt(b.t) : -10); hotPrev.setAttribute('cy', b ? y(b.v) : -10); }
     showTip(e.clientX, e.clientY, h('strong', bucketLabel(p.start, bucket, interval)),
-      h('div', fmt.n(p.sessions) + ' sessions'), h('div', fmt.n(p.page_views) + ' page views'));
+      h('div', fmt.n(p.sessions) + ' sessions'), h('div', fmt.n(p.page_views) + ' page views'),
+      earlier ? h('div.muted', earlier.name + ' (' + bucketLabel(b ? b.p.start : starts[i] - earlier.offset, bucket, interval) + '): '
+        + (b ? fmt.n(b.p[metric] || 0) + ' ' + what : 'no figure')) : null);
   });
-  hit.addEventListener('pointerleave', () => { hideTip(); cross.setAttribute('x1', -10); cross.setAttribute('x2', -10); hot.setAttribute('cx', -10); });
+  hit.addEventListener('pointerleave', () => {
+    hideTip(); cross.setAttribute('x1', -10); cross.setAttribute('x2', -10); hot.setAttribute('cx', -10);
+    if (hotPrev) hotPrev.setAttribute('cx', -10);
+  });
   svg.appendChild(hit);
   // Notes: a dashed line and a flag at their time, placed between the
   // bucket starts around it; their text on hover.
-  const starts = series.map((p) => new Date(p.start).getTime());
-  const xAt = (t) => {
-    if (n === 1 || t <= starts[0]) return x(0);
-    for (let i = 0; i + 1 < n; i++) if (t < starts[i + 1]) return x(i + (t - starts[i]) / (starts[i + 1] - starts[i]));
-    return x(n - 1);
-  };
   for (const a of notes) {
     const t = new Date(a.at).getTime();
     if (!(t >= starts[0] && t < starts[n - 1] + (bucket || 0))) continue;
-    const ax = xAt(t);
+    const ax = Math.min(xAt(t), x(n - 1));
     const g = s('g', { class: 'annotation', 'data-id': a.id });
     g.append(s('line', { x1: ax, x2: ax, y1: m.t, y2: m.t + ih }), s('rect', { x: ax - 4, y: m.t, width: 8, height: 8, rx: 2 }), s('title', {}, a.text));
     g.addEventListener('pointermove', (e) => showTip(e.clientX, e.clientY, h('strong', new Date(t).toLocaleString()), h('div', a.text)));
@@ -215,4 +307,9 @@ function drawSeries(box, series, bucket, metric, interval, notes = []) {
     svg.appendChild(g);
   }
   box.appendChild(svg);
+  if (earlier) {
+    box.appendChild(h('div.legend.series-legend#series-legend',
+      h('span.lg.lg-line', { 'aria-hidden': 'true' }), h('span', 'this period'),
+      h('span.lg.lg-dash', { 'aria-hidden': 'true' }), h('span', earlier.name)));
+  }
 }

@@ -220,6 +220,7 @@ function cursorSvg() {
 // createPlayer(ctx, session, events, {nav}) → {el, seek(realMs), destroy()}.
 // nav: {prev, next} hrefs (null: none) or undefined when the session was
 // opened on its own (then the buttons are hidden); may be a Promise.
+// navIn: what list they walk ("the results", "the drop-off list").
 export function createPlayer(ctx, session, events, opts = {}) {
   const model = buildModel(session, events);
   const prefs = readPrefs();
@@ -272,8 +273,9 @@ export function createPlayer(ctx, session, events, opts = {}) {
     h('div.pl-scrub-track', scrubSegs, scrubGaps, scrubFill), scrubMarks, scrubThumb);
 
   const playBtn = h('button.pl-btn.pl-play#pl-play', { type: 'button', 'aria-label': 'Play', title: 'Play (space)' }, icon(ICONS.play));
-  const prevBtn = h('a.pl-btn.pl-nav#pl-prev', { 'aria-label': 'Previous session', title: 'Previous session in the results' }, icon(ICONS.prev), h('span', 'Prev'));
-  const nextBtn = h('a.pl-btn.pl-nav#pl-next', { 'aria-label': 'Next session', title: 'Next session in the results' }, h('span', 'Next'), icon(ICONS.next));
+  const navIn = opts.navIn || 'the results';
+  const prevBtn = h('a.pl-btn.pl-nav#pl-prev', { 'aria-label': 'Previous session', title: 'Previous session in ' + navIn }, icon(ICONS.prev), h('span', 'Prev'));
+  const nextBtn = h('a.pl-btn.pl-nav#pl-next', { 'aria-label': 'Next session', title: 'Next session in ' + navIn }, h('span', 'Next'), icon(ICONS.next));
   const timeLabel = h('span.pl-time#pl-time');
   const speedBox = h('div.pl-speed#pl-speed', { role: 'group', 'aria-label': 'Playback speed' },
     SPEEDS.map((x) => h('button', { type: 'button', dataset: { speed: String(x) }, 'aria-pressed': 'false', on: { click: () => setSpeed(x) } }, x + '×')));

@@ -1,6 +1,7 @@
 // Sessions: search (query syntax), result list, and one session's view.
 import { h, s, api, clear, fmt, card, link, setParams, filterParams, empty, loading, errorBox, showTip, hideTip, readHash, hashFor, qv } from './core.js';
 import { createPlayer } from './player.js';
+import { DROP_PAGE, definitionOnly, funnelLink } from './funnels.js';
 
 const EXAMPLES = [
   ['page:/checkout/* AND -page:/thank-you.html', 'reached checkout but did not buy'],
@@ -79,7 +80,7 @@ async function renderList(el, ctx) {
     return;
   }
   // The session view gets the list it came from (for next / previous).
-  const back = { q: q || null, sort: sort === 'newest' ? null : sort, limit: limit === 50 ? null : limit, offset: offset || null, cursor: cursor || null, from: 'list' };
+  const back = { q: q || null, sort: sort === 'newest' ? null : sort, limit: limit === 50 ? null : limit, offset: offset || null, cursor: cursor || null, walk: 'search' };
   results.appendChild(sessionTable(list, back));
 
   const pager = h('div.pager');
@@ -98,7 +99,9 @@ async function renderList(el, ctx) {
   results.appendChild(pager);
 }
 
-function sessionTable(list, back) {
+// The sessions of a list (search results, a funnel's drop-offs); each row
+// opens the session with `back`, the list it is in, for next / previous.
+export function sessionTable(list, back, id = 'sessions-table') {
   const rows = list.map((x) => {
     const href = link('session', { id: x.id, ...back });
     const flags = h('span.flags',
@@ -120,19 +123,23 @@ function sessionTable(list, back) {
     tr.addEventListener('click', (e) => { if (!e.target.closest('a')) location.hash = href; });
     return tr;
   });
-  return h('div.table-wrap', h('table.data.sessions-table#sessions-table',
+  return h('div.table-wrap', h('table.data.sessions-table#' + id,
     h('thead', h('tr', ['Started', 'Journey', 'Pages', 'Duration', 'Source', 'Device', 'Country', 'Signals'].map((c, i) => h('th', { class: i === 2 || i === 3 ? 'num' : '' }, c)))),
     h('tbody', rows)));
 }
 
 // ---------------- one session ----------------
+// Which list a session was opened from is `walk` (search, funnel); not
+// `from`, which is the first day of a custom range. (`from=list` is how
+// older links said search.)
+const LIST_KEYS = ['q', 'sort', 'limit', 'offset', 'cursor'];
+const fromSearch = (p) => p.get('walk') === 'search' || p.get('from') === 'list';
 // Where this session sits in the search results it was opened from: the
 // links to the previous and next session there (null at either end), or
 // null when it was opened on its own.
-const LIST_KEYS = ['q', 'sort', 'limit', 'offset', 'cursor'];
 async function neighbours(ctx, id) {
   const p = ctx.params;
-  if (p.get('from') !== 'list') return null;
+  if (!fromSearch(p)) return null;
   const q = p.get('q') || '';
   const sort = p.get('sort') === 'longest' ? 'longest' : null;
   const limit = [25, 50, 100].includes(+p.get('limit')) ? +p.get('limit') : 50;
@@ -140,7 +147,7 @@ async function neighbours(ctx, id) {
   const cursor = p.get('cursor') || '';
   const f = filterParams(p);
   const fetchPage = (o, c) => api(ctx.base + '/sessions', { q: q || null, sort, limit, offset: o || null, cursor: c || null, ...f }, { signal: ctx.signal });
-  const hrefFor = (sid, o, c) => link('session', { id: sid, q: q || null, sort, limit: limit === 50 ? null : limit, offset: o || null, cursor: c || null, from: 'list' });
+  const hrefFor = (sid, o, c) => link('session', { id: sid, q: q || null, sort, limit: limit === 50 ? null : limit, offset: o || null, cursor: c || null, walk: 'search' });
   const data = await fetchPage(offset, cursor);
   const searchMode = typeof data.total === 'number';
   let list = data.sessions || [];
@@ -168,12 +175,64 @@ async function neighbours(ctx, id) {
   return { prev, next };
 }
 
+// The same for a session opened from a funnel's drop-off list: the
+// funnel (its definition), the step (dropped_at) and the offset of the
+// page of the list the session is on; the neighbours are asked of the
+// funnel API, a page of the list at a time.
+function funnelList(p) {
+  const def = definitionOnly(p.get('funnel') || '');
+  const at = parseInt(p.get('dropped_at'), 10);
+  if (!def || !(at >= 1)) return null;
+  return { def, at, offset: Math.max(0, parseInt(p.get('offset'), 10) || 0) };
+}
+async function funnelNeighbours(ctx, id) {
+  const fl = funnelList(ctx.params);
+  if (!fl) return null;
+  const { def, at } = fl;
+  const f = filterParams(ctx.params);
+  const fetchPage = async (o) => {
+    const d = await api(ctx.base + '/funnel?' + def, { dropped_at: at, limit: DROP_PAGE, offset: o || null, ...f }, { signal: ctx.signal });
+    return d.dropped || { total: 0, sessions: [] };
+  };
+  const hrefFor = (sid, o) => link('session', { id: sid, walk: 'funnel', funnel: def, dropped_at: at, offset: o || null });
+  const has = (d) => (d.sessions || []).findIndex((x) => String(x.id) === String(id));
+  // Newer sessions may have joined the list since it was shown, pushing
+  // this one onto the next page.
+  let offset = fl.offset;
+  let data = await fetchPage(offset);
+  let i = has(data);
+  if (i < 0 && offset + DROP_PAGE < data.total) {
+    const d = await fetchPage(offset + DROP_PAGE);
+    if (has(d) >= 0) { offset += DROP_PAGE; data = d; i = has(d); }
+  }
+  if (i < 0) return { prev: null, next: null };
+  const list = data.sessions || [];
+  let prev = null, next = null;
+  if (i > 0) prev = hrefFor(list[i - 1].id, offset);
+  else if (offset > 0) {
+    const o = Math.max(0, offset - DROP_PAGE);
+    const l = (await fetchPage(o)).sessions || [];
+    if (l.length) prev = hrefFor(l[l.length - 1].id, o);
+  }
+  if (i + 1 < list.length) next = hrefFor(list[i + 1].id, offset);
+  else if (offset + DROP_PAGE < data.total) {
+    const l = (await fetchPage(offset + DROP_PAGE)).sessions || [];
+    if (l.length) next = hrefFor(l[0].id, offset + DROP_PAGE);
+  }
+  return { prev, next };
+}
+
 async function renderSession(el, ctx) {
   const id = ctx.params.get('id');
-  const backParams = {};
-  for (const k of LIST_KEYS) backParams[k] = ctx.params.get(k);
-  const backHref = link('sessions', backParams);
-  el.appendChild(h('a.back#session-back', { href: backHref }, '← Sessions'));
+  const fl = ctx.params.get('walk') === 'funnel' ? funnelList(ctx.params) : null;
+  let backHref;
+  if (fl) backHref = funnelLink(fl.def, { dropped: fl.at, doffset: fl.offset || null });
+  else {
+    const backParams = {};
+    for (const k of LIST_KEYS) backParams[k] = ctx.params.get(k);
+    backHref = link('sessions', backParams);
+  }
+  el.appendChild(h('a.back#session-back', { href: backHref }, fl ? '← Funnel drop-offs' : '← Sessions'));
   const body = h('div', loading());
   el.appendChild(body);
   let x;
@@ -237,7 +296,11 @@ async function renderSession(el, ctx) {
     for (const pg of x.pages) views.push({ page: pg, start: t0, end: t0, events: [] });
   }
   // The replay player, above the facts.
-  const player = createPlayer(ctx, x, events, { nav: ctx.params.get('from') === 'list' ? neighbours(ctx, x.id).catch(() => ({ prev: null, next: null })) : undefined });
+  const nav = fromSearch(ctx.params) ? neighbours(ctx, x.id) : fl ? funnelNeighbours(ctx, x.id) : undefined;
+  const player = createPlayer(ctx, x, events, {
+    nav: nav && nav.catch(() => ({ prev: null, next: null })),
+    navIn: fl ? 'the drop-off list' : 'the results',
+  });
   const replayCard = card('Replay', player.el, {
     cls: 'replay-card',
     sub: player.model.hasLayouts ? 'Recorded layouts · cursor, clicks and scrolling' : 'Page timeline (no layouts recorded)',

@@ -2,6 +2,7 @@
 // where they drop off, which stages they skip, and the stage settings.
 import {
   h, api, apiSend, clear, fmt, card, filterParams, empty, loading, errorBox, meter, table, canWrite, isShare, lockEditor,
+  compareMode, compareName, compareLine, delta, deltaCell,
 } from './core.js';
 
 const COLOURS = ['#3b6ea8', '#ef8a2b', '#4e9a4e', '#9467bd', '#2a9d8f', '#c2597a', '#8c6d31'];
@@ -17,10 +18,13 @@ export async function render(el, ctx) {
     el.append(card('Stage settings', settingsBox, { sub: 'which pages belong to which stage' }));
     renderSettings(settingsBox, ctx).catch((e) => { if (e.name !== 'AbortError' && e.status !== 401) clear(settingsBox).appendChild(errorBox(e)); });
   }
-  const data = await api(ctx.base + '/stages', filterParams(ctx.params), { signal: ctx.signal });
+  const data = await api(ctx.base + '/stages', { compare: compareMode(ctx.params), ...filterParams(ctx.params) }, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   clear(body);
   const stages = data.stages || [];
+  // Compared: each stage matched by name in the earlier report.
+  const prev = data.compare ? data.compare.previous : null;
+  const before = (name) => (prev ? (prev.stages || []).find((x) => x.stage === name) || { reached: 0, conversion_from_start: 0 } : null);
   if (!data.sessions) { body.appendChild(card(null, empty('No sessions in this range.'))); return; }
   const colour = new Map(stages.map((s2, i) => [s2.stage, COLOURS[i % COLOURS.length]]));
 
@@ -36,20 +40,26 @@ export async function render(el, ctx) {
       h('div.sf-bar', fill),
       h('div.sf-name', st.stage + (st.side ? ' (side)' : '')),
       h('div.sf-num', fmt.n(st.reached)),
-      h('div.sf-sub', fmt.pct(st.conversion_from_start) + ' of all')));
+      h('div.sf-sub', fmt.pct(st.conversion_from_start) + ' of all'),
+      prev ? h('div.sf-delta', delta(st.reached, before(st.stage).reached)) : null));
   });
   // The headline is what the stages lead to: goal conversions.
+  const noPrev = prev ? !prev.sessions : false;
   body.appendChild(h('div.kpis',
-    h('div.kpi#stage-conversion', h('div.kpi-label', 'Converted (reached a goal)'), h('div.kpi-value', fmt.pct(data.conversion_rate)), h('div.kpi-sub', fmt.n(data.converted) + ' sessions')),
-    h('div.kpi', h('div.kpi-label', 'Sessions'), h('div.kpi-value', fmt.n(data.sessions))),
-    h('div.kpi', h('div.kpi-label', 'Without any stage'), h('div.kpi-value', fmt.n(data.unstaged)), h('div.kpi-sub', fmt.pct(data.unstaged / data.sessions) + ' of sessions')),
-    ...stages.filter((st) => !st.side).slice(-1).map((st) => h('div.kpi', h('div.kpi-label', 'Reached ' + st.stage), h('div.kpi-value', fmt.pct(st.conversion_from_start))))));
+    h('div.kpi#stage-conversion', h('div.kpi-label', 'Converted (reached a goal)'), h('div.kpi-value', fmt.pct(data.conversion_rate)), h('div.kpi-sub', fmt.n(data.converted) + ' sessions'),
+      prev ? compareLine(data.conversion_rate, prev.conversion_rate, { rate: true, none: noPrev, noneText: 'no sessions before' }) : null),
+    h('div.kpi', h('div.kpi-label', 'Sessions'), h('div.kpi-value', fmt.n(data.sessions)), prev ? compareLine(data.sessions, prev.sessions) : null),
+    h('div.kpi', h('div.kpi-label', 'Without any stage'), h('div.kpi-value', fmt.n(data.unstaged)), h('div.kpi-sub', fmt.pct(data.unstaged / data.sessions) + ' of sessions'),
+      prev ? compareLine(data.unstaged, prev.unstaged, { neutral: true }) : null),
+    ...stages.filter((st) => !st.side).slice(-1).map((st) => h('div.kpi', h('div.kpi-label', 'Reached ' + st.stage), h('div.kpi-value', fmt.pct(st.conversion_from_start)),
+      prev ? compareLine(st.conversion_from_start, before(st.stage).conversion_from_start, { rate: true, none: noPrev, noneText: 'no sessions before' }) : null))));
   body.appendChild(card('Progress through the stages', h('div', flow,
     h('p.muted.small', '"Reached" counts sessions that got to a stage or any later one of the main line; a side stage (help, account) counts who visited it and implies nothing before it. The arrow shows the share that went on from the previous stage.'))));
 
   body.appendChild(card('Stage details', table([
     { label: 'Stage', render: (r) => h('span.stage-name', h('span.dot-c', { dataset: { c: '' } }), r.stage) },
     { label: 'Reached', num: true, render: (r) => fmt.n(r.reached) },
+    ...(prev ? [{ label: 'Change', num: true, title: 'Reached, against the ' + compareName(data.compare.mode), render: (r) => deltaCell(r.reached, before(r.stage).reached) }] : []),
     { label: 'Visited', num: true, title: 'Sessions that viewed a page of this stage', render: (r) => fmt.n(r.visited) },
     { label: 'Skipped', num: true, title: 'Reached a later stage without visiting this one', render: (r) => h('span', fmt.n(r.skipped), r.reached ? h('small.muted', ' ' + fmt.pct(r.skipped / r.reached)) : null) },
     { label: 'Ended here', num: true, title: 'Sessions whose deepest stage was this one', render: (r) => fmt.n(r.deepest) },

@@ -346,6 +346,152 @@ await step('funnels', async () => {
   check('the broken step is marked', (await q('#funnel-editor .fe-row').nth(1).locator('input.step-input.invalid').count()) === 1);
 });
 
+// The funnel API asked with the page's range and filters and the
+// definition `def` (a query string), plus `extra`.
+const askFunnel = (def, extra = {}) => page.evaluate(async ([d, x, tok]) => {
+  const core = await import('/dashboard/js/core.js');
+  const qs = new URLSearchParams(Object.entries({ ...x, ...core.filterParams() }).map(([k, v]) => [k, String(v)]));
+  const r = await fetch(core.siteBase() + '/funnel?' + d + '&' + qs, { headers: { Authorization: 'Bearer ' + tok } });
+  return r.json();
+}, [def, extra, TOKEN]);
+// The sessions each result row shows, in order.
+const shownSteps = () => q('#funnel-steps .fstep .fstep-num').evaluateAll((els) => els.map((e) => Number(e.firstChild.textContent.replace(/[^\d]/g, ''))));
+const sessHead = (id) => page.waitForFunction((i) => document.querySelector('.sess-head h1') && document.querySelector('.sess-head h1').textContent.includes('#' + i), id, T);
+
+await step('funnels, deeper', async () => {
+  const before = problems.length;
+  const FUNNEL = ['^/product/', 'event:add_to_cart', 'event:purchase'];
+  const defOf = (extra = '') => FUNNEL.map((x) => 'step=' + encodeURIComponent(x)).join('&') + extra;
+  await go(`#/funnels?site=${site}&range=all`);
+  await q('#funnel-editor .fe-row').first().waitFor(T);
+  // A step can be a custom event: the hint says how, the site's events are offered.
+  const hint = await q('#funnel-hint').textContent();
+  check('the step hint explains event steps', hint.includes('event:NAME') && hint.includes('event:NAME KEY=VALUE'), hint);
+  const offered = await q('#funnel-pages option').evaluateAll((els) => els.map((o) => o.value));
+  check('the site’s events are offered as steps', offered.includes('event:add_to_cart') && offered.includes('event:purchase'), offered.filter((v) => v.startsWith('event:')));
+  // A page step, then two event steps.
+  while ((await q('#funnel-editor .fe-row').count()) < 3) await q('#funnel-add').click();
+  while ((await q('#funnel-editor .fe-row').count()) > 3) await q('#funnel-editor .fe-row').last().locator('button[aria-label="Remove step"]').click();
+  for (let i = 0; i < 3; i++) {
+    const row = q('#funnel-editor .fe-row').nth(i);
+    await row.locator('input.step-name').fill('');
+    await row.locator('input.step-input').fill(FUNNEL[i]);
+  }
+  check('the first and last steps cannot be optional', (await q('#funnel-editor .fe-row').first().locator('input.step-optional').count()) === 0
+    && (await q('#funnel-editor .fe-row').last().locator('input.step-optional').count()) === 0);
+  await q('#funnel-run').click();
+  await page.waitForFunction(() => document.querySelectorAll('#funnel-steps .fstep').length === 3
+    && document.querySelector('#funnel-steps .fstep:last-child .fstep-re').textContent === 'event:purchase', null, T);
+  const plain = await askFunnel(defOf());
+  const shown1 = await shownSteps();
+  check('event funnel: the shown step counts equal the API', JSON.stringify(shown1) === JSON.stringify(plain.steps.map((x) => x.sessions)), { shown: shown1, api: plain.steps.map((x) => x.sessions) });
+  check('the demo adds to cart and buys', plain.steps[1].sessions > 0 && plain.steps[2].sessions > 0, plain.steps.map((x) => x.sessions));
+  // The time from the step before, the API's median and p90.
+  const time = await q('#funnel-steps .fstep[data-step="1"] .fstep-time').evaluate((e) => ({ median: e.dataset.median, p90: e.dataset.p90, text: e.textContent }));
+  check('a step shows its time from the step before', time.median === String(plain.steps[1].median_ms) && time.p90 === String(plain.steps[1].p90_ms)
+    && /median [\d.]+ (s|min|h) · p90 [\d.]+ (s|min|h)/.test(time.text), { shown: time, api: [plain.steps[1].median_ms, plain.steps[1].p90_ms] });
+  check('the first step has no time from a step before', (await q('#funnel-steps .fstep[data-step="0"] .fstep-time').count()) === 0);
+
+  // Step 2 optional: the URL says so, the counts are the API's again.
+  await q('#funnel-editor .fe-row').nth(1).locator('input.step-optional').check();
+  await q('#funnel-run').click();
+  await q('#funnel-steps .fstep[data-step="1"] .opt-tag').waitFor(T);
+  check('the optional step is in the URL', await page.evaluate(() => new URLSearchParams(location.hash.split('?')[1]).getAll('optional').join() === '2'));
+  const opt = await askFunnel(defOf('&optional=2'));
+  const shown2 = await shownSteps();
+  check('optional step: the shown step counts equal the API', JSON.stringify(shown2) === JSON.stringify(opt.steps.map((x) => x.sessions)), { shown: shown2, api: opt.steps.map((x) => x.sessions) });
+  check('the API marks the step optional, with no drop-offs', opt.steps[1].optional === true && opt.steps[1].dropped === 0, opt.steps[1]);
+  check('an optional step offers no drop-off list', (await q('#funnel-steps .fstep[data-step="1"] a.drop-link').count()) === 0);
+  const dropShown = await q('#funnel-steps a.drop-link[data-step="1"]').textContent();
+  check('step 1 shows the API’s drop-offs as a link', digits(dropShown) === String(opt.steps[0].dropped), { shown: dropShown, api: opt.steps[0].dropped });
+
+  // A breakdown: one row per segment, their first steps add up to step 1.
+  await q('#funnel-breakdown').selectOption('channel');
+  await q('#funnel-groups-card .table-wrap[data-breakdown=channel]').waitFor(T);
+  const byChannel = await askFunnel(defOf('&optional=2'), { breakdown: 'channel' });
+  const firstSum = await columnSum('#funnel-groups', 1);
+  check('segments: the first steps add up to step 1', firstSum === opt.steps[0].sessions, { sum: firstSum, step1: opt.steps[0].sessions });
+  check('a row per segment', (await q('#funnel-groups tbody tr').count()) >= byChannel.groups.length && byChannel.groups.length > 0, byChannel.groups.length);
+  check('the segments show every step side by side', (await q('#funnel-groups thead th').count()) === 2 + FUNNEL.length);
+  check('the breakdown is kept in the URL', await page.evaluate(() => location.hash.includes('breakdown=channel')));
+
+  // The sessions that dropped off after step 1, as the API lists them.
+  await q('#funnel-steps a.drop-link[data-step="1"]').click();
+  await q('#funnel-dropped-count[data-total]').waitFor(T);
+  await q('#funnel-dropped-table tbody tr').first().waitFor(T);
+  const dropped = await askFunnel(defOf('&optional=2'), { dropped_at: 1, limit: 50 });
+  const total = await q('#funnel-dropped-count').getAttribute('data-total');
+  check('the drop-off list total equals the API', Number(total) === dropped.dropped.total && dropped.dropped.total === opt.steps[0].dropped, { shown: total, api: dropped.dropped.total });
+  const ids = await q('#funnel-dropped-table tbody tr').evaluateAll((els) => els.map((e) => e.dataset.id));
+  check('the drop-off list lists the API’s sessions', JSON.stringify(ids) === JSON.stringify(dropped.dropped.sessions.map((x) => String(x.id))), { shown: ids.slice(0, 5), api: dropped.dropped.sessions.slice(0, 5).map((x) => x.id) });
+  await page.evaluate(() => scrollTo(0, 0));
+  await shot('funnels-deeper');
+  if (check('two sessions dropped off after step 1', ids.length >= 2, ids.length)) {
+    // The first opens in the player; its "next" is the second of the list.
+    await q('#funnel-dropped-table tbody tr a.sess-link').first().click();
+    await sessHead(ids[0]);
+    await q('#player').waitFor(T);
+    await page.waitForFunction(() => document.querySelector('#pl-next') && document.querySelector('#pl-next').getAttribute('href'), null, T);
+    check('the first of the list has no previous', await page.evaluate(() => document.querySelector('#pl-prev').getAttribute('aria-disabled') === 'true'));
+    await q('#pl-next').click();
+    await sessHead(ids[1]);
+    check('next goes to the second session of the drop-off list', true);
+    await page.waitForFunction(() => document.querySelector('#pl-prev') && document.querySelector('#pl-prev').getAttribute('href'), null, T);
+    check('the second session has the first as previous', (await q('#pl-prev').getAttribute('href')).includes('id=' + ids[0] + '&'));
+    // Back to the funnel: the drop-off list is open again.
+    await q('#session-back').click();
+    await q('#funnel-dropped-table tbody tr').first().waitFor(T);
+    check('back from the player returns to the drop-off list', (await q('#funnel-dropped-count').getAttribute('data-total')) === total);
+  }
+
+  // Saved under a name, listed by the API with its definition.
+  const NAME = 'Browser walk ' + Date.now();
+  await q('#funnel-save-name').fill(NAME);
+  await q('#funnel-save').click();
+  await page.waitForFunction(() => /Saved/.test(document.querySelector('#funnel-save-status').textContent), null, T);
+  const saved = (await apiGet(`/api/sites/${site}/funnels`)).body;
+  const mine = ((saved && saved.funnels) || []).find((x) => x.name === NAME);
+  check('the funnel is saved with its steps and optional step', !!mine && JSON.stringify(mine.steps) === JSON.stringify(FUNNEL)
+    && new URLSearchParams(mine.query).getAll('optional').join() === '2', mine);
+  check('the picker shows the saved funnel', (await q('#funnel-saved-select').inputValue()) === NAME);
+  // Another funnel on screen, a reload, then the saved one loaded from the list.
+  await go(`#/funnels?site=${site}&range=all&step=${encodeURIComponent('^/$')}&step=/cart`);
+  await page.waitForFunction(() => document.querySelectorAll('#funnel-steps .fstep').length === 2, null, T);
+  await page.reload();
+  await q('#funnel-saved-select').waitFor(T);
+  await page.waitForFunction(() => document.querySelectorAll('#funnel-steps .fstep').length === 2, null, T);
+  check('the picker lists the saved funnel after a reload', (await q('#funnel-saved-select option').allTextContents()).some((t) => t.startsWith(NAME)));
+  await q('#funnel-saved-select').selectOption(NAME);
+  await page.waitForFunction(() => document.querySelectorAll('#funnel-steps .fstep').length === 3 && document.querySelector('#funnel-steps .opt-tag'), null, T);
+  const loaded = await q('#funnel-editor .step-input').evaluateAll((els) => els.map((e) => e.value));
+  check('the saved funnel is loaded into the editor', JSON.stringify(loaded) === JSON.stringify(FUNNEL), loaded);
+  check('the saved funnel’s optional step is loaded', await q('#funnel-editor .fe-row').nth(1).locator('input.step-optional').isChecked());
+  const shown3 = await shownSteps();
+  check('the loaded funnel shows the API’s counts', JSON.stringify(shown3) === JSON.stringify(opt.steps.map((x) => x.sessions)), { shown: shown3, api: opt.steps.map((x) => x.sessions) });
+  // Deleted (after saying yes).
+  page.once('dialog', (d) => d.accept());
+  await q('#funnel-delete').click();
+  await page.waitForFunction(() => /Deleted/.test(document.querySelector('#funnel-save-status').textContent), null, T);
+  const after = (await apiGet(`/api/sites/${site}/funnels`)).body;
+  check('the saved funnel is deleted', !((after && after.funnels) || []).some((x) => x.name === NAME), after);
+  check('the picker no longer lists it', !(await q('#funnel-saved-select option').allTextContents()).some((t) => t.startsWith(NAME)));
+  check('the deeper funnel logs no console error', problems.length === before, problems.slice(before));
+
+  // The whole of it on a phone: breakdown and drop-off list open.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await go(`#/funnels?site=${site}&range=all&${defOf('&optional=2')}&breakdown=entry_page&dropped=1`);
+  await q('#funnel-groups-card .table-wrap[data-breakdown=entry_page]').waitFor(T);
+  await q('#funnel-dropped-table tbody tr').first().waitFor(T);
+  const f = await measureFit(page, '#signout-btn');
+  check('the deeper funnel fits a phone', f.scroll <= f.width && f.onScreen, { scroll: f.scroll, width: f.width, wide: f.wide });
+  const cut = await page.evaluate(() => [...document.querySelectorAll('.card-head h2')]
+    .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().width < 80).map((e) => e.textContent));
+  check('the deeper funnel’s card titles are not cut on a phone', cut.length === 0, cut);
+  await page.evaluate(() => scrollTo(0, 0));
+  await shot('funnels-deeper-phone');
+  await page.setViewportSize({ width: 1360, height: 900 });
+});
+
 await step('stages', async () => {
   await go(`#/stages?site=${site}&range=all`);
   await q('#stage-flow .sf-stage').first().waitFor(T);
@@ -457,6 +603,135 @@ await step('conversions', async () => {
   await q('#events-empty').waitFor(T);
   check('no events: the tag call is explained', (await q('#events-empty').textContent()).includes("trailmap('purchase', {revenue: 89.5, currency: 'EUR'})"));
   check('conversions view logs no console error', problems.length === before, problems.slice(before));
+});
+
+await step('compare with an earlier range', async () => {
+  const before = problems.length;
+  // Over all time there is nothing to compare with: the control is off
+  // and says why, and no figure is compared.
+  await go(`#/overview?site=${site}&range=all&compare=previous`);
+  await q('[data-kpi=sessions] .kpi-value').waitFor(T);
+  const offTitle = await q('#compare-select').getAttribute('title');
+  check('compare is off over all time, saying why', (await q('#compare-select').isDisabled()) && /start/.test(offTitle) && (await q('.kpi-cmp').count()) === 0, offTitle);
+  // The last 12 hours against the 12 before: the demo's traffic (the last
+  // 22 hours) is on both sides. The page's own query, asked again.
+  await go(`#/overview?site=${site}&range=12h`);
+  await q('[data-kpi=sessions] .kpi-value').waitFor(T);
+  const asked = page.waitForResponse((r) => /\/overview\?/.test(r.url()) && r.url().includes('compare=previous'), T);
+  await q('#compare-select').selectOption('previous');
+  const res = await asked;
+  await q('[data-kpi=sessions] .kpi-cmp').waitFor(T);
+  check('the comparison is kept in the URL', await page.evaluate(() => location.hash.includes('compare=previous')));
+  const u = new URL(res.url());
+  const api = (await apiGet(u.pathname + u.search)).body;
+  const cur = api.sessions;
+  const prev = api.compare && api.compare.previous.sessions;
+  check('the demo has sessions in both ranges', cur > 0 && prev > 0, { cur, prev, compare: api.compare && [api.compare.mode, api.compare.from, api.compare.to] });
+  const was = digits(await q('[data-kpi=sessions] .kpi-was').textContent());
+  check('the earlier sessions equal the API', was === String(prev), { shown: was, api: prev });
+  // The change as the API's numbers make it: relative, one decimal under 10%.
+  const r = (cur - prev) / prev;
+  const a = Math.abs(r) * 100;
+  const p = a.toFixed(a < 10 ? 1 : 0);
+  const sign = Number(p) === 0 ? 0 : Math.sign(r);
+  const expected = sign === 0 ? '±0%' : (sign > 0 ? '▲ ' : '▼ ') + p + '%';
+  const d = q('[data-kpi=sessions] .delta');
+  const text = await d.textContent();
+  check('the sessions change equals the API', text === expected, { shown: text, expected, cur, prev });
+  const dir = await d.getAttribute('data-dir');
+  const cls = await d.getAttribute('class');
+  check('the arrow follows the sign of the change', dir === (sign > 0 ? 'up' : sign < 0 ? 'down' : 'flat')
+    && (sign === 0 || (text.startsWith(sign > 0 ? '▲' : '▼') && cls.includes(sign > 0 ? 'better' : 'worse'))), { dir, text, cls });
+  const said = await d.getAttribute('aria-label');
+  check('the arrow says it in words', new RegExp('^(up|down|no change)( ' + p.replace('.', '\\.') + '%)? from ').test(said) && digits(said.split('from')[1]) === String(prev), said);
+  // Bounce rate: lower is better, in points.
+  const bounce = q('[data-kpi=bounce_rate] .delta');
+  const bd = api.bounce_rate - api.compare.previous.bounce_rate;
+  const bdir = await bounce.getAttribute('data-dir');
+  check('a lower bounce rate is the better one', (Math.abs(bd) < 0.0005 && bdir === 'flat') || (bdir === (bd > 0 ? 'up' : 'down')
+    && (await bounce.getAttribute('class')).includes(bd > 0 ? 'worse' : 'better') && (await bounce.textContent()).endsWith(' pts')), { bd, bdir });
+  // The chart: this range's line and the earlier one dashed, a point per
+  // earlier bucket, and a legend.
+  await q('#sessions-chart svg path.line-prev').waitFor(T);
+  const lines = await page.evaluate(() => {
+    const prevLine = document.querySelector('#sessions-chart svg path.line-prev');
+    return {
+      current: document.querySelectorAll('#sessions-chart svg path.line').length,
+      earlier: document.querySelectorAll('#sessions-chart svg path.line-prev').length,
+      dash: prevLine ? getComputedStyle(prevLine).strokeDasharray : 'none',
+      points: prevLine ? (prevLine.getAttribute('d').match(/[ML]/g) || []).length : 0,
+      legend: (document.querySelector('#series-legend') || {}).textContent || '',
+    };
+  });
+  check('the chart has two series, the earlier one dashed', lines.current === 1 && lines.earlier === 1 && lines.dash !== 'none' && lines.points === api.compare.previous.series.length,
+    { ...lines, buckets: api.compare.previous.series.length });
+  check('the chart legend names both ranges', lines.legend.includes('this period') && lines.legend.includes('previous period'), lines.legend);
+  // The lists: a change per row, matched by name.
+  const entry = api.entry_pages[0];
+  const earlierEntry = api.compare.previous.entry_pages.find((x) => x.name === entry.name);
+  const entryLabel = await q('section.card:has(h2:text-is("Top entry pages")) .barlist-row .delta').first().getAttribute('aria-label');
+  check('the top entry page shows its change', earlierEntry ? digits(entryLabel.split('from')[1]) === String(earlierEntry.sessions) : /^new/.test(entryLabel), { entry, earlierEntry, entryLabel });
+  check('the goals card shows a change per goal', (await q('#overview-goals .barlist-row .delta').count()) === api.goals.goals.length);
+  // CSV: the change column comes along, signed.
+  const entryCard = q('section.card:has(h2:text-is("Top entry pages"))');
+  const [dl] = await Promise.all([page.waitForEvent('download', T), entryCard.locator('.csv-btn').click()]);
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  check('the CSV has the change column', csv[0] === 'Page,Sessions,Change' && /^\/[^,]*,\d+,([+-][\d.]+%|0%|new)$/.test(csv[1]), csv.slice(0, 3));
+  // A year earlier: the legend says so.
+  await q('#compare-select').selectOption('year');
+  await page.waitForFunction(() => location.hash.includes('compare=year'), null, T);
+  await q('#series-legend, #sessions-chart .empty').first().waitFor(T);
+  check('the legend names a year earlier', (await q('#sessions-chart').textContent()).includes('a year earlier'));
+  await shot('compare-overview');
+
+  // Conversions: the earlier revenue of the same query.
+  const revUrls = [];
+  const goalUrls = [];
+  const seen = (x) => {
+    if (!x.url().includes('compare=previous')) return;
+    if (/\/revenue\?/.test(x.url())) revUrls.push(x.url());
+    if (/\/goals\?/.test(x.url())) goalUrls.push(x.url());
+  };
+  page.on('response', seen);
+  await go(`#/conversions?site=${site}&range=12h&compare=previous`);
+  await q('#revenue-kpis [data-kpi=revenue] .kpi-was').waitFor(T);
+  await q('#goals-compare').waitFor(T);
+  page.off('response', seen);
+  const ru = new URL(revUrls[revUrls.length - 1]);
+  const rev = (await apiGet(ru.pathname + ru.search)).body;
+  const earlierRev = rev.compare.previous.totals.revenue;
+  const shownRev = (await q('#revenue-kpis [data-kpi=revenue] .kpi-was').textContent()).replace(/[^\d.]/g, '');
+  check('conversions show the earlier revenue of the API', earlierRev > 0 && shownRev === earlierRev.toFixed(2), { shown: shownRev, api: earlierRev });
+  const revDir = await q('#revenue-kpis [data-kpi=revenue] .delta').getAttribute('data-dir');
+  check('the revenue arrow follows the change', revDir === (rev.totals.revenue > earlierRev ? 'up' : rev.totals.revenue < earlierRev ? 'down' : 'flat'), { revDir, now: rev.totals.revenue, before: earlierRev });
+  const gu = new URL(goalUrls[goalUrls.length - 1]);
+  const goalsApi = (await apiGet(gu.pathname + gu.search)).body;
+  check('the goals headline shows the earlier conversions', (await q('#goals-compare').getAttribute('data-converted')) === String(goalsApi.compare.previous.converted),
+    { shown: await q('#goals-compare').getAttribute('data-converted'), api: goalsApi.compare.previous.converted });
+  check('each goal shows its change', (await q('#goal-list .barlist-row .delta').count()) === goalsApi.goals.length);
+  check('the breakdowns have a change column', (await q('#goals-card .goals-groups th:text-is("Change")').count()) === 1 && (await q('#revenue-card .revenue-groups th:text-is("Change")').count()) === 1);
+  await shot('compare-conversions');
+
+  // The last 7 days against the 7 before, when the demo sent nothing:
+  // counts are new, rates have no earlier figure (grey).
+  await go(`#/overview?site=${site}&range=7d&compare=previous`);
+  await q('[data-kpi=sessions] .kpi-cmp').waitFor(T);
+  const newText = await q('[data-kpi=sessions] .delta').textContent();
+  const bounceNone = await q('[data-kpi=bounce_rate] .delta').getAttribute('data-dir');
+  check('an empty earlier range: counts are new, rates have none', newText === '▲ new' && bounceNone === 'none'
+    && (await q('[data-kpi=bounce_rate] .delta').getAttribute('class')).includes('same'), { newText, bounceNone });
+
+  // At 390 px the compared views still fit.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const view of ['overview', 'conversions', 'stages', 'friction', 'transitions']) {
+    await go(`#/${view}?site=${site}&range=12h&compare=previous`);
+    await page.waitForTimeout(600);
+    await q('#view .card, #view .empty').first().waitFor(T).catch(() => {});
+    const fit = await measureFit(page, '#signout-btn');
+    check(`${view} compared fits a phone`, fit.scroll <= fit.width && fit.onScreen, fit);
+  }
+  await page.setViewportSize({ width: 1360, height: 900 });
+  check('comparing logs no console error', problems.length === before, problems.slice(before));
 });
 
 await step('heatmaps', async () => {
