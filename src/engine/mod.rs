@@ -291,13 +291,14 @@ impl Engine {
         collapse: bool,
     ) -> store::Result<Selected> {
         self.catch_up(store, Some(site_id))?;
-        let (segments, selector, vocabulary) = {
+        let (segments, selector, vocabulary, visitor_bound) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             match state.sites.get(&site_id).map(|f| &f.journeys) {
                 Some(site) => (
                     site.snapshot(),
                     site.selector(wanted),
                     site.vocabulary(wanted.group),
+                    site.visitor_count(),
                 ),
                 None => Default::default(),
             }
@@ -310,6 +311,9 @@ impl Engine {
             group: wanted.group,
             vocabulary: Arc::new(vocabulary),
             page_bound,
+            visitor_bound,
+            visitors: None,
+            filtered_len: None,
         })
     }
 }
@@ -444,12 +448,40 @@ pub(crate) struct Selected {
     group: Option<crate::event::Dimension>,
     vocabulary: Arc<site::Vocabulary>,
     page_bound: usize,
+    /// The site's visitor codes are below this.
+    visitor_bound: usize,
+    /// Only the journeys of some visitors (or of all but them), and how
+    /// many journeys that leaves.
+    visitors: Option<site::VisitorFilter>,
+    filtered_len: Option<usize>,
 }
 
 impl Selected {
     /// What the codes in these journeys stand for.
     pub(crate) fn vocabulary(&self) -> &site::Vocabulary {
         &self.vocabulary
+    }
+
+    /// These journeys in two: those of visitors with one journey here,
+    /// walked as they are, and those of visitors with several, with how
+    /// many those are (for `unit=visitor`, which joins only the latter).
+    pub(crate) fn split_by_visitor(&self) -> (Selected, Selected, usize) {
+        let (several, journeys) = self.selection.visitors_with_several(self.visitor_bound);
+        let bits = Arc::new(several);
+        let with = |keep_in, len| Selected {
+            visitors: Some(site::VisitorFilter {
+                bits: bits.clone(),
+                keep_in,
+            }),
+            filtered_len: Some(len),
+            ..self.clone()
+        };
+        let all = self.selection.len();
+        (
+            with(false, all.saturating_sub(journeys)),
+            with(true, journeys),
+            journeys,
+        )
     }
 }
 
@@ -461,7 +493,7 @@ const PIPELINE_SEGMENTS: usize = 4;
 
 impl JourneySet for Selected {
     fn len(&self) -> usize {
-        self.selection.len()
+        self.filtered_len.unwrap_or_else(|| self.selection.len())
     }
     fn blocks(&self) -> Box<dyn Iterator<Item = Block<'_>> + '_> {
         if self.selection.segments_with_journeys() >= PIPELINE_SEGMENTS {
@@ -470,10 +502,12 @@ impl JourneySet for Selected {
             let cleaner = std::thread::Builder::new()
                 .name("trailmap-clean".into())
                 .spawn(move || {
-                    for block in walk
-                        .selection
-                        .journeys(&walk.clean, walk.collapse, walk.group)
-                    {
+                    for block in walk.selection.journeys(
+                        &walk.clean,
+                        walk.collapse,
+                        walk.group,
+                        walk.visitors.as_ref(),
+                    ) {
                         // The report stopped early (its deadline, or it
                         // needed no more): stop too.
                         if tx.send(block).is_err() {
@@ -491,7 +525,12 @@ impl JourneySet for Selected {
         }
         Box::new(
             self.selection
-                .journeys(&self.clean, self.collapse, self.group)
+                .journeys(
+                    &self.clean,
+                    self.collapse,
+                    self.group,
+                    self.visitors.as_ref(),
+                )
                 .map(Block::Owned),
         )
     }

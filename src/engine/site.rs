@@ -487,6 +487,7 @@ impl Segment {
         clean: &[PageId],
         collapse: bool,
         group: Option<Dimension>,
+        visitors: Option<&VisitorFilter>,
     ) -> Journeys {
         let cleaned = |raw: u32| clean.get(raw as usize).copied().unwrap_or(0);
         // The columns as slices once, not through `Column` at every view.
@@ -501,6 +502,9 @@ impl Segment {
             while word != 0 {
                 let k = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
+                if visitors.is_some_and(|f| !f.keeps(self.visitors[k])) {
+                    continue;
+                }
                 let (a, b) = (offsets[k] as usize, offsets[k + 1] as usize);
                 let start = starts[k];
                 out.begin(ids[k]);
@@ -810,6 +814,23 @@ impl SiteJourneys {
     }
 }
 
+/// Which visitors' journeys a walk keeps: those in `bits`, or those not.
+#[derive(Debug, Clone)]
+pub(crate) struct VisitorFilter {
+    pub bits: Arc<Vec<u64>>,
+    pub keep_in: bool,
+}
+
+impl VisitorFilter {
+    fn keeps(&self, code: u32) -> bool {
+        let inside = self
+            .bits
+            .get(code as usize / 64)
+            .is_some_and(|w| w >> (code % 64) & 1 == 1);
+        inside == self.keep_in
+    }
+}
+
 /// What the codes in a report's journeys stand for, as of its selection.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vocabulary {
@@ -888,12 +909,43 @@ impl Selection {
         clean: &'a [PageId],
         collapse: bool,
         group: Option<Dimension>,
+        visitors: Option<&'a VisitorFilter>,
     ) -> impl Iterator<Item = Journeys> + 'a {
         self.segments
             .iter()
             .zip(&self.admitted)
             .filter(|(_, (_, n))| *n > 0)
-            .map(move |(seg, (bits, n))| seg.journeys(bits, *n, clean, collapse, group))
+            .map(move |(seg, (bits, n))| seg.journeys(bits, *n, clean, collapse, group, visitors))
+    }
+
+    /// The visitors (by code, one bit each, below `bound`) with more than
+    /// one admitted journey, and how many journeys those have.
+    pub(crate) fn visitors_with_several(&self, bound: usize) -> (Vec<u64>, usize) {
+        let mut seen = vec![0u16; bound];
+        for (seg, (bits, _)) in self.segments.iter().zip(&self.admitted) {
+            let (visitors, offsets): (&[u32], &[u32]) = (&seg.visitors, &seg.offsets);
+            for (w, word) in bits.iter().enumerate() {
+                let mut word = *word;
+                while word != 0 {
+                    let k = w * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if offsets[k + 1] > offsets[k] {
+                        if let Some(n) = seen.get_mut(visitors[k] as usize) {
+                            *n = n.saturating_add(1);
+                        }
+                    }
+                }
+            }
+        }
+        let mut several = vec![0u64; bound.div_ceil(64)];
+        let mut journeys = 0;
+        for (code, n) in seen.iter().enumerate().filter(|(_, n)| **n > 1) {
+            several[code / 64] |= 1 << (code % 64);
+            journeys += usize::from(*n);
+        }
+        // (A visitor past 65,535 journeys in one selection, a bot at most,
+        // would count 65,535 here.)
+        (several, journeys)
     }
 }
 
@@ -936,7 +988,7 @@ mod tests {
         let clean: Vec<PageId> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(wanted));
         let mut v = Vec::new();
-        for block in sel.journeys(&clean, true, None) {
+        for block in sel.journeys(&clean, true, None, None) {
             v.extend(block.iter().map(|j| (j.session_id, j.pages.to_vec())));
         }
         assert_eq!(v.len(), sel.len());
@@ -983,7 +1035,7 @@ mod tests {
         let clean: Vec<PageId> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
         let mut marked = Vec::new();
-        for block in sel.journeys(&clean, true, None) {
+        for block in sel.journeys(&clean, true, None, None) {
             for j in block.iter() {
                 if !j.marks.is_empty() {
                     let names: Vec<&str> = j
@@ -1041,7 +1093,7 @@ mod tests {
         assert_eq!(held.len(), (n as usize).div_ceil(2));
         let clean: Vec<PageId> = (0..10).collect();
         assert!(held
-            .journeys(&clean, true, None)
+            .journeys(&clean, true, None, None)
             .all(|b| b.iter().all(|j| j.pages == [1, 2])));
 
         let search = Wanted::only(JourneyFilter {

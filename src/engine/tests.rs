@@ -416,3 +416,50 @@ fn a_store_whose_changes_went_back_is_read_again_at_once() {
     // new file's rows do.
     compare(&second, &engine, &mut rng, 4);
 }
+
+/// `unit=visitor` split where the engine holds the journeys (only the
+/// visitors with several journeys copied) answers as joining every
+/// journey does, with every filter.
+#[test]
+fn visitors_split_in_the_engine_join_as_a_full_copy_does() {
+    use crate::mine::stitch::ByVisitor;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let origins = ["https://shop.example".to_string()];
+    let site = sites::add(&mut store.admin().unwrap(), "shop", &origins, 0).unwrap();
+    let mut rng = Rng(0x0715_1703);
+    let engine = super::Engine::new();
+    write(&store, site.id, &mut rng, 4000);
+    let funnel = FunnelRequest::of(&["^/shoes", "^/cart$", "^/checkout"], 60 * 24 * 10, false);
+    let (mut checked, mut joined) = (0, 0);
+    for round in 0..12 {
+        let filter = if round < 2 {
+            JourneyFilter {
+                include_bots: round == 1,
+                ..JourneyFilter::default()
+            }
+        } else {
+            filters(&mut rng)
+        };
+        let mut split = Analysis::load(&store, &engine, "shop", &filter).unwrap();
+        let mut copied = Analysis::load(&store, &engine, "shop", &filter).unwrap();
+        let sessions = split.journeys.len();
+        split.join_visitors().unwrap();
+        joined += sessions - split.journeys.len();
+        let whole = std::mem::replace(
+            &mut copied.journeys,
+            Box::new(crate::mine::Journeys::default()),
+        );
+        copied.journeys = Box::new(ByVisitor::new(whole));
+        assert_eq!(split.journeys.len(), copied.journeys.len());
+        let a = serde_json::to_string(&split.funnel(&funnel).unwrap()).unwrap();
+        let b = serde_json::to_string(&copied.funnel(&funnel).unwrap()).unwrap();
+        assert_eq!(a, b, "{filter:?}");
+        let a = serde_json::to_string(&split.goals(None, 10).unwrap()).unwrap();
+        let b = serde_json::to_string(&copied.goals(None, 10).unwrap()).unwrap();
+        assert_eq!(a, b, "{filter:?}");
+        checked += split.journeys.len();
+    }
+    // Enough visitors, and many with several sessions that were joined.
+    assert!(checked > 1000 && joined > 200, "{checked} {joined}");
+}

@@ -15,8 +15,9 @@ use super::{Block, JourneyRef, JourneySet, Journeys, NO_CODE};
 /// with several are copied and joined once, as one more block.
 pub(crate) struct ByVisitor<S> {
     inner: S,
-    /// Bit per visitor code: more than one session.
-    several: Vec<u64>,
+    /// Bit per visitor code: more than one session (to leave out of
+    /// `inner` as it is walked); `None` when `inner` holds none of them.
+    several: Option<Vec<u64>>,
     joined: Journeys,
     len: usize,
 }
@@ -61,7 +62,21 @@ impl<S: JourneySet> ByVisitor<S> {
         let len = alone + JourneySet::len(&joined);
         ByVisitor {
             inner,
-            several,
+            several: Some(several),
+            joined,
+            len,
+        }
+    }
+
+    /// From a split made where the journeys are held (the read engine):
+    /// `alone`, the journeys of visitors with one, walked as they are, and
+    /// `several`, those of visitors with more, joined here.
+    pub(crate) fn split(alone: S, several: &(impl JourneySet + ?Sized)) -> ByVisitor<S> {
+        let joined = by_visitor(several);
+        let len = alone.len() + JourneySet::len(&joined);
+        ByVisitor {
+            inner: alone,
+            several: None,
             joined,
             len,
         }
@@ -73,14 +88,18 @@ impl<S: JourneySet> JourneySet for ByVisitor<S> {
         self.len
     }
     fn blocks(&self) -> Box<dyn Iterator<Item = Block<'_>> + '_> {
-        let alone = self.inner.blocks().map(|block| {
+        let joined = std::iter::once(Block::Borrowed(&self.joined));
+        let Some(several) = &self.several else {
+            return Box::new(self.inner.blocks().chain(joined));
+        };
+        let alone = self.inner.blocks().map(move |block| {
             let mut out = Journeys::with_capacity(0, 0);
-            for j in block.iter().filter(|j| !has(&self.several, j.visitor)) {
+            for j in block.iter().filter(|j| !has(several, j.visitor)) {
                 out.push(j);
             }
             Block::Owned(out)
         });
-        Box::new(alone.chain(std::iter::once(Block::Borrowed(&self.joined))))
+        Box::new(alone.chain(joined))
     }
     fn page_bound(&self) -> usize {
         self.inner.page_bound().max(self.joined.page_bound())

@@ -48,6 +48,9 @@ pub(crate) struct Analysis {
     pub(super) vocabulary: std::sync::Arc<crate::engine::site::Vocabulary>,
     /// Where events' page ids start, once they are nodes ([`Analysis::join_events`]).
     event_base: Option<PageId>,
+    /// The read engine's selection `journeys` walks, while it walks
+    /// nothing else (a visitor split is made there).
+    selected: Option<crate::engine::Selected>,
 }
 
 /// Runs a long store read that stops inside SQLite once `cancel` says so
@@ -128,6 +131,7 @@ impl Analysis {
         Ok(Analysis {
             vocabulary: std::sync::Arc::new(journeys.vocabulary().clone()),
             event_base: None,
+            selected: Some(journeys.clone()),
             journeys: Box::new(journeys),
             pages,
             cleaner,
@@ -181,17 +185,28 @@ impl Analysis {
             cancel,
             vocabulary: Default::default(),
             event_base: None,
+            selected: None,
         })
     }
 
     /// Counts visitors from here on: each visitor's sessions of one UTC day
     /// joined into one journey ([`crate::mine::stitch`]).
     pub(crate) fn join_visitors(&mut self) -> Result<()> {
-        let inner = std::mem::replace(&mut self.journeys, Box::new(Journeys::default()));
-        let joined = crate::mine::stitch::ByVisitor::new(inner);
-        self.finished()?;
-        self.journeys = Box::new(joined);
-        Ok(())
+        use crate::mine::stitch::ByVisitor;
+        self.journeys = match &self.selected {
+            // Split where the journeys are held: the visitors with one
+            // journey are walked as they are, only the others copied.
+            Some(selected) => {
+                let (alone, several, _) = selected.split_by_visitor();
+                Box::new(ByVisitor::split(alone, &several))
+            }
+            None => {
+                let inner = std::mem::replace(&mut self.journeys, Box::new(Journeys::default()));
+                Box::new(ByVisitor::new(inner))
+            }
+        };
+        self.selected = None;
+        self.finished()
     }
 
     /// `Err` when the analysis was stopped: whatever the mining returned
@@ -267,6 +282,7 @@ impl Analysis {
         self.finished()?;
         self.journeys = Box::new(out);
         self.event_base = Some(base);
+        self.selected = None;
         Ok(())
     }
 
