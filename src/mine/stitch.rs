@@ -110,27 +110,30 @@ impl<S: JourneySet> JourneySet for ByVisitor<S> {
 /// the order they started (the first session's id and group stand for
 /// the joined one). Journeys of an unknown visitor stay alone.
 pub(crate) fn by_visitor(journeys: &(impl JourneySet + ?Sized)) -> Journeys {
-    let mut all = Journeys::with_capacity(journeys.len(), 0);
-    for block in journeys.blocks() {
-        for j in block.iter() {
-            all.push(j);
+    // The blocks as they come (the read engine's are made for this walk
+    // and are taken, not copied), then each journey found through them.
+    let blocks: Vec<Journeys> = journeys.blocks().map(Block::into_owned).collect();
+    let first_time = |j: &JourneyRef<'_>| j.times.first().copied().unwrap_or(0);
+    let mut order: Vec<(u32, i64, i64, u32, u32)> = Vec::with_capacity(journeys.len());
+    for (b, block) in blocks.iter().enumerate() {
+        for (i, j) in block.iter().enumerate() {
+            order.push((j.visitor, first_time(&j), j.session_id, b as u32, i as u32));
         }
     }
-    let first_time = |j: &JourneyRef<'_>| j.times.first().copied().unwrap_or(0);
-    let mut order: Vec<usize> = (0..JourneySet::len(&all)).collect();
-    order.sort_by_key(|&i| {
-        let j = all.get(i);
-        (j.visitor, first_time(&j), j.session_id)
-    });
+    order.sort_unstable();
+    let get = |k: usize| {
+        let (_, _, _, b, i) = order[k];
+        blocks[b as usize].get(i as usize)
+    };
     let mut out = Journeys::with_capacity(order.len(), 0);
     let mut k = 0;
     while k < order.len() {
-        let first = all.get(order[k]);
+        let first = get(k);
         out.begin(first.session_id);
         out.group(first.group);
         out.visitor(first.visitor);
         loop {
-            let j = all.get(order[k]);
+            let j = get(k);
             let mut marks = j.marks.iter().peekable();
             for v in 0..j.pages.len() {
                 while let Some(m) = marks.next_if(|m| m.after as usize <= v) {
@@ -142,9 +145,7 @@ pub(crate) fn by_visitor(journeys: &(impl JourneySet + ?Sized)) -> Journeys {
                 out.mark(*m);
             }
             k += 1;
-            let same = k < order.len()
-                && first.visitor != NO_CODE
-                && all.get(order[k]).visitor == first.visitor;
+            let same = k < order.len() && first.visitor != NO_CODE && order[k].0 == first.visitor;
             if !same {
                 break;
             }
