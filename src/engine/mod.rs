@@ -314,6 +314,7 @@ impl Engine {
             visitor_bound,
             visitors: None,
             filtered_len: None,
+            event_pages: None,
         })
     }
 }
@@ -454,12 +455,25 @@ pub(crate) struct Selected {
     /// many journeys that leaves.
     visitors: Option<site::VisitorFilter>,
     filtered_len: Option<usize>,
+    /// Custom events walked as page views of ids from here on.
+    event_pages: Option<PageId>,
 }
 
 impl Selected {
     /// What the codes in these journeys stand for.
     pub(crate) fn vocabulary(&self) -> &site::Vocabulary {
         &self.vocabulary
+    }
+
+    /// These journeys with each custom event as a page view of its own,
+    /// of page id `base` + the event's code.
+    pub(crate) fn with_event_pages(&self, base: PageId) -> Selected {
+        let events = self.vocabulary.events.len();
+        Selected {
+            event_pages: Some(base),
+            page_bound: self.page_bound.max(base as usize + events),
+            ..self.clone()
+        }
     }
 
     /// These journeys in two: those of visitors with one journey here,
@@ -507,6 +521,7 @@ impl JourneySet for Selected {
                         walk.collapse,
                         walk.group,
                         walk.visitors.as_ref(),
+                        walk.event_pages,
                     ) {
                         // The report stopped early (its deadline, or it
                         // needed no more): stop too.
@@ -530,6 +545,7 @@ impl JourneySet for Selected {
                     self.collapse,
                     self.group,
                     self.visitors.as_ref(),
+                    self.event_pages,
                 )
                 .map(Block::Owned),
         )

@@ -488,6 +488,7 @@ impl Segment {
         collapse: bool,
         group: Option<Dimension>,
         visitors: Option<&VisitorFilter>,
+        event_pages: Option<PageId>,
     ) -> Journeys {
         let cleaned = |raw: u32| clean.get(raw as usize).copied().unwrap_or(0);
         // The columns as slices once, not through `Column` at every view.
@@ -523,7 +524,7 @@ impl Segment {
                 }
                 let marks = self.marks_of(k, &mut marked_at);
                 if !marks.is_empty() {
-                    self.marked_journey(&mut out, k, marks, cleaned, collapse);
+                    self.marked_journey(&mut out, k, marks, cleaned, collapse, event_pages);
                     out.end();
                     continue;
                 }
@@ -558,12 +559,24 @@ impl Segment {
         marks: std::ops::Range<usize>,
         cleaned: impl Fn(u32) -> PageId,
         collapse: bool,
+        event_pages: Option<PageId>,
     ) {
         let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
         let start = self.starts[k];
         let mut marks = marks.peekable();
         let mut events_up_to = |out: &mut Journeys, views: usize| {
             while let Some(i) = marks.next_if(|i| self.mark_after[*i] as usize <= views) {
+                let time = start + Millis::from(self.mark_times[i]);
+                if let Some(base) = event_pages {
+                    // An event as a page view of its own (`event:NAME`).
+                    out.view(
+                        base + self.mark_names[i],
+                        time,
+                        PageSignals::default(),
+                        collapse,
+                    );
+                    continue;
+                }
                 out.mark(JourneyMark {
                     after: 0,
                     time: start + Millis::from(self.mark_times[i]),
@@ -910,12 +923,15 @@ impl Selection {
         collapse: bool,
         group: Option<Dimension>,
         visitors: Option<&'a VisitorFilter>,
+        event_pages: Option<PageId>,
     ) -> impl Iterator<Item = Journeys> + 'a {
         self.segments
             .iter()
             .zip(&self.admitted)
             .filter(|(_, (_, n))| *n > 0)
-            .map(move |(seg, (bits, n))| seg.journeys(bits, *n, clean, collapse, group, visitors))
+            .map(move |(seg, (bits, n))| {
+                seg.journeys(bits, *n, clean, collapse, group, visitors, event_pages)
+            })
     }
 
     /// The visitors (by code, one bit each, below `bound`) with more than
@@ -988,7 +1004,7 @@ mod tests {
         let clean: Vec<PageId> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(wanted));
         let mut v = Vec::new();
-        for block in sel.journeys(&clean, true, None, None) {
+        for block in sel.journeys(&clean, true, None, None, None) {
             v.extend(block.iter().map(|j| (j.session_id, j.pages.to_vec())));
         }
         assert_eq!(v.len(), sel.len());
@@ -1035,7 +1051,7 @@ mod tests {
         let clean: Vec<PageId> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
         let mut marked = Vec::new();
-        for block in sel.journeys(&clean, true, None, None) {
+        for block in sel.journeys(&clean, true, None, None, None) {
             for j in block.iter() {
                 if !j.marks.is_empty() {
                     let names: Vec<&str> = j
@@ -1093,7 +1109,7 @@ mod tests {
         assert_eq!(held.len(), (n as usize).div_ceil(2));
         let clean: Vec<PageId> = (0..10).collect();
         assert!(held
-            .journeys(&clean, true, None, None)
+            .journeys(&clean, true, None, None, None)
             .all(|b| b.iter().all(|j| j.pages == [1, 2])));
 
         let search = Wanted::only(JourneyFilter {

@@ -572,7 +572,7 @@ mod tests {
     fn everything(site: &SiteJourneys) -> Vec<Held> {
         let clean: Vec<u32> = (0..10).collect();
         let sel = Selection::new(site.snapshot(), &site.selector(&Wanted::default()));
-        sel.journeys(&clean, false, None, None)
+        sel.journeys(&clean, false, None, None, None)
             .flat_map(|b| {
                 b.iter()
                     .map(|j| {

@@ -260,6 +260,12 @@ impl Analysis {
     /// (for the journey graph and the Sankey chart).
     pub(crate) fn join_events(&mut self) -> Result<()> {
         let base = self.pages.len() as PageId;
+        if let Some(selected) = self.selected.take() {
+            // Where the journeys are held: the events walked as views.
+            self.journeys = Box::new(selected.with_event_pages(base));
+            self.event_base = Some(base);
+            return Ok(());
+        }
         let mut out = Journeys::with_capacity(self.journeys.len(), 0);
         for block in self.journeys.blocks() {
             for j in block.iter() {
