@@ -480,16 +480,14 @@ impl Segment {
     /// The sessions `bits` marks, their pages cleaned through `clean`
     /// (indexed by raw page id; a page past its end cleans to 0) and, with
     /// `collapse`, consecutive repeats merged.
-    fn journeys(
-        &self,
-        bits: &[u64],
-        count: usize,
-        clean: &[PageId],
-        collapse: bool,
-        group: Option<Dimension>,
-        visitors: Option<&VisitorFilter>,
-        event_pages: Option<PageId>,
-    ) -> Journeys {
+    fn journeys(&self, bits: &[u64], count: usize, walk: &Walk<'_>) -> Journeys {
+        let Walk {
+            clean,
+            collapse,
+            group,
+            visitors,
+            event_pages,
+        } = *walk;
         let cleaned = |raw: u32| clean.get(raw as usize).copied().unwrap_or(0);
         // The columns as slices once, not through `Column` at every view.
         let (ids, starts, offsets): (&[i64], &[Millis], &[u32]) =
@@ -827,6 +825,19 @@ impl SiteJourneys {
     }
 }
 
+/// How a segment's admitted sessions are walked into journeys: pages
+/// cleaned through `clean` (by raw id) and, with `collapse`, repeats
+/// merged; each journey's group the value of `group`; only the visitors
+/// `visitors` keeps; custom events as page views from `event_pages` on.
+#[derive(Debug, Clone, Copy)]
+struct Walk<'a> {
+    clean: &'a [PageId],
+    collapse: bool,
+    group: Option<Dimension>,
+    visitors: Option<&'a VisitorFilter>,
+    event_pages: Option<PageId>,
+}
+
 /// Which visitors' journeys a walk keeps: those in `bits`, or those not.
 #[derive(Debug, Clone)]
 pub(crate) struct VisitorFilter {
@@ -930,7 +941,14 @@ impl Selection {
             .zip(&self.admitted)
             .filter(|(_, (_, n))| *n > 0)
             .map(move |(seg, (bits, n))| {
-                seg.journeys(bits, *n, clean, collapse, group, visitors, event_pages)
+                let walk = Walk {
+                    clean,
+                    collapse,
+                    group,
+                    visitors,
+                    event_pages,
+                };
+                seg.journeys(bits, *n, &walk)
             })
     }
 
