@@ -1,7 +1,8 @@
 """What the report benchmarks share: starting a trailmap server and asking
-its read API, timed, and reading a process's memory. Imported by
-heatmap.py, reports-scale.py, reports-pair.py, reports-ingest.py and
-reports-concurrent.py (run them from anywhere: they find this file beside
+its read API, timed; the date windows that make each question differ; and
+reading a process's memory. Imported by heatmap.py, reports-scale.py,
+reports-pair.py, reports-ingest.py, reports-concurrent.py and
+conversions-scale.py (run them from anywhere: they find this file beside
 themselves)."""
 
 import os
@@ -34,6 +35,14 @@ def ask(port, site, path, timeout=600, check=True):
         if check:
             assert r.status == 200, (path, r.status)
     return (time.perf_counter() - t) * 1000, body
+
+
+def window(k, epoch, span):
+    """The k-th of the benchmarks' date windows over [epoch, epoch + span):
+    between a third and all of the span, as a query string."""
+    length = span // 3 + (k * 7919 % 5) * span // 7
+    start = epoch + (k * 104729 % 11) * (span - length) // 10
+    return f"from={start}&to={start + length}"
 
 
 def memory_mb(pid, key):

@@ -33,9 +33,7 @@ DIMS = ["channel", "device", "country", "referrer", "utm_campaign", "entry_page"
 
 def window(k):
     """The k-th date window: between a third and all of the 90 days."""
-    length = SPAN // 3 + (k * 7919 % 5) * SPAN // 7
-    start = T0 + (k * 104729 % 11) * (SPAN - length) // 10
-    return f"from={start}&to={start + length}"
+    return bench_server.window(k, T0, SPAN)
 
 
 def questions(rnd):

@@ -58,10 +58,8 @@ def main():
         k = c
         while time.perf_counter() < stop:
             report = reports[k % len(reports)]
-            length = span // 3 + (k * 7919 % 5) * span // 7
-            start = EPOCH + (k * 104729 % 11) * (span - length) // 10
             sep = "&" if "?" in report else "?"
-            ms = ask(f"{report}{sep}from={start}&to={start + length}")
+            ms = ask(f"{report}{sep}{bench_server.window(k, EPOCH, span)}")
             with lock:
                 times.setdefault(report.split("?")[0], []).append(ms)
                 counter[0] += 1

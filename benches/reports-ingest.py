@@ -90,10 +90,8 @@ def main():
                 next_probe = time.perf_counter() + 5
                 continue
             report = reports[k % len(reports)]
-            length = span // 3 + (k * 7919 % 5) * span // 7
-            start = EPOCH + (k * 104729 % 11) * (span - length) // 10
             sep = "&" if "?" in report else "?"
-            ms, _ = get(f"{report}{sep}from={start}&to={start + length}")
+            ms, _ = get(f"{report}{sep}{bench_server.window(k, EPOCH, span)}")
             times.setdefault(report.split("?")[0], []).append(ms)
             k += 1
         load.join()

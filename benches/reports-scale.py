@@ -39,9 +39,7 @@ SPAN = SESSIONS * 1000  # sessions are a second apart
 
 def window(k):
     """The k-th date window: between a third and all of the span."""
-    length = SPAN // 3 + (k * 7919 % 5) * SPAN // 7
-    start = EPOCH + (k * 104729 % 11) * (SPAN - length) // 10
-    return f"from={start}&to={start + length}"
+    return bench_server.window(k, EPOCH, SPAN)
 
 
 def questions(rnd):

@@ -482,16 +482,7 @@ mod tests {
     #[test]
     #[ignore]
     fn million_clicks_mapped_and_drawn() {
-        // xorshift, as in the mining tests: no dependency, reproducible.
-        struct Rng(u64);
-        impl Rng {
-            fn below(&mut self, n: u64) -> u64 {
-                self.0 ^= self.0 << 13;
-                self.0 ^= self.0 >> 7;
-                self.0 ^= self.0 << 17;
-                self.0 % n
-            }
-        }
+        use crate::mine::Rng;
         use crate::render::{heatmap, Format, HeatmapStyle};
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let widths = [1280u32, 1440, 1920];

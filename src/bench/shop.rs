@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::event::{ClientInfo, DeviceClass, Event, EventDetail, EventKind, Geo, Millis, Source};
 use crate::ingest::sessionize::VisitorIds;
+use crate::mine::Rng;
 use crate::pipeline::{IngestBatch, SessionWriter};
 use crate::store::{sites, Store};
 
@@ -68,18 +69,6 @@ const COUNTRIES: [(u64, &str); 10] = [
 const CATEGORIES: [&str; 8] = [
     "shoes", "bags", "hats", "jackets", "tents", "socks", "gloves", "sale",
 ];
-
-/// A small deterministic generator (xorshift): the same data for a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
 
 /// Picks by weight (the weights add up to 100).
 fn weighted<T: Copy>(rng: &mut Rng, table: &[(u64, T)]) -> T {

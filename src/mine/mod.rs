@@ -479,16 +479,22 @@ pub(crate) mod testing {
             .collect()
     }
 
-    pub(crate) struct Rng(pub u64);
+    pub(crate) use super::Rng;
+}
 
-    impl Rng {
-        /// The next number below `n`.
-        pub(crate) fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
+/// Reproducible dice (xorshift) for tests and the benchmarks' datasets:
+/// the same numbers for a seed, no dependency.
+#[cfg(any(test, feature = "dev"))]
+pub(crate) struct Rng(pub u64);
+
+#[cfg(any(test, feature = "dev"))]
+impl Rng {
+    /// The next number below `n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
     }
 }
 
