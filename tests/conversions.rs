@@ -540,53 +540,42 @@ fn visitors_who_buy_in_a_later_session_count_once_converted() {
     };
     // (visitors, what each does): carts then buys later; buys at once;
     // only carts; two sessions, no cart.
-    let mut visitor = 0;
-    let mut next_ip = |n: &mut i32| {
-        visitor += 1;
-        *n = visitor;
-        format!("10.1.{}.{}", visitor / 200, visitor % 200 + 1)
+    let mut visitors = 0;
+    let mut next = || {
+        visitors += 1;
+        let ip = format!("10.1.{}.{}", visitors / 200, visitors % 200 + 1);
+        (format!("v{visitors}"), ip)
     };
     for _ in 0..7 {
-        let mut visitor = 0;
-        let ip = next_ip(&mut visitor);
+        let (v, ip) = next();
         send(
             &ip,
-            &format!("v{visitor}a"),
+            &format!("{v}a"),
             &[pageview(now, "/p", ""), cart(now + 100)],
         );
         send(
             &ip,
-            &format!("v{visitor}b"),
+            &format!("{v}b"),
             &[pageview(now + 600_000, "/p", ""), buy(now + 600_500)],
         );
     }
     for _ in 0..5 {
-        let mut visitor = 0;
-        let ip = next_ip(&mut visitor);
-        send(
-            &ip,
-            &format!("v{visitor}a"),
-            &[pageview(now, "/p", ""), cart(now + 100), buy(now + 2100)],
-        );
+        let (v, ip) = next();
+        let events = [pageview(now, "/p", ""), cart(now + 100), buy(now + 2100)];
+        send(&ip, &format!("{v}a"), &events);
     }
     for _ in 0..4 {
-        let mut visitor = 0;
-        let ip = next_ip(&mut visitor);
+        let (v, ip) = next();
         send(
             &ip,
-            &format!("v{visitor}a"),
+            &format!("{v}a"),
             &[pageview(now, "/p", ""), cart(now + 100)],
         );
     }
     for _ in 0..3 {
-        let mut visitor = 0;
-        let ip = next_ip(&mut visitor);
-        send(&ip, &format!("v{visitor}a"), &[pageview(now, "/p", "")]);
-        send(
-            &ip,
-            &format!("v{visitor}b"),
-            &[pageview(now + 60_000, "/q", "")],
-        );
+        let (v, ip) = next();
+        send(&ip, &format!("{v}a"), &[pageview(now, "/p", "")]);
+        send(&ip, &format!("{v}b"), &[pageview(now + 60_000, "/q", "")]);
     }
     let funnel = "step=event:add_to_cart&step=event:purchase&window_minutes=1440";
     let sessions = s.get_json(&format!("/api/sites/shop/funnel?{funnel}"));
