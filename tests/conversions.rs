@@ -283,6 +283,14 @@ fn goals_events_and_revenue_count_what_the_collector_took() {
     let carted = count(&|x| x.customs.iter().any(|(n, _)| *n == "add_to_cart")) as u64;
     let bought = count(&|x| reached(x)[0]) as u64;
     assert_eq!(steps, [sent.len() as u64, carted, bought], "{funnel}");
+    // The site's goals as one funnel step: every session lands on / and
+    // reaches a goal after it or never, so the step counts the converted.
+    let to_goal = s.get_json("/api/sites/shop/funnel?step=%5E/$&step=goal:any&window_minutes=600");
+    assert_eq!(
+        to_goal["steps"][1]["sessions"], goals["converted"],
+        "{to_goal}"
+    );
+
     // The sessions that added to the cart and bought nothing after:
     // exactly those, none of which has a purchase.
     let dropped = s.get_json(

@@ -204,6 +204,7 @@ export async function render(el, ctx) {
     h('p.muted.small.fe-hint#funnel-hint', 'A step is a regular expression over page paths (', h('code', '^/cart'), '), or a custom event: ',
       h('code', 'event:NAME'), ', or ', h('code', 'event:NAME KEY=VALUE'), ' for one property value',
       eventNames.length ? h('span', ' (this site sends ', eventNames.slice(0, 4).map((n, i) => [i ? ', ' : '', h('code', n)]), eventNames.length > 4 ? ', …' : '', ')') : null,
+      '; ', h('code', 'goal:any'), ' is any of the site\u2019s goals (Stages settings)',
       '. Optional steps may be skipped; a step can be limited to some minutes after the step before.'),
     h('div.row-actions',
       h('button.btn#funnel-add', { type: 'button', on: { click: () => { draft.push(blank()); paint(); list.lastChild.querySelector('.step-input').focus(); } } }, '+ Add step'),

@@ -42,6 +42,8 @@ pub(crate) enum StepMatch {
     AnyOf(Vec<PageId>),
     /// A custom event ([`super::conversions::Target::event`]).
     Event(super::conversions::Target),
+    /// Any of these targets, pages or events (the site's goals).
+    AnyTarget(Vec<super::conversions::Target>),
 }
 
 /// A funnel definition.
@@ -142,6 +144,11 @@ impl Matcher {
                 StepMatch::Page(p) => vec![*p],
                 StepMatch::AnyOf(ps) => ps.clone(),
                 StepMatch::Event(_) => Vec::new(),
+                StepMatch::AnyTarget(ts) => ts
+                    .iter()
+                    .flat_map(|t| t.pages.iter().enumerate().filter(|(_, on)| **on))
+                    .map(|(p, _)| p as PageId)
+                    .collect(),
             }
         };
         let size = steps
@@ -238,9 +245,14 @@ pub(crate) fn funnel_until(
     let events: Vec<(usize, &super::conversions::Target)> = q.steps[..n]
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| match s {
-            StepMatch::Event(t) => Some((i, t)),
-            _ => None,
+        .flat_map(|(i, s)| match s {
+            StepMatch::Event(t) => vec![(i, t)],
+            StepMatch::AnyTarget(ts) => ts
+                .iter()
+                .filter(|t| t.event.is_some())
+                .map(|t| (i, t))
+                .collect(),
+            _ => Vec::new(),
         })
         .collect();
     let mut reached = vec![0u32; n];
@@ -754,7 +766,7 @@ mod tests {
         let matches = |step: usize, k: usize| match &q.steps[step] {
             StepMatch::Page(p) => j.pages[k] == *p,
             StepMatch::AnyOf(ps) => ps.contains(&j.pages[k]),
-            StepMatch::Event(_) => unreachable!("pages only"),
+            StepMatch::Event(_) | StepMatch::AnyTarget(_) => unreachable!("pages only"),
         };
         let Some(entry) = (0..j.pages.len()).find(|k| matches(0, *k)) else {
             return false;

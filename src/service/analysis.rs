@@ -29,6 +29,9 @@ use crate::store::read::{self, JourneyFilter};
 use crate::store::sites::JourneySettings;
 use crate::store::{sites, Store};
 
+/// The funnel step that is reached by any of the site's goals.
+pub(crate) const GOAL_STEP: &str = "goal:any";
+
 /// Segments a funnel's breakdown lists before it sums the rest.
 const FUNNEL_SEGMENTS: usize = 100;
 
@@ -401,6 +404,11 @@ impl Analysis {
         let mut patterns = PatternBudget::default();
         let mut matches = Vec::with_capacity(steps.len());
         for (i, s) in steps.iter().enumerate() {
+            if s.trim() == GOAL_STEP {
+                let goals = self.goal_targets()?.into_iter().map(|(_, t)| t).collect();
+                matches.push(funnel::StepMatch::AnyTarget(goals));
+                continue;
+            }
             let spec = TargetSpec::parse(s)
                 .map_err(|e| ServiceError::Invalid(format!("step {} ({s:?}): {e}", i + 1)))?;
             let Some(page) = spec.page() else {
