@@ -28,7 +28,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::cancel::Cancel;
-use super::{ratio, JourneySet, PageId};
+use super::{ratio, JourneySet, PageId, Step};
 
 /// How many destinations `FunnelStep::dropped_to` lists.
 pub(crate) const DROPPED_TO_TOP: usize = 10;
@@ -188,14 +188,6 @@ impl Matcher {
     }
 }
 
-/// One thing that happened in a journey, as a funnel with event steps
-/// walks it: a page view (its index) or an event (its index in the marks).
-#[derive(Debug, Clone, Copy)]
-enum Touch {
-    View(usize),
-    Event(usize),
-}
-
 /// What one journey did in the funnel.
 struct Outcome {
     /// Bit i: the journey reached step i.
@@ -209,7 +201,7 @@ struct Outcome {
 /// The per-journey state of the walk, reused from journey to journey.
 #[derive(Default)]
 struct Walk {
-    touches: Vec<Touch>,
+    touches: Vec<Step>,
     /// Per step: the latest time a chain reached it, and at which touch.
     latest: Vec<Option<(i64, usize)>>,
     /// Per step: the touch that first reached it.
@@ -355,24 +347,14 @@ impl Walk {
     ) {
         self.touches.clear();
         if events.is_empty() {
-            self.touches.extend((0..j.pages.len()).map(Touch::View));
+            self.touches.extend((0..j.pages.len()).map(Step::View));
             return;
         }
-        let named = |m: &super::JourneyMark| events.iter().any(|(_, t)| t.mark(m));
-        let mut marks = j.marks.iter().enumerate().peekable();
-        for k in 0..j.pages.len() {
-            while let Some((i, m)) = marks.next_if(|(_, m)| m.after as usize <= k) {
-                if named(m) {
-                    self.touches.push(Touch::Event(i));
-                }
-            }
-            self.touches.push(Touch::View(k));
-        }
-        self.touches.extend(
-            marks
-                .filter(|(_, m)| named(m))
-                .map(|(i, _)| Touch::Event(i)),
-        );
+        let named = |i: usize| events.iter().any(|(_, t)| t.mark(&j.marks[i]));
+        self.touches.extend(j.in_order().filter(|s| match s {
+            Step::View(_) => true,
+            Step::Mark(i) => named(*i),
+        }));
     }
 
     fn run(
@@ -384,14 +366,14 @@ impl Walk {
         events: &[(usize, &super::conversions::Target)],
     ) -> Option<Outcome> {
         self.touches(j, events);
-        let time = |t: Touch| match t {
-            Touch::View(k) => j.times[k],
-            Touch::Event(i) => j.marks[i].time,
+        let time = |t: Step| match t {
+            Step::View(k) => j.times[k],
+            Step::Mark(i) => j.marks[i].time,
         };
-        let mask = |t: Touch| -> u128 {
+        let mask = |t: Step| -> u128 {
             match t {
-                Touch::View(k) => matcher.mask(j.pages[k], n),
-                Touch::Event(i) => events
+                Step::View(k) => matcher.mask(j.pages[k], n),
+                Step::Mark(i) => events
                     .iter()
                     .filter(|(_, target)| target.mark(&j.marks[i]))
                     .fold(0, |m, (s, _)| m | 1 << s),
@@ -450,8 +432,8 @@ impl Walk {
         let next = self.touches[self.first[furthest] + 1..]
             .iter()
             .find_map(|t| match t {
-                Touch::View(k) => Some(j.pages[*k]),
-                Touch::Event(_) => None,
+                Step::View(k) => Some(j.pages[*k]),
+                Step::Mark(_) => None,
             });
         Some(Outcome {
             reached,

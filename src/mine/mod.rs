@@ -51,6 +51,14 @@ pub(crate) const NO_CODE: u32 = u32::MAX;
 /// No revenue.
 pub(crate) const NO_REVENUE: i64 = i64::MIN;
 
+/// One thing of a journey in the order it happened: a page view or a
+/// custom event, by its index in the journey's views or marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    View(usize),
+    Mark(usize),
+}
+
 /// One session as mining sees it, owned (the tests' way to write one; the
 /// reports walk [`Journeys`]). `pages`, `times` and `signals` have the same
 /// length: one entry per page view, in order.
@@ -123,6 +131,26 @@ pub(crate) struct JourneyRef<'a> {
     /// The code of the session's visitor (the same for the sessions of one
     /// visitor in one UTC day; [`NO_CODE`]: unknown).
     pub visitor: u32,
+}
+
+impl JourneyRef<'_> {
+    /// The journey's page views and custom events in the order they
+    /// happened: each event after the view it happened on
+    /// ([`JourneyMark::after`]).
+    pub(crate) fn in_order(&self) -> impl Iterator<Item = Step> + '_ {
+        let (views, marks) = (self.pages.len(), self.marks);
+        let (mut v, mut m) = (0, 0);
+        std::iter::from_fn(move || {
+            if m < marks.len() && (v == views || marks[m].after as usize <= v) {
+                m += 1;
+                return Some(Step::Mark(m - 1));
+            }
+            (v < views).then(|| {
+                v += 1;
+                Step::View(v - 1)
+            })
+        })
+    }
 }
 
 #[cfg(test)]
@@ -341,17 +369,18 @@ impl Journeys {
         self.begin(j.session_id);
         self.group(j.group);
         self.visitor(j.visitor);
-        let mut marks = j.marks.iter().peekable();
-        for i in 0..j.pages.len() {
-            while let Some(m) = marks.next_if(|m| m.after as usize <= i) {
-                self.mark(*m);
-            }
-            self.view(j.pages[i], j.times[i], j.signals[i], false);
-        }
-        for m in marks {
-            self.mark(*m);
-        }
+        self.append(&j);
         self.end();
+    }
+
+    /// Adds `j`'s views and events, in order, to the journey begun last.
+    pub(crate) fn append(&mut self, j: &JourneyRef<'_>) {
+        for step in j.in_order() {
+            match step {
+                Step::View(v) => self.view(j.pages[v], j.times[v], j.signals[v], false),
+                Step::Mark(m) => self.mark(j.marks[m]),
+            }
+        }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = JourneyRef<'_>> + Clone {

@@ -133,17 +133,7 @@ pub(crate) fn by_visitor(journeys: &(impl JourneySet + ?Sized)) -> Journeys {
         out.group(first.group);
         out.visitor(first.visitor);
         loop {
-            let j = get(k);
-            let mut marks = j.marks.iter().peekable();
-            for v in 0..j.pages.len() {
-                while let Some(m) = marks.next_if(|m| m.after as usize <= v) {
-                    out.mark(*m);
-                }
-                out.view(j.pages[v], j.times[v], j.signals[v], false);
-            }
-            for m in marks {
-                out.mark(*m);
-            }
+            out.append(&get(k));
             k += 1;
             let same = k < order.len() && first.visitor != NO_CODE && order[k].0 == first.visitor;
             if !same {

@@ -19,7 +19,7 @@ use crate::engine::{site::Wanted, Engine};
 use crate::mine::stages::{StageMap, MAX_STAGES};
 use crate::mine::{
     flow, frustration, funnel, graph, paths, patterns, stages, JourneySet, Journeys, PageId,
-    PageSequences,
+    PageSequences, Step,
 };
 use crate::service::conversions::TargetSpec;
 use crate::service::error::{Result, ServiceError};
@@ -275,15 +275,14 @@ impl Analysis {
                 out.begin(j.session_id);
                 out.group(j.group);
                 out.visitor(j.visitor);
-                let mut marks = j.marks.iter().peekable();
-                for v in 0..j.pages.len() {
-                    while let Some(m) = marks.next_if(|m| m.after as usize <= v) {
-                        out.view(base + m.name, m.time, Default::default(), false);
+                for step in j.in_order() {
+                    match step {
+                        Step::View(v) => out.view(j.pages[v], j.times[v], j.signals[v], false),
+                        Step::Mark(i) => {
+                            let m = &j.marks[i];
+                            out.view(base + m.name, m.time, Default::default(), false);
+                        }
                     }
-                    out.view(j.pages[v], j.times[v], j.signals[v], false);
-                }
-                for m in marks {
-                    out.view(base + m.name, m.time, Default::default(), false);
                 }
                 out.end();
             }
