@@ -250,18 +250,22 @@ impl Analysis {
         top: usize,
     ) -> Result<RevenueReport> {
         let props = parsed_props(self);
-        let currency_of = |code: u32| -> String {
-            props
-                .get(code as usize)
-                .and_then(|p| p.get("currency"))
-                .map(value_text)
-                .unwrap_or_default()
-                .to_uppercase()
-        };
+        // Each property code's currency, read once (not at every event).
+        let currencies: Vec<String> = props
+            .iter()
+            .map(|p| {
+                p.get("currency")
+                    .map(value_text)
+                    .unwrap_or_default()
+                    .to_uppercase()
+            })
+            .collect();
+        let currency_of =
+            |code: u32| -> &str { currencies.get(code as usize).map_or("", String::as_str) };
         // The currencies orders came in, most orders first; and carts'.
         let cart = self.event_code(CART_EVENT);
-        let mut orders_by_currency: std::collections::HashMap<String, u32> = Default::default();
-        let mut carts_by_currency: std::collections::HashMap<String, u32> = Default::default();
+        let mut orders_by_currency: std::collections::HashMap<&str, u32> = Default::default();
+        let mut carts_by_currency: std::collections::HashMap<&str, u32> = Default::default();
         for block in self.journeys.blocks() {
             for j in block.iter() {
                 for m in j.marks {
@@ -275,7 +279,10 @@ impl Analysis {
         }
         let mut seen: Vec<CurrencyRow> = orders_by_currency
             .into_iter()
-            .map(|(currency, orders)| CurrencyRow { currency, orders })
+            .map(|(currency, orders)| CurrencyRow {
+                currency: currency.to_string(),
+                orders,
+            })
             .collect();
         seen.sort_by(|a, b| b.orders.cmp(&a.orders).then(a.currency.cmp(&b.currency)));
         let chosen = match currency {
@@ -286,8 +293,8 @@ impl Analysis {
                 Some(c) => c.currency.clone(),
                 None => carts_by_currency
                     .into_iter()
-                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-                    .map(|(c, _)| c)
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                    .map(|(c, _)| c.to_string())
                     .unwrap_or_default(),
             },
         };
