@@ -13,6 +13,7 @@
 pub(crate) mod budget;
 pub(crate) mod cancel;
 pub(crate) mod clean;
+pub(crate) mod contrast;
 pub(crate) mod conversions;
 pub(crate) mod flow;
 pub(crate) mod frustration;
@@ -21,6 +22,7 @@ pub(crate) mod graph;
 pub(crate) mod paths;
 pub(crate) mod patterns;
 pub(crate) mod stages;
+pub(crate) mod stats;
 pub(crate) mod stitch;
 
 use crate::event::{Millis, PageSignals};
@@ -432,6 +434,19 @@ pub(crate) struct PageSequences {
 }
 
 impl PageSequences {
+    pub(crate) fn empty() -> PageSequences {
+        PageSequences {
+            pages: Vec::new(),
+            offsets: vec![0],
+        }
+    }
+
+    /// Adds one journey's pages.
+    pub(crate) fn push(&mut self, pages: &[PageId]) {
+        self.pages.extend_from_slice(pages);
+        self.offsets.push(self.pages.len());
+    }
+
     pub(crate) fn of(journeys: &(impl JourneySet + ?Sized)) -> PageSequences {
         let mut pages = Vec::new();
         let mut offsets = Vec::with_capacity(journeys.len() + 1);
