@@ -81,6 +81,10 @@ enum Command {
     Goals(ReportArgs<GoalsArgs>),
     /// Revenue, orders, average order value and abandoned carts, overall and per segment.
     Revenue(ReportArgs<RevenueArgs>),
+    /// What separates two groups of sessions (buyers and the rest by
+    /// default): pages, events and patterns one group goes through more,
+    /// with exact counts and significance.
+    Contrast(ReportArgs<ContrastArgs>),
     /// Find sessions by what happened in them (see README: Search).
     Search(SearchArgs),
     /// Rebuild the session search index from the database.
@@ -166,6 +170,24 @@ pub struct GoalsArgs {
     /// Count sessions, or visitors (a visitor's sessions of one UTC day as one).
     #[arg(long, value_enum, default_value_t = crate::service::request::Unit::Session)]
     unit: crate::service::request::Unit,
+}
+
+/// `contrast`: the two groups and the lists' sizes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ContrastArgs {
+    /// The first group: converted, reached:TARGET (reached:event:add_to_cart,
+    /// reached:^/cart) or DIMENSION=VALUE (device=mobile, utm_campaign=spring).
+    #[arg(long, default_value = "converted")]
+    a: String,
+    /// The second group: as --a, or rest (every session not in the first).
+    #[arg(long, default_value = "rest")]
+    b: String,
+    /// Rows per list, 1 to 100.
+    #[arg(long, default_value_t = bounds::CONTRAST_TOP.default)]
+    top: usize,
+    /// The longest pattern, 2 to 6 pages.
+    #[arg(long, default_value_t = bounds::CONTRAST_MAX_LEN.default)]
+    max_len: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -589,6 +611,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 currency: o.currency.clone(),
                 top: o.by.top,
             };
+            reports::report(store, &file, &a, req)
+        }
+        Command::Contrast(a) => {
+            use crate::service::request::{ContrastRequest, Segment};
+            let o = &a.options;
+            let req = R::Contrast(ContrastRequest {
+                a: Segment::parse("a", &o.a)?,
+                b: Segment::parse("b", &o.b)?,
+                top: o.top,
+                max_len: o.max_len,
+            });
             reports::report(store, &file, &a, req)
         }
         Command::Search(a) => reports::search(store, &file, &a),

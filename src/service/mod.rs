@@ -17,6 +17,7 @@ pub(crate) mod error;
 pub(crate) mod funnels;
 mod hints;
 pub(crate) mod import;
+pub(crate) mod insights;
 pub(crate) mod layouts;
 pub(crate) mod live;
 pub(crate) mod registry;
@@ -314,6 +315,7 @@ impl Service {
                 *breakdown
             }
             ReportRequest::Funnel(f) => f.breakdown,
+            ReportRequest::Contrast(c) => c.dimension(),
             _ => None,
         };
         let unit = match req {
@@ -390,6 +392,7 @@ impl Service {
                 currency,
                 top,
             } => Report::Revenue(a.revenue(*breakdown, currency.as_deref(), *top)?),
+            ReportRequest::Contrast(c) => Report::Contrast(a.contrast(c)?),
         };
         // A stopped mining function returns what it had: never show that.
         a.finished()?;

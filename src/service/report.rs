@@ -260,6 +260,7 @@ pub(crate) enum Report {
     Events(super::conversions::EventsReport),
     Goals(super::conversions::GoalsReport),
     Revenue(super::conversions::RevenueReport),
+    Contrast(super::insights::ContrastReport),
 }
 
 impl Report {
@@ -576,6 +577,7 @@ impl Report {
             Report::Events(r) => r.tables(),
             Report::Goals(r) => r.tables(),
             Report::Revenue(r) => r.tables(),
+            Report::Contrast(r) => r.tables(),
         }
     }
 }

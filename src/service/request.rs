@@ -75,6 +75,10 @@ pub(crate) mod bounds {
     /// The layout width a heatmap is drawn onto; 0: the viewport class's
     /// most common one.
     pub(crate) const LAYOUT_WIDTH: Bound<u32> = b("layout_width", 0, 0, 10_000);
+    /// Rows of each `contrast` list.
+    pub(crate) const CONTRAST_TOP: Bound<usize> = b("top", 10, 1, 100);
+    /// The longest pattern `contrast` grows.
+    pub(crate) const CONTRAST_MAX_LEN: Bound<usize> = b("max_len", 4, 2, 6);
     /// Sessions in one page of a list or a search.
     pub(crate) const LIMIT: Bound<usize> = b("limit", 50, 1, 1000);
     /// How far into a search's hits a page may start.
@@ -342,9 +346,122 @@ pub(crate) enum ReportKind {
     Events,
     Goals,
     Revenue,
+    Contrast,
 }
 
 impl ReportKind {}
+
+/// One group of `contrast` (`a=`, `b=`), written as text:
+/// `converted`, `rest`, `reached:TARGET` or `DIMENSION=VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Segment {
+    /// Sessions that reached any of the site's goals.
+    Converted,
+    /// Every session not in the other group (b only).
+    Rest,
+    /// Sessions that reached a target (`reached:event:add_to_cart`,
+    /// `reached:^/cart`).
+    Reached(String),
+    /// Sessions with this value of a dimension (`device=mobile`).
+    Dimension(crate::event::Dimension, String),
+}
+
+impl Segment {
+    pub(crate) fn parse(key: &str, text: &str) -> Result<Segment> {
+        let text = text.trim();
+        let bad = |why: String| ServiceError::invalid(format!("{key}: {text:?} {why}"));
+        match text {
+            "converted" => return Ok(Segment::Converted),
+            "rest" => return Ok(Segment::Rest),
+            _ => {}
+        }
+        if let Some(target) = text.strip_prefix("reached:") {
+            crate::event::TargetSpec::parse(target).map_err(bad)?;
+            return Ok(Segment::Reached(target.trim().to_string()));
+        }
+        let Some((dim, value)) = text.split_once('=') else {
+            return Err(bad(
+                "is not a group: converted, rest, reached:TARGET or DIMENSION=VALUE (device=mobile)"
+                    .into(),
+            ));
+        };
+        let dim = <crate::event::Dimension as clap::ValueEnum>::from_str(dim.trim(), true)
+            .map_err(|_| {
+                bad("names no dimension (channel, device, country, referrer, utm_campaign, entry_page)".into())
+            })?;
+        if value.trim().is_empty() {
+            return Err(bad("needs a value after =".into()));
+        }
+        Ok(Segment::Dimension(dim, value.trim().to_string()))
+    }
+
+    /// The segment as it is written.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Segment::Converted => "converted".into(),
+            Segment::Rest => "rest".into(),
+            Segment::Reached(t) => format!("reached:{t}"),
+            Segment::Dimension(d, v) => format!("{}={v}", d.as_str()),
+        }
+    }
+}
+
+/// `contrast`: what separates group `a` from group `b`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ContrastRequest {
+    pub a: Segment,
+    pub b: Segment,
+    pub top: usize,
+    pub max_len: usize,
+}
+
+impl ContrastRequest {
+    pub(crate) fn decode(p: &impl Params) -> Result<ContrastRequest> {
+        use bounds::*;
+        let seg = |key: &str, default: Segment| match p.get(key).filter(|v| !v.trim().is_empty()) {
+            Some(v) => Segment::parse(key, v),
+            None => Ok(default),
+        };
+        Ok(ContrastRequest {
+            a: seg("a", Segment::Converted)?,
+            b: seg("b", Segment::Rest)?,
+            top: p.number(&CONTRAST_TOP)?,
+            max_len: p.number(&CONTRAST_MAX_LEN)?,
+        })
+    }
+
+    /// The dimension the groups are told apart by, if any.
+    pub(crate) fn dimension(&self) -> Option<crate::event::Dimension> {
+        [&self.a, &self.b].into_iter().find_map(|s| match s {
+            Segment::Dimension(d, _) => Some(*d),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        use bounds::*;
+        CONTRAST_TOP.check(self.top)?;
+        CONTRAST_MAX_LEN.check(self.max_len)?;
+        if self.a == Segment::Rest {
+            return Err(ServiceError::invalid(
+                "a: rest means every session not in a, so it can only be b",
+            ));
+        }
+        if self.a == self.b {
+            return Err(ServiceError::invalid("a and b are the same group"));
+        }
+        if let (Segment::Dimension(x, _), Segment::Dimension(y, _)) = (&self.a, &self.b) {
+            if x != y {
+                return Err(ServiceError::invalid(format!(
+                    "a and b are told apart by one dimension: {} or {}, not both",
+                    x.as_str(),
+                    y.as_str()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// `paths`: the most common paths of up to `steps` pages.
 #[derive(Debug, Clone, PartialEq)]
@@ -517,6 +634,8 @@ pub(crate) enum ReportRequest {
         currency: Option<String>,
         top: usize,
     },
+    /// What separates two groups of sessions.
+    Contrast(ContrastRequest),
 }
 
 impl ReportRequest {
@@ -571,6 +690,7 @@ impl ReportRequest {
                     .map(str::to_string),
                 top: p.number(&TOP)?,
             },
+            ReportKind::Contrast => ReportRequest::Contrast(ContrastRequest::decode(p)?),
         })
     }
 
@@ -600,6 +720,7 @@ impl ReportRequest {
                 TOP.check(p.top)?;
             }
             ReportRequest::Exits | ReportRequest::Stages => {}
+            ReportRequest::Contrast(c) => c.check()?,
             ReportRequest::Journeys(g) => g.check()?,
             ReportRequest::Funnel(f) => f.check()?,
             ReportRequest::Frustration { worst } => {

@@ -1,0 +1,372 @@
+//! Insights for both doors: `contrast`, what separates two groups of
+//! sessions (buyers against the rest by default), over an [`Analysis`].
+//!
+//! The groups are written as text ([`Segment`]) and resolved here against
+//! the site's goals, pages, events and the breakdown's codes; mining
+//! ([`crate::mine::contrast`]) then counts and tests. Beyond
+//! [`SAMPLE_LIMIT`] sessions a deterministic sample (by a hash of the
+//! session id) keeps the answer within the read engine's time bar; the
+//! answer says its rate.
+
+use rustc_hash::FxHashSet;
+use serde::Serialize;
+
+use super::analysis::Analysis;
+use super::error::{Result, ServiceError};
+use super::request::{ContrastRequest, Segment};
+use super::table::{Cell, Table, Tables};
+use crate::event::{Dimension, TargetSpec};
+use crate::mine::contrast::{self, ContrastQuery, Contrasted, Item, Side};
+use crate::mine::conversions::Target;
+use crate::mine::{ratio, JourneyRef, PageId, NO_CODE};
+
+/// Sessions `contrast` walks before it samples.
+pub(crate) const SAMPLE_LIMIT: usize = 1_000_000;
+/// Rows with a Benjamini-Hochberg q-value above this are not listed.
+pub(crate) const ALPHA: f64 = 0.05;
+/// Patterns mined in each group as candidates.
+const CANDIDATES: usize = 200;
+
+/// A group resolved: who is in it, and what defines it (left out of the
+/// items, since it separates the groups by definition).
+enum Member {
+    Targets(Vec<Target>),
+    Group(u32),
+    Rest,
+}
+
+impl Member {
+    fn holds(&self, j: &JourneyRef<'_>) -> bool {
+        match self {
+            Member::Targets(t) => t.iter().any(|t| t.reached(j)),
+            Member::Group(code) => j.group == *code,
+            Member::Rest => false,
+        }
+    }
+}
+
+/// A search query's clause for a value (quoted unless it is one word).
+fn quoted(v: &str) -> String {
+    if !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '(' | ')'))
+    {
+        v.to_string()
+    } else {
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// The search clause that finds a group's sessions, where search can say it.
+fn search_clause(seg: &Segment, other: &Segment) -> Option<String> {
+    let field = |d: Dimension| match d {
+        Dimension::EntryPage => "entry",
+        d => d.as_str(),
+    };
+    match seg {
+        Segment::Converted => Some("converted:true".into()),
+        Segment::Dimension(d, v) => Some(format!("{}:{}", field(*d), quoted(v))),
+        Segment::Reached(t) => match TargetSpec::parse(t).ok()? {
+            TargetSpec::Event {
+                name,
+                property: None,
+            } => Some(format!("event:{}", quoted(&name))),
+            _ => None,
+        },
+        Segment::Rest => search_clause(other, seg).map(|c| match c.as_str() {
+            "converted:true" => "converted:false".into(),
+            _ => format!("-{c}"),
+        }),
+    }
+}
+
+impl Analysis {
+    fn member(&self, seg: &Segment, dim: Option<Dimension>) -> Result<Member> {
+        Ok(match seg {
+            Segment::Converted => {
+                Member::Targets(self.goal_targets()?.into_iter().map(|(_, t)| t).collect())
+            }
+            Segment::Rest => Member::Rest,
+            Segment::Reached(text) => {
+                let spec = TargetSpec::parse(text).map_err(ServiceError::invalid)?;
+                Member::Targets(vec![self.target(&spec, None)?])
+            }
+            Segment::Dimension(d, value) => {
+                let code = if *d == Dimension::EntryPage {
+                    self.page(value).ok()
+                } else {
+                    self.vocabulary
+                        .groups
+                        .iter()
+                        .position(|g| &**g == value.as_str())
+                        .map(|c| c as u32)
+                };
+                debug_assert_eq!(dim, Some(*d));
+                Member::Group(code.ok_or_else(|| {
+                    ServiceError::NotFound(format!(
+                        "no session in this range has {}={value}",
+                        d.as_str()
+                    ))
+                })?)
+            }
+        })
+    }
+
+    /// `contrast`: the pages, events and patterns over-represented in
+    /// group `a` against group `b`, and in `b` against `a`.
+    pub(crate) fn contrast(&self, r: &ContrastRequest) -> Result<ContrastReport> {
+        let dim = r.dimension();
+        let a = self.member(&r.a, dim)?;
+        let b = self.member(&r.b, dim)?;
+        // What defines a group is not an answer.
+        let mut excluded_pages = vec![false; self.pages.len()];
+        let mut excluded_events = FxHashSet::default();
+        for m in [&a, &b] {
+            if let Member::Targets(targets) = m {
+                for t in targets {
+                    for (page, hit) in t.pages.iter().enumerate() {
+                        excluded_pages[page] |= *hit;
+                    }
+                    if let Some((name, _)) = t.event {
+                        if name != NO_CODE {
+                            excluded_events.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        let sessions = self.journeys.len();
+        let every = sessions.div_ceil(SAMPLE_LIMIT).max(1) as u64;
+        let b_is_rest = matches!(b, Member::Rest);
+        let side = |j: &JourneyRef<'_>| {
+            let in_a = a.holds(j);
+            if b_is_rest {
+                return if in_a { Side::A } else { Side::B };
+            }
+            // A session in both groups is in neither.
+            match (in_a, b.holds(j)) {
+                (true, false) => Side::A,
+                (false, true) => Side::B,
+                _ => Side::Neither,
+            }
+        };
+        let found = contrast::contrast(
+            &*self.journeys,
+            side,
+            &excluded_pages,
+            &excluded_events,
+            &ContrastQuery {
+                top: r.top,
+                max_len: r.max_len,
+                candidates: CANDIDATES,
+                alpha: ALPHA,
+                sample_every: every,
+            },
+            &self.cancel,
+        );
+        self.finished()?;
+        let (na, nb) = (found.sessions_a, found.sessions_b);
+        let clauses = (search_clause(&r.a, &r.b), search_clause(&r.b, &r.a));
+        let rows = |list: &[Contrasted]| -> Vec<ContrastRow> {
+            list.iter()
+                .map(|c| self.contrast_row(c, na, nb, &clauses))
+                .collect()
+        };
+        let lists = |pair: &[Vec<Contrasted>; 2]| ContrastLists {
+            more_in_a: rows(&pair[0]),
+            more_in_b: rows(&pair[1]),
+        };
+        Ok(ContrastReport {
+            a: r.a.text(),
+            b: r.b.text(),
+            sessions_a: na,
+            sessions_b: nb,
+            left_out: found.neither,
+            sessions: sessions as u64,
+            sample_rate: 1.0 / every as f64,
+            tested: found.tested,
+            alpha: ALPHA,
+            pages: lists(&found.pages),
+            events: lists(&found.events),
+            patterns: lists(&found.patterns),
+        })
+    }
+
+    fn contrast_row(
+        &self,
+        c: &Contrasted,
+        na: u32,
+        nb: u32,
+        (in_a, in_b): &(Option<String>, Option<String>),
+    ) -> ContrastRow {
+        let (steps, kind, has): (Vec<String>, &str, Vec<String>) = match &c.item {
+            Item::Page(p) => {
+                let name = self.name(*p);
+                let q = format!("page:{}", quoted(&name));
+                (vec![name], "page", vec![q])
+            }
+            Item::Event(e) => {
+                let name = self
+                    .vocabulary
+                    .events
+                    .get(*e as usize)
+                    .map_or_else(String::new, |n| n.to_string());
+                let q = format!("event:{}", quoted(&name));
+                (vec![format!("event:{name}")], "event", vec![q])
+            }
+            Item::Pattern(pages) => {
+                let names: Vec<String> = pages.iter().map(|p: &PageId| self.name(*p)).collect();
+                let mut qs: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("page:{}", quoted(n)))
+                    .collect();
+                qs.dedup();
+                (names, "pattern", qs)
+            }
+        };
+        let with = |group: &Option<String>| {
+            group.as_ref().map(|g| {
+                let mut all = has.clone();
+                all.push(g.clone());
+                all.join(" AND ")
+            })
+        };
+        let (share_a, share_b) = (ratio(c.a, na), ratio(c.b, nb));
+        ContrastRow {
+            kind,
+            steps,
+            a: c.a,
+            b: c.b,
+            share_a,
+            share_b,
+            difference: share_a - share_b,
+            lift: (share_b > 0.0).then(|| share_a / share_b),
+            p: c.p,
+            q: c.q,
+            search_a: with(in_a),
+            search_b: with(in_b),
+        }
+    }
+}
+
+/// `contrast`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ContrastReport {
+    /// The groups as written.
+    pub a: String,
+    pub b: String,
+    /// Sessions in each group (within the sample).
+    pub sessions_a: u32,
+    pub sessions_b: u32,
+    /// Sessions in both groups or in neither (within the sample).
+    pub left_out: u32,
+    /// Sessions in the range before sampling.
+    pub sessions: u64,
+    /// The share of sessions walked: 1 up to a million, then one in
+    /// ceil(sessions / 1M) by a hash of the session id.
+    pub sample_rate: f64,
+    /// Items tested (pages, events and candidate patterns): the family the
+    /// q-values hold together.
+    pub tested: usize,
+    /// Rows with a q-value above this are not listed.
+    pub alpha: f64,
+    pub pages: ContrastLists,
+    pub events: ContrastLists,
+    pub patterns: ContrastLists,
+}
+
+/// One kind of item, each side's over-represented rows, the largest
+/// difference in share first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ContrastLists {
+    pub more_in_a: Vec<ContrastRow>,
+    pub more_in_b: Vec<ContrastRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ContrastRow {
+    /// `page`, `event` or `pattern`.
+    pub kind: &'static str,
+    /// The page, the event (`event:NAME`) or the pattern's pages in order.
+    pub steps: Vec<String>,
+    /// Sessions of each group that went through it.
+    pub a: u32,
+    pub b: u32,
+    pub share_a: f64,
+    pub share_b: f64,
+    /// share_a - share_b.
+    pub difference: f64,
+    /// share_a / share_b (none when no session of b did).
+    pub lift: Option<f64>,
+    /// Fisher's exact test (two-sided) and its Benjamini-Hochberg q-value.
+    pub p: f64,
+    pub q: f64,
+    /// A search for the group's sessions with these pages or this event
+    /// (a pattern's pages in any order), where search can name the group.
+    pub search_a: Option<String>,
+    pub search_b: Option<String>,
+}
+
+/// A p-value as people read it.
+fn p_text(p: f64) -> String {
+    if p == 0.0 {
+        "< 1e-300".into()
+    } else if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
+impl ContrastReport {
+    pub(crate) fn tables(&self) -> Tables {
+        let columns = [
+            "kind",
+            "more in",
+            "item",
+            "a sessions",
+            "b sessions",
+            "a share",
+            "b share",
+            "difference",
+            "lift",
+            "q",
+        ];
+        let mut t = Table::new("contrast", &columns);
+        for (label, lists) in [
+            ("page", &self.pages),
+            ("event", &self.events),
+            ("pattern", &self.patterns),
+        ] {
+            for (side, rows) in [("a", &lists.more_in_a), ("b", &lists.more_in_b)] {
+                for r in rows {
+                    t.row(vec![
+                        label.into(),
+                        side.into(),
+                        r.steps.join(" … ").into(),
+                        r.a.into(),
+                        r.b.into(),
+                        Cell::Rate(r.share_a),
+                        Cell::Rate(r.share_b),
+                        Cell::Rate(r.difference),
+                        r.lift.map_or(Cell::Empty, Cell::Number),
+                        Cell::Text(p_text(r.q)),
+                    ]);
+                }
+            }
+        }
+        Tables {
+            summary: vec![
+                ("a", self.a.as_str().into()),
+                ("b", self.b.as_str().into()),
+                ("a sessions", self.sessions_a.into()),
+                ("b sessions", self.sessions_b.into()),
+                ("left out (both or neither)", self.left_out.into()),
+                ("sample rate", Cell::Rate(self.sample_rate)),
+                ("items tested", (self.tested as u64).into()),
+            ],
+            tables: vec![t],
+        }
+    }
+}
