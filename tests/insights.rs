@@ -1,0 +1,301 @@
+//! Insights through the real binary: generated sessions posted to the
+//! collector, with a habit only the sessions that did not buy follow, and
+//! the `contrast` report (API and CLI) checked against counts made here
+//! from what was sent, and against the search its rows link to.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// A small deterministic generator (no dependency for a test's dice).
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// One generated session: its pages in order, its custom events, and
+/// what it should count as.
+struct Sent {
+    sid: String,
+    pages: Vec<String>,
+    events: Vec<&'static str>,
+    organic: bool,
+    bought: bool,
+}
+
+/// Buyers browse and pay; a third of the others compare, look at a
+/// product, and then read the returns page: the planted gapped pattern
+/// `/compare.html … /returns.html`. Both pages are also visited alone, by
+/// both groups, so the pattern says more than either page.
+fn generate(n: usize) -> Vec<Sent> {
+    let mut dice = Dice(0x2545_f491_4f6c_dd1d);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let bought = dice.below(3) == 0;
+        let organic = dice.below(2) == 0;
+        let mut pages = vec![["/", "/blog.html", "/sale.html"][dice.below(3) as usize].to_string()];
+        let product = || format!("/product/{}.html", i % 7);
+        let planted = !bought && dice.below(3) == 0;
+        if planted {
+            pages.push("/compare.html".into());
+            pages.push(product());
+            pages.push("/returns.html".into());
+        } else {
+            // The two pages alone, in the order that is not the pattern.
+            if dice.below(4) == 0 {
+                pages.push("/returns.html".into());
+            }
+            pages.push(product());
+            if dice.below(4) == 0 {
+                pages.push("/compare.html".into());
+            }
+        }
+        let mut events = Vec::new();
+        if bought {
+            pages.push("/cart.html".into());
+            pages.push("/thank-you.html".into());
+            events.push("purchase");
+        } else if dice.below(2) == 0 {
+            pages.push("/cart.html".into());
+            if dice.below(2) == 0 {
+                events.push("coupon_error");
+            }
+        }
+        if dice.below(5) == 0 {
+            events.push("newsletter");
+        }
+        out.push(Sent {
+            sid: format!("ins{i}"),
+            pages,
+            events,
+            organic,
+            bought,
+        });
+    }
+    out
+}
+
+fn post(s: &Server, sent: &[Sent]) {
+    let start = now_ms() - 3_600_000;
+    for (i, x) in sent.iter().enumerate() {
+        let t = start + i as i64 * 5_000;
+        let referrer = if x.organic {
+            "https://www.google.com/"
+        } else {
+            ""
+        };
+        let mut events: Vec<String> = x
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(k, p)| pageview(t + k as i64 * 500, p, if k == 0 { referrer } else { "" }))
+            .collect();
+        for (k, name) in x.events.iter().enumerate() {
+            events.push(custom(t + 400 + k as i64 * 10, name, 1));
+        }
+        let r = s.collect(&batch(&x.sid, &events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+}
+
+/// Whether `pattern` occurs in `pages` in order, gaps allowed.
+fn follows(pages: &[String], pattern: &[&str]) -> bool {
+    let mut want = pattern.iter().peekable();
+    for p in pages {
+        if want.peek() == Some(&&p.as_str()) {
+            want.next();
+        }
+    }
+    want.peek().is_none()
+}
+
+fn steps(row: &Value) -> Vec<&str> {
+    row["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+fn url_encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn search_total(s: &Server, q: &str) -> u64 {
+    let r = s.get(&format!("/api/sites/shop/sessions?q={}", url_encode(q)));
+    assert_eq!(r.status, 200, "{q}: {}", r.body);
+    r.json()["total"].as_u64().unwrap()
+}
+
+#[test]
+fn contrast_finds_the_habit_that_sets_the_groups_apart() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    let mut settings = s.get_json("/api/sites/shop/stages/settings");
+    settings["goals"] = json!(["^/thank-you"]);
+    let r = s.put("/api/sites/shop/stages/settings", &settings.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let sent = generate(600);
+    post(&s, &sent);
+    let buyers: Vec<&Sent> = sent.iter().filter(|x| x.bought).collect();
+    let others: Vec<&Sent> = sent.iter().filter(|x| !x.bought).collect();
+
+    let report = s.get_json("/api/sites/shop/contrast");
+    assert_eq!(report["a"], "converted", "{report}");
+    assert_eq!(report["b"], "rest");
+    assert_eq!(report["sessions"], sent.len());
+    assert_eq!(report["sessions_a"], buyers.len());
+    assert_eq!(report["sessions_b"], others.len());
+    assert_eq!(report["left_out"], 0);
+    assert_eq!(report["sample_rate"], 1.0);
+
+    // The planted habit comes first among what the others do more, with
+    // the counts of a brute-force subsequence test.
+    let planted = ["/compare.html", "/returns.html"];
+    let first = &report["patterns"]["more_in_b"][0];
+    assert_eq!(steps(first), planted, "{report}");
+    let count = |group: &[&Sent], pattern: &[&str]| {
+        group.iter().filter(|x| follows(&x.pages, pattern)).count()
+    };
+    assert_eq!(first["a"], count(&buyers, &planted), "{first}");
+    assert_eq!(first["b"], count(&others, &planted), "{first}");
+    assert!(first["q"].as_f64().unwrap() <= 0.05, "{first}");
+    for list in ["more_in_a", "more_in_b"] {
+        for row in report["patterns"][list].as_array().unwrap() {
+            let st = steps(row);
+            assert_eq!(row["a"], count(&buyers, &st), "{row}");
+            assert_eq!(row["b"], count(&others, &st), "{row}");
+        }
+    }
+
+    // Pages: exact counts, and the page that defines the goal is left out.
+    let mut pages_listed = 0;
+    for (list, more_in_a) in [("more_in_a", true), ("more_in_b", false)] {
+        for row in report["pages"][list].as_array().unwrap() {
+            let page = row["steps"][0].as_str().unwrap();
+            assert_ne!(page, "/thank-you.html", "{report}");
+            let (a, b) = (count(&buyers, &[page]), count(&others, &[page]));
+            assert_eq!(
+                (row["a"].as_u64(), row["b"].as_u64()),
+                (Some(a as u64), Some(b as u64))
+            );
+            let (sa, sb) = (
+                a as f64 / buyers.len() as f64,
+                b as f64 / others.len() as f64,
+            );
+            assert_eq!(sa > sb, more_in_a, "{row}");
+            pages_listed += 1;
+        }
+    }
+    assert!(pages_listed > 0, "{report}");
+    let cart = report["pages"]["more_in_a"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["steps"][0] == "/cart.html");
+    assert!(cart.is_some(), "every buyer passed the cart: {report}");
+
+    // Events: only the non-buyers hit the coupon error.
+    let coupon = report["events"]["more_in_b"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["steps"][0] == "event:coupon_error")
+        .unwrap_or_else(|| panic!("{report}"));
+    let errors = |g: &[&Sent]| {
+        g.iter()
+            .filter(|x| x.events.contains(&"coupon_error"))
+            .count()
+    };
+    assert_eq!(coupon["a"], errors(&buyers));
+    assert_eq!(coupon["b"], errors(&others));
+
+    // Each row links to a search that finds its sessions in each group.
+    let started = Instant::now();
+    while search_total(&s, "") < sent.len() as u64 {
+        assert!(started.elapsed() < Duration::from_secs(20), "index stuck");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for row in [first, coupon] {
+        let (qa, qb) = (
+            row["search_a"].as_str().unwrap(),
+            row["search_b"].as_str().unwrap(),
+        );
+        // Search says the pages are there, not their order: at least the
+        // pattern's sessions, and exactly an item's.
+        if row["kind"] == "pattern" {
+            assert!(search_total(&s, qb) >= row["b"].as_u64().unwrap(), "{qb}");
+        } else {
+            assert_eq!(search_total(&s, qa), row["a"].as_u64().unwrap(), "{qa}");
+            assert_eq!(search_total(&s, qb), row["b"].as_u64().unwrap(), "{qb}");
+        }
+    }
+
+    // Two values of one dimension; the sessions in neither are left out.
+    let by_channel =
+        s.get_json("/api/sites/shop/contrast?a=channel%3Dorganic_search&b=channel%3Ddirect");
+    let organic = sent.iter().filter(|x| x.organic).count();
+    assert_eq!(by_channel["sessions_a"], organic, "{by_channel}");
+    assert_eq!(by_channel["sessions_b"], sent.len() - organic);
+    assert_eq!(by_channel["left_out"], 0);
+
+    // Reached a page, against the rest.
+    let cart = s.get_json("/api/sites/shop/contrast?a=reached%3A%5E%2Fcart");
+    let carted = sent
+        .iter()
+        .filter(|x| x.pages.iter().any(|p| p == "/cart.html"))
+        .count();
+    assert_eq!(cart["sessions_a"], carted, "{cart}");
+    for list in ["more_in_a", "more_in_b"] {
+        for row in cart["pages"][list].as_array().unwrap() {
+            assert_ne!(
+                row["steps"][0], "/cart.html",
+                "the group's own page: {cart}"
+            );
+        }
+    }
+
+    // The client's mistakes, each a 4xx with its reason.
+    for (query, status, says) in [
+        ("a=rest", 400, "rest"),
+        ("a=converted&b=converted", 400, "same group"),
+        ("a=bogus", 400, "converted"),
+        (
+            "a=channel%3Dorganic_search&b=device%3Ddesktop",
+            400,
+            "dimension",
+        ),
+        ("a=channel%3Dnowhere", 404, "nowhere"),
+        ("top=0", 400, "top"),
+        ("max_len=9", 400, "max_len"),
+    ] {
+        let r = s.get(&format!("/api/sites/shop/contrast?{query}"));
+        assert_eq!(r.status, status, "{query}: {}", r.body);
+        assert!(r.body.contains(says), "{query}: {}", r.body);
+    }
+
+    // The CLI answers as the API does.
+    let (ok, out, err) = run_cli(&s.db, &["contrast", "--site", SITE, "--json"]);
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cli, report);
+    let (ok, out, err) = run_cli(&s.db, &["contrast", "--site", SITE]);
+    assert!(ok, "{err}");
+    assert!(out.contains("/compare.html"), "{out}");
+    let (ok, _, err) = run_cli(&s.db, &["contrast", "--site", SITE, "--a", "rest"]);
+    assert!(!ok && err.contains("rest"), "{err}");
+}
