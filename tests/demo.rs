@@ -11,19 +11,38 @@ use sha2::{Digest, Sha256};
 fn the_demo_fills_every_report_with_realistic_sessions() {
     let demo = start_demo(120);
     assert_eq!(demo.token.len(), 48, "a generated token is printed");
-    let mut sessions = vec![];
-    let mut path = "/api/sites/shop/sessions?limit=1000&include_bots=true".to_string();
-    loop {
-        let page = demo_get_json(&demo, &path);
-        sessions.extend(page["sessions"].as_array().unwrap().clone());
-        match page["next_cursor"].as_str() {
-            Some(c) => {
-                path = format!("/api/sites/shop/sessions?limit=1000&include_bots=true&cursor={c}")
+    // Every visit the demo sent is one stored session (a visitor's two
+    // visits are two sessions), once the last batch is written.
+    let all_sessions = || {
+        let mut sessions = vec![];
+        let mut path = "/api/sites/shop/sessions?limit=1000&include_bots=true".to_string();
+        loop {
+            let page = demo_get_json(&demo, &path);
+            sessions.extend(page["sessions"].as_array().unwrap().clone());
+            match page["next_cursor"].as_str() {
+                Some(c) => {
+                    path =
+                        format!("/api/sites/shop/sessions?limit=1000&include_bots=true&cursor={c}")
+                }
+                None => break,
             }
-            None => break,
         }
+        sessions
+    };
+    let mut sessions = all_sessions();
+    for _ in 0..50 {
+        if sessions.len() >= demo.sent {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        sessions = all_sessions();
     }
-    assert!(sessions.len() >= 120, "{} sessions", sessions.len());
+    assert!(demo.sent >= 120, "{} visits sent", demo.sent);
+    assert_eq!(
+        sessions.len(),
+        demo.sent,
+        "sessions stored for the visits sent"
+    );
     let count = |f: &dyn Fn(&serde_json::Value) -> bool| sessions.iter().filter(|s| f(s)).count();
     for channel in ["direct", "organic_search", "paid", "email", "social"] {
         assert!(

@@ -397,12 +397,18 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
             format!("{net}{}", rng.random_range(lo..=hi))
         };
         let device = DEVICES[rng.random_range(0..DEVICES.len())];
-        let visit = |start: Millis, device: Device, pages: Vec<Page>| Visit {
-            sid: format!("demo{n}x{}", visits.len()),
-            ip: ip.clone(),
-            device,
-            start,
-            pages,
+        // Each visit its own tracker session id (a return from an email
+        // opens a new tab); a visitor's visits are numbered from 0.
+        let mut visit_no = 0;
+        let mut visit = |start: Millis, device: Device, pages: Vec<Page>| {
+            visit_no += 1;
+            Visit {
+                sid: format!("demo{n}x{}", visit_no - 1),
+                ip: ip.clone(),
+                device,
+                start,
+                pages,
+            }
         };
         let roll = rng.random_range(0..100);
         let new: Vec<Visit> = match roll {

@@ -288,6 +288,8 @@ pub struct Demo {
     pub shop: String,
     pub token: String,
     pub db: PathBuf,
+    /// The visits the demo says it sent (`demo traffic sent: N sessions`).
+    pub sent: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -322,7 +324,7 @@ pub fn start_demo(visitors: usize) -> Demo {
             let _ = tx.send(line);
         }
     });
-    let (mut collector, mut shop, mut token) = (None, None, None);
+    let (mut collector, mut shop, mut token, mut sent) = (None, None, None, 0);
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(120))
@@ -333,6 +335,8 @@ pub fn start_demo(visitors: usize) -> Demo {
             shop = Some(v.to_string());
         } else if let Some(v) = line.strip_prefix("API token: ") {
             token = Some(v.to_string());
+        } else if let Some(v) = line.strip_prefix("demo traffic sent: ") {
+            sent = v.split(' ').next().unwrap().parse().unwrap();
         } else if line.starts_with("ready") {
             break;
         } else if line.contains("failed") {
@@ -345,6 +349,7 @@ pub fn start_demo(visitors: usize) -> Demo {
         collector: collector.unwrap(),
         shop: shop.unwrap(),
         token: token.unwrap(),
+        sent,
         _dir: dir,
     }
 }
