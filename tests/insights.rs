@@ -58,6 +58,11 @@ fn generate(n: usize) -> Vec<Sent> {
                 pages.push("/compare.html".into());
             }
         }
+        // Two help pages always read together, more by those who do not buy.
+        if dice.below(if bought { 12 } else { 4 }) == 0 {
+            pages.push("/help.html".into());
+            pages.push("/help/shipping.html".into());
+        }
         let mut events = Vec::new();
         if bought {
             pages.push("/cart.html".into());
@@ -202,6 +207,40 @@ fn contrast_finds_the_habit_that_sets_the_groups_apart() {
         }
     }
     assert!(pages_listed > 0, "{report}");
+
+    // Items held by exactly the same sessions are one row, the others
+    // under `also`: here the two help pages.
+    let holders = |pattern: &[&str]| -> Vec<&str> {
+        sent.iter()
+            .filter(|x| follows(&x.pages, pattern))
+            .map(|x| x.sid.as_str())
+            .collect()
+    };
+    let mut merged = 0;
+    for kind in ["pages", "patterns"] {
+        for list in ["more_in_a", "more_in_b"] {
+            for row in report[kind][list].as_array().unwrap() {
+                for other in row["also"].as_array().unwrap() {
+                    let other: Vec<&str> = other
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_str().unwrap())
+                        .collect();
+                    assert_eq!(holders(&other), holders(&steps(row)), "{row}");
+                    merged += 1;
+                }
+            }
+        }
+    }
+    let help = report["pages"]["more_in_b"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["steps"][0] == "/help.html" || r["steps"][0] == "/help/shipping.html")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(help["also"].as_array().unwrap().len(), 1, "{help}");
+    assert!(merged >= 1);
     let cart = report["pages"]["more_in_a"]
         .as_array()
         .unwrap()

@@ -59,12 +59,16 @@ pub(crate) fn sampled(session_id: i64, every: u64) -> bool {
     if every <= 1 {
         return true;
     }
-    // splitmix64's finaliser: consecutive ids spread evenly.
-    let mut z = (session_id as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    // Consecutive ids spread evenly.
+    mix(session_id as u64).is_multiple_of(every)
+}
+
+/// splitmix64's finaliser.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    z.is_multiple_of(every)
+    z ^ (z >> 31)
 }
 
 /// What a row is about.
@@ -87,6 +91,12 @@ pub(crate) struct Contrasted {
     pub p: f64,
     /// Benjamini-Hochberg over every item tested in this answer.
     pub q: f64,
+    /// Items of the same kind held by exactly the same sessions of both
+    /// groups (listed under this one, which ranked first).
+    pub also: Vec<Item>,
+    /// The sum of the tokens of the sessions holding the item: equal sums
+    /// with equal counts are the same sessions (but for a 2^-64 chance).
+    fingerprint: u64,
 }
 
 impl Contrasted {
@@ -128,7 +138,9 @@ pub(crate) fn contrast(
     let mut out = Contrast::default();
     let mut seqs = [PageSequences::empty(), PageSequences::empty()];
     let mut pages = [vec![0u32; bound], vec![0u32; bound]];
+    let mut page_prints = vec![0u64; bound];
     let mut events: [FxHashMap<u32, u32>; 2] = Default::default();
+    let mut event_prints: FxHashMap<u32, u64> = FxHashMap::default();
     // The journey that last counted each page, so a page counts once.
     let mut stamp = vec![u32::MAX; bound];
     let mut seen_events: Vec<u32> = Vec::new();
@@ -151,11 +163,13 @@ pub(crate) fn contrast(
             if walked.is_multiple_of(65_536) && cancel.check().is_err() {
                 break 'walk;
             }
-            if g == 0 {
-                out.sessions_a += 1;
+            let in_group = if g == 0 {
+                &mut out.sessions_a
             } else {
-                out.sessions_b += 1;
-            }
+                &mut out.sessions_b
+            };
+            let tok = token(g, *in_group);
+            *in_group += 1;
             kept.clear();
             for &p in j.pages {
                 if excluded(p) {
@@ -166,6 +180,7 @@ pub(crate) fn contrast(
                 if *s != walked {
                     *s = walked;
                     pages[g][p as usize] += 1;
+                    page_prints[p as usize] = page_prints[p as usize].wrapping_add(tok);
                 }
             }
             seqs[g].push(&kept);
@@ -174,6 +189,8 @@ pub(crate) fn contrast(
                 if !excluded_events.contains(&m.name) && !seen_events.contains(&m.name) {
                     seen_events.push(m.name);
                     *events[g].entry(m.name).or_default() += 1;
+                    let print = event_prints.entry(m.name).or_default();
+                    *print = print.wrapping_add(tok);
                 }
             }
         }
@@ -199,9 +216,13 @@ pub(crate) fn contrast(
     candidates.dedup();
     let trie = Trie::of(&candidates);
     let mut support = [vec![0u32; candidates.len()], vec![0u32; candidates.len()]];
+    let mut pattern_prints = vec![0u64; candidates.len()];
     for (g, s) in seqs.iter().enumerate() {
-        for seq in s.slices() {
-            trie.count(seq, &mut support[g]);
+        for (i, seq) in s.slices().into_iter().enumerate() {
+            trie.count(seq, |c| {
+                support[g][c] += 1;
+                pattern_prints[c] = pattern_prints[c].wrapping_add(token(g, i as u32));
+            });
         }
     }
 
@@ -209,7 +230,7 @@ pub(crate) fn contrast(
     let mut rows: Vec<Contrasted> = Vec::new();
     for (p, (&a, &b)) in pages[0].iter().zip(&pages[1]).enumerate() {
         if a + b > 0 {
-            rows.push(row(Item::Page(p as PageId), a, b));
+            rows.push(row(Item::Page(p as PageId), a, b, page_prints[p]));
         }
     }
     let mut names: Vec<u32> = events[0].keys().chain(events[1].keys()).copied().collect();
@@ -218,10 +239,15 @@ pub(crate) fn contrast(
     for name in names {
         let a = events[0].get(&name).copied().unwrap_or(0);
         let b = events[1].get(&name).copied().unwrap_or(0);
-        rows.push(row(Item::Event(name), a, b));
+        rows.push(row(Item::Event(name), a, b, event_prints[&name]));
     }
     for (c, pattern) in candidates.into_iter().enumerate() {
-        rows.push(row(Item::Pattern(pattern), support[0][c], support[1][c]));
+        rows.push(row(
+            Item::Pattern(pattern),
+            support[0][c],
+            support[1][c],
+            pattern_prints[c],
+        ));
     }
     let (na, nb) = (out.sessions_a, out.sessions_b);
     for r in &mut rows {
@@ -255,11 +281,21 @@ pub(crate) fn contrast(
             Item::Event(_) => &mut out.events[side],
             Item::Pattern(_) => &mut out.patterns[side],
         };
-        if list.len() < q.top {
+        // The same sessions say one thing: one row, the others under it.
+        let key = (r.a, r.b, r.fingerprint);
+        if let Some(first) = list.iter_mut().find(|x| (x.a, x.b, x.fingerprint) == key) {
+            first.also.push(r.item);
+        } else if list.len() < q.top {
             list.push(r);
         }
     }
     out
+}
+
+/// A session's token for the fingerprints: its group and its place in it,
+/// spread.
+fn token(group: usize, index: u32) -> u64 {
+    mix((group as u64) << 32 | u64::from(index))
 }
 
 /// Which rows are patterns whose counts in both groups are those of a
@@ -293,13 +329,15 @@ fn subsequence(short: &[PageId], long: &[PageId]) -> bool {
     short.iter().all(|p| it.any(|q| q == p))
 }
 
-fn row(item: Item, a: u32, b: u32) -> Contrasted {
+fn row(item: Item, a: u32, b: u32, fingerprint: u64) -> Contrasted {
     Contrasted {
         item,
         a,
         b,
         p: 1.0,
         q: 1.0,
+        also: Vec::new(),
+        fingerprint,
     }
 }
 
@@ -353,8 +391,8 @@ impl Trie {
         Trie { nodes }
     }
 
-    /// Adds one to `support[c]` for every candidate `c` in `seq`.
-    fn count(&self, seq: &[PageId], support: &mut [u32]) {
+    /// Calls `found` with every candidate in `seq`, once each.
+    fn count(&self, seq: &[PageId], mut found: impl FnMut(usize)) {
         if seq.len() < 2 {
             return;
         }
@@ -364,7 +402,7 @@ impl Trie {
                 let page = self.nodes[child].page;
                 if let Some(i) = seq[from..].iter().position(|&p| p == page) {
                     if let Some(c) = self.nodes[child].candidate {
-                        support[c] += 1;
+                        found(c);
                     }
                     stack.push((child, from + i + 1));
                 }
@@ -404,6 +442,42 @@ mod tests {
     fn within(pattern: &[PageId], seq: &[PageId]) -> bool {
         let mut it = seq.iter();
         pattern.iter().all(|p| it.any(|q| q == p))
+    }
+
+    #[test]
+    fn items_held_by_the_same_sessions_are_one_row() {
+        // B's first 60 sessions visit 7 and 8 (always both); B's last 60
+        // visit 9: the same counts as 7 and 8, but other sessions.
+        let mut list = Vec::new();
+        for i in 0..200 {
+            let a = i < 100;
+            let mut pages: Vec<PageId> = vec![1, 2];
+            if !a && i < 160 {
+                pages.push(7);
+                pages.push(8);
+            }
+            if !a && i >= 140 {
+                pages.push(9);
+            }
+            list.push((pages, a));
+        }
+        let (js, _) = journeys(&list);
+        let side = |j: &JourneyRef<'_>| if j.session_id < 100 { Side::A } else { Side::B };
+        let got = contrast(
+            &js,
+            side,
+            &[],
+            &FxHashSet::default(),
+            &query(),
+            &Cancel::never(),
+        );
+        let pages = &got.pages[1];
+        let seven = pages.iter().find(|r| r.item == Item::Page(7)).unwrap();
+        assert_eq!((seven.a, seven.b), (0, 60));
+        assert_eq!(seven.also, vec![Item::Page(8)]);
+        assert!(pages.iter().all(|r| r.item != Item::Page(8)));
+        let nine = pages.iter().find(|r| r.item == Item::Page(9)).unwrap();
+        assert_eq!((nine.a, nine.b, nine.also.len()), (0, 60, 0));
     }
 
     #[test]
@@ -549,7 +623,7 @@ mod tests {
         for _ in 0..500 {
             let seq: Vec<PageId> = (0..rng.below(12)).map(|_| rng.below(5) as PageId).collect();
             let mut support = vec![0; candidates.len()];
-            trie.count(&seq, &mut support);
+            trie.count(&seq, |c| support[c] += 1);
             for (c, pattern) in candidates.iter().enumerate() {
                 let want = u32::from(seq.len() >= 2 && within(pattern, &seq));
                 assert_eq!(support[c], want, "{pattern:?} in {seq:?}");

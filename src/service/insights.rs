@@ -200,7 +200,36 @@ impl Analysis {
         nb: u32,
         (in_a, in_b): &(Option<String>, Option<String>),
     ) -> ContrastRow {
-        let (steps, kind, has): (Vec<String>, &str, Vec<String>) = match &c.item {
+        let (steps, kind, has) = self.described(&c.item);
+        let with = |group: &Option<String>| {
+            group.as_ref().map(|g| {
+                let mut all = has.clone();
+                all.push(g.clone());
+                all.join(" AND ")
+            })
+        };
+        let (share_a, share_b) = (ratio(c.a, na), ratio(c.b, nb));
+        ContrastRow {
+            kind,
+            steps,
+            also: c.also.iter().map(|i| self.described(i).0).collect(),
+            a: c.a,
+            b: c.b,
+            share_a,
+            share_b,
+            difference: share_a - share_b,
+            lift: (share_b > 0.0).then(|| share_a / share_b),
+            p: c.p,
+            q: c.q,
+            search_a: with(in_a),
+            search_b: with(in_b),
+        }
+    }
+
+    /// An item's steps as shown, its kind, and the search clauses that
+    /// find sessions holding it.
+    fn described(&self, item: &Item) -> (Vec<String>, &'static str, Vec<String>) {
+        match item {
             Item::Page(p) => {
                 let name = self.name(*p);
                 let q = format!("page:{}", quoted(&name));
@@ -224,28 +253,6 @@ impl Analysis {
                 qs.dedup();
                 (names, "pattern", qs)
             }
-        };
-        let with = |group: &Option<String>| {
-            group.as_ref().map(|g| {
-                let mut all = has.clone();
-                all.push(g.clone());
-                all.join(" AND ")
-            })
-        };
-        let (share_a, share_b) = (ratio(c.a, na), ratio(c.b, nb));
-        ContrastRow {
-            kind,
-            steps,
-            a: c.a,
-            b: c.b,
-            share_a,
-            share_b,
-            difference: share_a - share_b,
-            lift: (share_b > 0.0).then(|| share_a / share_b),
-            p: c.p,
-            q: c.q,
-            search_a: with(in_a),
-            search_b: with(in_b),
         }
     }
 }
@@ -290,6 +297,9 @@ pub(crate) struct ContrastRow {
     pub kind: &'static str,
     /// The page, the event (`event:NAME`) or the pattern's pages in order.
     pub steps: Vec<String>,
+    /// Items of the same kind held by exactly the same sessions (shown
+    /// once, as this row).
+    pub also: Vec<Vec<String>>,
     /// Sessions of each group that went through it.
     pub a: u32,
     pub b: u32,
@@ -306,6 +316,16 @@ pub(crate) struct ContrastRow {
     /// (a pattern's pages in any order), where search can name the group.
     pub search_a: Option<String>,
     pub search_b: Option<String>,
+}
+
+/// A row's item as one line, with the items of the same sessions.
+fn item_text(r: &ContrastRow) -> String {
+    let mut text = r.steps.join(" … ");
+    for other in &r.also {
+        text.push_str(" = ");
+        text.push_str(&other.join(" … "));
+    }
+    text
 }
 
 /// A p-value as people read it.
@@ -344,7 +364,7 @@ impl ContrastReport {
                     t.row(vec![
                         label.into(),
                         side.into(),
-                        r.steps.join(" … ").into(),
+                        item_text(r).into(),
                         r.a.into(),
                         r.b.into(),
                         Cell::Rate(r.share_a),
