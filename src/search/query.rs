@@ -343,7 +343,13 @@ impl Builder<'_> {
         match target {
             Target::Page(exact, words) => {
                 if v.starts_with('/') {
-                    Ok(keyword(exact, &schema::exact(v), lit.prefix))
+                    // A prefix is typed as it starts (`/product/*`).
+                    let term = if lit.prefix {
+                        schema::exact(v)
+                    } else {
+                        schema::path(v)
+                    };
+                    Ok(keyword(exact, &term, lit.prefix))
                 } else {
                     self.words(name, words, lit)?
                         .ok_or_else(|| no_words(name, v))

@@ -22,7 +22,7 @@ use super::SessionDoc;
 
 /// Bump whenever indexing changes in a way the schema does not show
 /// (tokenizer behaviour, normalisation): `open` then rebuilds the index.
-pub(crate) const INDEX_VERSION: u32 = 2;
+pub(crate) const INDEX_VERSION: u32 = 3;
 
 /// Whole value, lowercased: exact matches (`page:/checkout`, `country:se`).
 pub(crate) const EXACT_TOKENIZER: &str = "trailmap_exact";
@@ -192,6 +192,18 @@ pub(crate) fn exact(value: &str) -> String {
     value.to_lowercase()
 }
 
+/// A page path as indexed and queried exactly: lowercased, trailing
+/// slashes dropped (but the root's), so `page:/gifts` finds `/gifts/` as
+/// the reports, which merge the two ([`crate::mine::clean`]), name it.
+pub(crate) fn path(value: &str) -> String {
+    let trimmed = value.trim_end_matches('/');
+    if trimmed.is_empty() && value.starts_with('/') {
+        "/".into()
+    } else {
+        trimmed.to_lowercase()
+    }
+}
+
 /// A referrer domain as indexed and queried: lowercased, without a leading
 /// "www." or a trailing dot, so `google.com` finds `www.google.com`.
 pub(crate) fn domain(value: &str) -> String {
@@ -231,16 +243,16 @@ pub(crate) fn to_document(f: &Fields, d: &SessionDoc) -> TantivyDocument {
     for p in &d.pages {
         if !seen.contains(&p.as_str()) {
             seen.push(p);
-            doc.add_text(f.page, p);
+            doc.add_text(f.page, path(p));
             doc.add_text(f.page_words, p);
         }
     }
     if let Some(p) = &d.entry_page {
-        doc.add_text(f.entry, p);
+        doc.add_text(f.entry, path(p));
         doc.add_text(f.entry_words, p);
     }
     if let Some(p) = &d.exit_page {
-        doc.add_text(f.exit, p);
+        doc.add_text(f.exit, path(p));
         doc.add_text(f.exit_words, p);
     }
     if let Some(r) = &d.referrer {
@@ -284,6 +296,15 @@ pub(crate) fn to_document(f: &Fields, d: &SessionDoc) -> TantivyDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_match_with_or_without_a_trailing_slash() {
+        assert_eq!(path("/Gifts/"), "/gifts");
+        assert_eq!(path("/gifts"), "/gifts");
+        assert_eq!(path("/a//"), "/a");
+        assert_eq!(path("/"), "/");
+        assert_eq!(path("//"), "/");
+    }
 
     #[test]
     fn domain_ignores_www_case_and_trailing_dot() {

@@ -179,6 +179,11 @@ fn field_semantics() {
         // Exact path vs a word of any path.
         ("page:/checkout", &[1, 2, 3, 6]),
         ("page:/CHECKOUT", &[1, 2, 3, 6]),
+        // One page with or without its trailing slash, as the reports
+        // name it (merging the two).
+        ("page:/checkout/", &[1, 2, 3, 6]),
+        ("page:/blog/hello-world/", &[5]),
+        ("entry:/product/7//", &[3]),
         ("page:checkout", &[1, 2, 3, 4, 6]),
         ("checkout", &[1, 2, 3, 4, 6]),
         ("/checkout", &[1, 2, 3, 4, 6]),
