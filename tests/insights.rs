@@ -308,6 +308,16 @@ fn contrast_finds_the_habit_that_sets_the_groups_apart() {
         }
     }
 
+    // An entry page against the rest: the page itself is no answer.
+    let home = s.get_json("/api/sites/shop/contrast?a=entry_page%3D%2F");
+    let entered = sent.iter().filter(|x| x.pages[0] == "/").count();
+    assert_eq!(home["sessions_a"], entered, "{home}");
+    for list in ["more_in_a", "more_in_b"] {
+        for row in home["pages"][list].as_array().unwrap() {
+            assert_ne!(row["steps"][0], "/", "the group's own page: {home}");
+        }
+    }
+
     // The client's mistakes, each a 4xx with its reason.
     for (query, status, says) in [
         ("a=rest", 400, "rest"),

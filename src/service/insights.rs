@@ -122,7 +122,10 @@ impl Analysis {
         // What defines a group is not an answer.
         let mut excluded_pages = vec![false; self.pages.len()];
         let mut excluded_events = FxHashSet::default();
-        for m in [&a, &b] {
+        for (seg, m) in [(&r.a, &a), (&r.b, &b)] {
+            if let (Segment::Dimension(Dimension::EntryPage, _), Member::Group(page)) = (seg, m) {
+                excluded_pages[*page as usize] = true;
+            }
             if let Member::Targets(targets) = m {
                 for t in targets {
                     for (page, hit) in t.pages.iter().enumerate() {
