@@ -47,6 +47,9 @@ pub(crate) struct ContrastQuery {
     pub max_len: usize,
     /// Patterns mined in each group as candidates.
     pub candidates: usize,
+    /// Sessions of a group the candidates are mined from at most: beyond,
+    /// every k-th (candidates only shortlist; every count is exact).
+    pub candidate_sessions: usize,
     /// Rows with a q-value above this are not reported.
     pub alpha: f64,
     /// Keep one session in `sample_every` (by a hash of its id; 1: all).
@@ -208,7 +211,10 @@ pub(crate) fn contrast(
     };
     let mut candidates: Vec<Vec<PageId>> = Vec::new();
     for s in &seqs {
-        for p in top_patterns_until(&s.slices(), &mined, cancel) {
+        let all = s.slices();
+        let step = all.len().div_ceil(q.candidate_sessions.max(1)).max(1);
+        let shortlist: Vec<&[PageId]> = all.into_iter().step_by(step).collect();
+        for p in top_patterns_until(&shortlist, &mined, cancel) {
             candidates.push(p.pages);
         }
     }
@@ -218,11 +224,46 @@ pub(crate) fn contrast(
     let mut support = [vec![0u32; candidates.len()], vec![0u32; candidates.len()]];
     let mut pattern_prints = vec![0u64; candidates.len()];
     for (g, s) in seqs.iter().enumerate() {
-        for (i, seq) in s.slices().into_iter().enumerate() {
-            trie.count(seq, |c| {
-                support[g][c] += 1;
-                pattern_prints[c] = pattern_prints[c].wrapping_add(token(g, i as u32));
-            });
+        let slices = s.slices();
+        // Both cores where there is enough to share: each counts a run of
+        // the sessions, and the counts add up.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = if slices.len() >= 20_000 {
+            cores.clamp(1, 4)
+        } else {
+            1
+        };
+        let run = slices.len().div_ceil(parts).max(1);
+        let counted: Vec<(Vec<u32>, Vec<u64>)> = std::thread::scope(|scope| {
+            let trie = &trie;
+            let handles: Vec<_> = slices
+                .chunks(run)
+                .enumerate()
+                .map(|(k, chunk)| {
+                    scope.spawn(move || {
+                        let mut support = vec![0u32; trie.candidates];
+                        let mut prints = vec![0u64; trie.candidates];
+                        for (i, seq) in chunk.iter().enumerate() {
+                            let tok = token(g, (k * run + i) as u32);
+                            trie.count(seq, |c| {
+                                support[c] += 1;
+                                prints[c] = prints[c].wrapping_add(tok);
+                            });
+                        }
+                        (support, prints)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a counting thread panicked"))
+                .collect()
+        });
+        for (part_support, part_prints) in counted {
+            for c in 0..candidates.len() {
+                support[g][c] += part_support[c];
+                pattern_prints[c] = pattern_prints[c].wrapping_add(part_prints[c]);
+            }
         }
     }
 
@@ -348,6 +389,8 @@ fn row(item: Item, a: u32, b: u32, fingerprint: u64) -> Contrasted {
 struct Trie {
     /// Node 0 is the root.
     nodes: Vec<Node>,
+    /// How many candidates it holds.
+    candidates: usize,
 }
 
 struct Node {
@@ -388,7 +431,10 @@ impl Trie {
             }
             nodes[at].candidate = Some(c);
         }
-        Trie { nodes }
+        Trie {
+            nodes,
+            candidates: candidates.len(),
+        }
     }
 
     /// Calls `found` with every candidate in `seq`, once each.
@@ -433,6 +479,7 @@ mod tests {
             top: 10,
             max_len: 4,
             candidates: 50,
+            candidate_sessions: 1_000_000,
             alpha: 0.05,
             sample_every: 1,
         }
@@ -482,6 +529,16 @@ mod tests {
 
     #[test]
     fn a_planted_pattern_of_one_group_ranks_first_with_exact_counts() {
+        planted_pattern_ranks_first(1_000_000);
+    }
+
+    #[test]
+    fn candidates_from_a_share_of_the_sessions_keep_exact_counts() {
+        // One in five of each group's sessions shortlists.
+        planted_pattern_ranks_first(60);
+    }
+
+    fn planted_pattern_ranks_first(candidate_sessions: usize) {
         // 300 sessions in A and 300 in B browse pages 1-6 at random; 120 of
         // B go 2 … 5 … 3 (with pages between), none of A does.
         let mut rng = crate::mine::Rng(0x2545_f491_4f6c_dd1d);
@@ -514,7 +571,10 @@ mod tests {
             side,
             &[],
             &FxHashSet::default(),
-            &query(),
+            &ContrastQuery {
+                candidate_sessions,
+                ..query()
+            },
             &Cancel::never(),
         );
         assert_eq!((got.sessions_a, got.sessions_b), (300, 300));

@@ -26,6 +26,10 @@ pub(crate) const SAMPLE_LIMIT: usize = 1_000_000;
 pub(crate) const ALPHA: f64 = 0.05;
 /// Patterns mined in each group as candidates.
 const CANDIDATES: usize = 200;
+/// Sessions of each group the candidates are mined from, at most (every
+/// k-th beyond): mining is most of the time; a pattern frequent in the
+/// group is frequent in 50,000 of its sessions, and counts are exact.
+const CANDIDATE_SESSIONS: usize = 50_000;
 
 /// A group resolved: who is in it, and what defines it (left out of the
 /// items, since it separates the groups by definition).
@@ -163,6 +167,7 @@ impl Analysis {
                 top: r.top,
                 max_len: r.max_len,
                 candidates: CANDIDATES,
+                candidate_sessions: CANDIDATE_SESSIONS,
                 alpha: ALPHA,
                 sample_every: every,
             },
