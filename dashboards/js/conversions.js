@@ -7,7 +7,7 @@
 // the earlier one and the change, and the tables a change column.
 import {
   h, api, clear, fmt, card, link, readHash, hashFor, filterParams, empty, loading, errorBox, meter, table, barList, qv,
-  compareMode, compareName, compareLine, delta, deltaCell,
+  compareMode, compareName, compareLine, delta, deltaCell, targetLabel,
 } from './core.js';
 
 export const BREAKDOWNS = [
@@ -225,16 +225,20 @@ function paintGoals(box, data, by, keep) {
     h('span.acts', h('a', { href: link('sessions', { q: 'converted:true' }), title: 'The sessions that reached a goal' }, 'sessions'))));
   const cmp = data.compare || null;
   const prev = cmp ? cmp.previous : null;
+  // An earlier range without sessions has nothing to compare with: said
+  // so, rather than "0 of 0" and arrows from nothing.
   if (prev) {
     box.appendChild(h('p.goals-compare#goals-compare', { dataset: { converted: String(prev.converted), sessions: String(prev.sessions) } },
       h('span.muted', cap(compareName(cmp.mode)) + ':'),
-      h('span', fmt.n(prev.converted) + ' of ' + fmt.n(prev.sessions) + ' sessions (' + (prev.sessions ? fmt.pct(prev.conversion_rate) : '–') + ')'),
-      h('span.gc-item', h('span.muted', 'converted '), delta(data.converted, prev.converted)),
-      h('span.gc-item', h('span.muted', 'rate '), delta(data.conversion_rate, prev.conversion_rate, { rate: true, none: !prev.sessions, noneText: 'no sessions before' }))));
+      prev.sessions ? [
+        h('span', fmt.n(prev.converted) + ' of ' + fmt.n(prev.sessions) + ' sessions (' + fmt.pct(prev.conversion_rate) + ')'),
+        h('span.gc-item', h('span.muted', 'converted '), delta(data.converted, prev.converted)),
+        h('span.gc-item', h('span.muted', 'rate '), delta(data.conversion_rate, prev.conversion_rate, { rate: true })),
+      ] : h('span.goals-compare-none', 'no sessions in the earlier range')));
   }
   const prevGoal = (name) => { const g = prev && (prev.goals || []).find((x) => x.goal === name); return g ? g.conversions : 0; };
   box.appendChild(h('div.goal-list#goal-list', barList(goals.map((g) => ({
-    label: g.goal, value: g.conversions, sub: fmt.pct(g.conversion_rate), title: g.goal,
+    label: targetLabel(g.goal), value: g.conversions, sub: fmt.pct(g.conversion_rate), title: g.goal,
     delta: prev ? deltaCell(g.conversions, prevGoal(g.goal)) : null,
   })), { labelHead: 'Goal', valueLabel: 'Conversions', max: data.sessions, changeHead: prev ? 'Change' : null })));
   box.appendChild(h('p.muted.small', 'A session converts when it reaches any goal; each goal counts the sessions that reached it.'));
@@ -256,7 +260,7 @@ function paintGoals(box, data, by, keep) {
     }] : []),
     { label: 'Rate', num: true, render: (r) => pctCell(r.sessions ? r.converted / r.sessions : 0, 'good') },
     ...goals.map((g, i) => ({
-      label: h('span.goal-head', { title: g.goal }, g.goal), num: true, title: g.goal,
+      label: h('span.goal-head', { title: g.goal }, targetLabel(g.goal)), num: true, title: g.goal,
       render: (r) => h('span', fmt.n(r['g' + i]), h('small.muted', ' ' + fmt.pct(r.sessions ? r['g' + i] / r.sessions : 0))),
     })),
   ], rows, { cls: 'goals-groups', empty: 'No sessions to break down.' });

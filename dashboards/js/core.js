@@ -377,6 +377,82 @@ export const fmt = {
 // Escape a literal path for use in a regex (funnel steps, stage pages).
 export function reEscape(str) { return String(str).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
 
+// ---------- goals and funnel steps, as people read them ----------
+// A goal or a funnel step is a regular expression over page paths, or
+// event:NAME [KEY=VALUE] (a custom event), or goal:any. On screen it reads
+// as what it means where that is plain: "^/thank-you\.html$" is
+// "/thank-you.html", "^/cart", "^/cart.*" or "^/cart([/.?]|$)" is "/cart…"
+// (starts with), a group of alternatives is each path ("^/(a|b)$" is
+// "/a, /b"), "event:purchase" is "purchase (event)". Anything else (an
+// unanchored pattern, classes, repeats) is shown as written. Callers keep
+// the raw text in the element's title.
+export function targetLabel(text) {
+  const raw = String(text ?? '');
+  const ev = /^event:\s*(\S.*)$/.exec(raw.trim());
+  if (ev) return ev[1].trim() + ' (event)';
+  if (raw.trim() === 'goal:any') return 'any goal';
+  const paths = anchoredPaths(raw);
+  return paths ? paths.join(', ') : raw;
+}
+
+// How a pattern may end: exactly ($, an optional trailing slash), or
+// anything after it (.*, a path or extension boundary, nothing at all).
+const PATH_ENDS = [
+  [/\.\*\$?$/, '…'], [/\((?:\?:)?(?:\[[/.?#\\]+\]|\\?\/)\|\$\)$/, '…'], [/\((?:\?:)?\\?\/\.\*\)\?\$$/, '…'],
+  [/\/\?\$$/, ''], [/(?<!\\)\$$/, ''],
+];
+const MAX_PATHS = 6;
+
+// The paths a simple anchored pattern stands for, or null.
+function anchoredPaths(raw) {
+  if (!/^\^\\?\//.test(raw)) return null;
+  let body = raw.slice(1);
+  let end = '…';
+  for (const [re, mark] of PATH_ENDS) {
+    if (re.test(body)) { body = body.replace(re, ''); end = mark; break; }
+  }
+  let i = 0;
+  // A sequence of literals and groups, up to `|` or `)` (the caller's).
+  const seq = () => {
+    let out = [''];
+    while (i < body.length && body[i] !== '|' && body[i] !== ')') {
+      let part;
+      const c = body[i];
+      if (c === '(') {
+        i += body.startsWith('(?:', i) ? 3 : 1;
+        part = [];
+        for (;;) {
+          const alt = seq();
+          if (!alt) return null;
+          part.push(...alt);
+          if (body[i] === '|') { i++; continue; }
+          if (body[i] === ')') { i++; break; }
+          return null;
+        }
+      } else if (c === '\\') {
+        const e = body[i + 1];
+        if (!e || /[A-Za-z0-9]/.test(e)) return null; // \d, \w, \b…: no plain path
+        part = [e]; i += 2;
+      } else if (/[A-Za-z0-9/_\-~%:=&,;@!'.]/.test(c)) {
+        // An unescaped dot stands for itself here: "/thank-you.html".
+        if (c === '.' && /[*+?{]/.test(body[i + 1] || '')) return null;
+        part = [c]; i++;
+      } else return null;
+      // An optional character ("thank-?you") reads with the character.
+      if (body[i] === '?' && part.length === 1 && part[0].length === 1) i++;
+      if (/[*+?{]/.test(body[i] || '')) return null;
+      const next = [];
+      for (const a of out) for (const b of part) next.push(a + b);
+      if (next.length > MAX_PATHS) return null;
+      out = next;
+    }
+    return out;
+  };
+  const paths = seq();
+  if (!paths || i !== body.length || !paths.length) return null;
+  return [...new Set(paths)].map((p) => p + end);
+}
+
 // Quote a value for the session search syntax if it needs it.
 export function qv(v) { return /^[^\s"()]+$/.test(v) ? v : '"' + String(v).replace(/["\\]/g, '\\$&') + '"'; }
 
@@ -398,9 +474,12 @@ export function lockEditor(box, noteAfter) {
 }
 export function empty(text, hint) { return h('div.empty', h('p', text), hint ? h('p.muted', hint) : null); }
 
+// The header: the title with its note (`sub`) beside it, or under it when
+// the card is narrow, then the actions (and the CSV button export.js
+// adds), which so stay on the title's line.
 export function card(title, body, opts = {}) {
   return h('section.card' + (opts.cls ? '.' + opts.cls : ''),
-    title ? h('header.card-head', h('h2', title), opts.actions || null, opts.sub ? h('span.card-sub', opts.sub) : null) : null,
+    title ? h('header.card-head', h('div.card-title', h('h2', title), opts.sub ? h('span.card-sub', opts.sub) : null), opts.actions || null) : null,
     body);
 }
 
@@ -418,7 +497,7 @@ export function barList(rows, { valueLabel = 'Sessions', labelHead = 'Page', fmt
       bar.style.width = Math.max(0.5, (r.value / top) * 100) + '%';
       const labelEl = r.href ? h('a.bl-label', { href: r.href, title: r.title || r.label }, r.label)
         : onPick ? h('button.bl-label.linklike', { type: 'button', title: 'Filter by ' + r.label, on: { click: () => onPick(r) } }, r.label)
-          : h('span.bl-label', { title: r.label }, r.label);
+          : h('span.bl-label', { title: r.title || r.label }, r.label);
       return h('div.barlist-row', { role: 'row' }, bar,
         h('span.bl-cell', { role: 'cell' }, labelEl, actions ? actions(r) : null),
         h('span.bl-value', { role: 'cell' }, fmtValue(r.value), r.sub ? h('small', r.sub) : null),

@@ -6,7 +6,7 @@
 // visitors or people: rendered as text (h()) only.
 import {
   h, api, apiSend, apiImage, clear, fmt, card, link, setParams, readHash, hashFor, filterParams, rangeBounds,
-  empty, loading, errorBox, reEscape, qv, canWrite,
+  empty, loading, errorBox, reEscape, qv, canWrite, targetLabel,
 } from './core.js';
 import { BREAKDOWNS } from './conversions.js';
 import { sessionTable } from './sessions.js';
@@ -102,7 +102,8 @@ export function fmtGap(ms) {
   return one(m / 60) + ' h';
 }
 
-const stepLabel = (st) => (st.name && st.name !== st.step ? st.name : st.step);
+// A step by its name, else as its pattern reads (targetLabel).
+const stepLabel = (st) => (st.name && st.name !== st.step ? st.name : targetLabel(st.step));
 
 // ---------- render ----------
 export async function render(el, ctx) {
@@ -249,7 +250,9 @@ export async function render(el, ctx) {
   const dropBox = h('div', loading());
   const dropTitle = h('h2', 'Dropped off');
   const dropCount = h('span.card-sub#funnel-dropped-count');
-  const dropCard = h('section.card#funnel-dropped', h('header.card-head', dropTitle, dropCount,
+  // The title and its count as one piece (as core.js card() has them): the
+  // buttons stay on the title's line.
+  const dropCard = h('section.card#funnel-dropped', h('header.card-head', h('div.card-title', dropTitle, dropCount),
     h('button.btn.btn-ghost.btn-sm#dropped-close', { type: 'button', on: { click: () => { keepParams({ dropped: null, doffset: null }); show(dropSlot, dropCard, false); markDrop(0); } } }, 'Close')), dropBox);
   const markDrop = (n) => { for (const a of results.querySelectorAll('a.drop-link')) a.classList.toggle('on', +a.dataset.step === n); };
   let dropSeq = 0;
@@ -308,7 +311,7 @@ export async function render(el, ctx) {
       : null;
     return h('div.fstep', { class: st.optional ? 'optional' : '', dataset: { step: String(i), sessions: String(st.sessions) } },
       h('div.fstep-head', h('span.fe-n', String(i + 1)),
-        st.name && st.name !== st.step ? h('span.fstep-name', st.name) : null, h('code.fstep-re', { title: st.step }, st.step),
+        st.name && st.name !== st.step ? h('span.fstep-name', st.name) : null, h('code.fstep-re', { title: st.step }, targetLabel(st.step)),
         st.optional ? h('span.tag.opt-tag', { title: 'May be skipped: its drop-offs are counted at the next step that cannot be' }, 'optional') : null,
         h('span.fstep-num', fmt.n(st.sessions), h('small', ' sessions'))),
       h('div.fbar', bar, h('span.fbar-label', fmt.pct(st.conversion_from_start) + ' of start')),
@@ -353,7 +356,13 @@ export async function render(el, ctx) {
 
   const chartBox = h('div', loading());
   results.appendChild(card('Funnel chart', chartBox, { sub: 'server-rendered (funnel.svg)' }));
-  const url = await apiImage(ctx.base + '/charts/funnel.svg?' + dq, f, opts);
+  // The chart labels each bar by its step's name: a step without one is
+  // named as it reads here ("/cart.html", not "^/cart\.html$"), for the
+  // chart only (the definition and the URL keep no such name). The server
+  // takes names of up to 60 characters.
+  const fit60 = (t) => { const c = [...t]; return c.length <= 60 ? t : c.slice(0, 59).join('') + '…'; };
+  const chartQ = defQuery({ ...def, steps: def.steps.map((x) => ({ ...x, name: fit60(stepLabel(x)) })) });
+  const url = await apiImage(ctx.base + '/charts/funnel.svg?' + chartQ, f, opts);
   if (!ctx.isCurrent()) return;
   const img = h('img.chart-img#funnel-img', { alt: 'Funnel chart' });
   img.src = url;

@@ -169,6 +169,21 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
   }
   svg.appendChild(gl);
   const colGap = stepsN > 1 ? colX(1) - colX(0) : W;
+  // Which nodes get a label: every node tall enough for one, and a smaller
+  // one (the larger first) wherever its label keeps a line's height from
+  // the labels above and below it in its column. Every node also carries
+  // its name and count in a <title>.
+  const LINE = 13;
+  const labelled = new Set();
+  for (const c of cols) {
+    const mid = (n) => n.y + n.h / 2;
+    const taken = [];
+    for (const n of c) if (n.h >= 9) { labelled.add(n); taken.push(mid(n)); }
+    for (const n of c.filter((x) => x.h < 9).sort((a, b) => b.sessions - a.sessions)) {
+      const y = mid(n);
+      if (y + LINE / 2 <= H && taken.every((t) => Math.abs(t - y) >= LINE)) { labelled.add(n); taken.push(y); }
+    }
+  }
   const gn = s('g', { class: 'nodes' });
   for (const n of nodes) {
     const g = s('g', { class: 'node' + (n.other ? ' other' : ''), tabindex: 0, role: 'button', 'aria-label': nodeName(n) + ', ' + n.sessions + ' sessions, step ' + (n.step + 1), 'data-step': n.step, 'data-page': n.page ?? '' });
@@ -185,12 +200,13 @@ function drawSankey(box, data, ctx, { expand, root, stageOf }) {
     const last = n.step === stepsN - 1;
     const maxChars = Math.max(6, Math.floor(((last ? m.r : colGap) - nodeW - 34) / 6.8));
     const labelY = n.y + n.h / 2;
-    if (n.h >= 9 || n.sessions * scale >= 9) {
+    if (labelled.has(n)) {
       const t = s('text', { x: n.x + nodeW + 6, y: labelY, dy: '0.32em', 'text-anchor': 'start', class: 'node-label' },
         truncate(nodeName(n), maxChars), s('tspan', { class: 'node-count', dx: 6 }, fmt.compact(n.sessions)));
       g.appendChild(t);
     }
     g.appendChild(s('rect', { x: n.x - 4, y: n.y - 2, width: nodeW + 8, height: n.h + 4, class: 'node-hit' }));
+    g.appendChild(s('title', {}, nodeName(n) + ' · ' + fmt.n(n.sessions) + ' sessions, step ' + (n.step + 1)));
     const highlight = (on) => {
       svg.classList.toggle('focus', on);
       for (const l of [...n.in, ...n.out]) l.el.classList.toggle('hl', on);

@@ -3,7 +3,7 @@
 // one and the change, the chart the earlier series dashed.
 import {
   h, s, api, apiSend, clear, fmt, card, barList, link, setParams, filterParams, showTip, hideTip, empty, loading, canWrite,
-  compareMode, compareName, compareLine, deltaCell,
+  compareMode, compareName, compareLine, deltaCell, targetLabel,
 } from './core.js';
 import { installCard, hasEvents } from './install.js';
 
@@ -37,14 +37,24 @@ export async function render(el, ctx) {
   }
 
   // Each figure: [key, label, shown, sub, href, compared line].
+  // A rate or an average of no sessions is no figure: "–", not 0.
   const perSession = (x) => (x && x.sessions ? x.page_views / x.sessions : null);
-  const was = (cur, get, opts = {}) => (prev ? compareLine(cur, get(prev), { none: opts.rate || opts.avg ? !prev.sessions : false, ...opts }) : null);
+  const none = !data.sessions;
+  // This range without sessions against an earlier one with: the rate
+  // then, and no change.
+  const emptyNow = (was0, show) => (none && prev && prev.sessions ? { noneText: 'no sessions in this range', noneShort: 'was ' + show(was0) } : {});
+  const was = (cur, get, opts = {}) => {
+    if (!prev) return null;
+    const rated = opts.rate || opts.avg;
+    const show = opts.show || (opts.rate ? fmt.pct : fmt.n);
+    return compareLine(cur, get(prev), { none: rated ? !prev.sessions : false, ...(rated ? emptyNow(get(prev), show) : {}), ...opts });
+  };
   const kpis = [
     ['sessions', 'Sessions', fmt.n(data.sessions), null, null, was(data.sessions, (p) => p.sessions)],
     ['visitors', 'Visitors', fmt.n(data.visitors), null, null, was(data.visitors, (p) => p.visitors)],
     ['page_views', 'Page views', fmt.n(data.page_views), null, null, was(data.page_views, (p) => p.page_views)],
-    ['bounce_rate', 'Bounce rate', fmt.pct(data.bounce_rate), null, null, was(data.bounce_rate, (p) => p.bounce_rate, { rate: true, lowerBetter: true })],
-    ['mean_duration', 'Visit duration', fmt.dur(data.mean_duration_s), null, null, was(data.mean_duration_s, (p) => p.mean_duration_s, { avg: true, show: fmt.dur })],
+    ['bounce_rate', 'Bounce rate', none ? '–' : fmt.pct(data.bounce_rate), null, null, was(none ? null : data.bounce_rate, (p) => p.bounce_rate, { rate: true, lowerBetter: true })],
+    ['mean_duration', 'Visit duration', none ? '–' : fmt.dur(data.mean_duration_s), null, null, was(none ? null : data.mean_duration_s, (p) => p.mean_duration_s, { avg: true, show: fmt.dur })],
     ['views_per', 'Views / session', data.sessions ? perSession(data).toFixed(1) : '–', null, null,
       was(perSession(data), perSession, { avg: true, show: (v) => (v === null ? '–' : v.toFixed(1)) })],
   ];
@@ -52,8 +62,8 @@ export async function render(el, ctx) {
   const goals = data.goals || null;
   const prevGoals = prev && prev.goals ? prev.goals : null;
   if (goals) {
-    kpis.push(['conversion_rate', 'Conversion rate', fmt.pct(goals.conversion_rate), fmt.n(goals.converted) + ' converted', link('conversions'),
-      prevGoals ? compareLine(goals.conversion_rate, prevGoals.conversion_rate, { rate: true, none: !prevGoals.sessions }) : null]);
+    kpis.push(['conversion_rate', 'Conversion rate', goals.sessions ? fmt.pct(goals.conversion_rate) : '–', fmt.n(goals.converted) + ' converted', link('conversions'),
+      prevGoals ? compareLine(goals.sessions ? goals.conversion_rate : null, prevGoals.conversion_rate, { rate: true, none: !prevGoals.sessions, ...emptyNow(prevGoals.conversion_rate, fmt.pct) }) : null]);
   }
   body.appendChild(h('div.kpis.kpis-overview', kpis.map(([k, label, v, sub, href, line]) => h('div.kpi', { dataset: { kpi: k } },
     h('div.kpi-label', href ? h('a.kpi-link', { href, title: 'Goals, revenue and events' }, label) : label), h('div.kpi-value', v), sub ? h('div.kpi-sub', sub) : null, line))));
@@ -114,9 +124,12 @@ export async function render(el, ctx) {
     card('Top entry pages', barList(rows('entry_pages', (p) => link('journeys', { root: p })), { labelHead: 'Page', changeHead: change }), { sub: 'click: journeys from here' }),
     card('Top exit pages', barList(rows('exit_pages', (p) => link('transitions', { page: p })), { labelHead: 'Page', changeHead: change }), { sub: 'click: transitions' }),
     card('Channels', barList(rows('channels').map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Channel', onPick: pick('channel'), changeHead: change }), { sub: 'click to filter' }),
+    // No country for sessions there are: GeoIP is missing; for none at all
+    // there is just nothing to show.
     card('Countries', data.countries && data.countries.length
       ? barList(rows('countries'), { labelHead: 'Country', onPick: pick('country'), changeHead: change })
-      : empty('No country data.', 'Countries appear when the server has a GeoIP database configured.'), { sub: 'click to filter' }),
+      : none ? empty('No sessions in this range.')
+        : empty('No country data.', 'Countries appear when the server has a GeoIP database configured.'), { sub: 'click to filter' }),
     card('Devices', barList(rows('devices').map((r) => ({ ...r, label: fmt.label(r.label) })), { labelHead: 'Device', onPick: pick('device'), changeHead: change }), { sub: 'click to filter' }),
     goals ? goalsCard(goals, prevGoals) : null,
   ));
@@ -130,8 +143,8 @@ const TOP = 10; // rows per list
 const CMP_TOP = 50; // rows asked per list when compared
 
 // The site's goals: each with the sessions that reached it, linking to
-// the Conversions view. Goal names can be long regexes: cut on screen,
-// whole in their title.
+// the Conversions view. A goal reads as its path or event (targetLabel),
+// cut on screen, its pattern whole in the title.
 // Compared, each goal's change against its earlier conversions.
 function goalsCard(goals, prevGoals) {
   const list = goals.goals || [];
@@ -141,10 +154,10 @@ function goalsCard(goals, prevGoals) {
   };
   const c = card('Goals', list.length
     ? h('div', barList(list.map((g) => ({
-      label: g.goal, title: g.goal, value: g.conversions, sub: fmt.pct(g.conversion_rate), href: link('conversions'),
+      label: targetLabel(g.goal), title: g.goal, value: g.conversions, sub: goals.sessions ? fmt.pct(g.conversion_rate) : null, href: link('conversions'),
       delta: prevGoals ? deltaCell(g.conversions, earlier(g.goal), { short: true }) : null,
     })), { labelHead: 'Goal', valueLabel: 'Conversions', max: goals.sessions || 1, changeHead: prevGoals ? 'Change' : null }),
-    h('p.muted.small.goals-note', fmt.n(goals.converted) + ' of ' + fmt.n(goals.sessions) + ' sessions reached a goal.'))
+    h('p.muted.small.goals-note', goals.sessions ? fmt.n(goals.converted) + ' of ' + fmt.n(goals.sessions) + ' sessions reached a goal.' : 'No sessions in this range.'))
     : empty('No goals are set.', 'Add them in the Stages settings: a page pattern, or event:NAME for a custom event.'),
   { actions: h('a.btn.btn-sm#overview-conversions', { href: link('conversions') }, 'Conversions') });
   c.id = 'overview-goals';
@@ -158,6 +171,15 @@ function bucketLabel(ms, bucket, interval) {
   if (interval === 'week') return 'wk ' + d.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
   if (bucket >= 86400000) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
   return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+// Widths of texts in the chart's axis font (11px, the box's family), in
+// px: the SVG is drawn at the box's own width, so a px is a px.
+let measurer = null;
+function textWidth(box) {
+  if (!measurer) measurer = document.createElement('canvas').getContext('2d');
+  measurer.font = '11px ' + (getComputedStyle(box).fontFamily || 'sans-serif');
+  return (t) => Math.ceil(measurer.measureText(t).width);
 }
 
 function niceMax(v) {
@@ -224,18 +246,35 @@ function drawSeries(box, series, bucket, metric, interval, notes = [], earlier =
     grid.appendChild(s('text', { x: m.l - 8, y: y(v), dy: '0.32em', 'text-anchor': 'end', class: 'axis' }, fmt.compact(v)));
   }
   svg.appendChild(grid);
-  // Axis labels: as many as fit at about 7 px a character. The first is
-  // drawn from its tick to the right and the last to the left of it, so a
-  // middle label must keep one and a half label widths from either end.
-  const labelW = Math.max(...series.map((b) => bucketLabel(b.start, bucket, interval).length)) * 7;
-  const ticks = Math.min(n, Math.max(2, Math.floor(iw / (labelW + 24))));
-  const at = [...new Set(Array.from({ length: ticks }, (_, k) => (ticks === 1 ? 0 : Math.round((k / (ticks - 1)) * (n - 1)))))];
-  const ends = [at[0], at[at.length - 1]];
-  const shown = at.filter((i) => ends.includes(i) || (x(i) - x(ends[0]) >= labelW * 1.5 && x(ends[1]) - x(i) >= labelW * 1.5));
-  shown.forEach((i, k) => {
-    const anchor = shown.length === 1 ? 'start' : k === 0 ? 'start' : k === shown.length - 1 ? 'end' : 'middle';
-    svg.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': anchor, class: 'axis' }, bucketLabel(series[i].start, bucket, interval)));
-  });
+  // Axis labels: what fits. Each label's width is measured in the axis
+  // font; every `every`-th bucket is labelled, that the fewest buckets
+  // whose spacing holds the widest label and a gap. Labels are centred on
+  // their ticks, but the first and last run inwards from theirs where
+  // centred they would leave the chart; a label too close to the one
+  // before it is left out.
+  const texts = series.map((b) => bucketLabel(b.start, bucket, interval));
+  const widths = texts.map(textWidth(box));
+  const GAP = 12;
+  const dx = n > 1 ? iw / (n - 1) : iw;
+  const every = Math.max(1, Math.ceil((Math.max(...widths, 0) + GAP) / dx));
+  const spanOf = (i, anchor) => (anchor === 'start' ? [x(i), x(i) + widths[i]] : anchor === 'end' ? [x(i) - widths[i], x(i)] : [x(i) - widths[i] / 2, x(i) + widths[i] / 2]);
+  const shown = [];
+  for (let i = 0; i < n - 1; i += every) {
+    const anchor = i === 0 && x(0) - widths[0] / 2 < 0 ? 'start' : 'middle';
+    const sp = spanOf(i, anchor);
+    if (!shown.length || sp[0] >= shown[shown.length - 1].sp[1] + GAP) shown.push({ i, anchor, sp });
+  }
+  // The last bucket is labelled too, in place of the middle ones it would
+  // touch (never of the first: then it goes without).
+  if (n > 1) {
+    const anchor = x(n - 1) + widths[n - 1] / 2 > W ? 'end' : 'middle';
+    const sp = spanOf(n - 1, anchor);
+    while (shown.length > 1 && shown[shown.length - 1].sp[1] + GAP > sp[0]) shown.pop();
+    if (shown[shown.length - 1].sp[1] + GAP <= sp[0]) shown.push({ i: n - 1, anchor, sp });
+  } else shown.push({ i: 0, anchor: 'middle' });
+  for (const { i, anchor } of shown) {
+    svg.appendChild(s('text', { x: x(i), y: H - 8, 'text-anchor': anchor, class: 'axis' }, texts[i]));
+  }
   const pts = vals.map((v, i) => [x(i), y(v)]);
   const line = pts.map((p, i) => (i ? 'L' : 'M') + p[0].toFixed(1) + ',' + p[1].toFixed(1)).join('');
   const area = line + `L${x(n - 1).toFixed(1)},${y(0)}L${x(0).toFixed(1)},${y(0)}Z`;

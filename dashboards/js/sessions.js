@@ -249,7 +249,7 @@ async function renderSession(el, ctx) {
   const t1 = Date.parse(x.end);
   body.appendChild(h('div.view-head.sess-head',
     h('h1', 'Session #' + x.id),
-    h('p.muted', new Date(t0).toLocaleString(), ' · ', fmt.dur(x.duration_ms / 1000), ' · ', fmt.n(x.page_count) + ' pages · ', fmt.n(x.event_count) + ' events',
+    h('p.muted', fmt.time(t0), ' · ', fmt.dur(x.duration_ms / 1000), ' · ', fmt.n(x.page_count) + ' pages · ', fmt.n(x.event_count) + ' events',
       x.source && x.source !== 'tracker' ? ' · source: ' + x.source : '')));
 
   const firstPv = events.find((e) => e.type === 'pageview') || {};

@@ -67,6 +67,8 @@ const axisBoxes = () => page.evaluate(() => [...document.querySelectorAll('#sess
   .map((t) => { const r = t.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; })
   .sort((a, b) => a[0] - b[0]));
 const axisClear = async () => { const b = await axisBoxes(); return b.length >= 2 && b.every((x, i) => i === 0 || x[0] >= b[i - 1][1]); };
+// Apart, not just not overlapping: "Nov 22Nov 23" touches.
+const axisApart = (b, gap = 4) => b.length >= 2 && b.every((x, i) => i === 0 || x[0] - b[i - 1][1] >= gap);
 const q = (sel) => page.locator(sel);
 const go = async (hash) => { await page.evaluate((x) => { location.hash = x; }, hash); };
 const shot = async (name) => {
@@ -146,6 +148,11 @@ await step('overview', async () => {
   const rate = (await q('[data-kpi=conversion_rate] .kpi-value').textContent()).trim();
   check('overview shows the conversion rate of the API', !!api.goals && rate === pct(api.goals.conversion_rate), { shown: rate, api: api.goals && api.goals.conversion_rate });
   check('overview lists the goals', (await q('#overview-goals .barlist-row').count()) === ((api.goals && api.goals.goals) || []).length);
+  // A goal reads as its path (or event), not as its regex; the pattern
+  // itself is in the title.
+  const goalLabels = await q('#overview-goals .bl-label').evaluateAll((els) => els.map((e) => [e.textContent, e.getAttribute('title')]));
+  check('overview goals read as paths or events, their patterns in the title', goalLabels.length > 0 && goalLabels.every(([text, raw], i) => raw === api.goals.goals[i].goal
+    && (raw.startsWith('event:') ? text === raw.slice(6) + ' (event)' : text.startsWith('/') && !/[\^$|()\\[\]]/.test(text))), goalLabels);
   check('the time axis labels do not overlap', await axisClear(), await axisBoxes());
   // Every table can be downloaded as CSV: the entry pages, as shown.
   const entryCard = q('section.card:has(h2:text-is("Top entry pages"))');
@@ -154,6 +161,19 @@ await step('overview', async () => {
   const shownRows = await entryCard.locator('.barlist-row').count();
   check('a table downloads as CSV, header first, a line per row', csv[0] === 'Page,Sessions' && csv.length === shownRows + 1 && /^\/[^,]*,\d+$/.test(csv[1]), { head: csv.slice(0, 3), lines: csv.length, shownRows, name: dl.suggestedFilename() });
   check('every table card has a CSV button', (await page.evaluate(() => [...document.querySelectorAll('#view .card')].filter((c) => c.querySelector('table, [role=table]') && c.querySelector(':scope > .card-head') && !c.querySelector('.csv-btn')).length)) === 0);
+  // The CSV button stays on its title's line (a note beside the title goes
+  // under it instead), at the widths where the cards are three abreast.
+  const offLine = [];
+  for (const w of [1440, 1360]) {
+    await page.setViewportSize({ width: w, height: 900 });
+    await page.waitForTimeout(250);
+    offLine.push(...await page.evaluate(() => [...document.querySelectorAll('#view .card-head')].filter((hd) => hd.querySelector('.csv-btn')).map((hd) => {
+      const t = hd.querySelector('h2').getBoundingClientRect(), b = hd.querySelector('.csv-btn').getBoundingClientRect();
+      return b.top < t.bottom && b.bottom > t.top ? null : hd.querySelector('h2').textContent + ' @' + innerWidth;
+    }).filter(Boolean)));
+  }
+  await page.setViewportSize({ width: 1360, height: 900 });
+  check('card CSV buttons stay on the title line', offLine.length === 0, offLine);
   // Notes on the timeline: one made through the API is drawn on the chart
   // and listed; one added with the form appears; removing it works.
   const made = await fetch(BASE + `/api/sites/${site}/annotations`, { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' },
@@ -184,6 +204,28 @@ await step('overview', async () => {
   }
   await page.setViewportSize({ width: 1360, height: 900 });
   check('the time axis labels do not overlap over all time', crowded.length === 0, crowded);
+  // Thirty days by day at 1440 px (and other widths): no two axis labels
+  // overlap or touch ("Nov 22Nov 23"), their boxes compared.
+  await go(`#/overview?site=${site}&range=30d`);
+  await q('#sessions-chart svg').waitFor(T);
+  const crowded30 = [];
+  for (const w of [1440, 1600, 1360, 1280, 1200, 1100, 1024, 900, 768, 390]) {
+    await page.setViewportSize({ width: w, height: 900 });
+    await page.waitForTimeout(250);
+    const boxes = await axisBoxes();
+    if (!axisApart(boxes)) crowded30.push({ width: w, boxes });
+    if (w === 1440) check('30 days at 1440 px: several axis labels, none overlapping', boxes.length >= 4 && axisApart(boxes), boxes);
+  }
+  await page.setViewportSize({ width: 1360, height: 900 });
+  check('the time axis labels stay apart over 30 days at every width', crowded30.length === 0, crowded30);
+  // A range with no traffic: rates and averages are no figure ("–"), and
+  // the countries card does not blame GeoIP.
+  await go(`#/overview?site=${site}&range=custom&from=2001-01-01&to=2001-01-31`);
+  await page.waitForFunction(() => document.querySelector('[data-kpi=sessions] .kpi-value') && document.querySelector('[data-kpi=sessions] .kpi-value').textContent === '0', null, T);
+  const emptyKpis = await page.evaluate(() => ['bounce_rate', 'mean_duration', 'views_per'].map((k) => document.querySelector(`[data-kpi=${k}] .kpi-value`).textContent));
+  check('an empty range shows no bounce rate or duration', emptyKpis.every((t) => t === '–'), emptyKpis);
+  const countriesEmpty = await q('section.card:has(h2:text-is("Countries"))').textContent();
+  check('an empty range: the countries card says so, not GeoIP', /No sessions in this range/.test(countriesEmpty) && !/GeoIP/.test(countriesEmpty), countriesEmpty);
   await go(`#/overview?site=${site}&range=7d`);
   await q('#sessions-chart svg').waitFor(T);
   const pv = (await q('[data-kpi=page_views] .kpi-value').textContent()).replace(/[^\d]/g, '');
@@ -255,6 +297,14 @@ await step('journeys', async () => {
   const fills = await page.evaluate(() => [...document.querySelectorAll('svg.sankey .node > rect:first-child')].map((r) => r.getAttribute('fill')));
   const served = new Set(graph.nodes.map((n) => n.colour));
   check('sankey nodes use the server colours', fills.length > 0 && fills.every((f) => served.has(f)), { fills: [...new Set(fills)], served: [...served] });
+  // Every node can be named: a label where there is room, and a title.
+  const unnamed = await page.evaluate(() => [...document.querySelectorAll('svg.sankey .node')].filter((g) => {
+    const t = g.querySelector(':scope > title');
+    return !t || !t.textContent.startsWith(g.dataset.page || 'Other pages');
+  }).length);
+  check('every sankey node has a title naming it', unnamed === 0, unnamed);
+  const unlabelled = await q('svg.sankey .node:not(:has(text.node-label))').count();
+  check('every sankey node of the demo is labelled', unlabelled === 0, unlabelled);
   await shot('journeys');
   // Expand an "other" node if there is one.
   if (await q('svg.sankey .node.other').count()) {
@@ -318,6 +368,12 @@ await step('funnels', async () => {
   // The suggested funnel ends at the goal (the thank-you page).
   const suggestedLast = await q('#funnel-editor .fe-row').last().locator('input.step-input').inputValue();
   check('the suggested funnel ends at the goal page', suggestedLast.includes('thank'), suggestedLast);
+  // Its steps are escaped paths ("^/cart\.html$"): the results read them as
+  // paths, the pattern in the title.
+  await q('#funnel-steps .fstep .fstep-re').first().waitFor(T);
+  const suggestedShown = await q('#funnel-steps .fstep .fstep-re').evaluateAll((els) => els.map((e) => [e.textContent, e.getAttribute('title')]));
+  check('suggested funnel steps read as paths', suggestedShown.length >= 2 && suggestedShown.every(([text, raw]) => /^\^\/.*\$$/.test(raw) && text.startsWith('/') && !/[\^$\\]/.test(text))
+    && suggestedShown[suggestedShown.length - 1][0] === suggestedLast.replace(/^\^/, '').replace(/\$$/, '').replace(/\\(.)/g, '$1'), suggestedShown);
   // Define a three-step funnel on the page.
   while ((await q('#funnel-editor .fe-row').count()) < 3) await q('#funnel-add').click();
   while ((await q('#funnel-editor .fe-row').count()) > 3) await q('#funnel-editor .fe-row').last().locator('button[aria-label="Remove step"]').click();
@@ -381,7 +437,8 @@ await step('funnels, deeper', async () => {
     && (await q('#funnel-editor .fe-row').last().locator('input.step-optional').count()) === 0);
   await q('#funnel-run').click();
   await page.waitForFunction(() => document.querySelectorAll('#funnel-steps .fstep').length === 3
-    && document.querySelector('#funnel-steps .fstep:last-child .fstep-re').textContent === 'event:purchase', null, T);
+    && document.querySelector('#funnel-steps .fstep:last-child .fstep-re').getAttribute('title') === 'event:purchase', null, T);
+  check('an event step reads as the event', (await q('#funnel-steps .fstep:last-child .fstep-re').textContent()) === 'purchase (event)');
   const plain = await askFunnel(defOf());
   const shown1 = await shownSteps();
   check('event funnel: the shown step counts equal the API', JSON.stringify(shown1) === JSON.stringify(plain.steps.map((x) => x.sessions)), { shown: shown1, api: plain.steps.map((x) => x.sessions) });
@@ -556,6 +613,12 @@ await step('conversions', async () => {
   // A goal is one column of the breakdown, cut on screen, whole in its title.
   const titles = await q('#goals-card table th .goal-head').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
   check('goal columns carry the whole goal', JSON.stringify(titles) === JSON.stringify(goals.goals.map((g) => g.goal)), titles);
+  // The goals read as paths or events, in the list and the column heads.
+  const readable = (text, raw) => (raw.startsWith('event:') ? text === raw.slice(6) + ' (event)' : text.startsWith('/') && !/[\^$|()\\[\]]/.test(text));
+  const listed = await q('#goal-list .bl-label').evaluateAll((els) => els.map((e) => [e.textContent, e.getAttribute('title')]));
+  const heads = await q('#goals-card table th .goal-head').evaluateAll((els) => els.map((e) => [e.textContent, e.getAttribute('title')]));
+  check('goals read as paths or events, not regexes', listed.length === goals.goals.length && listed.every(([t, raw], i) => raw === goals.goals[i].goal && readable(t, raw))
+    && heads.every(([t, raw]) => readable(t, raw)), { listed, heads });
   check('goals broken down by channel first', (await columnSum('#goals-card .goals-groups', 1)) === goals.sessions);
   // The revenue card: revenue and orders of the report, in its currency.
   const revenue = (await q('#revenue-kpis [data-kpi=revenue] .kpi-value').textContent()).replace(/[^\d.]/g, '');
@@ -709,6 +772,8 @@ await step('compare with an earlier range', async () => {
   check('the goals headline shows the earlier conversions', (await q('#goals-compare').getAttribute('data-converted')) === String(goalsApi.compare.previous.converted),
     { shown: await q('#goals-compare').getAttribute('data-converted'), api: goalsApi.compare.previous.converted });
   check('each goal shows its change', (await q('#goal-list .barlist-row .delta').count()) === goalsApi.goals.length);
+  const hadBefore = await q('#goals-compare').textContent();
+  check('an earlier range with sessions shows its conversions', !goalsApi.compare.previous.sessions || hadBefore.includes(' of '), hadBefore);
   check('the breakdowns have a change column', (await q('#goals-card .goals-groups th:text-is("Change")').count()) === 1 && (await q('#revenue-card .revenue-groups th:text-is("Change")').count()) === 1);
   await shot('compare-conversions');
 
@@ -720,6 +785,12 @@ await step('compare with an earlier range', async () => {
   const bounceNone = await q('[data-kpi=bounce_rate] .delta').getAttribute('data-dir');
   check('an empty earlier range: counts are new, rates have none', newText === '▲ new' && bounceNone === 'none'
     && (await q('[data-kpi=bounce_rate] .delta').getAttribute('class')).includes('same'), { newText, bounceNone });
+  // The goals headline says so in words, not "0 of 0 sessions (–)".
+  await go(`#/conversions?site=${site}&range=7d&compare=previous`);
+  await q('#goals-compare').waitFor(T);
+  const noBefore = await q('#goals-compare').textContent();
+  check('an empty earlier range is said plainly in conversions', (await q('#goals-compare').getAttribute('data-sessions')) === '0'
+    && noBefore.includes('no sessions in the earlier range') && !noBefore.includes('0 of 0'), noBefore);
 
   // At 390 px the compared views still fit.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -804,13 +875,26 @@ await step('sessions', async () => {
     check('fallback listing explained', await q('#search-fallback').isVisible());
   }
   await shot('sessions');
+  const listedStart = await q('#sessions-table tbody tr a.sess-link').first().textContent();
   await q('#sessions-table tbody tr a.sess-link').first().click();
   await q('#session-timeline .tl-seg').first().waitFor(T);
   const segs = await q('#session-timeline .tl-seg').count();
   check('session timeline shows pages', segs > 0, segs);
   check('session events listed', (await q('#session-pages li.pv').count()) === segs);
   check('session source shown', (await q('#sess-source').textContent()).length > 0);
+  // The session's start reads as it did in the list (one formatter).
+  const headLine = await q('.sess-head p').textContent();
+  check('the session header dates the session as the list does', headLine.startsWith(listedStart + ' · '), { list: listedStart, head: headLine });
   await shot('session');
+  // On a phone every page path of the pages list keeps a readable width
+  // (the times and links go under it).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  const pathWidths = await q('#session-pages .pv-path').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().width)));
+  check('session page paths are readable on a phone', pathWidths.length > 0 && pathWidths.every((w) => w >= 120), pathWidths);
+  const fitSession = await measureFit(page, '#signout-btn');
+  check('the session view fits a phone', fitSession.scroll <= fitSession.width && fitSession.onScreen, fitSession);
+  await page.setViewportSize({ width: 1360, height: 900 });
   if (searchSupported) {
     await go(`#/sessions?site=${site}&range=7d&q=${encodeURIComponent('page:(')}`);
     expectHttpErrors++;
@@ -864,6 +948,11 @@ await step('phone width', async () => {
     const m = { scroll: f.scroll, width: f.width, signout: f.onScreen, wide: f.wide };
     check(`${view} fits a phone`, m.scroll <= m.width && m.signout, m);
     if (view === 'overview') check('the time axis labels do not overlap on a phone', await axisClear(), await axisBoxes());
+    if (view === 'stages') {
+      await q('#stage-settings .ss-row textarea').first().waitFor(T);
+      const ws = await q('#stage-settings .ss-row textarea').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().width)));
+      check('stage pattern boxes are usable on a phone', ws.length > 0 && ws.every((w) => w >= 250), ws);
+    }
     // Card titles are whole: none is squeezed into a clipped sliver.
     const cut = await page.evaluate(() => [...document.querySelectorAll('.card-head h2')]
       .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().width < 80).map((e) => e.textContent));
@@ -901,6 +990,17 @@ await step('sign-out and 401', async () => {
   await page.waitForTimeout(300);
   expectHttpErrors--;
   check('401 returns to sign-in', !(await q('#app').isVisible()));
+  // On a phone the sign-in card shows the brand word, not the logo alone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const brandW = await page.evaluate(() => {
+    const word = [...document.querySelector('#signin .brand').childNodes].find((n) => n.nodeType === 3 && n.textContent.trim() === 'trailmap');
+    if (!word) return 0;
+    const r = document.createRange();
+    r.selectNodeContents(word);
+    return r.getBoundingClientRect().width;
+  });
+  check('the sign-in brand keeps its word on a phone', brandW > 50, brandW);
+  await page.setViewportSize({ width: 1360, height: 900 });
 });
 
 await browser.close();
