@@ -46,6 +46,9 @@
 //!   [`service::conversions`] (the one syntax of goals and event steps,
 //!   `event:NAME KEY=VALUE` or a page regex, resolved against the engine's
 //!   codes; the `events`, `goals` and `revenue` reports),
+//!   [`service::insights`] (`contrast`: two groups of sessions written as
+//!   text, resolved against goals, targets and a dimension's codes, held
+//!   against each other by [`mine::contrast`]),
 //!   [`service::funnels`] (saved funnels, from [`store::funnels`]: a
 //!   funnel's definition as the API's query string),
 //!   [`service::live`] (the realtime view and the install check, from
@@ -112,7 +115,11 @@
 //!   [`mine::conversions`] counts goals, events and revenue per group;
 //!   [`mine::stitch`] joins a visitor's sessions of a day for
 //!   `unit=visitor`; [`mine::funnel`] walks page and event steps, optional
-//!   steps and step windows as one small dynamic program per journey. [`mine::budget`] holds
+//!   steps and step windows as one small dynamic program per journey.
+//!   [`mine::contrast`] counts pages, events and candidate patterns (each
+//!   group's top PrefixSpan patterns, then counted exactly in both through
+//!   a trie) in two groups and tests them with [`mine::stats`] (Fisher's
+//!   exact test, Benjamini-Hochberg). [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
 //!   goals), the same for every door; [`mine::cancel`] is the deadline and
 //!   hang-up flag long mining loops check. It uses only [`event`].

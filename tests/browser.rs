@@ -346,6 +346,33 @@ fn sites_install_check_and_realtime_work_in_the_browser() {
     assert_eq!(summary["ok"], true, "{summary}");
 }
 
+/// The Contrast view in the real browser over the demo's traffic: its
+/// headline and first rows are the API's, a row's session link finds the
+/// sessions it counted, the pickers reach the API's answers and its
+/// errors, and it fits a phone.
+#[test]
+fn the_contrast_view_shows_what_sets_buyers_apart() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(160);
+    // The search index follows the store within a second.
+    for _ in 0..100 {
+        let r = demo_get_json(&demo, "/api/sites/shop/sessions?q=");
+        if r["total"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/contrast");
+    let summary = run_script(
+        "contrast.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
 /// A session full of script and HTML payloads, in the real browser: shown
 /// as text on every view, never run, never turned into markup.
 #[test]
