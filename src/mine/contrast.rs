@@ -241,13 +241,35 @@ pub(crate) fn contrast(
                 .enumerate()
                 .map(|(k, chunk)| {
                     scope.spawn(move || {
+                        // Only the candidates' pages matter, and many
+                        // sessions are the same sequence of them: each
+                        // distinct one is walked once, with how many
+                        // sessions it stands for and their tokens.
+                        let mut distinct: FxHashMap<Vec<PageId>, (u32, u64)> = FxHashMap::default();
+                        let mut kept: Vec<PageId> = Vec::new();
+                        for (i, seq) in chunk.iter().enumerate() {
+                            kept.clear();
+                            kept.extend(seq.iter().copied().filter(|p| trie.has(*p)));
+                            if kept.len() < 2 {
+                                continue;
+                            }
+                            let tok = token(g, (k * run + i) as u32);
+                            match distinct.get_mut(kept.as_slice()) {
+                                Some((n, sum)) => {
+                                    *n += 1;
+                                    *sum = sum.wrapping_add(tok);
+                                }
+                                None => {
+                                    distinct.insert(kept.clone(), (1, tok));
+                                }
+                            }
+                        }
                         let mut support = vec![0u32; trie.candidates];
                         let mut prints = vec![0u64; trie.candidates];
-                        for (i, seq) in chunk.iter().enumerate() {
-                            let tok = token(g, (k * run + i) as u32);
+                        for (seq, (n, sum)) in &distinct {
                             trie.count(seq, |c| {
-                                support[c] += 1;
-                                prints[c] = prints[c].wrapping_add(tok);
+                                support[c] += n;
+                                prints[c] = prints[c].wrapping_add(*sum);
                             });
                         }
                         (support, prints)
@@ -391,6 +413,8 @@ struct Trie {
     nodes: Vec<Node>,
     /// How many candidates it holds.
     candidates: usize,
+    /// Whether a page is in any candidate (by page id).
+    pages: Vec<bool>,
 }
 
 struct Node {
@@ -431,10 +455,24 @@ impl Trie {
             }
             nodes[at].candidate = Some(c);
         }
+        let mut pages = Vec::new();
+        for node in &nodes[1..] {
+            let p = node.page as usize;
+            if pages.len() <= p {
+                pages.resize(p + 1, false);
+            }
+            pages[p] = true;
+        }
         Trie {
             nodes,
             candidates: candidates.len(),
+            pages,
         }
+    }
+
+    /// Whether `page` is in any candidate.
+    fn has(&self, page: PageId) -> bool {
+        self.pages.get(page as usize).copied().unwrap_or(false)
     }
 
     /// Calls `found` with every candidate in `seq`, once each.
