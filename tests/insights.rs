@@ -348,3 +348,108 @@ fn contrast_finds_the_habit_that_sets_the_groups_apart() {
     let (ok, _, err) = run_cli(&s.db, &["contrast", "--site", SITE, "--a", "rest"]);
     assert!(!ok && err.contains("rest"), "{err}");
 }
+
+/// `why`: sessions reach the cart; of those that do not buy, most
+/// rage-click on the shipping step and leave there, some bounce back from
+/// the help page and leave, some leave quietly. Sessions that never reach
+/// the cart are not asked about, whatever they did.
+#[test]
+fn why_ranks_the_planted_exit_cause_first() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    let start = now_ms() - 3_600_000;
+    let (mut rage, mut quick_back, mut quiet, mut bought) = (vec![], vec![], vec![], 0);
+    for i in 0..400i64 {
+        let t = start + i * 5_000;
+        let sid = format!("why{i}");
+        let mut events = vec![pageview(t, "/", "https://www.google.com/")];
+        let mut at = |dt: i64, path: &str| events.push(pageview(t + dt, path, ""));
+        match i % 8 {
+            // Bouncers with rage: never at the cart.
+            7 => {
+                at(2_000, "/product/1.html");
+                events.push(click(t + 3_000, 10.0, 10.0, "#buy", true));
+            }
+            0 | 4 => {
+                at(2_000, "/cart.html");
+                at(4_000, "/checkout/shipping.html");
+                at(6_000, "/thank-you.html");
+                bought += 1;
+            }
+            1..=3 => {
+                at(2_000, "/cart.html");
+                at(4_000, "/checkout/shipping.html");
+                events.push(click(t + 5_000, 10.0, 10.0, "#shipping", true));
+                rage.push(sid.clone());
+            }
+            5 => {
+                at(2_000, "/cart.html");
+                at(4_000, "/help.html");
+                at(7_000, "/cart.html");
+                quick_back.push(sid.clone());
+            }
+            _ => {
+                at(2_000, "/cart.html");
+                quiet.push(sid.clone());
+            }
+        }
+        let r = s.collect(&batch(&sid, &events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let report = s.get_json("/api/sites/shop/why?breakdown=device");
+    assert_eq!(report["at"], "stage:decision", "{report}");
+    let left = rage.len() + quick_back.len() + quiet.len();
+    assert_eq!(report["reached"], left + bought);
+    assert_eq!(report["converted"], bought);
+    assert_eq!(report["left"], left);
+    let reasons = report["reasons"].as_array().unwrap();
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["rage_clicks", "quick_back", "no_sign"], "{report}");
+    let first = &reasons[0];
+    assert_eq!(first["sessions"], rage.len());
+    assert_eq!(first["exits"][0]["value"], "/checkout/shipping.html");
+    assert_eq!(first["exits"][0]["sessions"], rage.len());
+    assert_eq!(first["groups"][0]["value"], "desktop");
+    assert_eq!(reasons[1]["sessions"], quick_back.len());
+    assert_eq!(reasons[1]["exits"][0]["value"], "/cart.html");
+    assert_eq!(reasons[2]["sessions"], quiet.len());
+
+    // The examples are sessions with the reason: the newest ten.
+    let examples = first["examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 10);
+    for id in examples {
+        let detail = s.get_json(&format!("/api/sites/shop/sessions/{id}"));
+        let pages = detail.to_string();
+        assert!(
+            pages.contains("/checkout/shipping.html") && !pages.contains("/thank-you.html"),
+            "{detail}"
+        );
+    }
+
+    // Another decision point, and the client's mistakes.
+    let help = s.get_json("/api/sites/shop/why?at=%5E%2Fhelp");
+    assert_eq!(help["reached"], quick_back.len(), "{help}");
+    for (query, status, says) in [
+        ("at=stage:nowhere", 404, "no stage"),
+        ("at=%5E(", 400, "at"),
+        ("top=0", 400, "top"),
+    ] {
+        let r = s.get(&format!("/api/sites/shop/why?{query}"));
+        assert_eq!(r.status, status, "{query}: {}", r.body);
+        assert!(r.body.contains(says), "{query}: {}", r.body);
+    }
+
+    // The CLI answers as the API does.
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &["why", "--site", SITE, "--breakdown", "device", "--json"],
+    );
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cli, report);
+    let (ok, out, err) = run_cli(&s.db, &["why", "--site", SITE]);
+    assert!(ok, "{err}");
+    assert!(out.contains("rage-clicked"), "{out}");
+}

@@ -85,6 +85,10 @@ enum Command {
     /// default): pages, events and patterns one group goes through more,
     /// with exact counts and significance.
     Contrast(ReportArgs<ContrastArgs>),
+    /// Why sessions that reached a decision point (the decision stage by
+    /// default) left without converting: reasons from their last views,
+    /// with their exit pages, segments and example sessions.
+    Why(ReportArgs<WhyArgs>),
     /// Find sessions by what happened in them (see README: Search).
     Search(SearchArgs),
     /// Rebuild the session search index from the database.
@@ -188,6 +192,21 @@ pub struct ContrastArgs {
     /// The longest pattern, 2 to 6 pages.
     #[arg(long, default_value_t = bounds::CONTRAST_MAX_LEN.default)]
     max_len: usize,
+}
+
+/// `why`: the decision point and the tables' sizes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WhyArgs {
+    /// Where the sessions counted got to: stage:NAME (stage:decision, the
+    /// default) or a target (^/cart, event:begin_checkout).
+    #[arg(long)]
+    at: Option<String>,
+    /// The reasons per value of this dimension too.
+    #[arg(long, value_enum)]
+    breakdown: Option<crate::event::Dimension>,
+    /// Exit pages and segments listed per reason, 1 to 100.
+    #[arg(long, default_value_t = bounds::WHY_TOP.default)]
+    top: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -621,6 +640,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 b: Segment::parse("b", &o.b)?,
                 top: o.top,
                 max_len: o.max_len,
+            });
+            reports::report(store, &file, &a, req)
+        }
+        Command::Why(a) => {
+            let o = &a.options;
+            let req = R::Why(crate::service::request::WhyRequest {
+                at: o.at.clone(),
+                breakdown: o.breakdown,
+                top: o.top,
             });
             reports::report(store, &file, &a, req)
         }

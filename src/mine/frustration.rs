@@ -140,10 +140,12 @@ pub(crate) struct FrustrationReport {
 
 /// The signals of one journey: per view, and for the session.
 #[derive(Default)]
-struct JourneySignals {
-    quick_back: Vec<bool>,
-    in_loop: Vec<bool>,
-    session: SessionFrustration,
+pub(crate) struct JourneySignals {
+    /// Per view: left within 10 s back to the page before (B of A B A).
+    pub quick_back: Vec<bool>,
+    /// Per view: part of an A B A B round.
+    pub in_loop: Vec<bool>,
+    pub session: SessionFrustration,
 }
 
 #[cfg(test)]
@@ -157,7 +159,7 @@ impl JourneySignals {
     /// The signals of `j`, in the vectors of the journey before (a report
     /// walks ten million journeys: two allocations each were a third of
     /// its time).
-    fn fill(&mut self, j: JourneyRef<'_>) {
+    pub(crate) fn fill(&mut self, j: JourneyRef<'_>) {
         let n = j.pages.len();
         self.quick_back.clear();
         self.quick_back.resize(n, false);

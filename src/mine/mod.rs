@@ -24,6 +24,7 @@ pub(crate) mod patterns;
 pub(crate) mod stages;
 pub(crate) mod stats;
 pub(crate) mod stitch;
+pub(crate) mod why;
 
 use crate::event::{Millis, PageSignals};
 

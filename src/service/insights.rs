@@ -1,5 +1,7 @@
-//! Insights for both doors: `contrast`, what separates two groups of
-//! sessions (buyers against the rest by default), over an [`Analysis`].
+//! Insights for both doors, over an [`Analysis`]: `contrast`, what
+//! separates two groups of sessions (buyers against the rest by default),
+//! and `why`, the reasons of the sessions that reached a decision point
+//! and left without converting ([`crate::mine::why`]).
 //!
 //! The groups are written as text ([`Segment`]) and resolved here against
 //! the site's goals, pages, events and the breakdown's codes; mining
@@ -13,11 +15,12 @@ use serde::Serialize;
 
 use super::analysis::Analysis;
 use super::error::{Result, ServiceError};
-use super::request::{ContrastRequest, Segment};
+use super::request::{ContrastRequest, Segment, WhyRequest};
 use super::table::{Cell, Table, Tables};
 use crate::event::{Dimension, TargetSpec};
 use crate::mine::contrast::{self, ContrastQuery, Contrasted, Item, Side};
 use crate::mine::conversions::Target;
+use crate::mine::why;
 use crate::mine::{ratio, JourneyRef, PageId, NO_CODE};
 
 /// Sessions `contrast` walks before it samples.
@@ -36,6 +39,8 @@ const CANDIDATE_SESSIONS: usize = 50_000;
 enum Member {
     Targets(Vec<Target>),
     Group(u32),
+    /// Sessions that viewed one of these pages (by page id).
+    Pages(Vec<bool>),
     Rest,
 }
 
@@ -44,6 +49,10 @@ impl Member {
         match self {
             Member::Targets(t) => t.iter().any(|t| t.reached(j)),
             Member::Group(code) => j.group == *code,
+            Member::Pages(pages) => j
+                .pages
+                .iter()
+                .any(|p| pages.get(*p as usize).copied().unwrap_or(false)),
             Member::Rest => false,
         }
     }
@@ -395,6 +404,216 @@ impl ContrastReport {
                 ("items tested", (self.tested as u64).into()),
             ],
             tables: vec![t],
+        }
+    }
+}
+
+/// Where `why` starts when not told: the stage of this name, else the
+/// deepest stage that is not a side stage.
+const DECISION_STAGE: &str = "decision";
+
+impl Analysis {
+    /// `why`: the reasons of the sessions that reached `at` and did not
+    /// convert, each with its share, exit pages, segments and sessions.
+    pub(crate) fn why(&self, r: &WhyRequest) -> Result<WhyReport> {
+        let (at, reached) = self.decision_point(r.at.as_deref())?;
+        let goals: Vec<Target> = self.goal_targets()?.into_iter().map(|(_, t)| t).collect();
+        let counts = why::why(
+            &*self.journeys,
+            |j| reached.holds(j),
+            |j| goals.iter().any(|g| g.reached(j)),
+            &self.cancel,
+        );
+        self.finished()?;
+        let top_of = |map: &rustc_hash::FxHashMap<u32, u32>| {
+            let mut rows: Vec<(u32, u32)> = map.iter().map(|(k, v)| (*k, *v)).collect();
+            rows.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+            rows.truncate(r.top);
+            rows
+        };
+        let mut reasons: Vec<WhyRow> = counts
+            .reasons
+            .iter()
+            .filter(|(_, c)| c.sessions > 0)
+            .map(|(reason, c)| WhyRow {
+                reason: reason.code(),
+                label: reason.label(),
+                sessions: c.sessions,
+                share: ratio(c.sessions, counts.left),
+                exits: top_of(&c.exits)
+                    .into_iter()
+                    .map(|(page, n)| WhyCount {
+                        value: self.name(page),
+                        sessions: n,
+                        share: ratio(n, c.sessions),
+                    })
+                    .collect(),
+                groups: r.breakdown.map(|dim| {
+                    top_of(&c.groups)
+                        .into_iter()
+                        .map(|(code, n)| {
+                            let left = counts.left_by_group.get(&code).copied().unwrap_or(0);
+                            WhyCount {
+                                value: self.group_name(Some(dim), code),
+                                sessions: n,
+                                // Of that segment's sessions that left.
+                                share: ratio(n, left),
+                            }
+                        })
+                        .collect()
+                }),
+                examples: c.examples.clone(),
+            })
+            .collect();
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.sessions));
+        Ok(WhyReport {
+            at,
+            reached: counts.reached,
+            converted: counts.converted,
+            left: counts.left,
+            breakdown: r.breakdown.map(|d| d.as_str()),
+            reasons,
+        })
+    }
+
+    /// The decision point as written back (`stage:decision`), and who
+    /// reached it.
+    fn decision_point(&self, at: Option<&str>) -> Result<(String, Member)> {
+        let stage_named = |name: &str| {
+            self.settings
+                .stages
+                .iter()
+                .position(|s| s.name.eq_ignore_ascii_case(name))
+        };
+        let stage = match at {
+            Some(text) => match text.strip_prefix("stage:") {
+                Some(name) => Some(stage_named(name.trim()).ok_or_else(|| {
+                    let names: Vec<&str> = self
+                        .settings
+                        .stages
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    ServiceError::NotFound(format!(
+                        "at: no stage {name:?} (the site's stages: {})",
+                        names.join(", ")
+                    ))
+                })?),
+                None => {
+                    let spec = TargetSpec::parse(text).map_err(ServiceError::invalid)?;
+                    let target = self.target(&spec, None)?;
+                    return Ok((text.to_string(), Member::Targets(vec![target])));
+                }
+            },
+            None => stage_named(DECISION_STAGE)
+                .or_else(|| self.settings.stages.iter().rposition(|s| !s.side)),
+        };
+        let Some(stage) = stage else {
+            return Err(ServiceError::invalid(
+                "at: the site has no journey stages; name a page or an event (at=^/cart)",
+            ));
+        };
+        let map = self.stage_map()?;
+        let pages: Vec<bool> = map.of.iter().map(|s| *s == Some(stage as u8)).collect();
+        Ok((
+            format!("stage:{}", self.settings.stages[stage].name),
+            Member::Pages(pages),
+        ))
+    }
+}
+
+/// `why`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct WhyReport {
+    /// The decision point: `stage:NAME` or the target as written.
+    pub at: String,
+    /// Sessions that reached it, those of them that converted, and the
+    /// rest, who left: the sessions the reasons are about.
+    pub reached: u32,
+    pub converted: u32,
+    pub left: u32,
+    pub breakdown: Option<&'static str>,
+    /// Most sessions first. A session has every reason its last views
+    /// show, so the shares may add up to more than 1.
+    pub reasons: Vec<WhyRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct WhyRow {
+    /// `error_page`, `rage_clicks`, `dead_clicks`, `quick_back`, `loop`,
+    /// `no_sign`.
+    pub reason: &'static str,
+    pub label: &'static str,
+    pub sessions: u32,
+    /// Of the sessions that left.
+    pub share: f64,
+    /// Where they left, most first (share of the reason's sessions).
+    pub exits: Vec<WhyCount>,
+    /// With a breakdown: the segments, most first (share of the segment's
+    /// sessions that left).
+    pub groups: Option<Vec<WhyCount>>,
+    /// The newest sessions with the reason (ids, for the player).
+    pub examples: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct WhyCount {
+    pub value: String,
+    pub sessions: u32,
+    pub share: f64,
+}
+
+impl WhyReport {
+    pub(crate) fn tables(&self) -> Tables {
+        let mut t = Table::new(
+            "reasons",
+            &[
+                "reason",
+                "sessions",
+                "share of left",
+                "left most on",
+                "examples",
+            ],
+        );
+        for r in &self.reasons {
+            let exits: Vec<String> = r
+                .exits
+                .iter()
+                .take(3)
+                .map(|e| format!("{} ({})", e.value, e.sessions))
+                .collect();
+            let examples: Vec<String> = r.examples.iter().take(3).map(|e| e.to_string()).collect();
+            t.row(vec![
+                r.label.into(),
+                r.sessions.into(),
+                Cell::Rate(r.share),
+                exits.join(", ").into(),
+                examples.join(" ").into(),
+            ]);
+        }
+        let mut tables = vec![t];
+        if let Some(dim) = self.breakdown {
+            let mut g = Table::new("segments", &[dim, "reason", "sessions", "share of left"]);
+            for r in &self.reasons {
+                for s in r.groups.iter().flatten() {
+                    g.row(vec![
+                        s.value.as_str().into(),
+                        r.reason.into(),
+                        s.sessions.into(),
+                        Cell::Rate(s.share),
+                    ]);
+                }
+            }
+            tables.push(g);
+        }
+        Tables {
+            summary: vec![
+                ("at", self.at.as_str().into()),
+                ("reached", self.reached.into()),
+                ("converted", self.converted.into()),
+                ("left", self.left.into()),
+            ],
+            tables,
         }
     }
 }

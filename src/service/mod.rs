@@ -316,6 +316,7 @@ impl Service {
             }
             ReportRequest::Funnel(f) => f.breakdown,
             ReportRequest::Contrast(c) => c.dimension(),
+            ReportRequest::Why(w) => w.breakdown,
             _ => None,
         };
         let unit = match req {
@@ -393,6 +394,7 @@ impl Service {
                 top,
             } => Report::Revenue(a.revenue(*breakdown, currency.as_deref(), *top)?),
             ReportRequest::Contrast(c) => Report::Contrast(a.contrast(c)?),
+            ReportRequest::Why(w) => Report::Why(a.why(w)?),
         };
         // A stopped mining function returns what it had: never show that.
         a.finished()?;

@@ -261,6 +261,7 @@ pub(crate) enum Report {
     Goals(super::conversions::GoalsReport),
     Revenue(super::conversions::RevenueReport),
     Contrast(super::insights::ContrastReport),
+    Why(super::insights::WhyReport),
 }
 
 impl Report {
@@ -578,6 +579,7 @@ impl Report {
             Report::Goals(r) => r.tables(),
             Report::Revenue(r) => r.tables(),
             Report::Contrast(r) => r.tables(),
+            Report::Why(r) => r.tables(),
         }
     }
 }

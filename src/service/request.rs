@@ -79,6 +79,8 @@ pub(crate) mod bounds {
     pub(crate) const CONTRAST_TOP: Bound<usize> = b("top", 10, 1, 100);
     /// The longest pattern `contrast` grows.
     pub(crate) const CONTRAST_MAX_LEN: Bound<usize> = b("max_len", 4, 2, 6);
+    /// Rows of each `why` reason's exit pages and segments.
+    pub(crate) const WHY_TOP: Bound<usize> = b("top", 5, 1, 100);
     /// Sessions in one page of a list or a search.
     pub(crate) const LIMIT: Bound<usize> = b("limit", 50, 1, 1000);
     /// How far into a search's hits a page may start.
@@ -347,6 +349,7 @@ pub(crate) enum ReportKind {
     Goals,
     Revenue,
     Contrast,
+    Why,
 }
 
 impl ReportKind {}
@@ -403,6 +406,42 @@ impl Segment {
             Segment::Reached(t) => format!("reached:{t}"),
             Segment::Dimension(d, v) => format!("{}={v}", d.as_str()),
         }
+    }
+}
+
+/// `why`: the reasons of the sessions that reached a decision point
+/// (`at`) and did not convert.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WhyRequest {
+    /// `stage:NAME`, or a target (a page pattern, `event:NAME`); none: the
+    /// site's decision stage.
+    pub at: Option<String>,
+    pub breakdown: Option<crate::event::Dimension>,
+    pub top: usize,
+}
+
+impl WhyRequest {
+    pub(crate) fn decode(p: &impl Params) -> Result<WhyRequest> {
+        Ok(WhyRequest {
+            at: p
+                .get("at")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
+            breakdown: p.choice("breakdown")?,
+            top: p.number(&bounds::WHY_TOP)?,
+        })
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        bounds::WHY_TOP.check(self.top)?;
+        if let Some(at) = &self.at {
+            if at.strip_prefix("stage:").is_none() {
+                crate::event::TargetSpec::parse(at)
+                    .map_err(|e| ServiceError::invalid(format!("at: {e}")))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -636,6 +675,8 @@ pub(crate) enum ReportRequest {
     },
     /// What separates two groups of sessions.
     Contrast(ContrastRequest),
+    /// Why sessions that reached a decision point left.
+    Why(WhyRequest),
 }
 
 impl ReportRequest {
@@ -691,6 +732,7 @@ impl ReportRequest {
                 top: p.number(&TOP)?,
             },
             ReportKind::Contrast => ReportRequest::Contrast(ContrastRequest::decode(p)?),
+            ReportKind::Why => ReportRequest::Why(WhyRequest::decode(p)?),
         })
     }
 
@@ -721,6 +763,7 @@ impl ReportRequest {
             }
             ReportRequest::Exits | ReportRequest::Stages => {}
             ReportRequest::Contrast(c) => c.check()?,
+            ReportRequest::Why(w) => w.check()?,
             ReportRequest::Journeys(g) => g.check()?,
             ReportRequest::Funnel(f) => f.check()?,
             ReportRequest::Frustration { worst } => {

@@ -1,0 +1,274 @@
+//! Why they left: for every session that reached a decision point and did
+//! not convert, the evidence just before its exit, as reason codes.
+//!
+//! A session carries every reason its last views show (so the shares can
+//! add up to more than 100%), or `no_sign` when they show none:
+//! - `error_page`: its last or next-to-last view was an error page;
+//! - `rage_clicks`, `dead_clicks`: on its exit page;
+//! - `quick_back`: it bounced back from a page within 10 s in its last
+//!   three views (A → B → A, B left fast), then left;
+//! - `loop`: its exit view closes an A → B → A → B round;
+//! - `no_sign`: none of these: it left quietly (what the page said, a
+//!   price, a shipping cost, is then the question; replay shows it).
+//!
+//! Counting is one pass; the reasons, their exit pages and their segments
+//! are small tables, so the answer's size does not grow with the site.
+
+use rustc_hash::FxHashMap;
+
+use super::cancel::Cancel;
+use super::frustration::JourneySignals;
+use super::{JourneyRef, JourneySet, PageId};
+
+/// The reasons, in the order they are listed when tied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Reason {
+    ErrorPage,
+    RageClicks,
+    DeadClicks,
+    QuickBack,
+    Loop,
+    NoSign,
+}
+
+impl Reason {
+    pub(crate) const ALL: [Reason; 6] = [
+        Reason::ErrorPage,
+        Reason::RageClicks,
+        Reason::DeadClicks,
+        Reason::QuickBack,
+        Reason::Loop,
+        Reason::NoSign,
+    ];
+
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Reason::ErrorPage => "error_page",
+            Reason::RageClicks => "rage_clicks",
+            Reason::DeadClicks => "dead_clicks",
+            Reason::QuickBack => "quick_back",
+            Reason::Loop => "loop",
+            Reason::NoSign => "no_sign",
+        }
+    }
+
+    /// What it says, for people.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Reason::ErrorPage => "hit an error page just before leaving",
+            Reason::RageClicks => "rage-clicked on the page they left",
+            Reason::DeadClicks => "clicked something dead on the page they left",
+            Reason::QuickBack => "bounced back from a page within 10 s, then left",
+            Reason::Loop => "went round in circles between two pages, then left",
+            Reason::NoSign => "left without a sign of trouble",
+        }
+    }
+}
+
+/// The reasons of one session that left, in [`Reason::ALL`] order.
+pub(crate) fn reasons_of(j: JourneyRef<'_>, signals: &mut JourneySignals) -> Vec<Reason> {
+    let n = j.pages.len();
+    let mut out = Vec::new();
+    if n == 0 {
+        return out;
+    }
+    signals.fill(j);
+    let last = n - 1;
+    if j.signals[last].error || (n >= 2 && j.signals[last - 1].error) {
+        out.push(Reason::ErrorPage);
+    }
+    if j.signals[last].rage_clicks > 0 {
+        out.push(Reason::RageClicks);
+    }
+    if j.signals[last].dead_clicks > 0 {
+        out.push(Reason::DeadClicks);
+    }
+    if signals.quick_back[n.saturating_sub(3)..].iter().any(|q| *q) {
+        out.push(Reason::QuickBack);
+    }
+    if signals.in_loop[last] {
+        out.push(Reason::Loop);
+    }
+    if out.is_empty() {
+        out.push(Reason::NoSign);
+    }
+    out
+}
+
+/// The sessions behind a reason kept as examples, newest (largest id)
+/// first.
+pub(crate) const EXAMPLES: usize = 10;
+
+/// One reason's sessions, where they left, and in which segments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ReasonCounts {
+    pub sessions: u32,
+    /// Sessions by exit page.
+    pub exits: FxHashMap<PageId, u32>,
+    /// Sessions by the journey's group code (a breakdown's value).
+    pub groups: FxHashMap<u32, u32>,
+    /// The newest sessions with the reason, at most [`EXAMPLES`].
+    pub examples: Vec<i64>,
+}
+
+/// The answer's counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct WhyCounts {
+    /// Sessions that reached the decision point.
+    pub reached: u32,
+    /// Of those, the sessions that converted.
+    pub converted: u32,
+    /// The rest: the sessions that left.
+    pub left: u32,
+    /// Left sessions by group code.
+    pub left_by_group: FxHashMap<u32, u32>,
+    /// Per reason, in [`Reason::ALL`] order.
+    pub reasons: Vec<(Reason, ReasonCounts)>,
+}
+
+/// Counts the reasons of the sessions of `journeys` that `reached` the
+/// decision point and did not `convert`.
+pub(crate) fn why(
+    journeys: &(impl JourneySet + ?Sized),
+    reached: impl Fn(&JourneyRef<'_>) -> bool,
+    converted: impl Fn(&JourneyRef<'_>) -> bool,
+    cancel: &Cancel,
+) -> WhyCounts {
+    let mut out = WhyCounts {
+        reasons: Reason::ALL
+            .iter()
+            .map(|r| (*r, ReasonCounts::default()))
+            .collect(),
+        ..WhyCounts::default()
+    };
+    let mut signals = JourneySignals::default();
+    let mut walked = 0u32;
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            walked = walked.wrapping_add(1);
+            if walked.is_multiple_of(65_536) && cancel.check().is_err() {
+                return out;
+            }
+            if j.pages.is_empty() || !reached(&j) {
+                continue;
+            }
+            out.reached += 1;
+            if converted(&j) {
+                out.converted += 1;
+                continue;
+            }
+            out.left += 1;
+            *out.left_by_group.entry(j.group).or_default() += 1;
+            let exit = j.pages[j.pages.len() - 1];
+            for reason in reasons_of(j, &mut signals) {
+                let counts = &mut out.reasons[reason as usize].1;
+                counts.sessions += 1;
+                *counts.exits.entry(exit).or_default() += 1;
+                *counts.groups.entry(j.group).or_default() += 1;
+                keep_example(&mut counts.examples, j.session_id);
+            }
+        }
+    }
+    for (_, counts) in &mut out.reasons {
+        counts.examples.sort_unstable_by(|a, b| b.cmp(a));
+    }
+    out
+}
+
+/// Keeps the [`EXAMPLES`] largest session ids seen.
+fn keep_example(kept: &mut Vec<i64>, id: i64) {
+    if kept.len() < EXAMPLES {
+        kept.push(id);
+    } else if let Some((at, smallest)) = kept.iter().enumerate().min_by_key(|(_, v)| **v) {
+        if id > *smallest {
+            kept[at] = id;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::PageSignals;
+    use crate::mine::{Journey, Journeys};
+
+    fn journey(id: i64, pages: &[PageId], secs: &[i64], last: PageSignals) -> Journey {
+        let mut j = Journey::from_pages(id, pages);
+        j.times = secs.iter().map(|s| s * 1000).collect();
+        if let Some(l) = j.signals.last_mut() {
+            *l = last;
+        }
+        j
+    }
+
+    fn quiet() -> PageSignals {
+        PageSignals::default()
+    }
+
+    #[test]
+    fn each_session_gets_the_reasons_its_last_views_show() {
+        // Pages: 1 home, 2 cart, 3 shipping, 4 help, 9 thank-you.
+        let rage = PageSignals {
+            rage_clicks: 2,
+            ..quiet()
+        };
+        let error = PageSignals {
+            error: true,
+            ..quiet()
+        };
+        let list = vec![
+            // Converted: not counted as left.
+            journey(1, &[1, 2, 3, 9], &[0, 10, 20, 30], quiet()),
+            // Rage on the exit page.
+            journey(2, &[1, 2, 3], &[0, 10, 20], rage),
+            // A quick back from help, then left: 3 → 4 (5 s) → 3.
+            journey(3, &[2, 3, 4, 3], &[0, 10, 20, 25], quiet()),
+            // A loop: 2 3 2 3.
+            journey(4, &[1, 2, 3, 2, 3], &[0, 30, 60, 90, 120], quiet()),
+            // Quiet.
+            journey(5, &[1, 2], &[0, 10], quiet()),
+            // An error page at the end, with rage.
+            journey(
+                6,
+                &[1, 2, 3],
+                &[0, 10, 20],
+                PageSignals {
+                    rage_clicks: 1,
+                    ..error
+                },
+            ),
+            // Never reached the cart: not counted.
+            journey(7, &[1, 4], &[0, 10], rage),
+        ];
+        let mut js = Journeys::with_capacity(list.len(), 0);
+        for j in &list {
+            js.push(j.as_ref());
+        }
+        let got = why(
+            &js,
+            |j| j.pages.contains(&2),
+            |j| j.pages.contains(&9),
+            &Cancel::never(),
+        );
+        assert_eq!((got.reached, got.converted, got.left), (6, 1, 5));
+        let of = |r: Reason| &got.reasons[r as usize].1;
+        assert_eq!(of(Reason::RageClicks).examples, vec![6, 2]);
+        assert_eq!(of(Reason::ErrorPage).examples, vec![6]);
+        // 3 → 4 → 3 within 10 s; the loop 2 3 2 3 has 30 s views.
+        assert_eq!(of(Reason::QuickBack).examples, vec![3]);
+        assert_eq!(of(Reason::Loop).examples, vec![4]);
+        assert_eq!(of(Reason::NoSign).examples, vec![5]);
+        assert_eq!(of(Reason::DeadClicks).sessions, 0);
+        assert_eq!(of(Reason::RageClicks).exits.get(&3), Some(&2));
+    }
+
+    #[test]
+    fn examples_are_the_newest_sessions() {
+        let mut kept = Vec::new();
+        for id in [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, 12, 11, 0] {
+            keep_example(&mut kept, id);
+        }
+        kept.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(kept, vec![12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    }
+}
