@@ -15,7 +15,7 @@ times per round, each over another date window, breakdown or funnel, so
 no question repeats. Prints one JSON line per report with the median and
 the spread (ms), and the server's memory after each round.
 """
-import json, os, statistics, subprocess, sys, time
+import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_server  # noqa: E402
@@ -24,16 +24,12 @@ BIN = sys.argv[1]
 SESSIONS = int(sys.argv[2])
 PER = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-DIR = os.environ.get("BENCH_DIR", "/tmp")
-DB = os.path.join(DIR, f"shop-{SESSIONS}.db")
-T0 = 1_767_225_600_000  # the generator's first day, 2026-01-01
-SPAN = 90 * 86_400_000
-DIMS = ["channel", "device", "country", "referrer", "utm_campaign", "entry_page"]
+DIMS = bench_server.SHOP_DIMS
 
 
 def window(k):
     """The k-th date window: between a third and all of the 90 days."""
-    return bench_server.window(k, T0, SPAN)
+    return bench_server.window(k, bench_server.SHOP_T0, bench_server.SHOP_SPAN)
 
 
 def questions(rnd):
@@ -61,31 +57,4 @@ def questions(rnd):
     return qs
 
 
-def main():
-    if not os.path.exists(DB):
-        t = time.time()
-        out = subprocess.run([BIN, "--db", DB, "bench", "shop", "--sessions", str(SESSIONS)],
-                             check=True, capture_output=True, text=True).stdout
-        print(json.dumps({"generated": json.loads(out.strip().splitlines()[-1]),
-                          "wall_seconds": round(time.time() - t, 1)}), flush=True)
-    times = {}
-    for rnd in range(ROUNDS):
-        server = bench_server.serve(BIN, DB, 18700, "--analysis-timeout-seconds", "600")
-        try:
-            first, _ = bench_server.ask(18700, "shop", "exits")
-            print(json.dumps({"round": rnd, "first_report_ms": round(first)}), flush=True)
-            for label, path in questions(rnd):
-                ms, _ = bench_server.ask(18700, "shop", path)
-                times.setdefault(label, []).append(ms)
-            print(json.dumps({"round": rnd,
-                              "rss_mb": bench_server.memory_mb(server.pid, "VmRSS:"),
-                              "peak_mb": bench_server.memory_mb(server.pid, "VmHWM:")}), flush=True)
-        finally:
-            server.terminate()
-            server.wait()
-    for label, ms in times.items():
-        print(json.dumps({"report": label, "median_ms": round(statistics.median(ms), 1),
-                          "min_ms": round(min(ms), 1), "max_ms": round(max(ms), 1), "n": len(ms)}), flush=True)
-
-
-main()
+bench_server.run_rounds(BIN, bench_server.shop_db(BIN, SESSIONS), questions, ROUNDS)
