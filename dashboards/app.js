@@ -12,6 +12,7 @@ import * as stages from './js/stages.js';
 import * as friction from './js/friction.js';
 import * as conversions from './js/conversions.js';
 import * as contrast from './js/contrast.js';
+import * as why from './js/why.js';
 import * as heatmaps from './js/heatmaps.js';
 import * as sessions from './js/sessions.js';
 import * as team from './js/team.js';
@@ -36,6 +37,7 @@ const VIEWS = [
   { id: 'stages', label: 'Stages', mod: stages, compare: true, icon: 'M3 20h4v-6H3zM10 20h4V9h-4zM17 20h4V4h-4z' },
   { id: 'conversions', label: 'Conversions', mod: conversions, compare: true, icon: 'M5 21V4M5 4h12l-2.5 4L17 12H5' },
   { id: 'contrast', label: 'Contrast', mod: contrast, icon: 'M12 3v18M8 21h8M5 7h14M5 7l-3 7a3 3 0 0 0 6 0zM19 7l-3 7a3 3 0 0 0 6 0z' },
+  { id: 'why', label: 'Why they left', mod: why, icon: 'M13 3h6v18h-6M15 12H4M8 8l-4 4 4 4' },
   { id: 'friction', label: 'Friction', mod: friction, compare: true, icon: 'M12 3l10 18H2zM12 10v5M12 18v.5', aliases: ['frustration', 'moments'] },
   // Admins only; about people and links, not traffic: no range or filters.
   { group: 'Admin', admin: true },

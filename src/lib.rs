@@ -48,7 +48,9 @@
 //!   codes; the `events`, `goals` and `revenue` reports),
 //!   [`service::insights`] (`contrast`: two groups of sessions written as
 //!   text, resolved against goals, targets and a dimension's codes, held
-//!   against each other by [`mine::contrast`]),
+//!   against each other by [`mine::contrast`]; `why`: a decision point
+//!   resolved to a stage's pages or a target, the reasons counted by
+//!   [`mine::why`]),
 //!   [`service::funnels`] (saved funnels, from [`store::funnels`]: a
 //!   funnel's definition as the API's query string),
 //!   [`service::live`] (the realtime view and the install check, from
@@ -119,7 +121,8 @@
 //!   [`mine::contrast`] counts pages, events and candidate patterns (each
 //!   group's top PrefixSpan patterns, then counted exactly in both through
 //!   a trie) in two groups and tests them with [`mine::stats`] (Fisher's
-//!   exact test, Benjamini-Hochberg). [`mine::budget`] holds
+//!   exact test, Benjamini-Hochberg); [`mine::why`] reads a leaving
+//!   session's last views as reason codes. [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
 //!   goals), the same for every door; [`mine::cancel`] is the deadline and
 //!   hang-up flag long mining loops check. It uses only [`event`].

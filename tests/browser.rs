@@ -373,6 +373,25 @@ fn the_contrast_view_shows_what_sets_buyers_apart() {
     assert_eq!(summary["ok"], true, "{summary}");
 }
 
+/// The Why they left view in the real browser over the demo's traffic and
+/// sessions the script plants (rage and dead clicks, an error page, a
+/// quick back, a loop): its headline, reasons, exit pages and segments are
+/// the API's, its sessions open in the player, and it fits a phone.
+#[test]
+fn the_why_view_shows_why_sessions_left() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(120);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/why");
+    let summary = run_script(
+        "why.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
 /// A session full of script and HTML payloads, in the real browser: shown
 /// as text on every view, never run, never turned into markup.
 #[test]

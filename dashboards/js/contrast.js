@@ -18,6 +18,7 @@ export const DIMENSIONS = [
 const DIMS = new Set(DIMENSIONS.map(([v]) => v));
 const EXAMPLE = { channel: 'email', device: 'mobile', country: 'SE', referrer: 'google.com', utm_campaign: 'spring_sale', entry_page: '/' };
 const TOPS = [10, 25, 50];
+const ALSO_SHOWN = 2;
 const DEFAULT_A = 'converted';
 const DEFAULT_B = 'rest';
 const KINDS_A = [['converted', 'Converted (any goal)'], ['reached', 'Reached…'], ['segment', 'Segment…']];
@@ -178,7 +179,11 @@ function alsoText(row) {
   const also = row.also || [];
   if (!also.length) return null;
   const said = also.map((steps) => (row.kind === 'event' ? eventName(steps[0]) : steps.join(' … ')));
-  return h('small.muted.ct-also', { title: 'The same sessions as ' + (row.steps || []).join(' … ') }, '= ' + said.join(', '));
+  // Small groups hold many patterns in the very same sessions: two named,
+  // the rest counted (all of them in the title).
+  const shown = said.slice(0, ALSO_SHOWN).join(', ');
+  const more = said.length > ALSO_SHOWN ? ' and ' + (said.length - ALSO_SHOWN) + ' more' : '';
+  return h('small.muted.ct-also', { title: 'The same sessions as ' + (row.steps || []).join(' … ') + ':\n' + said.join('\n') }, '= ' + shown + more);
 }
 
 // Links to the Sessions view searching each group's sessions with it

@@ -150,7 +150,8 @@ await step('default groups: the headline and the lists are the API\'s', async ()
       check(`${key} ${which}: the difference has the list's sign`, (which === 'a') === cells[3].trim().startsWith('+'), cells[3]);
       const also = (r0.also || []).map((st) => (r0.kind === 'event' ? st[0].replace(/^event:/, '') : st.join(' … ')));
       const alsoShown = (await first.locator('.ct-also').count()) ? (await first.locator('.ct-also').textContent()).trim() : '';
-      check(`${key} ${which}: the items of the same sessions are named under the first`, alsoShown === (also.length ? '= ' + also.join(', ') : ''), { alsoShown, also });
+      const alsoWant = also.length ? '= ' + also.slice(0, 2).join(', ') + (also.length > 2 ? ` and ${also.length - 2} more` : '') : '';
+      check(`${key} ${which}: the items of the same sessions are named under the first`, alsoShown === alsoWant, { alsoShown, alsoWant });
       if (key === 'patterns') check(`patterns ${which}: each step shown as code`, (await first.locator('.ct-item-text code').count()) === r0.steps.length);
     }
   }
