@@ -271,16 +271,21 @@ pub(super) fn now(
         println!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     println!(
-        "{} visitors, {} sessions in the last {} minutes",
-        v.visitors, v.sessions, v.minutes
+        "{}, {} in the last {}",
+        plural(v.visitors as u64, "visitor", "visitors"),
+        plural(v.sessions as u64, "session", "sessions"),
+        plural(v.minutes as u64, "minute", "minutes")
     );
     for p in &v.pages {
         println!("  {:>5}  {}", p.sessions, p.page);
     }
+    // The feed in columns: pages padded to the longest shown.
+    let width = v.feed.iter().map(|f| f.page.chars().count()).max().unwrap_or(0);
     for f in &v.feed {
         println!(
-            "{}  {:<8}  {}  {} {}",
+            "{}  {:<4}  {:<width$}  {:<7}  {}",
             crate::service::request::iso(f.ts),
             if f.kind == "goal" { "goal" } else { "view" },
             f.page,

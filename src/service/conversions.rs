@@ -626,7 +626,12 @@ impl RevenueRow {
             self.sessions.into(),
             self.orders.into(),
             Cell::Number(self.revenue),
-            Cell::Number(self.average_order_value),
+            // No orders: no average, not an average of 0.
+            if self.orders == 0 {
+                Cell::Empty
+            } else {
+                Cell::Number(self.average_order_value)
+            },
             self.buyers.into(),
             Cell::Rate(self.conversion_rate),
             self.carts.into(),
@@ -667,7 +672,14 @@ impl RevenueReport {
                 ("currency", self.currency.as_str().into()),
                 ("revenue", Cell::Number(t.revenue)),
                 ("orders", t.orders.into()),
-                ("average order value", Cell::Number(t.average_order_value)),
+                (
+                    "average order value",
+                    if t.orders == 0 {
+                        Cell::Empty
+                    } else {
+                        Cell::Number(t.average_order_value)
+                    },
+                ),
                 ("abandoned carts", t.abandoned_carts.into()),
                 ("abandoned value", Cell::Number(t.abandoned_value)),
             ],
