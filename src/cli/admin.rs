@@ -282,7 +282,12 @@ pub(super) fn now(
         println!("  {:>5}  {}", p.sessions, p.page);
     }
     // The feed in columns: pages padded to the longest shown.
-    let width = v.feed.iter().map(|f| f.page.chars().count()).max().unwrap_or(0);
+    let width = v
+        .feed
+        .iter()
+        .map(|f| f.page.chars().count())
+        .max()
+        .unwrap_or(0);
     for f in &v.feed {
         println!(
             "{}  {:<4}  {:<width$}  {:<7}  {}",
