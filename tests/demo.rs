@@ -43,6 +43,9 @@ fn the_demo_fills_every_report_with_realistic_sessions() {
         demo.sent,
         "sessions stored for the visits sent"
     );
+    // Some visitors are still on the shop as the demo starts.
+    let now = demo_get_json(&demo, "/api/sites/shop/realtime?minutes=5");
+    assert!(now["sessions"].as_u64().unwrap() > 0, "{now}");
     let count = |f: &dyn Fn(&serde_json::Value) -> bool| sessions.iter().filter(|s| f(s)).count();
     for channel in ["direct", "organic_search", "paid", "email", "social"] {
         assert!(

@@ -411,7 +411,7 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
             }
         };
         let roll = rng.random_range(0..100);
-        let new: Vec<Visit> = match roll {
+        let mut new: Vec<Visit> = match roll {
             0..=11 => {
                 // Social ad: compare, abandon at shipping; back from an email hours later.
                 let later = start + rng.random_range(2..3) * 3600 * 1000;
@@ -435,6 +435,12 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
                 vec![visit(start, crawler, crawl(&mut rng))]
             }
         };
+        // One visitor in thirty is still on the site as the demo starts
+        // (their last page a few minutes ago), so the Now view has people.
+        if n % 30 == 0 && new.len() == 1 {
+            let dwell: Millis = new[0].pages.iter().map(|p| p.dwell_ms).sum();
+            new[0].start = plan.now - dwell - rng.random_range(0..4 * 60 * 1000);
+        }
         visits.extend(new.into_iter().map(fit_referrer));
     }
     visits.sort_by_key(|v| v.start);
