@@ -351,13 +351,15 @@ fn contrast_finds_the_habit_that_sets_the_groups_apart() {
 
 /// `why`: sessions reach the cart; of those that do not buy, most
 /// rage-click on the shipping step and leave there, some bounce back from
-/// the help page and leave, some leave quietly. Sessions that never reach
+/// the help page and leave, some stay four minutes on the cart and leave,
+/// some leave quietly (no time known). Sessions that never reach
 /// the cart are not asked about, whatever they did.
 #[test]
 fn why_ranks_the_planted_exit_cause_first() {
     let s = Server::start(&["--rate-per-client", "0"]);
     let start = now_ms() - 3_600_000;
-    let (mut rage, mut quick_back, mut quiet, mut bought) = (vec![], vec![], vec![], 0);
+    let (mut rage, mut quick_back, mut quiet, mut long_stay, mut bought) =
+        (vec![], vec![], vec![], vec![], 0);
     for i in 0..400i64 {
         let t = start + i * 5_000;
         let sid = format!("why{i}");
@@ -378,7 +380,7 @@ fn why_ranks_the_planted_exit_cause_first() {
             1..=3 => {
                 at(2_000, "/cart.html");
                 at(4_000, "/checkout/shipping.html");
-                events.push(click(t + 5_000, 10.0, 10.0, "#shipping", true));
+                events.push(click(t + 25_000, 10.0, 10.0, "#shipping", true));
                 rage.push(sid.clone());
             }
             5 => {
@@ -386,6 +388,15 @@ fn why_ranks_the_planted_exit_cause_first() {
                 at(4_000, "/help.html");
                 at(7_000, "/cart.html");
                 quick_back.push(sid.clone());
+            }
+            // Four minutes on the cart (the tracker's leave event says so).
+            _ if i % 16 == 14 => {
+                at(2_000, "/cart.html");
+                events.push(format!(
+                    r#"{{"type":"leave","ts":{},"engaged_ms":200000,"max_depth":0.5}}"#,
+                    t + 242_000
+                ));
+                long_stay.push(sid.clone());
             }
             _ => {
                 at(2_000, "/cart.html");
@@ -397,7 +408,7 @@ fn why_ranks_the_planted_exit_cause_first() {
     }
     let report = s.get_json("/api/sites/shop/why?breakdown=device");
     assert_eq!(report["at"], "stage:decision", "{report}");
-    let left = rage.len() + quick_back.len() + quiet.len();
+    let left = rage.len() + quick_back.len() + quiet.len() + long_stay.len();
     assert_eq!(report["reached"], left + bought);
     assert_eq!(report["converted"], bought);
     assert_eq!(report["left"], left);
@@ -406,7 +417,11 @@ fn why_ranks_the_planted_exit_cause_first() {
         .iter()
         .map(|r| r["reason"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["rage_clicks", "quick_back", "no_sign"], "{report}");
+    assert_eq!(
+        codes,
+        ["rage_clicks", "quick_back", "long_stay", "no_sign"],
+        "{report}"
+    );
     let first = &reasons[0];
     assert_eq!(first["sessions"], rage.len());
     assert_eq!(first["exits"][0]["value"], "/checkout/shipping.html");
@@ -414,7 +429,9 @@ fn why_ranks_the_planted_exit_cause_first() {
     assert_eq!(first["groups"][0]["value"], "desktop");
     assert_eq!(reasons[1]["sessions"], quick_back.len());
     assert_eq!(reasons[1]["exits"][0]["value"], "/cart.html");
-    assert_eq!(reasons[2]["sessions"], quiet.len());
+    assert_eq!(reasons[2]["sessions"], long_stay.len());
+    assert_eq!(reasons[2]["exits"][0]["value"], "/cart.html");
+    assert_eq!(reasons[3]["sessions"], quiet.len());
 
     // The examples are sessions with the reason: the newest ten.
     let examples = first["examples"].as_array().unwrap();

@@ -508,6 +508,7 @@ impl Segment {
                 let start = starts[k];
                 out.begin(ids[k]);
                 out.visitor(self.visitors[k]);
+                out.ends_at(start + Millis::from(self.durations[k]));
                 if let Some(dim) = group {
                     let d = &self.dims[k];
                     out.group(match dim {

@@ -134,6 +134,10 @@ pub(crate) struct JourneyRef<'a> {
     /// The code of the session's visitor (the same for the sessions of one
     /// visitor in one UTC day; [`NO_CODE`]: unknown).
     pub visitor: u32,
+    /// When the session's last event happened (a click, a scroll, leaving
+    /// the page): the last view's time where nothing later is known. The
+    /// time on the last page is `end - times[last]`.
+    pub end: Millis,
 }
 
 impl JourneyRef<'_> {
@@ -167,6 +171,7 @@ impl Journey {
             marks: &self.marks,
             group: NO_CODE,
             visitor: NO_CODE,
+            end: self.times.last().copied().unwrap_or(0),
         }
     }
 }
@@ -272,6 +277,9 @@ pub(crate) struct Journeys {
     groups: Vec<u32>,
     /// Each journey's [`JourneyRef::visitor`].
     visitors: Vec<u32>,
+    /// Each journey's last event as far as told ([`Journeys::ends_at`]);
+    /// [`JourneyRef::end`] is the later of it and the last view.
+    ends: Vec<Millis>,
 }
 
 impl Journeys {
@@ -288,6 +296,7 @@ impl Journeys {
             marks: Vec::new(),
             groups: Vec::with_capacity(journeys),
             visitors: Vec::with_capacity(journeys),
+            ends: Vec::with_capacity(journeys),
         }
     }
 
@@ -303,6 +312,14 @@ impl Journeys {
         self.session_ids.push(session_id);
         self.groups.push(NO_CODE);
         self.visitors.push(NO_CODE);
+        self.ends.push(Millis::MIN);
+    }
+
+    /// The journey begun last went on until `end` (its last event).
+    pub(crate) fn ends_at(&mut self, end: Millis) {
+        if let Some(e) = self.ends.last_mut() {
+            *e = (*e).max(end);
+        }
     }
 
     /// Sets the visitor of the journey begun last.
@@ -357,6 +374,7 @@ impl Journeys {
             self.session_ids.pop();
             self.groups.pop();
             self.visitors.pop();
+            self.ends.pop();
             let marks = *self.mark_offsets.last().expect("begun") as usize;
             self.marks.truncate(marks);
         } else {
@@ -378,6 +396,7 @@ impl Journeys {
 
     /// Adds `j`'s views and events, in order, to the journey begun last.
     pub(crate) fn append(&mut self, j: &JourneyRef<'_>) {
+        self.ends_at(j.end);
         for step in j.in_order() {
             match step {
                 Step::View(v) => self.view(j.pages[v], j.times[v], j.signals[v], false),
@@ -404,6 +423,7 @@ impl Journeys {
             marks: &self.marks[c..d],
             group: self.groups[i],
             visitor: self.visitors[i],
+            end: self.ends[i].max(self.times[b - 1]),
         }
     }
 }

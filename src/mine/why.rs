@@ -8,6 +8,9 @@
 //! - `quick_back`: it bounced back from a page within 10 s in its last
 //!   three views (A → B → A, B left fast), then left;
 //! - `loop`: its exit view closes an A → B → A → B round;
+//! - `quick_exit`: it left the last page within 10 s of opening it;
+//! - `long_stay`: it stayed over 3 minutes on the last page, then left
+//!   (weighing something up: a price, a shipping cost, a form);
 //! - `no_sign`: none of these: it left quietly (what the page said, a
 //!   price, a shipping cost, is then the question; replay shows it).
 //!
@@ -19,6 +22,7 @@ use rustc_hash::FxHashMap;
 use super::cancel::Cancel;
 use super::frustration::JourneySignals;
 use super::{JourneyRef, JourneySet, PageId};
+use crate::event::Millis;
 
 /// The reasons, in the order they are listed when tied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,16 +32,25 @@ pub(crate) enum Reason {
     DeadClicks,
     QuickBack,
     Loop,
+    QuickExit,
+    LongStay,
     NoSign,
 }
 
+/// Time on the last page under which leaving counts as `quick_exit`.
+pub(crate) const QUICK_EXIT_MS: Millis = 10_000;
+/// Time on the last page over which leaving counts as `long_stay`.
+pub(crate) const LONG_STAY_MS: Millis = 180_000;
+
 impl Reason {
-    pub(crate) const ALL: [Reason; 6] = [
+    pub(crate) const ALL: [Reason; 8] = [
         Reason::ErrorPage,
         Reason::RageClicks,
         Reason::DeadClicks,
         Reason::QuickBack,
         Reason::Loop,
+        Reason::QuickExit,
+        Reason::LongStay,
         Reason::NoSign,
     ];
 
@@ -48,6 +61,8 @@ impl Reason {
             Reason::DeadClicks => "dead_clicks",
             Reason::QuickBack => "quick_back",
             Reason::Loop => "loop",
+            Reason::QuickExit => "quick_exit",
+            Reason::LongStay => "long_stay",
             Reason::NoSign => "no_sign",
         }
     }
@@ -60,6 +75,8 @@ impl Reason {
             Reason::DeadClicks => "clicked something dead on the page they left",
             Reason::QuickBack => "bounced back from a page within 10 s, then left",
             Reason::Loop => "went round in circles between two pages, then left",
+            Reason::QuickExit => "left the last page within 10 s of opening it",
+            Reason::LongStay => "stayed over 3 minutes on the last page, then left",
             Reason::NoSign => "left without a sign of trouble",
         }
     }
@@ -88,6 +105,14 @@ pub(crate) fn reasons_of(j: JourneyRef<'_>, signals: &mut JourneySignals) -> Vec
     }
     if signals.in_loop[last] {
         out.push(Reason::Loop);
+    }
+    // Nothing after the last view's opening (an access log, a tab closed
+    // before the tracker could say) is no time known, not a quick exit.
+    let on_last = j.end - j.times[last];
+    if on_last > 0 && on_last < QUICK_EXIT_MS {
+        out.push(Reason::QuickExit);
+    } else if on_last > LONG_STAY_MS {
+        out.push(Reason::LongStay);
     }
     if out.is_empty() {
         out.push(Reason::NoSign);
@@ -192,6 +217,8 @@ mod tests {
     use crate::event::PageSignals;
     use crate::mine::{Journey, Journeys};
 
+    /// A journey with views at `secs`, `last` the exit view's signals, and
+    /// no time known on its last page.
     fn journey(id: i64, pages: &[PageId], secs: &[i64], last: PageSignals) -> Journey {
         let mut j = Journey::from_pages(id, pages);
         j.times = secs.iter().map(|s| s * 1000).collect();
@@ -260,6 +287,31 @@ mod tests {
         assert_eq!(of(Reason::NoSign).examples, vec![5]);
         assert_eq!(of(Reason::DeadClicks).sessions, 0);
         assert_eq!(of(Reason::RageClicks).exits.get(&3), Some(&2));
+    }
+
+    #[test]
+    fn the_time_on_the_last_page_is_evidence_where_it_is_known() {
+        let mut js = Journeys::with_capacity(4, 0);
+        for (id, on_last) in [
+            (1, Some(4_000)),
+            (2, Some(200_000)),
+            (3, Some(60_000)),
+            (4, None),
+        ] {
+            js.begin(id);
+            js.view(2, 0, quiet(), false);
+            js.view(3, 10_000, quiet(), false);
+            if let Some(t) = on_last {
+                js.ends_at(10_000 + t);
+            }
+            js.end();
+        }
+        let got = why(&js, |_| true, |_| false, &Cancel::never());
+        let of = |r: Reason| &got.reasons[r as usize].1.examples;
+        assert_eq!(of(Reason::QuickExit), &vec![1]);
+        assert_eq!(of(Reason::LongStay), &vec![2]);
+        // A minute, and no time known: no sign.
+        assert_eq!(of(Reason::NoSign), &vec![4, 3]);
     }
 
     #[test]

@@ -275,6 +275,7 @@ impl Analysis {
                 out.begin(j.session_id);
                 out.group(j.group);
                 out.visitor(j.visitor);
+                out.ends_at(j.end);
                 for step in j.in_order() {
                     match step {
                         Step::View(v) => out.view(j.pages[v], j.times[v], j.signals[v], false),
