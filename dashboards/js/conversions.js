@@ -319,7 +319,7 @@ function paintRevenue(box, data, by, events, keep) {
     noOrders ? null : [
       kpi('revenue', 'Revenue', amount(t.revenue, cur), cur, line('revenue', { money: true })),
       kpi('orders', 'Orders', fmt.n(t.orders), fmt.n(t.buyers) + ' buying sessions', line('orders')),
-      kpi('average_order_value', 'Average order', amount(t.average_order_value, cur), cur, line('average_order_value', { money: true, none: pt && !pt.orders, noneText: 'no orders before' })),
+      kpi('average_order_value', 'Average order', amount(t.orders ? t.average_order_value : null, cur), cur, line('average_order_value', { money: true, none: pt && !pt.orders, noneText: 'no orders before' })),
       kpi('conversion_rate', 'Conversion rate', fmt.pct(t.conversion_rate), 'sessions with an order', line('conversion_rate', { rate: true, none: pt && !pt.sessions, noneText: 'no sessions before' })),
     ],
     kpi('abandoned_carts', 'Abandoned carts', fmt.n(t.abandoned_carts), 'of ' + fmt.n(t.carts) + ' carts', line('abandoned_carts', { lowerBetter: true })),
