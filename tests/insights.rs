@@ -470,3 +470,192 @@ fn why_ranks_the_planted_exit_cause_first() {
     assert!(ok, "{err}");
     assert!(out.contains("rage-clicked"), "{out}");
 }
+
+/// `conformance`: the expected journey product → cart → address →
+/// shipping → payment, set through the API; a third of the sessions skip
+/// the address step, some go back to a product from the cart, some view
+/// the cart twice between products. Every count against what was sent.
+#[test]
+fn conformance_finds_the_planted_skipped_step() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    // No model yet: said so.
+    let r = s.get("/api/sites/shop/conformance");
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("conformance/model"), "{}", r.body);
+    let empty = s.get_json("/api/sites/shop/conformance/model");
+    assert_eq!(empty["steps"], json!([]));
+
+    let step = |name: &str, target: &str| json!({"name": name, "target": target});
+    let mut product = step("Product", "^/product/");
+    product["repeatable"] = json!(true);
+    let model = json!({"steps": [
+        product,
+        step("Cart", "^/cart"),
+        step("Address", "^/checkout/address"),
+        step("Shipping", "^/checkout/shipping"),
+        step("Payment", "^/checkout/payment"),
+    ]});
+    let r = s.put("/api/sites/shop/conformance/model", &model.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Bad models: one step, an optional last step, a pattern that does not compile.
+    for (bad, says) in [
+        (json!({"steps": [step("A", "^/a")]}), "2 to 20 steps"),
+        (
+            json!({"steps": [step("A", "^/a"), {"name": "B", "target": "^/b", "optional": true}]}),
+            "cannot be optional",
+        ),
+        (
+            json!({"steps": [step("A", "^/a"), step("B", "^/(")]}),
+            "not a valid regex",
+        ),
+    ] {
+        let r = s.put("/api/sites/shop/conformance/model", &bad.to_string());
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains(says), "{says}: {}", r.body);
+    }
+    // Saving the stages and goals leaves the model as it was.
+    let settings = s.get_json("/api/sites/shop/stages/settings");
+    let r = s.put(
+        "/api/sites/shop/stages/settings",
+        &json!({"stages": settings["stages"], "goals": settings["goals"]}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(s.get_json("/api/sites/shop/conformance/model"), model);
+
+    let start = now_ms() - 3_600_000;
+    let (mut skipped, mut back, mut cart_twice, mut conforming, mut outside) = (0, 0, 0, 0, 0);
+    for i in 0..300i64 {
+        let t = start + i * 5_000;
+        let path: Vec<&str> = match i % 6 {
+            // Skips the address step.
+            0 | 1 => vec![
+                "/product/1.html",
+                "/cart.html",
+                "/checkout/shipping.html",
+                "/checkout/payment.html",
+            ],
+            // Back to a product from the cart (out of order), then on.
+            2 => vec![
+                "/product/1.html",
+                "/cart.html",
+                "/product/2.html",
+                "/cart.html",
+                "/checkout/address.html",
+                "/checkout/shipping.html",
+                "/checkout/payment.html",
+            ],
+            // Never near the model.
+            3 => vec!["/", "/blog.html"],
+            // The cart twice (not repeatable) with help between.
+            4 => vec![
+                "/product/1.html",
+                "/cart.html",
+                "/help.html",
+                "/cart.html",
+                "/checkout/address.html",
+                "/checkout/shipping.html",
+                "/checkout/payment.html",
+            ],
+            // As expected, two products (repeatable).
+            _ => vec![
+                "/",
+                "/product/1.html",
+                "/product/2.html",
+                "/cart.html",
+                "/checkout/address.html",
+                "/checkout/shipping.html",
+                "/checkout/payment.html",
+            ],
+        };
+        match i % 6 {
+            0 | 1 => skipped += 1,
+            2 => back += 1,
+            3 => outside += 1,
+            4 => cart_twice += 1,
+            _ => conforming += 1,
+        }
+        let events: Vec<String> = path
+            .iter()
+            .enumerate()
+            .map(|(k, p)| pageview(t + k as i64 * 1000, p, ""))
+            .collect();
+        let r = s.collect(&batch(&format!("conf{i}"), &events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let report = s.get_json("/api/sites/shop/conformance?breakdown=device");
+    assert_eq!(report["source"], "saved", "{report}");
+    assert_eq!(report["sessions"], 300);
+    assert_eq!(report["touched"], 300 - outside);
+    assert_eq!(report["completed"], 300 - outside);
+    assert_eq!(report["conforming"], conforming);
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps[2]["name"], "Address");
+    assert_eq!(steps[2]["skipped"], skipped, "{report}");
+    assert_eq!(steps[2]["reached"], back + cart_twice + conforming);
+    assert_eq!(steps[0]["out_of_order"], back);
+    assert_eq!(steps[1]["repeated"], cart_twice);
+    // The planted skip ranks first, with the newest ten as examples.
+    let first = &report["deviations"][0];
+    assert_eq!(
+        (first["kind"].as_str(), first["step"].as_str()),
+        (Some("skipped"), Some("Address")),
+        "{report}"
+    );
+    assert_eq!(first["sessions"], skipped);
+    assert_eq!(first["examples"].as_array().unwrap().len(), 10);
+    let went_back = report["deviations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "out_of_order")
+        .unwrap();
+    assert_eq!(
+        (went_back["step"].as_str(), went_back["after"].as_str()),
+        (Some("Product"), Some("Cart"))
+    );
+    // Fitness: 1 for the conforming; skip: 4 in order, 1 deviation.
+    let mean = report["mean_fitness"].as_f64().unwrap();
+    let want = (conforming as f64 * 1.0
+        + skipped as f64 * (4.0 / 5.0)
+        + back as f64 * (6.0 / 7.0)
+        + cart_twice as f64 * (5.0 / 6.0))
+        / (300 - outside) as f64;
+    assert!((mean - want).abs() < 1e-9, "{mean} {want}");
+    assert_eq!(report["fitness"][10], conforming);
+    assert_eq!(report["groups"][0]["value"], "desktop");
+
+    // A model in the query, without saving it.
+    let asked = s.get_json(
+        "/api/sites/shop/conformance?step=%5E%2Fcart&step=%5E%2Fcheckout%2Fpayment&name=Cart&name=Pay",
+    );
+    assert_eq!(asked["source"], "query");
+    assert_eq!(asked["steps"][1]["name"], "Pay");
+    // Without the product step, going back to a product is the cart twice.
+    assert_eq!(asked["conforming"], conforming + skipped, "{asked}");
+    let r = s.get("/api/sites/shop/conformance?step=%5E%2Fcart&step=%5E%2Fx&optional=3");
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // The CLI: the same report, and the model.
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &[
+            "conformance",
+            "--site",
+            SITE,
+            "--breakdown",
+            "device",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cli, report);
+    let (ok, out, err) = run_cli(&s.db, &["expected", "show", "--site", SITE]);
+    assert!(
+        ok && out.contains("1. Product  ^/product/ (repeatable)"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = run_cli(&s.db, &["expected", "clear", "--site", SITE]);
+    assert!(ok, "{err}");
+    assert_eq!(s.get("/api/sites/shop/conformance").status, 409);
+}

@@ -205,6 +205,51 @@ pub(super) fn annotation(
 }
 
 /// `trailmap funnels save|list|remove`.
+/// `trailmap expected show|set|clear`.
+pub(super) fn expected(
+    store: &StoreArgs,
+    file: &FileConfig,
+    cmd: super::ExpectedCommand,
+) -> Result<()> {
+    use super::ExpectedCommand as E;
+    use crate::service::settings::ExpectedJourney;
+    let service = super::reports::service(store, file)?;
+    let print = |model: &ExpectedJourney, json: bool| -> Result<()> {
+        if json {
+            println!("{}", serde_json::to_string(model)?);
+        } else if model.steps.is_empty() {
+            println!("no expected journey");
+        } else {
+            for (i, s) in model.steps.iter().enumerate() {
+                let marks = match (s.optional, s.repeatable) {
+                    (true, true) => " (optional, repeatable)",
+                    (true, false) => " (optional)",
+                    (false, true) => " (repeatable)",
+                    _ => "",
+                };
+                println!("{}. {}  {}{marks}", i + 1, s.name, s.target);
+            }
+        }
+        Ok(())
+    };
+    match cmd {
+        E::Show { site, json } => print(&service.expected_journey(&site)?, json),
+        E::Set { site, model, json } => {
+            let steps = model.request(None)?.steps;
+            if steps.is_empty() {
+                anyhow::bail!("give the steps with --step (or clear it: trailmap expected clear)");
+            }
+            let saved = service.set_expected_journey(&site, &ExpectedJourney { steps })?;
+            print(&saved, json)
+        }
+        E::Clear { site } => {
+            service.set_expected_journey(&site, &ExpectedJourney { steps: Vec::new() })?;
+            println!("removed the expected journey of {site}");
+            Ok(())
+        }
+    }
+}
+
 pub(super) fn funnels(
     store: &StoreArgs,
     file: &FileConfig,

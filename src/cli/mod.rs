@@ -89,6 +89,12 @@ enum Command {
     /// default) left without converting: reasons from their last views,
     /// with their exit pages, segments and example sessions.
     Why(ReportArgs<WhyArgs>),
+    /// Sessions against the site's expected journey (or one given with
+    /// --step): fitness, deviations per step, conforming sessions.
+    Conformance(ReportArgs<ConformanceArgs>),
+    /// The site's expected journey, for `conformance`: show, set, clear.
+    #[command(subcommand)]
+    Expected(ExpectedCommand),
     /// Find sessions by what happened in them (see README: Search).
     Search(SearchArgs),
     /// Rebuild the session search index from the database.
@@ -192,6 +198,77 @@ pub struct ContrastArgs {
     /// The longest pattern, 2 to 6 pages.
     #[arg(long, default_value_t = bounds::CONTRAST_MAX_LEN.default)]
     max_len: usize,
+}
+
+/// An expected journey's steps, as `--step` (repeatable) and its marks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExpectedSteps {
+    /// A step: a page pattern (^/product/) or an event (event:add_to_cart),
+    /// in journey order.
+    #[arg(long = "step")]
+    steps: Vec<String>,
+    /// The steps' names, in order (default: the step as written).
+    #[arg(long = "name")]
+    names: Vec<String>,
+    /// A step that may be passed by (numbered from 1; repeatable).
+    #[arg(long)]
+    optional: Vec<usize>,
+    /// A step that may come again (numbered from 1; repeatable).
+    #[arg(long)]
+    repeat: Vec<usize>,
+}
+
+impl ExpectedSteps {
+    fn request(
+        &self,
+        breakdown: Option<crate::event::Dimension>,
+    ) -> crate::service::Result<crate::service::request::ConformanceRequest> {
+        let steps: Vec<&str> = self.steps.iter().map(String::as_str).collect();
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        crate::service::request::ConformanceRequest::of_steps(
+            &steps,
+            &names,
+            &self.optional,
+            &self.repeat,
+            breakdown,
+        )
+    }
+}
+
+/// `conformance`: a model (none: the saved one) and a breakdown.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConformanceArgs {
+    #[command(flatten)]
+    model: ExpectedSteps,
+    /// Fitness and conformance per value of this dimension too.
+    #[arg(long, value_enum)]
+    breakdown: Option<crate::event::Dimension>,
+}
+
+/// `trailmap expected ...`: the site's expected journey.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ExpectedCommand {
+    /// Show it.
+    Show {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set it (replacing the one before).
+    Set {
+        #[arg(long)]
+        site: String,
+        #[command(flatten)]
+        model: ExpectedSteps,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove it.
+    Clear {
+        #[arg(long)]
+        site: String,
+    },
 }
 
 /// `why`: the decision point and the tables' sizes.
@@ -652,6 +729,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             });
             reports::report(store, &file, &a, req)
         }
+        Command::Conformance(a) => {
+            let o = &a.options;
+            let req = R::Conformance(o.model.request(o.breakdown)?);
+            reports::report(store, &file, &a, req)
+        }
+        Command::Expected(cmd) => admin::expected(store, &file, cmd),
         Command::Search(a) => reports::search(store, &file, &a),
         Command::Reindex => admin::reindex(store, &file),
         Command::Render(args) => reports::render(store, &file, &args),

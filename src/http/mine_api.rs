@@ -15,7 +15,7 @@ use super::reply::{self, Reply};
 use super::App;
 use crate::mine::cancel::{Cancel, Stopped};
 use crate::service::request::{parse_choice, Params, QueryParams};
-use crate::service::settings::Rules;
+use crate::service::settings::{ExpectedJourney, Rules};
 use crate::service::{Filters, ReportKind, ReportRequest, ServiceError};
 use crate::store::sites::JourneySettings;
 
@@ -141,6 +141,47 @@ pub(crate) async fn put_journey_settings(
     .await;
     match saved {
         Ok(settings) => reply::json(StatusCode::OK, &settings),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
+/// `GET /api/sites/{site}/conformance/model`: the site's expected journey
+/// (`{"steps": []}` until set).
+pub(crate) async fn get_expected_journey(app: &Arc<App>, site: &str) -> Reply {
+    let site = site.to_string();
+    match super::api::blocking(app, move |app| app.service.expected_journey(&site)).await {
+        Ok(model) => reply::json(StatusCode::OK, &model),
+        Err(e) => reply::service_error(&e),
+    }
+}
+
+/// `PUT /api/sites/{site}/conformance/model` with `{"steps": [{"name",
+/// "target", "optional", "repeatable"}]}` (no steps: none).
+pub(crate) async fn put_expected_journey(
+    app: &Arc<App>,
+    site: &str,
+    req: Request<Incoming>,
+) -> Reply {
+    let body = match app.read_body(req.into_body(), SETTINGS_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => return e.into_reply(),
+    };
+    let model: ExpectedJourney = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return reply::error(
+                StatusCode::BAD_REQUEST,
+                &format!("malformed expected journey: {e}"),
+            )
+        }
+    };
+    let site = site.to_string();
+    let saved = super::api::blocking(app, move |app| {
+        app.service.set_expected_journey(&site, &model)
+    })
+    .await;
+    match saved {
+        Ok(model) => reply::json(StatusCode::OK, &model),
         Err(e) => reply::service_error(&e),
     }
 }

@@ -554,6 +554,8 @@ async fn dispatch(
         Route::Rules => mine_api::get_rules(app, site).await,
         Route::StageSettings if put => mine_api::put_journey_settings(app, site, req).await,
         Route::StageSettings => mine_api::get_journey_settings(app, site).await,
+        Route::ConformanceModel if put => mine_api::put_expected_journey(app, site, req).await,
+        Route::ConformanceModel => mine_api::get_expected_journey(app, site).await,
         Route::Layouts => replay_api::describe(app, site, None, query).await,
         Route::Layout => replay_api::describe(app, site, Some(m.param("hash")), None).await,
         Route::Chart => charts_api::chart(app, site, m.param("file"), query).await,

@@ -46,6 +46,7 @@ pub(crate) enum Route {
     Session,
     Rules,
     StageSettings,
+    ConformanceModel,
     Layouts,
     Layout,
     Chart,
@@ -280,6 +281,13 @@ pub(crate) const ROUTES: &[Spec] = &[
     spec(
         "/api/sites/{site}/stages/settings",
         Route::StageSettings,
+        GET_PUT,
+        Access::Site,
+        "api",
+    ),
+    spec(
+        "/api/sites/{site}/conformance/model",
+        Route::ConformanceModel,
         GET_PUT,
         Access::Site,
         "api",

@@ -13,6 +13,7 @@
 pub(crate) mod budget;
 pub(crate) mod cancel;
 pub(crate) mod clean;
+pub(crate) mod conformance;
 pub(crate) mod contrast;
 pub(crate) mod conversions;
 pub(crate) mod flow;

@@ -26,7 +26,7 @@ use crate::service::error::{Result, ServiceError};
 use crate::service::report::*;
 use crate::service::request::FunnelRequest;
 use crate::store::read::{self, JourneyFilter};
-use crate::store::sites::JourneySettings;
+use crate::store::sites::{ExpectedStep, JourneySettings};
 use crate::store::{sites, Store};
 
 /// The funnel step that is reached by any of the site's goals.
@@ -44,7 +44,7 @@ pub(crate) struct Analysis {
     /// The site's journey stages and goal pages.
     pub settings: JourneySettings,
     /// The site's name, for the errors that say how to fix its settings.
-    site: String,
+    pub(super) site: String,
     /// When to stop.
     pub(super) cancel: Cancel,
     /// What the journeys' event, property and group codes stand for.
@@ -713,6 +713,9 @@ impl Analysis {
 /// Checks journey settings before they are saved: 1 to 16 named stages
 /// with distinct names, and patterns that compile within the budgets.
 pub(crate) fn check_settings(s: &JourneySettings) -> Result<()> {
+    if let Some(steps) = &s.expected {
+        check_expected(steps).map_err(ServiceError::invalid)?;
+    }
     compile_settings(s)
         .map(|_| ())
         .map_err(ServiceError::Invalid)
@@ -727,6 +730,42 @@ type CompiledSettings = (Vec<Vec<Regex>>, Vec<CompiledGoal>);
 /// Compiles journey settings: at most [`budget::Budgets::max_stage_patterns`]
 /// page patterns over all stages and [`budget::Budgets::max_goal_patterns`] goals, all
 /// within one compiled-size budget.
+/// Steps an expected journey may have.
+pub(crate) const MAX_EXPECTED_STEPS: usize = 20;
+
+/// An expected journey's steps: names of 1-64 characters, each used
+/// once, and targets that read (page patterns within the budgets). No
+/// steps at all is no model.
+pub(crate) fn check_expected(steps: &[ExpectedStep]) -> std::result::Result<(), String> {
+    if steps.len() == 1 || steps.len() > MAX_EXPECTED_STEPS {
+        return Err(format!(
+            "expected journey: 2 to {MAX_EXPECTED_STEPS} steps (or none), not {}",
+            steps.len()
+        ));
+    }
+    let mut patterns = PatternBudget::default();
+    for (i, step) in steps.iter().enumerate() {
+        let name = step.name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return Err(format!("step {}: a name of 1 to 64 characters", i + 1));
+        }
+        if steps[..i].iter().any(|o| o.name.trim() == name) {
+            return Err(format!("step {}: the name {name:?} is used twice", i + 1));
+        }
+        let spec = TargetSpec::parse(&step.target)
+            .map_err(|e| format!("step {name:?}: {:?}: {e}", step.target))?;
+        if let Some(p) = spec.page() {
+            patterns
+                .compile(p)
+                .map_err(|e| format!("step {name:?}: {p:?} {e}"))?;
+        }
+    }
+    if steps.first().is_some_and(|s| s.optional) || steps.last().is_some_and(|s| s.optional) {
+        return Err("expected journey: the first and the last step cannot be optional".into());
+    }
+    Ok(())
+}
+
 fn compile_settings(s: &JourneySettings) -> std::result::Result<CompiledSettings, String> {
     if s.stages.is_empty() || s.stages.len() > MAX_STAGES {
         return Err(format!(

@@ -12,6 +12,7 @@ pub(crate) mod accounts;
 pub(crate) mod analysis;
 pub(crate) mod annotations;
 pub(crate) mod charts;
+pub(crate) mod conformance;
 pub(crate) mod conversions;
 pub(crate) mod error;
 pub(crate) mod funnels;
@@ -317,6 +318,7 @@ impl Service {
             ReportRequest::Funnel(f) => f.breakdown,
             ReportRequest::Contrast(c) => c.dimension(),
             ReportRequest::Why(w) => w.breakdown,
+            ReportRequest::Conformance(c) => c.breakdown,
             _ => None,
         };
         let unit = match req {
@@ -395,6 +397,7 @@ impl Service {
             } => Report::Revenue(a.revenue(*breakdown, currency.as_deref(), *top)?),
             ReportRequest::Contrast(c) => Report::Contrast(a.contrast(c)?),
             ReportRequest::Why(w) => Report::Why(a.why(w)?),
+            ReportRequest::Conformance(c) => Report::Conformance(a.conformance(c)?),
         };
         // A stopped mining function returns what it had: never show that.
         a.finished()?;

@@ -262,6 +262,7 @@ pub(crate) enum Report {
     Revenue(super::conversions::RevenueReport),
     Contrast(super::insights::ContrastReport),
     Why(super::insights::WhyReport),
+    Conformance(super::conformance::ConformanceReport),
 }
 
 impl Report {
@@ -580,6 +581,7 @@ impl Report {
             Report::Revenue(r) => r.tables(),
             Report::Contrast(r) => r.tables(),
             Report::Why(r) => r.tables(),
+            Report::Conformance(r) => r.tables(),
         }
     }
 }

@@ -350,6 +350,7 @@ pub(crate) enum ReportKind {
     Revenue,
     Contrast,
     Why,
+    Conformance,
 }
 
 impl ReportKind {}
@@ -406,6 +407,75 @@ impl Segment {
             Segment::Reached(t) => format!("reached:{t}"),
             Segment::Dimension(d, v) => format!("{}={v}", d.as_str()),
         }
+    }
+}
+
+/// `conformance`: sessions against an expected journey, given in the
+/// query (`step=`, `name=`, `optional=N`, `repeat=N`) or the site's saved
+/// one (no `step=`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ConformanceRequest {
+    pub steps: Vec<crate::store::sites::ExpectedStep>,
+    pub breakdown: Option<crate::event::Dimension>,
+}
+
+impl ConformanceRequest {
+    pub(crate) fn decode(p: &impl Params) -> Result<ConformanceRequest> {
+        let numbers = |key: &str| -> Result<Vec<usize>> {
+            p.all(key)
+                .into_iter()
+                .map(|v| step_number(key, v))
+                .collect()
+        };
+        Self::of_steps(
+            &p.all("step"),
+            &p.all("name"),
+            &numbers("optional")?,
+            &numbers("repeat")?,
+            p.choice("breakdown")?,
+        )
+    }
+
+    /// The request from its parts: targets, their names (the target where
+    /// none), and the optional and repeatable steps (numbered from 1).
+    pub(crate) fn of_steps(
+        targets: &[&str],
+        names: &[&str],
+        optional: &[usize],
+        repeat: &[usize],
+        breakdown: Option<crate::event::Dimension>,
+    ) -> Result<ConformanceRequest> {
+        for (key, list) in [("optional", optional), ("repeat", repeat)] {
+            if let Some(n) = list.iter().find(|n| **n > targets.len()) {
+                return Err(ServiceError::invalid(format!(
+                    "{key}: step {n} of {} steps",
+                    targets.len()
+                )));
+            }
+        }
+        let steps = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::store::sites::ExpectedStep {
+                name: names
+                    .get(i)
+                    .map(|n| n.trim())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(t.trim())
+                    .to_string(),
+                target: t.trim().to_string(),
+                optional: optional.contains(&(i + 1)),
+                repeatable: repeat.contains(&(i + 1)),
+            })
+            .collect();
+        Ok(ConformanceRequest { steps, breakdown })
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.steps.is_empty() {
+            return Ok(());
+        }
+        super::analysis::check_expected(&self.steps).map_err(ServiceError::invalid)
     }
 }
 
@@ -677,6 +747,8 @@ pub(crate) enum ReportRequest {
     Contrast(ContrastRequest),
     /// Why sessions that reached a decision point left.
     Why(WhyRequest),
+    /// Sessions against the expected journey.
+    Conformance(ConformanceRequest),
 }
 
 impl ReportRequest {
@@ -733,6 +805,7 @@ impl ReportRequest {
             },
             ReportKind::Contrast => ReportRequest::Contrast(ContrastRequest::decode(p)?),
             ReportKind::Why => ReportRequest::Why(WhyRequest::decode(p)?),
+            ReportKind::Conformance => ReportRequest::Conformance(ConformanceRequest::decode(p)?),
         })
     }
 
@@ -764,6 +837,7 @@ impl ReportRequest {
             ReportRequest::Exits | ReportRequest::Stages => {}
             ReportRequest::Contrast(c) => c.check()?,
             ReportRequest::Why(w) => w.check()?,
+            ReportRequest::Conformance(c) => c.check()?,
             ReportRequest::Journeys(g) => g.check()?,
             ReportRequest::Funnel(f) => f.check()?,
             ReportRequest::Frustration { worst } => {

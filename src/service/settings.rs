@@ -10,8 +10,8 @@ use super::analysis::check_settings;
 use super::error::{Result, ServiceError};
 use super::Service;
 use crate::mine::clean::Cleaner;
-use crate::store::sites;
 pub(crate) use crate::store::sites::JourneySettings;
+use crate::store::sites::{self, ExpectedStep};
 
 /// Reads the `[budgets]` table of trailmap.toml and installs it for the
 /// process (every command does, at start, so that stored rules mean the
@@ -98,15 +98,47 @@ impl Service {
         Ok(sites::journey_settings(&*self.store().read()?, site_id)?)
     }
 
-    /// Replaces the site's stages and goals, after checking them.
+    /// Replaces the site's stages and goals (and its expected journey,
+    /// when given), after checking them.
     pub(crate) fn set_journey_settings(
         &self,
         site: &str,
         settings: &JourneySettings,
     ) -> Result<JourneySettings> {
         let site_id = self.site_id(site)?;
-        check_settings(settings)?;
-        sites::set_journey_settings(&self.store().admin()?, site_id, settings)?;
+        let mut settings = settings.clone();
+        if settings.expected.is_none() {
+            settings.expected = self.journey_settings(site)?.expected;
+        }
+        check_settings(&settings)?;
+        sites::set_journey_settings(&self.store().admin()?, site_id, &settings)?;
         self.journey_settings(site)
     }
+
+    /// The site's expected journey (`conformance`): none until set.
+    pub(crate) fn expected_journey(&self, site: &str) -> Result<ExpectedJourney> {
+        Ok(ExpectedJourney {
+            steps: self.journey_settings(site)?.expected.unwrap_or_default(),
+        })
+    }
+
+    /// Replaces the site's expected journey (no steps: none), after
+    /// checking it.
+    pub(crate) fn set_expected_journey(
+        &self,
+        site: &str,
+        journey: &ExpectedJourney,
+    ) -> Result<ExpectedJourney> {
+        let mut settings = self.journey_settings(site)?;
+        settings.expected = Some(journey.steps.clone());
+        self.set_journey_settings(site, &settings)?;
+        self.expected_journey(site)
+    }
+}
+
+/// A site's expected journey, as `GET` and `PUT
+/// /api/sites/{site}/conformance/model` carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ExpectedJourney {
+    pub steps: Vec<ExpectedStep>,
 }

@@ -238,6 +238,20 @@ pub(crate) struct Stage {
     pub side: bool,
 }
 
+/// One step of a site's expected journey (`conformance`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ExpectedStep {
+    pub name: String,
+    /// A page pattern, or `event:NAME` with an optional `KEY=VALUE`.
+    pub target: String,
+    /// The journey may pass it by.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+    /// The journey may come to it again (browsing several products).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repeatable: bool,
+}
+
 /// How a site's pages map to journey stages, and its goals (reaching one
 /// means the session converted): each a page regex, or `event:NAME` with
 /// an optional `KEY=VALUE` ([`crate::service::conversions::TargetSpec`]).
@@ -246,6 +260,10 @@ pub(crate) struct JourneySettings {
     /// In journey order: a later stage is deeper.
     pub stages: Vec<Stage>,
     pub goals: Vec<String>,
+    /// The journey the site expects (`conformance`); left out of a PUT of
+    /// the stages and goals, it stays as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Vec<ExpectedStep>>,
 }
 
 impl Default for JourneySettings {
@@ -294,6 +312,7 @@ impl Default for JourneySettings {
                 r"^/(thank-?you|order-confirmation|checkout/(success|thank-?you))([/.?]|$)"
                     .to_string(),
             ],
+            expected: None,
         }
     }
 }
