@@ -3,7 +3,8 @@
 (BENCHMARKS.md, issue 19): `contrast` between buyers and the rest, a
 reached page or event and the rest, two values of one dimension, a
 dimension value and the rest, with patterns up to 3-5 pages long; `why`
-from the decision stage or an event, with and without a breakdown.
+from the decision stage or an event, with and without a breakdown;
+`conformance` to a model given in the query, with and without one.
 
     benches/insights-scale.py BIN SESSIONS [PER_REPORT] [ROUNDS] [ONLY]
 
@@ -42,6 +43,8 @@ def questions(rnd):
             ("contrast: organic search vs the rest", f"contrast?a=channel%3Dorganic_search&top={10 + k}&max_len={n}&{w}"),
             ("why: the decision stage", f"why?top={3 + k % 5}&{w}"),
             ("why: from begin_checkout, by segment", f"why?at=event%3Abegin_checkout&breakdown={bench_server.SHOP_DIMS[k % 6]}&{w}"),
+            ("conformance: a five-step journey", f"conformance?step=%5E%2Fcategory%2F&step=%5E%2Fproduct%2F&step=event%3Aadd_to_cart&step=event%3Abegin_checkout&step=event%3Apurchase&repeat=2&optional={2 + k % 2}&{w}"),
+            ("conformance: by segment", f"conformance?step=%5E%2Fproduct%2F&step=event%3Aadd_to_cart&step=event%3Apurchase&repeat=1&breakdown={bench_server.SHOP_DIMS[k % 6]}&{w}"),
         ]
     return [q for q in qs if q[0].startswith(ONLY)]
 

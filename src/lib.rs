@@ -50,7 +50,9 @@
 //!   text, resolved against goals, targets and a dimension's codes, held
 //!   against each other by [`mine::contrast`]; `why`: a decision point
 //!   resolved to a stage's pages or a target, the reasons counted by
-//!   [`mine::why`]),
+//!   [`mine::why`]), [`service::conformance`] (the expected journey, saved
+//!   with the journey settings or given in the query, resolved to targets
+//!   and aligned by [`mine::conformance`]),
 //!   [`service::funnels`] (saved funnels, from [`store::funnels`]: a
 //!   funnel's definition as the API's query string),
 //!   [`service::live`] (the realtime view and the install check, from
@@ -122,7 +124,9 @@
 //!   group's top PrefixSpan patterns, then counted exactly in both through
 //!   a trie) in two groups and tests them with [`mine::stats`] (Fisher's
 //!   exact test, Benjamini-Hochberg); [`mine::why`] reads a leaving
-//!   session's last views as reason codes. [`mine::budget`] holds
+//!   session's last views as reason codes; [`mine::conformance`] aligns a
+//!   session's step touches to an expected journey (fitness, skipped,
+//!   repeated and out-of-order steps). [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
 //!   goals), the same for every door; [`mine::cancel`] is the deadline and
 //!   hang-up flag long mining loops check. It uses only [`event`].
