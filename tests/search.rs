@@ -59,15 +59,6 @@ fn search(s: &Server, q: &str) -> Value {
     s.get_json(&path)
 }
 
-fn url_encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Waits until the index holds `n` sessions of the site (it follows the
 /// store in the background, within a second).
 fn wait_indexed(s: &Server, n: u64) {

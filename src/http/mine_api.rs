@@ -119,28 +119,40 @@ pub(crate) async fn put_journey_settings(
     site: &str,
     req: Request<Incoming>,
 ) -> Reply {
+    let site = site.to_string();
+    put_settings(
+        app,
+        req,
+        "stage settings",
+        move |app, s: JourneySettings| app.service.set_journey_settings(&site, &s),
+    )
+    .await
+}
+
+/// A settings `PUT`: the JSON body, read within [`SETTINGS_BODY_BYTES`]
+/// and parsed (400 "malformed WHAT: ..."), `save`d off the runtime's
+/// threads (compiling patterns within the budgets still takes a while);
+/// the answer is what was saved.
+async fn put_settings<T, R>(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+    what: &str,
+    save: impl FnOnce(&App, T) -> crate::service::Result<R> + Send + 'static,
+) -> Reply
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+{
     let body = match app.read_body(req.into_body(), SETTINGS_BODY_BYTES).await {
         Ok(b) => b,
         Err(e) => return e.into_reply(),
     };
-    let settings: JourneySettings = match serde_json::from_slice(&body) {
+    let new: T = match serde_json::from_slice(&body) {
         Ok(b) => b,
-        Err(e) => {
-            return reply::error(
-                StatusCode::BAD_REQUEST,
-                &format!("malformed stage settings: {e}"),
-            )
-        }
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, &format!("malformed {what}: {e}")),
     };
-    let site = site.to_string();
-    // Compiling patterns within the budget still takes a while: not on the
-    // runtime's threads.
-    let saved = super::api::blocking(app, move |app| {
-        app.service.set_journey_settings(&site, &settings)
-    })
-    .await;
-    match saved {
-        Ok(settings) => reply::json(StatusCode::OK, &settings),
+    match super::api::blocking(app, move |app| save(app, new)).await {
+        Ok(saved) => reply::json(StatusCode::OK, &saved),
         Err(e) => reply::service_error(&e),
     }
 }
@@ -162,28 +174,14 @@ pub(crate) async fn put_expected_journey(
     site: &str,
     req: Request<Incoming>,
 ) -> Reply {
-    let body = match app.read_body(req.into_body(), SETTINGS_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(e) => return e.into_reply(),
-    };
-    let model: ExpectedJourney = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return reply::error(
-                StatusCode::BAD_REQUEST,
-                &format!("malformed expected journey: {e}"),
-            )
-        }
-    };
     let site = site.to_string();
-    let saved = super::api::blocking(app, move |app| {
-        app.service.set_expected_journey(&site, &model)
-    })
-    .await;
-    match saved {
-        Ok(model) => reply::json(StatusCode::OK, &model),
-        Err(e) => reply::service_error(&e),
-    }
+    put_settings(
+        app,
+        req,
+        "expected journey",
+        move |app, m: ExpectedJourney| app.service.set_expected_journey(&site, &m),
+    )
+    .await
 }
 
 /// `GET /api/sites/{site}/rules`.
@@ -201,20 +199,12 @@ pub(crate) async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
 /// parameters kept in page paths (from then on: paths already stored keep
 /// their form).
 pub(crate) async fn put_rules(app: &Arc<App>, site: &str, req: Request<Incoming>) -> Reply {
-    let body = match app.read_body(req.into_body(), SETTINGS_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(e) => return e.into_reply(),
-    };
-    let new: Rules = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => return reply::error(StatusCode::BAD_REQUEST, &format!("malformed rules: {e}")),
-    };
     let site = site.to_string();
-    let saved = super::api::blocking(app, move |app| app.service.set_rules(&site, &new)).await;
+    let saved = put_settings(app, req, "rules", move |app, new: Rules| {
+        app.service.set_rules(&site, &new)
+    })
+    .await;
     // The collector cleans URLs with the kept parameters.
     app.sites.reload();
-    match saved {
-        Ok(rules) => reply::json(StatusCode::OK, &rules),
-        Err(e) => reply::service_error(&e),
-    }
+    saved
 }

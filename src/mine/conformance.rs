@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap;
 
 use super::cancel::Cancel;
 use super::conversions::Target;
-use super::{JourneyRef, JourneySet, Step};
+use super::{keep_newest, JourneyRef, JourneySet, Step};
 
 /// One step of the model, resolved.
 pub(crate) struct ModelStep {
@@ -136,9 +136,6 @@ pub(crate) fn align(model: &[ModelStep], steps: &[usize]) -> Alignment {
     a
 }
 
-/// Deviations kept per kind with their sessions and examples.
-pub(crate) const EXAMPLES: usize = 10;
-
 /// A deviation's sessions (each once) and the newest of them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct DeviationCounts {
@@ -243,16 +240,6 @@ pub(crate) fn conformance(
         c.examples.sort_unstable_by(|a, b| b.cmp(a));
     }
     out
-}
-
-fn keep_newest(kept: &mut Vec<i64>, id: i64) {
-    if kept.len() < EXAMPLES {
-        kept.push(id);
-    } else if let Some((at, smallest)) = kept.iter().enumerate().min_by_key(|(_, v)| **v) {
-        if id > *smallest {
-            kept[at] = id;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -490,6 +490,21 @@ impl PageSequences {
     }
 }
 
+/// Example sessions a report keeps per row (`why`, `conformance`).
+pub(crate) const EXAMPLES: usize = 10;
+
+/// Keeps the [`EXAMPLES`] largest (newest) session ids offered, in no
+/// order (sort them once at the end).
+pub(crate) fn keep_newest(kept: &mut Vec<i64>, id: i64) {
+    if kept.len() < EXAMPLES {
+        kept.push(id);
+    } else if let Some((at, smallest)) = kept.iter().enumerate().min_by_key(|(_, v)| **v) {
+        if id > *smallest {
+            kept[at] = id;
+        }
+    }
+}
+
 /// a / b, and 0 when there is nothing to divide by (an empty page or step).
 pub(crate) fn ratio(a: u32, b: u32) -> f64 {
     if b == 0 {

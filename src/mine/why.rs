@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap;
 
 use super::cancel::Cancel;
 use super::frustration::JourneySignals;
-use super::{JourneyRef, JourneySet, PageId};
+use super::{keep_newest, JourneyRef, JourneySet, PageId};
 use crate::event::Millis;
 
 /// The reasons, in the order they are listed when tied.
@@ -120,10 +120,6 @@ pub(crate) fn reasons_of(j: JourneyRef<'_>, signals: &mut JourneySignals) -> Vec
     out
 }
 
-/// The sessions behind a reason kept as examples, newest (largest id)
-/// first.
-pub(crate) const EXAMPLES: usize = 10;
-
 /// One reason's sessions, where they left, and in which segments.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ReasonCounts {
@@ -132,7 +128,7 @@ pub(crate) struct ReasonCounts {
     pub exits: FxHashMap<PageId, u32>,
     /// Sessions by the journey's group code (a breakdown's value).
     pub groups: FxHashMap<u32, u32>,
-    /// The newest sessions with the reason, at most [`EXAMPLES`].
+    /// The newest sessions with the reason, at most [`super::EXAMPLES`].
     pub examples: Vec<i64>,
 }
 
@@ -190,7 +186,7 @@ pub(crate) fn why(
                 counts.sessions += 1;
                 *counts.exits.entry(exit).or_default() += 1;
                 *counts.groups.entry(j.group).or_default() += 1;
-                keep_example(&mut counts.examples, j.session_id);
+                keep_newest(&mut counts.examples, j.session_id);
             }
         }
     }
@@ -198,17 +194,6 @@ pub(crate) fn why(
         counts.examples.sort_unstable_by(|a, b| b.cmp(a));
     }
     out
-}
-
-/// Keeps the [`EXAMPLES`] largest session ids seen.
-fn keep_example(kept: &mut Vec<i64>, id: i64) {
-    if kept.len() < EXAMPLES {
-        kept.push(id);
-    } else if let Some((at, smallest)) = kept.iter().enumerate().min_by_key(|(_, v)| **v) {
-        if id > *smallest {
-            kept[at] = id;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -318,7 +303,7 @@ mod tests {
     fn examples_are_the_newest_sessions() {
         let mut kept = Vec::new();
         for id in [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, 12, 11, 0] {
-            keep_example(&mut kept, id);
+            keep_newest(&mut kept, id);
         }
         kept.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(kept, vec![12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);

@@ -398,3 +398,20 @@ pub fn imported_log() -> (tempfile::TempDir, PathBuf) {
     assert!(ok, "{err}");
     (dir, db)
 }
+
+/// A small deterministic generator for tests' dice (xorshift).
+pub struct Dice(pub u64);
+
+impl Dice {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// A query parameter's value, percent-encoded.
+pub fn url_encode(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
