@@ -13,6 +13,7 @@ import * as friction from './js/friction.js';
 import * as conversions from './js/conversions.js';
 import * as contrast from './js/contrast.js';
 import * as why from './js/why.js';
+import * as conformance from './js/conformance.js';
 import * as heatmaps from './js/heatmaps.js';
 import * as sessions from './js/sessions.js';
 import * as team from './js/team.js';
@@ -38,6 +39,7 @@ const VIEWS = [
   { id: 'conversions', label: 'Conversions', mod: conversions, compare: true, icon: 'M5 21V4M5 4h12l-2.5 4L17 12H5' },
   { id: 'contrast', label: 'Contrast', mod: contrast, icon: 'M12 3v18M8 21h8M5 7h14M5 7l-3 7a3 3 0 0 0 6 0zM19 7l-3 7a3 3 0 0 0 6 0z' },
   { id: 'why', label: 'Why they left', mod: why, icon: 'M13 3h6v18h-6M15 12H4M8 8l-4 4 4 4' },
+  { id: 'conformance', label: 'Expected journey', mod: conformance, icon: 'M3 6a2 2 0 1 0 4 0a2 2 0 1 0-4 0M17 18a2 2 0 1 0 4 0a2 2 0 1 0-4 0M7 6h6a3 3 0 0 1 0 6h-2a3 3 0 0 0 0 6h6' },
   { id: 'friction', label: 'Friction', mod: friction, compare: true, icon: 'M12 3l10 18H2zM12 10v5M12 18v.5', aliases: ['frustration', 'moments'] },
   // Admins only; about people and links, not traffic: no range or filters.
   { group: 'Admin', admin: true },

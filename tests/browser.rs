@@ -392,6 +392,25 @@ fn the_why_view_shows_why_sessions_left() {
     assert_eq!(summary["ok"], true, "{summary}");
 }
 
+/// The Expected journey view in the real browser: with no model it offers
+/// the editor, an admin builds and saves one there (a bad pattern shows
+/// the server's reason), the path, headline, deviations and segments are
+/// the API's, a viewer sees the editor locked, and it fits a phone.
+#[test]
+fn the_expected_journey_view_edits_the_model_and_shows_conformance() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(120);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/conformance");
+    let summary = run_script(
+        "conformance.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
 /// A session full of script and HTML payloads, in the real browser: shown
 /// as text on every view, never run, never turned into markup.
 #[test]
