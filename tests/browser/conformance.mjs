@@ -118,13 +118,7 @@ page.on('request', (r) => {
 });
 const lastAsked = () => asked[asked.length - 1];
 
-async function signIn() {
-  await page.goto(BASE + '/dashboard/');
-  await q('#signin-token').waitFor({ state: 'visible', ...T });
-  await q('#signin-token').fill(TOKEN);
-  await q('#signin-submit').click();
-  await q('#app').waitFor({ state: 'visible', ...T });
-}
+const signIn = () => P.signIn();
 // The view painted: the headline, no model yet, or the server's sentence;
 // and the editor (admins) loaded.
 async function painted() {

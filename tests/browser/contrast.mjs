@@ -48,13 +48,7 @@ page.on('request', (r) => {
 });
 const lastContrast = () => asked.contrast[asked.contrast.length - 1];
 
-async function signIn() {
-  await page.goto(BASE + '/dashboard/');
-  await q('#signin-token').waitFor({ state: 'visible', ...T });
-  await q('#signin-token').fill(TOKEN);
-  await q('#signin-submit').click();
-  await q('#app').waitFor({ state: 'visible', ...T });
-}
+const signIn = () => P.signIn();
 
 // The view painted (headline, or the server's error) after a request.
 async function painted() {

@@ -111,7 +111,16 @@ export async function harness({ base, token, shots }) {
       try { json = JSON.parse(text); } catch { /* not JSON */ }
       return { status: r.status, body: json };
     }, [path, method, body === undefined ? null : body, csrf]);
-    return { context, page, q, go, shot, pageFetch };
+    // Signs in on the dashboards' form with an API token (the admin's
+    // unless told).
+    const signIn = async (with_ = token) => {
+      await page.goto(base + '/dashboard/');
+      await q('#signin-token').waitFor({ state: 'visible', ...T });
+      await q('#signin-token').fill(with_);
+      await q('#signin-submit').click();
+      await q('#app').waitFor({ state: 'visible', ...T });
+    };
+    return { context, page, q, go, shot, pageFetch, signIn };
   }
 
   // Closes the browser, prints the summary and exits (non-zero on failure).

@@ -52,13 +52,7 @@ async function party(label, viewport) {
   return p;
 }
 
-async function signInToken(p) {
-  await p.page.goto(BASE + '/dashboard/');
-  await p.q('#signin-token').waitFor({ state: 'visible', ...T });
-  await p.q('#signin-token').fill(TOKEN);
-  await p.q('#signin-submit').click();
-  await p.q('#app').waitFor({ state: 'visible', ...T });
-}
+const signInToken = (p) => p.signIn();
 
 // At 390 px the page does not move sideways (a wide table may scroll in
 // its own box) and "Sign out" / the badge is on the screen.

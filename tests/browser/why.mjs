@@ -99,13 +99,7 @@ page.on('request', (r) => {
 });
 const lastWhy = () => asked[asked.length - 1];
 
-async function signIn() {
-  await page.goto(BASE + '/dashboard/');
-  await q('#signin-token').waitFor({ state: 'visible', ...T });
-  await q('#signin-token').fill(TOKEN);
-  await q('#signin-submit').click();
-  await q('#app').waitFor({ state: 'visible', ...T });
-}
+const signIn = () => P.signIn();
 
 // The view painted (headline, the server's error, or nobody there) after
 // a request.
