@@ -13,8 +13,8 @@
 // apply. Step names, targets and segment values come from people and
 // visitors: text (h()) only.
 import {
-  h, api, apiSend, clear, fmt, card, link, setParams, filterParams, rangeBounds, empty, loading, errorBox, meter, table,
-  targetLabel, isAdmin, isShare, lockEditor,
+  h, api, apiSend, clear, fmt, card, link, setParams, filterParams, empty, loading, errorBox, meter, table,
+  targetLabel, targetSuggestions, isAdmin, isShare, lockEditor,
 } from './core.js';
 import { DIMENSIONS } from './contrast.js';
 import { segmentText } from './why.js';
@@ -281,33 +281,13 @@ function segmentsCard(data, breakdown) {
 }
 
 // ---------- the model's editor ----------
-// Pages and events to suggest for a target: asked once, when a target box
-// is first focused.
-function suggestions(ctx, list) {
-  let asked = false;
-  return () => {
-    if (asked) return;
-    asked = true;
-    const opts = { signal: ctx.signal };
-    Promise.all([
-      api(ctx.base + '/exits', filterParams(ctx.params), opts).catch(() => ({ pages: [] })),
-      api(ctx.base + '/events', { top: 20, ...rangeBounds(ctx.params) }, opts).catch(() => ({ events: [] })),
-    ]).then(([ex, evs]) => {
-      const pages = (ex.pages || []).slice().sort((a, b) => b.views - a.views).slice(0, 40);
-      list.append(
-        ...(evs.events || []).map((e) => h('option', { value: 'event:' + e.name }, fmt.n(e.sessions) + ' sessions')),
-        ...pages.map((p) => h('option', { value: '^' + p.page }, fmt.n(p.views) + ' views')));
-    }).catch(() => {});
-  };
-}
-
 function editor(box, ctx, model, { example }) {
   const steps = model.map((s) => ({ name: s.name || '', target: s.target || '', optional: !!s.optional, repeatable: !!s.repeatable }));
   const admin = isAdmin();
   const list = h('ol.cf-ed-list#cf-ed-list');
   const status = h('div.form-status#cf-status', { role: 'status' });
   const targets = h('datalist#cf-target-list');
-  const suggest = suggestions(ctx, targets);
+  const suggest = targetSuggestions(ctx, targets);
   const add = h('button.btn#cf-add', { type: 'button' }, '+ Add step');
   const rowsPaint = () => {
     clear(list);

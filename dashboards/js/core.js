@@ -453,6 +453,27 @@ function anchoredPaths(raw) {
   return [...new Set(paths)].map((p) => p + end);
 }
 
+// Pages and events to offer in a target's box (a <datalist>): a listener
+// that asks once, when the box is first focused, for the site's events
+// and its most viewed pages in the range.
+export function targetSuggestions(ctx, list) {
+  let asked = false;
+  return () => {
+    if (asked) return;
+    asked = true;
+    const opts = { signal: ctx.signal };
+    Promise.all([
+      api(ctx.base + '/exits', filterParams(ctx.params), opts).catch(() => ({ pages: [] })),
+      api(ctx.base + '/events', { top: 20, ...rangeBounds(ctx.params) }, opts).catch(() => ({ events: [] })),
+    ]).then(([ex, evs]) => {
+      const pages = (ex.pages || []).slice().sort((a, b) => b.views - a.views).slice(0, 40);
+      list.append(
+        ...(evs.events || []).map((e) => h('option', { value: 'event:' + e.name }, fmt.n(e.sessions) + ' sessions')),
+        ...pages.map((p) => h('option', { value: '^' + p.page }, fmt.n(p.views) + ' views')));
+    }).catch(() => {});
+  };
+}
+
 // Quote a value for the session search syntax if it needs it.
 export function qv(v) { return /^[^\s"()]+$/.test(v) ? v : '"' + String(v).replace(/["\\]/g, '\\$&') + '"'; }
 

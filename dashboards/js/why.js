@@ -11,7 +11,7 @@
 // other views' choices; the toolbar's range and filters apply. Pages,
 // targets and segment values come from visitors or people: rendered as
 // text (h()) only.
-import { h, api, clear, fmt, card, link, setParams, filterParams, rangeBounds, empty, loading, meter, table, targetLabel } from './core.js';
+import { h, api, clear, fmt, card, link, setParams, filterParams, empty, loading, meter, table, targetLabel, targetSuggestions } from './core.js';
 import { DIMENSIONS } from './contrast.js';
 
 const DEFAULT_AT = 'stage:decision';
@@ -60,26 +60,6 @@ function reachedText(at) {
 }
 
 // ---------- picker ----------
-// Pages and events to suggest for "A page or event…": asked once, when
-// the box is first focused.
-function suggestions(ctx, list) {
-  let asked = false;
-  return () => {
-    if (asked) return;
-    asked = true;
-    const opts = { signal: ctx.signal };
-    Promise.all([
-      api(ctx.base + '/exits', filterParams(ctx.params), opts).catch(() => ({ pages: [] })),
-      api(ctx.base + '/events', { top: 20, ...rangeBounds(ctx.params) }, opts).catch(() => ({ events: [] })),
-    ]).then(([ex, evs]) => {
-      const pages = (ex.pages || []).slice().sort((a, b) => b.views - a.views).slice(0, 40);
-      list.append(
-        ...(evs.events || []).map((e) => h('option', { value: 'event:' + e.name }, fmt.n(e.sessions) + ' sessions')),
-        ...pages.map((p) => h('option', { value: '^' + p.page }, fmt.n(p.views) + ' views')));
-    });
-  };
-}
-
 // "Sessions that reached [the decision stage ▾]" (or a page or event typed
 // in) and "Break down by [channel ▾]". A stage or a breakdown applies at
 // once; a page or event on Enter or "Show".
@@ -100,7 +80,7 @@ function picker(ctx, state, stages, msg) {
     type: 'text', value: p.stage === undefined ? at : '', placeholder: '^/cart or event:begin_checkout', list: 'why-target-list',
     'aria-label': 'A page pattern or event:NAME', spellcheck: 'false', autocomplete: 'off',
   });
-  target.addEventListener('focus', suggestions(ctx, list));
+  target.addEventListener('focus', targetSuggestions(ctx, list));
   target.addEventListener('input', () => target.classList.remove('invalid'));
   const targetBox = h('span.why-extra', target, list, h('button.btn.btn-primary#why-apply', { type: 'submit' }, 'Show'));
   const show = () => { targetBox.hidden = kind.value !== TARGET; };
