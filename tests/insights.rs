@@ -406,6 +406,12 @@ fn why_ranks_the_planted_exit_cause_first() {
     assert_eq!(first["exits"][0]["value"], "/checkout/shipping.html");
     assert_eq!(first["exits"][0]["sessions"], rage.len());
     assert_eq!(first["groups"][0]["value"], "desktop");
+    // The element rage-clicked on the exit page, in the ten examples.
+    assert_eq!(
+        first["elements"],
+        json!([{"selector": "#shipping", "sessions": 10}])
+    );
+    assert_eq!(reasons[1]["elements"], Value::Null);
     assert_eq!(reasons[1]["sessions"], quick_back.len());
     assert_eq!(reasons[1]["exits"][0]["value"], "/cart.html");
     assert_eq!(reasons[2]["sessions"], long_stay.len());

@@ -186,13 +186,19 @@ function headline(data) {
         fmt.n(data.converted) + ' converted', h('span.muted', ' (' + fmt.pct(data.converted / data.reached, 0) + ')'))) : null));
 }
 
-// Where a reason's sessions left, most first: each page to its flow.
+// Where a reason's sessions left, most first: each page to its flow; for
+// rage and dead clicks, the elements so clicked in the example sessions.
 function exitsCell(r) {
   const exits = r.exits || [];
   if (!exits.length) return h('span.muted', '–');
-  return h('ul.why-exits', exits.map((x) => h('li.why-exit', { dataset: { page: x.value } },
+  const list = h('ul.why-exits', exits.map((x) => h('li.why-exit', { dataset: { page: x.value } },
     h('a.why-exit-page', { href: link('transitions', { page: x.value }), title: x.value + ' — where visitors came from and went' }, h('code', x.value)),
     h('span.why-exit-n', fmt.n(x.sessions), h('small.muted', ' ' + fmt.pct(x.share))))));
+  const els = r.elements || [];
+  if (!els.length) return list;
+  const of = (r.examples || []).length;
+  return h('div', list, h('p.small.muted.why-elements', 'Clicked: ',
+    els.map((e, i) => h('span', i ? ', ' : '', h('code', e.selector), ' (' + fmt.n(e.sessions) + ' of ' + fmt.n(of) + ' examples)'))));
 }
 
 // The sessions to watch: "▶ Watch" (the newest), "2", "3", then the rest

@@ -463,6 +463,7 @@ impl Analysis {
                         .collect()
                 }),
                 examples: c.examples.clone(),
+                elements: None,
             })
             .collect();
         reasons.sort_by_key(|r| std::cmp::Reverse(r.sessions));
@@ -554,6 +555,74 @@ pub(crate) struct WhyRow {
     pub groups: Option<Vec<WhyCount>>,
     /// The newest sessions with the reason (ids, for the player).
     pub examples: Vec<i64>,
+    /// For `rage_clicks` and `dead_clicks`: the elements clicked so on the
+    /// exit page in those example sessions, with how many of them.
+    pub elements: Option<Vec<WhyElement>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct WhyElement {
+    /// The tracker's CSS selector of the element.
+    pub selector: String,
+    pub sessions: u32,
+}
+
+/// Elements listed per reason.
+const ELEMENTS: usize = 5;
+
+/// Names the elements behind `rage_clicks` and `dead_clicks`: the
+/// selectors of the clicks so flagged after the last page view of each
+/// example session (the exit page), read from the event log. Only the
+/// examples: a handful of reads, whatever the site's size.
+pub(crate) fn name_elements(
+    conn: &rusqlite::Connection,
+    site_id: i64,
+    report: &mut WhyReport,
+) -> Result<()> {
+    use crate::event::EventKind;
+    for row in &mut report.reasons {
+        let flag = match row.reason {
+            "rage_clicks" => "rage",
+            "dead_clicks" => "dead",
+            _ => continue,
+        };
+        let mut by: std::collections::BTreeMap<String, u32> = Default::default();
+        for id in &row.examples {
+            let Some(d) = crate::store::read::session_detail(conn, site_id, *id)? else {
+                continue;
+            };
+            let exit = d
+                .events
+                .iter()
+                .rposition(|e| e.kind == EventKind::Pageview)
+                .unwrap_or(0);
+            let mut seen: Vec<&str> = Vec::new();
+            for e in &d.events[exit..] {
+                let flagged = e.detail.get(flag).and_then(|v| v.as_bool()) == Some(true);
+                match e.detail.get("sel").and_then(|v| v.as_str()) {
+                    Some(sel) if e.kind == EventKind::Click && flagged && !seen.contains(&sel) => {
+                        seen.push(sel)
+                    }
+                    _ => {}
+                }
+            }
+            for sel in seen {
+                *by.entry(sel.to_string()).or_default() += 1;
+            }
+        }
+        let mut elements: Vec<WhyElement> = by
+            .into_iter()
+            .map(|(selector, sessions)| WhyElement { selector, sessions })
+            .collect();
+        elements.sort_by(|x, y| {
+            y.sessions
+                .cmp(&x.sessions)
+                .then(x.selector.cmp(&y.selector))
+        });
+        elements.truncate(ELEMENTS);
+        row.elements = Some(elements);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -572,6 +641,7 @@ impl WhyReport {
                 "sessions",
                 "share of left",
                 "left most on",
+                "elements",
                 "examples",
             ],
         );
@@ -583,11 +653,19 @@ impl WhyReport {
                 .map(|e| format!("{} ({})", e.value, e.sessions))
                 .collect();
             let examples: Vec<String> = r.examples.iter().take(3).map(|e| e.to_string()).collect();
+            let elements: Vec<String> = r
+                .elements
+                .iter()
+                .flatten()
+                .take(3)
+                .map(|e| format!("{} ({})", e.selector, e.sessions))
+                .collect();
             t.row(vec![
                 r.label.into(),
                 r.sessions.into(),
                 Cell::Rate(r.share),
                 exits.join(", ").into(),
+                elements.join(", ").into(),
                 examples.join(" ").into(),
             ]);
         }

@@ -396,7 +396,12 @@ impl Service {
                 top,
             } => Report::Revenue(a.revenue(*breakdown, currency.as_deref(), *top)?),
             ReportRequest::Contrast(c) => Report::Contrast(a.contrast(c)?),
-            ReportRequest::Why(w) => Report::Why(a.why(w)?),
+            ReportRequest::Why(w) => {
+                let mut why = a.why(w)?;
+                let conn = self.store.read()?;
+                insights::name_elements(&conn, find_site(&conn, site)?.id, &mut why)?;
+                Report::Why(why)
+            }
             ReportRequest::Conformance(c) => Report::Conformance(a.conformance(c)?),
         };
         // A stopped mining function returns what it had: never show that.

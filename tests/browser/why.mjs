@@ -183,6 +183,11 @@ await step('the decision stage: the headline and the reasons are the API\'s', as
   await rowsMatch('decision stage', api0);
   const codes = api0.reasons.map((x) => x.reason);
   check('the seeded reasons are there (rage clicks among them, and no sign)', seeded > 0 && codes.includes('rage_clicks') && codes.includes('no_sign'), codes);
+  // The rage-clicked elements of the examples, as the API names them.
+  const rage = api0.reasons.find((x) => x.reason === 'rage_clicks');
+  const shownEls = await text(q('#why-reasons tbody tr[data-reason="rage_clicks"] .why-elements'));
+  const wantEls = (rage.elements || []).map((e) => `${e.selector} (${e.sessions} of ${rage.examples.length} examples)`);
+  check('rage clicks name the elements clicked on the exit page', wantEls.length > 0 && wantEls.every((w) => shownEls.includes(w)), { shownEls, wantEls });
   const sum = api0.reasons.reduce((a, x) => a + x.share, 0);
   check('the muted line says shares can add up to more than 100%', /more than 100%/.test(await text(q('#why-note'))) && sum > 1, { sum });
   // The stage picker: the site's stages, the decision stage picked.
