@@ -91,9 +91,14 @@ def run_rounds(binary, db, questions, rounds, port=18790):
             for label, path in questions(rnd):
                 ms, _ = ask(port, "shop", path)
                 times.setdefault(label, []).append(ms)
+            # Resident memory, and its parts: the process's own (anonymous)
+            # and the pages of the files it maps (the engine's columns),
+            # which the kernel can drop and read again.
             print(json.dumps({"round": rnd,
                               "rss_mb": memory_mb(server.pid, "VmRSS:"),
-                              "peak_mb": memory_mb(server.pid, "VmHWM:")}), flush=True)
+                              "peak_mb": memory_mb(server.pid, "VmHWM:"),
+                              "anon_mb": memory_mb(server.pid, "RssAnon:"),
+                              "file_mb": memory_mb(server.pid, "RssFile:")}), flush=True)
         finally:
             server.terminate()
             server.wait()
