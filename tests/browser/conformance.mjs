@@ -107,16 +107,11 @@ await step('sessions with detours reach the collector', async () => {
 // ------------------------------------------------------------ the admin
 const P = await party('admin', { width: 1440, height: 900 });
 const { page, q, go, shot } = P;
-// Every conformance request the page makes, and its model PUTs: the test
-// asks the API the very same question with the server token.
-const asked = [];
+// The model PUTs the page makes.
 const puts = [];
 page.on('request', (r) => {
-  const u = new URL(r.url());
-  if (u.pathname === `/api/sites/${SITE}/conformance`) asked.push(u.pathname + u.search);
-  if (u.pathname === MODEL_PATH && r.method() === 'PUT') puts.push(r.postData());
+  if (new URL(r.url()).pathname === MODEL_PATH && r.method() === 'PUT') puts.push(r.postData());
 });
-const lastAsked = () => asked[asked.length - 1];
 
 const signIn = () => P.signIn();
 // The view painted: the headline, no model yet, or the server's sentence;
@@ -125,19 +120,9 @@ async function painted() {
   await q('#cf-headline, #cf-none, #cf-error').first().waitFor(T);
   await q('#cf-body .loading').waitFor({ state: 'detached', ...T });
 }
-async function repainted(before) {
-  const t0 = Date.now();
-  while (asked.length <= before) {
-    if (Date.now() - t0 > T.timeout) throw new Error('no new conformance request');
-    await page.waitForTimeout(50);
-  }
-  await painted();
-}
-async function apiForPage() {
-  const path = lastAsked();
-  const r = await apiAdmin('GET', path);
-  return { path, status: r.status, body: r.body, params: new URL(BASE + path).searchParams };
-}
+// Every conformance request the page makes: the test asks the API the
+// very same question with the server token.
+const { asked, repainted, apiForPage } = P.watch(`/api/sites/${SITE}/conformance`, painted);
 async function fits(name, width, lastSel) {
   await page.setViewportSize({ width, height: 900 });
   await page.waitForTimeout(300);

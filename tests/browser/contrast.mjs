@@ -40,13 +40,13 @@ const P = await party('admin', { width: 1440, height: 900 });
 const { page, q, go, shot } = P;
 // Every contrast / sessions request the page makes: the test asks the API
 // the very same question with the server token.
-const asked = { contrast: [], sessions: [] };
+const contrastAsked = P.watch(`/api/sites/${SITE}/contrast`, painted);
+const asked = { contrast: contrastAsked.asked, sessions: [] };
 page.on('request', (r) => {
   const u = new URL(r.url());
-  if (u.pathname === `/api/sites/${SITE}/contrast`) asked.contrast.push(u.pathname + u.search);
   if (u.pathname === `/api/sites/${SITE}/sessions` && u.searchParams.has('q')) asked.sessions.push(u.pathname + u.search);
 });
-const lastContrast = () => asked.contrast[asked.contrast.length - 1];
+const { repainted, apiForPage } = contrastAsked;
 
 const signIn = () => P.signIn();
 
@@ -56,23 +56,6 @@ async function painted() {
   await q('#contrast-body .loading').waitFor({ state: 'detached', ...T });
 }
 
-// Painted again after a new request (a pick changes the URL, and the
-// router renders the view anew).
-async function repainted(before) {
-  const t0 = Date.now();
-  while (asked.contrast.length <= before) {
-    if (Date.now() - t0 > T.timeout) throw new Error('no new contrast request');
-    await page.waitForTimeout(50);
-  }
-  await painted();
-}
-
-// The API's answer to the page's last contrast request.
-async function apiForPage() {
-  const path = lastContrast();
-  const r = await apiAdmin('GET', path);
-  return { path, status: r.status, body: r.body };
-}
 
 async function headlineMatches(label, api) {
   const a = await q('#contrast-count-a').getAttribute('data-sessions');

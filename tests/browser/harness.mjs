@@ -120,7 +120,32 @@ export async function harness({ base, token, shots }) {
       await q('#signin-submit').click();
       await q('#app').waitFor({ state: 'visible', ...T });
     };
-    return { context, page, q, go, shot, pageFetch, signIn };
+    // A view's report requests as the page makes them (`asked`: paths with
+    // their queries); `repainted(before)` waits for a request after the
+    // `before`-th and for `painted()`; `apiForPage()` asks the API the
+    // page's last question with the admin token.
+    const watch = (pathname, painted) => {
+      const asked = [];
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname === pathname) asked.push(u.pathname + u.search);
+      });
+      const repainted = async (before) => {
+        const t0 = Date.now();
+        while (asked.length <= before) {
+          if (Date.now() - t0 > T.timeout) throw new Error('no new request to ' + pathname);
+          await page.waitForTimeout(50);
+        }
+        await painted();
+      };
+      const apiForPage = async () => {
+        const path = asked[asked.length - 1];
+        const r = await apiAdmin('GET', path);
+        return { path, status: r.status, body: r.body, params: new URL(base + path).searchParams };
+      };
+      return { asked, repainted, apiForPage };
+    };
+    return { context, page, q, go, shot, pageFetch, signIn, watch };
   }
 
   // Closes the browser, prints the summary and exits (non-zero on failure).

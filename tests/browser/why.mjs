@@ -90,15 +90,6 @@ await step('sessions leaving checkout with reasons reach the collector', async (
 
 const P = await party('admin', { width: 1440, height: 900 });
 const { page, q, go, shot } = P;
-// Every why request the page makes: the test asks the API the very same
-// question with the server token.
-const asked = [];
-page.on('request', (r) => {
-  const u = new URL(r.url());
-  if (u.pathname === `/api/sites/${SITE}/why`) asked.push(u.pathname + u.search);
-});
-const lastWhy = () => asked[asked.length - 1];
-
 const signIn = () => P.signIn();
 
 // The view painted (headline, the server's error, or nobody there) after
@@ -107,19 +98,9 @@ async function painted() {
   await q('#why-headline, #why-error, #why-empty').first().waitFor(T);
   await q('#why-body .loading').waitFor({ state: 'detached', ...T });
 }
-async function repainted(before) {
-  const t0 = Date.now();
-  while (asked.length <= before) {
-    if (Date.now() - t0 > T.timeout) throw new Error('no new why request');
-    await page.waitForTimeout(50);
-  }
-  await painted();
-}
-async function apiForPage() {
-  const path = lastWhy();
-  const r = await apiAdmin('GET', path);
-  return { path, status: r.status, body: r.body, params: new URL(BASE + path).searchParams };
-}
+// Every why request the page makes: the test asks the API the very same
+// question with the server token.
+const { asked, repainted, apiForPage } = P.watch(`/api/sites/${SITE}/why`, painted);
 
 // The headline sentence as the view writes it.
 function headlineText(api, words) {
