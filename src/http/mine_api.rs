@@ -104,9 +104,16 @@ pub(super) async fn run_analysis<T: Send + 'static>(
 /// `GET /api/sites/{site}/stages/settings`: the site's stages and goals.
 pub(crate) async fn get_journey_settings(app: &Arc<App>, site: &str) -> Reply {
     let site = site.to_string();
-    let found = super::api::blocking(app, move |app| app.service.journey_settings(&site)).await;
-    match found {
-        Ok(settings) => reply::json(StatusCode::OK, &settings),
+    get_settings(app, move |app| app.service.journey_settings(&site)).await
+}
+
+/// A settings `GET`: what `read` finds, off the runtime's threads, as JSON.
+async fn get_settings<R: serde::Serialize + Send + 'static>(
+    app: &Arc<App>,
+    read: impl FnOnce(&App) -> crate::service::Result<R> + Send + 'static,
+) -> Reply {
+    match super::api::blocking(app, read).await {
+        Ok(found) => reply::json(StatusCode::OK, &found),
         Err(e) => reply::service_error(&e),
     }
 }
@@ -161,10 +168,7 @@ where
 /// (`{"steps": []}` until set).
 pub(crate) async fn get_expected_journey(app: &Arc<App>, site: &str) -> Reply {
     let site = site.to_string();
-    match super::api::blocking(app, move |app| app.service.expected_journey(&site)).await {
-        Ok(model) => reply::json(StatusCode::OK, &model),
-        Err(e) => reply::service_error(&e),
-    }
+    get_settings(app, move |app| app.service.expected_journey(&site)).await
 }
 
 /// `PUT /api/sites/{site}/conformance/model` with `{"steps": [{"name",
@@ -187,10 +191,7 @@ pub(crate) async fn put_expected_journey(
 /// `GET /api/sites/{site}/rules`.
 pub(crate) async fn get_rules(app: &Arc<App>, site: &str) -> Reply {
     let site = site.to_string();
-    match super::api::blocking(app, move |app| app.service.rules(&site)).await {
-        Ok(rules) => reply::json(StatusCode::OK, &rules),
-        Err(e) => reply::service_error(&e),
-    }
+    get_settings(app, move |app| app.service.rules(&site)).await
 }
 
 /// `PUT /api/sites/{site}/rules` with `{"rules": [{"pattern", "replacement"}],
