@@ -1,6 +1,7 @@
 // Hostile visitor strings in the real dashboards: a session whose URL,
 // title, referrer, utm tags, click selector and text, and custom event
-// carry HTML and script payloads is shown on every view that lists it.
+// carry HTML and script payloads is shown on every view that lists it
+// (Why they left names the rage-clicked element by its selector).
 // Nothing may run and nothing may become markup: the payload must appear
 // as text, no element it describes may exist, no CSP violation may fire.
 //
@@ -38,6 +39,9 @@ const views = [
   // The event's name and property, and the utm_campaign as a segment
   // (the hostile session is a bot's: counted with bots only).
   ['conversions', '#/conversions?site=shop&range=all&bots=1', '#events-card table, #events-card .empty'],
+  // Why they left from the hostile page: its rage click's selector named
+  // as the element clicked.
+  ['why', '#/why?site=shop&range=all&bots=1&at=%5E%2Fp', '#why-reasons tbody tr, #why-empty'],
 ];
 const results = [];
 for (const [name, hash, ready] of views) {
@@ -54,6 +58,7 @@ for (const [name, hash, ready] of views) {
   results.push({ view: name, ...r });
   if (r.pwned || r.violations || r.injected) problems.push(`${name}: ${JSON.stringify(r)}`);
 }
+if (!results.find((r) => r.view === 'why').shown) problems.push('why: the rage-clicked element (the hostile selector) was not shown');
 const shownSomewhere = results.some((r) => r.shown);
 if (!shownSomewhere) problems.push('the payloads were never shown as text: is the hostile session on screen?');
 console.log(JSON.stringify({ ok: problems.length === 0, results, problems }, null, 2));
