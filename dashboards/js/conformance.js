@@ -13,8 +13,8 @@
 // apply. Step names, targets and segment values come from people and
 // visitors: text (h()) only.
 import {
-  h, api, apiSend, clear, fmt, card, link, setParams, filterParams, empty, loading, errorBox, meter, table,
-  targetLabel, targetSuggestions, isAdmin, isShare, lockEditor,
+  h, api, apiSend, clear, fmt, card, setParams, filterParams, empty, loading, errorBox, meter, table,
+  targetLabel, targetSuggestions, watchLinks, isAdmin, isShare, lockEditor,
 } from './core.js';
 import { DIMENSIONS } from './contrast.js';
 import { segmentText } from './why.js';
@@ -27,7 +27,6 @@ export const EXAMPLE = [
   { name: 'Purchase', target: 'event:purchase' },
 ];
 const MAX_STEPS = 20; // the server's limit
-const SHOWN_EXAMPLES = 3; // "▶ Watch 2 3", then "+7 more"
 
 // Said once in the editor after a save (the view is drawn again).
 let savedNote = '';
@@ -211,20 +210,6 @@ function pathPicture(data) {
 }
 
 // ---------- deviations ----------
-// The sessions to watch: "▶ Watch" (the newest), "2", "3", then the rest
-// on "+7 more".
-function watchLinks(ids) {
-  if (!ids || !ids.length) return null;
-  const a = (id, i) => h('a.cf-watch-n', { href: link('session', { id }), title: 'Watch session #' + id, 'aria-label': 'Watch session #' + id, dataset: { id: String(id) } },
-    i === 0 ? '▶ Watch' : String(i + 1));
-  const rest = ids.slice(SHOWN_EXAMPLES);
-  const more = h('span.cf-more-ids', { hidden: true }, rest.map((id, i) => a(id, i + SHOWN_EXAMPLES)));
-  const btn = rest.length ? h('button.linklike.cf-more', {
-    type: 'button', 'aria-expanded': 'false',
-    on: { click: () => { more.hidden = false; btn.remove(); } },
-  }, '+' + rest.length + ' more') : null;
-  return h('span.acts.cf-watch', ids.slice(0, SHOWN_EXAMPLES).map(a), more, btn);
-}
 
 function deviationsTable(data) {
   const rows = data.deviations || [];
@@ -236,7 +221,7 @@ function deviationsTable(data) {
   const t = table([
     { label: 'Deviation', render: (d) => h('div.cf-dev-cell',
       h('span.cf-dev-label', h('span.cf-dot', { class: d.kind, 'aria-hidden': 'true' }), h('span.cf-dev-text', deviationText(d))),
-      watchLinks(d.examples)) },
+      watchLinks(d.examples, 'cf')) },
     { label: 'Sessions', num: true, render: (d) => h('strong.cf-dev-n', fmt.n(d.sessions)) },
     { label: 'Of touched', num: true, title: 'Share of the sessions that touched the journey', render: (d) => h('span.cf-share', h('span.cf-share-pct', fmt.pct(d.share)), meter(d.share, d.kind)) },
   ], rows, { cls: 'cf-dev-table' });

@@ -453,6 +453,22 @@ function anchoredPaths(raw) {
   return [...new Set(paths)].map((p) => p + end);
 }
 
+// Example sessions to watch: "▶ Watch" (the newest), "2", "3", then the
+// rest behind "+7 more"; classes named after the view (`prefix`).
+const SHOWN_EXAMPLES = 3;
+export function watchLinks(ids, prefix) {
+  if (!ids || !ids.length) return null;
+  const a = (id, i) => h(`a.${prefix}-watch-n`, { href: link('session', { id }), title: 'Watch session #' + id, 'aria-label': 'Watch session #' + id, dataset: { id: String(id) } },
+    i === 0 ? '▶ Watch' : String(i + 1));
+  const rest = ids.slice(SHOWN_EXAMPLES);
+  const more = h(`span.${prefix}-more-ids`, { hidden: true }, rest.map((id, i) => a(id, i + SHOWN_EXAMPLES)));
+  const btn = rest.length ? h(`button.linklike.${prefix}-more`, {
+    type: 'button', 'aria-expanded': 'false',
+    on: { click: () => { more.hidden = false; btn.remove(); } },
+  }, '+' + rest.length + ' more') : null;
+  return h(`span.acts.${prefix}-watch`, ids.slice(0, SHOWN_EXAMPLES).map(a), more, btn);
+}
+
 // Pages and events to offer in a target's box (a <datalist>): a listener
 // that asks once, when the box is first focused, for the site's events
 // and its most viewed pages in the range.

@@ -11,13 +11,12 @@
 // other views' choices; the toolbar's range and filters apply. Pages,
 // targets and segment values come from visitors or people: rendered as
 // text (h()) only.
-import { h, api, clear, fmt, card, link, setParams, filterParams, empty, loading, meter, table, targetLabel, targetSuggestions } from './core.js';
+import { h, api, clear, fmt, card, link, setParams, filterParams, empty, loading, meter, table, targetLabel, targetSuggestions, watchLinks } from './core.js';
 import { DIMENSIONS } from './contrast.js';
 
 const DEFAULT_AT = 'stage:decision';
 const TARGET = '__target'; // the kind "A page or event…" in the select
 const DEFAULT_TOP = 5; // exit pages and segments per reason (the server's default)
-const SHOWN_EXAMPLES = 3; // "▶ Watch 2 3", then "+7 more"
 
 // The reasons the server gives, in a few words (column heads, chips); the
 // sentence beside each row is the server's own label.
@@ -201,27 +200,12 @@ function exitsCell(r) {
     els.map((e, i) => h('span', i ? ', ' : '', h('code', e.selector), ' (' + fmt.n(e.sessions) + ' of ' + fmt.n(of) + ' examples)'))));
 }
 
-// The sessions to watch: "▶ Watch" (the newest), "2", "3", then the rest
-// on "+7 more".
-function watchLinks(r) {
-  const ids = r.examples || [];
-  if (!ids.length) return null;
-  const a = (id, i) => h('a.why-watch-n', { href: link('session', { id }), title: 'Watch session #' + id, 'aria-label': 'Watch session #' + id, dataset: { id: String(id) } },
-    i === 0 ? '▶ Watch' : String(i + 1));
-  const rest = ids.slice(SHOWN_EXAMPLES);
-  const more = h('span.why-more-ids', { hidden: true }, rest.map((id, i) => a(id, i + SHOWN_EXAMPLES)));
-  const btn = rest.length ? h('button.linklike.why-more', {
-    type: 'button', 'aria-expanded': 'false',
-    on: { click: () => { more.hidden = false; btn.remove(); } },
-  }, '+' + rest.length + ' more') : null;
-  return h('span.acts.why-watch', ids.slice(0, SHOWN_EXAMPLES).map(a), more, btn);
-}
 
 function reasonsTable(data) {
   const t = table([
     { label: 'Reason', render: (r) => h('div.why-reason',
       h('span.why-label', h('span.why-dot', { class: r.reason, 'aria-hidden': 'true' }), h('span.why-label-text', r.label)),
-      h('small.why-code', reasonName(r.reason)), watchLinks(r)) },
+      h('small.why-code', reasonName(r.reason)), watchLinks(r.examples, 'why')) },
     { label: 'Sessions', num: true, render: (r) => h('strong.why-n', fmt.n(r.sessions)) },
     { label: 'Of those who left', num: true, title: 'Share of the sessions that left', render: (r) => h('span.why-share', h('span.why-pct', fmt.pct(r.share)), meter(r.share, r.reason === 'no_sign' ? 'why-quiet' : 'bad')) },
     { label: 'Left most on', title: 'Their exit pages, most first (share of this reason’s sessions)', render: exitsCell },
