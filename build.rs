@@ -17,7 +17,11 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut files = Vec::new();
     collect(Path::new("dashboards"), &mut files);
-    for js in ["tracker-js/dist/t.min.js", "tracker-js/dist/replay.min.js"] {
+    for js in [
+        "tracker-js/dist/t.min.js",
+        "tracker-js/dist/errors.min.js",
+        "tracker-js/dist/replay.min.js",
+    ] {
         files.push(PathBuf::from(js));
     }
     println!("cargo:rerun-if-changed=dashboards");

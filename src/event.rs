@@ -391,6 +391,8 @@ pub(crate) struct Session {
     pub rage_clicks: u32,
     pub dead_clicks: u32,
     pub error_pages: u32,
+    /// JavaScript errors the error capture sent (each once per page view).
+    pub js_errors: u32,
     pub pages: Vec<u32>,
     /// The shop's custom events, in order.
     pub marks: Vec<Mark>,
@@ -414,17 +416,20 @@ pub(crate) struct SessionTotals {
     pub rage_clicks: u32,
     pub dead_clicks: u32,
     pub error_pages: u32,
+    /// JavaScript errors (`$error` events) recorded.
+    pub js_errors: u32,
     /// Where the store keeps the session's events: its chunk ids, in order.
     pub chunk_ids: Vec<i64>,
     /// When each page view of `pages` happened.
     pub page_times: Vec<Millis>,
     /// Frustration signals of each page view of `pages`: rage clicks, dead
-    /// clicks, and whether it was an error page.
+    /// clicks, whether it was an error page, had a JavaScript error, and
+    /// an error click.
     pub page_signals: Vec<PageSignals>,
     /// The shop's own custom events (`add_to_cart`, `purchase`), in order,
     /// each placed among the page views: what goals, funnels and the
     /// events report read without opening event chunks. trailmap's own
-    /// events (`$layout`) are not among them.
+    /// events (`$layout`, `$error`) are not among them.
     pub marks: Vec<Mark>,
 }
 
@@ -466,6 +471,57 @@ pub(crate) struct PageSignals {
     pub dead_clicks: u8,
     /// The page answered 4xx/5xx (from logs, or the tracker's error pages).
     pub error: bool,
+    /// A JavaScript error happened on the view (the error capture's
+    /// `$error`).
+    pub js_error: bool,
+    /// One of those errors came less than 1 s after a click: the click
+    /// broke something (an "error click").
+    pub error_click: bool,
+}
+
+/// The name of the error capture's event (tracker-js/src/errors.js).
+pub(crate) const JS_ERROR_EVENT: &str = "$error";
+
+/// One JavaScript error as the error capture reports it: a `$error` custom
+/// event's properties, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JsError {
+    /// `error` (uncaught) or `rejection` (unhandled promise rejection), or
+    /// what a shop that reports its own errors names them.
+    pub kind: String,
+    pub message: String,
+    /// The script's URL, without query or fragment (ingest drops them).
+    pub source: Option<String>,
+    pub line: Option<u32>,
+    pub col: Option<u32>,
+    /// It came less than 1 s after a click.
+    pub click: bool,
+}
+
+impl JsError {
+    /// The error an event reports, when it is a `$error` with a message.
+    pub(crate) fn of(event: &Event) -> Option<JsError> {
+        if event.kind != EventKind::Custom || event.detail.name.as_deref() != Some(JS_ERROR_EVENT) {
+            return None;
+        }
+        let props = event.detail.props.as_ref()?;
+        let text = |key: &str| props.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let number = |key: &str| {
+            props
+                .get(key)
+                .and_then(|v| v.as_f64())
+                .filter(|n| *n >= 0.0 && *n <= u32::MAX as f64)
+                .map(|n| n as u32)
+        };
+        Some(JsError {
+            kind: text("kind").unwrap_or_else(|| "error".into()),
+            message: text("message")?,
+            source: text("source").filter(|s| !s.is_empty()),
+            line: number("line"),
+            col: number("col"),
+            click: props.get("click").and_then(|v| v.as_bool()) == Some(true),
+        })
+    }
 }
 
 impl SessionTotals {
@@ -474,6 +530,16 @@ impl SessionTotals {
             start: ts,
             end: ts,
             ..SessionTotals::default()
+        }
+    }
+
+    /// The page view an event on `page` belongs to: the latest view of its
+    /// page (the tracker may deliver a click or an error just after the
+    /// next SPA view), else the latest view.
+    pub(crate) fn view_of(&self, page: Option<u32>) -> Option<usize> {
+        match page {
+            Some(p) => self.pages.iter().rposition(|v| *v == p),
+            None => self.pages.len().checked_sub(1),
         }
     }
 
@@ -499,15 +565,24 @@ impl SessionTotals {
                 let (rage, dead) = (event.detail.rage, event.detail.dead);
                 self.rage_clicks += u32::from(rage);
                 self.dead_clicks += u32::from(dead);
-                // The click belongs to the latest view of its page (the
-                // tracker may deliver it just after the next SPA view).
-                let view = match page {
-                    Some(p) => self.pages.iter().rposition(|v| *v == p),
-                    None => self.pages.len().checked_sub(1),
-                };
-                if let Some(s) = view.and_then(|i| self.page_signals.get_mut(i)) {
+                if let Some(s) = self
+                    .view_of(page)
+                    .and_then(|i| self.page_signals.get_mut(i))
+                {
                     s.rage_clicks = s.rage_clicks.saturating_add(u8::from(rage));
                     s.dead_clicks = s.dead_clicks.saturating_add(u8::from(dead));
+                }
+            }
+            EventKind::Custom if event.detail.name.as_deref() == Some(JS_ERROR_EVENT) => {
+                if let Some(error) = JsError::of(event) {
+                    self.js_errors += 1;
+                    if let Some(s) = self
+                        .view_of(page)
+                        .and_then(|i| self.page_signals.get_mut(i))
+                    {
+                        s.js_error = true;
+                        s.error_click |= error.click;
+                    }
                 }
             }
             EventKind::Custom => {
@@ -568,11 +643,12 @@ pub(crate) fn unpack_times(start: Millis, bytes: &[u8]) -> Vec<Millis> {
         .collect()
 }
 
-/// Packs page-view signals, 3 bytes each.
+/// Packs page-view signals, 3 bytes each: rage clicks, dead clicks, and
+/// the flags ([`PageSignals::flags`]).
 pub(crate) fn pack_signals(signals: &[PageSignals]) -> Vec<u8> {
     signals
         .iter()
-        .flat_map(|s| [s.rage_clicks, s.dead_clicks, u8::from(s.error)])
+        .flat_map(|s| [s.rage_clicks, s.dead_clicks, s.flags()])
         .collect()
 }
 
@@ -580,12 +656,38 @@ pub(crate) fn pack_signals(signals: &[PageSignals]) -> Vec<u8> {
 pub(crate) fn unpack_signals(bytes: &[u8]) -> Vec<PageSignals> {
     bytes
         .chunks_exact(3)
-        .map(|c| PageSignals {
-            rage_clicks: c[0],
-            dead_clicks: c[1],
-            error: c[2] & 1 == 1,
-        })
+        .map(|c| PageSignals::from_bytes([c[0], c[1], c[2]]))
         .collect()
+}
+
+impl PageSignals {
+    /// The flags as one byte: bit 0 an error page, bit 1 a JavaScript
+    /// error, bit 2 an error click. (Bit 0 alone is what stores written
+    /// before JavaScript errors hold, so they read back unchanged.)
+    pub(crate) fn flags(&self) -> u8 {
+        u8::from(self.error) | u8::from(self.js_error) << 1 | u8::from(self.error_click) << 2
+    }
+
+    /// Adds the signals of a repeated view of the same page to this one's
+    /// (cleaning collapses `A A` into one view of A).
+    pub(crate) fn absorb(&mut self, other: PageSignals) {
+        self.rage_clicks = self.rage_clicks.saturating_add(other.rage_clicks);
+        self.dead_clicks = self.dead_clicks.saturating_add(other.dead_clicks);
+        self.error |= other.error;
+        self.js_error |= other.js_error;
+        self.error_click |= other.error_click;
+    }
+
+    /// Signals from their three packed bytes.
+    pub(crate) fn from_bytes(b: [u8; 3]) -> PageSignals {
+        PageSignals {
+            rage_clicks: b[0],
+            dead_clicks: b[1],
+            error: b[2] & 1 != 0,
+            js_error: b[2] & 2 != 0,
+            error_click: b[2] & 4 != 0,
+        }
+    }
 }
 
 /// The longest event name the collector keeps (and so a target can name).
@@ -758,6 +860,17 @@ mod tests {
         // counts on the view of its own page.
         t.record(&event(EventKind::Click, 3100, click(false, true)), Some(7));
         t.record(&event(EventKind::Click, 3200, click(true, false)), None);
+        // JavaScript errors: on the view of their page, like clicks; one
+        // right after a click is an error click.
+        let js_error = |click: bool| EventDetail {
+            name: Some(JS_ERROR_EVENT.into()),
+            props: serde_json::json!({"message": "x is undefined", "click": click})
+                .as_object()
+                .cloned(),
+            ..EventDetail::default()
+        };
+        t.record(&event(EventKind::Custom, 3300, js_error(true)), Some(7));
+        t.record(&event(EventKind::Custom, 3400, js_error(false)), None);
         assert_eq!(t.pages, [7, 8]);
         assert_eq!(t.page_times, [1000, 3000]);
         assert_eq!(
@@ -766,16 +879,21 @@ mod tests {
                 PageSignals {
                     rage_clicks: 1,
                     dead_clicks: 1,
-                    error: false
+                    js_error: true,
+                    error_click: true,
+                    ..PageSignals::default()
                 },
                 PageSignals {
                     rage_clicks: 1,
-                    dead_clicks: 0,
-                    error: true
+                    error: true,
+                    js_error: true,
+                    ..PageSignals::default()
                 },
             ]
         );
         assert_eq!((t.rage_clicks, t.dead_clicks, t.error_pages), (2, 1, 1));
+        assert_eq!(t.js_errors, 2);
+        assert!(t.marks.is_empty(), "trailmap's own $error is not a mark");
         assert_eq!(
             unpack_times(1000, &pack_times(1000, &t.page_times)),
             t.page_times

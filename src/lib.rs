@@ -53,6 +53,9 @@
 //!   [`mine::why`]), [`service::conformance`] (the expected journey, saved
 //!   with the journey settings or given in the query, resolved to targets
 //!   and aligned by [`mine::conformance`]),
+//!   [`service::errors`] (the JavaScript errors report, from
+//!   [`store::errors`]: the error capture's `$error` events kept once per
+//!   page view, read through the same session filters as every report),
 //!   [`service::funnels`] (saved funnels, from [`store::funnels`]: a
 //!   funnel's definition as the API's query string),
 //!   [`service::live`] (the realtime view and the install check, from
@@ -87,7 +90,9 @@
 //!   `Overview` type for the overview it counts (and its `PageActivity`
 //!   for the clicks it hands to [`heat`]).
 //! * [`event`] is the shared vocabulary: events, sessions, channels, devices,
-//!   a page view's frustration signals ([`event::PageSignals`]), a
+//!   a page view's frustration signals ([`event::PageSignals`]: rage and
+//!   dead clicks, error pages, JavaScript errors and error clicks), the
+//!   error capture's `$error` read back ([`event::JsError`]), a
 //!   session's custom events ([`event::Mark`]), what a goal or a funnel
 //!   step is ([`event::TargetSpec`], read by the service and by search),
 //!   the dimensions a report breaks down by ([`event::Dimension`]), recorded
@@ -111,7 +116,9 @@
 //!   write transaction API the pipeline drives, sites, read queries, the
 //!   database's own facts ([`store::meta`]: the demo marker) and the health
 //!   probe; [`store::lock`] keeps a second server off a database;
-//!   [`store::funnels`] keeps saved funnels;
+//!   [`store::funnels`] keeps saved funnels; [`store::errors`] keeps
+//!   JavaScript errors, one row per page view and error, written by the
+//!   pipeline in the batch's transaction;
 //!   [`store::accounts`] holds users, their credentials and share links
 //!   (digests of secrets only). It uses only [`event`].
 //! * [`mine`] is path mining: pure functions over journeys (cleaned page

@@ -33,10 +33,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::PipelineLimits;
 
-use crate::event::{now_ms, Acquisition, ClientInfo, Event, EventKind, Geo, Millis, Source};
+use crate::event::{
+    now_ms, Acquisition, ClientInfo, Event, EventKind, Geo, JsError, Millis, Source,
+};
 use crate::ingest::enrich;
 use crate::ingest::sessionize::{OpenSession, SessionKey, Sessionizer, VisitorIds};
 use crate::metrics::Metrics;
+use crate::store::errors::NewJsError;
 use crate::store::writer::{encode_event, SessionOrigin, WriteTxn, Writer};
 use crate::store::{self, Store, StoreError};
 
@@ -346,6 +349,17 @@ impl SessionWriter {
             }
             let seq = session.totals.event_count;
             session.totals.record(event, page);
+            if let Some(error) = JsError::of(event) {
+                let view = session.totals.view_of(page).unwrap_or(0);
+                txn.record_js_error(&NewJsError {
+                    site_id: batch.site_id,
+                    session_id: session.id,
+                    view: view as u32,
+                    ts: event.ts,
+                    page_id: page,
+                    error: &error,
+                })?;
+            }
             // An inactivity gap inside the batch starts another session's run.
             if chunk.as_ref().is_some_and(|c| c.session_id != session.id) {
                 let (session_id, chunk_id) = chunk.take().expect("checked").write(txn)?;

@@ -1,5 +1,5 @@
-// Builds dist/t.min.js from src/t.js and dist/replay.min.js from
-// src/replay.js with terser. `npm run build`.
+// Builds dist/t.min.js from src/t.js, dist/errors.min.js from src/errors.js
+// and dist/replay.min.js from src/replay.js with terser. `npm run build`.
 // test/build.test.mjs imports buildCode() to check that the committed builds
 // are current, so the options live here only.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
@@ -29,6 +29,7 @@ export const TERSER_OPTIONS = {
 // so it may use ES2020 syntax (object spread).
 export const FILES = {
   't.min.js': { src: SRC, dist: DIST, options: TERSER_OPTIONS },
+  'errors.min.js': { src: here('./src/errors.js'), dist: here('./dist/errors.min.js'), options: TERSER_OPTIONS },
   'replay.min.js': {
     src: here('./src/replay.js'),
     dist: here('./dist/replay.min.js'),

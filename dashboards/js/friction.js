@@ -1,5 +1,6 @@
-// Friction: "moments that matter" (pages where sessions are lost) and
-// frustration signals (rage/dead clicks, errors, quick backs, loops).
+// Friction: "moments that matter" (pages where sessions are lost),
+// frustration signals (rage/dead clicks, error pages, JavaScript errors and
+// error clicks, quick backs, loops) and the JavaScript errors themselves.
 import { h, api, clear, fmt, card, link, setParams, filterParams, loading, meter, table, segmented, qv, compareMode, compareName, compareLine, deltaCell } from './core.js';
 
 const pageActs = (page) => h('span.acts',
@@ -15,9 +16,10 @@ export async function render(el, ctx) {
   el.appendChild(body);
   const f = filterParams(ctx.params);
   const mode = compareMode(ctx.params);
-  const [mom, fr] = await Promise.all([
+  const [mom, fr, errs] = await Promise.all([
     api(ctx.base + '/moments', { top: 10, compare: mode, ...f }, { signal: ctx.signal }),
     api(ctx.base + '/frustration', { worst: 20, compare: mode, ...f }, { signal: ctx.signal }),
+    api(ctx.base + '/errors', { top: 20, ...f }, { signal: ctx.signal }),
   ]);
   if (!ctx.isCurrent()) return;
   clear(body);
@@ -69,7 +71,9 @@ export async function render(el, ctx) {
       render: (r) => deltaCell(r.frustration_rate, earlierRate(r.page), { rate: true, lowerBetter: true, noneText: 'not in the earlier list' }) }] : []),
     { label: 'Rage clicks', num: true, render: (r) => cnt(r.rage_clicks) },
     { label: 'Dead clicks', num: true, render: (r) => cnt(r.dead_clicks) },
-    { label: 'Errors', num: true, render: (r) => cnt(r.errors) },
+    { label: 'Error pages', num: true, render: (r) => cnt(r.errors) },
+    { label: 'JS errors', num: true, title: 'Views with a JavaScript error', render: (r) => cnt(r.js_errors) },
+    { label: 'Error clicks', num: true, title: 'Views where a JavaScript error came less than 1 s after a click', render: (r) => cnt(r.error_clicks) },
     { label: 'Quick backs', num: true, render: (r) => cnt(r.quick_backs) },
     { label: 'Loops', num: true, render: (r) => cnt(r.loops) },
   ], pages, { cls: 'frustration-table', empty: 'No frustration signals in this range.' })));
@@ -79,11 +83,38 @@ export async function render(el, ctx) {
     { label: 'Score', num: true, render: (r) => h('strong', fmt.n(r.score)) },
     { label: 'Rage clicks', num: true, render: (r) => cnt(r.rage_clicks) },
     { label: 'Dead clicks', num: true, render: (r) => cnt(r.dead_clicks) },
-    { label: 'Errors', num: true, render: (r) => cnt(r.errors) },
+    { label: 'Error pages', num: true, render: (r) => cnt(r.errors) },
+    { label: 'JS errors', num: true, render: (r) => cnt(r.js_errors) },
     { label: 'Quick backs', num: true, render: (r) => cnt(r.quick_backs) },
     { label: 'Loops', num: true, render: (r) => cnt(r.loops) },
     { label: '', render: (r) => h('a.btn.btn-sm', { href: link('session', { id: r.session_id }) }, 'Open') },
   ], fr.worst_sessions || [], { cls: 'worst-table', empty: 'No frustrated sessions.' }), {
     actions: h('a.btn.btn-sm', { href: link('sessions', { q: 'rage:true' }) }, 'Search rage-click sessions'),
   }));
+
+  body.appendChild(errorsCard(errs));
+}
+
+// The JavaScript errors (the tag's data-errors capture), most sessions
+// first; each message is the visitor's browser's text, shown as text.
+function errorsCard(errs) {
+  const where = (e) => (e.source ? e.source.replace(/^https?:\/\//, '') + (e.line ? ':' + e.line : '') : 'unknown script');
+  const rows = errs.errors || [];
+  return card('JavaScript errors', h('div',
+    h('p.muted.small#js-errors-summary', errs.sessions
+      ? fmt.n(errs.sessions_with_errors) + ' of ' + fmt.n(errs.sessions) + ' sessions (' + fmt.pct(errs.error_rate) + ') had a JavaScript error; ' + fmt.n(errs.distinct) + ' distinct.'
+      : 'No sessions in this range.'),
+    table([
+      { label: 'Error', render: (e) => h('div.js-error',
+        h('code.js-error-message', e.message),
+        h('small.muted.js-error-where', { title: e.source || '' }, (e.kind === 'rejection' ? 'unhandled rejection · ' : '') + where(e))) },
+      { label: 'Sessions', num: true, render: (e) => h('strong', fmt.n(e.sessions)) },
+      { label: 'Views', num: true, render: (e) => fmt.n(e.views) },
+      { label: 'Error clicks', num: true, title: 'Views where it came less than 1 s after a click', render: (e) => (e.error_clicks ? h('span.bad', fmt.n(e.error_clicks)) : h('span.muted', '0')) },
+      { label: 'Page', render: (e) => (e.pages && e.pages[0] && e.pages[0].name ? pageCell(e.pages[0].name) : h('span.muted', '–')) },
+      { label: 'Last seen', render: (e) => fmt.time(e.last_ms) },
+      { label: '', render: (e) => h('span.acts', (e.examples || []).slice(0, 3).map((id) => h('a', { href: link('session', { id }), title: 'Replay this session' }, '#' + id))) },
+    ], rows, { cls: 'js-errors-table', empty: 'No JavaScript errors in this range. Add data-errors to the tag to capture them.' })), {
+    actions: h('a.btn.btn-sm', { href: link('sessions', { q: 'jserror:true' }) }, 'Search sessions with errors'),
+  });
 }

@@ -21,7 +21,7 @@ const DEFAULT_TOP = 5; // exit pages and segments per reason (the server's defau
 // The reasons the server gives, in a few words (column heads, chips); the
 // sentence beside each row is the server's own label.
 const REASONS = {
-  error_page: 'Error page', rage_clicks: 'Rage clicks', dead_clicks: 'Dead clicks',
+  error_page: 'Error page', js_error: 'JavaScript error', rage_clicks: 'Rage clicks', dead_clicks: 'Dead clicks',
   quick_back: 'Quick back', loop: 'Loop', no_sign: 'No sign',
 };
 const reasonName = (code) => REASONS[code] || fmt.label(code);
@@ -194,10 +194,16 @@ function exitsCell(r) {
     h('a.why-exit-page', { href: link('transitions', { page: x.value }), title: x.value + ' — where visitors came from and went' }, h('code', x.value)),
     h('span.why-exit-n', fmt.n(x.sessions), h('small.muted', ' ' + fmt.pct(x.share))))));
   const els = r.elements || [];
-  if (!els.length) return list;
+  const errs = r.errors || [];
   const of = (r.examples || []).length;
+  const examples = (n) => ' (' + fmt.n(n) + ' of ' + fmt.n(of) + ' examples)';
+  if (errs.length) {
+    return h('div', list, h('p.small.muted.why-errors', 'Errors: ',
+      errs.map((e, i) => h('span', i ? ', ' : '', h('code', e.message), examples(e.sessions)))));
+  }
+  if (!els.length) return list;
   return h('div', list, h('p.small.muted.why-elements', 'Clicked: ',
-    els.map((e, i) => h('span', i ? ', ' : '', h('code', e.selector), ' (' + fmt.n(e.sessions) + ' of ' + fmt.n(of) + ' examples)'))));
+    els.map((e, i) => h('span', i ? ', ' : '', h('code', e.selector), examples(e.sessions)))));
 }
 
 

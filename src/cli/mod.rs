@@ -92,6 +92,9 @@ enum Command {
     /// Sessions against the site's expected journey (or one given with
     /// --step): fitness, deviations per step, conforming sessions.
     Conformance(ReportArgs<ConformanceArgs>),
+    /// JavaScript errors (from the tag's data-errors capture): each with
+    /// its sessions, views, error clicks, pages and example sessions.
+    Errors(ReportArgs<TopArgs>),
     /// The site's expected journey, for `conformance`: show, set, clear.
     #[command(subcommand)]
     Expected(ExpectedCommand),
@@ -734,6 +737,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let req = R::Conformance(o.model.request(o.breakdown)?);
             reports::report(store, &file, &a, req)
         }
+        Command::Errors(a) => reports::report(store, &file, &a, R::Errors { top: a.options.top }),
         Command::Expected(cmd) => admin::expected(store, &file, cmd),
         Command::Search(a) => reports::search(store, &file, &a),
         Command::Reindex => admin::reindex(store, &file),

@@ -341,15 +341,12 @@ impl Segment {
         let stored = signals.chunks_exact(3).take(n);
         if stored
             .clone()
-            .any(|c| c[0] != 0 || c[1] != 0 || c[2] & 1 == 1)
+            .any(|c| c[0] != 0 || c[1] != 0 || c[2] & 7 != 0)
         {
             let at = self.signals.len();
             self.signal_at.to_mut().push(at as u32);
-            self.signals.extend(stored.map(|c| PageSignals {
-                rage_clicks: c[0],
-                dead_clicks: c[1],
-                error: c[2] & 1 == 1,
-            }));
+            self.signals
+                .extend(stored.map(|c| PageSignals::from_bytes([c[0], c[1], c[2]])));
             self.signals.resize(at + n, PageSignals::default());
         } else {
             self.signal_at.to_mut().push(NONE);

@@ -118,9 +118,7 @@ fn segment(w: &mut Out, seg: &Segment) -> io::Result<()> {
     w.numbers(&seg.pages, |v| v.to_le_bytes())?;
     w.numbers(&seg.times, |v| v.to_le_bytes())?;
     w.numbers(&seg.signal_at, |v| v.to_le_bytes())?;
-    w.array(&seg.signals, |s| {
-        [s.rage_clicks, s.dead_clicks, u8::from(s.error)]
-    })?;
+    w.array(&seg.signals, |s| [s.rage_clicks, s.dead_clicks, s.flags()])?;
     w.u64(seg.marked.len() as u64)?;
     w.u64(seg.mark_names.len() as u64)?;
     w.numbers(&seg.marked, |v| v.to_le_bytes())?;
@@ -251,11 +249,7 @@ fn read_segment(r: &mut In, path: &Path) -> io::Result<Segment> {
         pages: r.column(views)?,
         times: r.column(views)?,
         signal_at: r.column(n)?,
-        signals: r.array(signals, |b: [u8; 3]| PageSignals {
-            rage_clicks: b[0],
-            dead_clicks: b[1],
-            error: b[2] & 1 == 1,
-        })?,
+        signals: r.array(signals, PageSignals::from_bytes)?,
         ..Segment::default()
     };
     let (marked, marks) = (r.len()?, r.len()?);

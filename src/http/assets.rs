@@ -1,5 +1,5 @@
-//! Assets the binary embeds and serves: the tracker script and the replay
-//! recorder.
+//! Assets the binary embeds and serves: the tracker script, the error
+//! capture and the replay recorder.
 //!
 //! The tracker is built by tracker-js (`npm run build`) into
 //! tracker-js/dist/t.min.js, which is committed, so building the server never
@@ -22,6 +22,10 @@ const TRACKER_JS: &[u8] = include_bytes!("../../tracker-js/dist/t.min.js");
 /// from `/t/replay.js` when its tag has `data-replay`.
 const REPLAY_JS: &[u8] = include_bytes!("../../tracker-js/dist/replay.min.js");
 
+/// The committed build of the error capture, which the tracker loads from
+/// `/t/errors.js` when its tag has `data-errors`.
+const ERRORS_JS: &[u8] = include_bytes!("../../tracker-js/dist/errors.min.js");
+
 pub(crate) struct Tracker {
     /// Where the build lives in the repository: its key among the assets
     /// compressed at build time.
@@ -39,6 +43,11 @@ impl Tracker {
     /// The replay recorder, served the same way.
     pub(crate) fn embedded_recorder() -> Tracker {
         Tracker::new("tracker-js/dist/replay.min.js", REPLAY_JS)
+    }
+
+    /// The error capture, served the same way.
+    pub(crate) fn embedded_error_capture() -> Tracker {
+        Tracker::new("tracker-js/dist/errors.min.js", ERRORS_JS)
     }
 
     pub(crate) fn new(key: &'static str, js: &'static [u8]) -> Tracker {

@@ -80,6 +80,8 @@ pub(crate) struct App {
     pub tracker: assets::Tracker,
     /// `/t/replay.js`, the optional replay recorder.
     pub recorder: assets::Tracker,
+    /// `/t/errors.js`, the optional error capture.
+    pub error_capture: assets::Tracker,
     pub dashboards: dashboards::Dashboards,
     /// The session search index; `None` when it could not be opened (the
     /// server still collects and answers everything else).
@@ -235,6 +237,7 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
         trust_proxy: settings.trust_proxy,
         tracker: assets::Tracker::embedded(),
         recorder: assets::Tracker::embedded_recorder(),
+        error_capture: assets::Tracker::embedded_error_capture(),
         dashboards: dashboards::Dashboards::new(settings.dashboards_dir.clone()),
         search,
         replay: settings.replay,
@@ -522,6 +525,7 @@ async fn dispatch(
         Route::Healthz => health(app).await,
         Route::Tracker => app.tracker.serve(&req, None, coding),
         Route::Recorder => app.recorder.serve(&req, None, coding),
+        Route::ErrorCapture => app.error_capture.serve(&req, None, coding),
         Route::TrackerVersioned => app.tracker.serve(&req, Some(m.param("file")), coding),
         Route::Metrics => metrics_text(app),
         Route::SignIn => accounts_api::sign_in(app, req, peer, who).await,

@@ -21,6 +21,7 @@ pub(crate) enum Route {
     Healthz,
     Tracker,
     Recorder,
+    ErrorCapture,
     TrackerVersioned,
     Metrics,
     /// `/api/session`: sign in (POST), who am I (GET), sign out (DELETE).
@@ -152,6 +153,13 @@ pub(crate) const ROUTES: &[Spec] = &[
     spec(
         "/t/replay.js",
         Route::Recorder,
+        GET_HEAD,
+        Access::Public,
+        "tracker",
+    ),
+    spec(
+        "/t/errors.js",
+        Route::ErrorCapture,
         GET_HEAD,
         Access::Public,
         "tracker",
@@ -400,6 +408,10 @@ mod tests {
         assert_eq!(
             route(Method::GET, "/t/replay.js").unwrap().0,
             Route::Recorder
+        );
+        assert_eq!(
+            route(Method::GET, "/t/errors.js").unwrap().0,
+            Route::ErrorCapture
         );
         assert_eq!(
             route(Method::GET, "/t/t.1a2b.js").unwrap().0,

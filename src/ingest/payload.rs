@@ -35,6 +35,8 @@ pub mod limits {
     pub const PROPS: usize = 20;
     pub const PROP_KEY: usize = 64;
     pub const PROP_VALUE: usize = 256;
+    /// Longest JavaScript error message kept (a `$error`'s `message`).
+    pub const ERROR_MESSAGE: usize = 300;
     /// Largest pixel size or coordinate accepted.
     pub const PIXELS: f64 = 1_000_000.0;
     /// Longest engaged time on one page: a day.
@@ -401,6 +403,11 @@ fn validate_event(
             .map(|p| validate_props(p, tracker_props))
             .transpose()?,
     };
+    let detail = if detail.name.as_deref() == Some(crate::event::JS_ERROR_EVENT) {
+        js_error_detail(detail)?
+    } else {
+        detail
+    };
     Ok(Event {
         kind,
         ts,
@@ -528,23 +535,95 @@ fn finite(v: Option<f64>, field: &str) -> Result<Option<f64>, FieldError> {
     }
 }
 
-/// The replay recorder's own event, `$layout`, whose content hash and path
-/// must stay as sent (see [`machine_prop`]). Only that exact name: any other
-/// name, `$`-prefixed or not, can be chosen by a shop or a visitor.
-fn tracker_event(name: Option<&str>) -> bool {
-    name == Some("$layout")
+/// The tracker's own events whose machine properties stay as sent (see
+/// [`machine_prop`]): the replay recorder's `$layout` and the error
+/// capture's `$error`. Only those exact names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrackerEvent {
+    Layout,
+    Error,
 }
 
-/// The properties of a tracker event kept as sent: the layout's content
-/// hash and the page path it was taken on. Anything else, even on a
-/// `$layout` event, is visitor text and masked.
-fn machine_prop(key: &str) -> bool {
-    matches!(key, "hash" | "path")
+fn tracker_event(name: Option<&str>) -> Option<TrackerEvent> {
+    match name? {
+        "$layout" => Some(TrackerEvent::Layout),
+        crate::event::JS_ERROR_EVENT => Some(TrackerEvent::Error),
+        _ => None,
+    }
+}
+
+/// A `$error` event (tracker-js/src/errors.js, or a shop's own report of a
+/// caught error) as it may be stored: a message is required; the script's
+/// URL keeps scheme, host and path only (a query string can carry tokens);
+/// line and column are whole numbers. The message was masked with the
+/// other string properties.
+fn js_error_detail(mut detail: EventDetail) -> Result<EventDetail, FieldError> {
+    let props = detail.props.get_or_insert_with(Map::new);
+    let message = match props.get("message") {
+        Some(Value::String(m)) if !m.trim().is_empty() => truncate(m.trim(), limits::ERROR_MESSAGE),
+        _ => {
+            return Err(FieldError::invalid(
+                "props.message",
+                "a $error needs its message as a non-empty string",
+            ))
+        }
+    };
+    props.insert("message".into(), Value::String(message));
+    match props.remove("source") {
+        Some(Value::String(url)) => {
+            if let Some(url) = script_url(&url) {
+                props.insert("source".into(), Value::String(url));
+            }
+        }
+        None | Some(Value::Null) => {}
+        Some(_) => return Err(FieldError::invalid("props.source", "must be a URL string")),
+    }
+    for key in ["line", "col"] {
+        let field = format!("props.{key}");
+        let n = match props.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => optional_int(n.as_f64(), &field, 0.0, 1e9)?,
+            Some(_) => return Err(FieldError::number(&field, "a whole number")),
+        };
+        match n {
+            Some(n) => props.insert(key.into(), Value::from(n as u64)),
+            None => props.remove(key),
+        };
+    }
+    if !matches!(props.get("click"), None | Some(Value::Bool(_))) {
+        return Err(FieldError::invalid("props.click", "must be true or false"));
+    }
+    Ok(detail)
+}
+
+/// A script's URL as it may be stored: `scheme://host/path` of an absolute
+/// URL, emails in the path masked; `None` for anything else (an empty
+/// source, `about:blank`).
+fn script_url(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    let host = parsed.host_str()?;
+    let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = mask_path_emails(parsed.path());
+    Some(truncate(
+        &format!("{}://{host}{port}{path}", parsed.scheme()),
+        limits::URL,
+    ))
+}
+
+/// The properties of a tracker event kept as sent: a layout's content hash
+/// and the page path it was taken on; an error's kind and script URL (which
+/// [`js_error_detail`] then cuts to scheme, host and path). Anything else,
+/// even on those events (an error's message), is visitor text and masked.
+fn machine_prop(event: TrackerEvent, key: &str) -> bool {
+    match event {
+        TrackerEvent::Layout => matches!(key, "hash" | "path"),
+        TrackerEvent::Error => matches!(key, "kind" | "source"),
+    }
 }
 
 fn validate_props(
     props: Map<String, Value>,
-    tracker_event: bool,
+    tracker_event: Option<TrackerEvent>,
 ) -> Result<Map<String, Value>, FieldError> {
     if props.len() > limits::PROPS {
         return Err(FieldError::invalid(
@@ -556,7 +635,7 @@ fn validate_props(
     for (key, value) in props {
         let key = truncate(&key, limits::PROP_KEY);
         let value = match value {
-            Value::String(s) if tracker_event && machine_prop(&key) => {
+            Value::String(s) if tracker_event.is_some_and(|t| machine_prop(t, &key)) => {
                 Value::String(truncate(&s, limits::PROP_VALUE))
             }
             Value::String(s) => Value::String(masked(truncate(&s, limits::PROP_VALUE))),
@@ -729,6 +808,50 @@ mod tests {
         // Only the recorder's machine fields are exempt, and only on `$layout`.
         assert_eq!(e(3).detail.props.as_ref().unwrap()["note"], "************");
         assert_eq!(e(4).detail.props.as_ref().unwrap()["email"], "************");
+    }
+
+    #[test]
+    fn javascript_errors_keep_their_script_without_its_query_and_mask_their_message() {
+        let b = parse(&batch_with(&format!(
+            r#"{{"type":"custom","ts":{NOW},"url":"https://a.example/p","name":"$error",
+                "props":{{"kind":"error","message":"  bad card 4111111111111111 for jo@x.example ",
+                "source":"https://cdn.example/app.20261207.js?token=s3cret#x","line":42.2,"col":7,
+                "click":true}}}}"#
+        )))
+        .unwrap();
+        let e = crate::event::JsError::of(&b.events[0]).expect("an error");
+        assert_eq!(e.message, "bad card **************** for ************");
+        assert_eq!(
+            e.source.as_deref(),
+            Some("https://cdn.example/app.20261207.js")
+        );
+        assert_eq!((e.line, e.col, e.click), (Some(42), Some(7), true));
+        assert_eq!(e.kind, "error");
+        for (props, field) in [
+            (r#"{"kind":"error"}"#, "props.message"),
+            (r#"{"message":" "}"#, "props.message"),
+            (r#"{"message":"x","line":"42"}"#, "props.line"),
+            (r#"{"message":"x","line":-1}"#, "props.line"),
+            (r#"{"message":"x","source":7}"#, "props.source"),
+            (r#"{"message":"x","click":"yes"}"#, "props.click"),
+        ] {
+            let err = parse(&batch_with(&format!(
+                r#"{{"type":"custom","ts":{NOW},"url":"https://a.example/","name":"$error","props":{props}}}"#
+            )))
+            .unwrap_err();
+            assert!(
+                err.message.starts_with(&format!("events[0].{field}")),
+                "{props}: {}",
+                err.message
+            );
+        }
+        // A source that is no URL is left out, the error kept.
+        let b = parse(&batch_with(&format!(
+            r#"{{"type":"custom","ts":{NOW},"url":"https://a.example/","name":"$error","props":{{"message":"Script error.","source":""}}}}"#
+        )))
+        .unwrap();
+        let e = crate::event::JsError::of(&b.events[0]).expect("an error");
+        assert_eq!((e.source, e.line), (None, None));
     }
 
     #[test]

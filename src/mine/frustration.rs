@@ -1,13 +1,15 @@
 //! Frustration signals and the "moments that matter".
 //!
-//! Three signals are recorded as they happen (the tracker flags rage and
-//! dead clicks, logs and the tracker's error pages flag errors); two only
-//! show in the order and timing of page views, and are found here:
+//! Four signals are recorded as they happen (the tracker flags rage and
+//! dead clicks, logs and the tracker's error pages flag errors, the error
+//! capture reports JavaScript errors, and among them error clicks: an error
+//! less than 1 s after a click); two only show in the order and timing of
+//! page views, and are found here:
 //! - a *quick back*: a visitor opens a page and within 10 seconds goes
 //!   back to the page before it (A → B → A): B was not what they wanted;
 //! - a *loop*: A → B → A → B, going round in circles between two pages.
 //!
-//! A page view with any of the five is a *frustrated view*. Pages are
+//! A page view with any of them is a *frustrated view*. Pages are
 //! ranked by frustrated views, and, for the "moments that matter", by
 //! excess exits: exits beyond what the site's overall exit rate predicts
 //! for the page's traffic, which weighs an unusually high exit rate by how
@@ -34,6 +36,11 @@ pub(crate) struct PageFrustration {
     pub dead_clicks: u32,
     /// Views answered with an error (4xx/5xx, or the tracker's 404 page).
     pub errors: u32,
+    /// Views with a JavaScript error.
+    pub js_errors: u32,
+    /// Views with an error click (a JavaScript error less than 1 s after a
+    /// click).
+    pub error_clicks: u32,
     /// Views left within 10 s for the page before.
     pub quick_backs: u32,
     /// Views that were part of an A → B → A → B loop.
@@ -51,9 +58,14 @@ pub(crate) struct SessionFrustration {
     pub rage_clicks: u32,
     pub dead_clicks: u32,
     pub errors: u32,
+    /// Views with a JavaScript error.
+    pub js_errors: u32,
+    /// Views with an error click.
+    pub error_clicks: u32,
     pub quick_backs: u32,
     pub loops: u32,
-    /// The sum of the counts above: how many frustrating moments.
+    /// The sum of the counts above: how many frustrating moments (a view
+    /// with an error click counts twice: for its error and for the click).
     pub score: u32,
 }
 
@@ -202,10 +214,14 @@ fn signals_of(
         session.rage_clicks += u32::from(s.rage_clicks);
         session.dead_clicks += u32::from(s.dead_clicks);
         session.errors += u32::from(s.error);
+        session.js_errors += u32::from(s.js_error);
+        session.error_clicks += u32::from(s.error_click);
     }
     session.score = session.rage_clicks
         + session.dead_clicks
         + session.errors
+        + session.js_errors
+        + session.error_clicks
         + session.quick_backs
         + session.loops;
     session
@@ -231,11 +247,14 @@ pub(crate) fn frustration(
                 pf.rage_clicks += u32::from(s.rage_clicks);
                 pf.dead_clicks += u32::from(s.dead_clicks);
                 pf.errors += u32::from(s.error);
+                pf.js_errors += u32::from(s.js_error);
+                pf.error_clicks += u32::from(s.error_click);
                 pf.quick_backs += u32::from(js.quick_back[i]);
                 pf.loops += u32::from(js.in_loop[i]);
                 let frustrated = s.rage_clicks > 0
                     || s.dead_clicks > 0
                     || s.error
+                    || s.js_error
                     || js.quick_back[i]
                     || js.in_loop[i];
                 pf.frustrated_views += u32::from(frustrated);

@@ -100,10 +100,7 @@ impl Journey {
         for r in 0..self.pages.len() {
             if w > 0 && self.pages[w - 1] == self.pages[r] {
                 let s = self.signals[r];
-                let kept = &mut self.signals[w - 1];
-                kept.rage_clicks = kept.rage_clicks.saturating_add(s.rage_clicks);
-                kept.dead_clicks = kept.dead_clicks.saturating_add(s.dead_clicks);
-                kept.error |= s.error;
+                self.signals[w - 1].absorb(s);
                 continue;
             }
             self.pages[w] = self.pages[r];
@@ -357,10 +354,10 @@ impl Journeys {
     ) {
         let start = *self.offsets.last().expect("begun") as usize;
         if collapse && self.pages.len() > start && self.pages.last() == Some(&page) {
-            let kept = self.signals.last_mut().expect("same length");
-            kept.rage_clicks = kept.rage_clicks.saturating_add(signals.rage_clicks);
-            kept.dead_clicks = kept.dead_clicks.saturating_add(signals.dead_clicks);
-            kept.error |= signals.error;
+            self.signals
+                .last_mut()
+                .expect("same length")
+                .absorb(signals);
             return;
         }
         self.pages.push(page);

@@ -4,6 +4,8 @@
 //! A session carries every reason its last views show (so the shares can
 //! add up to more than 100%), or `no_sign` when they show none:
 //! - `error_page`: its last or next-to-last view was an error page;
+//! - `js_error`: a JavaScript error on its last or next-to-last view (the
+//!   tag's error capture);
 //! - `rage_clicks`, `dead_clicks`: on its exit page;
 //! - `quick_back`: it bounced back from a page within 10 s in its last
 //!   three views (A → B → A, B left fast), then left;
@@ -28,6 +30,7 @@ use crate::event::Millis;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Reason {
     ErrorPage,
+    JsError,
     RageClicks,
     DeadClicks,
     QuickBack,
@@ -43,8 +46,9 @@ pub(crate) const QUICK_EXIT_MS: Millis = 10_000;
 pub(crate) const LONG_STAY_MS: Millis = 180_000;
 
 impl Reason {
-    pub(crate) const ALL: [Reason; 8] = [
+    pub(crate) const ALL: [Reason; 9] = [
         Reason::ErrorPage,
+        Reason::JsError,
         Reason::RageClicks,
         Reason::DeadClicks,
         Reason::QuickBack,
@@ -57,6 +61,7 @@ impl Reason {
     pub(crate) fn code(self) -> &'static str {
         match self {
             Reason::ErrorPage => "error_page",
+            Reason::JsError => "js_error",
             Reason::RageClicks => "rage_clicks",
             Reason::DeadClicks => "dead_clicks",
             Reason::QuickBack => "quick_back",
@@ -71,6 +76,7 @@ impl Reason {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Reason::ErrorPage => "hit an error page just before leaving",
+            Reason::JsError => "hit a JavaScript error just before leaving",
             Reason::RageClicks => "rage-clicked on the page they left",
             Reason::DeadClicks => "clicked something dead on the page they left",
             Reason::QuickBack => "bounced back from a page within 10 s, then left",
@@ -93,6 +99,9 @@ pub(crate) fn reasons_of(j: JourneyRef<'_>, signals: &mut JourneySignals) -> Vec
     let last = n - 1;
     if j.signals[last].error || (n >= 2 && j.signals[last - 1].error) {
         out.push(Reason::ErrorPage);
+    }
+    if j.signals[last].js_error || (n >= 2 && j.signals[last - 1].js_error) {
+        out.push(Reason::JsError);
     }
     if j.signals[last].rage_clicks > 0 {
         out.push(Reason::RageClicks);

@@ -187,6 +187,7 @@ impl SiteCache {
             rage: s.rage_clicks > 0,
             dead: s.dead_clicks > 0,
             error: s.error_pages > 0,
+            jserror: s.js_errors > 0,
             converted,
             events,
             props,

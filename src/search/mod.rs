@@ -69,6 +69,8 @@ pub(crate) struct SessionDoc {
     pub rage: bool,
     pub dead: bool,
     pub error: bool,
+    /// Had a JavaScript error (the tag's error capture).
+    pub jserror: bool,
     /// Reached a goal (a page or an event).
     pub converted: bool,
     /// The names of its custom events.

@@ -170,8 +170,8 @@ enum Target {
 }
 
 const FIELD_NAMES: &str = "page, entry, exit, referrer, channel, utm_source, utm_medium, \
-    utm_campaign, country, city, browser, os, device, source, rage, dead, error, converted, \
-    event, prop.KEY, duration, pages, start, session";
+    utm_campaign, country, city, browser, os, device, source, rage, dead, error, jserror, \
+    converted, event, prop.KEY, duration, pages, start, session";
 
 struct Builder<'a> {
     f: &'a Fields,
@@ -201,6 +201,7 @@ impl Builder<'_> {
             "rage" => Target::Flag(f.rage),
             "dead" => Target::Flag(f.dead),
             "error" => Target::Flag(f.error),
+            "jserror" => Target::Flag(f.jserror),
             "converted" => Target::Flag(f.converted),
             "event" => Target::Keyword(f.event),
             n if n.starts_with("prop.") && n.len() > 5 => Target::Prop,
@@ -724,6 +725,7 @@ mod properties {
                 rage: true,
                 dead: false,
                 error: false,
+                jserror: false,
                 converted: true,
                 events: Vec::new(),
                 props: Vec::new(),

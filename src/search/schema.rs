@@ -22,7 +22,7 @@ use super::SessionDoc;
 
 /// Bump whenever indexing changes in a way the schema does not show
 /// (tokenizer behaviour, normalisation): `open` then rebuilds the index.
-pub(crate) const INDEX_VERSION: u32 = 3;
+pub(crate) const INDEX_VERSION: u32 = 4;
 
 /// Whole value, lowercased: exact matches (`page:/checkout`, `country:se`).
 pub(crate) const EXACT_TOKENIZER: &str = "trailmap_exact";
@@ -64,6 +64,7 @@ pub(crate) struct Fields {
     pub rage: Field,
     pub dead: Field,
     pub error: Field,
+    pub jserror: Field,
     pub converted: Field,
     pub event: Field,
     pub prop: Field,
@@ -120,6 +121,7 @@ pub(crate) fn build() -> (Schema, Fields) {
     let rage = b.add_bool_field("rage", flag.clone());
     let dead = b.add_bool_field("dead", flag.clone());
     let error = b.add_bool_field("error", flag.clone());
+    let jserror = b.add_bool_field("jserror", flag.clone());
     let converted = b.add_bool_field("converted", flag);
 
     let fields = Fields {
@@ -149,6 +151,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         rage,
         dead,
         error,
+        jserror,
         converted,
         event,
         prop,
@@ -283,6 +286,7 @@ pub(crate) fn to_document(f: &Fields, d: &SessionDoc) -> TantivyDocument {
     doc.add_bool(f.rage, d.rage);
     doc.add_bool(f.dead, d.dead);
     doc.add_bool(f.error, d.error);
+    doc.add_bool(f.jserror, d.jserror);
     doc.add_bool(f.converted, d.converted);
     for e in &d.events {
         doc.add_text(f.event, e);

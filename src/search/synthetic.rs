@@ -261,6 +261,7 @@ impl Generator {
             rage: r.below(100) < 5,
             dead: r.below(100) < 3,
             error: r.below(100) < 2,
+            jserror: r.below(100) < 2,
             converted,
             events: Vec::new(),
             props: Vec::new(),

@@ -37,6 +37,7 @@ fn session(id: i64, pages: &[&str]) -> SessionDoc {
         rage: false,
         dead: false,
         error: false,
+        jserror: false,
         converted: false,
         events: Vec::new(),
         props: Vec::new(),

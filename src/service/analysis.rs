@@ -654,6 +654,11 @@ impl Analysis {
         })
     }
 
+    /// How many sessions (or visitors, once joined) the analysis holds.
+    pub(crate) fn sessions(&self) -> usize {
+        self.journeys.len()
+    }
+
     /// Frustration per page, and the most frustrated sessions.
     pub(crate) fn frustration(&self, worst: usize) -> FrustrationReport {
         let mut report = frustration::frustration(&*self.journeys, worst);

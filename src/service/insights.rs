@@ -464,6 +464,7 @@ impl Analysis {
                 }),
                 examples: c.examples.clone(),
                 elements: None,
+                errors: None,
             })
             .collect();
         reasons.sort_by_key(|r| std::cmp::Reverse(r.sessions));
@@ -558,6 +559,15 @@ pub(crate) struct WhyRow {
     /// For `rage_clicks` and `dead_clicks`: the elements clicked so on the
     /// exit page in those example sessions, with how many of them.
     pub elements: Option<Vec<WhyElement>>,
+    /// For `js_error`: the JavaScript errors of those example sessions'
+    /// last two views, by message, with how many of them.
+    pub errors: Option<Vec<WhyError>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct WhyError {
+    pub message: String,
+    pub sessions: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -570,59 +580,85 @@ pub(crate) struct WhyElement {
 /// Elements listed per reason.
 const ELEMENTS: usize = 5;
 
-/// Names the elements behind `rage_clicks` and `dead_clicks`: the
-/// selectors of the clicks so flagged after the last page view of each
-/// example session (the exit page), read from the event log. Only the
-/// examples: a handful of reads, whatever the site's size.
+/// Names what is behind `rage_clicks` and `dead_clicks` (the selectors of
+/// the clicks so flagged after the last page view of each example session,
+/// the exit page) and `js_error` (the messages of the errors in the last
+/// two views), read from the event log. Only the examples: a handful of
+/// reads, whatever the site's size.
 pub(crate) fn name_elements(
     conn: &rusqlite::Connection,
     site_id: i64,
     report: &mut WhyReport,
 ) -> Result<()> {
-    use crate::event::EventKind;
+    use crate::event::{EventKind, JS_ERROR_EVENT};
     for row in &mut report.reasons {
-        let flag = match row.reason {
-            "rage_clicks" => "rage",
-            "dead_clicks" => "dead",
-            _ => continue,
-        };
+        // Which events name the reason, read from how many views before
+        // the end, and what of them is the name.
+        let (views, name): (usize, fn(&crate::store::read::StoredEvent) -> Option<&str>) =
+            match row.reason {
+                "rage_clicks" => (1, |e| clicked(e, "rage")),
+                "dead_clicks" => (1, |e| clicked(e, "dead")),
+                "js_error" => (2, |e| {
+                    let named = e.kind == EventKind::Custom
+                        && e.detail.get("name").and_then(|v| v.as_str()) == Some(JS_ERROR_EVENT);
+                    named
+                        .then(|| e.detail.get("props")?.get("message")?.as_str())
+                        .flatten()
+                }),
+                _ => continue,
+            };
         let mut by: std::collections::BTreeMap<String, u32> = Default::default();
         for id in &row.examples {
             let Some(d) = crate::store::read::session_detail(conn, site_id, *id)? else {
                 continue;
             };
-            let exit = d
+            let views_at: Vec<usize> = d
                 .events
                 .iter()
-                .rposition(|e| e.kind == EventKind::Pageview)
-                .unwrap_or(0);
+                .enumerate()
+                .filter(|(_, e)| e.kind == EventKind::Pageview)
+                .map(|(i, _)| i)
+                .collect();
+            let from = views_at.len().checked_sub(views).map_or(0, |k| views_at[k]);
             let mut seen: Vec<&str> = Vec::new();
-            for e in &d.events[exit..] {
-                let flagged = e.detail.get(flag).and_then(|v| v.as_bool()) == Some(true);
-                match e.detail.get("sel").and_then(|v| v.as_str()) {
-                    Some(sel) if e.kind == EventKind::Click && flagged && !seen.contains(&sel) => {
-                        seen.push(sel)
-                    }
-                    _ => {}
+            for e in &d.events[from..] {
+                if let Some(n) = name(e).filter(|n| !seen.contains(n)) {
+                    seen.push(n);
                 }
             }
-            for sel in seen {
-                *by.entry(sel.to_string()).or_default() += 1;
+            for n in seen {
+                *by.entry(n.to_string()).or_default() += 1;
             }
         }
-        let mut elements: Vec<WhyElement> = by
-            .into_iter()
-            .map(|(selector, sessions)| WhyElement { selector, sessions })
-            .collect();
-        elements.sort_by(|x, y| {
-            y.sessions
-                .cmp(&x.sessions)
-                .then(x.selector.cmp(&y.selector))
-        });
-        elements.truncate(ELEMENTS);
-        row.elements = Some(elements);
+        let mut named: Vec<(String, u32)> = by.into_iter().collect();
+        named.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        named.truncate(ELEMENTS);
+        if row.reason == "js_error" {
+            row.errors = Some(
+                named
+                    .into_iter()
+                    .map(|(message, sessions)| WhyError { message, sessions })
+                    .collect(),
+            );
+        } else {
+            row.elements = Some(
+                named
+                    .into_iter()
+                    .map(|(selector, sessions)| WhyElement { selector, sessions })
+                    .collect(),
+            );
+        }
     }
     Ok(())
+}
+
+/// The selector of a click flagged `flag` (`rage`, `dead`).
+fn clicked<'a>(e: &'a crate::store::read::StoredEvent, flag: &str) -> Option<&'a str> {
+    let flagged = e.detail.get(flag).and_then(|v| v.as_bool()) == Some(true);
+    if e.kind != crate::event::EventKind::Click || !flagged {
+        return None;
+    }
+    e.detail.get("sel").and_then(|v| v.as_str())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -659,6 +695,13 @@ impl WhyReport {
                 .flatten()
                 .take(3)
                 .map(|e| format!("{} ({})", e.selector, e.sessions))
+                .chain(
+                    r.errors
+                        .iter()
+                        .flatten()
+                        .take(3)
+                        .map(|e| format!("{} ({})", e.message, e.sessions)),
+                )
                 .collect();
             t.row(vec![
                 r.label.into(),

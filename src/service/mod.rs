@@ -15,6 +15,7 @@ pub(crate) mod charts;
 pub(crate) mod conformance;
 pub(crate) mod conversions;
 pub(crate) mod error;
+pub(crate) mod errors;
 pub(crate) mod funnels;
 mod hints;
 pub(crate) mod import;
@@ -403,6 +404,17 @@ impl Service {
                 Report::Why(why)
             }
             ReportRequest::Conformance(c) => Report::Conformance(a.conformance(c)?),
+            ReportRequest::Errors { top } => {
+                let conn = self.store.read()?;
+                let site_id = find_site(&conn, site)?.id;
+                Report::Errors(errors::ErrorsReport::read(
+                    &conn,
+                    site_id,
+                    &filters.journey_filter(),
+                    a.sessions(),
+                    *top,
+                )?)
+            }
         };
         // A stopped mining function returns what it had: never show that.
         a.finished()?;

@@ -263,6 +263,7 @@ pub(crate) enum Report {
     Contrast(super::insights::ContrastReport),
     Why(super::insights::WhyReport),
     Conformance(super::conformance::ConformanceReport),
+    Errors(super::errors::ErrorsReport),
 }
 
 impl Report {
@@ -473,6 +474,8 @@ impl Report {
                         "rage clicks",
                         "dead clicks",
                         "errors",
+                        "js errors",
+                        "error clicks",
                         "quick backs",
                         "loops",
                     ],
@@ -487,6 +490,8 @@ impl Report {
                         c.rage_clicks.into(),
                         c.dead_clicks.into(),
                         c.errors.into(),
+                        c.js_errors.into(),
+                        c.error_clicks.into(),
                         c.quick_backs.into(),
                         c.loops.into(),
                     ]);
@@ -499,6 +504,8 @@ impl Report {
                         "rage clicks",
                         "dead clicks",
                         "errors",
+                        "js errors",
+                        "error clicks",
                         "quick backs",
                         "loops",
                     ],
@@ -510,6 +517,8 @@ impl Report {
                         s.rage_clicks.into(),
                         s.dead_clicks.into(),
                         s.errors.into(),
+                        s.js_errors.into(),
+                        s.error_clicks.into(),
                         s.quick_backs.into(),
                         s.loops.into(),
                     ]);
@@ -582,6 +591,7 @@ impl Report {
             Report::Contrast(r) => r.tables(),
             Report::Why(r) => r.tables(),
             Report::Conformance(r) => r.tables(),
+            Report::Errors(r) => r.tables(),
         }
     }
 }
@@ -641,6 +651,8 @@ pub(crate) struct SessionSummary {
     pub rage_clicks: u32,
     pub dead_clicks: u32,
     pub error_pages: u32,
+    /// JavaScript errors the tag's error capture sent.
+    pub js_errors: u32,
 }
 
 impl SessionSummary {
@@ -661,6 +673,7 @@ impl SessionSummary {
             rage_clicks: s.rage_clicks,
             dead_clicks: s.dead_clicks,
             error_pages: s.error_pages,
+            js_errors: s.js_errors,
         }
     }
 }

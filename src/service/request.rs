@@ -351,6 +351,7 @@ pub(crate) enum ReportKind {
     Contrast,
     Why,
     Conformance,
+    Errors,
 }
 
 impl ReportKind {}
@@ -749,6 +750,10 @@ pub(crate) enum ReportRequest {
     Why(WhyRequest),
     /// Sessions against the expected journey.
     Conformance(ConformanceRequest),
+    /// JavaScript errors, most sessions first.
+    Errors {
+        top: usize,
+    },
 }
 
 impl ReportRequest {
@@ -806,6 +811,9 @@ impl ReportRequest {
             ReportKind::Contrast => ReportRequest::Contrast(ContrastRequest::decode(p)?),
             ReportKind::Why => ReportRequest::Why(WhyRequest::decode(p)?),
             ReportKind::Conformance => ReportRequest::Conformance(ConformanceRequest::decode(p)?),
+            ReportKind::Errors => ReportRequest::Errors {
+                top: p.number(&TOP)?,
+            },
         })
     }
 
@@ -817,6 +825,7 @@ impl ReportRequest {
             | ReportRequest::Transitions { top, .. }
             | ReportRequest::Moments { top }
             | ReportRequest::Events { top }
+            | ReportRequest::Errors { top }
             | ReportRequest::Goals { top, .. } => {
                 TOP.check(*top)?;
             }

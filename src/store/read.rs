@@ -27,7 +27,11 @@ pub(crate) struct SessionQuery {
 const SESSION_COLUMNS: &str = "s.id, s.source, s.start_ms, s.end_ms, pe.path, px.path,
     s.page_count, s.event_count, s.referrer, s.referrer_domain, s.channel, s.utm_source,
     s.utm_medium, s.utm_campaign, s.country, s.region, s.city, s.browser, s.os, s.device,
-    s.is_bot, s.rage_clicks, s.dead_clicks, s.error_pages, s.pages, s.marks";
+    s.is_bot, s.rage_clicks, s.dead_clicks, s.error_pages, s.pages, s.marks, s.js_errors";
+
+/// How many columns [`SESSION_COLUMNS`] is: a query's own columns after
+/// it start here.
+const SESSION_COLUMN_COUNT: usize = 27;
 
 const SESSION_JOINS: &str = "FROM sessions s
     LEFT JOIN pages pe ON pe.id = s.entry_page
@@ -70,6 +74,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         rage_clicks: r.get(21)?,
         dead_clicks: r.get(22)?,
         error_pages: r.get(23)?,
+        js_errors: r.get(26)?,
         pages: unpack_pages(&pages),
         marks: crate::event::unpack_marks(start, &marks),
     })
@@ -152,8 +157,8 @@ pub(crate) fn changed_sessions(
     let row = |r: &Row<'_>| {
         Ok(ChangedSession {
             session: session_from_row(r)?,
-            change: r.get(26)?,
-            site_id: r.get(27)?,
+            change: r.get(SESSION_COLUMN_COUNT)?,
+            site_id: r.get(SESSION_COLUMN_COUNT + 1)?,
         })
     };
     let mut batch: Vec<ChangedSession> = stmt
@@ -347,6 +352,17 @@ fn filtered_sessions(site_id: i64, f: &JourneyFilter) -> (String, Vec<Box<dyn ru
         "FROM sessions s LEFT JOIN pages pe ON pe.id = s.entry_page WHERE s.site_id = ?",
     );
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(site_id)];
+    narrow_sessions(f, &mut sql, &mut args);
+    (sql, args)
+}
+
+/// Appends to `sql` (a `WHERE` over `sessions s` joined with the entry
+/// page as `pe`) the conditions of `f`, and their arguments to `args`.
+pub(super) fn narrow_sessions(
+    f: &JourneyFilter,
+    sql: &mut String,
+    args: &mut Vec<Box<dyn rusqlite::ToSql>>,
+) {
     let mut narrow = |clause: &str, value: Box<dyn rusqlite::ToSql>| {
         sql.push_str(clause);
         args.push(value);
@@ -378,7 +394,6 @@ fn filtered_sessions(site_id: i64, f: &JourneyFilter) -> (String, Vec<Box<dyn ru
     if !f.include_bots {
         sql.push_str(" AND s.is_bot = 0");
     }
-    (sql, args)
 }
 
 /// The journeys of a site's sessions that pass `f`, oldest first: how

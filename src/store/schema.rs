@@ -254,6 +254,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site_id, name)
     ) WITHOUT ROWID;
     "#,
+    // 13: JavaScript errors (the error capture's `$error` events), once
+    // per page view and error, for the errors report; and each session's
+    // count of them, for its summary and search (`jserror:true`).
+    // `view` is the page view's index in the session.
+    r#"
+    ALTER TABLE sessions ADD COLUMN js_errors INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE js_errors (
+        site_id    INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        session_id INTEGER NOT NULL,
+        view       INTEGER NOT NULL,
+        ts_ms      INTEGER NOT NULL,
+        page_id    INTEGER,
+        kind       TEXT NOT NULL,
+        message    TEXT NOT NULL,
+        source     TEXT NOT NULL DEFAULT '',
+        line       INTEGER NOT NULL DEFAULT 0,
+        col        INTEGER NOT NULL DEFAULT 0,
+        click      INTEGER NOT NULL,
+        PRIMARY KEY (session_id, view, kind, message, source, line, col)
+    ) WITHOUT ROWID;
+    CREATE INDEX js_errors_by_site ON js_errors (site_id, ts_ms);
+    "#,
 ];
 
 /// Work a migration needs beyond its SQL, by the version it brings the

@@ -293,7 +293,7 @@ impl Writer {
 const STORED_SESSION_COLUMNS: &str =
     "s.id, s.site_id, s.visitor, s.sid, s.start_ms, s.end_ms, s.event_count,
      s.pages, s.rage_clicks, s.dead_clicks, s.error_pages, s.exit_page, s.chunks,
-     s.page_times, s.page_signals, s.marks";
+     s.page_times, s.page_signals, s.marks, s.js_errors";
 
 fn stored_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOpenSession> {
     let pages: Vec<u8> = r.get(7)?;
@@ -315,6 +315,7 @@ fn stored_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOpenSession> 
             rage_clicks: r.get(8)?,
             dead_clicks: r.get(9)?,
             error_pages: r.get(10)?,
+            js_errors: r.get(16)?,
             chunk_ids: unpack_ids(&chunks),
             page_times: unpack_times(start, &times),
             page_signals: unpack_signals(&signals),
@@ -394,6 +395,12 @@ impl WriteTxn<'_> {
         super::layouts::reference(&self.tx, site_id, hash, ts)
     }
 
+    /// Keeps a JavaScript error of page view `view` of a session (once per
+    /// view and error: a repeat is ignored).
+    pub(crate) fn record_js_error(&mut self, error: &super::errors::NewJsError<'_>) -> Result<()> {
+        super::errors::insert(&self.tx, error)
+    }
+
     /// Writes a new session with its first totals.
     pub(crate) fn insert_session(
         &mut self,
@@ -407,10 +414,10 @@ impl WriteTxn<'_> {
                 page_count, event_count, referrer, referrer_domain, channel,
                 utm_source, utm_medium, utm_campaign, country, region, city,
                 browser, os, device, is_bot, rage_clicks, dead_clicks, error_pages, pages, chunks,
-                page_times, page_signals, changed, marks)
+                page_times, page_signals, changed, marks, js_errors)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                      ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
-                     ?32, ?33)",
+                     ?32, ?33, ?34)",
         )?;
         let (a, c, g) = (origin.acquisition, origin.client, origin.geo);
         stmt.execute(params![
@@ -447,6 +454,7 @@ impl WriteTxn<'_> {
             pack_signals(&totals.page_signals),
             self.change,
             pack_marks(totals.start, &totals.marks),
+            totals.js_errors,
         ])?;
         Ok(())
     }
@@ -457,7 +465,7 @@ impl WriteTxn<'_> {
             "UPDATE sessions SET start_ms = ?2, end_ms = ?3, entry_page = ?4, exit_page = ?5,
                 page_count = ?6, event_count = ?7, rage_clicks = ?8, dead_clicks = ?9,
                 error_pages = ?10, pages = ?11, chunks = ?12, page_times = ?13,
-                page_signals = ?14, changed = ?15, marks = ?16
+                page_signals = ?14, changed = ?15, marks = ?16, js_errors = ?17
              WHERE id = ?1",
         )?;
         stmt.execute(params![
@@ -477,6 +485,7 @@ impl WriteTxn<'_> {
             pack_signals(&totals.page_signals),
             self.change,
             pack_marks(totals.start, &totals.marks),
+            totals.js_errors,
         ])?;
         Ok(())
     }

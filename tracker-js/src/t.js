@@ -56,8 +56,8 @@
   // The tab's session id: about 11 random characters of a-z 0-9, then the
   // time in base 36. Only (sid, visitor hash) needs to be unique, so
   // Math.random is plenty.
-  var sid = store('trailmap_sid');
-  if (!sid) store('trailmap_sid', (sid = Math.random().toString(36).slice(2) + now().toString(36)));
+  var sid;
+  store('trailmap_sid', (sid = store('trailmap_sid') || Math.random().toString(36).slice(2) + now().toString(36)));
 
   var on = function (target, type, listener, capture) {
     target.addEventListener(type, listener, capture);
@@ -90,7 +90,7 @@
   };
 
   var pageview = function (referrer) {
-    var status = +(document.querySelector('meta[name=trailmap-status]') || 0).content;
+    var status = +(document.querySelector('[name=trailmap-status]') || 0).content;
     var event;
     page = location.href;
     maxDepth = 0;
@@ -265,13 +265,15 @@
   pageview(document.referrer);
   // Calls made before this script ran, by the stub in the page:
   // window.trailmap=window.trailmap||function(){(trailmap.q=trailmap.q||[]).push(arguments)}
-  ((stub && stub.q) || []).forEach((args) => custom(...args));
-  // data-replay: the optional session-replay recorder, from t.js's origin.
-  if ('replay' in data) {
-    root.appendChild(document.createElement('script')).src = new URL('/t/replay.js', script.src);
-  }
+  stub && stub.q && stub.q.map((args) => custom(...args));
+  // data-errors, data-replay: the optional error capture and session-replay
+  // recorder, /t/errors.js and /t/replay.js from t.js's origin.
+  ['errors', 'replay'].map(
+    (name) =>
+      name in data && (root.appendChild(document.createElement('script')).src = new URL('/t/' + name + '.js', script.src)),
+  );
 
-  ['pushState', 'replaceState'].forEach((name) => {
+  ['pushState', 'replaceState'].map((name) => {
     var original = history[name];
     history[name] = function (...args) {
       original.apply(this, args);

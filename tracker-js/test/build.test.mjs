@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { buildCode, gzipSize, FILES } from '../build.mjs';
 
 // Bytes, minified and gzipped at level 9.
-const BUDGETS = { 't.min.js': 2048, 'replay.min.js': 2560 };
+const BUDGETS = { 't.min.js': 2048, 'errors.min.js': 1024, 'replay.min.js': 2560 };
 
 for (const [name, budget] of Object.entries(BUDGETS)) {
   test(`dist/${name} is the build of its source`, async () => {
@@ -25,7 +25,10 @@ for (const [name, budget] of Object.entries(BUDGETS)) {
   });
 }
 
-test('t.js loads the recorder only with data-replay, from its own origin', async () => {
+test('t.js loads errors.js and replay.js only with data-errors and data-replay, from its own origin', async () => {
   const code = await readFile(FILES['t.min.js'].dist, 'utf8');
-  assert.match(code, /"replay"in \w+&&\(\w+\.appendChild\(\w+\.createElement\("script"\)\)\.src=new URL\("\/t\/replay\.js",\w+\.src\)\)/);
+  assert.match(
+    code,
+    /\["errors","replay"\]\.map\((\w+)=>\1 in \w+&&\(\w+\.appendChild\(\w+\.createElement\("script"\)\)\.src=new URL\("\/t\/"\+\1\+"\.js",\w+\.src\)\)\)/,
+  );
 });
