@@ -392,6 +392,25 @@ fn the_why_view_shows_why_sessions_left() {
     assert_eq!(summary["ok"], true, "{summary}");
 }
 
+/// JavaScript errors from a real page with `data-errors`: t.js loads the
+/// capture, what the page's script throws reaches the errors report (one
+/// error per page view, error clicks, the script's URL without its query),
+/// search and the Friction view, which shows a hostile message as text.
+#[test]
+fn javascript_errors_of_a_real_page_reach_the_report_and_the_friction_view() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(0);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/errors");
+    let summary = run_script(
+        "errors.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
 /// The Expected journey view in the real browser: with no model it offers
 /// the editor, an admin builds and saves one there (a bad pattern shows
 /// the server's reason), the path, headline, deviations and segments are

@@ -7,6 +7,9 @@ const pageActs = (page) => h('span.acts',
   h('a', { href: link('heatmaps', { page }), title: 'Click heatmap of this page' }, 'heatmap'),
   h('a', { href: link('sessions', { q: 'page:' + qv(page) }), title: 'Sessions that viewed this page' }, 'sessions'),
   h('a', { href: link('transitions', { page }), title: 'Where visitors came from and went' }, 'flow'));
+// Views with a JavaScript error, and of them those right after a click.
+const jsErrorsCell = (r) => h('span', r.js_errors ? fmt.n(r.js_errors) : h('span.muted', '0'),
+  r.error_clicks ? h('small.bad.js-error-clicks', ' · ' + fmt.n(r.error_clicks) + ' after a click') : null);
 const pageCell = (page) => h('span.page-line', h('span.page-cell.mono', { title: page }, page), pageActs(page));
 
 export async function render(el, ctx) {
@@ -72,8 +75,7 @@ export async function render(el, ctx) {
     { label: 'Rage clicks', num: true, render: (r) => cnt(r.rage_clicks) },
     { label: 'Dead clicks', num: true, render: (r) => cnt(r.dead_clicks) },
     { label: 'Error pages', num: true, render: (r) => cnt(r.errors) },
-    { label: 'JS errors', num: true, title: 'Views with a JavaScript error', render: (r) => cnt(r.js_errors) },
-    { label: 'Error clicks', num: true, title: 'Views where a JavaScript error came less than 1 s after a click', render: (r) => cnt(r.error_clicks) },
+    { label: 'JS errors', num: true, title: 'Views with a JavaScript error (of them, after a click: error clicks)', render: jsErrorsCell },
     { label: 'Quick backs', num: true, render: (r) => cnt(r.quick_backs) },
     { label: 'Loops', num: true, render: (r) => cnt(r.loops) },
   ], pages, { cls: 'frustration-table', empty: 'No frustration signals in this range.' })));
@@ -84,7 +86,7 @@ export async function render(el, ctx) {
     { label: 'Rage clicks', num: true, render: (r) => cnt(r.rage_clicks) },
     { label: 'Dead clicks', num: true, render: (r) => cnt(r.dead_clicks) },
     { label: 'Error pages', num: true, render: (r) => cnt(r.errors) },
-    { label: 'JS errors', num: true, render: (r) => cnt(r.js_errors) },
+    { label: 'JS errors', num: true, render: jsErrorsCell },
     { label: 'Quick backs', num: true, render: (r) => cnt(r.quick_backs) },
     { label: 'Loops', num: true, render: (r) => cnt(r.loops) },
     { label: '', render: (r) => h('a.btn.btn-sm', { href: link('session', { id: r.session_id }) }, 'Open') },
