@@ -4,7 +4,9 @@
 reached page or event and the rest, two values of one dimension, a
 dimension value and the rest, with patterns up to 3-5 pages long; `why`
 from the decision stage or an event, with and without a breakdown;
-`conformance` to a model given in the query, with and without one.
+`conformance` to a model given in the query, with and without one;
+`errors` (JavaScript errors) over the site and one segment, and the
+frustration report that counts them.
 
     benches/insights-scale.py BIN SESSIONS [PER_REPORT] [ROUNDS] [ONLY]
 
@@ -44,6 +46,9 @@ def questions(rnd):
             ("why: the decision stage", f"why?top={3 + k % 5}&{w}"),
             ("why: from begin_checkout, by segment", f"why?at=event%3Abegin_checkout&breakdown={bench_server.SHOP_DIMS[k % 6]}&{w}"),
             ("conformance: a five-step journey", f"conformance?step=%5E%2Fcategory%2F&step=%5E%2Fproduct%2F&step=event%3Aadd_to_cart&step=event%3Abegin_checkout&step=event%3Apurchase&repeat=2&optional={2 + k % 2}&{w}"),
+            ("errors: the site's", f"errors?top={10 + k % 10}&{w}"),
+            ("errors: one segment", f"errors?{['device=mobile', 'channel=organic_search', 'country=US'][k % 3]}&{w}"),
+            ("frustration: with JavaScript errors", f"frustration?worst={10 + k % 10}&{w}"),
             ("conformance: by segment", f"conformance?step=%5E%2Fproduct%2F&step=event%3Aadd_to_cart&step=event%3Apurchase&repeat=1&breakdown={bench_server.SHOP_DIMS[k % 6]}&{w}"),
         ]
     return [q for q in qs if q[0].startswith(ONLY)]

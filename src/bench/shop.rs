@@ -11,7 +11,11 @@
 //! The mix, per session: a third bounce; most browse a category and a
 //! few products; 14% add to the cart, 9% begin checkout, 3.5% buy; 2%
 //! sign up; a tenth of visitors come back later the same day, so that
-//! `unit=visitor` has something to join.
+//! `unit=visitor` has something to join. JavaScript errors (the error
+//! capture's `$error`) come from a stream of their own, so the rest of the
+//! data is what it was without them: 3% of sessions meet one of a few
+//! background errors on a product page, and a fifth of those who reach
+//! the shipping step an error click on its Continue button.
 
 use std::time::{Duration, Instant};
 
@@ -117,8 +121,38 @@ fn custom(ts: Millis, name: &str, props: serde_json::Value) -> Event {
     }
 }
 
+/// Background errors of product pages: (message, script, line).
+const PRODUCT_ERRORS: [(&str, &str, u32); 3] = [
+    (
+        "ResizeObserver loop completed with undelivered notifications.",
+        "https://shop.example/static/gallery.js",
+        212,
+    ),
+    (
+        "TypeError: Cannot read properties of null (reading 'dataset')",
+        "https://shop.example/static/reviews.js",
+        48,
+    ),
+    ("Script error.", "", 0),
+];
+
+/// A `$error` event on the current page view.
+fn js_error(ts: Millis, (message, source, line): (&str, &str, u32), click: bool) -> Event {
+    custom(
+        ts,
+        crate::event::JS_ERROR_EVENT,
+        serde_json::json!({"kind": "error", "message": message, "source": source,
+                           "line": line, "col": 17, "click": click}),
+    )
+}
+
 /// One session's events from `start`.
 fn session(rng: &mut Rng, start: Millis) -> Vec<Event> {
+    // The errors' own stream, one per session (see the module doc).
+    let mut errors = Rng((start as u64).wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+    let background = errors.below(100) < 3;
+    let shipping_breaks = errors.below(100) < 20;
+    let which = PRODUCT_ERRORS[errors.below(PRODUCT_ERRORS.len() as u64) as usize];
     let (_, referrer, query) = SOURCES[{
         let table: Vec<(u64, usize)> = SOURCES.iter().enumerate().map(|(i, s)| (s.0, i)).collect();
         weighted(rng, &table)
@@ -152,6 +186,9 @@ fn session(rng: &mut Rng, start: Millis) -> Vec<Event> {
         let p = 1 + rng.below(500);
         products.push(p);
         events.push(view(step(rng, &mut t), &format!("/product/{p}"), None));
+        if background {
+            events.push(js_error(t + 1_200, which, false));
+        }
     }
     if rng.below(100) < 6 {
         events.push(view(step(rng, &mut t), "/help/shipping", None));
@@ -178,6 +215,14 @@ fn session(rng: &mut Rng, start: Millis) -> Vec<Event> {
     ));
     for page in ["/checkout/address", "/checkout/shipping"] {
         events.push(view(step(rng, &mut t), page, None));
+    }
+    if shipping_breaks {
+        let error = (
+            "TypeError: Cannot read properties of undefined (reading 'rate')",
+            "https://shop.example/static/checkout.js",
+            301,
+        );
+        events.push(js_error(t + 2_000, error, true));
     }
     if rng.below(100) >= 39 {
         return events;

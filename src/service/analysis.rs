@@ -659,6 +659,24 @@ impl Analysis {
         self.journeys.len()
     }
 
+    /// The sessions with a JavaScript error on some view, ascending: the
+    /// errors report's selection, through the engine's filters.
+    pub(crate) fn js_error_sessions(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .journeys
+            .blocks()
+            .flat_map(|b| {
+                b.iter()
+                    .filter(|j| j.signals.iter().any(|s| s.js_error))
+                    .map(|j| j.session_id)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// Frustration per page, and the most frustrated sessions.
     pub(crate) fn frustration(&self, worst: usize) -> FrustrationReport {
         let mut report = frustration::frustration(&*self.journeys, worst);

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::table::{Cell, Table, Tables};
 use crate::store::errors::{self, JsErrorGroup};
-use crate::store::read::JourneyFilter;
 
 /// `errors`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,15 +25,16 @@ pub(crate) struct ErrorsReport {
 }
 
 impl ErrorsReport {
-    /// The errors of the `sessions` sessions that pass `f`.
+    /// The errors of `with_errors` (ascending ids: the sessions of the
+    /// selection, `sessions` of them, that had one).
     pub(crate) fn read(
         conn: &rusqlite::Connection,
         site_id: i64,
-        f: &JourneyFilter,
+        with_errors: &[i64],
         sessions: usize,
         top: usize,
     ) -> super::Result<ErrorsReport> {
-        let found = errors::report(conn, site_id, f, top)?;
+        let found = errors::report(conn, site_id, with_errors, top)?;
         Ok(ErrorsReport {
             sessions,
             sessions_with_errors: found.sessions,

@@ -410,7 +410,7 @@ impl Service {
                 Report::Errors(errors::ErrorsReport::read(
                     &conn,
                     site_id,
-                    &filters.journey_filter(),
+                    &a.js_error_sessions(),
                     a.sessions(),
                     *top,
                 )?)

@@ -1,15 +1,17 @@
 //! JavaScript errors: the error capture's `$error` events, kept once per
 //! page view and error in `js_errors` beside the session's events, so the
 //! errors report reads a few rows per error instead of every session's
-//! event chunks. Written by the pipeline in the batch's transaction, read
-//! through the same session filters as every report.
+//! event chunks. Written by the pipeline in the batch's transaction; read
+//! for the sessions of a report's selection (which the read engine picks
+//! through the filters every report uses), merged in session order.
 
-use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 use rusqlite::{params, Connection, Transaction};
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
-use super::read::{narrow_sessions, Counted, JourneyFilter};
+use super::read::Counted;
 use super::Result;
 use crate::event::{JsError, Millis};
 
@@ -84,72 +86,114 @@ pub(crate) struct JsErrors {
 const PAGES: usize = 5;
 const EXAMPLES: usize = 10;
 
-/// The errors of the sessions of a site that pass `f`, most sessions
+/// One error's counts while the rows stream by. Rows come in session
+/// order, so a session is new to an error (or to one of its pages) when
+/// it differs from the last one counted there.
+struct Acc {
+    key: (String, String, String, u32),
+    sessions: u64,
+    last_session: i64,
+    views: u64,
+    clicks: u64,
+    first: Millis,
+    last: Millis,
+    /// Per page: (sessions, the last session counted).
+    pages: FxHashMap<Option<u32>, (u64, i64)>,
+    /// The newest sessions, at most [`EXAMPLES`] (ascending ids arrive, so
+    /// the tail is the newest).
+    examples: Vec<i64>,
+}
+
+/// The errors of `sessions` (ascending ids) of a site, most sessions
 /// first (then most views, then by message). One pass over the site's
-/// error rows in the range, aggregated here.
+/// error rows in session order, merged with `sessions`; no string is
+/// copied for a row whose error was seen before.
 pub(crate) fn report(
     conn: &Connection,
     site_id: i64,
-    f: &JourneyFilter,
+    sessions: &[i64],
     top: usize,
 ) -> Result<JsErrors> {
-    // The error rows drive the join (there are far fewer of them than
-    // sessions); each is checked against its session's row.
-    let mut sql = String::from(
-        "SELECT e.kind, e.message, e.source, e.line, e.session_id, e.page_id, e.ts_ms, e.click
-         FROM js_errors e CROSS JOIN sessions s ON s.id = e.session_id
-         LEFT JOIN pages pe ON pe.id = s.entry_page
-         WHERE e.site_id = ? AND s.site_id = ?",
-    );
-    let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(site_id), Box::new(site_id)];
-    narrow_sessions(f, &mut sql, &mut args);
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-
-    #[derive(Default)]
-    struct Acc {
-        sessions: HashSet<i64>,
-        views: u64,
-        clicks: u64,
-        first: Millis,
-        last: Millis,
-        pages: HashMap<Option<u32>, HashSet<i64>>,
-    }
-    let mut groups: HashMap<(String, String, String, u32), Acc> = HashMap::new();
-    let mut with_errors: HashSet<i64> = HashSet::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, message, source, line, session_id, page_id, ts_ms, click
+         FROM js_errors WHERE site_id = ?1 ORDER BY session_id",
+    )?;
+    let mut rows = stmt.query(params![site_id])?;
+    let mut groups: Vec<Acc> = Vec::new();
+    // The groups by the hash of their key; a list, for the rare collision.
+    let mut by_hash: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
+    let (mut wanted, mut with_errors, mut last_with) = (sessions.iter().peekable(), 0u64, -1i64);
     while let Some(r) = rows.next()? {
-        let key = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        let (session, page, ts, click): (i64, Option<u32>, Millis, bool) =
-            (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
-        with_errors.insert(session);
-        let acc = groups.entry(key).or_insert_with(|| Acc {
-            first: ts,
-            last: ts,
-            ..Acc::default()
-        });
-        acc.sessions.insert(session);
+        let session: i64 = r.get(4)?;
+        while wanted.next_if(|w| **w < session).is_some() {}
+        if wanted.peek() != Some(&&session) {
+            continue;
+        }
+        if session != last_with {
+            with_errors += 1;
+            last_with = session;
+        }
+        // Borrowed from the row: copied only for an error seen first.
+        let text = |i: usize| -> rusqlite::Result<&str> {
+            r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)
+        };
+        let (kind, message, source) = (text(0)?, text(1)?, text(2)?);
+        let line: u32 = r.get(3)?;
+        let slot = by_hash
+            .entry(FxBuildHasher.hash_one((kind, message, source, line)))
+            .or_default();
+        let same =
+            |a: &Acc| a.key.3 == line && a.key.1 == message && a.key.0 == kind && a.key.2 == source;
+        let at = match slot.iter().copied().find(|&i| same(&groups[i])) {
+            Some(i) => i,
+            None => {
+                let ts: Millis = r.get(6)?;
+                groups.push(Acc {
+                    key: (kind.into(), message.into(), source.into(), line),
+                    sessions: 0,
+                    last_session: -1,
+                    views: 0,
+                    clicks: 0,
+                    first: ts,
+                    last: ts,
+                    pages: FxHashMap::default(),
+                    examples: Vec::new(),
+                });
+                slot.push(groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        let (page, ts, click): (Option<u32>, Millis, bool) = (r.get(5)?, r.get(6)?, r.get(7)?);
+        let acc = &mut groups[at];
+        if acc.last_session != session {
+            acc.sessions += 1;
+            acc.last_session = session;
+            if acc.examples.len() == EXAMPLES {
+                acc.examples.remove(0);
+            }
+            acc.examples.push(session);
+        }
         acc.views += 1;
         acc.clicks += u64::from(click);
         acc.first = acc.first.min(ts);
         acc.last = acc.last.max(ts);
-        acc.pages.entry(page).or_default().insert(session);
+        let p = acc.pages.entry(page).or_insert((0, -1));
+        if p.1 != session {
+            *p = (p.0 + 1, session);
+        }
     }
     drop(rows);
     let distinct = groups.len() as u64;
-    let mut ranked: Vec<_> = groups.into_iter().collect();
-    ranked.sort_by(|(ka, a), (kb, b)| {
-        (b.sessions.len(), b.views)
-            .cmp(&(a.sessions.len(), a.views))
-            .then_with(|| ka.cmp(kb))
+    groups.sort_by(|a, b| {
+        (b.sessions, b.views)
+            .cmp(&(a.sessions, a.views))
+            .then_with(|| a.key.cmp(&b.key))
     });
-    ranked.truncate(top);
-    let mut errors = Vec::with_capacity(ranked.len());
-    for ((kind, message, source, line), acc) in ranked {
-        let mut pages: Vec<(Option<u32>, u64)> = acc
-            .pages
-            .iter()
-            .map(|(p, s)| (*p, s.len() as u64))
-            .collect();
+    groups.truncate(top);
+    let mut errors = Vec::with_capacity(groups.len());
+    for acc in groups {
+        let mut pages: Vec<(Option<u32>, u64)> =
+            acc.pages.iter().map(|(p, (n, _))| (*p, *n)).collect();
         pages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         pages.truncate(PAGES);
         let pages = pages
@@ -162,15 +206,15 @@ pub(crate) fn report(
                 Ok(Counted { name, sessions })
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut examples: Vec<i64> = acc.sessions.iter().copied().collect();
-        examples.sort_unstable_by(|a, b| b.cmp(a));
-        examples.truncate(EXAMPLES);
+        let mut examples = acc.examples;
+        examples.reverse();
+        let (kind, message, source, line) = acc.key;
         errors.push(JsErrorGroup {
             kind,
             message,
             source,
             line,
-            sessions: acc.sessions.len() as u64,
+            sessions: acc.sessions,
             views: acc.views,
             error_clicks: acc.clicks,
             first_ms: acc.first,
@@ -180,7 +224,7 @@ pub(crate) fn report(
         });
     }
     Ok(JsErrors {
-        sessions: with_errors.len() as u64,
+        sessions: with_errors,
         distinct,
         errors,
     })

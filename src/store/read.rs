@@ -358,11 +358,7 @@ fn filtered_sessions(site_id: i64, f: &JourneyFilter) -> (String, Vec<Box<dyn ru
 
 /// Appends to `sql` (a `WHERE` over `sessions s` joined with the entry
 /// page as `pe`) the conditions of `f`, and their arguments to `args`.
-pub(super) fn narrow_sessions(
-    f: &JourneyFilter,
-    sql: &mut String,
-    args: &mut Vec<Box<dyn rusqlite::ToSql>>,
-) {
+fn narrow_sessions(f: &JourneyFilter, sql: &mut String, args: &mut Vec<Box<dyn rusqlite::ToSql>>) {
     let mut narrow = |clause: &str, value: Box<dyn rusqlite::ToSql>| {
         sql.push_str(clause);
         args.push(value);

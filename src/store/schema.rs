@@ -276,6 +276,12 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX js_errors_by_site ON js_errors (site_id, ts_ms);
     "#,
+    // 14: the errors report reads a site's error rows in session order
+    // (merged with the sessions of its selection), not by time.
+    r#"
+    DROP INDEX js_errors_by_site;
+    CREATE INDEX js_errors_by_session ON js_errors (site_id, session_id);
+    "#,
 ];
 
 /// Work a migration needs beyond its SQL, by the version it brings the
