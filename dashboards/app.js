@@ -14,6 +14,7 @@ import * as conversions from './js/conversions.js';
 import * as contrast from './js/contrast.js';
 import * as why from './js/why.js';
 import * as conformance from './js/conformance.js';
+import * as changes from './js/changes.js';
 import * as heatmaps from './js/heatmaps.js';
 import * as sessions from './js/sessions.js';
 import * as team from './js/team.js';
@@ -40,6 +41,7 @@ const VIEWS = [
   { id: 'contrast', label: 'Contrast', mod: contrast, icon: 'M12 3v18M8 21h8M5 7h14M5 7l-3 7a3 3 0 0 0 6 0zM19 7l-3 7a3 3 0 0 0 6 0z' },
   { id: 'why', label: 'Why they left', mod: why, icon: 'M13 3h6v18h-6M15 12H4M8 8l-4 4 4 4' },
   { id: 'conformance', label: 'Expected journey', mod: conformance, icon: 'M3 6a2 2 0 1 0 4 0a2 2 0 1 0-4 0M17 18a2 2 0 1 0 4 0a2 2 0 1 0-4 0M7 6h6a3 3 0 0 1 0 6h-2a3 3 0 0 0 0 6h6' },
+  { id: 'changes', label: 'What changed', mod: changes, icon: 'M4 4h10l6 6v10H4zM14 4v6h6M8 14h8M8 17h5' },
   { id: 'friction', label: 'Friction', mod: friction, compare: true, icon: 'M12 3l10 18H2zM12 10v5M12 18v.5', aliases: ['frustration', 'moments'] },
   // Admins only; about people and links, not traffic: no range or filters.
   { group: 'Admin', admin: true },

@@ -53,6 +53,9 @@
 //!   [`mine::why`]), [`service::conformance`] (the expected journey, saved
 //!   with the journey settings or given in the query, resolved to targets
 //!   and aligned by [`mine::conformance`]),
+//!   [`service::changes`] (`changes`: the pages whose stored layout
+//!   changed, from [`store::changes`], each held before against after by
+//!   [`mine::changes`] with [`mine::stats`]' intervals),
 //!   [`service::errors`] (the JavaScript errors report, from
 //!   [`store::errors`]: the error capture's `$error` events kept once per
 //!   page view, read through the same session filters as every report),
@@ -116,6 +119,8 @@
 //!   write transaction API the pipeline drives, sites, read queries, the
 //!   database's own facts ([`store::meta`]: the demo marker) and the health
 //!   probe; [`store::lock`] keeps a second server off a database;
+//!   [`store::changes`] keeps the layout changes the service records
+//!   when a layout is stored (compared by [`replay::content`]);
 //!   [`store::funnels`] keeps saved funnels; [`store::errors`] keeps
 //!   JavaScript errors, one row per page view and error, written by the
 //!   pipeline in the batch's transaction;
@@ -133,7 +138,8 @@
 //!   exact test, Benjamini-Hochberg); [`mine::why`] reads a leaving
 //!   session's last views as reason codes; [`mine::conformance`] aligns a
 //!   session's step touches to an expected journey (fitness, skipped,
-//!   repeated and out-of-order steps). [`mine::budget`] holds
+//!   repeated and out-of-order steps); [`mine::changes`] counts a page's
+//!   views, exits, frustration and conversions before and after moments. [`mine::budget`] holds
 //!   the bounds of every user-written pattern (rules, funnel steps, stages,
 //!   goals), the same for every door; [`mine::cancel`] is the deadline and
 //!   hang-up flag long mining loops check. It uses only [`event`].

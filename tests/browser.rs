@@ -411,6 +411,25 @@ fn javascript_errors_of_a_real_page_reach_the_report_and_the_friction_view() {
     assert_eq!(summary["ok"], true, "{summary}");
 }
 
+/// The What changed view and the overview's automatic notes in the real
+/// browser: two layouts of a page and sessions around them, the change's
+/// lines (as text), before and after as the API has them, the threshold,
+/// the note on the time series, and a phone.
+#[test]
+fn the_what_changed_view_shows_a_planted_layout_change() {
+    let _one = one_browser();
+    if !require_browser() {
+        return;
+    }
+    let demo = start_demo(0);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/changes");
+    let summary = run_script(
+        "changes.mjs",
+        &[&demo.collector, &demo.token, shots.to_str().unwrap()],
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+}
+
 /// The Expected journey view in the real browser: with no model it offers
 /// the editor, an admin builds and saves one there (a bad pattern shows
 /// the server's reason), the path, headline, deviations and segments are

@@ -193,10 +193,12 @@ function niceMax(v) {
 // button and a form to add one.
 function paintNotes(box, notes, ctx, reload) {
   clear(box);
-  const list = h('ul.note-list', notes.map((a) => h('li.note', { dataset: { id: a.id } },
+  // A page's layout changing is an automatic note: it links to What
+  // changed, and only people's notes can be removed.
+  const list = h('ul.note-list', notes.map((a) => h('li.note', { dataset: { id: a.id, kind: a.kind || 'note' }, class: a.kind === 'change' ? 'auto' : '' },
     h('span.note-at', new Date(a.at).toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' })),
-    h('span.note-text', a.text),
-    canWrite() ? h('button.linkish.note-remove', { type: 'button', 'aria-label': 'Remove note', on: { click: async () => {
+    a.kind === 'change' ? h('a.note-text', { href: link('changes') }, a.text) : h('span.note-text', a.text),
+    canWrite() && a.kind !== 'change' ? h('button.linkish.note-remove', { type: 'button', 'aria-label': 'Remove note', on: { click: async () => {
       await apiSend('DELETE', ctx.base + '/annotations/' + a.id); reload();
     } } }, 'remove') : null)));
   if (notes.length) box.appendChild(list);
@@ -339,7 +341,7 @@ function drawSeries(box, series, bucket, metric, interval, notes = [], earlier =
     const t = new Date(a.at).getTime();
     if (!(t >= starts[0] && t < starts[n - 1] + (bucket || 0))) continue;
     const ax = Math.min(xAt(t), x(n - 1));
-    const g = s('g', { class: 'annotation', 'data-id': a.id });
+    const g = s('g', { class: a.kind === 'change' ? 'annotation auto' : 'annotation', 'data-id': a.id });
     g.append(s('line', { x1: ax, x2: ax, y1: m.t, y2: m.t + ih }), s('rect', { x: ax - 4, y: m.t, width: 8, height: 8, rx: 2 }), s('title', {}, a.text));
     g.addEventListener('pointermove', (e) => showTip(e.clientX, e.clientY, h('strong', new Date(t).toLocaleString()), h('div', a.text)));
     g.addEventListener('pointerleave', hideTip);

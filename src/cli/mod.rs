@@ -92,6 +92,10 @@ enum Command {
     /// Sessions against the site's expected journey (or one given with
     /// --step): fitness, deviations per step, conforming sessions.
     Conformance(ReportArgs<ConformanceArgs>),
+    /// What changed, found automatically: pages whose stored layout changed
+    /// (the lines added and removed), each held before against after (exit
+    /// rate, frustration, conversion, with 95% intervals).
+    Changes(ReportArgs<ChangesArgs>),
     /// JavaScript errors (from the tag's data-errors capture): each with
     /// its sessions, views, error clicks, pages and example sessions.
     Errors(ReportArgs<TopArgs>),
@@ -337,6 +341,20 @@ pub struct WorstArgs {
     /// How many of the most frustrated sessions to list, 0 to 1000.
     #[arg(long, default_value_t = bounds::WORST.default)]
     worst: usize,
+}
+
+#[derive(clap::Args)]
+pub struct ChangesArgs {
+    /// Each window before and after a change, in days (1-90).
+    #[arg(long, default_value_t = bounds::CHANGE_DAYS.default)]
+    days: i64,
+    /// The smallest share of the page's text or structure that differs
+    /// (0-1).
+    #[arg(long, default_value_t = bounds::MIN_CHANGE.default)]
+    min_change: f64,
+    /// How many changes to list, newest first.
+    #[arg(long, default_value_t = bounds::TOP.default)]
+    top: usize,
 }
 
 #[derive(clap::Args)]
@@ -735,6 +753,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conformance(a) => {
             let o = &a.options;
             let req = R::Conformance(o.model.request(o.breakdown)?);
+            reports::report(store, &file, &a, req)
+        }
+        Command::Changes(a) => {
+            let o = &a.options;
+            let req = R::Changes(crate::service::changes::ChangesRequest {
+                days: o.days,
+                min_change: o.min_change,
+                top: o.top,
+            });
             reports::report(store, &file, &a, req)
         }
         Command::Errors(a) => reports::report(store, &file, &a, R::Errors { top: a.options.top }),

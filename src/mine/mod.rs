@@ -12,6 +12,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod cancel;
+pub(crate) mod changes;
 pub(crate) mod clean;
 pub(crate) mod conformance;
 pub(crate) mod contrast;

@@ -1,6 +1,7 @@
 //! The significance tests behind `contrast`: Fisher's exact test on a 2×2
 //! table, and Benjamini-Hochberg's control of the false discovery rate
-//! over the many tests one answer makes.
+//! over the many tests one answer makes; and behind `changes`, a rate's
+//! Wilson interval and the normal interval of the difference of two.
 //!
 //! Written here rather than taken from a crate: the crates we looked at
 //! (`fishers_exact`, and `statrs` under `faster-fishers`) sum the
@@ -147,6 +148,35 @@ pub(crate) fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     q
 }
 
+/// z for a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// A share of `n` with its 95% Wilson score interval (`0`, `0..1` for
+/// nothing counted): sound at small counts and near 0 and 1, where the
+/// normal interval is not.
+pub(crate) fn wilson(x: u64, n: u64) -> (f64, f64, f64) {
+    if n == 0 {
+        return (0.0, 0.0, 1.0);
+    }
+    let (n, p) = (n as f64, x as f64 / n as f64);
+    let z2 = Z95 * Z95;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    (p, (centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// `x2/n2 - x1/n1` with its 95% normal interval; `None` when either side
+/// counted nothing.
+pub(crate) fn shift(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<(f64, f64, f64)> {
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
+    let se = (p1 * (1.0 - p1) / n1 as f64 + p2 * (1.0 - p2) / n2 as f64).sqrt();
+    let d = p2 - p1;
+    Some((d, d - Z95 * se, d + Z95 * se))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +260,21 @@ mod tests {
             assert!((got - want).abs() < 1e-12, "{q:?}");
         }
         assert!(benjamini_hochberg(&[]).is_empty());
+    }
+
+    #[test]
+    fn wilson_intervals_match_the_textbook() {
+        // 81 of 263 (Wilson 1927 style check, values from R's prop.test
+        // without continuity correction): 0.2553 to 0.3662.
+        let (p, lo, hi) = wilson(81, 263);
+        assert!((p - 0.30798).abs() < 1e-4);
+        assert!((lo - 0.25527).abs() < 1e-4, "{lo}");
+        assert!((hi - 0.36619).abs() < 1e-4, "{hi}");
+        assert_eq!(wilson(0, 0), (0.0, 0.0, 1.0));
+        let (_, lo, hi) = wilson(0, 10);
+        assert!(lo == 0.0 && hi > 0.25 && hi < 0.35, "{hi}");
+        let (d, lo, hi) = shift(20, 100, 50, 100).unwrap();
+        assert!((d - 0.3).abs() < 1e-12 && lo > 0.0 && hi < 0.6, "{lo} {hi}");
+        assert_eq!(shift(1, 0, 1, 1), None);
     }
 }

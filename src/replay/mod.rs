@@ -12,6 +12,7 @@
 //! `<iframe sandbox>` on top of that. Frame URLs are signed and expire, so
 //! the iframe needs no token.
 
+pub mod content;
 pub mod sanitize;
 pub(crate) mod sign;
 

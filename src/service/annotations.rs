@@ -1,13 +1,15 @@
 //! Annotations: dated notes per site, for the CLI (`trailmap annotation
 //! ...`), the API (`/api/sites/{site}/annotations`) and the dashboards,
-//! which draw them on the time series.
+//! which draw them on the time series; and the automatic ones, a page's
+//! layout changing (`changes`, [`crate::store::changes`]), listed among
+//! them.
 
 use serde::Serialize;
 
 use super::error::{Result, ServiceError};
 use super::{find_site, Service};
 use crate::event::Millis;
-use crate::store::annotations;
+use crate::store::{annotations, changes};
 
 /// Longest note, in characters.
 pub(crate) const MAX_TEXT: usize = 200;
@@ -22,7 +24,13 @@ pub(crate) struct AnnotationView {
     #[serde(serialize_with = "super::request::serialize_iso")]
     pub created: Millis,
     pub created_by: Option<String>,
+    /// `note` (a person's) or `change` (a page's layout changed: `id` is
+    /// the change's, for `changes`; it cannot be removed).
+    pub kind: &'static str,
 }
+
+/// Automatic annotations listed per range, at most.
+const CHANGES_LISTED: usize = 100;
 
 impl From<annotations::Annotation> for AnnotationView {
     fn from(a: annotations::Annotation) -> AnnotationView {
@@ -32,6 +40,24 @@ impl From<annotations::Annotation> for AnnotationView {
             text: a.text,
             created: a.created_ms,
             created_by: a.created_by,
+            kind: "note",
+        }
+    }
+}
+
+impl From<changes::LayoutChange> for AnnotationView {
+    fn from(c: changes::LayoutChange) -> AnnotationView {
+        let mut text = format!("Page changed: {}", c.path);
+        if let Some(line) = c.added.first() {
+            text.push_str(&format!(" (+ {line})"));
+        }
+        AnnotationView {
+            id: c.id,
+            at: c.at_ms,
+            text,
+            created: c.at_ms,
+            created_by: None,
+            kind: "change",
         }
     }
 }
@@ -67,10 +93,13 @@ impl Service {
             text: text.to_string(),
             created: now,
             created_by: by.map(str::to_string),
+            kind: "note",
         })
     }
 
-    /// The notes of `site` dated in `[from, to)`.
+    /// The notes of `site` dated in `[from, to)`, with the pages whose
+    /// layout changed then (by at least `changes`' default threshold),
+    /// oldest first.
     pub(crate) fn annotations(
         &self,
         site: &str,
@@ -79,10 +108,18 @@ impl Service {
     ) -> Result<Vec<AnnotationView>> {
         let conn = self.store.read()?;
         let s = find_site(&conn, site)?;
-        Ok(annotations::list(&conn, s.id, from, to)?
+        let mut all: Vec<AnnotationView> = annotations::list(&conn, s.id, from, to)?
             .into_iter()
             .map(AnnotationView::from)
-            .collect())
+            .collect();
+        let min = super::request::bounds::MIN_CHANGE.default;
+        all.extend(
+            changes::list(&conn, s.id, Some(from), Some(to), min, CHANGES_LISTED)?
+                .into_iter()
+                .map(AnnotationView::from),
+        );
+        all.sort_by_key(|a| (a.at, a.kind, a.id));
+        Ok(all)
     }
 
     /// Removes a note of `site`.

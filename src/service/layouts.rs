@@ -15,7 +15,8 @@ use serde::Serialize;
 use super::{find_site, Result, Service, ServiceError};
 use crate::event::{Millis, ViewportClass};
 use crate::mine::clean::Cleaner;
-use crate::replay::{self, sanitize, sign};
+use crate::replay::{self, content, sanitize, sign};
+use crate::store::changes;
 use crate::store::layouts::{self, Layout, Sighting};
 use crate::store::{read, sites};
 
@@ -61,6 +62,51 @@ pub(crate) struct LayoutView {
 /// kept, so that an upload does not open a database connection.
 #[derive(Default)]
 pub(crate) struct LayoutWriter(Mutex<Option<rusqlite::Connection>>);
+
+/// Records a change of the page's layout when the new layout `hash` (its
+/// gzipped HTML `body`) replaces another that reads or is built
+/// differently (`changes`). Every difference is kept with its share; the
+/// report holds them to a threshold.
+fn note_change(
+    conn: &rusqlite::Connection,
+    site_id: i64,
+    hash: &str,
+    body: &[u8],
+    sighting: &Sighting,
+    now: Millis,
+) -> Result<()> {
+    let Some(before) = changes::latest_hash(conn, site_id, &sighting.path, &sighting.viewport)?
+    else {
+        return Ok(());
+    };
+    if before == hash {
+        return Ok(());
+    }
+    let old = layouts::get(conn, site_id, &before)?.and_then(|(_, gz)| replay::inflate(&gz));
+    let (Some(old), Some(new)) = (old, replay::inflate(body)) else {
+        return Ok(());
+    };
+    let diff = content::compare(&content::content(&old), &content::content(&new));
+    if diff.share == 0.0 {
+        return Ok(());
+    }
+    changes::insert(
+        conn,
+        site_id,
+        &changes::LayoutChange {
+            id: 0,
+            path: sighting.path.clone(),
+            viewport: sighting.viewport.clone(),
+            at_ms: now,
+            before_hash: before,
+            after_hash: hash.to_string(),
+            share: diff.share,
+            added: diff.added,
+            removed: diff.removed,
+        },
+    )?;
+    Ok(())
+}
 
 impl Service {
     /// Stores an upload of site `site_id` (a probe when its body is empty),
@@ -109,6 +155,9 @@ impl Service {
             )));
         }
         let created = layouts::insert(conn, site_id, hash, url, body, raw_bytes, now)?;
+        if created {
+            note_change(conn, site_id, hash, body, sighting, now)?;
+        }
         layouts::record_sighting(conn, site_id, hash, sighting, now)?;
         Ok(if created {
             Uploaded::Created

@@ -11,6 +11,7 @@
 pub(crate) mod accounts;
 pub(crate) mod analysis;
 pub(crate) mod annotations;
+pub(crate) mod changes;
 pub(crate) mod charts;
 pub(crate) mod conformance;
 pub(crate) mod conversions;
@@ -306,6 +307,9 @@ impl Service {
             other => other,
         };
         req.check()?;
+        if let ReportRequest::Changes(c) = req {
+            return Ok(Report::Changes(self.changes(site, &filters, c, cancel)?));
+        }
         if let ReportRequest::Overview { top, interval } = req {
             let overview = self.overview(site, &filters, *top, *interval, &cancel)?;
             // Each goal's conversions over the same sessions.
@@ -404,6 +408,7 @@ impl Service {
                 Report::Why(why)
             }
             ReportRequest::Conformance(c) => Report::Conformance(a.conformance(c)?),
+            ReportRequest::Changes(_) => unreachable!("answered above"),
             ReportRequest::Errors { top } => {
                 let conn = self.store.read()?;
                 let site_id = find_site(&conn, site)?.id;

@@ -264,6 +264,7 @@ pub(crate) enum Report {
     Why(super::insights::WhyReport),
     Conformance(super::conformance::ConformanceReport),
     Errors(super::errors::ErrorsReport),
+    Changes(super::changes::ChangesReport),
 }
 
 impl Report {
@@ -592,6 +593,7 @@ impl Report {
             Report::Why(r) => r.tables(),
             Report::Conformance(r) => r.tables(),
             Report::Errors(r) => r.tables(),
+            Report::Changes(r) => r.tables(),
         }
     }
 }

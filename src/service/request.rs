@@ -79,6 +79,11 @@ pub(crate) mod bounds {
     pub(crate) const CONTRAST_TOP: Bound<usize> = b("top", 10, 1, 100);
     /// The longest pattern `contrast` grows.
     pub(crate) const CONTRAST_MAX_LEN: Bound<usize> = b("max_len", 4, 2, 6);
+    /// Each window of `changes`, before and after a change (days).
+    pub(crate) const CHANGE_DAYS: Bound<i64> = b("days", 7, 1, 90);
+    /// The smallest share of a page's text or structure that `changes`
+    /// lists as a change.
+    pub(crate) const MIN_CHANGE: Bound<f64> = b("min_change", 0.1, 0.0, 1.0);
     /// Rows of each `why` reason's exit pages and segments.
     pub(crate) const WHY_TOP: Bound<usize> = b("top", 5, 1, 100);
     /// Sessions in one page of a list or a search.
@@ -352,6 +357,7 @@ pub(crate) enum ReportKind {
     Why,
     Conformance,
     Errors,
+    Changes,
 }
 
 impl ReportKind {}
@@ -754,6 +760,8 @@ pub(crate) enum ReportRequest {
     Errors {
         top: usize,
     },
+    /// Pages whose layout changed, before against after.
+    Changes(super::changes::ChangesRequest),
 }
 
 impl ReportRequest {
@@ -814,6 +822,9 @@ impl ReportRequest {
             ReportKind::Errors => ReportRequest::Errors {
                 top: p.number(&TOP)?,
             },
+            ReportKind::Changes => {
+                ReportRequest::Changes(super::changes::ChangesRequest::decode(p)?)
+            }
         })
     }
 
@@ -847,6 +858,7 @@ impl ReportRequest {
             ReportRequest::Contrast(c) => c.check()?,
             ReportRequest::Why(w) => w.check()?,
             ReportRequest::Conformance(c) => c.check()?,
+            ReportRequest::Changes(c) => c.check()?,
             ReportRequest::Journeys(g) => g.check()?,
             ReportRequest::Funnel(f) => f.check()?,
             ReportRequest::Frustration { worst } => {

@@ -9,6 +9,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod annotations;
+pub(crate) mod changes;
 pub(crate) mod errors;
 pub(crate) mod funnels;
 pub(crate) mod journeys;

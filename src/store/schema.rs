@@ -282,6 +282,25 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX js_errors_by_site;
     CREATE INDEX js_errors_by_session ON js_errors (site_id, session_id);
     "#,
+    // 15: a page's layout replaced by one that reads or is built
+    // differently (`changes`): when the new one was first stored, the two
+    // layouts, the share that differs and the lines added and removed
+    // (JSON arrays, a few short lines each).
+    r#"
+    CREATE TABLE layout_changes (
+        id          INTEGER PRIMARY KEY,
+        site_id     INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        path        TEXT NOT NULL,
+        viewport    TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        before_hash TEXT NOT NULL,
+        after_hash  TEXT NOT NULL,
+        share       REAL NOT NULL,
+        added       TEXT NOT NULL,
+        removed     TEXT NOT NULL
+    );
+    CREATE INDEX layout_changes_by_site ON layout_changes (site_id, at_ms);
+    "#,
 ];
 
 /// Work a migration needs beyond its SQL, by the version it brings the

@@ -1,0 +1,77 @@
+// What changed: pages whose stored layout (the replay recorder's
+// snapshots, data-replay on the tag) changed in what it says or how it is
+// built, found automatically, newest first. Each change shows the lines
+// added and removed, and the page before against after: its exit rate,
+// frustration rate and the conversion of the sessions through it, each
+// with its 95% interval, and the shift with its own (marked when the
+// interval leaves out 0). The window and the threshold live in the URL;
+// the toolbar's range picks the changes, its filters the sessions. Lines
+// come from the shop's pages (visitor-facing text): rendered as text only.
+import { h, api, clear, fmt, card, link, setParams, filterParams, empty, loading, table, segmented } from './core.js';
+
+const DAYS = [['7', '7 days'], ['14', '14 days'], ['30', '30 days']];
+const THRESHOLDS = [['0.1', '10%+'], ['0.25', '25%+'], ['0', 'Any']];
+
+const ci = (r) => h('span.ch-rate', h('strong', fmt.pct(r.value)), h('small.muted', ' ' + fmt.pct(r.low) + '–' + fmt.pct(r.high)));
+const pts = (x) => (x >= 0 ? '+' : '') + (x * 100).toFixed(1) + ' pts';
+
+// A shift; `worse` when a rise is bad (exits, frustration).
+function shiftCell(s, riseIsBad) {
+  if (!s) return h('span.muted', '–');
+  const bad = s.significant && (riseIsBad ? s.diff > 0 : s.diff < 0);
+  const good = s.significant && !bad;
+  return h('span.ch-shift', { class: bad ? 'bad' : good ? 'good' : '', dataset: { significant: String(s.significant) } },
+    h('strong', pts(s.diff)), h('small.muted', ' ' + pts(s.low) + ' to ' + pts(s.high)),
+    s.significant ? h('small', ' · significant') : null);
+}
+
+function changeCard(c) {
+  const when = new Date(c.at_ms);
+  const lines = (list, cls, sign) => list.map((l) => h('li', { class: cls }, h('span.ch-sign', sign), h('span', l)));
+  const diff = h('ul.ch-diff', lines(c.removed || [], 'removed', '−'), lines(c.added || [], 'added', '+'));
+  const rows = [
+    { name: 'Exit rate', b: c.before.exit_rate, a: c.after.exit_rate, s: c.exit_rate_shift, bad: true, n: (x) => fmt.n(x.views) + ' views' },
+    { name: 'Frustrated views', b: c.before.frustration_rate, a: c.after.frustration_rate, s: c.frustration_rate_shift, bad: true, n: (x) => fmt.n(x.views) + ' views' },
+    { name: 'Conversion of sessions through it', b: c.before.conversion_rate, a: c.after.conversion_rate, s: c.conversion_rate_shift, bad: false, n: (x) => fmt.n(x.sessions) + ' sessions' },
+  ];
+  const t = table([
+    { label: '', render: (r) => r.name },
+    { label: 'Before', render: (r) => h('span', ci(r.b), h('small.muted.ch-n', ' · ' + r.n(c.before))) },
+    { label: 'After', render: (r) => h('span', ci(r.a), h('small.muted.ch-n', ' · ' + r.n(c.after))) },
+    { label: 'Shift', render: (r) => shiftCell(r.s, r.bad) },
+  ], rows, { cls: 'ch-table' });
+  const el = card(h('span.ch-title', h('code', c.page), h('small.muted', ' · ' + c.viewport + ' · ' + when.toLocaleString())), h('div',
+    h('p.small.muted', fmt.pct(c.share, 0) + ' of its text or structure changed. Windows: '
+      + new Date(c.before.from).toLocaleDateString() + ' – ' + when.toLocaleDateString() + ' against ' + when.toLocaleDateString() + ' – ' + new Date(c.after.to).toLocaleDateString() + '.'),
+    diff.children.length ? diff : h('p.small.muted', 'Only its structure changed (no line of text).'),
+    t,
+    h('p.small.acts',
+      h('a', { href: link('heatmaps', { page: c.page }) }, 'heatmap'),
+      h('a', { href: link('transitions', { page: c.page }) }, 'flow'),
+      h('a', { href: link('sessions', { q: 'page:' + JSON.stringify(c.page) }) }, 'sessions'))), { cls: 'ch-card' });
+  el.dataset.page = c.page;
+  el.dataset.at = String(c.at_ms);
+  return el;
+}
+
+export async function render(el, ctx) {
+  el.appendChild(h('div.view-head', h('h1', 'What changed'),
+    h('p.muted', 'Pages whose layout changed, found from the layouts the replay recorder stores — and what happened on them before and after.')));
+  const days = DAYS.some(([v]) => v === ctx.params.get('days')) ? ctx.params.get('days') : '7';
+  const min = THRESHOLDS.some(([v]) => v === ctx.params.get('min_change')) ? ctx.params.get('min_change') : '0.1';
+  el.appendChild(h('div.row-actions.ch-controls',
+    segmented(DAYS, days, (v) => setParams({ days: v === '7' ? null : v }), 'Window before and after'),
+    segmented(THRESHOLDS, min, (v) => setParams({ min_change: v === '0.1' ? null : v }), 'How much changed')));
+  const body = h('div#changes-body', loading());
+  el.appendChild(body);
+  const data = await api(ctx.base + '/changes', { days, min_change: min, top: 20, ...filterParams(ctx.params) }, { signal: ctx.signal });
+  if (!ctx.isCurrent()) return;
+  clear(body);
+  if (!data.changes.length) {
+    body.appendChild(empty('No page changed in this range.',
+      'Changes are found when a page’s stored layout is replaced by one that reads or is built differently: add data-replay to the tag, or lower the threshold.'));
+    return;
+  }
+  if (!data.goals) body.appendChild(h('p.small.muted', 'The site has no goals yet: conversion is 0 on both sides (Stages, settings).'));
+  for (const c of data.changes) body.appendChild(changeCard(c));
+}

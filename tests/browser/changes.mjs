@@ -1,0 +1,143 @@
+// The "What changed" view and the overview's automatic notes in real
+// headless Chromium, against the demo's collector. The script uploads two
+// layouts of the shipping page as the replay recorder does (the second
+// shows a shipping cost, and a line of text that looks like markup), and
+// posts sessions before and after as the tracker sends them: a fifth
+// leave at shipping before, four in five after. Then: the view lists the
+// change with the lines added and removed as text (no element made of
+// them), the API's before and after rates and the shift marked
+// significant, for the very request the page made; "Any" puts
+// min_change=0 in the URL and the request; the overview draws the change
+// on its time series and lists it among the notes, linked to the view and
+// without a remove button; the view fits 390 px. Fails on any console
+// error, page error or CSP violation. Prints a JSON summary on stdout;
+// exits non-zero on failure.
+//
+//   node tests/browser/changes.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR
+
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { harness, measureFit } from './harness.mjs';
+
+const [base0, TOKEN, SHOTS] = process.argv.slice(2);
+if (!base0 || !TOKEN || !SHOTS) {
+  console.error('usage: node tests/browser/changes.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR');
+  process.exit(2);
+}
+const BASE = base0.replace(/\/+$/, '');
+const SITE = 'shop';
+const { T, check, step, apiAdmin, party, finish } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
+const sites = await apiAdmin('GET', '/api/sites');
+const ORIGIN = (((sites.body && sites.body.sites) || []).find((x) => x.name === SITE) || { origins: [] }).origins[0];
+const DESKTOP = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const PAGE = '/checkout/shipping.html';
+const HOSTILE = '<img src=x onerror="window.__pwned=1"> Free returns';
+const text = async (loc) => ((await loc.textContent()) || '').replace(/\s+/g, ' ').trim();
+
+const shipping = (cost, extra) => `<!DOCTYPE html><html><head><title>Shipping</title></head><body><h1>Shipping</h1>
+<p>Standard delivery: ${cost}</p><p>Arrives in 3-5 days</p>${extra}<button>Continue</button></body></html>`;
+const escaped = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+async function upload(html) {
+  const hash = createHash('sha256').update(html).digest('hex');
+  const q = new URLSearchParams({ site: SITE, url: ORIGIN + PAGE, vw: '1280', vh: '800', dw: '1280', dh: '2000' });
+  const url = `${BASE}/api/replay/snapshots/${hash}?${q}`;
+  await fetch(url, { method: 'POST', headers: { Origin: ORIGIN } });
+  const r = await fetch(url, { method: 'POST', headers: { Origin: ORIGIN }, body: gzipSync(html) });
+  return r.status;
+}
+async function visits(tag, t0, n, leaves) {
+  const statuses = [];
+  for (let i = 0; i < n; i++) {
+    const t = t0 + i * 10;
+    const pages = ['/', '/cart.html', PAGE, ...(leaves(i) ? [] : ['/thank-you.html'])];
+    const events = pages.map((p, k) => ({ type: 'pageview', ts: t + k * 300, url: ORIGIN + p, title: p, vw: 1280, vh: 800, dw: 1280, dh: 2000 }));
+    const res = await fetch(BASE + '/api/collect', {
+      method: 'POST',
+      headers: { Origin: ORIGIN, 'Content-Type': 'text/plain', 'User-Agent': DESKTOP },
+      body: JSON.stringify({ site: SITE, sid: `chg_${tag}_${i}`, now: Date.now(), events }),
+    });
+    statuses.push(res.status);
+  }
+  return statuses;
+}
+
+await step('two layouts of the shipping page and sessions around them reach the collector', async () => {
+  check('the shop has an origin', !!ORIGIN, sites.body);
+  const goals = await apiAdmin('GET', `/api/sites/${SITE}/stages/settings`);
+  check('the demo has goals', (goals.body.goals || []).length > 0, goals.body);
+  const first = await upload(shipping('free', ''));
+  const before = await visits('before', Date.now() - 3 * 3600 * 1000, 20, (i) => i % 5 === 0);
+  const second = await upload(shipping('$19.95', `<p>${escaped(HOSTILE)}</p>`));
+  const at = Date.now();
+  await new Promise((res) => setTimeout(res, 1500));
+  const after = await visits('after', at + 50, 20, (i) => i % 5 !== 0);
+  check('both layouts stored', first === 201 && second === 201, [first, second]);
+  check('every batch accepted', [...before, ...after].every((s) => s === 202), [...before, ...after]);
+});
+
+const P = await party('admin', { width: 1440, height: 900 });
+const { page, q, go, shot } = P;
+async function painted() {
+  await q('#changes-body .ch-card, #changes-body .empty').first().waitFor(T);
+}
+const { asked, repainted, apiForPage } = P.watch(`/api/sites/${SITE}/changes`, painted);
+
+await step('the view lists the change as the API has it', async () => {
+  await P.signIn();
+  await go(`#/changes?site=${SITE}&range=7d`);
+  await painted();
+  const api = await apiForPage();
+  check('the API answered the page\'s question', api.status === 200 && api.body.changes.length >= 1, api);
+  const c = api.body.changes.find((x) => x.page === PAGE);
+  check('the shipping page\'s change is there', !!c, api.body);
+  if (!c) return;
+  const cardEl = q(`.ch-card[data-page="${PAGE}"]`);
+  await cardEl.waitFor(T);
+  const added = await cardEl.locator('.ch-diff li.added').evaluateAll((lis) => lis.map((li) => li.lastChild.textContent));
+  const removed = await cardEl.locator('.ch-diff li.removed').evaluateAll((lis) => lis.map((li) => li.lastChild.textContent));
+  check('the lines added and removed are the API\'s, as text', JSON.stringify(added) === JSON.stringify(c.added)
+    && JSON.stringify(removed) === JSON.stringify(c.removed) && added.includes(HOSTILE), { added, removed, api: [c.added, c.removed] });
+  const made = await page.evaluate(() => ({ imgs: document.querySelectorAll('.ch-diff img').length, pwned: !!window.__pwned }));
+  check('a line that looks like markup made no element and ran nothing', made.imgs === 0 && !made.pwned, made);
+  const pct = (x) => (x * 100).toFixed(x === 0 || x === 1 ? 0 : 1) + '%';
+  const rows = await cardEl.locator('.ch-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => (td.querySelector('strong') || td).textContent.trim())));
+  check('exit rate before and after are the API\'s', rows[0] && rows[0][1] === pct(c.before.exit_rate.value) && rows[0][2] === pct(c.after.exit_rate.value),
+    { row: rows[0], api: [c.before.exit_rate.value, c.after.exit_rate.value] });
+  check('the counts are what was sent (20 views each side, 4 then 16 exits)', c.before.views === 20 && c.after.views === 20
+    && c.before.exits === 4 && c.after.exits === 16, c);
+  const sig = await cardEl.locator('.ch-table tbody tr').first().locator('.ch-shift').getAttribute('data-significant');
+  check('the exit rate\'s shift is marked significant, as the API says', sig === 'true' && c.exit_rate_shift.significant === true, { sig, shift: c.exit_rate_shift });
+  await shot('changes');
+});
+
+await step('"Any" asks for every change', async () => {
+  const before = asked.length;
+  await q('.ch-controls button:has-text("Any")').click();
+  await repainted(before);
+  const api = await apiForPage();
+  check('min_change=0 in the URL and the request', page.url().includes('min_change=0') && api.params.get('min_change') === '0', { url: page.url(), asked: api.path });
+});
+
+await step('the overview draws the change and lists it among the notes', async () => {
+  await go(`#/overview?site=${SITE}&range=7d`);
+  await q('#overview-notes li.note.auto').first().waitFor(T);
+  const note = q('#overview-notes li.note.auto').first();
+  check('the note says which page changed', (await text(note)).includes('Page changed: ' + PAGE), await text(note));
+  check('it links to What changed and cannot be removed', (await note.locator('a[href*="changes"]').count()) === 1
+    && (await note.locator('.note-remove').count()) === 0, await note.innerHTML());
+  await q('.series .annotation.auto').first().waitFor({ state: 'attached', ...T });
+  check('the time series marks it', (await q('.series .annotation.auto').count()) >= 1);
+});
+
+await step('the view fits a phone', async () => {
+  await go(`#/changes?site=${SITE}&range=7d`);
+  await painted();
+  await page.setViewportSize({ width: 390, height: 900 });
+  await page.waitForTimeout(300);
+  const f = await measureFit(page, '.ch-card');
+  check('What changed fits 390 px', f.scroll <= f.width && f.onScreen, f);
+  await shot('changes-390');
+});
+
+await finish();

@@ -1,0 +1,204 @@
+//! `changes` through the real binary: layouts uploaded as the replay
+//! recorder uploads them, sessions posted to the collector before and
+//! after the shipping page's layout starts to show a shipping cost, and
+//! the report (API and CLI) checked against what was sent: the change
+//! found, its lines, and the page's exit rate and conversion before and
+//! after with their intervals. A small change of the cart (one line of
+//! thirty, as a visitor's own cart makes) stays under the threshold.
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn gzip(s: &str) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(s.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+/// Uploads a layout of `path` as the recorder does (probe, then body).
+fn upload(s: &Server, path: &str, html: &str) {
+    let hash: String = Sha256::digest(html.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let query = format!(
+        "site=shop&url={}&vw=1280&vh=800&dw=1280&dh=2000",
+        url_encode(&format!("{ORIGIN}{path}"))
+    );
+    let post = |body: &[u8]| {
+        into_resp(
+            agent()
+                .post(&s.url(&format!("/api/replay/snapshots/{hash}?{query}")))
+                .set("Origin", ORIGIN)
+                .send_bytes(body),
+        )
+    };
+    assert_eq!(post(b"").status, 200);
+    let r = post(&gzip(html));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+fn shipping(cost: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><title>Shipping</title></head><body>\
+         <h1>Shipping</h1><p>Standard delivery: {cost}</p><p>Arrives in 3-5 days</p>\
+         <button>Continue</button></body></html>"
+    )
+}
+
+fn cart(extra: &str) -> String {
+    let mut lines: String = (0..29).map(|i| format!("<li>Line {i}</li>")).collect();
+    lines.push_str(&format!("<li>{extra}</li>"));
+    format!("<!DOCTYPE html><html><body><ul>{lines}</ul></body></html>")
+}
+
+/// `n` sessions from `t0`, 10 ms apart: home, cart, shipping, then the
+/// thank-you page unless `leaves(i)`; how many left.
+fn visits(s: &Server, tag: &str, t0: i64, n: i64, leaves: impl Fn(i64) -> bool) -> usize {
+    let mut left = 0;
+    for i in 0..n {
+        let t = t0 + i * 10;
+        let mut events = vec![
+            pageview(t, "/", ""),
+            pageview(t + 300, "/cart.html", ""),
+            pageview(t + 600, "/checkout/shipping.html", ""),
+        ];
+        if leaves(i) {
+            left += 1;
+        } else {
+            events.push(pageview(t + 900, "/thank-you.html", ""));
+        }
+        let r = s.collect(&batch(&format!("{tag}{i}"), &events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    left
+}
+
+#[test]
+fn a_planted_layout_change_shows_with_its_jump_in_exits() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    let mut settings = s.get_json("/api/sites/shop/stages/settings");
+    settings["goals"] = json!(["^/thank-you"]);
+    assert_eq!(
+        s.put("/api/sites/shop/stages/settings", &settings.to_string())
+            .status,
+        200
+    );
+    upload(&s, "/checkout/shipping.html", &shipping("free"));
+    upload(&s, "/cart.html", &cart("Blue shoe"));
+    // Before: a fifth leave at shipping.
+    let before_left = visits(&s, "before", now_ms() - 3 * 3_600_000, 200, |i| i % 5 == 0);
+
+    // The new layout: a shipping cost appears; and a visitor's own cart.
+    let at = now_ms();
+    upload(&s, "/checkout/shipping.html", &shipping("$19.95"));
+    upload(&s, "/cart.html", &cart("Red hat"));
+    let at_after = now_ms();
+    // After (once those times have passed): four in five leave there.
+    std::thread::sleep(Duration::from_millis(3_500));
+    let after_left = visits(&s, "after", at_after + 50, 200, |i| i % 5 != 0);
+
+    let report = s.get_json("/api/sites/shop/changes");
+    assert_eq!(
+        (report["days"].clone(), report["goals"].clone()),
+        (json!(7), json!(true))
+    );
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(
+        changes.len(),
+        1,
+        "the cart's one line is under 10%: {report}"
+    );
+    let c = &changes[0];
+    assert_eq!(c["page"], "/checkout/shipping.html");
+    assert_eq!(c["viewport"], "desktop");
+    assert!(c["at_ms"].as_i64().unwrap() >= at && c["at_ms"].as_i64().unwrap() <= at_after);
+    assert_eq!(c["added"], json!(["Standard delivery: $19.95"]));
+    assert_eq!(c["removed"], json!(["Standard delivery: free"]));
+    // 2 of the page's 10 text lines and elements differ: its share.
+    assert!(c["share"].as_f64().unwrap() > 0.1, "{c}");
+
+    let side = |name: &str, field: &str| c[name][field].as_u64().unwrap() as usize;
+    assert_eq!(
+        (side("before", "views"), side("after", "views")),
+        (200, 200)
+    );
+    assert_eq!(
+        (side("before", "exits"), side("after", "exits")),
+        (before_left, after_left)
+    );
+    assert_eq!(side("before", "sessions"), 200);
+    assert_eq!(side("before", "converted"), 200 - before_left);
+    assert_eq!(side("after", "converted"), 200 - after_left);
+    let rate = |name: &str, field: &str| c[name][field]["value"].as_f64().unwrap();
+    assert!((rate("before", "exit_rate") - 0.2).abs() < 1e-9, "{c}");
+    assert!((rate("after", "exit_rate") - 0.8).abs() < 1e-9, "{c}");
+    let exit = &c["exit_rate_shift"];
+    assert!(
+        (exit["diff"].as_f64().unwrap() - 0.6).abs() < 1e-9,
+        "{exit}"
+    );
+    assert_eq!(exit["significant"], true);
+    assert!(exit["low"].as_f64().unwrap() > 0.5 && exit["high"].as_f64().unwrap() < 0.7);
+    assert!(c["before"]["exit_rate"]["low"].as_f64().unwrap() < 0.2);
+    assert_eq!(c["conversion_rate_shift"]["significant"], true);
+    assert!(c["conversion_rate_shift"]["diff"].as_f64().unwrap() < -0.5);
+
+    // Every difference is kept: with no threshold the cart's shows too.
+    let all = s.get_json("/api/sites/shop/changes?min_change=0");
+    let pages: Vec<&str> = all["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["page"].as_str().unwrap())
+        .collect();
+    assert_eq!(pages.len(), 2, "{all}");
+    assert!(pages.contains(&"/cart.html"), "{all}");
+
+    // An automatic annotation, beside people's notes (the cart's small
+    // change is not one).
+    let notes = s.get_json("/api/sites/shop/annotations");
+    let auto: Vec<&Value> = notes["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "change")
+        .collect();
+    assert_eq!(auto.len(), 1, "{notes}");
+    assert_eq!(auto[0]["id"], c["id"]);
+    assert_eq!(
+        auto[0]["text"],
+        "Page changed: /checkout/shipping.html (+ Standard delivery: $19.95)"
+    );
+
+    // The client's mistakes, one line each.
+    for (query, says) in [
+        ("days=0", "days"),
+        ("days=91", "days"),
+        ("min_change=2", "min_change"),
+        ("min_change=NaN", "min_change"),
+        ("min_change=x", "min_change"),
+    ] {
+        let r = s.get(&format!("/api/sites/shop/changes?{query}"));
+        assert_eq!(r.status, 400, "{query}: {}", r.body);
+        assert!(r.body.contains(says), "{query}: {}", r.body);
+    }
+    // A range that ends before the change lists nothing.
+    let earlier = s.get_json(&format!("/api/sites/shop/changes?to={}", at - 1));
+    assert_eq!(earlier["changes"], json!([]));
+
+    // The CLI answers as the API does.
+    let (ok, out, err) = run_cli(&s.db, &["changes", "--site", SITE, "--json"]);
+    assert!(ok, "{err}");
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cli, report);
+    let (ok, out, err) = run_cli(&s.db, &["changes", "--site", SITE]);
+    assert!(ok, "{err}");
+    assert!(out.contains("$19.95") && out.contains("+60.0 pts"), "{out}");
+}
