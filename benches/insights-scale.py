@@ -6,7 +6,9 @@ dimension value and the rest, with patterns up to 3-5 pages long; `why`
 from the decision stage or an event, with and without a breakdown;
 `conformance` to a model given in the query, with and without one;
 `errors` (JavaScript errors) over the site and one segment, and the
-frustration report that counts them.
+frustration report that counts them; `changes` (before and after each
+recorded layout change; the shop generator records none, so the bench
+adds ten rows to `layout_changes` with benches/plant-changes.sql).
 
     benches/insights-scale.py BIN SESSIONS [PER_REPORT] [ROUNDS] [ONLY]
 
@@ -49,6 +51,8 @@ def questions(rnd):
             ("errors: the site's", f"errors?top={10 + k % 10}&{w}"),
             ("errors: one segment", f"errors?{['device=mobile', 'channel=organic_search', 'country=US'][k % 3]}&{w}"),
             ("frustration: with JavaScript errors", f"frustration?worst={10 + k % 10}&{w}"),
+            ("changes: every change, 7 days each side", f"changes?days={7 + k % 3}&min_change=0.1&{w}"),
+            ("changes: one segment, 14 days", f"changes?days={14 + k % 3}&{['device=mobile', 'channel=organic_search', 'country=US'][k % 3]}&{w}"),
             ("conformance: by segment", f"conformance?step=%5E%2Fproduct%2F&step=event%3Aadd_to_cart&step=event%3Apurchase&repeat=1&breakdown={bench_server.SHOP_DIMS[k % 6]}&{w}"),
         ]
     return [q for q in qs if q[0].startswith(ONLY)]
