@@ -4,7 +4,8 @@
 // added and removed, and the page before against after: its exit rate,
 // frustration rate and the conversion of the sessions through it, each
 // with its 95% interval, and the shift with its own (marked when the
-// interval leaves out 0). The window and the threshold live in the URL;
+// interval leaves out 0), and the page's heatmap over each window. The
+// window and the threshold live in the URL;
 // the toolbar's range picks the changes, its filters the sessions. Lines
 // come from the shop's pages (visitor-facing text): rendered as text only.
 import { h, api, clear, fmt, card, link, setParams, filterParams, empty, loading, table, segmented } from './core.js';
@@ -12,6 +13,8 @@ import { h, api, clear, fmt, card, link, setParams, filterParams, empty, loading
 const DAYS = [['7', '7 days'], ['14', '14 days'], ['30', '30 days']];
 const THRESHOLDS = [['0.1', '10%+'], ['0.25', '25%+'], ['0', 'Any']];
 
+// A moment's local day, as custom ranges write it.
+const day = (ms) => { const d = new Date(ms); return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); };
 const ci = (r) => h('span.ch-rate', h('strong', fmt.pct(r.value)), h('small.muted', ' ' + fmt.pct(r.low) + '–' + fmt.pct(r.high)));
 const pts = (x) => (x >= 0 ? '+' : '') + (x * 100).toFixed(1) + ' pts';
 
@@ -46,7 +49,10 @@ function changeCard(c) {
     diff.children.length ? diff : h('p.small.muted', 'Only its structure changed (no line of text).'),
     t,
     h('p.small.acts',
-      h('a', { href: link('heatmaps', { page: c.page }) }, 'heatmap'),
+      // Where visitors click, before against after: the page's heatmap
+      // over each window (whole days, in the viewer's time zone).
+      h('a.ch-heat-before', { href: link('heatmaps', { page: c.page, range: 'custom', from: day(c.before.from), to: day(c.at_ms - 1) }) }, 'clicks before'),
+      h('a.ch-heat-after', { href: link('heatmaps', { page: c.page, range: 'custom', from: day(c.at_ms), to: day(Date.parse(c.after.to) - 1) }) }, 'clicks after'),
       h('a', { href: link('transitions', { page: c.page }) }, 'flow'),
       h('a', { href: link('sessions', { q: 'page:' + JSON.stringify(c.page) }) }, 'sessions'))), { cls: 'ch-card' });
   el.dataset.page = c.page;

@@ -6,7 +6,8 @@
 // leave at shipping before, four in five after. Then: the view lists the
 // change with the lines added and removed as text (no element made of
 // them), the API's before and after rates and the shift marked
-// significant, for the very request the page made; "Any" puts
+// significant, for the very request the page made, and heatmap links over
+// each window; "Any" puts
 // min_change=0 in the URL and the request; the overview draws the change
 // on its time series and lists it among the notes, linked to the view and
 // without a remove button; the view fits 390 px. Fails on any console
@@ -108,6 +109,12 @@ await step('the view lists the change as the API has it', async () => {
     && c.before.exits === 4 && c.after.exits === 16, c);
   const sig = await cardEl.locator('.ch-table tbody tr').first().locator('.ch-shift').getAttribute('data-significant');
   check('the exit rate\'s shift is marked significant, as the API says', sig === 'true' && c.exit_rate_shift.significant === true, { sig, shift: c.exit_rate_shift });
+  const before = new URLSearchParams((await cardEl.locator('a.ch-heat-before').getAttribute('href')).split('?')[1]);
+  const after = new URLSearchParams((await cardEl.locator('a.ch-heat-after').getAttribute('href')).split('?')[1]);
+  const day = (ms) => { const d = new Date(ms); return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); };
+  check('the heatmap links cover the windows before and after', before.get('page') === PAGE && before.get('range') === 'custom'
+    && before.get('from') === day(Date.parse(c.before.from)) && before.get('to') === day(c.at_ms - 1)
+    && after.get('from') === day(c.at_ms) && after.get('to') === day(Date.parse(c.after.to) - 1), { before: [...before], after: [...after] });
   await shot('changes');
 });
 
