@@ -8,25 +8,14 @@
 
 mod common;
 
-use std::io::Write;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-
-fn gzip(s: &str) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(s.as_bytes()).unwrap();
-    e.finish().unwrap()
-}
 
 /// Uploads a layout of `path` as the recorder does (probe, then body).
 fn upload(s: &Server, path: &str, html: &str) {
-    let hash: String = Sha256::digest(html.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = sha256_hex(html);
     let query = format!(
         "site=shop&url={}&vw=1280&vh=800&dw=1280&dh=2000",
         url_encode(&format!("{ORIGIN}{path}"))

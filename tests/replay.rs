@@ -4,11 +4,8 @@
 
 mod common;
 
-use std::io::Write;
-
 use common::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 const HOSTILE: &str = r#"<!DOCTYPE html><html><head><title>Shoe</title>
 <script>window.__pwned = 1</script><meta http-equiv="refresh" content="0;url=https://evil.example/">
@@ -17,19 +14,6 @@ const HOSTILE: &str = r#"<!DOCTYPE html><html><head><title>Shoe</title>
 <img src="/img/shoe.png" onerror="window.__pwned=3"><img src="https://evil.example/leak.png">
 <a href="javascript:alert(1)">x</a><iframe src="https://evil.example/"></iframe>
 <button id="add-to-cart">Add to cart</button></body></html>"#;
-
-fn gzip(s: &str) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(s.as_bytes()).unwrap();
-    e.finish().unwrap()
-}
-
-fn sha(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// POST a snapshot (or, with an empty body, ask for it); returns the
 /// status and body.
@@ -50,7 +34,7 @@ const PAGE: &str = "site=shop&url=http%3A%2F%2Fshop.test%2Fproduct%2F1%3Femail%3
 #[test]
 fn layouts_upload_once_and_dedup_by_hash() {
     let s = Server::start(&[]);
-    let hash = sha(HOSTILE);
+    let hash = sha256_hex(HOSTILE);
     let gz = gzip(HOSTILE);
     // Unknown yet: a success that asks for the body (a 404 would show as
     // an error in the shop's console on every new layout).
@@ -72,7 +56,7 @@ fn layouts_upload_once_and_dedup_by_hash() {
     assert_eq!(n, 1, "one copy however many sessions");
 
     // Refusals, each with its reason.
-    let other = sha("<html></html>");
+    let other = sha256_hex("<html></html>");
     for (hash, query, body, origin, code, reason) in [
         (&hash[..10], PAGE, &gz[..], ORIGIN, 400, "SHA-256"),
         (&other[..], PAGE, &gz[..], ORIGIN, 400, "SHA-256"),
@@ -140,7 +124,7 @@ fn layouts_upload_once_and_dedup_by_hash() {
 #[test]
 fn frames_are_signed_sanitized_and_sandboxed() {
     let s = Server::start(&[]);
-    let hash = sha(HOSTILE);
+    let hash = sha256_hex(HOSTILE);
     assert_eq!(snapshot(&s, &hash, PAGE, &gzip(HOSTILE), ORIGIN).0, 201);
     let frame_url = s.get_json(&format!("/api/sites/shop/layouts/{hash}"))["frame_url"]
         .as_str()
@@ -193,7 +177,7 @@ fn frames_are_signed_sanitized_and_sandboxed() {
 fn the_quota_bounds_what_a_site_stores() {
     let s = Server::start(&["--replay-quota-mb", "0"]);
     let html = "<!DOCTYPE html><html><head></head><body>x</body></html>";
-    let (status, body) = snapshot(&s, &sha(html), PAGE, &gzip(html), ORIGIN);
+    let (status, body) = snapshot(&s, &sha256_hex(html), PAGE, &gzip(html), ORIGIN);
     assert_eq!(status, 413);
     assert!(body.contains("quota"), "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -206,7 +190,7 @@ fn a_data_url_with_a_multibyte_character_does_not_break_the_frame() {
     // split the `é` and every request for the frame answered 500.
     let s = Server::start(&[]);
     let layout = r#"<html><head></head><body><img src="data:abcdeé,x"><p>kept</p></body></html>"#;
-    let hash = sha(layout);
+    let hash = sha256_hex(layout);
     assert_eq!(snapshot(&s, &hash, PAGE, &gzip(layout), ORIGIN).0, 201);
     let frame_url = s.get_json(&format!("/api/sites/shop/layouts/{hash}"))["frame_url"]
         .as_str()

@@ -18,7 +18,7 @@
 
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { harness, measureFit } from './harness.mjs';
+import { harness, measureFit, DESKTOP_UA as DESKTOP } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -27,10 +27,8 @@ if (!base0 || !TOKEN || !SHOTS) {
 }
 const BASE = base0.replace(/\/+$/, '');
 const SITE = 'shop';
-const { T, check, step, apiAdmin, party, finish } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
-const sites = await apiAdmin('GET', '/api/sites');
-const ORIGIN = (((sites.body && sites.body.sites) || []).find((x) => x.name === SITE) || { origins: [] }).origins[0];
-const DESKTOP = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const { T, check, step, apiAdmin, party, finish, siteOrigin } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
+const ORIGIN = await siteOrigin(SITE);
 const PAGE = '/checkout/shipping.html';
 const HOSTILE = '<img src=x onerror="window.__pwned=1"> Free returns';
 const text = async (loc) => ((await loc.textContent()) || '').replace(/\s+/g, ' ').trim();
@@ -64,7 +62,7 @@ async function visits(tag, t0, n, leaves) {
 }
 
 await step('two layouts of the shipping page and sessions around them reach the collector', async () => {
-  check('the shop has an origin', !!ORIGIN, sites.body);
+  check('the shop has an origin', !!ORIGIN);
   const goals = await apiAdmin('GET', `/api/sites/${SITE}/stages/settings`);
   check('the demo has goals', (goals.body.goals || []).length > 0, goals.body);
   const first = await upload(shipping('free', ''));

@@ -23,7 +23,7 @@
 //
 //   node tests/browser/conformance.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR
 
-import { harness, measureFit } from './harness.mjs';
+import { harness, measureFit, DESKTOP_UA as DESKTOP } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -33,7 +33,7 @@ if (!base0 || !TOKEN || !SHOTS) {
 const BASE = base0.replace(/\/+$/, '');
 const SITE = 'shop';
 const MODEL_PATH = `/api/sites/${SITE}/conformance/model`;
-const { T, check, step, expecting4xx, apiAdmin, party, finish } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
+const { T, check, step, expecting4xx, apiAdmin, party, finish, siteOrigin } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
 
 // The model the admin builds, as GET conformance/model must return it.
 const WANT = [
@@ -73,10 +73,8 @@ await step('the model is cleared and the API says 409', async () => {
   check('GET conformance: 409 "no expected journey for shop yet: …"', r.status === 409 && /^no expected journey for shop yet/.test((r.body || {}).error || ''), r);
 });
 
-const DESKTOP = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-const sites = await apiAdmin('GET', '/api/sites');
-const ORIGIN = (((sites.body && sites.body.sites) || []).find((x) => x.name === SITE) || { origins: [] }).origins[0];
+const ORIGIN = await siteOrigin(SITE);
 const RUN = Date.now().toString(36);
 async function visit(name, ua, paths) {
   const t0 = Date.now() - 12 * 60 * 1000;
@@ -89,7 +87,7 @@ async function visit(name, ua, paths) {
   return res.status;
 }
 await step('sessions with detours reach the collector', async () => {
-  check('the shop has an origin', !!ORIGIN, sites.body);
+  check('the shop has an origin', !!ORIGIN);
   const statuses = [];
   // Address twice (two address pages): "Address again".
   for (let i = 0; i < 3; i++) {

@@ -11,7 +11,7 @@
 //
 //   node tests/browser/errors.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR
 
-import { harness } from './harness.mjs';
+import { harness, DESKTOP_UA as DESKTOP } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -20,18 +20,14 @@ if (!base0 || !TOKEN || !SHOTS) {
 }
 const BASE = base0.replace(/\/+$/, '');
 const SITE = 'shop';
-const { T, check, step, apiAdmin, party, finish } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
+const { T, check, step, apiAdmin, party, finish, siteOrigin } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
 
-const sites = await apiAdmin('GET', '/api/sites');
-const ORIGIN = (((sites.body && sites.body.sites) || []).find((x) => x.name === SITE) || { origins: [] }).origins[0];
+const ORIGIN = await siteOrigin(SITE);
 const MESSAGE = '<img src=x onerror="window.__pwned=1"> cart.total is undefined';
 const THROWN = 'TypeError: ' + MESSAGE;
 const PAGE = '/cart.html';
 
 const P = await party('admin', { width: 1440, height: 900 });
-// A desktop browser's agent: the collector files headless Chromium's own
-// as a bot, and reports leave bots out.
-const DESKTOP = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const shop = await (await P.context.browser().newContext({ userAgent: DESKTOP })).newPage();
 // The shop's own tag, with data-errors added as the page is parsed (t.js
 // is deferred, so it reads the attribute when it runs).
@@ -43,7 +39,7 @@ await shop.addInitScript(() => {
 });
 
 await step('a page with data-errors loads the capture and reports what it throws', async () => {
-  check('the shop has an origin', !!ORIGIN, sites.body);
+  check('the shop has an origin', !!ORIGIN);
   await shop.goto(ORIGIN + PAGE + '?coupon=SECRET42#pay');
   await shop.waitForFunction(() => [...document.scripts].some((s) => s.src.endsWith('/t/errors.js')) && typeof window.trailmap === 'function', null, T);
   // The page's own script, with a token in its URL: two listeners that

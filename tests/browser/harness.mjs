@@ -32,6 +32,10 @@ export function measureFit(page, sel) {
   }, sel);
 }
 
+// A desktop browser's agent for events a script sends itself (the
+// collector files headless Chromium's own agent as a bot).
+export const DESKTOP_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
 export async function harness({ base, token, shots }) {
   mkdirSync(shots, { recursive: true });
   const checks = [];
@@ -158,5 +162,12 @@ export async function harness({ base, token, shots }) {
     process.exit(summary.ok ? 0 : 1);
   }
 
-  return { T, check, step, expecting4xx, apiAdmin, party, finish };
+  // The first registered origin of `site` (where its tracker runs), or
+  // undefined.
+  async function siteOrigin(site) {
+    const r = await apiAdmin('GET', '/api/sites');
+    return (((r.body && r.body.sites) || []).find((x) => x.name === site) || { origins: [] }).origins[0];
+  }
+
+  return { T, check, step, expecting4xx, apiAdmin, party, finish, siteOrigin };
 }

@@ -21,7 +21,7 @@
 //
 //   node tests/browser/why.mjs COLLECTOR_URL ADMIN_TOKEN SCREENSHOT_DIR
 
-import { harness, measureFit } from './harness.mjs';
+import { harness, measureFit, DESKTOP_UA as DESKTOP } from './harness.mjs';
 
 const [base0, TOKEN, SHOTS] = process.argv.slice(2);
 if (!base0 || !TOKEN || !SHOTS) {
@@ -31,7 +31,7 @@ if (!base0 || !TOKEN || !SHOTS) {
 const BASE = base0.replace(/\/+$/, '');
 const SITE = 'shop';
 const CART = '^/cart.html';
-const { T, check, step, expecting4xx, apiAdmin, party, finish } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
+const { T, check, step, expecting4xx, apiAdmin, party, finish, siteOrigin } = await harness({ base: BASE, token: TOKEN, shots: SHOTS });
 
 // As the dashboards write them (core.js fmt.pct, fmt.n, fmt.label).
 const pct = (x, d = 1) => (x * 100).toFixed(x === 0 || x === 1 ? 0 : d) + '%';
@@ -42,10 +42,8 @@ const hashParams = (url) => new URLSearchParams((url.split('#')[1] || '').split(
 
 // ------------------------------------------------ sessions with reasons
 // A desktop and a phone browser: the collector files other agents as bots.
-const DESKTOP = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-const sites = await apiAdmin('GET', '/api/sites');
-const ORIGIN = (((sites.body && sites.body.sites) || []).find((x) => x.name === SITE) || { origins: [] }).origins[0];
+const ORIGIN = await siteOrigin(SITE);
 const RUN = Date.now().toString(36);
 let seeded = 0;
 // One session as one tracker batch: steps of [path, seconds after the
@@ -66,7 +64,7 @@ async function visit(name, ua, steps) {
 const pv = (path, s, extra) => ['pageview', path, s, extra];
 const click = (path, s, extra) => ['click', path, s, extra];
 await step('sessions leaving checkout with reasons reach the collector', async () => {
-  check('the shop has an origin', !!ORIGIN, sites.body);
+  check('the shop has an origin', !!ORIGIN);
   const ship = '/checkout/shipping.html';
   const statuses = [];
   for (let i = 0; i < 6; i++) {

@@ -415,3 +415,20 @@ impl Dice {
 pub fn url_encode(v: &str) -> String {
     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
+
+/// `s` gzipped, as the replay recorder uploads a layout.
+pub fn gzip(s: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(s.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+/// The SHA-256 of `s` in lowercase hex: a layout's name.
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
