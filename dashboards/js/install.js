@@ -8,10 +8,12 @@ import { h, api, clear, card } from './core.js';
 
 // The tag exactly as a shop would paste it. The site name goes inside an
 // attribute, so it is attribute-escaped (names are plain, but the snippet
-// must stay valid whatever the server accepted).
-export function tagSnippet(origin, site, replay) {
+// must stay valid whatever the server accepted). `errors` adds the
+// JavaScript error capture, `replay` the layout recorder.
+export function tagSnippet(origin, site, replay, errors = false) {
   const attr = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-  return '<script defer src="' + attr(origin + '/t.js') + '" data-site="' + attr(site) + '"' + (replay ? ' data-replay' : '') + '></script>';
+  return '<script defer src="' + attr(origin + '/t.js') + '" data-site="' + attr(site) + '"'
+    + (errors ? ' data-errors' : '') + (replay ? ' data-replay' : '') + '></script>';
 }
 
 // A local date and time, seconds included (a first event is a moment).
@@ -32,9 +34,12 @@ export function installCard(ctx, { initial = null, title } = {}) {
   const code = h('code', tagSnippet(location.origin, site, false));
   const pre = h('pre.snippet#tag-snippet', { tabindex: '0', 'aria-label': 'The tracker tag' }, code);
   const replay = h('input#tag-replay', { type: 'checkbox' });
+  const errors = h('input#tag-errors', { type: 'checkbox' });
   const copy = h('button.btn.btn-sm#tag-copy', { type: 'button' }, 'Copy');
   const copied = h('span.small.muted#tag-copied', { role: 'status' });
-  replay.addEventListener('change', () => { code.textContent = tagSnippet(location.origin, site, replay.checked); copied.textContent = ''; });
+  const retag = () => { code.textContent = tagSnippet(location.origin, site, replay.checked, errors.checked); copied.textContent = ''; };
+  replay.addEventListener('change', retag);
+  errors.addEventListener('change', retag);
   const selectTag = () => {
     const r = document.createRange();
     r.selectNodeContents(code);
@@ -110,7 +115,7 @@ export function installCard(ctx, { initial = null, title } = {}) {
   const body = h('div.install',
     h('p', 'Paste this tag into the ', h('code', '<head>'), ' of every page of ', h('strong', site), ':'),
     pre,
-    h('div.row-actions', copy, h('label.tb-check', replay, 'with session replay'), copied),
+    h('div.row-actions', copy, h('label.tb-check', replay, 'with session replay'), h('label.tb-check', errors, 'with JavaScript errors'), copied),
     origins,
     h('div.install-check', status, h('div.row-actions', again, checked)));
   return card(title || 'Install the tracker on ' + site, body, { cls: 'install-card', sub: 'one line, no cookies' });

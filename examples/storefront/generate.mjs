@@ -34,7 +34,7 @@ function page({ path, title, description, pageId, body, head = '', scripts = '' 
 ${head}<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/css/shop.css">
 <script>window.trailmap=window.trailmap||function(){(trailmap.q=trailmap.q||[]).push(arguments)}</script>
-<script defer src="{{TRAILMAP_URL}}/t.js" data-site="{{TRAILMAP_SITE}}" data-replay></script>
+<script defer src="{{TRAILMAP_URL}}/t.js" data-site="{{TRAILMAP_SITE}}" data-errors data-replay></script>
 <script defer src="/js/catalog.js"></script>
 <script defer src="/js/shop.js"></script>
 ${scripts}</head>

@@ -6,7 +6,9 @@
 //! abandoned, as in the industry):
 //! - a social-ad visitor who compares products, abandons the cart at the
 //!   shipping step and comes back hours later from an email to buy;
-//! - an organic searcher who leaves when the shipping cost appears;
+//! - an organic searcher who leaves when the shipping cost appears (a third
+//!   of them after Continue on the shipping step breaks: a JavaScript
+//!   error right after the click, as the tag's error capture reports it);
 //! - a returning buyer who searches, buys and leaves;
 //! - a help-seeker who reads the FAQ and leaves;
 //! - a browser who plays with the gift finder (the single-page app), hits a
@@ -14,7 +16,8 @@
 //! - a bouncer who lands on a product from a search or an ad, reads a bit
 //!   and leaves (one page: the bounce rate);
 //! - a window shopper who looks at a category and a product or two and
-//!   leaves from a product page;
+//!   leaves from a product page (some product pages' gallery script throws
+//!   in the background);
 //! - crawlers.
 //!
 //! Sessions are spread over the past 22 hours (the collector accepts events
@@ -271,6 +274,13 @@ fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Val
                 }
             }
             Action::Custom(name, props) => {
+                // A script of the shop's own (an error's source) is on its origin.
+                let mut props = props.clone();
+                if let Some(src) = props.get_mut("source") {
+                    if let Some(path) = src.as_str().filter(|s| s.starts_with('/')) {
+                        *src = Value::String(format!("{}{path}", target.shop));
+                    }
+                }
                 events.push(json!({"type": "custom", "ts": t, "name": name, "props": props}));
             }
         }
@@ -490,6 +500,15 @@ fn window_shopper(rng: &mut StdRng) -> Vec<Page> {
         page(category, rng, vec![Action::Scroll(0.4), view]),
         page(format!("/product/{p}.html"), rng, vec![Action::Scroll(0.8)]),
     ];
+    if p % 4 == 1 {
+        // The gallery's script throws in the background (no click).
+        pages.last_mut().expect("pushed").actions.push(js_error(
+            "ResizeObserver loop completed with undelivered notifications.",
+            "/js/gallery.js",
+            42,
+            false,
+        ));
+    }
     if rng.random_bool(0.3) {
         // Not what they wanted: back to the category within seconds (a
         // quick back), then gone.
@@ -681,12 +700,30 @@ fn organic_searcher(rng: &mut StdRng) -> Vec<Page> {
         page(format!("/product/{p}.html"), rng, add_to_cart(p)),
     ];
     pages.extend(checkout_until_shipping(rng, p));
-    pages.push(page(
-        "/checkout/shipping.html",
-        rng,
-        vec![Action::Scroll(0.5)],
-    ));
+    // For a third (by product, so the draws stay as they were), Continue
+    // breaks: an error right after the click.
+    let mut actions = vec![Action::Scroll(0.5)];
+    if p % 3 == 0 {
+        actions.push(click("#to-payment"));
+        actions.push(js_error(
+            "TypeError: Cannot read properties of undefined (reading 'rate')",
+            "/js/checkout.js",
+            118,
+            true,
+        ));
+    }
+    pages.push(page("/checkout/shipping.html", rng, actions));
     pages
+}
+
+/// The error capture's `$error` (tracker-js/src/errors.js) for a script of
+/// the shop (`source`: a path on its origin).
+fn js_error(message: &str, source: &str, line: u32, click: bool) -> Action {
+    Action::Custom(
+        crate::event::JS_ERROR_EVENT,
+        json!({"kind": "error", "message": message, "source": source, "line": line,
+               "col": 9, "click": click}),
+    )
 }
 
 fn returning_buyer(rng: &mut StdRng) -> Vec<Page> {

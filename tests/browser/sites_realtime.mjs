@@ -168,8 +168,12 @@ await step('blog selected: its tag and a pending install check', async () => {
   await A.q('#tag-replay').check();
   const withReplay = await A.q('#tag-snippet').textContent();
   check('"with session replay" adds data-replay', withReplay === `<script defer src="${origin}/t.js" data-site="blog" data-replay></script>`, withReplay);
+  await A.q('#tag-errors').check();
+  const withBoth = await A.q('#tag-snippet').textContent();
+  check('"with JavaScript errors" adds data-errors', withBoth === `<script defer src="${origin}/t.js" data-site="blog" data-errors data-replay></script>`, withBoth);
   await A.q('#tag-replay').uncheck();
-  check('and unchecked takes it away', !(await A.q('#tag-snippet').textContent()).includes('data-replay'));
+  await A.q('#tag-errors').uncheck();
+  check('and unchecked takes them away', !/data-replay|data-errors/.test(await A.q('#tag-snippet').textContent()));
   // Copy: to the clipboard where the page may write it.
   await A.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   await A.q('#tag-copy').click();
