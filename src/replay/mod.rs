@@ -55,8 +55,8 @@ pub fn valid_hash(hash: &str) -> bool {
 
 /// Checks an upload: gzip that decompresses within the limit to UTF-8
 /// whose SHA-256 is `hash` (so nobody can store other content under a
-/// layout's name). Returns the decompressed size.
-pub fn check_upload(gz: &[u8], hash: &str) -> Result<usize, UploadError> {
+/// layout's name). Returns the decompressed HTML.
+pub fn check_upload(gz: &[u8], hash: &str) -> Result<String, UploadError> {
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(gz)
         .take(MAX_LAYOUT_BYTES as u64 + 1)
@@ -65,15 +65,13 @@ pub fn check_upload(gz: &[u8], hash: &str) -> Result<usize, UploadError> {
     if raw.len() > MAX_LAYOUT_BYTES {
         return Err(UploadError::TooLarge);
     }
-    if std::str::from_utf8(&raw).is_err() {
-        return Err(UploadError::NotUtf8);
-    }
-    let digest = Sha256::digest(&raw);
+    let html = String::from_utf8(raw).map_err(|_| UploadError::NotUtf8)?;
+    let digest = Sha256::digest(html.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     if hex != hash {
         return Err(UploadError::HashMismatch);
     }
-    Ok(raw.len())
+    Ok(html)
 }
 
 /// Decompresses a stored layout (checked when it was stored).
@@ -107,7 +105,7 @@ mod tests {
     #[test]
     fn uploads_must_be_the_gzip_of_their_hash() {
         let html = "<!DOCTYPE html><html><body>hi</body></html>";
-        assert_eq!(check_upload(&gzip(html), &sha(html)), Ok(html.len()));
+        assert_eq!(check_upload(&gzip(html), &sha(html)), Ok(html.to_string()));
         assert_eq!(
             check_upload(&gzip(html), &sha("other")),
             Err(UploadError::HashMismatch)

@@ -662,16 +662,15 @@ impl Analysis {
     /// The sessions with a JavaScript error on some view, ascending: the
     /// errors report's selection, through the engine's filters.
     pub(crate) fn js_error_sessions(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self
-            .journeys
-            .blocks()
-            .flat_map(|b| {
-                b.iter()
+        let mut ids = Vec::new();
+        for block in self.journeys.blocks() {
+            ids.extend(
+                block
+                    .iter()
                     .filter(|j| j.signals.iter().any(|s| s.js_error))
-                    .map(|j| j.session_id)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+                    .map(|j| j.session_id),
+            );
+        }
         ids.sort_unstable();
         ids.dedup();
         ids

@@ -64,14 +64,14 @@ pub(crate) struct LayoutView {
 pub(crate) struct LayoutWriter(Mutex<Option<rusqlite::Connection>>);
 
 /// Records a change of the page's layout when the new layout `hash` (its
-/// gzipped HTML `body`) replaces another that reads or is built
+/// checked HTML `new`) replaces another that reads or is built
 /// differently (`changes`). Every difference is kept with its share; the
 /// report holds them to a threshold.
 fn note_change(
     conn: &rusqlite::Connection,
     site_id: i64,
     hash: &str,
-    body: &[u8],
+    new: &str,
     sighting: &Sighting,
     now: Millis,
 ) -> Result<()> {
@@ -83,10 +83,10 @@ fn note_change(
         return Ok(());
     }
     let old = layouts::get(conn, site_id, &before)?.and_then(|(_, gz)| replay::inflate(&gz));
-    let (Some(old), Some(new)) = (old, replay::inflate(body)) else {
+    let Some(old) = old else {
         return Ok(());
     };
-    let diff = content::compare(&content::content(&old), &content::content(&new));
+    let diff = content::compare(&content::content(&old), &content::content(new));
     if diff.share == 0.0 {
         return Ok(());
     }
@@ -144,7 +144,7 @@ impl Service {
         if body.is_empty() {
             return Ok(Uploaded::Wanted);
         }
-        let raw_bytes = replay::check_upload(body, hash).map_err(|e| match e {
+        let html = replay::check_upload(body, hash).map_err(|e| match e {
             replay::UploadError::TooLarge => ServiceError::TooLarge(e.to_string()),
             e => ServiceError::invalid(e.to_string()),
         })?;
@@ -154,9 +154,9 @@ impl Service {
                 quota / (1024 * 1024)
             )));
         }
-        let created = layouts::insert(conn, site_id, hash, url, body, raw_bytes, now)?;
+        let created = layouts::insert(conn, site_id, hash, url, body, html.len(), now)?;
         if created {
-            note_change(conn, site_id, hash, body, sighting, now)?;
+            note_change(conn, site_id, hash, &html, sighting, now)?;
         }
         layouts::record_sighting(conn, site_id, hash, sighting, now)?;
         Ok(if created {
