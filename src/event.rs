@@ -482,6 +482,25 @@ pub(crate) struct PageSignals {
 /// The name of the error capture's event (tracker-js/src/errors.js).
 pub(crate) const JS_ERROR_EVENT: &str = "$error";
 
+/// The name of the replay recorder's event saying which layout a page view
+/// showed (tracker-js/src/replay.js).
+pub(crate) const LAYOUT_EVENT: &str = "$layout";
+
+/// The layout a `$layout` event says its view showed: its `hash` property,
+/// when that is a layout's hash (SHA-256, lowercase hex).
+pub(crate) fn layout_shown(event: &Event) -> Option<&str> {
+    if event.kind != EventKind::Custom || event.detail.name.as_deref() != Some(LAYOUT_EVENT) {
+        return None;
+    }
+    let hash = event.detail.props.as_ref()?.get("hash")?.as_str()?;
+    is_layout_hash(hash).then_some(hash)
+}
+
+/// Whether `hash` can name a layout (SHA-256, lowercase hex).
+pub(crate) fn is_layout_hash(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// One JavaScript error as the error capture reports it: a `$error` custom
 /// event's properties, read back.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -50,7 +50,11 @@
 //!   text, resolved against goals, targets and a dimension's codes, held
 //!   against each other by [`mine::contrast`]; `why`: a decision point
 //!   resolved to a stage's pages or a target, the reasons counted by
-//!   [`mine::why`]), [`service::conformance`] (the expected journey, saved
+//!   [`mine::why`]), [`service::new_content`] (`why`'s new content: the
+//!   exit view's layout held against the view before it, the site's
+//!   chrome left out, from the layouts [`store::layouts`] notes per page
+//!   view and the text [`replay::content`] read when each was stored),
+//!   [`service::conformance`] (the expected journey, saved
 //!   with the journey settings or given in the query, resolved to targets
 //!   and aligned by [`mine::conformance`]),
 //!   [`service::changes`] (`changes`: the pages whose stored layout

@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::PipelineLimits;
 
 use crate::event::{
-    now_ms, Acquisition, ClientInfo, Event, EventKind, Geo, JsError, Millis, Source,
+    layout_shown, now_ms, Acquisition, ClientInfo, Event, EventKind, Geo, JsError, Millis, Source,
 };
 use crate::ingest::enrich;
 use crate::ingest::sessionize::{OpenSession, SessionKey, Sessionizer, VisitorIds};
@@ -318,7 +318,8 @@ impl SessionWriter {
         self.reopen(txn, &key, batch)?;
         let mut chunk: Option<Chunk> = None;
         for (event, encoded) in batch.events.iter().zip(&batch.encoded) {
-            if let Some(hash) = layout_reference(event) {
+            let layout = layout_shown(event);
+            if let Some(hash) = layout {
                 txn.reference_layout(batch.site_id, hash, event.ts)?;
             }
             let page = match &event.path {
@@ -349,6 +350,9 @@ impl SessionWriter {
             }
             let seq = session.totals.event_count;
             session.totals.record(event, page);
+            if let (Some(hash), Some(view)) = (layout, session.totals.view_of(page)) {
+                txn.record_view_layout(batch.site_id, session.id, view as u32, page, hash)?;
+            }
             if let Some(error) = JsError::of(event) {
                 let view = session.totals.view_of(page).unwrap_or(0);
                 txn.record_js_error(&NewJsError {
@@ -416,17 +420,6 @@ impl SessionWriter {
     pub(crate) fn close_idle(&mut self, now: Millis) {
         self.sessionizer.close_idle(now);
     }
-}
-
-/// The replay layout a `$layout` custom event says the session showed.
-fn layout_reference(event: &Event) -> Option<&str> {
-    if event.kind != EventKind::Custom || event.detail.name.as_deref() != Some("$layout") {
-        return None;
-    }
-    let hash = event.detail.props.as_ref()?.get("hash")?.as_str()?;
-    let sha256_hex =
-        hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    sha256_hex.then_some(hash)
 }
 
 /// How a session was acquired, from its first event: the landing page's URL

@@ -13,26 +13,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::{json, Value};
 
-/// Uploads a layout of `path` as the recorder does (probe, then body).
-fn upload(s: &Server, path: &str, html: &str) {
-    let hash = sha256_hex(html);
-    let query = format!(
-        "site=shop&url={}&vw=1280&vh=800&dw=1280&dh=2000",
-        url_encode(&format!("{ORIGIN}{path}"))
-    );
-    let post = |body: &[u8]| {
-        into_resp(
-            agent()
-                .post(&s.url(&format!("/api/replay/snapshots/{hash}?{query}")))
-                .set("Origin", ORIGIN)
-                .send_bytes(body),
-        )
-    };
-    assert_eq!(post(b"").status, 200);
-    let r = post(&gzip(html));
-    assert_eq!(r.status, 201, "{}", r.body);
-}
-
 fn shipping(cost: &str) -> String {
     format!(
         "<!DOCTYPE html><html><head><title>Shipping</title></head><body>\
@@ -79,15 +59,15 @@ fn a_planted_layout_change_shows_with_its_jump_in_exits() {
             .status,
         200
     );
-    upload(&s, "/checkout/shipping.html", &shipping("free"));
-    upload(&s, "/cart.html", &cart("Blue shoe"));
+    upload_layout(&s, "/checkout/shipping.html", &shipping("free"));
+    upload_layout(&s, "/cart.html", &cart("Blue shoe"));
     // Before: a fifth leave at shipping.
     let before_left = visits(&s, "before", now_ms() - 3 * 3_600_000, 200, |i| i % 5 == 0);
 
     // The new layout: a shipping cost appears; and a visitor's own cart.
     let at = now_ms();
-    upload(&s, "/checkout/shipping.html", &shipping("$19.95"));
-    upload(&s, "/cart.html", &cart("Red hat"));
+    upload_layout(&s, "/checkout/shipping.html", &shipping("$19.95"));
+    upload_layout(&s, "/cart.html", &cart("Red hat"));
     let at_after = now_ms();
     // After (once those times have passed): four in five leave there.
     std::thread::sleep(Duration::from_millis(3_500));

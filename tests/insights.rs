@@ -456,6 +456,163 @@ fn why_ranks_the_planted_exit_cause_first() {
     assert!(out.contains("rage-clicked"), "{out}");
 }
 
+/// A page of the shop as the recorder stores it: the shop's menu and
+/// footer (on every page), and the page's own lines.
+fn shop_layout(own: &[&str]) -> String {
+    let own: String = own.iter().map(|l| format!("<p>{l}</p>")).collect();
+    format!(
+        "<!DOCTYPE html><html><head><title>Shop</title></head><body>\
+         <nav><a>Trail shop</a><a>Bags</a><a>Shoes</a><a>Sale</a><a>Help</a><a>Cart</a></nav>\
+         <main>{own}</main><footer><p>Returns</p><p>Contact</p><p>© Trail shop</p></footer>\
+         </body></html>"
+    )
+}
+
+/// A checkout step: the order summary every step shows, and the step's
+/// own lines.
+fn checkout_layout(step: &[&str]) -> String {
+    let mut own = vec!["Checkout", "Daypack", "$89.00", "Subtotal: $89.00"];
+    own.extend(step);
+    own.push("Continue");
+    shop_layout(&own)
+}
+
+/// The `$layout` event the recorder sends after a page view.
+fn shown(ts: i64, html: &str) -> String {
+    format!(
+        r#"{{"type":"custom","ts":{ts},"name":"$layout","props":{{"hash":"{}"}}}}"#,
+        sha256_hex(html)
+    )
+}
+
+/// `why`'s new content: sessions that leave at the shipping step, whose
+/// layout shows the address step's summary plus a shipping cost, rank
+/// first with that line; leaving at the address step (held against the
+/// cart, another page) or with no layouts is no such sign; a cart that
+/// shows a new line when a visitor comes back to it is.
+#[test]
+fn why_names_the_new_content_on_the_step_they_left() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    // The cart shares the menu, the footer and a "Daypack" line with the
+    // address step: most of its lines are on that page too, and only
+    // leaving the menu and footer out tells them apart.
+    let home = shop_layout(&["Spring sale", "New boots"]);
+    let cart = shop_layout(&["Your cart", "Daypack", "Checkout"]);
+    let cart_again = shop_layout(&["Your cart", "Daypack", "Gift wrap: $5.00", "Checkout"]);
+    let address = checkout_layout(&["Street", "City"]);
+    let shipping = checkout_layout(&["Standard", "Shipping: $19.95"]);
+    for (path, html) in [
+        ("/", &home),
+        ("/cart.html", &cart_again),
+        ("/cart.html", &cart),
+        ("/checkout/address.html", &address),
+        ("/checkout/shipping.html", &shipping),
+    ] {
+        upload_layout(&s, path, html);
+    }
+    let (cart, cart_again) = (cart.as_str(), cart_again.as_str());
+    let start = now_ms() - 3_600_000;
+    let (mut at_shipping, mut at_address, mut unrecorded, mut back, mut bought) = (0, 0, 0, 0, 0);
+    for i in 0..150i64 {
+        let t = start + i * 5_000;
+        let mut events = vec![pageview(t, "/", ""), shown(t + 300, &home)];
+        let mut last = 0;
+        let mut view = |dt: i64, path: &str, layout: Option<&str>| {
+            events.push(pageview(t + dt, path, ""));
+            if let Some(html) = layout {
+                events.push(shown(t + dt + 300, html));
+            }
+            last = dt;
+        };
+        view(2_000, "/cart.html", Some(cart));
+        match i % 5 {
+            0 | 1 => {
+                view(4_000, "/checkout/address.html", Some(&address));
+                view(6_000, "/checkout/shipping.html", Some(&shipping));
+                at_shipping += 1;
+            }
+            2 if i % 10 == 2 => {
+                view(4_000, "/checkout/address.html", Some(&address));
+                at_address += 1;
+            }
+            2 => {
+                view(4_000, "/checkout/address.html", None);
+                view(6_000, "/checkout/shipping.html", None);
+                unrecorded += 1;
+            }
+            3 => {
+                view(4_000, "/checkout/address.html", Some(&address));
+                view(30_000, "/cart.html", Some(cart_again));
+                back += 1;
+            }
+            _ => {
+                view(4_000, "/checkout/address.html", Some(&address));
+                view(6_000, "/checkout/shipping.html", Some(&shipping));
+                view(8_000, "/thank-you.html", None);
+                bought += 1;
+            }
+        }
+        // A minute on the last page: neither a quick exit nor a long stay.
+        events.push(format!(
+            r#"{{"type":"leave","ts":{},"engaged_ms":60000,"max_depth":0.5}}"#,
+            t + last + 60_000
+        ));
+        let r = s.collect(&batch(&format!("new{i}"), &events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let report = s.get_json("/api/sites/shop/why");
+    assert_eq!(report["converted"], bought, "{report}");
+    assert_eq!(
+        report["left"],
+        at_shipping + at_address + unrecorded + back,
+        "{report}"
+    );
+    let reasons = report["reasons"].as_array().unwrap();
+    let first = &reasons[0];
+    assert_eq!(first["reason"], "new_content", "{report}");
+    assert_eq!(first["sessions"], at_shipping + back, "{report}");
+    assert_eq!(
+        first["lines"],
+        json!([
+            {"line": "Shipping: $19.95", "sessions": at_shipping},
+            {"line": "Standard", "sessions": at_shipping},
+            {"line": "Gift wrap: $5.00", "sessions": back},
+        ]),
+        "{report}"
+    );
+    let exits: Vec<(&str, u64)> = first["exits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["value"].as_str().unwrap(),
+                e["sessions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            ("/checkout/shipping.html", at_shipping as u64),
+            ("/cart.html", back as u64)
+        ]
+    );
+    // The address step is held against the cart, another page: no news.
+    // Nor is a step with no layout recorded.
+    let quiet = reasons.iter().find(|r| r["reason"] == "no_sign").unwrap();
+    assert_eq!(quiet["sessions"], at_address + unrecorded, "{report}");
+    assert_eq!(quiet["lines"], Value::Null);
+
+    // The CLI says it too.
+    let (ok, out, err) = run_cli(&s.db, &["why", "--site", SITE]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("saw something new") && out.contains("+ Shipping: $19.95"),
+        "{out}"
+    );
+}
+
 /// `conformance`: the expected journey product → cart → address →
 /// shipping → payment, set through the API; a third of the sessions skip
 /// the address step, some go back to a product from the cart, some view

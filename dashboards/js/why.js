@@ -21,7 +21,7 @@ const DEFAULT_TOP = 5; // exit pages and segments per reason (the server's defau
 // The reasons the server gives, in a few words (column heads, chips); the
 // sentence beside each row is the server's own label.
 const REASONS = {
-  error_page: 'Error page', js_error: 'JavaScript error', rage_clicks: 'Rage clicks', dead_clicks: 'Dead clicks',
+  error_page: 'Error page', js_error: 'JavaScript error', new_content: 'New content', rage_clicks: 'Rage clicks', dead_clicks: 'Dead clicks',
   quick_back: 'Quick back', loop: 'Loop', no_sign: 'No sign',
 };
 const reasonName = (code) => REASONS[code] || fmt.label(code);
@@ -129,7 +129,7 @@ function readState(params) {
 
 export async function render(el, ctx) {
   el.appendChild(h('div.view-head', h('h1', 'Why they left'),
-    h('p.muted', 'Sessions that got as far as the cart or checkout and left without converting, and what their last views show: errors, rage clicks, dead clicks, bouncing back, going in circles — or no sign at all.')));
+    h('p.muted', 'Sessions that got as far as the cart or checkout and left without converting, and what their last views show: errors, something new on the page, rage clicks, dead clicks, bouncing back, going in circles — or no sign at all.')));
   const state = readState(ctx.params);
   const msg = h('div.why-msg#why-msg');
   const pickBox = h('div', loading());
@@ -186,7 +186,9 @@ function headline(data) {
 }
 
 // Where a reason's sessions left, most first: each page to its flow; for
-// rage and dead clicks, the elements so clicked in the example sessions.
+// rage and dead clicks, the elements so clicked in the example sessions;
+// for JavaScript errors their messages; for new content the lines the
+// exit views showed that the views before did not (over all its sessions).
 function exitsCell(r) {
   const exits = r.exits || [];
   if (!exits.length) return h('span.muted', '–');
@@ -195,6 +197,12 @@ function exitsCell(r) {
     h('span.why-exit-n', fmt.n(x.sessions), h('small.muted', ' ' + fmt.pct(x.share))))));
   const els = r.elements || [];
   const errs = r.errors || [];
+  const lines = r.lines || [];
+  if (lines.length) {
+    return h('div', list, h('ul.ch-diff.why-lines', lines.map((l) => h('li.added',
+      h('span.ch-sign', { 'aria-hidden': 'true' }, '+'), h('span.why-line', l.line),
+      h('small.muted', ' ' + fmt.n(l.sessions) + ' ' + noun(l.sessions))))));
+  }
   const of = (r.examples || []).length;
   const examples = (n) => ' (' + fmt.n(n) + ' of ' + fmt.n(of) + ' examples)';
   if (errs.length) {

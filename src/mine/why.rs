@@ -6,6 +6,12 @@
 //! - `error_page`: its last or next-to-last view was an error page;
 //! - `js_error`: a JavaScript error on its last or next-to-last view (the
 //!   tag's error capture);
+//! - `new_content`: its exit view showed text the view before it did not
+//!   (the previous view of the same page, else the view just before),
+//!   while still showing at least half of that view's lines: the same
+//!   page, or a step of the same form, with something new on it (a
+//!   shipping cost at the second checkout step). The evidence is the
+//!   replay recorder's layouts, found by the caller;
 //! - `rage_clicks`, `dead_clicks`: on its exit page;
 //! - `quick_back`: it bounced back from a page within 10 s in its last
 //!   three views (A → B → A, B left fast), then left;
@@ -31,6 +37,7 @@ use crate::event::Millis;
 pub(crate) enum Reason {
     ErrorPage,
     JsError,
+    NewContent,
     RageClicks,
     DeadClicks,
     QuickBack,
@@ -46,9 +53,10 @@ pub(crate) const QUICK_EXIT_MS: Millis = 10_000;
 pub(crate) const LONG_STAY_MS: Millis = 180_000;
 
 impl Reason {
-    pub(crate) const ALL: [Reason; 9] = [
+    pub(crate) const ALL: [Reason; 10] = [
         Reason::ErrorPage,
         Reason::JsError,
+        Reason::NewContent,
         Reason::RageClicks,
         Reason::DeadClicks,
         Reason::QuickBack,
@@ -62,6 +70,7 @@ impl Reason {
         match self {
             Reason::ErrorPage => "error_page",
             Reason::JsError => "js_error",
+            Reason::NewContent => "new_content",
             Reason::RageClicks => "rage_clicks",
             Reason::DeadClicks => "dead_clicks",
             Reason::QuickBack => "quick_back",
@@ -77,6 +86,7 @@ impl Reason {
         match self {
             Reason::ErrorPage => "hit an error page just before leaving",
             Reason::JsError => "hit a JavaScript error just before leaving",
+            Reason::NewContent => "saw something new on the page they left",
             Reason::RageClicks => "rage-clicked on the page they left",
             Reason::DeadClicks => "clicked something dead on the page they left",
             Reason::QuickBack => "bounced back from a page within 10 s, then left",
@@ -88,8 +98,13 @@ impl Reason {
     }
 }
 
-/// The reasons of one session that left, in [`Reason::ALL`] order.
-pub(crate) fn reasons_of(j: JourneyRef<'_>, signals: &mut JourneySignals) -> Vec<Reason> {
+/// The reasons of one session that left, in [`Reason::ALL`] order;
+/// `new_content` is what the layouts say of its exit view.
+pub(crate) fn reasons_of(
+    j: JourneyRef<'_>,
+    signals: &mut JourneySignals,
+    new_content: bool,
+) -> Vec<Reason> {
     let n = j.pages.len();
     let mut out = Vec::new();
     if n == 0 {
@@ -102,6 +117,9 @@ pub(crate) fn reasons_of(j: JourneyRef<'_>, signals: &mut JourneySignals) -> Vec
     }
     if j.signals[last].js_error || (n >= 2 && j.signals[last - 1].js_error) {
         out.push(Reason::JsError);
+    }
+    if new_content {
+        out.push(Reason::NewContent);
     }
     if j.signals[last].rage_clicks > 0 {
         out.push(Reason::RageClicks);
@@ -156,12 +174,39 @@ pub(crate) struct WhyCounts {
     pub reasons: Vec<(Reason, ReasonCounts)>,
 }
 
+/// The sessions of `journeys` that `reached` the decision point and did
+/// not `convert`, in the order walked: those whose layouts the caller
+/// reads for `new_content`.
+pub(crate) fn leaving(
+    journeys: &(impl JourneySet + ?Sized),
+    reached: impl Fn(&JourneyRef<'_>) -> bool,
+    converted: impl Fn(&JourneyRef<'_>) -> bool,
+    cancel: &Cancel,
+) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut walked = 0u32;
+    for block in journeys.blocks() {
+        for j in block.iter() {
+            walked = walked.wrapping_add(1);
+            if walked.is_multiple_of(65_536) && cancel.check().is_err() {
+                return out;
+            }
+            if !j.pages.is_empty() && reached(&j) && !converted(&j) {
+                out.push(j.session_id);
+            }
+        }
+    }
+    out
+}
+
 /// Counts the reasons of the sessions of `journeys` that `reached` the
-/// decision point and did not `convert`.
+/// decision point and did not `convert`; `new_content` tells a session
+/// (by id) whose exit view showed something new.
 pub(crate) fn why(
     journeys: &(impl JourneySet + ?Sized),
     reached: impl Fn(&JourneyRef<'_>) -> bool,
     converted: impl Fn(&JourneyRef<'_>) -> bool,
+    new_content: impl Fn(i64) -> bool,
     cancel: &Cancel,
 ) -> WhyCounts {
     let mut out = WhyCounts {
@@ -190,7 +235,8 @@ pub(crate) fn why(
             out.left += 1;
             *out.left_by_group.entry(j.group).or_default() += 1;
             let exit = j.pages[j.pages.len() - 1];
-            for reason in reasons_of(j, &mut signals) {
+            let new = new_content(j.session_id);
+            for reason in reasons_of(j, &mut signals, new) {
                 let counts = &mut out.reasons[reason as usize].1;
                 counts.sessions += 1;
                 *counts.exits.entry(exit).or_default() += 1;
@@ -265,12 +311,15 @@ mod tests {
         for j in &list {
             js.push(j.as_ref());
         }
-        let got = why(
-            &js,
-            |j| j.pages.contains(&2),
-            |j| j.pages.contains(&9),
-            &Cancel::never(),
+        let reached = |j: &JourneyRef<'_>| j.pages.contains(&2);
+        let converted = |j: &JourneyRef<'_>| j.pages.contains(&9);
+        let cancel = Cancel::never();
+        assert_eq!(
+            leaving(&js, reached, converted, &cancel),
+            vec![2, 3, 4, 5, 6]
         );
+        // The layouts say session 5 (quiet) saw something new.
+        let got = why(&js, reached, converted, |id| id == 5, &cancel);
         assert_eq!((got.reached, got.converted, got.left), (6, 1, 5));
         let of = |r: Reason| &got.reasons[r as usize].1;
         assert_eq!(of(Reason::RageClicks).examples, vec![6, 2]);
@@ -278,7 +327,9 @@ mod tests {
         // 3 → 4 → 3 within 10 s; the loop 2 3 2 3 has 30 s views.
         assert_eq!(of(Reason::QuickBack).examples, vec![3]);
         assert_eq!(of(Reason::Loop).examples, vec![4]);
-        assert_eq!(of(Reason::NoSign).examples, vec![5]);
+        assert_eq!(of(Reason::NewContent).examples, vec![5]);
+        // New content is a sign: session 5 is no longer quiet.
+        assert_eq!(of(Reason::NoSign).sessions, 0);
         assert_eq!(of(Reason::DeadClicks).sessions, 0);
         assert_eq!(of(Reason::RageClicks).exits.get(&3), Some(&2));
     }
@@ -300,7 +351,7 @@ mod tests {
             }
             js.end();
         }
-        let got = why(&js, |_| true, |_| false, &Cancel::never());
+        let got = why(&js, |_| true, |_| false, |_| false, &Cancel::never());
         let of = |r: Reason| &got.reasons[r as usize].1.examples;
         assert_eq!(of(Reason::QuickExit), &vec![1]);
         assert_eq!(of(Reason::LongStay), &vec![2]);

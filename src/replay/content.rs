@@ -21,8 +21,10 @@ pub const DIFF_LINES: usize = 5;
 /// Characters kept of a listed line.
 pub const LINE_CHARS: usize = 120;
 
-/// A layout's text lines and element names, in document order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A layout's text lines and element names, in document order. Read once,
+/// when the layout is stored, and kept beside it (as JSON) for the reports
+/// that compare layouts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Content {
     pub lines: Vec<String>,
     pub tags: Vec<String>,
@@ -41,6 +43,25 @@ pub struct ContentChange {
     /// Lines only the old layout had.
     pub removed: Vec<String>,
 }
+
+/// What a view showed that the view before it did not (`why`'s new
+/// content): the lines only the later one has, and the share of the
+/// earlier one's lines it still shows, which tells the same page (or a
+/// step of the same form) with something new on it from another page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLines {
+    /// Of the earlier view's lines, the share still shown (1 when it had
+    /// none).
+    pub kept: f64,
+    /// Lines only the later view has, in its order (at most
+    /// [`DIFF_LINES`], each cut to [`LINE_CHARS`]).
+    pub added: Vec<String>,
+}
+
+/// The share of an earlier view's lines a later view must still show for
+/// what it adds to count as new content on the same page, not another
+/// page.
+pub const SAME_PAGE_KEPT: f64 = 0.5;
 
 /// Elements whose text no visitor sees as the page.
 const HIDDEN: &str = "head, script, style, template, noscript";
@@ -125,21 +146,38 @@ pub fn compare(old: &Content, new: &Content) -> ContentChange {
         old.tags.len(),
         new.tags.len(),
     );
-    let listed = |lines: Vec<&String>| {
-        lines
-            .into_iter()
-            .take(DIFF_LINES)
-            .map(|l| match l.char_indices().nth(LINE_CHARS) {
-                Some((end, _)) => format!("{}…", &l[..end]),
-                None => l.clone(),
-            })
-            .collect()
-    };
     ContentChange {
         share: text.max(structure),
         added: listed(added),
         removed: listed(removed),
     }
+}
+
+/// What `later` shows that `earlier` did not, by text lines (multisets, as
+/// [`compare`]).
+pub fn new_lines(earlier: &[String], later: &[String]) -> NewLines {
+    let (gone, added) = only_in_each(earlier, later);
+    let kept = if earlier.is_empty() {
+        1.0
+    } else {
+        (earlier.len() - gone.len()) as f64 / earlier.len() as f64
+    };
+    NewLines {
+        kept,
+        added: listed(added),
+    }
+}
+
+/// The first [`DIFF_LINES`] lines, each cut to [`LINE_CHARS`].
+fn listed(lines: Vec<&String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .take(DIFF_LINES)
+        .map(|l| match l.char_indices().nth(LINE_CHARS) {
+            Some((end, _)) => format!("{}…", &l[..end]),
+            None => l.clone(),
+        })
+        .collect()
 }
 
 /// The items of `a` not matched in `b` and of `b` not matched in `a`,
@@ -234,6 +272,24 @@ mod tests {
         };
         let ch = compare(&a, &c);
         assert_eq!((ch.removed.len(), ch.added.len()), (1, 0));
+    }
+
+    #[test]
+    fn new_lines_tell_something_new_on_a_page_from_another_page() {
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The second checkout step: the order summary stays, a cost appears.
+        let address = lines(&["Checkout", "Daypack $89", "Subtotal $89", "Street"]);
+        let shipping = lines(&["Checkout", "Daypack $89", "Subtotal $89", "Shipping $19.95"]);
+        let n = new_lines(&address, &shipping);
+        assert_eq!(n.added, ["Shipping $19.95"]);
+        assert!((n.kept - 0.75).abs() < 1e-9 && n.kept >= SAME_PAGE_KEPT);
+        // Another page altogether: most of what was there is gone.
+        let home = lines(&["Shop", "Sale", "Boots", "Bags"]);
+        assert!(new_lines(&home, &shipping).kept < SAME_PAGE_KEPT);
+        // Nothing new: nothing added, everything kept.
+        let same = new_lines(&shipping, &shipping);
+        assert_eq!((same.kept, same.added.len()), (1.0, 0));
+        assert_eq!(new_lines(&[], &home).kept, 1.0);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::analysis::Analysis;
 use super::error::{Result, ServiceError};
+use super::new_content;
 use super::request::{ContrastRequest, Segment, WhyRequest};
 use super::table::{Cell, Table, Tables};
 use crate::event::{Dimension, TargetSpec};
@@ -415,13 +416,30 @@ const DECISION_STAGE: &str = "decision";
 impl Analysis {
     /// `why`: the reasons of the sessions that reached `at` and did not
     /// convert, each with its share, exit pages, segments and sessions.
-    pub(crate) fn why(&self, r: &WhyRequest) -> Result<WhyReport> {
+    /// `layouts` is the site's store when some of its page views have a
+    /// layout, for `new_content` ([`new_content`]).
+    pub(crate) fn why(
+        &self,
+        r: &WhyRequest,
+        layouts: Option<(&rusqlite::Connection, i64)>,
+    ) -> Result<WhyReport> {
         let (at, reached) = self.decision_point(r.at.as_deref())?;
         let goals: Vec<Target> = self.goal_targets()?.into_iter().map(|(_, t)| t).collect();
+        let reached = |j: &JourneyRef<'_>| reached.holds(j);
+        let converted = |j: &JourneyRef<'_>| goals.iter().any(|g| g.reached(j));
+        let seen = match layouts {
+            Some((conn, site_id)) => {
+                let left = why::leaving(&*self.journeys, reached, converted, &self.cancel);
+                self.finished()?;
+                new_content::find(conn, site_id, &left, &self.cancel)?
+            }
+            None => Default::default(),
+        };
         let counts = why::why(
             &*self.journeys,
-            |j| reached.holds(j),
-            |j| goals.iter().any(|g| g.reached(j)),
+            reached,
+            converted,
+            |id| seen.contains_key(&id),
             &self.cancel,
         );
         self.finished()?;
@@ -465,6 +483,7 @@ impl Analysis {
                 examples: c.examples.clone(),
                 elements: None,
                 errors: None,
+                lines: (*reason == why::Reason::NewContent).then(|| new_lines(&seen)),
             })
             .collect();
         reasons.sort_by_key(|r| std::cmp::Reverse(r.sessions));
@@ -542,7 +561,8 @@ pub(crate) struct WhyReport {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct WhyRow {
-    /// `error_page`, `rage_clicks`, `dead_clicks`, `quick_back`, `loop`,
+    /// `error_page`, `js_error`, `new_content`, `rage_clicks`,
+    /// `dead_clicks`, `quick_back`, `loop`, `quick_exit`, `long_stay`,
     /// `no_sign`.
     pub reason: &'static str,
     pub label: &'static str,
@@ -562,6 +582,15 @@ pub(crate) struct WhyRow {
     /// For `js_error`: the JavaScript errors of those example sessions'
     /// last two views, by message, with how many of them.
     pub errors: Option<Vec<WhyError>>,
+    /// For `new_content`: the lines the exit views showed that the views
+    /// before did not, by how many of the reason's sessions saw each.
+    pub lines: Option<Vec<WhyLine>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct WhyLine {
+    pub line: String,
+    pub sessions: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -579,6 +608,30 @@ pub(crate) struct WhyElement {
 
 /// Elements listed per reason.
 const ELEMENTS: usize = 5;
+
+/// The lines `new_content`'s sessions saw added, by how many of them (each
+/// session's lines once), most first.
+fn new_lines(seen: &new_content::NewContent) -> Vec<WhyLine> {
+    let mut by: rustc_hash::FxHashMap<&str, u32> = Default::default();
+    for added in seen.values() {
+        let mut once: Vec<&str> = added.iter().map(String::as_str).collect();
+        once.sort_unstable();
+        once.dedup();
+        for line in once {
+            *by.entry(line).or_default() += 1;
+        }
+    }
+    let mut lines: Vec<WhyLine> = by
+        .into_iter()
+        .map(|(line, sessions)| WhyLine {
+            line: line.to_string(),
+            sessions,
+        })
+        .collect();
+    lines.sort_by(|x, y| y.sessions.cmp(&x.sessions).then(x.line.cmp(&y.line)));
+    lines.truncate(ELEMENTS);
+    lines
+}
 
 /// Names what is behind `rage_clicks` and `dead_clicks` (the selectors of
 /// the clicks so flagged after the last page view of each example session,
@@ -701,6 +754,13 @@ impl WhyReport {
                         .flatten()
                         .take(3)
                         .map(|e| format!("{} ({})", e.message, e.sessions)),
+                )
+                .chain(
+                    r.lines
+                        .iter()
+                        .flatten()
+                        .take(3)
+                        .map(|l| format!("+ {} ({})", l.line, l.sessions)),
                 )
                 .collect();
             t.row(vec![

@@ -15,7 +15,8 @@ use serde::Serialize;
 use super::{find_site, Result, Service, ServiceError};
 use crate::event::{Millis, ViewportClass};
 use crate::mine::clean::Cleaner;
-use crate::replay::{self, content, sanitize, sign};
+use crate::replay::content::{self, Content};
+use crate::replay::{self, sanitize, sign};
 use crate::store::changes;
 use crate::store::layouts::{self, Layout, Sighting};
 use crate::store::{read, sites};
@@ -64,14 +65,14 @@ pub(crate) struct LayoutView {
 pub(crate) struct LayoutWriter(Mutex<Option<rusqlite::Connection>>);
 
 /// Records a change of the page's layout when the new layout `hash` (its
-/// checked HTML `new`) replaces another that reads or is built
+/// text and structure `new`) replaces another that reads or is built
 /// differently (`changes`). Every difference is kept with its share; the
 /// report holds them to a threshold.
 fn note_change(
     conn: &rusqlite::Connection,
     site_id: i64,
     hash: &str,
-    new: &str,
+    new: &Content,
     sighting: &Sighting,
     now: Millis,
 ) -> Result<()> {
@@ -82,11 +83,10 @@ fn note_change(
     if before == hash {
         return Ok(());
     }
-    let old = layouts::get(conn, site_id, &before)?.and_then(|(_, gz)| replay::inflate(&gz));
-    let Some(old) = old else {
+    let Some(old) = stored_content(conn, site_id, &before)? else {
         return Ok(());
     };
-    let diff = content::compare(&content::content(&old), &content::content(new));
+    let diff = content::compare(&old, new);
     if diff.share == 0.0 {
         return Ok(());
     }
@@ -106,6 +106,21 @@ fn note_change(
         },
     )?;
     Ok(())
+}
+
+/// A stored layout's text and structure: as read when it was stored, or
+/// read now from its HTML for one stored before that was kept. `None`: not
+/// stored (or not readable).
+pub(crate) fn stored_content(
+    conn: &rusqlite::Connection,
+    site_id: i64,
+    hash: &str,
+) -> Result<Option<Content>> {
+    Ok(match layouts::content(conn, site_id, hash)? {
+        None => None,
+        Some(Ok(json)) => serde_json::from_str(&json).ok(),
+        Some(Err(gz)) => replay::inflate(&gz).map(|html| content::content(&html)),
+    })
 }
 
 impl Service {
@@ -154,9 +169,22 @@ impl Service {
                 quota / (1024 * 1024)
             )));
         }
-        let created = layouts::insert(conn, site_id, hash, url, body, html.len(), now)?;
+        // Read once here, for every report that compares layouts.
+        let read = content::content(&html);
+        let json = serde_json::to_string(&read).map_err(|e| ServiceError::Internal {
+            context: "a layout's content could not be written",
+            source: Box::new(e),
+        })?;
+        let layout = layouts::NewLayout {
+            hash,
+            url,
+            html_gz: body,
+            raw_bytes: html.len(),
+            content: &json,
+        };
+        let created = layouts::insert(conn, site_id, &layout, now)?;
         if created {
-            note_change(conn, site_id, hash, &html, sighting, now)?;
+            note_change(conn, site_id, hash, &read, sighting, now)?;
         }
         layouts::record_sighting(conn, site_id, hash, sighting, now)?;
         Ok(if created {

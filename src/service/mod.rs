@@ -23,6 +23,7 @@ pub(crate) mod import;
 pub(crate) mod insights;
 pub(crate) mod layouts;
 pub(crate) mod live;
+pub(crate) mod new_content;
 pub(crate) mod registry;
 pub(crate) mod report;
 pub(crate) mod request;
@@ -402,9 +403,11 @@ impl Service {
             } => Report::Revenue(a.revenue(*breakdown, currency.as_deref(), *top)?),
             ReportRequest::Contrast(c) => Report::Contrast(a.contrast(c)?),
             ReportRequest::Why(w) => {
-                let mut why = a.why(w)?;
                 let conn = self.store.read()?;
-                insights::name_elements(&conn, find_site(&conn, site)?.id, &mut why)?;
+                let site_id = find_site(&conn, site)?.id;
+                let layouts = new_content::any(&conn, site_id)?.then_some((&*conn, site_id));
+                let mut why = a.why(w, layouts)?;
+                insights::name_elements(&conn, site_id, &mut why)?;
                 Report::Why(why)
             }
             ReportRequest::Conformance(c) => Report::Conformance(a.conformance(c)?),

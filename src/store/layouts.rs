@@ -135,23 +135,144 @@ pub(crate) fn make_room(conn: &Connection, site_id: i64, needed: u64, quota: u64
     Ok(true)
 }
 
-/// Stores a layout (the caller checked it); `false` if it was there.
+/// A layout to store (the caller checked it), with its text and
+/// structure as JSON.
+pub(crate) struct NewLayout<'a> {
+    pub hash: &'a str,
+    pub url: &'a str,
+    pub html_gz: &'a [u8],
+    pub raw_bytes: usize,
+    pub content: &'a str,
+}
+
+/// Stores a layout; `false` if it was there.
 pub(crate) fn insert(
     conn: &Connection,
     site_id: i64,
-    hash: &str,
-    url: &str,
-    html_gz: &[u8],
-    raw_bytes: usize,
+    layout: &NewLayout<'_>,
     now: Millis,
 ) -> Result<bool> {
     Ok(conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO layouts (site_id, hash, url, html_gz, raw_bytes, created_ms, used_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            "INSERT OR IGNORE INTO layouts
+                (site_id, hash, url, html_gz, raw_bytes, created_ms, used_ms, content)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
         )?
-        .execute(params![site_id, hash, url, html_gz, raw_bytes as i64, now])?
+        .execute(params![
+            site_id,
+            layout.hash,
+            layout.url,
+            layout.html_gz,
+            layout.raw_bytes as i64,
+            now,
+            layout.content
+        ])?
         > 0)
+}
+
+/// A stored layout's text and structure: `Some(Ok(json))` as read when it
+/// was stored, `Some(Err(html_gz))` for a layout stored before that was
+/// kept (the caller reads its HTML), `None` when it is not stored.
+pub(crate) fn content(
+    conn: &Connection,
+    site_id: i64,
+    hash: &str,
+) -> Result<Option<std::result::Result<String, Vec<u8>>>> {
+    Ok(conn
+        .prepare_cached("SELECT content, html_gz FROM layouts WHERE site_id = ?1 AND hash = ?2")?
+        .query_row(params![site_id, hash], |r| {
+            Ok(match r.get::<_, Option<String>>(0)? {
+                Some(json) => Ok(json),
+                None => Err(r.get(1)?),
+            })
+        })
+        .optional()?)
+}
+
+/// Notes that page view `view` of a session showed layout `hash`.
+pub(crate) fn record_view(
+    conn: &Connection,
+    site_id: i64,
+    session_id: i64,
+    view: u32,
+    page: Option<u32>,
+    hash: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO view_layouts (site_id, session_id, view, page_id, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![site_id, session_id, view, page, hash])?;
+    Ok(())
+}
+
+/// A page view's layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ViewLayout {
+    /// The view's index in its session.
+    pub view: u32,
+    pub page_id: Option<u32>,
+    pub hash: String,
+}
+
+/// The latest layout of each of the site's most recently seen pages (at
+/// most `pages` of them; one viewport class each): a sample of what the
+/// site shows on every page.
+pub(crate) fn recent_pages(conn: &Connection, site_id: i64, pages: usize) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT path, hash FROM page_layouts WHERE site_id = ?1 ORDER BY seen_ms DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![site_id, (pages * 4) as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for row in rows {
+        let (path, hash) = row?;
+        if out.len() < pages && seen.insert(path) {
+            out.push(hash);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any page view of the site has a layout noted.
+pub(crate) fn any_view(conn: &Connection, site_id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM view_layouts WHERE site_id = ?1 LIMIT 1")?
+        .query_row([site_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// A session's page views with a layout, in order, and its number of page
+/// views (`None`: no such session).
+pub(crate) fn views_of(
+    conn: &Connection,
+    site_id: i64,
+    session_id: i64,
+) -> Result<Option<(u32, Vec<ViewLayout>)>> {
+    let Some(page_count) = conn
+        .prepare_cached("SELECT page_count FROM sessions WHERE id = ?1 AND site_id = ?2")?
+        .query_row(params![session_id, site_id], |r| r.get::<_, u32>(0))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let views = conn
+        .prepare_cached(
+            "SELECT view, page_id, hash FROM view_layouts
+             WHERE site_id = ?1 AND session_id = ?2 ORDER BY view",
+        )?
+        .query_map(params![site_id, session_id], |r| {
+            Ok(ViewLayout {
+                view: r.get(0)?,
+                page_id: r.get(1)?,
+                hash: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some((page_count, views)))
 }
 
 /// A layout's description and its compressed HTML.
@@ -236,6 +357,26 @@ pub(crate) fn prune(conn: &Connection, before: Millis) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stores a layout with no content read.
+    fn put(
+        conn: &Connection,
+        site_id: i64,
+        hash: &str,
+        url: &str,
+        html_gz: &[u8],
+        raw_bytes: usize,
+        now: Millis,
+    ) -> Result<bool> {
+        let layout = NewLayout {
+            hash,
+            url,
+            html_gz,
+            raw_bytes,
+            content: "{}",
+        };
+        insert(conn, site_id, &layout, now)
+    }
     use crate::store::{sites, Store};
 
     fn sighting(path: &str) -> Sighting {
@@ -257,7 +398,7 @@ mod tests {
         let site = sites::add(&mut conn, "shop", &["https://shop.example".into()], 0)
             .unwrap()
             .id;
-        assert!(insert(
+        assert!(put(
             &conn,
             site,
             "old",
@@ -267,7 +408,7 @@ mod tests {
             1_000
         )
         .unwrap());
-        assert!(insert(
+        assert!(put(
             &conn,
             site,
             "new",
@@ -277,7 +418,7 @@ mod tests {
             1_000
         )
         .unwrap());
-        assert!(!insert(
+        assert!(!put(
             &conn,
             site,
             "new",
@@ -313,10 +454,10 @@ mod tests {
             .unwrap()
             .id;
         let url = "https://shop.example/";
-        insert(&conn, site, "real", url, &[0; 40], 400, 1_000).unwrap();
+        put(&conn, site, "real", url, &[0; 40], 400, 1_000).unwrap();
         reference(&conn, site, "real", 1_500).unwrap();
-        insert(&conn, site, "junk1", url, &[0; 30], 300, 2_000).unwrap();
-        insert(&conn, site, "junk2", url, &[0; 30], 300, 3_000).unwrap();
+        put(&conn, site, "junk1", url, &[0; 30], 300, 2_000).unwrap();
+        put(&conn, site, "junk2", url, &[0; 30], 300, 3_000).unwrap();
         // 100 used of 100: 30 more need junk1 (the least recently used) to go.
         assert!(make_room(&conn, site, 30, 100).unwrap());
         assert!(get(&conn, site, "junk1").unwrap().is_none());
@@ -326,7 +467,7 @@ mod tests {
         assert!(get(&conn, site, "junk2").unwrap().is_some());
         // 30 more take the last unreferenced one, never a referenced one.
         reference(&conn, site, "real", 1_500).unwrap();
-        insert(&conn, site, "newer", url, &[0; 30], 300, 4_000).unwrap();
+        put(&conn, site, "newer", url, &[0; 30], 300, 4_000).unwrap();
         reference(&conn, site, "newer", 4_500).unwrap();
         assert!(make_room(&conn, site, 30, 100).unwrap());
         assert!(get(&conn, site, "junk2").unwrap().is_none());
@@ -334,7 +475,7 @@ mod tests {
         // Only referenced ones left (forged references are references
         // too): the least recently referenced goes, so the quota cannot be
         // locked. "real" was referenced at 1.5 s, "newer" at 4.5 s.
-        insert(&conn, site, "next", url, &[0; 30], 300, 5_000).unwrap();
+        put(&conn, site, "next", url, &[0; 30], 300, 5_000).unwrap();
         reference(&conn, site, "next", 5_500).unwrap();
         assert!(make_room(&conn, site, 30, 100).unwrap());
         assert!(get(&conn, site, "real").unwrap().is_none());

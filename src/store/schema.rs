@@ -301,6 +301,24 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX layout_changes_by_site ON layout_changes (site_id, at_ms);
     "#,
+    // 16: which layout each page view showed (its `$layout` event), for
+    // `why`'s new content: the exit view's layout held against the view
+    // before it. And each layout's text and structure
+    // ([`crate::replay::content::Content`] as JSON), read once when it is
+    // stored (NULL: stored before; read from its HTML when needed).
+    // Views recorded before get theirs from their chunks
+    // ([`backfill_view_layouts`]).
+    r#"
+    ALTER TABLE layouts ADD COLUMN content TEXT;
+    CREATE TABLE view_layouts (
+        site_id    INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        session_id INTEGER NOT NULL,
+        view       INTEGER NOT NULL,
+        page_id    INTEGER,
+        hash       TEXT NOT NULL,
+        PRIMARY KEY (site_id, session_id, view)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Work a migration needs beyond its SQL, by the version it brings the
@@ -308,6 +326,7 @@ const MIGRATIONS: &[&str] = &[
 fn after_migration(version: usize, tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     match version {
         11 => backfill_marks(tx),
+        16 => backfill_view_layouts(tx),
         _ => Ok(()),
     }
 }
@@ -368,6 +387,86 @@ fn backfill_marks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
         }
         if !marks.is_empty() {
             update.execute(rusqlite::params![id, pack_marks(start, &marks)])?;
+        }
+    }
+    Ok(())
+}
+
+/// Fills `view_layouts` for the sessions stored before it existed, from
+/// the `$layout` events in their chunks, counting page views as the
+/// sessionizer does (a view is the index of the last view of the event's
+/// page). Only chunks with a `$layout` event are read.
+fn backfill_view_layouts(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    use crate::event::{unpack_ids, unpack_pages};
+    let sessions: Vec<(i64, i64)> = tx
+        .prepare(
+            "SELECT DISTINCT c.session_id, s.site_id FROM event_chunks c
+             JOIN sessions s ON s.id = c.session_id
+             WHERE instr(c.events, '\"$layout\"') > 0 ORDER BY c.session_id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut session = tx.prepare("SELECT chunks FROM sessions WHERE id = ?1")?;
+    let mut chunk = tx.prepare("SELECT page_ids, events FROM event_chunks WHERE id = ?1")?;
+    let mut insert = tx.prepare(
+        "INSERT OR REPLACE INTO view_layouts (site_id, session_id, view, page_id, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (id, site_id) in sessions {
+        let Some(chunks) = session
+            .query_row([id], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+        else {
+            continue;
+        };
+        let mut views: Vec<u32> = Vec::new();
+        let mut current: Option<u32> = None;
+        for chunk_id in unpack_ids(&chunks) {
+            let Some((page_ids, events)) = chunk
+                .query_row([chunk_id], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?
+            else {
+                continue;
+            };
+            let objects: Vec<serde_json::Map<String, serde_json::Value>> =
+                serde_json::from_str(&events).unwrap_or_default();
+            for (object, page) in objects.iter().zip(unpack_pages(&page_ids)) {
+                let page = (page != 0).then_some(page).or(current);
+                match object.get("type").and_then(|t| t.as_str()) {
+                    Some("pageview") => {
+                        if let Some(p) = page {
+                            views.push(p);
+                            current = Some(p);
+                        }
+                    }
+                    Some("custom")
+                        if object.get("name").and_then(|n| n.as_str())
+                            == Some(crate::event::LAYOUT_EVENT) =>
+                    {
+                        let hash = object
+                            .get("props")
+                            .and_then(|p| p.get("hash"))
+                            .and_then(|h| h.as_str());
+                        let view = match page {
+                            Some(p) => views.iter().rposition(|v| *v == p),
+                            None => views.len().checked_sub(1),
+                        };
+                        let hash = hash.filter(|h| crate::event::is_layout_hash(h));
+                        if let (Some(hash), Some(view)) = (hash, view) {
+                            insert.execute(rusqlite::params![
+                                site_id,
+                                id,
+                                view as i64,
+                                page,
+                                hash
+                            ])?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
     }
     Ok(())
@@ -465,5 +564,46 @@ mod tests {
         );
         assert_eq!(back[0].revenue(), Some(12.5));
         assert_eq!(marks(8), "");
+    }
+
+    #[test]
+    fn views_recorded_before_get_their_layouts_from_their_chunks() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 15).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites (id, name, created_ms) VALUES (1, 'shop', 0);
+             INSERT INTO pages (id, site_id, path) VALUES (1, 1, '/'), (2, 1, '/cart');",
+        )
+        .unwrap();
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let events = format!(
+            r#"[{{"type":"pageview","ts":1000}},{{"type":"custom","ts":1100,"name":"$layout","props":{{"hash":"{a}"}}}},
+               {{"type":"pageview","ts":2000}},{{"type":"custom","ts":2100,"name":"$layout","props":{{"hash":"{b}"}}}},
+               {{"type":"custom","ts":2200,"name":"$layout","props":{{"hash":"not a hash"}}}}]"#
+        );
+        conn.execute(
+            "INSERT INTO event_chunks (id, session_id, first_seq, page_ids, events)
+             VALUES (1, 7, 0, ?1, ?2)",
+            rusqlite::params![crate::event::pack_pages(&[1, 1, 2, 2, 2]), events],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO sessions (id, site_id, source, sid, visitor, start_ms, end_ms,
+                page_count, event_count, channel, browser, os, device, is_bot,
+                rage_clicks, dead_clicks, error_pages, pages, chunks)
+             VALUES (7, 1, 1, 's', 1, 1000, 2200, 2, 5, 'direct', 'b', 'o', 'desktop',
+                0, 0, 0, 0, x'', ?1)",
+            [crate::event::pack_ids(&[1])],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, i64, i64, String)> = conn
+            .prepare("SELECT session_id, view, page_id, hash FROM view_layouts ORDER BY view")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, vec![(7, 0, 1, a), (7, 1, 2, b)]);
     }
 }

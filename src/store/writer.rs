@@ -395,6 +395,19 @@ impl WriteTxn<'_> {
         super::layouts::reference(&self.tx, site_id, hash, ts)
     }
 
+    /// Notes that page view `view` of a session showed layout `hash` (the
+    /// view's last `$layout` event wins).
+    pub(crate) fn record_view_layout(
+        &mut self,
+        site_id: i64,
+        session_id: i64,
+        view: u32,
+        page: Option<u32>,
+        hash: &str,
+    ) -> Result<()> {
+        super::layouts::record_view(&self.tx, site_id, session_id, view, page, hash)
+    }
+
     /// Keeps a JavaScript error of page view `view` of a session (once per
     /// view and error: a repeat is ignored).
     pub(crate) fn record_js_error(&mut self, error: &super::errors::NewJsError<'_>) -> Result<()> {

@@ -167,6 +167,15 @@ await step('the decision stage: the headline and the reasons are the API\'s', as
   const shownEls = await text(q('#why-reasons tbody tr[data-reason="rage_clicks"] .why-elements'));
   const wantEls = (rage.elements || []).map((e) => `${e.selector} (${e.sessions} of ${rage.examples.length} examples)`);
   check('rage clicks name the elements clicked on the exit page', wantEls.length > 0 && wantEls.every((w) => shownEls.includes(w)), { shownEls, wantEls });
+  // The demo's shipping step shows its delivery options and their cost
+  // beside the address step's summary: new content, line by line.
+  const fresh = api0.reasons.find((x) => x.reason === 'new_content');
+  check('the demo\'s layouts give new content with its lines', !!fresh && (fresh.lines || []).length > 0, codes);
+  if (fresh) {
+    const shownLines = await q('#why-reasons tbody tr[data-reason="new_content"] .why-lines li').evaluateAll((lis) => lis.map((li) => li.textContent.replace(/\s+/g, ' ').trim()));
+    const wantLines = fresh.lines.map((l) => `+${l.line} ${n(l.sessions)} ${l.sessions === 1 ? 'session' : 'sessions'}`);
+    check('new content lists the API\'s lines, each with its sessions', JSON.stringify(shownLines) === JSON.stringify(wantLines), { shownLines, wantLines });
+  }
   const sum = api0.reasons.reduce((a, x) => a + x.share, 0);
   check('the muted line says shares can add up to more than 100%', /more than 100%/.test(await text(q('#why-note'))) && sum > 1, { sum });
   // The stage picker: the site's stages, the decision stage picked.

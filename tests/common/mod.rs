@@ -276,6 +276,27 @@ pub fn custom(ts: i64, name: &str, n: u64) -> String {
     format!(r#"{{"type":"custom","ts":{ts},"name":"{name}","props":{{"n":{n}}}}}"#)
 }
 
+/// Uploads a layout of `path` as the recorder does (probe, then body), at
+/// a desktop width.
+pub fn upload_layout(s: &Server, path: &str, html: &str) {
+    let hash = sha256_hex(html);
+    let query = format!(
+        "site=shop&url={}&vw=1280&vh=800&dw=1280&dh=2000",
+        url_encode(&format!("{ORIGIN}{path}"))
+    );
+    let post = |body: &[u8]| {
+        into_resp(
+            agent()
+                .post(&s.url(&format!("/api/replay/snapshots/{hash}?{query}")))
+                .set("Origin", ORIGIN)
+                .send_bytes(body),
+        )
+    };
+    assert_eq!(post(b"").status, 200);
+    let r = post(&gzip(html));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
 /// Opens the server's database directly (read-only checks in tests).
 pub fn open_db(db: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(db).unwrap()
