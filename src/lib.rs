@@ -59,7 +59,9 @@
 //!   and aligned by [`mine::conformance`]),
 //!   [`service::changes`] (`changes`: the pages whose stored layout
 //!   changed, from [`store::changes`], each held before against after by
-//!   [`mine::changes`] with [`mine::stats`]' intervals),
+//!   [`mine::changes`] with [`mine::stats`]' intervals; asked for one
+//!   change, where visitors click before and after, from the page's
+//!   clicks as [`service::charts`] reads them for its heatmap),
 //!   [`service::errors`] (the JavaScript errors report, from
 //!   [`store::errors`]: the error capture's `$error` events kept once per
 //!   page view, read through the same session filters as every report),

@@ -38,9 +38,15 @@ fn visits(s: &Server, tag: &str, t0: i64, n: i64, leaves: impl Fn(i64) -> bool) 
             pageview(t + 300, "/cart.html", ""),
             pageview(t + 600, "/checkout/shipping.html", ""),
         ];
+        // Who goes on clicks Continue; after the change, who leaves asks
+        // about the cost first.
         if leaves(i) {
             left += 1;
+            if tag == "after" {
+                events.push(click(t + 700, 400.0, 300.0, "#cost-help", false));
+            }
         } else {
+            events.push(click(t + 700, 400.0, 500.0, "#continue", false));
             events.push(pageview(t + 900, "/thank-you.html", ""));
         }
         let r = s.collect(&batch(&format!("{tag}{i}"), &events));
@@ -146,8 +152,74 @@ fn a_planted_layout_change_shows_with_its_jump_in_exits() {
         "Page changed: /checkout/shipping.html (+ Standard delivery: $19.95)"
     );
 
+    // Where visitors click, asked for this change: of the sessions that
+    // clicked on the page, the share that clicked each element.
+    let one = s.get_json(&format!("/api/sites/shop/changes?change={}", c["id"]));
+    let row = &one["changes"][0];
+    assert_eq!(one["changes"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(report["changes"][0]["clicks"], Value::Null);
+    let clicks = &row["clicks"];
+    assert_eq!(clicks["viewport"], "desktop", "{one}");
+    let (went_on_before, went_on_after) = (200 - before_left, 200 - after_left);
+    assert_eq!(
+        (
+            clicks["before"]["sessions"].clone(),
+            clicks["after"]["sessions"].clone()
+        ),
+        (json!(went_on_before), json!(200)),
+        "{clicks}"
+    );
+    let el = |sel: &str| {
+        clicks["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["selector"] == sel)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {sel} in {clicks}"))
+    };
+    let cont = el("#continue");
+    assert_eq!(
+        (
+            cont["before_sessions"].clone(),
+            cont["after_sessions"].clone()
+        ),
+        (json!(went_on_before), json!(went_on_after))
+    );
+    assert_eq!(cont["before"]["value"], 1.0);
+    assert!(
+        (cont["after"]["value"].as_f64().unwrap() - 0.2).abs() < 1e-9,
+        "{cont}"
+    );
+    assert_eq!(cont["shift"]["significant"], true);
+    let help = el("#cost-help");
+    assert_eq!(
+        (
+            help["before_sessions"].clone(),
+            help["after_sessions"].clone()
+        ),
+        (json!(0), json!(after_left))
+    );
+    assert!(help["shift"]["diff"].as_f64().unwrap() > 0.7, "{help}");
+    assert_eq!(
+        s.get(&format!("/api/sites/shop/changes?change={}", 999))
+            .status,
+        404
+    );
+    let (ok, out, err) = run_cli(
+        &s.db,
+        &["changes", "--site", SITE, "--change", &c["id"].to_string()],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("#cost-help") && out.contains("#continue"),
+        "{out}"
+    );
+
     // The client's mistakes, one line each.
     for (query, says) in [
+        ("change=0", "change"),
+        ("change=x", "change"),
         ("days=0", "days"),
         ("days=91", "days"),
         ("min_change=2", "min_change"),

@@ -4,7 +4,9 @@
 // added and removed, and the page before against after: its exit rate,
 // frustration rate and the conversion of the sessions through it, each
 // with its 95% interval, and the shift with its own (marked when the
-// interval leaves out 0), and the page's heatmap over each window. The
+// interval leaves out 0), and where visitors click before against after
+// (asked per change: the share of the sessions clicking on the page that
+// clicked each element) beside the page's heatmap over each window. The
 // window and the threshold live in the URL;
 // the toolbar's range picks the changes, its filters the sessions. Lines
 // come from the shop's pages (visitor-facing text): rendered as text only.
@@ -18,17 +20,34 @@ const day = (ms) => { const d = new Date(ms); return d.getFullYear() + '-' + Str
 const ci = (r) => h('span.ch-rate', h('strong', fmt.pct(r.value)), h('small.muted', ' ' + fmt.pct(r.low) + '–' + fmt.pct(r.high)));
 const pts = (x) => (x >= 0 ? '+' : '') + (x * 100).toFixed(1) + ' pts';
 
-// A shift; `worse` when a rise is bad (exits, frustration).
-function shiftCell(s, riseIsBad) {
+// A shift; `worse` when a rise is bad (exits, frustration); `neutral`
+// when neither way is better (where clicks go).
+function shiftCell(s, riseIsBad, neutral) {
   if (!s) return h('span.muted', '–');
-  const bad = s.significant && (riseIsBad ? s.diff > 0 : s.diff < 0);
-  const good = s.significant && !bad;
+  const bad = !neutral && s.significant && (riseIsBad ? s.diff > 0 : s.diff < 0);
+  const good = !neutral && s.significant && !bad;
   return h('span.ch-shift', { class: bad ? 'bad' : good ? 'good' : '', dataset: { significant: String(s.significant) } },
     h('strong', pts(s.diff)), h('small.muted', ' ' + pts(s.low) + ' to ' + pts(s.high)),
     s.significant ? h('small', ' · significant') : null);
 }
 
-function changeCard(c) {
+// Where visitors click on the page before and after: asked for this one
+// change (a page's clicks load at its first map, which can take seconds).
+function clicksTable(k) {
+  if (!k.before.sessions && !k.after.sessions) return h('p.small.muted.ch-clicks-none', 'No clicks recorded on the page (' + k.viewport + ') in either window.');
+  const rows = k.elements;
+  const sel = (x) => (x.selector ? h('code', x.selector) : h('span.muted', '(no selector)'));
+  return h('div',
+    h('p.small.muted', 'Of the ' + fmt.n(k.before.sessions) + ' sessions that clicked on the page before and the ' + fmt.n(k.after.sessions) + ' after (' + k.viewport + '), the share that clicked each element.'),
+    table([
+      { label: 'Element', render: sel },
+      { label: 'Before', render: (r) => h('span', ci(r.before), h('small.muted.ch-n', ' · ' + fmt.n(r.before_sessions))) },
+      { label: 'After', render: (r) => h('span', ci(r.after), h('small.muted.ch-n', ' · ' + fmt.n(r.after_sessions))) },
+      { label: 'Shift', render: (r) => shiftCell(r.shift, false, true) },
+    ], rows, { cls: 'ch-table.ch-clicks-table' }));
+}
+
+function changeCard(c, ctx, days) {
   const when = new Date(c.at_ms);
   const lines = (list, cls, sign) => list.map((l) => h('li', { class: cls }, h('span.ch-sign', sign), h('span', l)));
   const diff = h('ul.ch-diff', lines(c.removed || [], 'removed', '−'), lines(c.added || [], 'added', '+'));
@@ -43,11 +62,27 @@ function changeCard(c) {
     { label: 'After', render: (r) => h('span', ci(r.a), h('small.muted.ch-n', ' · ' + r.n(c.after))) },
     { label: 'Shift', render: (r) => shiftCell(r.s, r.bad) },
   ], rows, { cls: 'ch-table' });
+  const ask = h('button.btn.ch-clicks-btn', { type: 'button' }, 'Compare where they click');
+  const clicks = h('div.ch-clicks', ask);
+  ask.addEventListener('click', async () => {
+    ask.disabled = true;
+    clear(clicks).appendChild(loading());
+    try {
+      const one = await api(ctx.base + '/changes', { change: c.id, days, top: 10, ...filterParams(ctx.params) }, { signal: ctx.signal });
+      const k = one.changes[0] && one.changes[0].clicks;
+      clear(clicks).appendChild(k ? clicksTable(k) : h('p.small.muted', 'No clicks to compare.'));
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      ask.disabled = false;
+      clear(clicks).append(h('p.form-status.err', { role: 'alert' }, e.message), ask);
+    }
+  });
   const el = card(h('span.ch-title', h('code', c.page), h('small.muted', ' · ' + c.viewport + ' · ' + when.toLocaleString())), h('div',
     h('p.small.muted', fmt.pct(c.share, 0) + ' of its text or structure changed. Windows: '
       + new Date(c.before.from).toLocaleDateString() + ' – ' + when.toLocaleDateString() + ' against ' + when.toLocaleDateString() + ' – ' + new Date(c.after.to).toLocaleDateString() + '.'),
     diff.children.length ? diff : h('p.small.muted', 'Only its structure changed (no line of text).'),
     t,
+    clicks,
     h('p.small.acts',
       // Where visitors click, before against after: the page's heatmap
       // over each window (whole days, in the viewer's time zone).
@@ -79,5 +114,5 @@ export async function render(el, ctx) {
     return;
   }
   if (!data.goals) body.appendChild(h('p.small.muted', 'The site has no goals yet: conversion is 0 on both sides (Stages, settings).'));
-  for (const c of data.changes) body.appendChild(changeCard(c));
+  for (const c of data.changes) body.appendChild(changeCard(c, ctx, days));
 }

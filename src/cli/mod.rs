@@ -352,9 +352,14 @@ pub struct ChangesArgs {
     /// (0-1).
     #[arg(long, default_value_t = bounds::MIN_CHANGE.default)]
     min_change: f64,
-    /// How many changes to list, newest first.
+    /// How many changes to list, newest first (with --change: how many
+    /// elements).
     #[arg(long, default_value_t = bounds::TOP.default)]
     top: usize,
+    /// One change, by its id: that change alone, with where visitors
+    /// click on the page before and after.
+    #[arg(long)]
+    change: Option<i64>,
 }
 
 #[derive(clap::Args)]
@@ -761,6 +766,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 days: o.days,
                 min_change: o.min_change,
                 top: o.top,
+                change: o.change,
             });
             reports::report(store, &file, &a, req)
         }

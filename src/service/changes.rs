@@ -6,13 +6,23 @@
 //! the conversion of the sessions through it, each in a window before and
 //! after the moment, with 95% intervals and the interval of the shift
 //! ([`mine::changes`], [`mine::stats`]).
+//!
+//! Asked for one change (`change=ID`), the answer also says where visitors
+//! click on the page before and after: of the sessions that clicked on it
+//! at the change's viewport class, the share that clicked each element,
+//! from the read engine's copy of the page's clicks (what its heatmap
+//! draws). A session is one trial however often it clicks, so the
+//! intervals hold. Not asked by default: a page's clicks are loaded at its
+//! first map, which on a large site takes seconds.
 
 use serde::Serialize;
 
 use super::request::{self, Params};
 use super::table::{Cell, Table, Tables};
 use super::{find_site, Result, Service, ServiceError};
-use crate::event::Millis;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::event::{Millis, ViewportClass};
 use crate::mine::cancel::Cancel;
 use crate::mine::{changes, stats};
 use crate::store::changes::{self as stored, LayoutChange};
@@ -27,15 +37,30 @@ pub(crate) struct ChangesRequest {
     /// The smallest share of text or structure that differs.
     pub min_change: f64,
     pub top: usize,
+    /// One change (its id): that change alone, whatever the range and
+    /// threshold, with where visitors click before and after.
+    pub change: Option<i64>,
 }
 
 impl ChangesRequest {
     pub(crate) fn decode(p: &impl Params) -> Result<ChangesRequest> {
         use request::bounds::*;
+        let change =
+            match p.get("change") {
+                None | Some("") => None,
+                Some(text) => Some(text.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(
+                    || {
+                        ServiceError::invalid(
+                            "change: needs a change's id (a whole number above 0)",
+                        )
+                    },
+                )?),
+            };
         Ok(ChangesRequest {
             days: p.number(&CHANGE_DAYS)?,
             min_change: p.number(&MIN_CHANGE)?,
             top: p.number(&TOP)?,
+            change,
         })
     }
 
@@ -137,6 +162,39 @@ pub(crate) struct ChangeRow {
     pub exit_rate_shift: Option<Shift>,
     pub frustration_rate_shift: Option<Shift>,
     pub conversion_rate_shift: Option<Shift>,
+    /// Asked for one change: where visitors click before and after.
+    pub clicks: Option<Clicks>,
+}
+
+/// Where visitors click on a changed page, before against after, at the
+/// change's viewport class: the sessions that started in each window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Clicks {
+    pub viewport: String,
+    pub before: ClickSide,
+    pub after: ClickSide,
+    /// The elements clicked most (both windows together), at most `top`.
+    pub elements: Vec<ElementClicks>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub(crate) struct ClickSide {
+    pub clicks: u64,
+    /// Sessions with a click on the page.
+    pub sessions: u64,
+}
+
+/// One element: the sessions that clicked it, and their share of the
+/// sessions that clicked on the page, on each side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ElementClicks {
+    /// The tracker's CSS selector ("" when the click had none).
+    pub selector: String,
+    pub before_sessions: u64,
+    pub after_sessions: u64,
+    pub before: Rate,
+    pub after: Rate,
+    pub shift: Option<Shift>,
 }
 
 /// `changes`.
@@ -163,14 +221,19 @@ impl Service {
         let listed = {
             let conn = self.store.read()?;
             let site_id = find_site(&conn, site)?.id;
-            stored::list(
-                &conn,
-                site_id,
-                filters.from,
-                filters.to,
-                req.min_change,
-                req.top,
-            )?
+            match req.change {
+                Some(id) => vec![stored::get(&conn, site_id, id)?.ok_or_else(|| {
+                    ServiceError::not_found(format!("change: no change {id} on this site"))
+                })?],
+                None => stored::list(
+                    &conn,
+                    site_id,
+                    filters.from,
+                    filters.to,
+                    req.min_change,
+                    req.top,
+                )?,
+            }
         };
         let window = req.days * DAY;
         let mut report = ChangesReport {
@@ -244,10 +307,99 @@ impl Service {
                 ),
                 before: Side::of(before, at - window, at),
                 after: Side::of(after, at, at + window),
+                clicks: None,
                 change: c,
             });
         }
+        if req.change.is_some() {
+            if let Some(row) = report.changes.first_mut() {
+                row.clicks = Some(self.clicks(site, filters, row, window, req.top, &a.cancel)?);
+            }
+        }
         Ok(report)
+    }
+
+    /// Where visitors click on `row`'s page before and after it changed.
+    fn clicks(
+        &self,
+        site: &str,
+        filters: &request::Filters,
+        row: &ChangeRow,
+        window: Millis,
+        top: usize,
+        cancel: &Cancel,
+    ) -> Result<Clicks> {
+        let class = ViewportClass::parse(&row.change.viewport);
+        let at = row.change.at_ms;
+        let side = |from: Millis, to: Millis| -> Result<(ClickSide, FxHashMap<String, u64>)> {
+            let f = request::Filters {
+                from: Some(from),
+                to: Some(to),
+                ..filters.clone()
+            };
+            let (_, activity) = super::charts::page_activity(
+                &self.store,
+                &self.engine,
+                site,
+                &f.journey_filter(),
+                &row.page,
+                cancel,
+            )?;
+            let mut sessions: FxHashSet<i64> = FxHashSet::default();
+            let mut by: FxHashMap<String, FxHashSet<i64>> = FxHashMap::default();
+            let mut clicks = 0;
+            for c in &activity.clicks {
+                if class.is_some_and(|class| ViewportClass::of_width(c.vw) != class) {
+                    continue;
+                }
+                clicks += 1;
+                sessions.insert(c.session_id);
+                let sel = c.sel.as_deref().unwrap_or("");
+                by.entry(sel.to_string()).or_default().insert(c.session_id);
+            }
+            let counts = by.into_iter().map(|(k, v)| (k, v.len() as u64)).collect();
+            Ok((
+                ClickSide {
+                    clicks,
+                    sessions: sessions.len() as u64,
+                },
+                counts,
+            ))
+        };
+        let (before, before_by) = side(at - window, at)?;
+        let (after, after_by) = side(at, at + window)?;
+        let mut selectors: Vec<(&String, u64)> = before_by
+            .keys()
+            .chain(after_by.keys().filter(|k| !before_by.contains_key(*k)))
+            .map(|k| {
+                let n =
+                    before_by.get(k).copied().unwrap_or(0) + after_by.get(k).copied().unwrap_or(0);
+                (k, n)
+            })
+            .collect();
+        selectors.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+        selectors.truncate(top);
+        let elements = selectors
+            .into_iter()
+            .map(|(sel, _)| {
+                let b = before_by.get(sel).copied().unwrap_or(0);
+                let a = after_by.get(sel).copied().unwrap_or(0);
+                ElementClicks {
+                    selector: sel.clone(),
+                    before_sessions: b,
+                    after_sessions: a,
+                    before: Rate::of(b, before.sessions),
+                    after: Rate::of(a, after.sessions),
+                    shift: Shift::of(b, before.sessions, a, after.sessions),
+                }
+            })
+            .collect();
+        Ok(Clicks {
+            viewport: row.change.viewport.clone(),
+            before,
+            after,
+            elements,
+        })
     }
 }
 
@@ -295,12 +447,51 @@ impl ChangesReport {
                 Cell::Rate(r.after.conversion_rate.value),
             ]);
         }
+        let mut tables = vec![t];
+        for r in &self.changes {
+            let Some(c) = &r.clicks else { continue };
+            let mut e = Table::new(
+                "clicks",
+                &[
+                    "element",
+                    "sessions before",
+                    "share before",
+                    "sessions after",
+                    "share after",
+                    "shift",
+                ],
+            );
+            e.row(vec![
+                format!("(clicked on the page, {})", c.viewport).into(),
+                c.before.sessions.into(),
+                Cell::Empty,
+                c.after.sessions.into(),
+                Cell::Empty,
+                Cell::Empty,
+            ]);
+            for el in &c.elements {
+                e.row(vec![
+                    if el.selector.is_empty() {
+                        "(no selector)"
+                    } else {
+                        el.selector.as_str()
+                    }
+                    .into(),
+                    el.before_sessions.into(),
+                    Cell::Rate(el.before.value),
+                    el.after_sessions.into(),
+                    Cell::Rate(el.after.value),
+                    shift(&el.shift),
+                ]);
+            }
+            tables.push(e);
+        }
         Tables {
             summary: vec![
                 ("window (days)", (self.days.max(0) as u64).into()),
                 ("changes", self.changes.len().into()),
             ],
-            tables: vec![t],
+            tables,
         }
     }
 }

@@ -139,19 +139,18 @@ fn median(mut v: Vec<u32>) -> Option<u32> {
     v.get(v.len() / 2).copied()
 }
 
-/// The heatmap or scroll map of one page over the sessions of `site` that
-/// pass `filter`, from the read engine's copy of the page's clicks and
-/// view depths ([`crate::engine::activity`]).
-/// Stops with [`ServiceError::Stopped`] when `cancel` says so.
-pub(crate) fn page_chart(
+/// The clicks and view depths on page `path` (as reports name it, after
+/// the site's path rules) of the sessions of `site` that pass `filter`,
+/// from the read engine's copy ([`crate::engine::activity`]), and the
+/// page's name.
+pub(crate) fn page_activity(
     store: &Store,
     engine: &Engine,
     site: &str,
     filter: &JourneyFilter,
-    req: &PageChart,
+    path: &str,
     cancel: &Cancel,
-) -> Result<Vec<u8>> {
-    let path = req.page.as_str();
+) -> Result<(String, read::PageActivity)> {
     let conn = store.read()?;
     let s = super::find_site(&conn, site)?;
     let cleaner = stored_cleaner(&s.name, &sites::page_rules(&conn, s.id)?)?;
@@ -168,6 +167,22 @@ pub(crate) fn page_chart(
         engine.page_activity(store, conn, s.id, &wanted, &raw)
     })?;
     cancel.check()?;
+    Ok((clean, activity))
+}
+
+/// The heatmap or scroll map of one page over the sessions of `site` that
+/// pass `filter`, from the read engine's copy of the page's clicks and
+/// view depths ([`crate::engine::activity`]).
+/// Stops with [`ServiceError::Stopped`] when `cancel` says so.
+pub(crate) fn page_chart(
+    store: &Store,
+    engine: &Engine,
+    site: &str,
+    filter: &JourneyFilter,
+    req: &PageChart,
+    cancel: &Cancel,
+) -> Result<Vec<u8>> {
+    let (clean, activity) = page_activity(store, engine, site, filter, &req.page, cancel)?;
     let class = req.viewport;
     let views: Vec<read::ViewDepth> = activity
         .views

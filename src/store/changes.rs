@@ -77,7 +77,6 @@ pub(crate) fn list(
          WHERE site_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 AND share >= ?4
          ORDER BY at_ms DESC, id DESC LIMIT ?5",
     )?;
-    let lines = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
     let rows = stmt.query_map(
         params![
             site_id,
@@ -86,19 +85,34 @@ pub(crate) fn list(
             min_share,
             i64::try_from(limit).unwrap_or(i64::MAX)
         ],
-        |r| {
-            Ok(LayoutChange {
-                id: r.get(0)?,
-                path: r.get(1)?,
-                viewport: r.get(2)?,
-                at_ms: r.get(3)?,
-                before_hash: r.get(4)?,
-                after_hash: r.get(5)?,
-                share: r.get(6)?,
-                added: lines(r.get(7)?),
-                removed: lines(r.get(8)?),
-            })
-        },
+        change_of,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One change of a site, by id.
+pub(crate) fn get(conn: &Connection, site_id: i64, id: i64) -> Result<Option<LayoutChange>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, path, viewport, at_ms, before_hash, after_hash, share, added, removed
+             FROM layout_changes WHERE site_id = ?1 AND id = ?2",
+        )?
+        .query_row(params![site_id, id], change_of)
+        .optional()?)
+}
+
+/// A `layout_changes` row, its columns in the order both reads select.
+fn change_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<LayoutChange> {
+    let lines = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
+    Ok(LayoutChange {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        viewport: r.get(2)?,
+        at_ms: r.get(3)?,
+        before_hash: r.get(4)?,
+        after_hash: r.get(5)?,
+        share: r.get(6)?,
+        added: lines(r.get(7)?),
+        removed: lines(r.get(8)?),
+    })
 }

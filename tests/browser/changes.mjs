@@ -7,7 +7,9 @@
 // change with the lines added and removed as text (no element made of
 // them), the API's before and after rates and the shift marked
 // significant, for the very request the page made, and heatmap links over
-// each window; "Any" puts
+// each window; "Compare where they click" shows the API's share of the
+// clicking sessions per element before and after (who went on clicked
+// Continue; after the change, who left clicked the cost's help); "Any" puts
 // min_change=0 in the URL and the request; the overview draws the change
 // on its time series and lists it among the notes, linked to the view and
 // without a remove button; the view fits 390 px. Fails on any console
@@ -51,6 +53,10 @@ async function visits(tag, t0, n, leaves) {
     const t = t0 + i * 10;
     const pages = ['/', '/cart.html', PAGE, ...(leaves(i) ? [] : ['/thank-you.html'])];
     const events = pages.map((p, k) => ({ type: 'pageview', ts: t + k * 300, url: ORIGIN + p, title: p, vw: 1280, vh: 800, dw: 1280, dh: 2000 }));
+    // Who goes on clicks Continue; after the change, who leaves asks
+    // about the cost first.
+    const sel = leaves(i) ? (tag === 'after' ? '#cost-help' : null) : '#continue';
+    if (sel) events.splice(3, 0, { type: 'click', ts: t + 700, url: ORIGIN + PAGE, x: 300, y: 400, sel, ox: 4, oy: 4, text: 'Go' });
     const res = await fetch(BASE + '/api/collect', {
       method: 'POST',
       headers: { Origin: ORIGIN, 'Content-Type': 'text/plain', 'User-Agent': DESKTOP },
@@ -114,6 +120,23 @@ await step('the view lists the change as the API has it', async () => {
     && before.get('from') === day(Date.parse(c.before.from)) && before.get('to') === day(c.at_ms - 1)
     && after.get('from') === day(c.at_ms) && after.get('to') === day(Date.parse(c.after.to) - 1), { before: [...before], after: [...after] });
   await shot('changes');
+});
+
+await step('"Compare where they click" shows the API\'s click shares', async () => {
+  const cardEl = q(`.ch-card[data-page="${PAGE}"]`);
+  const id = (await apiForPage()).body.changes.find((x) => x.page === PAGE).id;
+  await cardEl.locator('.ch-clicks-btn').click();
+  await cardEl.locator('.ch-clicks-table').waitFor(T);
+  const api = await apiAdmin('GET', `/api/sites/${SITE}/changes?change=${id}&days=7&top=10`);
+  const k = api.body.changes[0].clicks;
+  check('the API counts what was sent (16 went on before; 4 on, 16 asked after)', k.before.sessions === 16 && k.after.sessions === 20
+    && k.elements.some((e) => e.selector === '#continue' && e.before_sessions === 16 && e.after_sessions === 4)
+    && k.elements.some((e) => e.selector === '#cost-help' && e.before_sessions === 0 && e.after_sessions === 16), k);
+  const pct = (x) => (x * 100).toFixed(x === 0 || x === 1 ? 0 : 1) + '%';
+  const rows = await cardEl.locator('.ch-clicks-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => (td.querySelector('strong, code') || td).textContent.trim())));
+  const want = k.elements.map((e) => [e.selector, pct(e.before.value), pct(e.after.value)]);
+  check('one row per element, with the API\'s shares', JSON.stringify(rows.map((r) => r.slice(0, 3))) === JSON.stringify(want), { rows, want });
+  await shot('changes-clicks');
 });
 
 await step('"Any" asks for every change', async () => {
