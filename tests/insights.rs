@@ -562,6 +562,8 @@ fn why_names_the_new_content_on_the_step_they_left() {
     }
     let report = s.get_json("/api/sites/shop/why");
     assert_eq!(report["converted"], bought, "{report}");
+    // Far fewer than 10,000 left: every session read, no sample.
+    assert_eq!(report["sample_rate"], 1.0);
     assert_eq!(
         report["left"],
         at_shipping + at_address + unrecorded + back,
@@ -611,6 +613,52 @@ fn why_names_the_new_content_on_the_step_they_left() {
         out.contains("saw something new") && out.contains("+ Shipping: $19.95"),
         "{out}"
     );
+}
+
+/// Past 10,000 sessions that left, on a site with layouts, `why` counts a
+/// deterministic sample and says its rate: every figure on it.
+#[test]
+fn why_samples_when_many_left_on_a_site_with_layouts() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    // The shop's other pages, which tell its menu and footer from what
+    // the checkout steps share.
+    let home = shop_layout(&["Spring sale", "New boots"]);
+    let bag = shop_layout(&["Daypack", "$89.00", "Add to cart"]);
+    let help = shop_layout(&["Shipping and returns"]);
+    let address = checkout_layout(&["Street", "City"]);
+    let shipping = checkout_layout(&["Standard", "Shipping: $19.95"]);
+    for (path, html) in [
+        ("/", &home),
+        ("/product/daypack.html", &bag),
+        ("/help.html", &help),
+        ("/checkout/address.html", &address),
+        ("/checkout/shipping.html", &shipping),
+    ] {
+        upload_layout(&s, path, html);
+    }
+    let n = 10_400i64;
+    let start = now_ms() - 3_600_000;
+    for i in 0..n {
+        let t = start + i * 100;
+        let events = [
+            pageview(t, "/checkout/address.html", ""),
+            shown(t + 300, &address),
+            pageview(t + 2_000, "/checkout/shipping.html", ""),
+            shown(t + 2_300, &shipping),
+        ];
+        let r = s.collect(&batch(&format!("many{i}"), &events));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let report = s.get_json("/api/sites/shop/why");
+    assert_eq!(report["sample_rate"], 0.5, "{report}");
+    let left = report["left"].as_i64().unwrap();
+    // One in two by a hash of the id: about half, and every one left.
+    assert!((n / 2 - 300..n / 2 + 300).contains(&left), "{report}");
+    assert_eq!(report["reached"], left);
+    let first = &report["reasons"][0];
+    assert_eq!(first["reason"], "new_content", "{report}");
+    assert_eq!(first["sessions"], left);
+    assert_eq!(first["lines"][0]["sessions"], left);
 }
 
 /// `conformance`: the expected journey product → cart → address →

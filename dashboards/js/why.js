@@ -284,7 +284,8 @@ function paint(body, data, top) {
     return;
   }
   const reasons = card('Reasons', h('div', reasonsTable(data),
-    h('p.muted.small.why-note#why-note', 'A session can show several reasons, so the shares can add up to more than 100%. “Watch” opens the newest sessions in the player.')),
+    h('p.muted.small.why-note#why-note', 'A session can show several reasons, so the shares can add up to more than 100%. “Watch” opens the newest sessions in the player.'
+      + (data.sample_rate < 1 ? ' Counted on a sample of ' + fmt.pct(data.sample_rate) + ' of the sessions: over 10,000 left, and each one’s layouts are read for new content.' : ''))),
   { sub: 'of the ' + fmt.n(data.left) + ' ' + noun(data.left) + ' that left, most common first', cls: 'why-card' });
   reasons.id = 'why-reasons';
   body.appendChild(reasons);

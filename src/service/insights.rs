@@ -409,6 +409,10 @@ impl ContrastReport {
     }
 }
 
+/// Sessions that left whose layouts `why` reads for new content before
+/// it samples (two keyed reads each, a few microseconds).
+pub(crate) const NEW_CONTENT_SESSIONS: usize = 10_000;
+
 /// Where `why` starts when not told: the stage of this name, else the
 /// deepest stage that is not a side stage.
 const DECISION_STAGE: &str = "decision";
@@ -425,16 +429,28 @@ impl Analysis {
     ) -> Result<WhyReport> {
         let (at, reached) = self.decision_point(r.at.as_deref())?;
         let goals: Vec<Target> = self.goal_targets()?.into_iter().map(|(_, t)| t).collect();
-        let reached = |j: &JourneyRef<'_>| reached.holds(j);
         let converted = |j: &JourneyRef<'_>| goals.iter().any(|g| g.reached(j));
+        // The layouts are read per session that left: beyond
+        // NEW_CONTENT_SESSIONS of them, the answer is a deterministic sample
+        // (by a hash of the session id), every reason counted on it.
+        let mut every = 1u64;
         let seen = match layouts {
             Some((conn, site_id)) => {
-                let left = why::leaving(&*self.journeys, reached, converted, &self.cancel);
+                let mut left = why::leaving(
+                    &*self.journeys,
+                    |j| reached.holds(j),
+                    converted,
+                    &self.cancel,
+                );
                 self.finished()?;
+                every = left.len().div_ceil(NEW_CONTENT_SESSIONS).max(1) as u64;
+                left.retain(|id| contrast::sampled(*id, every));
                 new_content::find(conn, site_id, &left, &self.cancel)?
             }
             None => Default::default(),
         };
+        let reached =
+            |j: &JourneyRef<'_>| contrast::sampled(j.session_id, every) && reached.holds(j);
         let counts = why::why(
             &*self.journeys,
             reached,
@@ -493,6 +509,7 @@ impl Analysis {
             converted: counts.converted,
             left: counts.left,
             breakdown: r.breakdown.map(|d| d.as_str()),
+            sample_rate: 1.0 / every as f64,
             reasons,
         })
     }
@@ -554,6 +571,11 @@ pub(crate) struct WhyReport {
     pub converted: u32,
     pub left: u32,
     pub breakdown: Option<&'static str>,
+    /// 1, or the share of sessions counted: more than
+    /// [`NEW_CONTENT_SESSIONS`] sessions left and their layouts were read,
+    /// and every count is of one session in `1 / sample_rate` (by a hash
+    /// of its id).
+    pub sample_rate: f64,
     /// Most sessions first. A session has every reason its last views
     /// show, so the shares may add up to more than 1.
     pub reasons: Vec<WhyRow>,
@@ -793,6 +815,7 @@ impl WhyReport {
                 ("reached", self.reached.into()),
                 ("converted", self.converted.into()),
                 ("left", self.left.into()),
+                ("sample rate", Cell::Rate(self.sample_rate)),
             ],
             tables,
         }
