@@ -336,7 +336,7 @@ fn after_migration(version: usize, tx: &rusqlite::Transaction<'_>) -> Result<(),
 /// sessionizer does ([`crate::event::SessionTotals::record`]). Only
 /// sessions with a custom event in some chunk are read again.
 fn backfill_marks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
-    use crate::event::{pack_marks, unpack_ids, unpack_pages, Mark};
+    use crate::event::{pack_marks, Mark};
     let sessions: Vec<i64> = tx
         .prepare(
             "SELECT DISTINCT session_id FROM event_chunks
@@ -355,36 +355,25 @@ fn backfill_marks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
             continue;
         };
         let (mut views, mut marks) = (0u32, Vec::new());
-        for chunk_id in unpack_ids(&chunks) {
-            let Some((page_ids, events)) = chunk
-                .query_row([chunk_id], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-                })
-                .optional()?
-            else {
-                continue;
-            };
-            let objects: Vec<serde_json::Map<String, serde_json::Value>> =
-                serde_json::from_str(&events).unwrap_or_default();
-            for (object, page) in objects.iter().zip(unpack_pages(&page_ids)) {
-                match object.get("type").and_then(|t| t.as_str()) {
-                    Some("pageview") if page != 0 => views += 1,
-                    Some("custom") => {
-                        let name = object.get("name").and_then(|n| n.as_str()).unwrap_or("");
-                        if name.is_empty() || !Mark::is_shops(name) {
-                            continue;
-                        }
-                        marks.push(Mark {
-                            after: views,
-                            ts: object.get("ts").and_then(|t| t.as_i64()).unwrap_or(start),
-                            name: name.to_owned(),
-                            props: object.get("props").and_then(|p| p.as_object()).cloned(),
-                        });
+        each_chunk_event(&mut chunk, &chunks, |object, page| {
+            match object.get("type").and_then(|t| t.as_str()) {
+                Some("pageview") if page != 0 => views += 1,
+                Some("custom") => {
+                    let name = object.get("name").and_then(|n| n.as_str()).unwrap_or("");
+                    if name.is_empty() || !Mark::is_shops(name) {
+                        return Ok(());
                     }
-                    _ => {}
+                    marks.push(Mark {
+                        after: views,
+                        ts: object.get("ts").and_then(|t| t.as_i64()).unwrap_or(start),
+                        name: name.to_owned(),
+                        props: object.get("props").and_then(|p| p.as_object()).cloned(),
+                    });
                 }
+                _ => {}
             }
-        }
+            Ok(())
+        })?;
         if !marks.is_empty() {
             update.execute(rusqlite::params![id, pack_marks(start, &marks)])?;
         }
@@ -397,7 +386,6 @@ fn backfill_marks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
 /// sessionizer does (a view is the index of the last view of the event's
 /// page). Only chunks with a `$layout` event are read.
 fn backfill_view_layouts(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
-    use crate::event::{unpack_ids, unpack_pages};
     let sessions: Vec<(i64, i64)> = tx
         .prepare(
             "SELECT DISTINCT c.session_id, s.site_id FROM event_chunks c
@@ -421,52 +409,63 @@ fn backfill_view_layouts(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreErro
         };
         let mut views: Vec<u32> = Vec::new();
         let mut current: Option<u32> = None;
-        for chunk_id in unpack_ids(&chunks) {
-            let Some((page_ids, events)) = chunk
-                .query_row([chunk_id], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-                })
-                .optional()?
-            else {
-                continue;
-            };
-            let objects: Vec<serde_json::Map<String, serde_json::Value>> =
-                serde_json::from_str(&events).unwrap_or_default();
-            for (object, page) in objects.iter().zip(unpack_pages(&page_ids)) {
-                let page = (page != 0).then_some(page).or(current);
-                match object.get("type").and_then(|t| t.as_str()) {
-                    Some("pageview") => {
-                        if let Some(p) = page {
-                            views.push(p);
-                            current = Some(p);
-                        }
+        each_chunk_event(&mut chunk, &chunks, |object, page| {
+            let page = (page != 0).then_some(page).or(current);
+            match object.get("type").and_then(|t| t.as_str()) {
+                Some("pageview") => {
+                    if let Some(p) = page {
+                        views.push(p);
+                        current = Some(p);
                     }
-                    Some("custom")
-                        if object.get("name").and_then(|n| n.as_str())
-                            == Some(crate::event::LAYOUT_EVENT) =>
-                    {
-                        let hash = object
-                            .get("props")
-                            .and_then(|p| p.get("hash"))
-                            .and_then(|h| h.as_str());
-                        let view = match page {
-                            Some(p) => views.iter().rposition(|v| *v == p),
-                            None => views.len().checked_sub(1),
-                        };
-                        let hash = hash.filter(|h| crate::event::is_layout_hash(h));
-                        if let (Some(hash), Some(view)) = (hash, view) {
-                            insert.execute(rusqlite::params![
-                                site_id,
-                                id,
-                                view as i64,
-                                page,
-                                hash
-                            ])?;
-                        }
-                    }
-                    _ => {}
                 }
+                Some("custom")
+                    if object.get("name").and_then(|n| n.as_str())
+                        == Some(crate::event::LAYOUT_EVENT) =>
+                {
+                    let hash = object
+                        .get("props")
+                        .and_then(|p| p.get("hash"))
+                        .and_then(|h| h.as_str())
+                        .filter(|h| crate::event::is_layout_hash(h));
+                    let view = match page {
+                        Some(p) => views.iter().rposition(|v| *v == p),
+                        None => views.len().checked_sub(1),
+                    };
+                    if let (Some(hash), Some(view)) = (hash, view) {
+                        insert.execute(rusqlite::params![site_id, id, view as i64, page, hash])?;
+                    }
+                }
+                _ => {}
             }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// Calls `f` with each stored event of a session's chunks (`chunks`, its
+/// packed chunk ids) in order, as a JSON object, with its page id (0:
+/// none); `chunk` selects a chunk's page ids and events by id. A chunk
+/// that is gone or does not parse is skipped, as the readers skip it.
+fn each_chunk_event(
+    chunk: &mut rusqlite::Statement<'_>,
+    chunks: &[u8],
+    mut f: impl FnMut(&serde_json::Map<String, serde_json::Value>, u32) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    use crate::event::{unpack_ids, unpack_pages};
+    for chunk_id in unpack_ids(chunks) {
+        let Some((page_ids, events)) = chunk
+            .query_row([chunk_id], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        let objects: Vec<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_str(&events).unwrap_or_default();
+        for (object, page) in objects.iter().zip(unpack_pages(&page_ids)) {
+            f(object, page)?;
         }
     }
     Ok(())
