@@ -8,7 +8,10 @@
 //! ([`crate::mine::contrast`]) then counts and tests. Beyond
 //! [`SAMPLE_LIMIT`] sessions a deterministic sample (by a hash of the
 //! session id) keeps the answer within the read engine's time bar; the
-//! answer says its rate.
+//! answer says its rate. `why` samples the same way past
+//! [`NEW_CONTENT_SESSIONS`] sessions that left on a site with replay
+//! layouts, whose layouts it reads one session at a time
+//! ([`new_content`]).
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
