@@ -855,8 +855,11 @@ await step('sessions', async () => {
   await q('#session-q').waitFor(T);
   const example = (await q('#session-q').getAttribute('placeholder')).replace(/^e\.g\. /, '');
   await q('#session-q').fill(example);
+  // Its own answer, painted (the unfiltered list before it has rows too,
+  // and may still be on the page): the count then says "match".
   await q('#session-search button[type=submit]').click();
-  await page.waitForFunction(() => location.hash.includes('q='), null, T);
+  await page.waitForFunction(() => location.hash.includes('q=')
+    && /match/.test(document.querySelector('#session-count')?.textContent || ''), null, T);
   await q('#sessions-table tbody tr, #session-results .empty').first().waitFor(T);
   check('the placeholder example finds sessions', (await q('#sessions-table tbody tr').count()) > 0, example);
   await go(`#/sessions?site=${site}&range=all&q=${encodeURIComponent('page:/checkout AND -page:/thank-you')}`);
