@@ -4,7 +4,9 @@
 //! the report (API and CLI) checked against what was sent: the change
 //! found, its lines, and the page's exit rate and conversion before and
 //! after with their intervals. A small change of the cart (one line of
-//! thirty, as a visitor's own cart makes) stays under the threshold.
+//! thirty, as a visitor's own cart makes) stays under the threshold. And
+//! a page that shows each visitor their own content is told from a page
+//! that changed for everyone, by the sightings after the change.
 
 mod common;
 
@@ -242,4 +244,121 @@ fn a_planted_layout_change_shows_with_its_jump_in_exits() {
     let (ok, out, err) = run_cli(&s.db, &["changes", "--site", SITE]);
     assert!(ok, "{err}");
     assert!(out.contains("$19.95") && out.contains("+60.0 pts"), "{out}");
+}
+
+/// A small cart holding one `item` at `price`: every visitor's differs.
+fn own_cart(item: &str, price: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><body><h1>Your cart</h1><ul><li>{item}</li><li>{price}</li></ul>\
+         <button>Check out</button></body></html>"
+    )
+}
+
+#[test]
+fn a_page_that_varies_per_visitor_is_told_from_a_lasting_change() {
+    let s = Server::start(&["--rate-per-client", "0"]);
+    // Ten visitors' carts, each stored once and then seen in turn, as
+    // visitors come and go: the second is a change of the first, the
+    // others are evidence for it, nearer neither.
+    let carts: Vec<String> = (0..10)
+        .map(|i| own_cart(&format!("Item {i}"), &format!("${}.00", 20 + i)))
+        .collect();
+    for c in &carts {
+        upload_layout(&s, "/cart.html", c);
+    }
+    for round in 0..40 {
+        sight_layout(&s, "/cart.html", &carts[round % 10]);
+    }
+    // The shipping page changes for everyone: seen with its new layout since.
+    upload_layout(&s, "/checkout/shipping.html", &shipping("free"));
+    upload_layout(&s, "/checkout/shipping.html", &shipping("$19.95"));
+    for _ in 0..20 {
+        sight_layout(&s, "/checkout/shipping.html", &shipping("$19.95"));
+    }
+    // The home page has just changed: too few sightings since to tell.
+    let home =
+        |h: &str| format!("<!DOCTYPE html><html><body><h1>{h}</h1><p>Welcome</p></body></html>");
+    upload_layout(&s, "/", &home("Spring sale"));
+    upload_layout(&s, "/", &home("Summer sale"));
+    sight_layout(&s, "/", &home("Summer sale"));
+
+    let report = s.get_json("/api/sites/shop/changes");
+    let by_page = |r: &Value| -> Vec<(String, String, u64)> {
+        r["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["page"].as_str().unwrap().to_string(),
+                    c["status"].as_str().unwrap().to_string(),
+                    c["evidence"]["new"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        by_page(&report),
+        [
+            ("/".to_string(), "pending".to_string(), 2),
+            // Told at 15 of 20: five more could not change it.
+            ("/checkout/shipping.html".into(), "lasting".into(), 15),
+        ],
+        "{report}"
+    );
+    assert_eq!(report["varying"], 1, "{report}");
+    // Ten carts made one change, not nine: the rest were its evidence.
+    let all = s.get_json("/api/sites/shop/changes?include_varying=true");
+    let carts_listed: Vec<&Value> = all["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["page"] == "/cart.html")
+        .collect();
+    assert_eq!(carts_listed.len(), 1, "{all}");
+    let cart = carts_listed[0];
+    assert_eq!(cart["status"], "varies", "{cart}");
+    let seen = &cart["evidence"];
+    let total: u64 = ["new", "old", "other"]
+        .iter()
+        .map(|k| seen[*k].as_u64().unwrap())
+        .sum();
+    assert!(total <= 20, "told by 20 sightings: {cart}");
+    assert!(
+        seen["other"].as_u64().unwrap() > seen["new"].as_u64().unwrap(),
+        "{cart}"
+    );
+    assert_eq!(all["varying"], 0);
+
+    // The time series' notes: the lasting and the pending change only.
+    let notes = s.get_json("/api/sites/shop/annotations");
+    let noted: Vec<&str> = notes["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "change")
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(noted.len(), 2, "{notes}");
+    assert!(noted.iter().all(|t| !t.contains("/cart.html")), "{notes}");
+
+    // The CLI says the same, and lists the cart when asked.
+    let (ok, out, err) = run_cli(&s.db, &["changes", "--site", SITE]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("lasting") && out.contains("confirming (2 of 20 views)"),
+        "{out}"
+    );
+    assert!(!out.contains("/cart.html"), "{out}");
+    let (ok, out, err) = run_cli(&s.db, &["changes", "--site", SITE, "--include-varying"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("/cart.html") && out.contains("varies per visitor"),
+        "{out}"
+    );
+    assert_eq!(
+        s.get("/api/sites/shop/changes?include_varying=maybe")
+            .status,
+        400
+    );
 }

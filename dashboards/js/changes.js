@@ -4,7 +4,9 @@
 // added and removed, and the page before against after: its exit rate,
 // frustration rate and the conversion of the sessions through it, each
 // with its 95% interval, and the shift with its own (marked when the
-// interval leaves out 0), and where visitors click before against after
+// interval leaves out 0), whether it lasts (the page's views since: a
+// page that shows each visitor their own content varies, and its changes
+// are left out unless asked), and where visitors click before against after
 // (asked per change: the share of the sessions clicking on the page that
 // clicked each element) beside the page's heatmap over each window. The
 // window and the threshold live in the URL;
@@ -47,7 +49,16 @@ function clicksTable(k) {
     ], rows, { cls: 'ch-table.ch-clicks-table' }));
 }
 
-function changeCard(c, ctx, days) {
+// Whether the change lasts, as the page's views since tell: the new
+// layout kept, still confirming, or the page shows each visitor their own.
+function verdict(c, views) {
+  const seen = c.evidence.new + c.evidence.old + c.evidence.other;
+  if (c.status === 'lasting') return h('span.badge.ch-status.lasting', { dataset: { status: c.status }, title: 'The page kept showing the new layout in ' + fmt.n(c.evidence.new) + ' of ' + fmt.n(seen) + ' views since.' }, 'lasting');
+  if (c.status === 'varies') return h('span.badge.ch-status.varies', { dataset: { status: c.status }, title: 'The page went on showing the old layout or others as often: its content varies per visitor, or it runs an experiment.' }, 'varies per visitor');
+  return h('span.badge.ch-status.pending', { dataset: { status: c.status }, title: 'Whether it lasts is told after ' + views + ' views of the page with a layout.' }, 'confirming · ' + fmt.n(seen) + ' of ' + views + ' views');
+}
+
+function changeCard(c, ctx, days, views) {
   const when = new Date(c.at_ms);
   const lines = (list, cls, sign) => list.map((l) => h('li', { class: cls }, h('span.ch-sign', sign), h('span', l)));
   const diff = h('ul.ch-diff', lines(c.removed || [], 'removed', '−'), lines(c.added || [], 'added', '+'));
@@ -77,7 +88,7 @@ function changeCard(c, ctx, days) {
       clear(clicks).append(h('p.form-status.err', { role: 'alert' }, e.message), ask);
     }
   });
-  const el = card(h('span.ch-title', h('code', c.page), h('small.muted', ' · ' + c.viewport + ' · ' + when.toLocaleString())), h('div',
+  const el = card(h('span.ch-title', h('code', c.page), h('small.muted', ' · ' + c.viewport + ' · ' + when.toLocaleString()), ' ', verdict(c, views)), h('div',
     h('p.small.muted', fmt.pct(c.share, 0) + ' of its text or structure changed. Windows: '
       + new Date(c.before.from).toLocaleDateString() + ' – ' + when.toLocaleDateString() + ' against ' + when.toLocaleDateString() + ' – ' + new Date(c.after.to).toLocaleDateString() + '.'),
     diff.children.length ? diff : h('p.small.muted', 'Only its structure changed (no line of text).'),
@@ -105,14 +116,24 @@ export async function render(el, ctx) {
     segmented(THRESHOLDS, min, (v) => setParams({ min_change: v === '0.1' ? null : v }), 'How much changed')));
   const body = h('div#changes-body', loading());
   el.appendChild(body);
-  const data = await api(ctx.base + '/changes', { days, min_change: min, top: 20, ...filterParams(ctx.params) }, { signal: ctx.signal });
+  const varying = ctx.params.get('varying') === '1';
+  const data = await api(ctx.base + '/changes', { days, min_change: min, top: 20, include_varying: varying || null, ...filterParams(ctx.params) }, { signal: ctx.signal });
   if (!ctx.isCurrent()) return;
   clear(body);
+  // Pages that show each visitor their own content (a cart) change with
+  // every visitor: no change of the page, so left out unless asked.
+  if (data.varying) {
+    body.appendChild(h('p.small.muted#ch-varying', fmt.n(data.varying) + ' change' + (data.varying === 1 ? '' : 's') + ' left out: the page varies per visitor. ',
+      h('button.linklike#ch-show-varying', { type: 'button', on: { click: () => setParams({ varying: '1' }) } }, 'Show them')));
+  } else if (varying) {
+    body.appendChild(h('p.small.muted#ch-varying', 'Showing the changes of pages that vary per visitor too. ',
+      h('button.linklike#ch-hide-varying', { type: 'button', on: { click: () => setParams({ varying: null }) } }, 'Hide them')));
+  }
   if (!data.changes.length) {
     body.appendChild(empty('No page changed in this range.',
       'Changes are found when a page’s stored layout is replaced by one that reads or is built differently: add data-replay to the tag, or lower the threshold.'));
     return;
   }
   if (!data.goals) body.appendChild(h('p.small.muted', 'The site has no goals yet: conversion is 0 on both sides (Stages, settings).'));
-  for (const c of data.changes) body.appendChild(changeCard(c, ctx, days));
+  for (const c of data.changes) body.appendChild(changeCard(c, ctx, days, data.verdict_views));
 }

@@ -360,6 +360,10 @@ pub struct ChangesArgs {
     /// click on the page before and after.
     #[arg(long)]
     change: Option<i64>,
+    /// Also list the changes of pages whose content varies per visitor
+    /// (left out by default).
+    #[arg(long)]
+    include_varying: bool,
 }
 
 #[derive(clap::Args)]
@@ -767,6 +771,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 min_change: o.min_change,
                 top: o.top,
                 change: o.change,
+                include_varying: o.include_varying,
             });
             reports::report(store, &file, &a, req)
         }

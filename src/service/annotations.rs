@@ -98,8 +98,8 @@ impl Service {
     }
 
     /// The notes of `site` dated in `[from, to)`, with the pages whose
-    /// layout changed then (by at least `changes`' default threshold),
-    /// oldest first.
+    /// layout changed then (by at least `changes`' default threshold; not
+    /// those found to vary per visitor), oldest first.
     pub(crate) fn annotations(
         &self,
         site: &str,
@@ -114,9 +114,17 @@ impl Service {
             .collect();
         let min = super::request::bounds::MIN_CHANGE.default;
         all.extend(
-            changes::list(&conn, s.id, Some(from), Some(to), min, CHANGES_LISTED)?
-                .into_iter()
-                .map(AnnotationView::from),
+            changes::list(
+                &conn,
+                s.id,
+                Some(from),
+                Some(to),
+                min,
+                changes::Listed::Lasting,
+                CHANGES_LISTED,
+            )?
+            .into_iter()
+            .map(AnnotationView::from),
         );
         all.sort_by_key(|a| (a.at, a.kind, a.id));
         Ok(all)

@@ -2,7 +2,11 @@
 //! page's stored layout is replaced by one that reads or is built
 //! differently ([`store::changes`], recorded at upload), the change is an
 //! automatic annotation (page, time, the lines added and removed), and the
-//! page is held before against after: its exit rate, frustration rate and
+//! page is held before against after. A change lasts when the page goes on
+//! showing the new layout; a page that shows each visitor their own
+//! content (a cart) or runs an experiment varies, and its changes are left
+//! out unless asked for (`include_varying`; the verdict is
+//! [`super::layouts`]'). Each change is held before against after: its exit rate, frustration rate and
 //! the conversion of the sessions through it, each in a window before and
 //! after the moment, with 95% intervals and the interval of the shift
 //! ([`mine::changes`], [`mine::stats`]).
@@ -37,9 +41,12 @@ pub(crate) struct ChangesRequest {
     /// The smallest share of text or structure that differs.
     pub min_change: f64,
     pub top: usize,
-    /// One change (its id): that change alone, whatever the range and
-    /// threshold, with where visitors click before and after.
+    /// One change (its id): that change alone, whatever the range,
+    /// threshold and verdict, with where visitors click before and after.
     pub change: Option<i64>,
+    /// Also the changes of pages found to vary per visitor (left out by
+    /// default: they are no change of the page).
+    pub include_varying: bool,
 }
 
 impl ChangesRequest {
@@ -61,6 +68,7 @@ impl ChangesRequest {
             min_change: p.number(&MIN_CHANGE)?,
             top: p.number(&TOP)?,
             change,
+            include_varying: p.flag("include_varying")?,
         })
     }
 
@@ -206,6 +214,11 @@ pub(crate) struct ChangesReport {
     pub goals: bool,
     /// Newest first.
     pub changes: Vec<ChangeRow>,
+    /// Changes in the range left out because their page varies per
+    /// visitor (`include_varying` lists them).
+    pub varying: u64,
+    /// Sightings of a page after a change that decide whether it lasts.
+    pub verdict_views: u64,
 }
 
 impl Service {
@@ -218,21 +231,40 @@ impl Service {
         req: &ChangesRequest,
         cancel: Cancel,
     ) -> Result<ChangesReport> {
-        let listed = {
+        let (listed, varying) = {
             let conn = self.store.read()?;
             let site_id = find_site(&conn, site)?.id;
             match req.change {
-                Some(id) => vec![stored::get(&conn, site_id, id)?.ok_or_else(|| {
-                    ServiceError::not_found(format!("change: no change {id} on this site"))
-                })?],
-                None => stored::list(
-                    &conn,
-                    site_id,
-                    filters.from,
-                    filters.to,
-                    req.min_change,
-                    req.top,
-                )?,
+                Some(id) => (
+                    vec![stored::get(&conn, site_id, id)?.ok_or_else(|| {
+                        ServiceError::not_found(format!("change: no change {id} on this site"))
+                    })?],
+                    0,
+                ),
+                None => {
+                    let (shown, varying) = if req.include_varying {
+                        (stored::Listed::All, 0)
+                    } else {
+                        let n = stored::count_varying(
+                            &conn,
+                            site_id,
+                            filters.from,
+                            filters.to,
+                            req.min_change,
+                        )?;
+                        (stored::Listed::Lasting, n)
+                    };
+                    let list = stored::list(
+                        &conn,
+                        site_id,
+                        filters.from,
+                        filters.to,
+                        req.min_change,
+                        shown,
+                        req.top,
+                    )?;
+                    (list, varying)
+                }
             }
         };
         let window = req.days * DAY;
@@ -241,6 +273,8 @@ impl Service {
             min_change: req.min_change,
             goals: false,
             changes: Vec::new(),
+            varying,
+            verdict_views: super::layouts::VERDICT_SIGHTINGS,
         };
         let (Some(first), Some(last)) = (
             listed.iter().map(|c| c.at_ms).min(),
@@ -403,6 +437,19 @@ impl Service {
     }
 }
 
+/// A change's verdict as the CLI's table says it.
+fn status(c: &LayoutChange) -> String {
+    match c.status {
+        stored::ChangeStatus::Lasting => "lasting".into(),
+        stored::ChangeStatus::Varies => "varies per visitor".into(),
+        stored::ChangeStatus::Pending => format!(
+            "confirming ({} of {} views)",
+            c.evidence.total(),
+            super::layouts::VERDICT_SIGHTINGS
+        ),
+    }
+}
+
 impl ChangesReport {
     pub(crate) fn tables(&self) -> Tables {
         let mut t = Table::new(
@@ -412,6 +459,7 @@ impl ChangesReport {
                 "page",
                 "viewport",
                 "changed",
+                "status",
                 "added",
                 "removed",
                 "exit rate before",
@@ -438,6 +486,7 @@ impl ChangesReport {
                 r.page.as_str().into(),
                 r.change.viewport.as_str().into(),
                 Cell::Rate(r.change.share),
+                status(&r.change).into(),
                 r.change.added.join(" | ").into(),
                 r.change.removed.join(" | ").into(),
                 Cell::Rate(r.before.exit_rate.value),
@@ -490,6 +539,7 @@ impl ChangesReport {
             summary: vec![
                 ("window (days)", (self.days.max(0) as u64).into()),
                 ("changes", self.changes.len().into()),
+                ("left out: the page varies per visitor", self.varying.into()),
             ],
             tables,
         }

@@ -17,7 +17,7 @@ use crate::event::{Millis, ViewportClass};
 use crate::mine::clean::Cleaner;
 use crate::replay::content::{self, Content};
 use crate::replay::{self, sanitize, sign};
-use crate::store::changes;
+use crate::store::changes::{self, ChangeStatus, Evidence};
 use crate::store::layouts::{self, Layout, Sighting};
 use crate::store::{read, sites};
 
@@ -64,10 +64,79 @@ pub(crate) struct LayoutView {
 #[derive(Default)]
 pub(crate) struct LayoutWriter(Mutex<Option<rusqlite::Connection>>);
 
+/// Sightings of a page after a change of its layout that decide whether
+/// the change lasts (fewer when they tell sooner).
+pub(crate) const VERDICT_SIGHTINGS: u64 = 20;
+
+/// Whether a change lasts by these counts: the new layout (or ones nearer
+/// it) seen at least three times as often as the old one (or ones nearer
+/// that), and at least as often as layouts near neither.
+fn lasts(new: u64, old: u64, other: u64) -> bool {
+    new >= 3 * old && new >= other
+}
+
+/// The verdict on a change from the page's sightings since: [`lasts`] over
+/// [`VERDICT_SIGHTINGS`] of them, told as soon as the sightings left
+/// cannot change it (the new one kept: lasting; the old one back or
+/// others as often: the page varies, as each visitor's cart does, or an
+/// experiment runs), pending until then.
+fn verdict(e: &Evidence) -> ChangeStatus {
+    let left = VERDICT_SIGHTINGS.saturating_sub(e.total());
+    // Each count only lowers `lasts` as it grows: the sightings left all
+    // old or all other are the worst cases, all new the best.
+    if lasts(e.new, e.old + left, e.other) && lasts(e.new, e.old, e.other + left) {
+        ChangeStatus::Lasting
+    } else if !lasts(e.new + left, e.old, e.other) {
+        ChangeStatus::Varies
+    } else {
+        ChangeStatus::Pending
+    }
+}
+
+/// Counts a sighting of layout `hash` for the page's changes waiting for
+/// a verdict: nearer the new layout, the old one, or neither (as near to
+/// both, or not readable).
+fn weigh_sighting(
+    conn: &rusqlite::Connection,
+    site_id: i64,
+    hash: &str,
+    sighting: &Sighting,
+) -> Result<()> {
+    for c in changes::pending(conn, site_id, &sighting.path, &sighting.viewport)? {
+        let mut e = c.evidence;
+        if hash == c.after_hash {
+            e.new += 1;
+        } else if hash == c.before_hash {
+            e.old += 1;
+        } else {
+            let read = |h: &str| stored_content(conn, site_id, h);
+            match (read(hash)?, read(&c.before_hash)?, read(&c.after_hash)?) {
+                (Some(seen), Some(old), Some(new)) => {
+                    let to_old = content::compare(&old, &seen).share;
+                    let to_new = content::compare(&new, &seen).share;
+                    if to_new < to_old {
+                        e.new += 1;
+                    } else if to_old < to_new {
+                        e.old += 1;
+                    } else {
+                        e.other += 1;
+                    }
+                }
+                _ => e.other += 1,
+            }
+        }
+        changes::weigh(conn, c.id, &e, verdict(&e))?;
+    }
+    Ok(())
+}
+
 /// Records a change of the page's layout when the new layout `hash` (its
 /// text and structure `new`) replaces another that reads or is built
 /// differently (`changes`). Every difference is kept with its share; the
-/// report holds them to a threshold.
+/// report holds them to a threshold. While a change of the page waits for
+/// its verdict, a new layout is evidence for it, not another change (else
+/// a page that shows each visitor their own content would record one per
+/// visitor).
 fn note_change(
     conn: &rusqlite::Connection,
     site_id: i64,
@@ -76,6 +145,9 @@ fn note_change(
     sighting: &Sighting,
     now: Millis,
 ) -> Result<()> {
+    if !changes::pending(conn, site_id, &sighting.path, &sighting.viewport)?.is_empty() {
+        return Ok(());
+    }
     let Some(before) = changes::latest_hash(conn, site_id, &sighting.path, &sighting.viewport)?
     else {
         return Ok(());
@@ -103,6 +175,8 @@ fn note_change(
             share: diff.share,
             added: diff.added,
             removed: diff.removed,
+            status: ChangeStatus::Pending,
+            evidence: Evidence::default(),
         },
     )?;
     Ok(())
@@ -150,6 +224,7 @@ impl Service {
         } = upload;
         if layouts::touch(conn, site_id, hash, now)? {
             layouts::record_sighting(conn, site_id, hash, sighting, now)?;
+            weigh_sighting(conn, site_id, hash, sighting)?;
             return Ok(if body.is_empty() {
                 Uploaded::Known
             } else {
@@ -187,6 +262,7 @@ impl Service {
             note_change(conn, site_id, hash, &read, sighting, now)?;
         }
         layouts::record_sighting(conn, site_id, hash, sighting, now)?;
+        weigh_sighting(conn, site_id, hash, sighting)?;
         Ok(if created {
             Uploaded::Created
         } else {
@@ -266,9 +342,67 @@ impl Service {
         Ok(sanitize::sanitize(&html, &layout.url, origins))
     }
 
-    /// Deletes layouts unused since `before`; how many went.
+    /// Deletes layouts unused since `before`, and the changes found to
+    /// vary per visitor recorded before then; how many layouts went.
     pub(crate) fn prune_layouts(&self, before: Millis) -> Result<usize> {
         let conn = self.store.admin()?;
+        changes::prune_varying(&conn, before)?;
         Ok(layouts::prune(&conn, before)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way the sightings left could go from counts `(n, o, x)`.
+    fn completions(n: u64, o: u64, x: u64) -> Vec<bool> {
+        let left = VERDICT_SIGHTINGS - (n + o + x);
+        let mut all = Vec::new();
+        for a in 0..=left {
+            for b in 0..=left - a {
+                all.push(lasts(n + a, o + b, x + (left - a - b)));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn a_verdict_comes_as_soon_as_the_sightings_left_cannot_change_it() {
+        for n in 0..=VERDICT_SIGHTINGS {
+            for o in 0..=VERDICT_SIGHTINGS - n {
+                for x in 0..=VERDICT_SIGHTINGS - n - o {
+                    let ends = completions(n, o, x);
+                    let expected = if ends.iter().all(|l| *l) {
+                        ChangeStatus::Lasting
+                    } else if ends.iter().all(|l| !l) {
+                        ChangeStatus::Varies
+                    } else {
+                        ChangeStatus::Pending
+                    };
+                    let e = Evidence {
+                        new: n,
+                        old: o,
+                        other: x,
+                    };
+                    assert_eq!(verdict(&e), expected, "{e:?}");
+                }
+            }
+        }
+        // The new layout kept from the first sighting: lasting at 15.
+        let kept = |n| Evidence {
+            new: n,
+            old: 0,
+            other: 0,
+        };
+        assert_eq!(verdict(&kept(14)), ChangeStatus::Pending);
+        assert_eq!(verdict(&kept(15)), ChangeStatus::Lasting);
+        // Past the count, the rule itself.
+        let late = Evidence {
+            new: 30,
+            old: 11,
+            other: 0,
+        };
+        assert_eq!(verdict(&late), ChangeStatus::Varies);
     }
 }

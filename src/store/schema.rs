@@ -319,6 +319,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site_id, session_id, view)
     ) WITHOUT ROWID;
     "#,
+    // 17: whether a layout change lasts. The page's sightings after a
+    // change, until a verdict, each nearer the new layout, the old one or
+    // neither; then `lasting` or `varies` (per-visitor content, an
+    // experiment). Changes recorded before are judged from the sightings
+    // after this version.
+    r#"
+    ALTER TABLE layout_changes ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';
+    ALTER TABLE layout_changes ADD COLUMN seen_new INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE layout_changes ADD COLUMN seen_old INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE layout_changes ADD COLUMN seen_other INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX layout_changes_pending ON layout_changes (site_id, path, viewport)
+        WHERE status = 'pending';
+    "#,
 ];
 
 /// Work a migration needs beyond its SQL, by the version it brings the

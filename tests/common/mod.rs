@@ -297,6 +297,25 @@ pub fn upload_layout(s: &Server, path: &str, html: &str) {
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
+/// A sighting of a stored layout on `path` at 1280 px, as the recorder
+/// makes on every page view that shows it ("do you have it?": yes).
+pub fn sight_layout(s: &Server, path: &str, html: &str) {
+    let query = format!(
+        "site=shop&url={}&vw=1280&vh=800&dw=1280&dh=2000",
+        url_encode(&format!("{ORIGIN}{path}"))
+    );
+    let r = into_resp(
+        agent()
+            .post(&s.url(&format!(
+                "/api/replay/snapshots/{}?{query}",
+                sha256_hex(html)
+            )))
+            .set("Origin", ORIGIN)
+            .send_bytes(b""),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
 /// Opens the server's database directly (read-only checks in tests).
 pub fn open_db(db: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(db).unwrap()
