@@ -6,8 +6,10 @@
 // leave at shipping before, four in five after. Then: the view lists the
 // change with the lines added and removed as text (no element made of
 // them), the API's before and after rates and the shift marked
-// significant, for the very request the page made, and heatmap links over
-// each window; "Compare where they click" shows the API's share of the
+// significant, for the very request the page made, its verdict (still
+// confirming), and heatmap links over each window; six visitors' own carts
+// are one change, judged to vary per visitor, left out and counted, and
+// listed marked so on "Show them"; "Compare where they click" shows the API's share of the
 // clicking sessions per element before and after (who went on clicked
 // Continue; after the change, who left clicked the cost's help); "Any" puts
 // min_change=0 in the URL and the request; the overview draws the change
@@ -39,14 +41,19 @@ const shipping = (cost, extra) => `<!DOCTYPE html><html><head><title>Shipping</t
 <p>Standard delivery: ${cost}</p><p>Arrives in 3-5 days</p>${extra}<button>Continue</button></body></html>`;
 const escaped = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-async function upload(html) {
+// The recorder on a page view: "do you have it?" (a sighting), and the
+// layout when the collector wants it.
+async function upload(html, path = PAGE) {
   const hash = createHash('sha256').update(html).digest('hex');
-  const q = new URLSearchParams({ site: SITE, url: ORIGIN + PAGE, vw: '1280', vh: '800', dw: '1280', dh: '2000' });
+  const q = new URLSearchParams({ site: SITE, url: ORIGIN + path, vw: '1280', vh: '800', dw: '1280', dh: '2000' });
   const url = `${BASE}/api/replay/snapshots/${hash}?${q}`;
-  await fetch(url, { method: 'POST', headers: { Origin: ORIGIN } });
+  const probe = await fetch(url, { method: 'POST', headers: { Origin: ORIGIN } });
+  if (probe.status === 204) return 204;
   const r = await fetch(url, { method: 'POST', headers: { Origin: ORIGIN }, body: gzipSync(html) });
   return r.status;
 }
+// Each visitor's own cart: a page that varies, no change of the page.
+const cart = (i) => `<!DOCTYPE html><html><body><h1>Your cart</h1><ul><li>Item ${i}</li><li>$${20 + i}.00</li></ul><button>Check out</button></body></html>`;
 async function visits(tag, t0, n, leaves) {
   const statuses = [];
   for (let i = 0; i < n; i++) {
@@ -78,6 +85,9 @@ await step('two layouts of the shipping page and sessions around them reach the 
   await new Promise((res) => setTimeout(res, 1500));
   const after = await visits('after', at + 50, 20, (i) => i % 5 !== 0);
   check('both layouts stored', first === 201 && second === 201, [first, second]);
+  const carts = [];
+  for (let round = 0; round < 30; round++) carts.push(await upload(cart(round % 6), '/cart.html'));
+  check('six carts stored, then seen again', carts.filter((s) => s === 201).length === 6 && carts.slice(6).every((s) => s === 204), carts);
   check('every batch accepted', [...before, ...after].every((s) => s === 202), [...before, ...after]);
 });
 
@@ -111,6 +121,12 @@ await step('the view lists the change as the API has it', async () => {
     { row: rows[0], api: [c.before.exit_rate.value, c.after.exit_rate.value] });
   check('the counts are what was sent (20 views each side, 4 then 16 exits)', c.before.views === 20 && c.after.views === 20
     && c.before.exits === 4 && c.after.exits === 16, c);
+  const status = cardEl.locator('.ch-status');
+  const seen = c.evidence.new + c.evidence.old + c.evidence.other;
+  check('the verdict is the API\'s: confirming, with the views seen since', c.status === 'pending' && await status.getAttribute('data-status') === 'pending'
+    && (await text(status)) === `confirming · ${seen} of ${api.body.verdict_views} views`, { api: [c.status, c.evidence], shown: await text(status) });
+  check('the carts that vary per visitor are left out and counted', api.body.varying === 1 && !api.body.changes.some((x) => x.page === '/cart.html')
+    && (await text(q('#ch-varying'))).startsWith('1 change left out: the page varies per visitor.'), api.body.varying);
   const sig = await cardEl.locator('.ch-table tbody tr').first().locator('.ch-shift').getAttribute('data-significant');
   check('the exit rate\'s shift is marked significant, as the API says', sig === 'true' && c.exit_rate_shift.significant === true, { sig, shift: c.exit_rate_shift });
   const before = new URLSearchParams((await cardEl.locator('a.ch-heat-before').getAttribute('href')).split('?')[1]);
@@ -145,6 +161,22 @@ await step('"Any" asks for every change', async () => {
   await repainted(before);
   const api = await apiForPage();
   check('min_change=0 in the URL and the request', page.url().includes('min_change=0') && api.params.get('min_change') === '0', { url: page.url(), asked: api.path });
+});
+
+await step('"Show them" lists the page that varies, marked so', async () => {
+  const before = asked.length;
+  await q('#ch-show-varying').click();
+  await repainted(before);
+  const api = await apiForPage();
+  const c = api.body.changes.find((x) => x.page === '/cart.html');
+  check('include_varying in the request, varying=1 in the URL', api.params.get('include_varying') === 'true' && page.url().includes('varying=1'), { url: page.url(), asked: api.path });
+  check('the API judged the carts: the page varies', !!c && c.status === 'varies', c);
+  const badge = q('.ch-card[data-page="/cart.html"] .ch-status');
+  check('its card says it varies per visitor', (await badge.getAttribute('data-status')) === 'varies' && (await text(badge)) === 'varies per visitor', await text(badge));
+  const back = asked.length;
+  await q('#ch-hide-varying').click();
+  await repainted(back);
+  check('"Hide them" leaves it out again', (await q('.ch-card[data-page="/cart.html"]').count()) === 0);
 });
 
 await step('the overview draws the change and lists it among the notes', async () => {
