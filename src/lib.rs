@@ -126,7 +126,9 @@
 //!   database's own facts ([`store::meta`]: the demo marker) and the health
 //!   probe; [`store::lock`] keeps a second server off a database;
 //!   [`store::changes`] keeps the layout changes the service records
-//!   when a layout is stored (compared by [`replay::content`]);
+//!   when a layout is stored (compared by [`replay::content`]) and the
+//!   page's sightings after each, by which [`service::layouts`] judges
+//!   whether it lasts or the page varies per visitor;
 //!   [`store::funnels`] keeps saved funnels; [`store::errors`] keeps
 //!   JavaScript errors, one row per page view and error, written by the
 //!   pipeline in the batch's transaction;
@@ -185,7 +187,10 @@
 //! * [`demo`] is `trailmap demo`: the demo shop on a second port and
 //!   realistic persona traffic through the real collector, its clicks
 //!   placed on the shop's layouts as Chromium measured them
-//!   (`demo::shop_layouts`, from `examples/storefront/capture.mjs`).
+//!   (`demo::shop_layouts`, from `examples/storefront/capture.mjs`: the
+//!   cart's pages per product in the cart, the home page before and after
+//!   a planted change, which the demo dates in its database as its visits
+//!   saw it).
 //!
 //! Where the doors leave the plan: `trailmap serve` and `trailmap demo`
 //! start the other door, so [`cli`] calls [`http::serve`] and

@@ -100,6 +100,81 @@ fn the_demo_fills_every_report_with_realistic_sessions() {
         frame.contains("Trailhead") && !frame.contains("<script"),
         "{frame}"
     );
+    // Each buyer's checkout shows what they bought: the payment button
+    // and the thank-you page say the order's total.
+    let frame_of = |hash: &str| {
+        let layout = demo_get_json(&demo, &format!("/api/sites/shop/layouts/{hash}"));
+        ureq::get(&format!(
+            "{}{}",
+            demo.collector,
+            layout["frame_url"].as_str().unwrap()
+        ))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap()
+    };
+    let mut totals = std::collections::BTreeSet::new();
+    for buyer in sessions
+        .iter()
+        .filter(|s| s["exit_page"] == "/thank-you.html")
+    {
+        let detail = demo_get_json(&demo, &format!("/api/sites/shop/sessions/{}", buyer["id"]));
+        let mut shown: std::collections::HashMap<String, String> = Default::default();
+        let mut revenue = None;
+        for e in detail["events"].as_array().unwrap() {
+            if e["name"] == "$layout" {
+                let page = e["page"].as_str().unwrap().to_string();
+                shown.insert(page, e["props"]["hash"].as_str().unwrap().to_string());
+            }
+            if e["name"] == "purchase" {
+                revenue = e["props"]["revenue"].as_f64();
+            }
+        }
+        let total = format!("${:.2}", revenue.expect("a buyer purchased"));
+        let thanks = frame_of(&shown["/thank-you.html"]);
+        assert!(thanks.contains(&total), "{total} not on {thanks}");
+        let payment = frame_of(&shown["/checkout/payment.html"]);
+        assert!(payment.contains(&format!("Pay {total}")), "{total}");
+        totals.insert(total);
+    }
+    assert!(
+        totals.len() >= 2,
+        "buyers bought different things: {totals:?}"
+    );
+    // The shop changed its home page halfway (the sale banner became a
+    // link to the sale's packs): What changed holds it before against
+    // after, the banner's dead clicks before and none after.
+    let changes = demo_get_json(&demo, "/api/sites/shop/changes?range=all");
+    let home: Vec<&serde_json::Value> = changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["page"] == "/")
+        .collect();
+    assert_eq!(home.len(), 1, "{changes}");
+    let c = home[0];
+    assert!(
+        c["added"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("On sale this spring")),
+        "{c}"
+    );
+    assert_ne!(c["status"], "varies", "{c}");
+    let ago = common::now_ms() - c["at_ms"].as_i64().unwrap();
+    assert!((10 * 3_600_000..12 * 3_600_000).contains(&ago), "{ago}");
+    assert!(
+        c["before"]["views"].as_u64().unwrap() > 0 && c["after"]["views"].as_u64().unwrap() > 0
+    );
+    assert!(c["before"]["frustrated_views"].as_u64().unwrap() > 0, "{c}");
+    assert_eq!(c["after"]["frustrated_views"], 0, "{c}");
+    // Each visitor's cart is no change of the cart page.
+    assert!(changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] != "varies"));
     // Not scripted-looking: some bounce, product pages are left too, most
     // visitors have a country (MaxMind's test database, with no --geoip),
     // the most frustrated sessions differ, and an app's referrer comes only

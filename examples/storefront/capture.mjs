@@ -4,14 +4,19 @@
 // writes src/demo/shop_layouts.json, which `trailmap demo` embeds.
 //
 // Why: the demo's simulated visitors click by element, not by guesswork.
-// Each page is rendered in Chromium with its scripts running (the cart
-// holds one item, the gift finder is walked step by step, the search shows
-// its results), its DOM is kept as the page's layout, and that layout,
+// Each page is rendered in Chromium with its scripts running (the gift
+// finder walked step by step, the search showing its results; the pages
+// that show the cart once per product in it, the checkout walked to the
+// thank-you page), its DOM is kept as the page's layout, and that layout,
 // without scripts, is laid out at every width the demo's devices have; the
 // box, text and tracker selector of every element a persona clicks are
 // recorded there. The demo then places each click inside its element's
 // box at the visitor's width, so its heatmaps look like real ones, and
-// tests/browser.rs checks that on the stored layouts.
+// tests/browser.rs checks that on the stored layouts. The home page is
+// captured a second time as it is after the demo's planted change (the
+// sale banner became a link to the sale's packs, listed below it): the
+// demo's visits after that moment show it, so What changed has a change
+// to hold before against after.
 //
 // Usage (after changing the shop or the personas' targets):
 //   node examples/storefront/capture.mjs
@@ -47,7 +52,8 @@ for (let id = 101; id <= 110; id++) TARGETS[`/product/${id}.html`] = PRODUCT;
 // The spring campaign's product, the only one with a comparison.
 TARGETS['/product/101.html'] = [...PRODUCT, '#compare-link'];
 
-// Pages as the visitors see them: every page a persona or crawler views.
+// Pages as the visitors see them: every page a persona or crawler views
+// (with an empty cart; the cart's pages again per product below).
 const PAGES = [
   '/', '/category/shoes.html', '/category/bags.html', '/category/hats.html',
   ...Array.from({ length: 10 }, (_, i) => `/product/${101 + i}.html`),
@@ -55,6 +61,10 @@ const PAGES = [
   '/checkout/address.html', '/checkout/shipping.html', '/checkout/payment.html',
   '/thank-you.html', '/help/faq.html', '/help/contact.html',
 ];
+// The demo's visitors hold one product in their cart (src/demo/traffic.rs).
+const SKUS = Array.from({ length: 10 }, (_, i) => 101 + i);
+// The sale's packs the changed home page lists (bags, as the banner says).
+const SALE = ['105', '106', '107'];
 
 // The shop, served as `trailmap demo` serves it (src/demo/storefront.rs):
 // directories get their index, `/x` may be `x.html`, the SPA owns /gifts/,
@@ -109,32 +119,82 @@ const page = await context.newPage();
 // added when the demo stores the layout (storefront::snapshot).
 const dom = () => page.evaluate((code) => new Function(code)(), SNAPSHOT).then((html) => html.replace(/<base [^>]*>/, ''));
 const settle = () => page.waitForLoadState('networkidle').then(() => page.waitForTimeout(100));
-const captured = {};
+// [where it goes in the output, its path, its layout]
+const captured = [];
+const keep = async (group, path) => captured.push([group, path, await dom()]);
 
-// One item in the cart, so that the cart and checkout pages show one.
-await page.goto(origin + '/product/105.html');
-await settle();
-await page.click('#add-to-cart');
 for (const path of PAGES) {
   await page.goto(origin + path);
   await settle();
-  captured[path.split('?')[0]] = await dom();
+  await keep('pages', path.split('?')[0]);
 }
+// The home page after the planted change: the banner links to the sale,
+// whose packs are listed below it (cards as the shop's own script makes).
+await page.goto(origin + '/');
+await settle();
+await page.evaluate((sale) => {
+  const old = document.getElementById('promo-banner');
+  const link = document.createElement('a');
+  link.className = old.className;
+  link.id = old.id;
+  link.href = '/category/bags.html';
+  link.title = old.title;
+  link.innerHTML = '<strong>Spring trail sale</strong> <span>Up to 30% off packs — shop the sale</span> <span class="promo-arrow" aria-hidden="true">→</span>';
+  old.replaceWith(link);
+  const section = document.createElement('section');
+  section.id = 'sale';
+  section.innerHTML = '<h2>On sale this spring</h2><div class="grid product-grid">'
+    + sale.map((id) => window.TH_SHOP.cardHTML(window.TH_CATALOG.byId(id))).join('') + '</div>';
+  link.after(section);
+}, SALE);
+await keep('changed', '/');
+// Each product in the cart in turn, and the checkout walked to its end.
+for (const sku of SKUS) {
+  await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
+  await page.goto(origin + `/product/${sku}.html`);
+  await settle();
+  await page.click('#add-to-cart');
+  await page.goto(origin + '/cart.html');
+  await settle();
+  await keep(sku, '/cart.html');
+  await page.click('#checkout');
+  await page.waitForURL('**/checkout/address.html');
+  await settle();
+  await keep(sku, '/checkout/address.html');
+  for (const [field, value] of [['#name', 'Sam Walker'], ['#email', 'sam@example.com'], ['#street', '1 Trail Road'], ['#city', 'Boulder']]) {
+    await page.fill(field, value);
+  }
+  await page.click('#to-shipping');
+  await page.waitForURL('**/checkout/shipping.html');
+  await settle();
+  await keep(sku, '/checkout/shipping.html');
+  await page.click('#to-payment');
+  await page.waitForURL('**/checkout/payment.html');
+  await settle();
+  await keep(sku, '/checkout/payment.html');
+  await page.click('#pay');
+  await page.waitForURL('**/thank-you.html');
+  await settle();
+  await keep(sku, '/thank-you.html');
+}
+await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
 // The gift finder, walked as a visitor would (its steps are pushState).
 await page.goto(origin + '/gifts/');
 await settle();
-captured['/gifts/'] = await dom();
+await keep('pages', '/gifts/');
 for (const [button, path] of [['#gift-start', '/gifts/who'], ['#who-friend', '/gifts/budget'], ['#budget-low', '/gifts/results']]) {
   await page.click(button);
   await page.waitForURL('**' + path);
   await settle();
-  captured[path] = await dom();
+  await keep('pages', path);
 }
 
 // Each layout as it is stored and shown (the recorder left no script), laid out
 // at every device width: the document size and the click targets' boxes.
-const out = { widths: DEVICES.map((d) => d[0]), pages: {} };
-for (const [path, html] of Object.entries(captured)) {
+// pages: path → layout; changed: path → layout after the planted change;
+// carts: product → path → layout with that product in the cart.
+const out = { widths: DEVICES.map((d) => d[0]), pages: {}, changed: {}, carts: {} };
+for (const [group, path, html] of captured) {
   const bare = html.replace(/<script\b[\s\S]*?<\/script>/gi, '');
   const entry = { html: bare, dh: {}, targets: [] };
   const byKey = new Map();
@@ -186,9 +246,10 @@ for (const [path, html] of Object.entries(captured)) {
       throw new Error(`${path}: the target ${q} is not on the page`);
     }
   }
-  out.pages[path] = entry;
+  if (typeof group === 'number') (out.carts[group] ||= {})[path] = entry;
+  else out[group][path] = entry;
 }
 await browser.close();
 server.close();
 writeFileSync(OUT, JSON.stringify(out, null, 1) + '\n');
-console.log(`wrote ${OUT}: ${Object.keys(out.pages).length} pages at ${out.widths.length} widths`);
+console.log(`wrote ${OUT}: ${captured.length} layouts of ${Object.keys(out.pages).length} pages at ${out.widths.length} widths`);

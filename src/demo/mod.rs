@@ -100,6 +100,7 @@ pub(crate) async fn run(opts: DemoSettings, shutdown: impl Future<Output = ()>) 
             visitors: opts.visitors,
             seed: 2026,
             now: now_ms(),
+            db: Some(&opts.db),
         };
         match traffic::generate(&plan).await {
             Ok(r) => println!(

@@ -2,6 +2,9 @@
 //! after its own scripts ran, as the replay recorder stores it), its
 //! document height at each width the demo's devices have, and the box,
 //! text and tracker selector of every element a simulated visitor clicks.
+//! The pages that show the cart are captured once per product in it (the
+//! demo's visitors hold one), and the home page once more as it is after
+//! the demo's planted change ([`Variant`]).
 //!
 //! Why: a heatmap is only believable when its clicks sit on the elements
 //! they name. Nothing here lays out HTML, so the boxes were measured in
@@ -23,7 +26,21 @@ static SHOP: LazyLock<ShopLayouts> = LazyLock::new(|| {
 
 #[derive(Deserialize)]
 struct ShopLayouts {
+    /// With an empty cart, before the planted change.
     pages: HashMap<String, PageLayout>,
+    /// After the planted change.
+    changed: HashMap<String, PageLayout>,
+    /// By the product in the cart: the pages that show it.
+    carts: HashMap<u32, HashMap<String, PageLayout>>,
+}
+
+/// Which capture of a page a view shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Variant {
+    /// The product in the visitor's cart, if any.
+    pub cart: Option<u32>,
+    /// Whether the demo's planted change had happened.
+    pub changed: bool,
 }
 
 /// One page of the shop, laid out at every device width.
@@ -90,11 +107,39 @@ impl PageLayout {
 /// The query of the product cards' links.
 pub(crate) const CARD: &str = "a.card-link";
 
-/// The layout of the page at `path` (the query is not part of the page),
-/// if it was captured.
-pub(crate) fn page(path: &str) -> Option<&'static PageLayout> {
+/// The layout of the page at `path` (the query is not part of the page)
+/// as a view of `variant` shows it, if it was captured: the capture with
+/// the cart's product for a page that shows the cart, the one after the
+/// planted change for a page it changed, else the page's only one.
+pub(crate) fn layout(path: &str, variant: Variant) -> Option<&'static PageLayout> {
     let path = path.split(['?', '#']).next().unwrap_or(path);
-    SHOP.pages.get(path)
+    let with_cart = variant
+        .cart
+        .and_then(|sku| SHOP.carts.get(&sku))
+        .and_then(|pages| pages.get(path));
+    let changed = Some(&SHOP.changed)
+        .filter(|_| variant.changed)
+        .and_then(|pages| pages.get(path));
+    with_cart.or(changed).or_else(|| SHOP.pages.get(path))
+}
+
+/// Whether a view of the page at `path` shows something of `variant`'s:
+/// the cart's product, or the planted change (else its layout is the
+/// page's only one, whatever the view).
+pub(crate) fn varies(path: &str, variant: Variant) -> Variant {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    Variant {
+        cart: variant
+            .cart
+            .filter(|sku| SHOP.carts.get(sku).is_some_and(|p| p.contains_key(path))),
+        changed: variant.changed && SHOP.changed.contains_key(path),
+    }
+}
+
+/// The layout of the page at `path` with an empty cart, before the planted
+/// change.
+pub(crate) fn page(path: &str) -> Option<&'static PageLayout> {
+    layout(path, Variant::default())
 }
 
 #[cfg(test)]
@@ -122,5 +167,38 @@ mod tests {
         // Phones stack the summary under the items.
         assert!(checkout.at(390).unwrap()[1] > checkout.at(1280).unwrap()[1]);
         assert!(!page("/category/bags.html").unwrap().card_links().is_empty());
+    }
+
+    #[test]
+    fn the_cart_pages_show_the_product_in_the_cart_and_the_home_page_its_change() {
+        let with = |sku| Variant {
+            cart: Some(sku),
+            changed: false,
+        };
+        for path in ["/cart.html", "/checkout/payment.html", "/thank-you.html"] {
+            let daypack = layout(path, with(105)).unwrap();
+            let cap = layout(path, with(110)).unwrap();
+            assert!(daypack.html.contains("Basecamp 28L Daypack"), "{path}");
+            assert!(cap.html.contains("Trail Five-Panel Cap"), "{path}");
+            assert!(!cap.html.contains("Basecamp 28L Daypack"), "{path}");
+            assert_eq!(varies(path, with(105)), with(105));
+        }
+        // The order the thank-you page confirms.
+        assert!(layout("/thank-you.html", with(107))
+            .unwrap()
+            .html
+            .contains("$186.95"));
+        // A page without the cart is the same capture whatever the cart.
+        assert_eq!(varies("/product/101.html", with(105)), Variant::default());
+        let changed = Variant {
+            cart: None,
+            changed: true,
+        };
+        let home = layout("/", changed).unwrap();
+        assert!(home.html.contains("On sale this spring"));
+        assert!(!page("/").unwrap().html.contains("On sale this spring"));
+        assert_eq!(varies("/?utm_source=x", changed), changed);
+        assert_eq!(varies("/cart.html", changed), Variant::default());
+        assert!(home.target("#promo-banner", None).is_some());
     }
 }

@@ -99,17 +99,23 @@ impl Storefront {
     }
 }
 
-/// What the replay recorder would capture of the page at `path` (a 404
-/// page for unknown paths): the page's DOM after its scripts ran, as
+/// What the replay recorder would capture of the page at `path` as a view
+/// of `variant` shows it (a 404 page for unknown paths): the page's DOM after its scripts ran, as
 /// captured in Chromium ([`super::shop_layouts`]), or for a page not
 /// captured its HTML with the placeholders filled; scripts removed and a
 /// `<base>` naming the page. The demo's simulated visitors show these
 /// layouts, so their sessions replay on real pages and heatmaps have a
 /// background their clicks fit.
-pub(crate) fn snapshot(path: &str, shop_origin: &str, collector_url: &str, site: &str) -> String {
+pub(crate) fn snapshot(
+    path: &str,
+    variant: super::shop_layouts::Variant,
+    shop_origin: &str,
+    collector_url: &str,
+    site: &str,
+) -> String {
     // The page is the path; the query (utm tags, a search) is not.
     let path = path.split(['?', '#']).next().unwrap_or(path);
-    let html = match super::shop_layouts::page(path) {
+    let html = match super::shop_layouts::layout(path, variant) {
         Some(captured) => captured.html.clone(),
         None => {
             let file = resolve(path)
@@ -215,8 +221,10 @@ mod tests {
     #[test]
     fn snapshots_are_the_pages_without_scripts() {
         let shop = "http://127.0.0.1:9";
+        let none = super::super::shop_layouts::Variant::default();
         let cart = snapshot(
             "/cart.html?utm_source=x",
+            none,
             shop,
             "http://127.0.0.1:8",
             "shop",
@@ -226,9 +234,15 @@ mod tests {
             "{cart}"
         );
         assert!(cart.contains(r#"<base href="http://127.0.0.1:9/cart.html">"#));
-        let search = snapshot("/search.html?q=boots", shop, "http://127.0.0.1:8", "shop");
+        let search = snapshot(
+            "/search.html?q=boots",
+            none,
+            shop,
+            "http://127.0.0.1:8",
+            "shop",
+        );
         assert!(search.contains("search-results"), "{search}");
-        let missing = snapshot("/nope", shop, "http://127.0.0.1:8", "shop");
+        let missing = snapshot("/nope", none, shop, "http://127.0.0.1:8", "shop");
         assert!(missing.contains("trail doesn"), "{missing}");
     }
 }

@@ -20,6 +20,15 @@
 //!   in the background);
 //! - crawlers.
 //!
+//! Each page view shows the layout the replay recorder would store (the
+//! pages that show the cart with the visitor's product in it) and asks
+//! the collector "do you have it?", as the recorder does. Eleven hours
+//! ago the shop changed its home page: the sale banner that did nothing
+//! became a link to the sale's packs, listed below it. Visits from then on
+//! see the new layout, and the browser above follows the banner to the
+//! packs instead of clicking it in vain, so What changed holds the home
+//! page before against after.
+//!
 //! Sessions are spread over the past 22 hours (the collector accepts events
 //! up to a day old when the batch says when it was sent). Every visitor gets
 //! its own address through X-Forwarded-For, which the demo's collector
@@ -38,7 +47,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use super::shop_layouts::{self, PageLayout};
+use super::shop_layouts::{self, PageLayout, Variant};
 use crate::event::Millis;
 
 /// What was sent.
@@ -59,7 +68,13 @@ pub(crate) struct TrafficPlan<'a> {
     pub visitors: usize,
     pub seed: u64,
     pub now: Millis,
+    /// The demo's database: the planted change is dated there as its
+    /// visits saw it (`None`: left as stored).
+    pub db: Option<&'a std::path::Path>,
 }
+
+/// How long before the demo starts the shop changed its home page.
+const CHANGE_AGO: Millis = 11 * 3600 * 1000;
 
 #[derive(Clone, Copy)]
 struct Device {
@@ -105,6 +120,22 @@ struct Page {
     dwell_ms: i64,
     actions: Vec<Action>,
     status: Option<u16>,
+    /// The product in the cart as the page loads, and whether the shop's
+    /// change had happened ([`shop_layouts::layout`] picks the layout).
+    variant: Variant,
+}
+
+impl Page {
+    /// The page's layout key: its path without the query, and what of the
+    /// visit its layout shows.
+    fn layout_key(&self) -> (String, Variant) {
+        let path = self.path.split(['?', '#']).next().unwrap_or(&self.path);
+        (path.to_string(), shop_layouts::varies(path, self.variant))
+    }
+
+    fn layout(&self) -> Option<&'static PageLayout> {
+        shop_layouts::layout(&self.path, self.variant)
+    }
 }
 
 enum Action {
@@ -141,8 +172,32 @@ struct Target {
     site: String,
     shop: String,
     now: Millis,
-    /// The layout hash of each page path the visits view.
-    layouts: HashMap<String, String>,
+    /// The layout of each page the visits view, by its layout key.
+    layouts: HashMap<(String, Variant), ShopLayout>,
+}
+
+/// A page's layout as the recorder sends it: named by the SHA-256 of its
+/// HTML, gzipped.
+struct ShopLayout {
+    hash: String,
+    gz: Bytes,
+}
+
+impl ShopLayout {
+    fn of(html: &str) -> Result<ShopLayout> {
+        use sha2::{Digest, Sha256};
+        use std::io::Write;
+        let hash = Sha256::digest(html.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(html.as_bytes())?;
+        Ok(ShopLayout {
+            hash,
+            gz: Bytes::from(gz.finish()?),
+        })
+    }
 }
 
 /// Sends the demo traffic and returns what was accepted.
@@ -156,29 +211,66 @@ pub(crate) async fn generate(plan: &TrafficPlan<'_>) -> Result<TrafficReport> {
         layouts: HashMap::new(),
     };
     let visits = plan_visits(plan);
-    let paths: BTreeSet<&str> = visits
+    let keys: BTreeSet<(String, Variant)> = visits
         .iter()
-        .flat_map(|v| v.pages.iter().map(|p| p.path.as_str()))
+        .flat_map(|v| v.pages.iter().map(Page::layout_key))
         .collect();
-    for path in paths {
-        let html = super::storefront::snapshot(path, plan.shop, plan.collector, plan.site);
-        let hash = upload_layout(&target, plan.collector, path, &html).await?;
-        target.layouts.insert(path.to_string(), hash);
+    for (path, variant) in keys {
+        let html =
+            super::storefront::snapshot(&path, variant, plan.shop, plan.collector, plan.site);
+        target
+            .layouts
+            .insert((path, variant), ShopLayout::of(&html)?);
     }
-    let target = Arc::new(target);
+    let change_at = plan.now - CHANGE_AGO;
+    let (before, after): (Vec<Visit>, Vec<Visit>) =
+        visits.into_iter().partition(|v| v.start < change_at);
     let mut report = TrafficReport::default();
+    // Every visit before the shop's change is sent (their sightings are of
+    // the old home page) before the first visit after it stores the new one.
+    let target = send_visits(target, before, &mut report).await?;
+    let target = send_visits(target, after, &mut report).await?;
+    if let Some(db) = plan.db {
+        date_change(db, &target, change_at)?;
+    }
+    Ok(report)
+}
+
+/// Sends `visits`, [`IN_FLIGHT`] at a time, adding to `report`; gives the
+/// target back once every visit has been sent.
+async fn send_visits(
+    target: Target,
+    visits: Vec<Visit>,
+    report: &mut TrafficReport,
+) -> Result<Target> {
+    let target = Arc::new(target);
     let mut tasks = tokio::task::JoinSet::new();
     for visit in visits {
         if tasks.len() >= IN_FLIGHT {
-            add(&mut report, tasks.join_next().await)?;
+            add(report, tasks.join_next().await)?;
         }
         let target = target.clone();
         tasks.spawn(async move { send_visit(&target, &visit).await });
     }
     while let Some(done) = tasks.join_next().await {
-        add(&mut report, Some(done))?;
+        add(report, Some(done))?;
     }
-    Ok(report)
+    Ok(Arc::into_inner(target).expect("every visit's task has ended"))
+}
+
+/// Dates the change the shop's new home page made at the moment the
+/// demo's visits saw it: the collector recorded it when the first visit
+/// after it stored the layout, but the demo's visits are dated over the
+/// past day.
+fn date_change(db: &std::path::Path, target: &Target, at: Millis) -> Result<()> {
+    let store = crate::store::Store::open(db)?;
+    let conn = store.admin()?;
+    for ((_, variant), layout) in &target.layouts {
+        if variant.changed {
+            crate::store::changes::redate_after(&conn, &layout.hash, at)?;
+        }
+    }
+    Ok(())
 }
 
 fn add(
@@ -201,33 +293,36 @@ async fn send_visit(target: &Target, visit: &Visit) -> Result<(usize, usize)> {
         let body = page_batch(target, visit, page, t);
         events += body["events"].as_array().map_or(0, Vec::len);
         post(target, visit, body).await?;
+        if let Some(layout) = shown_layout(target, visit, page) {
+            record_layout(target, visit, page, layout).await?;
+        }
         batches += 1;
         t += page.dwell_ms;
     }
     Ok((batches, events))
 }
 
-/// The page's document height at viewport width `vw`.
-fn height_of(path: &str, vw: u32) -> u32 {
-    shop_layouts::page(path).map_or(2400, |l| l.height(vw))
+/// The layout a page view shows, as the recorder would capture it
+/// (crawlers run no script).
+fn shown_layout<'t>(target: &'t Target, visit: &Visit, page: &Page) -> Option<&'t ShopLayout> {
+    if CRAWLERS.contains(&visit.device.ua) {
+        return None;
+    }
+    target.layouts.get(&page.layout_key())
 }
 
 /// The batch a tracker would send for one page view.
 fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Value {
     let d = visit.device;
     let url = format!("{}{}", target.shop, page.path);
-    let height = height_of(&page.path, d.vw);
+    let height = page.layout().map_or(2400, |l| l.height(d.vw));
     let mut events = vec![json!({
         "type": "pageview", "ts": start, "url": url, "referrer": page.referrer,
         "title": title_of(&page.path), "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": height,
         "status": page.status,
     })];
     // What the recorder sends once the page is idle (crawlers run no script).
-    if let Some(hash) = target
-        .layouts
-        .get(&page.path)
-        .filter(|_| !CRAWLERS.contains(&d.ua))
-    {
+    if let Some(hash) = shown_layout(target, visit, page).map(|l| &l.hash) {
         events.push(json!({
             "type": "custom", "ts": start + 300, "name": "$layout",
             "props": {"hash": hash, "vw": d.vw, "vh": d.vh, "dw": d.vw, "dh": height,
@@ -253,7 +348,8 @@ fn page_batch(target: &Target, visit: &Visit, page: &Page, start: Millis) -> Val
                 dead,
             } => {
                 // An element hidden at this width is not clicked there.
-                let Some((el, [bx, by, bw, bh])) = shop_layouts::page(&page.path)
+                let Some((el, [bx, by, bw, bh])) = page
+                    .layout()
                     .and_then(|l| l.target(query, href.as_deref()))
                     .and_then(|el| Some((el, el.at(d.vw)?)))
                 else {
@@ -314,59 +410,64 @@ fn title_of(path: &str) -> String {
     }
 }
 
-/// Uploads a page's layout as the recorder would (from the shop's origin,
-/// gzipped, named by its SHA-256), with a sighting at each viewport class
-/// so heatmaps of every class find it. Returns the hash.
-async fn upload_layout(target: &Target, collector: &str, path: &str, html: &str) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Write;
-    let hash: String = Sha256::digest(html.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(html.as_bytes())?;
-    let gz = Bytes::from(gz.finish()?);
-    let page_url = format!("{}{path}", target.shop);
-    for (i, d) in [DEVICES[0], DEVICES[3], DEVICES[5]].iter().enumerate() {
-        let dh = height_of(path, d.vw).to_string();
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("site", &target.site)
-            .append_pair("url", &page_url)
-            .append_pair("vw", &d.vw.to_string())
-            .append_pair("vh", &d.vh.to_string())
-            .append_pair("dw", &d.vw.to_string())
-            .append_pair("dh", &dh)
-            .finish();
-        let req = hyper::Request::post(format!(
-            "{}/api/replay/snapshots/{hash}?{query}",
-            collector.trim_end_matches('/')
-        ))
-        .header("origin", &target.shop)
-        // The first upload carries the layout; the others only sightings.
-        .body(Full::new(if i == 0 { gz.clone() } else { Bytes::new() }))?;
-        let resp = target.client.request(req).await?;
-        let status = resp.status();
-        if !status.is_success() {
-            let text = resp.into_body().collect().await?.to_bytes();
-            bail!(
-                "the collector refused a demo layout ({status}): {}",
-                String::from_utf8_lossy(&text)
-            );
-        }
-    }
-    Ok(hash)
-}
-
 async fn post(target: &Target, visit: &Visit, body: Value) -> Result<()> {
     let bytes = Bytes::from(serde_json::to_vec(&body)?);
+    let collect = target.collect_url.clone();
+    send(target, visit, &collect, Some(bytes), &[202]).await?;
+    Ok(())
+}
+
+/// What the recorder does on a page view: asks the collector whether it
+/// has the layout (a sighting of it) and uploads it when asked to.
+async fn record_layout(
+    target: &Target,
+    visit: &Visit,
+    page: &Page,
+    layout: &ShopLayout,
+) -> Result<()> {
+    let d = visit.device;
+    let height = page.layout().map_or(2400, |l| l.height(d.vw));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("site", &target.site)
+        .append_pair("url", &format!("{}{}", target.shop, page.path))
+        .append_pair("vw", &d.vw.to_string())
+        .append_pair("vh", &d.vh.to_string())
+        .append_pair("dw", &d.vw.to_string())
+        .append_pair("dh", &height.to_string())
+        .finish();
+    let url = format!(
+        "{}/api/replay/snapshots/{}?{query}",
+        target.collect_url.trim_end_matches("/api/collect"),
+        layout.hash
+    );
+    // 204: known; 200: wanted. Another visitor may store it meanwhile.
+    if send(target, visit, &url, None, &[200, 204]).await? == 200 {
+        send(target, visit, &url, Some(layout.gz.clone()), &[200, 201]).await?;
+    }
+    Ok(())
+}
+
+/// Posts as the visitor's browser would (its address, its user agent,
+/// the shop's origin; `body` as text, none for a probe), until answered
+/// with one of `accepted`, which it returns.
+async fn send(
+    target: &Target,
+    visit: &Visit,
+    url: &str,
+    body: Option<Bytes>,
+    accepted: &[u16],
+) -> Result<u16> {
     for attempt in 0..20 {
-        let req = hyper::Request::post(&target.collect_url)
-            .header("content-type", "text/plain;charset=UTF-8")
+        let req = hyper::Request::post(url)
             .header("origin", &target.shop)
             .header("user-agent", visit.device.ua)
-            .header("x-forwarded-for", &visit.ip)
-            .body(Full::new(bytes.clone()))?;
+            .header("x-forwarded-for", &visit.ip);
+        // A batch is text; a layout a Blob without a type (no preflight).
+        let req = match (&body, url.contains("/api/collect")) {
+            (Some(_), true) => req.header("content-type", "text/plain;charset=UTF-8"),
+            _ => req,
+        };
+        let req = req.body(Full::new(body.clone().unwrap_or_default()))?;
         let resp = target.client.request(req).await?;
         let status = resp.status();
         // Visitors share the few addresses the test GeoIP database knows
@@ -382,7 +483,7 @@ async fn post(target: &Target, visit: &Visit, body: Value) -> Result<()> {
             .clamp(1, 5);
         let text = resp.into_body().collect().await?.to_bytes();
         match status.as_u16() {
-            202 => return Ok(()),
+            code if accepted.contains(&code) => return Ok(code),
             503 => tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await,
             429 => tokio::time::sleep(Duration::from_secs(retry_after)).await,
             _ => bail!(
@@ -398,6 +499,7 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let mut visits = Vec::new();
     let window = 22 * 3600 * 1000;
+    let change_at = plan.now - CHANGE_AGO;
     for n in 0..plan.visitors {
         let start = plan.now - window + rng.random_range(0..window - 3 * 3600 * 1000);
         let (net, lo, hi) = NETWORKS[rng.random_range(0..NETWORKS.len())];
@@ -433,7 +535,11 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
             12..=33 => vec![visit(start, device, organic_searcher(&mut rng))],
             34..=43 => vec![visit(start, device, returning_buyer(&mut rng))],
             44..=53 => vec![visit(start, device, help_seeker(&mut rng))],
-            54..=67 => vec![visit(start, device, browser(&mut rng))],
+            54..=67 => {
+                // One in thirty comes now (below): after the change too.
+                let sale = start >= change_at || n % 30 == 0;
+                vec![visit(start, device, browser(&mut rng, sale))]
+            }
             68..=79 => vec![visit(start, device, bouncer(&mut rng))],
             80..=89 => vec![visit(start, device, window_shopper(&mut rng))],
             _ => {
@@ -451,10 +557,35 @@ fn plan_visits(plan: &TrafficPlan<'_>) -> Vec<Visit> {
             let dwell: Millis = new[0].pages.iter().map(|p| p.dwell_ms).sum();
             new[0].start = plan.now - dwell - rng.random_range(0..4 * 60 * 1000);
         }
-        visits.extend(new.into_iter().map(fit_referrer));
+        visits.extend(
+            new.into_iter()
+                .map(fit_referrer)
+                .map(|v| with_variants(v, change_at)),
+        );
     }
     visits.sort_by_key(|v| v.start);
     visits
+}
+
+/// What each page view of `v` shows: the product in the cart as the page
+/// loads (from the page that added it on; the email's landing page says
+/// its own), and whether the visit came after the shop's change.
+fn with_variants(mut v: Visit, change_at: Millis) -> Visit {
+    let changed = v.start >= change_at;
+    let mut held = None;
+    for p in &mut v.pages {
+        held = p.variant.cart.or(held);
+        p.variant = Variant {
+            cart: held,
+            changed,
+        };
+        for a in &p.actions {
+            if let Action::Custom("add_to_cart", props) = a {
+                held = props["sku"].as_str().and_then(|s| s.parse().ok()).or(held);
+            }
+        }
+    }
+    v
 }
 
 /// An app's referrer only on that app's platform: the email reminder opens
@@ -581,6 +712,7 @@ fn page(path: impl Into<String>, rng: &mut StdRng, actions: Vec<Action>) -> Page
         dwell_ms: rng.random_range(6_000..60_000),
         actions,
         status: None,
+        variant: Variant::default(),
     }
 }
 
@@ -664,6 +796,7 @@ fn email_return(rng: &mut StdRng) -> Vec<Page> {
         ),
         "android-app://com.google.android.gm",
     )];
+    pages[0].variant.cart = Some(sku);
     pages.push(page(
         "/checkout/address.html",
         rng,
@@ -752,7 +885,10 @@ fn help_seeker(rng: &mut StdRng) -> Vec<Page> {
     ]
 }
 
-fn browser(rng: &mut StdRng) -> Vec<Page> {
+fn browser(rng: &mut StdRng, sale: bool) -> Vec<Page> {
+    if sale {
+        return sale_browser(rng);
+    }
     let (view, p) = card("/gifts/results", rng);
     let mut pages = vec![
         landing(
@@ -796,6 +932,30 @@ fn browser(rng: &mut StdRng) -> Vec<Page> {
     pages
 }
 
+/// The browser after the shop's change: the sale banner is a link now,
+/// to the sale's packs; they look at one, and half put it in the cart.
+fn sale_browser(rng: &mut StdRng) -> Vec<Page> {
+    let (view, p) = card("/category/bags.html", rng);
+    let mut pages = vec![
+        landing(
+            page("/", rng, vec![Action::Scroll(0.3), click("#promo-banner")]),
+            "https://www.pinterest.com/",
+        ),
+        page("/category/bags.html", rng, vec![Action::Scroll(0.5), view]),
+    ];
+    if rng.random_bool(0.5) {
+        pages.push(page(format!("/product/{p}.html"), rng, add_to_cart(p)));
+        pages.push(page("/cart.html", rng, vec![Action::Scroll(0.3)]));
+    } else {
+        pages.push(page(
+            format!("/product/{p}.html"),
+            rng,
+            vec![Action::Scroll(0.6)],
+        ));
+    }
+    pages
+}
+
 fn crawl(rng: &mut StdRng) -> Vec<Page> {
     let mut pages: Vec<Page> = [
         "/",
@@ -828,6 +988,7 @@ mod tests {
             visitors,
             seed: 7,
             now: 1_800_000_000_000,
+            db: None,
         }
     }
 
@@ -851,7 +1012,13 @@ mod tests {
             layouts: plan_visits(p)
                 .iter()
                 .flat_map(|v| v.pages.iter())
-                .map(|page| (page.path.clone(), "ab".repeat(32)))
+                .map(|page| {
+                    let layout = ShopLayout {
+                        hash: "ab".repeat(32),
+                        gz: Bytes::new(),
+                    };
+                    (page.layout_key(), layout)
+                })
                 .collect(),
         }
     }
@@ -891,7 +1058,7 @@ mod tests {
                     .count();
                 let body = page_batch(&target, &v, page, t);
                 t += page.dwell_ms;
-                let layout = shop_layouts::page(&page.path).expect("every page is measured");
+                let layout = page.layout().expect("every page is measured");
                 let mut sent = 0;
                 for e in body["events"].as_array().unwrap() {
                     if e["type"] != "click" {
@@ -931,5 +1098,47 @@ mod tests {
             }
         }
         assert!(clicks > 500, "{clicks}");
+    }
+
+    #[test]
+    fn views_show_the_cart_they_hold_and_the_home_page_of_their_time() {
+        let p = plan(400);
+        let change_at = p.now - CHANGE_AGO;
+        let visits = plan_visits(&p);
+        let (mut carts, mut homes) = (0, [0, 0]);
+        for v in &visits {
+            let mut added: Option<u32> = None;
+            for page in &v.pages {
+                let key = page.layout_key();
+                if key.0 == "/cart.html" {
+                    // The cart shows what the visit put in it (or the
+                    // email's own).
+                    let sku = key.1.cart.expect("a cart view holds a product");
+                    if let Some(a) = added {
+                        assert_eq!(sku, a);
+                    }
+                    let name = shop_layouts::layout("/cart.html", key.1).unwrap();
+                    assert!(name.html.contains("cart-row"), "{sku}");
+                    carts += 1;
+                }
+                if key.0 == "/" {
+                    assert_eq!(key.1.changed, v.start >= change_at);
+                    homes[usize::from(key.1.changed)] += 1;
+                    let dead = page
+                        .actions
+                        .iter()
+                        .any(|a| matches!(a, Action::Click { dead: true, .. }));
+                    // The banner does nothing only before the change.
+                    assert!(!(dead && key.1.changed), "{}", v.sid);
+                }
+                for a in &page.actions {
+                    if let Action::Custom("add_to_cart", props) = a {
+                        added = props["sku"].as_str().and_then(|s| s.parse().ok());
+                    }
+                }
+            }
+        }
+        assert!(carts > 50, "{carts}");
+        assert!(homes[0] > 30 && homes[1] > 30, "{homes:?}");
     }
 }

@@ -230,6 +230,17 @@ pub(crate) fn weigh(
     Ok(())
 }
 
+/// Dates the changes to layout `after_hash` `at` (the demo, whose visits
+/// are dated in the past while the collector records a change when the
+/// layout is stored).
+pub(crate) fn redate_after(conn: &Connection, after_hash: &str, at: Millis) -> Result<()> {
+    conn.execute(
+        "UPDATE layout_changes SET at_ms = ?2 WHERE after_hash = ?1",
+        params![after_hash, at],
+    )?;
+    Ok(())
+}
+
 /// Forgets the changes found to vary per visitor that were recorded
 /// before `before` (a page whose content is each visitor's own records
 /// one now and then; pruned with the layouts).
