@@ -94,8 +94,11 @@ fn verdict(e: &Evidence) -> ChangeStatus {
 }
 
 /// Counts a sighting of layout `hash` for the page's changes waiting for
-/// a verdict: nearer the new layout, the old one, or neither (as near to
-/// both, or not readable).
+/// a verdict: of the new layout or one at most half as far from it as
+/// from the old one, of the old layout or one at most half as far from
+/// that, or of neither (not readable, or in between: each visitor's own
+/// cart is a little nearer one side or the other as its product is more
+/// like theirs, which tells nothing).
 fn weigh_sighting(
     conn: &rusqlite::Connection,
     site_id: i64,
@@ -114,9 +117,9 @@ fn weigh_sighting(
                 (Some(seen), Some(old), Some(new)) => {
                     let to_old = content::compare(&old, &seen).share;
                     let to_new = content::compare(&new, &seen).share;
-                    if to_new < to_old {
+                    if to_new * 2.0 <= to_old {
                         e.new += 1;
-                    } else if to_old < to_new {
+                    } else if to_old * 2.0 <= to_new {
                         e.old += 1;
                     } else {
                         e.other += 1;
