@@ -191,10 +191,11 @@ pub(crate) fn conformance(
     };
     let mut touches = Vec::new();
     let mut seen: Vec<Deviation> = Vec::new();
+    let mut ticker = cancel.ticker();
     for block in journeys.blocks() {
         for j in block.iter() {
             out.sessions += 1;
-            if out.sessions.is_multiple_of(65_536) && cancel.check().is_err() {
+            if ticker.stop() {
                 return out;
             }
             touched_steps(model, &j, &mut touches);

@@ -149,6 +149,7 @@ pub(crate) fn contrast(
     let mut seen_events: Vec<u32> = Vec::new();
     let mut kept: Vec<PageId> = Vec::new();
     let mut walked = 0u32;
+    let mut ticker = cancel.ticker();
     'walk: for block in journeys.blocks() {
         for j in block.iter() {
             if !sampled(j.session_id, q.sample_every) {
@@ -163,7 +164,7 @@ pub(crate) fn contrast(
                 }
             };
             walked += 1;
-            if walked.is_multiple_of(65_536) && cancel.check().is_err() {
+            if ticker.stop() {
                 break 'walk;
             }
             let in_group = if g == 0 {

@@ -184,11 +184,10 @@ pub(crate) fn leaving(
     cancel: &Cancel,
 ) -> Vec<i64> {
     let mut out = Vec::new();
-    let mut walked = 0u32;
+    let mut ticker = cancel.ticker();
     for block in journeys.blocks() {
         for j in block.iter() {
-            walked = walked.wrapping_add(1);
-            if walked.is_multiple_of(65_536) && cancel.check().is_err() {
+            if ticker.stop() {
                 return out;
             }
             if !j.pages.is_empty() && reached(&j) && !converted(&j) {
@@ -217,11 +216,10 @@ pub(crate) fn why(
         ..WhyCounts::default()
     };
     let mut signals = JourneySignals::default();
-    let mut walked = 0u32;
+    let mut ticker = cancel.ticker();
     for block in journeys.blocks() {
         for j in block.iter() {
-            walked = walked.wrapping_add(1);
-            if walked.is_multiple_of(65_536) && cancel.check().is_err() {
+            if ticker.stop() {
                 return out;
             }
             if j.pages.is_empty() || !reached(&j) {
