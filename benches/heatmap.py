@@ -113,7 +113,9 @@ def main():
                 p.terminate()
                 p.wait()
     print(json.dumps({"kind": "first", "old_median_ms": round(statistics.median(first["old"]), 1),
-                      "new_median_ms": round(statistics.median(first["new"]), 1)}))
+                      "new_median_ms": round(statistics.median(first["new"]), 1),
+                      "old_ms": [round(x, 1) for x in first["old"]],
+                      "new_ms": [round(x, 1) for x in first["new"]]}))
     for kind in times["old"]:
         old, new = statistics.median(times["old"][kind]), statistics.median(times["new"][kind])
         same = all(bodies["old"][k] == bodies["new"][k] for k in bodies["old"] if kind in k)

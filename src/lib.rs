@@ -89,7 +89,9 @@
 //!   new process maps into memory and reads in place (`column`). Heatmaps
 //!   and scroll maps take their page's clicks and view depths from it
 //!   ([`engine::activity`]: loaded at a page's first map, then followed
-//!   like the sessions, within a byte budget), their sessions selected
+//!   like the sessions, within a byte budget, and kept in a file of its
+//!   own beside the site's, so a new process maps the page from it and
+//!   the changes since), their sessions selected
 //!   through the same columns as every report's. It reads the store
 //!   through [`store::journeys`] and, for pages' activity,
 //!   [`store::read::each_page_activity`] only, and knows nothing of the

@@ -15,13 +15,22 @@
 //! What is held is bounded by a byte budget (`--heatmap-memory-mb`): the
 //! pages asked for least recently are forgotten first, and a page larger
 //! than the whole budget is read for its question and not kept.
+//!
+//! A page's activity is also kept in a file beside the engine's snapshots
+//! ([`super::snapshot::write_activity`]) once loaded, and again when a
+//! twentieth of it (at least 10,000 sessions) changed since: the first map
+//! of the page after a restart (or in a CLI command) reads the file and
+//! only the sessions changed since, not every event chunk of the page.
 
 use super::site::{admitted_starts, Segment, Selector};
+use super::snapshot::{self, In, Out};
 use crate::event::{Millis, RecordedClick};
 use crate::store::read::{self, PageActivity, ViewDepth};
 use crate::store::Result;
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
+use std::io;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// What pages' activity may take in memory unless set.
@@ -67,6 +76,108 @@ impl Activity {
     /// The sessions held, ascending.
     pub(crate) fn sessions(&self) -> &[i64] {
         &self.sessions
+    }
+
+    /// Writes the columns (for [`snapshot::write_activity`]).
+    pub(super) fn write_to(&self, w: &mut Out) -> io::Result<()> {
+        for n in [self.sessions.len(), self.clicks.len(), self.views.len()] {
+            w.u64(n as u64)?;
+        }
+        w.numbers(&self.sessions, |v| v.to_le_bytes())?;
+        w.numbers(&self.click_at, |v| v.to_le_bytes())?;
+        w.numbers(&self.view_at, |v| v.to_le_bytes())?;
+        w.aligned(&self.clicks, |c| c.x.to_le_bytes())?;
+        w.aligned(&self.clicks, |c| c.y.to_le_bytes())?;
+        w.aligned(&self.clicks, |c| c.ox.to_le_bytes())?;
+        w.aligned(&self.clicks, |c| c.oy.to_le_bytes())?;
+        w.aligned(&self.clicks, |c| c.vw.to_le_bytes())?;
+        w.aligned(&self.clicks, |c| c.dw.to_le_bytes())?;
+        w.aligned(&self.clicks, |c| c.sel.to_le_bytes())?;
+        w.array(&self.clicks, |c| [u8::from(c.rage) | u8::from(c.dead) << 1])?;
+        for field in [
+            |v: &ViewDepth| v.vw,
+            |v: &ViewDepth| v.vh,
+            |v: &ViewDepth| v.dw,
+            |v: &ViewDepth| v.dh,
+            |v: &ViewDepth| v.depth,
+        ] {
+            w.aligned(&self.views, |v| field(v).to_le_bytes())?;
+        }
+        w.u64(self.selectors.len() as u64)?;
+        for s in &self.selectors {
+            w.bytes(s.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Reads what [`Activity::write_to`] wrote, checking that it holds
+    /// together (the offsets ascend within the columns, every selector
+    /// code names one).
+    pub(super) fn read_from(r: &mut In) -> io::Result<Activity> {
+        let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_string());
+        let (n, clicks, views) = (r.len()?, r.len()?, r.len()?);
+        let sessions: Vec<i64> = r.numbers(n, i64::from_le_bytes)?;
+        let click_at: Vec<u32> = r.numbers(n + 1, u32::from_le_bytes)?;
+        let view_at: Vec<u32> = r.numbers(n + 1, u32::from_le_bytes)?;
+        let mut f64s = || r.numbers(clicks, f64::from_le_bytes);
+        let (x, y, ox, oy) = (f64s()?, f64s()?, f64s()?, f64s()?);
+        let mut u32s = |n: usize| r.numbers(n, u32::from_le_bytes);
+        let (vw, dw, sel) = (u32s(clicks)?, u32s(clicks)?, u32s(clicks)?);
+        let flags = r.array(clicks, |[b]: [u8; 1]| b)?;
+        let mut depth = Vec::with_capacity(5);
+        for _ in 0..5 {
+            depth.push(r.numbers(views, u32::from_le_bytes)?);
+        }
+        let count = r.len()?;
+        let mut selectors = Vec::with_capacity(count.min(1 << 16));
+        for _ in 0..count {
+            let name = String::from_utf8(r.bytes()?).map_err(|_| bad("a selector not UTF-8"))?;
+            selectors.push(Arc::from(name));
+        }
+        let ascends = |at: &[u32], total: usize| {
+            at.first() == Some(&0)
+                && at.windows(2).all(|w| w[0] <= w[1])
+                && at.last().is_some_and(|l| *l as usize == total)
+        };
+        if !ascends(&click_at, clicks)
+            || !ascends(&view_at, views)
+            || !sessions.windows(2).all(|w| w[0] < w[1])
+            || sel
+                .iter()
+                .any(|c| *c != NO_SELECTOR && *c as usize >= selectors.len())
+        {
+            return Err(bad("columns that do not hold together"));
+        }
+        let clicks = (0..clicks)
+            .map(|i| Click {
+                x: x[i],
+                y: y[i],
+                ox: ox[i],
+                oy: oy[i],
+                vw: vw[i],
+                dw: dw[i],
+                sel: sel[i],
+                rage: flags[i] & 1 != 0,
+                dead: flags[i] & 2 != 0,
+            })
+            .collect();
+        let views = (0..views)
+            .map(|i| ViewDepth {
+                vw: depth[0][i],
+                vh: depth[1][i],
+                dw: depth[2][i],
+                dh: depth[3][i],
+                depth: depth[4][i],
+            })
+            .collect();
+        Ok(Activity {
+            sessions,
+            click_at,
+            view_at,
+            clicks,
+            views,
+            selectors,
+        })
     }
 
     /// Bytes held (what the budget counts).
@@ -234,6 +345,8 @@ type Key = (i64, i64, Box<[u32]>);
 struct Slot {
     activity: Arc<Activity>,
     watermark: Option<i64>,
+    /// Sessions merged in since the page's file was read or written.
+    unsaved: usize,
 }
 
 #[derive(Debug)]
@@ -311,6 +424,9 @@ pub(crate) struct Site<'a> {
     pub selector: &'a Selector,
     pub watermark: i64,
     pub live: &'a [(i64, i64)],
+    /// Where the pages' files are kept ([`snapshot::write_activity`]);
+    /// `None` keeps none.
+    pub files: Option<&'a Path>,
 }
 
 /// The activity on `raw_pages` of the sessions of `site` its selector
@@ -340,7 +456,7 @@ pub(crate) fn select(
     };
     let activity = {
         let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-        catch_up(&mut slot, conn, site.id, &key.2, site.watermark)?;
+        catch_up(&mut slot, conn, site, &key.2)?;
         slot.activity.clone()
     };
     {
@@ -354,35 +470,62 @@ pub(crate) fn select(
     Ok(activity.select(&starts))
 }
 
-/// Brings `slot` to change `upto`: a first load reads every session of the
-/// site that visited the pages, a later call those changed since.
+/// Brings `slot` to the site's change: a first load reads the pages' file
+/// if there is one and every session changed since, else every session of
+/// the site that visited the pages; a later call those changed since. The
+/// file is written after a load from the store and once enough changed.
 fn catch_up(
     slot: &mut Slot,
     conn: &rusqlite::Connection,
-    site_id: i64,
+    site: &Site<'_>,
     raw_pages: &[u32],
-    upto: i64,
 ) -> Result<()> {
+    let upto = site.watermark;
     let wanted: HashSet<u32> = raw_pages.iter().copied().collect();
+    let owner = (site.id, site.created);
+    if slot.watermark.is_none() {
+        // A file that cannot be read is read from the store instead (and
+        // written again below).
+        if let Some((w, a)) = site
+            .files
+            .and_then(|dir| snapshot::read_activity(dir, owner, raw_pages, upto).ok())
+            .flatten()
+        {
+            slot.activity = Arc::new(a);
+            slot.watermark = Some(w);
+        }
+    }
     match slot.watermark {
         Some(w) if w >= upto => {}
         None => {
             let mut b = Builder::new();
-            read::each_page_activity(conn, site_id, &wanted, 0, upto, |id, a| b.push(id, a))?;
+            read::each_page_activity(conn, site.id, &wanted, 0, upto, |id, a| b.push(id, a))?;
             slot.activity = Arc::new(b.finish());
             slot.watermark = Some(upto);
+            slot.unsaved = usize::MAX;
         }
         Some(w) => {
             let mut changed: Vec<(i64, PageActivity)> = Vec::new();
-            read::each_page_activity(conn, site_id, &wanted, w, upto, |id, a| {
+            read::each_page_activity(conn, site.id, &wanted, w, upto, |id, a| {
                 changed.push((id, a))
             })?;
             if !changed.is_empty() {
                 changed.sort_unstable_by_key(|(id, _)| *id);
+                slot.unsaved = slot.unsaved.saturating_add(changed.len());
                 slot.activity = Arc::new(slot.activity.merged(changed));
             }
             slot.watermark = Some(upto);
         }
+    }
+    // A twentieth of the page's sessions, and at least 10,000, as the
+    // engine's snapshots.
+    let stale = slot.unsaved >= (slot.activity.sessions.len() / 20).max(10_000);
+    if let (Some(dir), true) = (site.files, stale) {
+        // Not fatal: the next start reads the store instead.
+        if let Err(e) = snapshot::write_activity(dir, owner, raw_pages, upto, &slot.activity) {
+            tracing::warn!(site = site.id, error = %e, "a page's activity file was not written");
+        }
+        slot.unsaved = 0;
     }
     Ok(())
 }

@@ -365,6 +365,7 @@ impl Engine {
             selector: &selector,
             watermark,
             live: &live,
+            files: self.snapshots.as_deref(),
         };
         activity::select(&self.pages, conn, &site, raw_pages)
     }

@@ -14,6 +14,7 @@
 //! holds in memory, with nothing a visitor sent that the database does not
 //! already hold (visitor hashes, page ids, times, coded dimensions).
 
+use super::activity::Activity;
 use super::column::{Column, Mapped};
 use super::site::{Dict, Dims, Segment, SiteJourneys, Visitors};
 use crate::event::PageSignals;
@@ -47,17 +48,7 @@ pub(crate) fn write(
     watermark: i64,
     site: &SiteJourneys,
 ) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let path = file(dir, site_id);
-    let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    let written = (|| {
-        let mut w = Out {
-            inner: BufWriter::with_capacity(1 << 20, File::create(&partial)?),
-            crc: flate2::Crc::new(),
-            pos: 0,
-        };
-        w.raw(MAGIC)?;
-        w.u32(VERSION)?;
+    write_file(dir, &file(dir, site_id), MAGIC, VERSION, |w| {
         w.i64(site_id)?;
         w.i64(created)?;
         w.i64(watermark)?;
@@ -83,20 +74,172 @@ pub(crate) fn write(
         }
         w.u64(site.segments.len() as u64)?;
         for seg in &site.segments {
-            segment(&mut w, seg)?;
+            segment(w, seg)?;
         }
+        Ok(())
+    })
+}
+
+/// Writes the file at `path` in `dir`: `magic`, `version`, what `body`
+/// writes, and the CRC of it all, under another name renamed over the old
+/// file once whole and synced (a reader never sees half a file, and one
+/// that mapped the old file keeps it).
+fn write_file(
+    dir: &Path,
+    path: &Path,
+    magic: &[u8; 16],
+    version: u32,
+    body: impl FnOnce(&mut Out) -> io::Result<()>,
+) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    let written = (|| {
+        let mut w = Out {
+            inner: BufWriter::with_capacity(1 << 20, File::create(&partial)?),
+            crc: flate2::Crc::new(),
+            pos: 0,
+        };
+        w.raw(magic)?;
+        w.u32(version)?;
+        body(&mut w)?;
         let crc = w.crc.sum();
         w.inner.write_all(&crc.to_le_bytes())?;
         let file = w.inner.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()
     })();
     match written {
-        Ok(()) => std::fs::rename(&partial, &path),
+        Ok(()) => std::fs::rename(&partial, path),
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
             Err(e)
         }
     }
+}
+
+/// Maps the file at `path` and reads past its `magic` and `version`.
+/// `Ok(None)`: there is none; an error for another format or version.
+fn open_file(path: &Path, magic: &[u8; 16], version: u32) -> io::Result<Option<In>> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // SAFETY: the map is only read, and the file never changes under it:
+    // files are written under another name and renamed over the old one
+    // (a replaced file lives on for whoever maps it), and nothing in
+    // trailmap truncates or rewrites one in place.
+    let map = Arc::new(unsafe { memmap2::Mmap::map(&f)? });
+    let mut r = In {
+        map,
+        pos: 0,
+        crc: flate2::Crc::new(),
+    };
+    let mut found = [0u8; 16];
+    r.raw(&mut found)?;
+    if &found != magic || r.u32()? != version {
+        return Err(invalid(path, "another format or version"));
+    }
+    Ok(Some(r))
+}
+
+/// Checks the CRC after everything a file holds.
+fn check_sum(r: &mut In, path: &Path) -> io::Result<()> {
+    let sum = r.crc.sum();
+    if r.trailer()? != sum {
+        return Err(invalid(path, "its checksum does not match"));
+    }
+    Ok(())
+}
+
+/// What the page activity files begin with ([`write_activity`]).
+const ACTIVITY_MAGIC: &[u8; 16] = b"trailmap-pages\n\0";
+/// Bumped whenever the activity files' layout changes.
+const ACTIVITY_VERSION: u32 = 1;
+
+/// The file of the activity on the raw pages `raw_pages` (sorted) of
+/// site `site_id`: named by a digest of the page ids.
+fn activity_file(dir: &Path, site_id: i64, raw_pages: &[u32]) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for p in raw_pages {
+        digest.update(p.to_le_bytes());
+    }
+    let name: String = digest.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.join(format!("site-{site_id}-page-{name}.activity"))
+}
+
+/// Writes the activity on `raw_pages` of site `site_id` (created at
+/// `created`) as of change `watermark`, so that a restarted server or a
+/// CLI command maps the page from it and reads only the changes since.
+pub(crate) fn write_activity(
+    dir: &Path,
+    (site_id, created): (i64, i64),
+    raw_pages: &[u32],
+    watermark: i64,
+    activity: &Activity,
+) -> io::Result<()> {
+    let path = activity_file(dir, site_id, raw_pages);
+    write_file(dir, &path, ACTIVITY_MAGIC, ACTIVITY_VERSION, |w| {
+        w.i64(site_id)?;
+        w.i64(created)?;
+        w.u64(raw_pages.len() as u64)?;
+        w.numbers(raw_pages, |v| v.to_le_bytes())?;
+        w.i64(watermark)?;
+        activity.write_to(w)
+    })?;
+    forget_old_activity(dir)
+}
+
+/// Page activity files kept, the most recently written: the pages mapped
+/// lately, whatever their sites.
+pub(crate) const ACTIVITY_FILES_KEPT: usize = 64;
+
+/// Deletes the activity files past the [`ACTIVITY_FILES_KEPT`] most
+/// recently written.
+fn forget_old_activity(dir: &Path) -> io::Result<()> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "activity"))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
+    for (_, old) in files.into_iter().skip(ACTIVITY_FILES_KEPT) {
+        std::fs::remove_file(old)?;
+    }
+    Ok(())
+}
+
+/// The activity file of `raw_pages` of site `site_id` (created at
+/// `created`) and the change it is current as of, if there is one the
+/// store (at change `upto`) can continue from.
+pub(crate) fn read_activity(
+    dir: &Path,
+    (site_id, created): (i64, i64),
+    raw_pages: &[u32],
+    upto: i64,
+) -> io::Result<Option<(i64, Activity)>> {
+    let path = activity_file(dir, site_id, raw_pages);
+    let Some(mut r) = open_file(&path, ACTIVITY_MAGIC, ACTIVITY_VERSION)? else {
+        return Ok(None);
+    };
+    if r.i64()? != site_id || r.i64()? != created {
+        return Ok(None);
+    }
+    let n = r.len()?;
+    if r.numbers(n, u32::from_le_bytes)? != raw_pages {
+        return Ok(None);
+    }
+    let watermark = r.i64()?;
+    if watermark > upto || watermark <= 0 {
+        return Ok(None);
+    }
+    let activity = Activity::read_from(&mut r).map_err(|e| invalid(&path, &e.to_string()))?;
+    check_sum(&mut r, &path)?;
+    Ok(Some((watermark, activity)))
 }
 
 fn segment(w: &mut Out, seg: &Segment) -> io::Result<()> {
@@ -141,26 +284,9 @@ pub(crate) fn read(
     upto: i64,
 ) -> io::Result<Option<(i64, SiteJourneys)>> {
     let path = file(dir, site_id);
-    let f = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(mut r) = open_file(&path, MAGIC, VERSION)? else {
+        return Ok(None);
     };
-    // SAFETY: the map is only read, and the file never changes under it:
-    // snapshots are written under another name and renamed over the old
-    // one (a replaced file lives on for whoever maps it), and nothing in
-    // trailmap truncates or rewrites one in place.
-    let map = Arc::new(unsafe { memmap2::Mmap::map(&f)? });
-    let mut r = In {
-        map,
-        pos: 0,
-        crc: flate2::Crc::new(),
-    };
-    let mut magic = [0u8; 16];
-    r.raw(&mut magic)?;
-    if &magic != MAGIC || r.u32()? != VERSION {
-        return Err(invalid(&path, "another format or version"));
-    }
     if r.i64()? != site_id || r.i64()? != created {
         return Ok(None);
     }
@@ -196,10 +322,7 @@ pub(crate) fn read(
     for _ in 0..count {
         segments.push(Arc::new(read_segment(&mut r, &path)?));
     }
-    let sum = r.crc.sum();
-    if r.trailer()? != sum {
-        return Err(invalid(&path, "its checksum does not match"));
-    }
+    check_sum(&mut r, &path)?;
     let mut dicts = dicts.into_iter();
     let mut next = || dicts.next().expect("every dictionary");
     // In the order of `SiteJourneys::dicts`.
@@ -292,7 +415,7 @@ fn invalid(path: &Path, why: &str) -> io::Error {
 }
 
 /// A writer that keeps the CRC of what it wrote.
-struct Out {
+pub(super) struct Out {
     inner: BufWriter<File>,
     crc: flate2::Crc,
     /// Bytes written so far.
@@ -300,18 +423,18 @@ struct Out {
 }
 
 impl Out {
-    fn raw(&mut self, b: &[u8]) -> io::Result<()> {
+    pub(super) fn raw(&mut self, b: &[u8]) -> io::Result<()> {
         self.crc.update(b);
         self.pos += b.len();
         self.inner.write_all(b)
     }
     /// Pads to where the next array of numbers must start.
-    fn align(&mut self) -> io::Result<()> {
+    pub(super) fn align(&mut self) -> io::Result<()> {
         let pad = (ALIGN - self.pos % ALIGN) % ALIGN;
         self.raw(&[0u8; ALIGN][..pad])
     }
     /// `array`, starting where a mapped reader can take it in place.
-    fn aligned<T, const N: usize>(
+    pub(super) fn aligned<T, const N: usize>(
         &mut self,
         items: &[T],
         bytes: impl Fn(&T) -> [u8; N],
@@ -319,21 +442,21 @@ impl Out {
         self.align()?;
         self.array(items, bytes)
     }
-    fn u32(&mut self, v: u32) -> io::Result<()> {
+    pub(super) fn u32(&mut self, v: u32) -> io::Result<()> {
         self.raw(&v.to_le_bytes())
     }
-    fn u64(&mut self, v: u64) -> io::Result<()> {
+    pub(super) fn u64(&mut self, v: u64) -> io::Result<()> {
         self.raw(&v.to_le_bytes())
     }
-    fn i64(&mut self, v: i64) -> io::Result<()> {
+    pub(super) fn i64(&mut self, v: i64) -> io::Result<()> {
         self.raw(&v.to_le_bytes())
     }
-    fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+    pub(super) fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
         self.u64(b.len() as u64)?;
         self.raw(b)
     }
     /// Numbers as they lie in memory where that is little-endian.
-    fn numbers<T, const N: usize>(
+    pub(super) fn numbers<T, const N: usize>(
         &mut self,
         items: &[T],
         to_le: impl Fn(&T) -> [u8; N],
@@ -349,7 +472,7 @@ impl Out {
     }
 
     /// Each item as its `N` bytes, through a buffer of many.
-    fn array<T, const N: usize>(
+    pub(super) fn array<T, const N: usize>(
         &mut self,
         items: &[T],
         bytes: impl Fn(&T) -> [u8; N],
@@ -367,7 +490,7 @@ impl Out {
 }
 
 /// A reader over the mapped file that keeps the CRC of what it read.
-struct In {
+pub(super) struct In {
     map: Arc<memmap2::Mmap>,
     pos: usize,
     crc: flate2::Crc,
@@ -408,17 +531,17 @@ impl In {
         let b = self.map.get(self.pos..self.pos + 4).ok_or_else(eof)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn u32(&mut self) -> io::Result<u32> {
+    pub(super) fn u32(&mut self) -> io::Result<u32> {
         let mut b = [0u8; 4];
         self.raw(&mut b)?;
         Ok(u32::from_le_bytes(b))
     }
-    fn i64(&mut self) -> io::Result<i64> {
+    pub(super) fn i64(&mut self) -> io::Result<i64> {
         let mut b = [0u8; 8];
         self.raw(&mut b)?;
         Ok(i64::from_le_bytes(b))
     }
-    fn len(&mut self) -> io::Result<usize> {
+    pub(super) fn len(&mut self) -> io::Result<usize> {
         let mut b = [0u8; 8];
         self.raw(&mut b)?;
         let n = u64::from_le_bytes(b);
@@ -430,12 +553,12 @@ impl In {
         }
         Ok(n as usize)
     }
-    fn bytes(&mut self) -> io::Result<Vec<u8>> {
+    pub(super) fn bytes(&mut self) -> io::Result<Vec<u8>> {
         let n = self.len()?;
         Ok(self.take(n)?.to_vec())
     }
     /// `n` items of `N` bytes each, decoded.
-    fn array<T, const N: usize>(
+    pub(super) fn array<T, const N: usize>(
         &mut self,
         n: usize,
         item: impl Fn([u8; N]) -> T,
@@ -447,7 +570,7 @@ impl In {
             .collect())
     }
     /// `n` little-endian numbers, copied out.
-    fn numbers<T, const N: usize>(
+    pub(super) fn numbers<T, const N: usize>(
         &mut self,
         n: usize,
         from_le: impl Fn([u8; N]) -> T,

@@ -372,9 +372,23 @@ fn a_new_process_starts_from_the_snapshot_and_the_changes_since() {
     let site = sites::add(&mut store.admin().unwrap(), "shop", &origins, 0).unwrap();
     let mut rng = Rng(0x0dd_ba11);
     write(&store, site.id, &mut rng, 1500);
-    // The first process loads from the rows and leaves a snapshot.
+    // The first process loads from the rows and leaves a snapshot, and a
+    // file of each page it mapped.
     compare(&store, &super::Engine::beside(&db), &mut rng, 3);
     let columns = super::snapshot::dir(&db).join(format!("site-{}.columns", site.id));
+    let activity_files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(super::snapshot::dir(&db))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "activity"))
+            .collect()
+    };
+    assert!(!activity_files().is_empty(), "the pages mapped are kept");
+    let written = |f: &std::path::Path| std::fs::metadata(f).unwrap().modified().unwrap();
+    let kept: Vec<_> = activity_files()
+        .into_iter()
+        .map(|f| (written(&f), f))
+        .collect();
     let first = std::fs::metadata(&columns)
         .expect("a snapshot")
         .modified()
@@ -387,10 +401,21 @@ fn a_new_process_starts_from_the_snapshot_and_the_changes_since() {
         std::fs::metadata(&columns).unwrap().modified().unwrap(),
         first
     );
+    // Its pages too: read from their files and the changes since (a page
+    // read from the rows would have been written again).
+    for (at, f) in &kept {
+        assert_eq!(written(f), *at, "{}", f.display());
+    }
     // A broken snapshot is passed over: the rows answer, and a new one is
-    // written.
+    // written; so are broken page files.
     std::fs::write(&columns, b"trailmap-engine\nnot columns").unwrap();
-    compare(&store, &super::Engine::beside(&db), &mut rng, 3);
+    for f in activity_files() {
+        let mut bytes = std::fs::read(&f).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&f, &bytes).unwrap();
+    }
+    compare(&store, &super::Engine::beside(&db), &mut rng, 6);
     assert!(std::fs::metadata(&columns).unwrap().len() > 100);
 }
 
