@@ -86,22 +86,7 @@ fn the_demo_fills_every_report_with_realistic_sessions() {
         .map(|e| e["props"]["hash"].as_str().unwrap())
         .collect();
     assert_eq!(layouts.len(), detail["pages"].as_array().unwrap().len());
-    let layout = demo_get_json(&demo, &format!("/api/sites/shop/layouts/{}", layouts[0]));
-    let frame = ureq::get(&format!(
-        "{}{}",
-        demo.collector,
-        layout["frame_url"].as_str().unwrap()
-    ))
-    .call()
-    .unwrap()
-    .into_string()
-    .unwrap();
-    assert!(
-        frame.contains("Trailhead") && !frame.contains("<script"),
-        "{frame}"
-    );
-    // Each buyer's checkout shows what they bought: the payment button
-    // and the thank-you page say the order's total.
+    // A layout as the player shows it: through its signed frame link.
     let frame_of = |hash: &str| {
         let layout = demo_get_json(&demo, &format!("/api/sites/shop/layouts/{hash}"));
         ureq::get(&format!(
@@ -114,6 +99,13 @@ fn the_demo_fills_every_report_with_realistic_sessions() {
         .into_string()
         .unwrap()
     };
+    let frame = frame_of(layouts[0]);
+    assert!(
+        frame.contains("Trailhead") && !frame.contains("<script"),
+        "{frame}"
+    );
+    // Each buyer's checkout shows what they bought: the payment button
+    // and the thank-you page say the order's total.
     let mut totals = std::collections::BTreeSet::new();
     for buyer in sessions
         .iter()
