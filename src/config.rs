@@ -93,6 +93,9 @@ pub(crate) struct ServeArgs {
     /// Most memory (MiB) the clicks and view depths of the pages mapped lately take; 0 keeps none.
     #[arg(long, env = "TRAILMAP_HEATMAP_MEMORY_MB")]
     pub heatmap_memory_mb: Option<usize>,
+    /// Sessions `contrast` and `why` (with replay layouts) count in full; past it a deterministic sample of about as many, its rate in the answer.
+    #[arg(long, env = "TRAILMAP_INSIGHTS_SAMPLE_SESSIONS")]
+    pub insights_sample_sessions: Option<usize>,
     /// Most sessions held in memory; past it the least recently active close.
     #[arg(long, env = "TRAILMAP_MAX_OPEN_SESSIONS")]
     pub max_open_sessions: Option<usize>,
@@ -293,6 +296,7 @@ pub(crate) struct FileServe {
     pub analysis_timeout_seconds: Option<f64>,
     pub max_concurrent_reports: Option<usize>,
     pub heatmap_memory_mb: Option<usize>,
+    pub insights_sample_sessions: Option<usize>,
     pub max_open_sessions: Option<usize>,
     pub max_session_memory_mb: Option<usize>,
     pub max_cached_pages: Option<usize>,
@@ -492,6 +496,8 @@ pub(crate) struct Limits {
     pub max_concurrent_reports: usize,
     /// Bytes the clicks and view depths of the pages mapped lately take.
     pub heatmap_memory_bytes: usize,
+    /// Sessions `contrast` and `why` count before they sample.
+    pub insights_sample_sessions: usize,
 }
 
 impl Default for Limits {
@@ -504,6 +510,7 @@ impl Default for Limits {
             // them out slower, and adds each one's working memory.
             max_concurrent_reports: std::thread::available_parallelism().map_or(2, |n| n.get()),
             heatmap_memory_bytes: crate::engine::activity::DEFAULT_BUDGET_BYTES,
+            insights_sample_sessions: crate::service::insights::SAMPLE_LIMIT,
         }
     }
 }
@@ -775,6 +782,12 @@ pub(crate) fn resolve_serve(
             bail!("heatmap memory must be 0..=1048576 MiB, got {mb}");
         }
         s.limits.heatmap_memory_bytes = mb << 20;
+    }
+    if let Some(n) = args.insights_sample_sessions.or(f.insights_sample_sessions) {
+        if !(1_000..=1_000_000_000).contains(&n) {
+            bail!("insights sample sessions must be 1000..=1000000000, got {n}");
+        }
+        s.limits.insights_sample_sessions = n;
     }
     if let Some(secs) = args.busy_timeout_secs.or(f.busy_timeout_secs) {
         if !(1..=600).contains(&secs) {

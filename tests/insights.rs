@@ -615,11 +615,17 @@ fn why_names_the_new_content_on_the_step_they_left() {
     );
 }
 
-/// Past 10,000 sessions that left, on a site with layouts, `why` counts a
-/// deterministic sample and says its rate: every figure on it.
+/// Past the sample limit (here 5,200 sessions), on a site with layouts,
+/// `why` counts a deterministic sample and says its rate: every figure
+/// on it.
 #[test]
-fn why_samples_when_many_left_on_a_site_with_layouts() {
-    let s = Server::start(&["--rate-per-client", "0"]);
+fn why_samples_many_sessions_on_a_site_with_layouts() {
+    let s = Server::start(&[
+        "--rate-per-client",
+        "0",
+        "--insights-sample-sessions",
+        "5200",
+    ]);
     // The shop's other pages, which tell its menu and footer from what
     // the checkout steps share.
     let home = shop_layout(&["Spring sale", "New boots"]);
@@ -659,6 +665,10 @@ fn why_samples_when_many_left_on_a_site_with_layouts() {
     assert_eq!(first["reason"], "new_content", "{report}");
     assert_eq!(first["sessions"], left);
     assert_eq!(first["lines"][0]["sessions"], left);
+    // `contrast` samples past the same limit, on the same sessions.
+    let c = s.get_json("/api/sites/shop/contrast?a=reached%3A%5E%2Fcheckout%2Fshipping");
+    assert_eq!(c["sample_rate"], 0.5, "{c}");
+    assert_eq!(c["sessions_a"], left, "{c}");
 }
 
 /// `conformance`: the expected journey product → cart → address →

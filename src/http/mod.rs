@@ -223,7 +223,8 @@ pub(crate) async fn bind(settings: ServeSettings) -> Result<Bound> {
     let app = Arc::new(App {
         sites: SiteRegistry::load(store.clone())?,
         service: crate::service::Service::new(store.clone())
-            .with_heatmap_memory(settings.limits.heatmap_memory_bytes),
+            .with_heatmap_memory(settings.limits.heatmap_memory_bytes)
+            .with_insights_sample(settings.limits.insights_sample_sessions),
         store,
         submitter: pipeline.submitter(),
         hasher,

@@ -6,12 +6,12 @@
 //! The groups are written as text ([`Segment`]) and resolved here against
 //! the site's goals, pages, events and the breakdown's codes; mining
 //! ([`crate::mine::contrast`]) then counts and tests. Beyond
-//! [`SAMPLE_LIMIT`] sessions a deterministic sample (by a hash of the
-//! session id) keeps the answer within the read engine's time bar; the
-//! answer says its rate. `why` samples the same way past
-//! [`NEW_CONTENT_SESSIONS`] sessions that left on a site with replay
-//! layouts, whose layouts it reads one session at a time
-//! ([`new_content`]).
+//! [`SAMPLE_LIMIT`] sessions (`--insights-sample-sessions`) a
+//! deterministic sample (by a hash of the session id) keeps the answer
+//! within the read engine's time bar; the answer says its rate. `why`
+//! samples the same way on a site with replay layouts, whose layouts it
+//! reads for each session that left ([`new_content`]); without, it counts
+//! every session.
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
@@ -27,7 +27,8 @@ use crate::mine::conversions::Target;
 use crate::mine::why;
 use crate::mine::{ratio, JourneyRef, PageId, NO_CODE};
 
-/// Sessions `contrast` walks before it samples.
+/// Sessions `contrast` and `why` (on a site with replay layouts) count in
+/// full before they sample, unless `--insights-sample-sessions` says.
 pub(crate) const SAMPLE_LIMIT: usize = 1_000_000;
 /// Rows with a Benjamini-Hochberg q-value above this are not listed.
 pub(crate) const ALPHA: f64 = 0.05;
@@ -131,8 +132,9 @@ impl Analysis {
     }
 
     /// `contrast`: the pages, events and patterns over-represented in
-    /// group `a` against group `b`, and in `b` against `a`.
-    pub(crate) fn contrast(&self, r: &ContrastRequest) -> Result<ContrastReport> {
+    /// group `a` against group `b`, and in `b` against `a`; beyond
+    /// `sample` sessions, over a deterministic sample.
+    pub(crate) fn contrast(&self, r: &ContrastRequest, sample: usize) -> Result<ContrastReport> {
         let dim = r.dimension();
         let a = self.member(&r.a, dim)?;
         let b = self.member(&r.b, dim)?;
@@ -157,7 +159,7 @@ impl Analysis {
             }
         }
         let sessions = self.journeys.len();
-        let every = sessions.div_ceil(SAMPLE_LIMIT).max(1) as u64;
+        let every = sessions.div_ceil(sample.max(1)).max(1) as u64;
         let b_is_rest = matches!(b, Member::Rest);
         let side = |j: &JourneyRef<'_>| {
             let in_a = a.holds(j);
@@ -412,10 +414,6 @@ impl ContrastReport {
     }
 }
 
-/// Sessions that left whose layouts `why` reads for new content before
-/// it samples (two keyed reads each, a few microseconds).
-pub(crate) const NEW_CONTENT_SESSIONS: usize = 10_000;
-
 /// Where `why` starts when not told: the stage of this name, else the
 /// deepest stage that is not a side stage.
 const DECISION_STAGE: &str = "decision";
@@ -424,30 +422,31 @@ impl Analysis {
     /// `why`: the reasons of the sessions that reached `at` and did not
     /// convert, each with its share, exit pages, segments and sessions.
     /// `layouts` is the site's store when some of its page views have a
-    /// layout, for `new_content` ([`new_content`]).
+    /// layout, for `new_content` ([`new_content`]); then beyond `sample`
+    /// sessions, a deterministic sample.
     pub(crate) fn why(
         &self,
         r: &WhyRequest,
         layouts: Option<(&rusqlite::Connection, i64)>,
+        sample: usize,
     ) -> Result<WhyReport> {
         let (at, reached) = self.decision_point(r.at.as_deref())?;
         let goals: Vec<Target> = self.goal_targets()?.into_iter().map(|(_, t)| t).collect();
         let converted = |j: &JourneyRef<'_>| goals.iter().any(|g| g.reached(j));
-        // The layouts are read per session that left: beyond
-        // NEW_CONTENT_SESSIONS of them, the answer is a deterministic sample
-        // (by a hash of the session id), every reason counted on it.
+        // The layouts are read per session that left (two keyed reads
+        // each): beyond `sample` sessions, the answer is a deterministic
+        // sample (by a hash of the session id), every reason counted on it.
         let mut every = 1u64;
         let seen = match layouts {
             Some((conn, site_id)) => {
-                let mut left = why::leaving(
+                every = self.journeys.len().div_ceil(sample.max(1)).max(1) as u64;
+                let left = why::leaving(
                     &*self.journeys,
-                    |j| reached.holds(j),
+                    |j| contrast::sampled(j.session_id, every) && reached.holds(j),
                     converted,
                     &self.cancel,
                 );
                 self.finished()?;
-                every = left.len().div_ceil(NEW_CONTENT_SESSIONS).max(1) as u64;
-                left.retain(|id| contrast::sampled(*id, every));
                 new_content::find(conn, site_id, &left, &self.cancel)?
             }
             None => Default::default(),
@@ -574,10 +573,10 @@ pub(crate) struct WhyReport {
     pub converted: u32,
     pub left: u32,
     pub breakdown: Option<&'static str>,
-    /// 1, or the share of sessions counted: more than
-    /// [`NEW_CONTENT_SESSIONS`] sessions left and their layouts were read,
-    /// and every count is of one session in `1 / sample_rate` (by a hash
-    /// of its id).
+    /// 1, or the share of sessions counted: the site has replay layouts,
+    /// which are read for each session that left, and more sessions than
+    /// the sample limit ([`SAMPLE_LIMIT`] unless set); every count is of
+    /// one session in `1 / sample_rate` (by a hash of its id).
     pub sample_rate: f64,
     /// Most sessions first. A session has every reason its last views
     /// show, so the shares may add up to more than 1.

@@ -91,6 +91,9 @@ pub(crate) struct Service {
     engine: Arc<crate::engine::Engine>,
     /// Where replay uploads are written.
     layouts: Arc<layouts::LayoutWriter>,
+    /// Sessions `contrast` and `why` count in full before they sample
+    /// ([`insights::SAMPLE_LIMIT`] unless set).
+    insights_sample: usize,
 }
 
 /// A chart, with what it takes besides the filters.
@@ -142,6 +145,7 @@ impl Service {
             store,
             engine,
             layouts: Arc::default(),
+            insights_sample: insights::SAMPLE_LIMIT,
         }
     }
 
@@ -149,6 +153,13 @@ impl Service {
     /// of the pages mapped lately (the server's `--heatmap-memory-mb`).
     pub(crate) fn with_heatmap_memory(self, bytes: usize) -> Service {
         self.engine.set_activity_budget(bytes);
+        self
+    }
+
+    /// This service, counting `contrast` and `why` in full up to
+    /// `sessions` (the server's `--insights-sample-sessions`).
+    pub(crate) fn with_insights_sample(mut self, sessions: usize) -> Service {
+        self.insights_sample = sessions;
         self
     }
 
@@ -401,12 +412,12 @@ impl Service {
                 currency,
                 top,
             } => Report::Revenue(a.revenue(*breakdown, currency.as_deref(), *top)?),
-            ReportRequest::Contrast(c) => Report::Contrast(a.contrast(c)?),
+            ReportRequest::Contrast(c) => Report::Contrast(a.contrast(c, self.insights_sample)?),
             ReportRequest::Why(w) => {
                 let conn = self.store.read()?;
                 let site_id = find_site(&conn, site)?.id;
                 let layouts = new_content::any(&conn, site_id)?.then_some((&*conn, site_id));
-                let mut why = a.why(w, layouts)?;
+                let mut why = a.why(w, layouts, self.insights_sample)?;
                 insights::name_elements(&conn, site_id, &mut why)?;
                 Report::Why(why)
             }
