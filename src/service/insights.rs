@@ -9,9 +9,10 @@
 //! [`SAMPLE_LIMIT`] sessions (`--insights-sample-sessions`) a
 //! deterministic sample (by a hash of the session id) keeps the answer
 //! within the read engine's time bar; the answer says its rate. `why`
-//! samples the same way on a site with replay layouts, whose layouts it
-//! reads for each session that left ([`new_content`]); without, it counts
-//! every session.
+//! samples past the same limit on a site with replay layouts, whose
+//! layouts it reads for each session that left ([`new_content`]), and
+//! reads at most [`NEW_CONTENT_READS`] of them there; without layouts, it
+//! counts every session.
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
@@ -414,6 +415,11 @@ impl ContrastReport {
     }
 }
 
+/// Sessions that left whose layouts `why` reads for new content once the
+/// selection is past the sample limit (two keyed reads each, about 4 µs:
+/// within the read engine's second at 10M sessions).
+pub(crate) const NEW_CONTENT_READS: usize = 10_000;
+
 /// Where `why` starts when not told: the stage of this name, else the
 /// deepest stage that is not a side stage.
 const DECISION_STAGE: &str = "decision";
@@ -434,19 +440,28 @@ impl Analysis {
         let goals: Vec<Target> = self.goal_targets()?.into_iter().map(|(_, t)| t).collect();
         let converted = |j: &JourneyRef<'_>| goals.iter().any(|g| g.reached(j));
         // The layouts are read per session that left (two keyed reads
-        // each): beyond `sample` sessions, the answer is a deterministic
-        // sample (by a hash of the session id), every reason counted on it.
+        // each): up to `sample` sessions all of them; beyond, the answer
+        // is a deterministic sample (by a hash of the session id), every
+        // reason counted on it, of one session in ceil(sessions / sample)
+        // and of at most NEW_CONTENT_READS that left.
         let mut every = 1u64;
         let seen = match layouts {
             Some((conn, site_id)) => {
-                every = self.journeys.len().div_ceil(sample.max(1)).max(1) as u64;
-                let left = why::leaving(
+                let mut left = why::leaving(
                     &*self.journeys,
-                    |j| contrast::sampled(j.session_id, every) && reached.holds(j),
+                    |j| reached.holds(j),
                     converted,
                     &self.cancel,
                 );
                 self.finished()?;
+                let sessions = self.journeys.len();
+                if sessions > sample {
+                    every = sessions
+                        .div_ceil(sample.max(1))
+                        .max(left.len().div_ceil(NEW_CONTENT_READS))
+                        .max(1) as u64;
+                    left.retain(|id| contrast::sampled(*id, every));
+                }
                 new_content::find(conn, site_id, &left, &self.cancel)?
             }
             None => Default::default(),
@@ -576,7 +591,9 @@ pub(crate) struct WhyReport {
     /// 1, or the share of sessions counted: the site has replay layouts,
     /// which are read for each session that left, and more sessions than
     /// the sample limit ([`SAMPLE_LIMIT`] unless set); every count is of
-    /// one session in `1 / sample_rate` (by a hash of its id).
+    /// one session in `1 / sample_rate` (by a hash of its id), at most
+    /// one in ceil(sessions / limit), fewer when more than
+    /// [`NEW_CONTENT_READS`] of those would have left.
     pub sample_rate: f64,
     /// Most sessions first. A session has every reason its last views
     /// show, so the shares may add up to more than 1.
