@@ -44,6 +44,11 @@ pub(crate) struct Engine {
     /// Held by the one request catching up, so that two do not read the
     /// same changes twice.
     catching_up: Mutex<()>,
+    /// The sites a request is loading for the first time: one loads each,
+    /// and who wants it meanwhile waits on `loaded`, while the sites held
+    /// go on following the store and answering.
+    loading: Mutex<rustc_hash::FxHashSet<i64>>,
+    loaded: std::sync::Condvar,
     /// The clicks and view depths of the pages mapped lately
     /// ([`activity`]); not in [`State`], so that reading a page's events
     /// blocks no report.
@@ -132,8 +137,19 @@ impl Engine {
     /// followed, and starts following `wanted` (one site, or with `None`
     /// every site) if it is not yet: from its snapshot and the changes
     /// since, or else from the store's rows (then it writes the snapshot,
-    /// so that the next process starts from it).
+    /// so that the next process starts from it). A site's first load holds
+    /// up only the requests for that site.
     fn catch_up(&self, store: &Store, wanted: Option<i64>) -> store::Result<()> {
+        for (id, created) in self.follow(store, wanted)? {
+            self.load(store, id, created)?;
+        }
+        Ok(())
+    }
+
+    /// Applies what the store committed since the last call to the sites
+    /// followed (a short hold of the engine); returns the sites `wanted`
+    /// that are not followed yet.
+    fn follow(&self, store: &Store, wanted: Option<i64>) -> store::Result<Vec<(i64, i64)>> {
         let _one = self.catching_up.lock().unwrap_or_else(|e| e.into_inner());
         let conn = store.read()?;
         let upto = rows::watermark(&conn)?;
@@ -141,16 +157,19 @@ impl Engine {
         // to follow: drop what is held for sites that are gone.
         let live = rows::sites(&conn)?;
         let is_live = |id: &i64, created: i64| live.binary_search(&(*id, created)).is_ok();
-        let (after, stale, missing) = {
+        let missing = |state: &State| -> Vec<(i64, i64)> {
+            live.iter()
+                .filter(|(id, _)| wanted.is_none_or(|w| w == *id) && !state.sites.contains_key(id))
+                .copied()
+                .collect()
+        };
+        let (after, stale, absent) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             let stale = state.sites.iter().any(|(id, f)| !is_live(id, f.created));
-            let missing = live
-                .iter()
-                .any(|(id, _)| wanted.is_none_or(|w| w == *id) && !state.sites.contains_key(id));
-            (state.watermark, stale, missing)
+            (state.watermark, stale, missing(&state))
         };
-        if upto == after && !stale && !missing {
-            return Ok(());
+        if upto == after && !stale {
+            return Ok(absent);
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         if upto < after {
@@ -174,39 +193,84 @@ impl Engine {
         apply(&conn, &mut state.sites, None, after, upto)?;
         state.watermark = upto;
         // Again under the write lock: a reload above forgot every site.
-        let missing: Vec<(i64, i64)> = live
-            .iter()
-            .filter(|(id, _)| wanted.is_none_or(|w| w == *id) && !state.sites.contains_key(id))
-            .copied()
-            .collect();
-        let mut to_write: Vec<i64> = Vec::new();
-        for (id, created) in missing {
-            let from_snapshot = self.snapshots.as_ref().and_then(|dir| {
-                snapshot::read(dir, id, created, upto)
-                    .map_err(|e| {
-                        tracing::warn!(site = id, "the read engine's snapshot is not used: {e}")
-                    })
-                    .ok()
-                    .flatten()
-            });
-            let (since, site) = from_snapshot.unwrap_or((0, SiteJourneys::default()));
-            let mut one = FxHashMap::default();
-            one.insert(
-                id,
-                Followed {
-                    created,
-                    journeys: site,
-                    unsaved: 0,
-                },
-            );
-            apply(&conn, &mut one, Some(id), since, upto)?;
-            if since == 0 || one[&id].snapshot_is_stale() {
-                to_write.push(id);
+        Ok(missing(&state))
+    }
+
+    /// Starts following site `id` (created at `created`), unless another
+    /// request loads it, for which it waits: reads its snapshot and the
+    /// changes since (or every row of it) with no hold on the engine, then
+    /// brings it to the engine's watermark and adds it.
+    fn load(&self, store: &Store, id: i64, created: i64) -> store::Result<()> {
+        {
+            let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                let held = {
+                    let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+                    state.sites.contains_key(&id)
+                };
+                if held {
+                    return Ok(());
+                }
+                if loading.insert(id) {
+                    break;
+                }
+                loading = self.loaded.wait(loading).unwrap_or_else(|e| e.into_inner());
             }
+        }
+        let loaded = self.load_claimed(store, id, created);
+        self.loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        self.loaded.notify_all();
+        loaded
+    }
+
+    /// [`Engine::load`]'s work, once the site is claimed.
+    fn load_claimed(&self, store: &Store, id: i64, created: i64) -> store::Result<()> {
+        let conn = store.read()?;
+        let upto = rows::watermark(&conn)?;
+        let from_snapshot = self.snapshots.as_ref().and_then(|dir| {
+            snapshot::read(dir, id, created, upto)
+                .map_err(|e| {
+                    tracing::warn!(site = id, "the read engine's snapshot is not used: {e}")
+                })
+                .ok()
+                .flatten()
+        });
+        let (since, site) = from_snapshot.unwrap_or((0, SiteJourneys::default()));
+        let mut one = FxHashMap::default();
+        one.insert(
+            id,
+            Followed {
+                created,
+                journeys: site,
+                unsaved: 0,
+            },
+        );
+        apply(&conn, &mut one, Some(id), since, upto)?;
+        let write = since == 0 || one[&id].snapshot_is_stale();
+        // Join the sites followed, at one watermark: what the store
+        // committed while the site loaded is applied to it, or what it
+        // loaded past the engine's watermark to the others.
+        let _one = self.catching_up.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let now = state.watermark;
+        if now > upto {
+            apply(&conn, &mut one, Some(id), upto, now)?;
+        } else if now < upto {
+            apply(&conn, &mut state.sites, None, now, upto)?;
+            state.watermark = upto;
+        }
+        let live = rows::sites(&conn)?;
+        if live.binary_search(&(id, created)).is_ok() {
             state.sites.extend(one);
         }
+        let watermark = state.watermark;
         drop(state);
-        self.write_snapshots(&to_write, upto);
+        if write {
+            self.write_snapshots(&[id], watermark);
+        }
         Ok(())
     }
 

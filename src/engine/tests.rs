@@ -488,3 +488,60 @@ fn visitors_split_in_the_engine_join_as_a_full_copy_does() {
     // Enough visitors, and many with several sessions that were joined.
     assert!(checked > 1000 && joined > 200, "{checked} {joined}");
 }
+
+#[test]
+fn a_sites_first_load_holds_up_only_the_requests_for_that_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let origins = ["https://shop.example".to_string()];
+    let shop = sites::add(&mut store.admin().unwrap(), "shop", &origins, 0).unwrap();
+    let other = sites::add(&mut store.admin().unwrap(), "other", &origins, 0).unwrap();
+    let mut rng = Rng(0x10ad_5175);
+    write(&store, shop.id, &mut rng, 600);
+    write(&store, other.id, &mut rng, 600);
+    let engine = super::Engine::new();
+    let stored = |id: i64| -> usize {
+        store
+            .read()
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM sessions WHERE site_id = ?1",
+                [id],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap() as usize
+    };
+    let held = |id: i64| {
+        let state = engine.state.read().unwrap();
+        state.sites.get(&id).map(|f| f.journeys.sessions())
+    };
+    engine.catch_up(&store, Some(other.id)).unwrap();
+    // The shop's first load is under way in another request.
+    engine.loading.lock().unwrap().insert(shop.id);
+    // The other site follows the store and answers meanwhile.
+    write(&store, other.id, &mut rng, 300);
+    engine.catch_up(&store, Some(other.id)).unwrap();
+    assert_eq!(held(other.id), Some(stored(other.id)));
+    std::thread::scope(|scope| {
+        let (done, finished) = std::sync::mpsc::channel();
+        let (engine, store) = (&engine, &store);
+        scope.spawn(move || {
+            engine.catch_up(store, Some(shop.id)).unwrap();
+            done.send(()).unwrap();
+        });
+        // A request for the shop waits for the load under way...
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(finished.try_recv().is_err(), "it waits for the load");
+        // ... and when that one ends without it (a failed load), loads
+        // the shop itself.
+        engine.loading.lock().unwrap().remove(&shop.id);
+        engine.loaded.notify_all();
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("it loads the shop");
+    });
+    assert_eq!(held(shop.id), Some(stored(shop.id)));
+    assert!(engine.loading.lock().unwrap().is_empty());
+    // Both answer as the rows do.
+    compare(&store, &engine, &mut rng, 3);
+}
