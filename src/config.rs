@@ -1113,6 +1113,38 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_insights_sample_limit_comes_from_flag_or_file_and_is_range_checked() {
+        let store = no_store();
+        let d = resolve_serve(&store, &ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(
+            d.limits.insights_sample_sessions,
+            crate::service::insights::SAMPLE_LIMIT
+        );
+        let file = || -> FileConfig {
+            toml::from_str("[serve]\ninsights_sample_sessions = 250000\n").unwrap()
+        };
+        let s = resolve_serve(&store, &ServeArgs::default(), file()).unwrap();
+        assert_eq!(s.limits.insights_sample_sessions, 250_000);
+        let flag = ServeArgs {
+            insights_sample_sessions: Some(5_000),
+            ..ServeArgs::default()
+        };
+        let s = resolve_serve(&store, &flag, file()).unwrap();
+        assert_eq!(s.limits.insights_sample_sessions, 5_000);
+        for n in [999, 1_000_000_001] {
+            let bad = ServeArgs {
+                insights_sample_sessions: Some(n),
+                ..ServeArgs::default()
+            };
+            let err = resolve_serve(&store, &bad, FileConfig::default()).unwrap_err();
+            assert!(
+                err.to_string().contains("insights sample sessions"),
+                "{err}"
+            );
+        }
+    }
+
     fn no_store() -> StoreArgs {
         StoreArgs {
             db: None,
