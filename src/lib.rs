@@ -80,7 +80,8 @@
 //!   kept only for the sessions that have any, their names and properties
 //!   coded too, and handed to mining beside the page views with the codes'
 //!   [`engine::site::Vocabulary`]), brought up to date from the store's change
-//!   sequence before each answer. [`service::analysis`] asks it for a
+//!   sequence before each answer (a site's first load holds up only the
+//!   requests for that site). [`service::analysis`] asks it for a
 //!   site's journeys through a filter (walked a segment at a time, cleaned
 //!   on a second thread) instead of reading session rows, and the service
 //!   for the overview ([`engine::overview`], one pass over the columns).
