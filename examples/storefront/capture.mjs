@@ -148,6 +148,16 @@ await page.evaluate((sale) => {
   link.after(section);
 }, SALE);
 await keep('changed', '/');
+// Clicks through `steps` ([the button, the path it leads to]) as a
+// visitor would, keeping each page reached in `group`.
+const walk = async (group, steps) => {
+  for (const [button, path] of steps) {
+    await page.click(button);
+    await page.waitForURL('**' + path);
+    await settle();
+    await keep(group, path);
+  }
+};
 // Each product in the cart in turn, and the checkout walked to its end.
 for (const sku of SKUS) {
   await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
@@ -157,37 +167,18 @@ for (const sku of SKUS) {
   await page.goto(origin + '/cart.html');
   await settle();
   await keep(sku, '/cart.html');
-  await page.click('#checkout');
-  await page.waitForURL('**/checkout/address.html');
-  await settle();
-  await keep(sku, '/checkout/address.html');
+  await walk(sku, [['#checkout', '/checkout/address.html']]);
   for (const [field, value] of [['#name', 'Sam Walker'], ['#email', 'sam@example.com'], ['#street', '1 Trail Road'], ['#city', 'Boulder']]) {
     await page.fill(field, value);
   }
-  await page.click('#to-shipping');
-  await page.waitForURL('**/checkout/shipping.html');
-  await settle();
-  await keep(sku, '/checkout/shipping.html');
-  await page.click('#to-payment');
-  await page.waitForURL('**/checkout/payment.html');
-  await settle();
-  await keep(sku, '/checkout/payment.html');
-  await page.click('#pay');
-  await page.waitForURL('**/thank-you.html');
-  await settle();
-  await keep(sku, '/thank-you.html');
+  await walk(sku, [['#to-shipping', '/checkout/shipping.html'], ['#to-payment', '/checkout/payment.html'], ['#pay', '/thank-you.html']]);
 }
 await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
 // The gift finder, walked as a visitor would (its steps are pushState).
 await page.goto(origin + '/gifts/');
 await settle();
 await keep('pages', '/gifts/');
-for (const [button, path] of [['#gift-start', '/gifts/who'], ['#who-friend', '/gifts/budget'], ['#budget-low', '/gifts/results']]) {
-  await page.click(button);
-  await page.waitForURL('**' + path);
-  await settle();
-  await keep('pages', path);
-}
+await walk('pages', [['#gift-start', '/gifts/who'], ['#who-friend', '/gifts/budget'], ['#budget-low', '/gifts/results']]);
 
 // Each layout as it is stored and shown (the recorder left no script), laid out
 // at every device width: the document size and the click targets' boxes.
